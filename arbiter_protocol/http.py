@@ -1,0 +1,117 @@
+"""Bodies of the HTTP Room API (requests and responses), shared by server and clients."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from ._codec import from_dict, to_dict
+from .errors import ErrorCode, ProtocolError
+from .messages import MAX_NAME, ParticipantInfo
+
+__all__ = [
+    "CreateRoomRequest",
+    "ErrorBody",
+    "IceServer",
+    "JoinRequest",
+    "JoinResponse",
+    "RoomInfo",
+    "decode_body",
+    "encode_body",
+]
+
+MAX_BODY_BYTES = 16 * 1024
+
+B = TypeVar("B")
+
+
+@dataclass
+class IceServer:
+    """One STUN/TURN server, as ``RTCIceServer``."""
+
+    urls: list[str]
+    "``stun:`` / ``turn:`` URLs."
+    username: str | None = None
+    "TURN username (``<expiry>:<participant>``)."
+    credential: str | None = None
+    "TURN password."
+
+
+@dataclass
+class JoinRequest:
+    """``POST /rooms/{room_id}/join``."""
+
+    name: str = field(default="guest", metadata={"max_len": MAX_NAME, "min_len": 1})
+    "Display name."
+
+
+@dataclass
+class JoinResponse:
+    """What a client needs to enter a room."""
+
+    room_id: str
+    "The room."
+    participant_id: str
+    "The joiner's id."
+    token: str
+    "Short-lived, room-scoped token for ``identify``."
+    signaling_url: str
+    "The WebSocket URL."
+    ice_servers: list[IceServer]
+    "STUN/TURN servers with short-lived credentials."
+    expires_at: int
+    "Unix time when the token expires."
+
+
+@dataclass
+class CreateRoomRequest:
+    """``POST /rooms``: with ``room_id`` a named room; without, a ready room from the pool."""
+
+    room_id: str | None = field(default=None, metadata={"max_len": 64, "min_len": 1})
+    "The wanted id, or none for a ready room."
+
+
+@dataclass
+class RoomInfo:
+    """``GET /rooms/{room_id}`` and the reply to ``POST /rooms``."""
+
+    room_id: str
+    "The room."
+    participants: list[ParticipantInfo]
+    "Who is connected."
+    sfu_state: str
+    "``none``, ``starting``, ``ready`` or ``stopping``."
+    url: str | None = None
+    "The room URL to join (on create)."
+
+
+@dataclass
+class ErrorBody:
+    """Body of every HTTP error response: ``{"error": {"code", "message"}}``."""
+
+    code: str
+    "An :class:`~arbiter_protocol.ErrorCode` value."
+    message: str
+    "What was wrong."
+
+
+def encode_body(body: Any) -> str:
+    """Serialise a response body dataclass (errors go under an ``error`` key)."""
+    if isinstance(body, ErrorBody):
+        return json.dumps({"error": to_dict(body)})
+    return json.dumps(to_dict(body))
+
+
+def decode_body(cls: type[B], raw: str | bytes | None) -> B:
+    """Parse and validate a JSON request/response body; an empty body means ``{}``."""
+    if raw is None or raw in ("", b""):
+        data: Any = {}
+    else:
+        if len(raw) > MAX_BODY_BYTES:
+            raise ProtocolError(ErrorCode.MESSAGE_TOO_LARGE, f"body is larger than {MAX_BODY_BYTES} bytes")
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProtocolError(ErrorCode.MALFORMED_JSON, f"body is not valid JSON: {exc}") from None
+    return from_dict(cls, data)

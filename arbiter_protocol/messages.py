@@ -1,0 +1,320 @@
+"""Every signaling message, as a typed dataclass with its ``action``.
+
+Signaling messages travel as JSON text over the WebSocket (``identify``, ``handshake``,
+events, ``error``); ``data`` messages travel over the producer data channel between a
+client and its SFU. Each message carries the protocol version ``v``; :func:`parse_message`
+validates a raw message and :func:`encode_message` serialises one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, TypeVar
+
+from ._codec import from_dict, to_dict
+from .errors import ErrorCode, ProtocolError
+
+__all__ = [
+    "ACTIONS",
+    "MAX_FRAME_BYTES",
+    "MAX_MESSAGE_BYTES",
+    "PROTOCOL_VERSION",
+    "DataMessage",
+    "Error",
+    "Handshake",
+    "IceCandidate",
+    "Identified",
+    "Identify",
+    "Leave",
+    "Message",
+    "ParticipantInfo",
+    "ParticipantJoined",
+    "ParticipantLeft",
+    "SessionDescription",
+    "SfuReady",
+    "encode_message",
+    "error_message",
+    "is_valid_id",
+    "message_from_dict",
+    "parse_message",
+]
+
+PROTOCOL_VERSION = 1
+"Version of this protocol; a message with another ``v`` is refused with ``unsupported_version``."
+
+MAX_MESSAGE_BYTES = 128 * 1024
+"Largest signaling message (API Gateway's WebSocket message limit)."
+
+MAX_FRAME_BYTES = 32 * 1024
+"Largest WebSocket frame (API Gateway's frame limit)."
+
+MAX_SDP = 60 * 1024
+MAX_CANDIDATE = 1024
+MAX_NAME = 64
+
+_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def is_valid_id(value: str) -> bool:
+    """True if ``value`` is usable as a room or participant id (``[A-Za-z0-9_-]{1,64}``)."""
+    return bool(_ID_RE.match(value))
+
+
+_ID = {"max_len": 64, "min_len": 1}
+
+M = TypeVar("M", bound="Message")
+
+
+@dataclass
+class Message:
+    """Base of all messages; subclasses set ``action``."""
+
+    action: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The message as a JSON-ready dict, with ``action`` and ``v``."""
+        return {"action": self.action, "v": PROTOCOL_VERSION, **to_dict(self)}
+
+    @classmethod
+    def from_dict(cls: type[M], data: dict[str, Any]) -> M:
+        """Validate ``data`` (already decoded JSON) as this message."""
+        body = {k: v for k, v in data.items() if k not in ("action", "v")}
+        try:
+            return from_dict(cls, body)
+        except ProtocolError as exc:
+            exc.action = cls.action
+            raise
+
+
+@dataclass
+class ParticipantInfo:
+    """A participant as others see it."""
+
+    id: str = field(metadata=_ID)
+    "Participant id, unique within the room."
+    name: str = field(metadata={"max_len": MAX_NAME})
+    "Display name chosen at join."
+
+
+@dataclass
+class SessionDescription:
+    """An SDP offer or answer."""
+
+    type: Literal["offer", "answer"]
+    "Whether this is an offer or an answer."
+    sdp: str = field(metadata={"max_len": MAX_SDP, "min_len": 1})
+    "The SDP text."
+
+
+@dataclass
+class IceCandidate:
+    """One trickled ICE candidate, as the browser's ``RTCIceCandidateInit``."""
+
+    candidate: str = field(metadata={"max_len": MAX_CANDIDATE})
+    "The ``candidate:`` attribute line (empty string for end-of-candidates)."
+    sdpMid: str | None = field(default=None, metadata={"max_len": 32})
+    "The media stream id the candidate belongs to."
+    sdpMLineIndex: int | None = field(default=None, metadata={"min": 0, "max": 64})
+    "The index of the media section the candidate belongs to."
+
+
+@dataclass
+class Identify(Message):
+    """First message on every signaling connection: who is this (client or SFU)."""
+
+    action: ClassVar[str] = "identify"
+    token: str = field(metadata={"max_len": 4096, "min_len": 1})
+    "The join token (clients) or SFU credential (SFUs)."
+
+
+@dataclass
+class Identified(Message):
+    """Reply to a successful ``identify``."""
+
+    action: ClassVar[str] = "identified"
+    room_id: str = field(metadata=_ID)
+    "The room this connection now belongs to."
+    role: Literal["participant", "sfu"]
+    "What the connection identified as."
+    sfu_ready: bool
+    "True if the room's SFU is connected; otherwise wait for ``sfu_ready``."
+    participants: list[ParticipantInfo] = field(default_factory=list)
+    "Participants already connected (not including the receiver)."
+    participant_id: str | None = field(default=None, metadata=_ID)
+    "The receiver's own participant id (participants only)."
+
+
+@dataclass
+class Handshake(Message):
+    """SDP and ICE between a client and its room's SFU, routed by signaling.
+
+    ``connection`` says which peer connection: the client's ``producer`` (the client
+    offers) or a ``consumer`` carrying ``producer_id``'s media (the SFU offers).
+    Signaling fills ``participant_id`` with the sending client when forwarding to the
+    SFU; the SFU sets it to address a client. A client cannot choose it.
+    """
+
+    action: ClassVar[str] = "handshake"
+    connection: Literal["producer", "consumer"]
+    "Which peer connection this is about."
+    producer_id: str | None = field(default=None, metadata=_ID)
+    "For a consumer connection: the participant whose media it carries."
+    participant_id: str | None = field(default=None, metadata=_ID)
+    "The client this handshake is from (to the SFU) or for (from the SFU)."
+    sdp: SessionDescription | None = None
+    "An offer or answer."
+    candidate: IceCandidate | None = None
+    "A trickled ICE candidate."
+
+    def __post_init__(self) -> None:
+        if self.sdp is None and self.candidate is None:
+            raise ProtocolError(
+                ErrorCode.INVALID_MESSAGE,
+                "a handshake needs 'sdp' or 'candidate'",
+                self.action,
+            )
+        if self.connection == "consumer" and self.producer_id is None:
+            raise ProtocolError(
+                ErrorCode.INVALID_MESSAGE,
+                "a consumer handshake needs 'producer_id'",
+                self.action,
+            )
+
+
+@dataclass
+class Leave(Message):
+    """A client leaves the room (closing the WebSocket does the same)."""
+
+    action: ClassVar[str] = "leave"
+
+
+@dataclass
+class SfuReady(Message):
+    """Sent to a room's participants when its SFU has identified: start the producer."""
+
+    action: ClassVar[str] = "sfu_ready"
+    room_id: str = field(metadata=_ID)
+    "The room whose SFU is ready."
+
+
+@dataclass
+class ParticipantJoined(Message):
+    """A participant identified in the room (sent to everyone else and to the SFU)."""
+
+    action: ClassVar[str] = "participant_joined"
+    participant: ParticipantInfo
+    "Who joined."
+
+
+@dataclass
+class ParticipantLeft(Message):
+    """A participant left or was disconnected (sent to everyone else and to the SFU)."""
+
+    action: ClassVar[str] = "participant_left"
+    participant_id: str = field(metadata=_ID)
+    "Who left."
+    reason: str = field(default="left", metadata={"max_len": 64})
+    "Why: ``left``, ``disconnected``, ``ice_failed`` ..."
+
+
+@dataclass
+class Error(Message):
+    """Reply to a message that could not be handled."""
+
+    action: ClassVar[str] = "error"
+    code: str = field(metadata={"max_len": 64})
+    "An :class:`~arbiter_protocol.ErrorCode` value."
+    message: str = field(metadata={"max_len": 1024})
+    "What was wrong, for people."
+    ref: str | None = field(default=None, metadata={"max_len": 64})
+    "The action of the message this error answers, when known."
+
+
+@dataclass
+class DataMessage(Message):
+    """Application data over the data channel: client -> SFU -> other clients.
+
+    The client sets ``to`` (``None`` for everyone) and ``id``; the SFU stamps ``sender``.
+    Bytes travel base64-encoded with ``kind="bytes"``.
+    """
+
+    action: ClassVar[str] = "data"
+    kind: Literal["text", "bytes"]
+    "How to read ``data``."
+    data: str = field(metadata={"max_len": 64 * 1024})
+    "The payload (text, or base64 of bytes)."
+    id: str = field(metadata=_ID)
+    "Sender-chosen message id, for de-duplication."
+    to: list[str] | None = field(default=None, metadata={"max_items": 256})
+    "Recipients' participant ids; ``None`` for everyone."
+    sender: str | None = field(default=None, metadata=_ID)
+    "The sending participant (stamped by the SFU)."
+    topic: str | None = field(default=None, metadata={"max_len": 64})
+    "Optional application topic, e.g. ``chat``."
+
+
+_MESSAGES: tuple[type[Message], ...] = (
+    Identify,
+    Identified,
+    Handshake,
+    Leave,
+    SfuReady,
+    ParticipantJoined,
+    ParticipantLeft,
+    Error,
+    DataMessage,
+)
+
+ACTIONS: dict[str, type[Message]] = {m.action: m for m in _MESSAGES}
+"Every known action and its message class."
+
+
+def parse_message(raw: str | bytes, allowed: frozenset[str] | None = None) -> Message:
+    """Decode and validate one message.
+
+    ``allowed`` restricts which actions are acceptable (e.g. what a client may send);
+    others raise ``unknown_action``. Raises :class:`ProtocolError` with the error code.
+    """
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise ProtocolError(
+            ErrorCode.MESSAGE_TOO_LARGE,
+            f"message is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}",
+        )
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(ErrorCode.MALFORMED_JSON, f"message is not valid JSON: {exc}") from None
+    return message_from_dict(data, allowed)
+
+
+def message_from_dict(data: Any, allowed: frozenset[str] | None = None) -> Message:
+    """Validate already-decoded JSON as a message (see :func:`parse_message`)."""
+    if not isinstance(data, dict):
+        raise ProtocolError(ErrorCode.MALFORMED_JSON, "message must be a JSON object")
+    action = data.get("action")
+    if not isinstance(action, str):
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "field 'action' must be a string")
+    cls = ACTIONS.get(action)
+    if cls is None or (allowed is not None and action not in allowed):
+        shown = action if len(action) <= 64 else action[:61] + "..."
+        raise ProtocolError(ErrorCode.UNKNOWN_ACTION, f"unknown action '{shown}'")
+    version = data.get("v")
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(
+            ErrorCode.UNSUPPORTED_VERSION,
+            f"protocol version {version!r} is not supported; this server speaks v{PROTOCOL_VERSION}",
+            action,
+        )
+    return cls.from_dict(data)
+
+
+def encode_message(message: Message) -> str:
+    """Serialise a message to compact JSON text."""
+    return json.dumps(message.to_dict(), separators=(",", ":"))
+
+
+def error_message(exc: ProtocolError) -> Error:
+    """The ``error`` reply for a :class:`ProtocolError`."""
+    return Error(code=exc.code.value, message=exc.message, ref=exc.action)
