@@ -6,12 +6,12 @@ react to the code and show the message.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["ErrorCode", "ProtocolError"]
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     """Machine-readable reason carried by every ``error`` message and HTTP error body."""
 
     MALFORMED_JSON = "malformed_json"

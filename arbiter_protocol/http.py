@@ -109,9 +109,13 @@ def decode_body(cls: type[B], raw: str | bytes | None) -> B:
         data: Any = {}
     else:
         if len(raw) > MAX_BODY_BYTES:
-            raise ProtocolError(ErrorCode.MESSAGE_TOO_LARGE, f"body is larger than {MAX_BODY_BYTES} bytes")
+            raise ProtocolError(
+                ErrorCode.MESSAGE_TOO_LARGE, f"body is larger than {MAX_BODY_BYTES} bytes"
+            )
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ProtocolError(ErrorCode.MALFORMED_JSON, f"body is not valid JSON: {exc}") from None
+            raise ProtocolError(
+                ErrorCode.MALFORMED_JSON, f"body is not valid JSON: {exc}"
+            ) from None
     return from_dict(cls, data)

@@ -304,7 +304,8 @@ def message_from_dict(data: Any, allowed: frozenset[str] | None = None) -> Messa
     if version != PROTOCOL_VERSION:
         raise ProtocolError(
             ErrorCode.UNSUPPORTED_VERSION,
-            f"protocol version {version!r} is not supported; this server speaks v{PROTOCOL_VERSION}",
+            f"protocol version {version!r} is not supported; "
+            f"this server speaks v{PROTOCOL_VERSION}",
             action,
         )
     return cls.from_dict(data)

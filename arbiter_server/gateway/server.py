@@ -1,0 +1,210 @@
+"""The local gateway: one aiohttp server for the HTTP Room API and the WebSocket API.
+
+It plays API Gateway's part: matches routes, builds API Gateway events, calls the same
+handler functions (in worker threads, as Lambda would run them, one message at a time per
+connection) and delivers replies through :class:`~arbiter_server.poster.LocalPoster`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from arbiter_protocol import MAX_MESSAGE_BYTES, ErrorCode
+
+from ..lambdas import maintenance, room_api, signaling
+from ..lambdas._responses import error_response
+from ..lambdas.routes import match_http_route
+from ..poster import LocalPoster
+from .events import http_event, websocket_event
+
+__all__ = ["LocalGateway"]
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any], object], dict[str, Any]]
+
+
+class LocalGateway:
+    """Serves ``/ws`` and the Room API routes on one port and runs maintenance on a timer."""
+
+    def __init__(
+        self,
+        poster: LocalPoster,
+        sock: socket.socket,
+        web_dir: Path | None = None,
+        maintenance_interval: float = 5.0,
+        workers: int = 8,
+    ) -> None:
+        self.poster = poster
+        self.sock = sock
+        self.web_dir = web_dir
+        self.maintenance_interval = maintenance_interval
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="handler")
+        self._runner: web.AppRunner | None = None
+        self._maintenance_task: asyncio.Task[None] | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
+
+    async def start(self) -> None:
+        """Start serving."""
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_get("/ws", self._websocket)
+        app.router.add_route("*", "/{tail:.*}", self._http)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.SockSite(self._runner, self.sock).start()
+        self._maintenance_task = asyncio.create_task(self._maintain())
+
+    async def stop(self) -> None:
+        """Close every WebSocket, stop serving and wait for running handlers."""
+        if self._maintenance_task is not None:
+            self._maintenance_task.cancel()
+            await asyncio.gather(self._maintenance_task, return_exceptions=True)
+            self._maintenance_task = None
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self._executor.shutdown(wait=True)
+
+    async def _call(self, handler: Handler, event: dict[str, Any]) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, handler, event, None)
+
+    async def _maintain(self) -> None:
+        while True:
+            await asyncio.sleep(self.maintenance_interval)
+            try:
+                await self._call(maintenance.handler, {"source": "arbiter.maintenance"})
+            except Exception:
+                logger.exception("maintenance failed")
+
+    # HTTP
+    async def _http(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if request.method == "GET" and self._wants_page(request, path):
+            return await self._page(path)
+        route, params, known = match_http_route(request.method, path)
+        if route is None:
+            if known:
+                resp = error_response(
+                    405, ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed on {path}"
+                )
+            else:
+                resp = error_response(404, ErrorCode.NOT_FOUND, f"no route for {path}")
+            return _to_aiohttp(resp)
+        raw = await request.read()
+        try:
+            body: str | None = raw.decode("utf-8") if raw else None
+        except UnicodeDecodeError:
+            return _to_aiohttp(error_response(400, ErrorCode.MALFORMED_JSON, "body is not UTF-8"))
+        event = http_event(
+            route,
+            request.method,
+            path,
+            request.query_string,
+            request.headers,
+            params,
+            body,
+            request.remote or "",
+        )
+        return _to_aiohttp(await self._call(room_api.handler, event))
+
+    def _wants_page(self, request: web.Request, path: str) -> bool:
+        if path.startswith("/assets/"):
+            return True
+        accept = request.headers.get("Accept", "")
+        return path.startswith("/rooms/") and path.count("/") == 2 and "text/html" in accept
+
+    async def _page(self, path: str) -> web.StreamResponse:
+        web_dir = self.web_dir
+        if web_dir is None or not (web_dir / "index.html").exists():
+            return web.Response(
+                text="<!doctype html><title>Arbiter</title><p>The web SDK demo page is not "
+                "built. Run <code>npm ci && npm run build</code> in apps/web-sdk.</p>",
+                content_type="text/html",
+                status=200,
+            )
+        if path.startswith("/assets/"):
+            target = (web_dir / path.lstrip("/")).resolve()
+            if not str(target).startswith(str(web_dir.resolve()) + os.sep) or not target.is_file():
+                return _to_aiohttp(error_response(404, ErrorCode.NOT_FOUND, f"no file {path}"))
+            return web.FileResponse(target)
+        return web.FileResponse(web_dir / "index.html")
+
+    # WebSocket
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(max_msg_size=4 * MAX_MESSAGE_BYTES, heartbeat=30.0)
+        await ws.prepare(request)
+        connection_id = base64.b64encode(os.urandom(12)).decode().replace("/", "_")
+        domain = request.host
+        self._sockets.add(ws)
+        self.poster.register(connection_id, ws.send_str, ws.close)
+        try:
+            await self._call(
+                signaling.handler,
+                websocket_event(
+                    "$connect",
+                    connection_id,
+                    domain,
+                    headers=request.headers,
+                    source_ip=request.remote or "",
+                ),
+            )
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    data = msg.data
+                    route = _select_route(data)
+                    await self._call(
+                        signaling.handler, websocket_event(route, connection_id, domain, body=data)
+                    )
+                elif msg.type == WSMsgType.BINARY:
+                    await ws.send_str(
+                        json.dumps(
+                            {
+                                "action": "error",
+                                "v": 1,
+                                "code": ErrorCode.INVALID_MESSAGE.value,
+                                "message": "binary frames are not accepted; send JSON text",
+                            }
+                        )
+                    )
+        finally:
+            self.poster.unregister(connection_id)
+            self._sockets.discard(ws)
+            await self._call(
+                signaling.handler, websocket_event("$disconnect", connection_id, domain)
+            )
+        return ws
+
+
+def _select_route(body: str) -> str:
+    """API Gateway's ``$request.body.action`` route selection."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return "$default"
+    action = data.get("action") if isinstance(data, dict) else None
+    return action if isinstance(action, str) and action in signaling.CLIENT_ACTIONS else "$default"
+
+
+def _to_aiohttp(resp: dict[str, Any]) -> web.Response:
+    headers = dict(resp.get("headers") or {})
+    content_type = headers.pop("content-type", "application/json")
+    return web.Response(
+        status=int(resp.get("statusCode", 200)),
+        text=resp.get("body", ""),
+        headers=headers,
+        content_type=content_type.split(";")[0],
+    )

@@ -1,0 +1,187 @@
+"""HTTP Room API handler (API Gateway HTTP API, payload format 2.0).
+
+Routes (see :mod:`.routes`): ``GET /health``, ``POST /rooms`` (create a named room, or
+hand out a ready room from the pool), ``GET /rooms/{room_id}`` (does it exist, who is in
+it), ``POST /rooms/{room_id}/join`` (token, signaling URL, ICE servers, participant id).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from arbiter_protocol import (
+    CreateRoomRequest,
+    ErrorCode,
+    JoinRequest,
+    JoinResponse,
+    ProtocolError,
+    RoomInfo,
+    decode_body,
+    is_valid_id,
+)
+
+from ..auth import issue_participant_token
+from ..store import RoomRecord
+from ._responses import STATUS_FOR_CODE, HttpResponse, error_response, json_response
+from .rooms import ensure_sfu, new_id, participants_of, refill_pool
+from .services import Services, get_services
+
+__all__ = ["handler"]
+
+logger = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+
+
+def handler(event: Event, context: object) -> HttpResponse:
+    """Entry point: dispatch on ``routeKey``; every failure becomes a JSON error."""
+    route = event.get("routeKey", "")
+    route_handler = _ROUTES.get(route)
+    if route_handler is None:
+        return error_response(404, ErrorCode.NOT_FOUND, f"no route {route!r}")
+    try:
+        return route_handler(get_services(), event)
+    except ProtocolError as exc:
+        return error_response(STATUS_FOR_CODE.get(exc.code, 400), exc.code, exc.message)
+    except Exception:
+        logger.exception("room API %s failed", route)
+        return error_response(500, ErrorCode.INTERNAL_ERROR, "internal error")
+
+
+def _body(event: Event) -> str | None:
+    body = event.get("body")
+    if body is not None and event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise ProtocolError(ErrorCode.MALFORMED_JSON, "body is not UTF-8 JSON") from None
+    return body if isinstance(body, str) else None
+
+
+def _room_id(event: Event) -> str:
+    room_id = (event.get("pathParameters") or {}).get("room_id", "")
+    if not is_valid_id(room_id):
+        raise ProtocolError(
+            ErrorCode.INVALID_MESSAGE, "room id must be 1-64 characters of A-Z a-z 0-9 _ -"
+        )
+    return str(room_id)
+
+
+def _room_url(services: Services, room_id: str) -> str:
+    return f"{services.settings.public_url.rstrip('/')}/rooms/{room_id}"
+
+
+def _info(services: Services, room: RoomRecord, with_url: bool = False) -> RoomInfo:
+    return RoomInfo(
+        room_id=room.room_id,
+        participants=participants_of(services, room.room_id),
+        sfu_state=room.sfu_state,
+        url=_room_url(services, room.room_id) if with_url else None,
+    )
+
+
+def _health(services: Services, event: Event) -> HttpResponse:
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json"},
+        "body": '{"ok": true}',
+    }
+
+
+def _get_room(services: Services, event: Event) -> HttpResponse:
+    room_id = _room_id(event)
+    room = services.store.get_room(room_id)
+    if room is None:
+        raise ProtocolError(ErrorCode.ROOM_NOT_FOUND, f"room '{room_id}' does not exist")
+    return json_response(200, _info(services, room))
+
+
+def _check_create_allowed(services: Services, event: Event) -> None:
+    settings = services.settings
+    if settings.open_room_creation:
+        return
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    given = headers.get("x-api-key", "")
+    if not settings.api_key or not hmac.compare_digest(str(given), settings.api_key):
+        raise ProtocolError(
+            ErrorCode.UNAUTHORIZED, "creating rooms needs a valid API key in the x-api-key header"
+        )
+
+
+def _create_room(services: Services, event: Event) -> HttpResponse:
+    _check_create_allowed(services, event)
+    request = decode_body(CreateRoomRequest, _body(event))
+    store = services.store
+    if request.room_id is not None:
+        if not is_valid_id(request.room_id):
+            raise ProtocolError(
+                ErrorCode.INVALID_MESSAGE, "room_id must be 1-64 characters of A-Z a-z 0-9 _ -"
+            )
+        room = RoomRecord(
+            room_id=request.room_id, created_at=services.clock(), empty_since=services.clock()
+        )
+        if not store.create_room(room):
+            raise ProtocolError(ErrorCode.ROOM_EXISTS, f"room '{request.room_id}' exists already")
+        room = ensure_sfu(services, room)
+    else:
+        taken = store.take_pooled_room()
+        if taken is None:
+            room = RoomRecord(
+                room_id=new_id(), created_at=services.clock(), empty_since=services.clock()
+            )
+            store.create_room(room)
+            room = ensure_sfu(services, room)
+        else:
+            store.update_room(taken.room_id, empty_since=services.clock())
+            room = taken
+        refill_pool(services)
+    return json_response(201, _info(services, room, with_url=True))
+
+
+def _join_room(services: Services, event: Event) -> HttpResponse:
+    room_id = _room_id(event)
+    request = decode_body(JoinRequest, _body(event))
+    store, settings = services.store, services.settings
+    room = store.get_room(room_id)
+    if room is None:
+        raise ProtocolError(ErrorCode.ROOM_NOT_FOUND, f"room '{room_id}' does not exist")
+    if room.pooled:
+        # someone joined a pooled room by its id: it is no longer free to hand out
+        store.update_room(room_id, pooled=False)
+    if len(store.list_connections(room_id, "participant")) >= settings.max_participants:
+        raise ProtocolError(
+            ErrorCode.ROOM_FULL, f"room '{room_id}' has {settings.max_participants} participants"
+        )
+    ensure_sfu(services, room)
+    participant_id = new_id("p-")
+    token, expires = issue_participant_token(
+        settings.secret,
+        room_id,
+        participant_id,
+        request.name,
+        settings.token_ttl,
+        now=services.clock(),
+    )
+    return json_response(
+        200,
+        JoinResponse(
+            room_id=room_id,
+            participant_id=participant_id,
+            token=token,
+            signaling_url=settings.signaling_url,
+            ice_servers=services.ice_servers(participant_id),
+            expires_at=expires,
+        ),
+    )
+
+
+_ROUTES: dict[str, Callable[[Services, Event], HttpResponse]] = {
+    "GET /health": _health,
+    "GET /rooms/{room_id}": _get_room,
+    "POST /rooms": _create_room,
+    "POST /rooms/{room_id}/join": _join_room,
+}

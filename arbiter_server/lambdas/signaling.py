@@ -1,0 +1,248 @@
+"""Signaling handler (API Gateway WebSocket API; route selection ``$request.body.action``).
+
+Routes: ``$connect``, ``$disconnect``, ``identify``, ``handshake``, ``leave`` and
+``$default``. Replies go through the poster, never the integration response, so the code
+is the same on API Gateway and on the local gateway. Every invalid message is answered
+with an ``error`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from arbiter_protocol import (
+    ErrorCode,
+    Handshake,
+    Identified,
+    Identify,
+    Message,
+    ParticipantInfo,
+    ParticipantJoined,
+    ParticipantLeft,
+    ProtocolError,
+    SfuReady,
+    error_message,
+    parse_message,
+)
+
+from ..auth import TokenError, verify_token
+from ..store import ConnectionRecord
+from .rooms import participants_of
+from .services import Services, get_services
+
+__all__ = ["CLIENT_ACTIONS", "handler"]
+
+logger = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+OK: dict[str, Any] = {"statusCode": 200}
+
+CLIENT_ACTIONS = frozenset({"identify", "handshake", "leave"})
+"Actions a connection may send; everything else is ``unknown_action``."
+
+
+def handler(event: Event, context: object) -> dict[str, Any]:
+    """Entry point for every WebSocket route."""
+    ctx = event.get("requestContext") or {}
+    connection_id = str(ctx.get("connectionId", ""))
+    route = str(ctx.get("routeKey", "$default"))
+    services = get_services()
+    if route == "$connect":
+        services.store.put_connection(
+            ConnectionRecord(connection_id=connection_id, connected_at=services.clock())
+        )
+        return OK
+    if route == "$disconnect":
+        _drop(services, connection_id, "disconnected")
+        return OK
+    try:
+        message = parse_message(event.get("body") or "", CLIENT_ACTIONS)
+        _HANDLERS[message.action](services, connection_id, message)
+    except ProtocolError as exc:
+        logger.info("signaling error for %s: %s %s", connection_id, exc.code.value, exc.message)
+        _send(services, connection_id, error_message(exc))
+    except Exception:
+        logger.exception("signaling %s failed for %s", route, connection_id)
+        _send(
+            services,
+            connection_id,
+            error_message(ProtocolError(ErrorCode.INTERNAL_ERROR, "internal error")),
+        )
+    return OK
+
+
+def _send(services: Services, connection_id: str, message: Message) -> bool:
+    """Post to a connection; a gone connection is cleaned up as a disconnect."""
+    if services.poster.post(connection_id, message):
+        return True
+    logger.info("connection %s is gone", connection_id)
+    _drop(services, connection_id, "disconnected")
+    return False
+
+
+def _broadcast(services: Services, room_id: str, message: Message, exclude: str) -> None:
+    """Send to every identified connection of a room (participants and SFU) but one."""
+    for conn in services.store.list_connections(room_id):
+        if conn.connection_id != exclude:
+            _send(services, conn.connection_id, message)
+
+
+def _identified(services: Services, connection_id: str) -> ConnectionRecord:
+    conn = services.store.get_connection(connection_id)
+    if conn is None or conn.role == "pending" or conn.room_id is None:
+        raise ProtocolError(ErrorCode.NOT_IDENTIFIED, "send 'identify' with your token first")
+    return conn
+
+
+def _identify(services: Services, connection_id: str, message: Message) -> None:
+    assert isinstance(message, Identify)
+    store = services.store
+    conn = store.get_connection(connection_id)
+    if conn is None:
+        conn = ConnectionRecord(connection_id=connection_id, connected_at=services.clock())
+    if conn.role != "pending":
+        raise ProtocolError(
+            ErrorCode.ALREADY_IDENTIFIED, "this connection has identified already", "identify"
+        )
+    try:
+        claims = verify_token(services.settings.secret, message.token)
+    except TokenError as exc:
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, str(exc), "identify") from None
+    room = store.get_room(claims.room_id)
+    if room is None:
+        raise ProtocolError(
+            ErrorCode.ROOM_NOT_FOUND, f"room '{claims.room_id}' does not exist", "identify"
+        )
+    if claims.role == "sfu":
+        if room.sfu_id != claims.subject or room.sfu_state not in ("starting", "ready"):
+            raise ProtocolError(
+                ErrorCode.UNAUTHORIZED,
+                "this SFU credential is not the room's current SFU",
+                "identify",
+            )
+        conn.role, conn.room_id = "sfu", room.room_id
+        store.put_connection(conn)
+        store.update_room(
+            room.room_id,
+            expect_sfu_id=claims.subject,
+            sfu_state="ready",
+            sfu_connection_id=connection_id,
+            sfu_changed_at=services.clock(),
+        )
+        _send(
+            services,
+            connection_id,
+            Identified(
+                room_id=room.room_id,
+                role="sfu",
+                sfu_ready=True,
+                participants=participants_of(services, room.room_id),
+            ),
+        )
+        for other in store.list_connections(room.room_id, "participant"):
+            _send(services, other.connection_id, SfuReady(room_id=room.room_id))
+        return
+    # a participant; the same participant identifying again replaces its old connection
+    for old in store.list_connections(room.room_id, "participant"):
+        if old.participant_id == claims.subject:
+            store.delete_connection(old.connection_id)
+            services.poster.close_connection(old.connection_id)
+    others = participants_of(services, room.room_id)
+    conn.role, conn.room_id = "participant", room.room_id
+    conn.participant_id, conn.name = claims.subject, claims.name
+    store.put_connection(conn)
+    store.update_room(room.room_id, empty_since=None)
+    fresh = store.get_room(room.room_id) or room
+    _send(
+        services,
+        connection_id,
+        Identified(
+            room_id=room.room_id,
+            role="participant",
+            participant_id=claims.subject,
+            sfu_ready=fresh.sfu_state == "ready",
+            participants=others,
+        ),
+    )
+    _broadcast(
+        services,
+        room.room_id,
+        ParticipantJoined(participant=ParticipantInfo(id=claims.subject, name=claims.name)),
+        exclude=connection_id,
+    )
+
+
+def _handshake(services: Services, connection_id: str, message: Message) -> None:
+    assert isinstance(message, Handshake)
+    conn = _identified(services, connection_id)
+    room_id = conn.room_id or ""
+    if conn.role == "participant":
+        room = services.store.get_room(room_id)
+        if room is None or room.sfu_state != "ready" or not room.sfu_connection_id:
+            raise ProtocolError(
+                ErrorCode.SFU_UNAVAILABLE,
+                "the room's SFU is not connected yet; wait for 'sfu_ready'",
+                "handshake",
+            )
+        message.participant_id = conn.participant_id
+        if not _send(services, room.sfu_connection_id, message):
+            raise ProtocolError(ErrorCode.SFU_UNAVAILABLE, "the room's SFU went away", "handshake")
+        return
+    # from the SFU: address a participant of the same room
+    if message.participant_id is None:
+        raise ProtocolError(
+            ErrorCode.INVALID_MESSAGE, "an SFU handshake needs 'participant_id'", "handshake"
+        )
+    for target in services.store.list_connections(room_id, "participant"):
+        if target.participant_id == message.participant_id:
+            _send(services, target.connection_id, message)
+            return
+    raise ProtocolError(
+        ErrorCode.PARTICIPANT_NOT_FOUND,
+        f"participant '{message.participant_id}' is not in this room",
+        "handshake",
+    )
+
+
+def _leave(services: Services, connection_id: str, message: Message) -> None:
+    conn = _identified(services, connection_id)
+    if conn.role != "participant":
+        raise ProtocolError(ErrorCode.FORBIDDEN, "only participants leave", "leave")
+    _drop(services, connection_id, "left")
+    # the socket stays open but is no longer identified
+    services.store.put_connection(
+        ConnectionRecord(connection_id=connection_id, connected_at=conn.connected_at)
+    )
+
+
+def _drop(services: Services, connection_id: str, reason: str) -> None:
+    """Forget a connection and tell its room."""
+    store = services.store
+    conn = store.delete_connection(connection_id)
+    if conn is None or conn.room_id is None:
+        return
+    if conn.role == "participant" and conn.participant_id:
+        left = ParticipantLeft(participant_id=conn.participant_id, reason=reason)
+        for other in store.list_connections(conn.room_id):
+            _send(services, other.connection_id, left)
+        if not store.list_connections(conn.room_id, "participant"):
+            store.update_room(conn.room_id, empty_since=services.clock())
+    elif conn.role == "sfu":
+        room = store.get_room(conn.room_id)
+        if room is not None and room.sfu_connection_id == connection_id:
+            store.update_room(
+                conn.room_id,
+                expect_sfu_id=room.sfu_id,
+                sfu_connection_id=None,
+                sfu_state="starting" if room.sfu_state == "ready" else room.sfu_state,
+                sfu_changed_at=services.clock(),
+            )
+
+
+_HANDLERS: dict[str, Callable[[Services, str, Message], None]] = {
+    "identify": _identify,
+    "handshake": _handshake,
+    "leave": _leave,
+}

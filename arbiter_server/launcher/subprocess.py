@@ -1,0 +1,102 @@
+"""Local launcher: one ``python -m arbiter_server.sfu`` child process per room."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from .base import Launcher, LaunchError
+
+__all__ = ["SubprocessLauncher"]
+
+logger = logging.getLogger(__name__)
+
+
+class SubprocessLauncher(Launcher):
+    """Runs each room's SFU as a child process; handles are process ids."""
+
+    def __init__(
+        self,
+        signaling_url: str,
+        log_dir: str | Path,
+        ice_servers: list[dict[str, object]] | None = None,
+        log_level: str = "info",
+        stop_timeout: float = 5.0,
+    ) -> None:
+        self.signaling_url = signaling_url
+        self.log_dir = Path(log_dir)
+        self.ice_servers = ice_servers or []
+        self.log_level = log_level
+        self.stop_timeout = stop_timeout
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
+
+    def start(self, room_id: str, sfu_token: str) -> str:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env["ARBITER_SFU_TOKEN"] = sfu_token
+        env["ARBITER_ICE_SERVERS"] = json.dumps(self.ice_servers)
+        args = [
+            sys.executable,
+            "-m",
+            "arbiter_server.sfu",
+            "--room",
+            room_id,
+            "--signaling",
+            self.signaling_url,
+            "--log-level",
+            self.log_level,
+        ]
+        log_path = self.log_dir / f"sfu-{room_id}.log"
+        try:
+            with open(log_path, "ab") as log:
+                proc = subprocess.Popen(
+                    args,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+        except OSError as exc:
+            raise LaunchError(f"could not start the SFU for room {room_id}: {exc}") from exc
+        handle = str(proc.pid)
+        with self._lock:
+            self._procs[handle] = proc
+        logger.info("started SFU for room %s (pid %s, log %s)", room_id, handle, log_path)
+        return handle
+
+    def stop(self, handle: str) -> None:
+        with self._lock:
+            proc = self._procs.pop(handle, None)
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        logger.info("stopped SFU pid %s (exit %s)", handle, proc.returncode)
+
+    def is_alive(self, handle: str) -> bool:
+        with self._lock:
+            proc = self._procs.get(handle)
+        return proc is not None and proc.poll() is None
+
+    def pids(self) -> list[int]:
+        """Process ids of the SFUs still tracked."""
+        with self._lock:
+            return [p.pid for p in self._procs.values()]
+
+    def stop_all(self) -> None:
+        with self._lock:
+            handles = list(self._procs)
+        for handle in handles:
+            self.stop(handle)

@@ -1,0 +1,158 @@
+"""The local stack: SQLite store, local poster, subprocess launcher and gateway, wired up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from arbiter_protocol import IceServer
+
+from .gateway import LocalGateway
+from .lambdas import Services, configure
+from .lambdas.rooms import ensure_sfu, refill_pool
+from .launcher import SubprocessLauncher
+from .poster import LocalPoster
+from .settings import Settings
+from .store import RoomRecord, SQLiteStore
+
+__all__ = ["LocalStack", "LocalStackConfig"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LocalStackConfig:
+    """How to run the local stack."""
+
+    data_dir: Path
+    "Where the SQLite file and SFU logs go."
+    host: str = "127.0.0.1"
+    port: int = 8080
+    "0 picks a free port."
+    pool_size: int = 1
+    empty_room_grace: float = 30.0
+    maintenance_interval: float = 5.0
+    log_level: str = "info"
+    web_dir: Path | None = None
+    "Built web SDK demo page served at room URLs."
+    open_room_creation: bool = True
+    api_key: str | None = None
+    ice_servers: list[IceServer] = field(default_factory=list)
+
+
+class LocalStack:
+    """Everything ``arbiter-server dev`` runs, in this process plus SFU children."""
+
+    def __init__(self, config: LocalStackConfig) -> None:
+        self.config = config
+        self.services: Services | None = None
+        self.launcher: SubprocessLauncher | None = None
+        self.gateway: LocalGateway | None = None
+        self.store: SQLiteStore | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port``."""
+        return f"http://{self.config.host}:{self.port}"
+
+    def room_url(self, room_id: str) -> str:
+        """The URL clients join."""
+        return f"{self.base_url}/rooms/{room_id}"
+
+    async def start(self) -> None:
+        """Bind, configure the handlers and start serving."""
+        cfg = self.config
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((cfg.host, cfg.port))
+        sock.listen(128)
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        settings = Settings(
+            public_url=self.base_url,
+            signaling_url=f"ws://{cfg.host}:{self.port}/ws",
+            pool_size=cfg.pool_size,
+            empty_room_grace=cfg.empty_room_grace,
+            open_room_creation=cfg.open_room_creation,
+            api_key=cfg.api_key,
+        )
+        self.store = SQLiteStore(cfg.data_dir / "arbiter.sqlite3")
+        self._forget_previous_run(self.store)
+        poster = LocalPoster(asyncio.get_running_loop())
+        ice = [
+            {"urls": s.urls, "username": s.username, "credential": s.credential}
+            for s in cfg.ice_servers
+        ]
+        self.launcher = SubprocessLauncher(
+            settings.signaling_url,
+            cfg.data_dir / "logs",
+            ice_servers=[{k: v for k, v in s.items() if v} for s in ice],
+            log_level=cfg.log_level,
+        )
+        ice_servers = list(cfg.ice_servers)
+        self.services = Services(
+            store=self.store,
+            poster=poster,
+            launcher=self.launcher,
+            settings=settings,
+            ice_servers=lambda pid: ice_servers,
+        )
+        configure(self.services)
+        self.gateway = LocalGateway(
+            poster, sock, web_dir=cfg.web_dir, maintenance_interval=cfg.maintenance_interval
+        )
+        await self.gateway.start()
+        await asyncio.get_running_loop().run_in_executor(None, refill_pool, self.services)
+
+    @staticmethod
+    def _forget_previous_run(store: SQLiteStore) -> None:
+        """SFU processes and sockets of an earlier run are gone: reset their records."""
+        for room in store.list_rooms():
+            if room.pooled:
+                store.delete_room(room.room_id)
+            else:
+                store.update_room(
+                    room.room_id,
+                    sfu_state="none",
+                    sfu_id=None,
+                    sfu_handle=None,
+                    sfu_connection_id=None,
+                )
+        db = store._db()
+        db.execute("DELETE FROM connections")
+
+    async def create_room(self, room_id: str) -> str:
+        """Create a room (if missing) and start its SFU; return its URL."""
+        services = self._require()
+
+        def create() -> None:
+            now = services.clock()
+            services.store.create_room(RoomRecord(room_id=room_id, created_at=now, empty_since=now))
+            room = services.store.get_room(room_id)
+            assert room is not None
+            ensure_sfu(services, room)
+
+        await asyncio.get_running_loop().run_in_executor(None, create)
+        return self.room_url(room_id)
+
+    def _require(self) -> Services:
+        if self.services is None:
+            raise RuntimeError("the local stack is not started")
+        return self.services
+
+    async def stop(self) -> None:
+        """Stop serving and stop every SFU process."""
+        if self.gateway is not None:
+            await self.gateway.stop()
+            self.gateway = None
+        if self.launcher is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.launcher.stop_all)
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        configure(None)

@@ -1,0 +1,36 @@
+"""Server configuration shared by the handlers, whichever way they are run."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+__all__ = ["Settings"]
+
+
+@dataclass
+class Settings:
+    """What the Room API and signaling handlers need to know about their deployment."""
+
+    public_url: str
+    "Base URL of the Room API, e.g. ``http://127.0.0.1:8080``; room URLs are built on it."
+    signaling_url: str
+    "WebSocket URL clients and SFUs connect to, e.g. ``ws://127.0.0.1:8080/ws``."
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    "HMAC key for join tokens and SFU credentials; never leaves the server."
+    token_ttl: int = 600
+    "Seconds a join token stays valid for ``identify``."
+    sfu_token_ttl: int = 24 * 3600
+    "Seconds an SFU credential stays valid."
+    open_room_creation: bool = True
+    "Anyone may create rooms; when false, ``POST /rooms`` needs ``api_key``."
+    api_key: str | None = None
+    "The key for ``x-api-key`` when room creation is closed."
+    pool_size: int = 1
+    "Ready rooms (SFU started) kept waiting to be handed out by ``POST /rooms``."
+    empty_room_grace: float = 30.0
+    "Seconds an empty room keeps its SFU before it is stopped."
+    sfu_start_timeout: float = 60.0
+    "Seconds an SFU may take to identify before its start counts as failed."
+    max_participants: int = 16
+    "Most participants one room admits."

@@ -1,0 +1,207 @@
+"""SQLite store: one real file in WAL mode, safe for threads and processes at once."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import astuple, fields
+from pathlib import Path
+from typing import Any
+
+from .base import ConnectionRecord, Role, RoomRecord, SfuState, Store
+
+__all__ = ["SQLiteStore"]
+
+_ROOM_COLUMNS = [f.name for f in fields(RoomRecord)]
+_CONN_COLUMNS = [f.name for f in fields(ConnectionRecord)]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rooms (
+    room_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    pooled INTEGER NOT NULL DEFAULT 0,
+    sfu_state TEXT NOT NULL DEFAULT 'none',
+    sfu_id TEXT,
+    sfu_handle TEXT,
+    sfu_connection_id TEXT,
+    sfu_changed_at REAL,
+    empty_since REAL
+);
+CREATE TABLE IF NOT EXISTS connections (
+    connection_id TEXT PRIMARY KEY,
+    connected_at REAL NOT NULL,
+    role TEXT NOT NULL DEFAULT 'pending',
+    room_id TEXT,
+    participant_id TEXT,
+    name TEXT
+);
+CREATE INDEX IF NOT EXISTS connections_room ON connections (room_id, role);
+"""
+
+
+class SQLiteStore(Store):
+    """Store in a SQLite file; one connection per thread, writes in IMMEDIATE transactions."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        with self._tx() as db:
+            db.executescript(_SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(
+                self.path, timeout=10.0, isolation_level=None, check_same_thread=False
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=10000")
+            db.row_factory = sqlite3.Row
+            self._local.db = db
+            with self._lock:
+                self._all.append(db)
+        return db
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db())
+
+    # rooms
+    def create_room(self, room: RoomRecord) -> bool:
+        cols = ", ".join(_ROOM_COLUMNS)
+        marks = ", ".join("?" for _ in _ROOM_COLUMNS)
+        with self._tx() as db:
+            cur = db.execute(
+                f"INSERT OR IGNORE INTO rooms ({cols}) VALUES ({marks})", astuple(room)
+            )
+            return cur.rowcount == 1
+
+    def get_room(self, room_id: str) -> RoomRecord | None:
+        row = self._db().execute("SELECT * FROM rooms WHERE room_id = ?", (room_id,)).fetchone()
+        return _room(row) if row else None
+
+    def list_rooms(self) -> list[RoomRecord]:
+        rows = self._db().execute("SELECT * FROM rooms ORDER BY created_at").fetchall()
+        return [_room(r) for r in rows]
+
+    def update_room(
+        self,
+        room_id: str,
+        expect_sfu_state: tuple[SfuState, ...] | None = None,
+        expect_sfu_id: str | None = None,
+        **changes: object,
+    ) -> bool:
+        for key in changes:
+            if key not in _ROOM_COLUMNS or key == "room_id":
+                raise KeyError(f"no room field {key!r}")
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        where = "room_id = ?"
+        args: list[Any] = [*changes.values(), room_id]
+        if expect_sfu_state is not None:
+            where += f" AND sfu_state IN ({', '.join('?' for _ in expect_sfu_state)})"
+            args.extend(expect_sfu_state)
+        if expect_sfu_id is not None:
+            where += " AND sfu_id = ?"
+            args.append(expect_sfu_id)
+        with self._tx() as db:
+            cur = db.execute(f"UPDATE rooms SET {sets} WHERE {where}", args)
+            return cur.rowcount == 1
+
+    def take_pooled_room(self) -> RoomRecord | None:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT * FROM rooms WHERE pooled = 1 AND sfu_state IN ('ready', 'starting') "
+                "ORDER BY sfu_state = 'ready' DESC, created_at LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE rooms SET pooled = 0 WHERE room_id = ?", (row["room_id"],))
+            room = _room(row)
+            room.pooled = False
+            return room
+
+    def delete_room(self, room_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
+
+    # connections
+    def put_connection(self, conn: ConnectionRecord) -> None:
+        cols = ", ".join(_CONN_COLUMNS)
+        marks = ", ".join("?" for _ in _CONN_COLUMNS)
+        with self._tx() as db:
+            db.execute(
+                f"INSERT OR REPLACE INTO connections ({cols}) VALUES ({marks})", astuple(conn)
+            )
+
+    def get_connection(self, connection_id: str) -> ConnectionRecord | None:
+        row = (
+            self._db()
+            .execute("SELECT * FROM connections WHERE connection_id = ?", (connection_id,))
+            .fetchone()
+        )
+        return _conn(row) if row else None
+
+    def delete_connection(self, connection_id: str) -> ConnectionRecord | None:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT * FROM connections WHERE connection_id = ?", (connection_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM connections WHERE connection_id = ?", (connection_id,))
+            return _conn(row)
+
+    def list_connections(self, room_id: str, role: Role | None = None) -> list[ConnectionRecord]:
+        if role is None:
+            rows = (
+                self._db()
+                .execute(
+                    "SELECT * FROM connections WHERE room_id = ? AND role != 'pending' "
+                    "ORDER BY connected_at",
+                    (room_id,),
+                )
+                .fetchall()
+            )
+        else:
+            rows = (
+                self._db()
+                .execute(
+                    "SELECT * FROM connections WHERE room_id = ? AND role = ? "
+                    "ORDER BY connected_at",
+                    (room_id, role),
+                )
+                .fetchall()
+            )
+        return [_conn(r) for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._all:
+                db.close()
+            self._all.clear()
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _room(row: sqlite3.Row) -> RoomRecord:
+    data = dict(row)
+    data["pooled"] = bool(data["pooled"])
+    return RoomRecord(**data)
+
+
+def _conn(row: sqlite3.Row) -> ConnectionRecord:
+    return ConnectionRecord(**dict(row))
