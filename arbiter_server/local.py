@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from arbiter_protocol import IceServer
 from .gateway import LocalGateway
 from .lambdas import Services, configure
 from .lambdas.rooms import ensure_sfu, refill_pool
-from .launcher import SubprocessLauncher
+from .launcher import Launcher, SubprocessLauncher
 from .poster import LocalPoster
 from .settings import Settings
 from .store import RoomRecord, SQLiteStore
@@ -41,6 +42,8 @@ class LocalStackConfig:
     open_room_creation: bool = True
     api_key: str | None = None
     ice_servers: list[IceServer] = field(default_factory=list)
+    launcher_factory: Callable[[Settings], Launcher] | None = None
+    "Replaces the subprocess launcher (tests that play the SFU themselves)."
 
 
 class LocalStack:
@@ -49,7 +52,7 @@ class LocalStack:
     def __init__(self, config: LocalStackConfig) -> None:
         self.config = config
         self.services: Services | None = None
-        self.launcher: SubprocessLauncher | None = None
+        self.launcher: Launcher | None = None
         self.gateway: LocalGateway | None = None
         self.store: SQLiteStore | None = None
         self.port = 0
@@ -84,16 +87,15 @@ class LocalStack:
         self.store = SQLiteStore(cfg.data_dir / "arbiter.sqlite3")
         self._forget_previous_run(self.store)
         poster = LocalPoster(asyncio.get_running_loop())
-        ice = [
-            {"urls": s.urls, "username": s.username, "credential": s.credential}
-            for s in cfg.ice_servers
-        ]
-        self.launcher = SubprocessLauncher(
-            settings.signaling_url,
-            cfg.data_dir / "logs",
-            ice_servers=[{k: v for k, v in s.items() if v} for s in ice],
-            log_level=cfg.log_level,
-        )
+        if cfg.launcher_factory is not None:
+            self.launcher = cfg.launcher_factory(settings)
+        else:
+            self.launcher = SubprocessLauncher(
+                settings.signaling_url,
+                cfg.data_dir / "logs",
+                ice_servers=[_ice_dict(s) for s in cfg.ice_servers],
+                log_level=cfg.log_level,
+            )
         ice_servers = list(cfg.ice_servers)
         self.services = Services(
             store=self.store,
@@ -156,3 +158,12 @@ class LocalStack:
             self.store.close()
             self.store = None
         configure(None)
+
+
+def _ice_dict(server: IceServer) -> dict[str, object]:
+    out: dict[str, object] = {"urls": server.urls}
+    if server.username is not None:
+        out["username"] = server.username
+    if server.credential is not None:
+        out["credential"] = server.credential
+    return out

@@ -1,0 +1,187 @@
+"""Signaling and Room API through the real local gateway, with the test playing the SFU."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from arbiter_server.local import LocalStack
+from tests.utils import ManualLauncher, WsPeer
+
+pytestmark = pytest.mark.timeout(30)
+
+OFFER = {"type": "offer", "sdp": "v=0\r\n"}
+
+
+async def _room_with_sfu(stack: LocalStack, launcher: ManualLauncher, room_id: str) -> WsPeer:
+    await stack.create_room(room_id)
+    sfu = await WsPeer.connect(f"ws://127.0.0.1:{stack.port}/ws")
+    await sfu.send({"action": "identify", "v": 1, "token": launcher.tokens[room_id]})
+    msg = await sfu.expect("identified")
+    assert msg["role"] == "sfu" and msg["participants"] == []
+    return sfu
+
+
+async def _join(stack: LocalStack, room_id: str, name: str) -> tuple[WsPeer, dict[str, object]]:
+    async with httpx.AsyncClient() as http:
+        resp = await http.post(f"{stack.room_url(room_id)}/join", json={"name": name})
+    assert resp.status_code == 200, resp.text
+    joined = resp.json()
+    peer = await WsPeer.connect(joined["signaling_url"])
+    await peer.send({"action": "identify", "v": 1, "token": joined["token"]})
+    return peer, joined
+
+
+async def test_identify_and_handshake_are_routed_between_client_and_sfu(
+    manual_stack: tuple[LocalStack, ManualLauncher],
+) -> None:
+    stack, launcher = manual_stack
+    sfu = await _room_with_sfu(stack, launcher, "r1")
+    alice, joined = await _join(stack, "r1", "alice")
+    me = await alice.expect("identified")
+    assert me["participant_id"] == joined["participant_id"] and me["sfu_ready"] is True
+    seen = await sfu.expect("participant_joined")
+    assert seen["participant"] == {"id": joined["participant_id"], "name": "alice"}
+
+    # a client cannot choose who it speaks for: signaling stamps the sender
+    await alice.send({"action": "handshake", "v": 1, "connection": "producer",
+                      "participant_id": "p-someone-else", "sdp": OFFER})
+    got = await sfu.expect("handshake")
+    assert got["participant_id"] == joined["participant_id"] and got["sdp"] == OFFER
+
+    await sfu.send({"action": "handshake", "v": 1, "connection": "producer",
+                    "participant_id": joined["participant_id"],
+                    "sdp": {"type": "answer", "sdp": "v=0\r\n"}})
+    answer = await alice.expect("handshake")
+    assert answer["sdp"]["type"] == "answer"
+
+    bob, bob_join = await _join(stack, "r1", "bob")
+    bob_me = await bob.expect("identified")
+    assert bob_me["participants"] == [{"id": joined["participant_id"], "name": "alice"}]
+    assert (await alice.expect("participant_joined"))["participant"]["name"] == "bob"
+    assert (await sfu.expect("participant_joined"))["participant"]["name"] == "bob"
+
+    await bob.close()
+    left = await alice.expect("participant_left")
+    assert left["participant_id"] == bob_join["participant_id"]
+    assert left["reason"] == "disconnected"
+    assert (await sfu.expect("participant_left"))["participant_id"] == bob_join["participant_id"]
+
+    async with httpx.AsyncClient() as http:
+        info = (await http.get(stack.room_url("r1"))).json()
+    assert [p["name"] for p in info["participants"]] == ["alice"]
+    assert info["sfu_state"] == "ready"
+    for peer in (alice, sfu):
+        await peer.close()
+
+
+async def test_bad_messages_get_clear_errors_and_the_connection_stays_usable(
+    manual_stack: tuple[LocalStack, ManualLauncher],
+) -> None:
+    stack, launcher = manual_stack
+    sfu = await _room_with_sfu(stack, launcher, "r2")
+    peer = await WsPeer.connect(f"ws://127.0.0.1:{stack.port}/ws")
+
+    await peer.send("{not json")
+    err = await peer.expect("error")
+    assert err["code"] == "malformed_json"
+
+    await peer.send({"action": "teleport", "v": 1})
+    err = await peer.expect("error")
+    assert err["code"] == "unknown_action" and "teleport" in err["message"]
+
+    await peer.send({"action": "handshake", "v": 1, "connection": "producer", "sdp": OFFER})
+    err = await peer.expect("error")
+    assert err["code"] == "not_identified"
+
+    await peer.send({"action": "identify", "v": 1, "token": "forged.token.value"})
+    err = await peer.expect("error")
+    assert err["code"] == "unauthorized"
+
+    await peer.send({"action": "identify", "v": 99, "token": "x"})
+    assert (await peer.expect("error"))["code"] == "unsupported_version"
+
+    await peer.send({"action": "handshake", "v": 1, "connection": "sideways", "sdp": OFFER})
+    err = await peer.expect("error")
+    assert err["code"] == "invalid_message" and "connection" in err["message"]
+
+    # nothing reached the SFU, and the same connection can still join properly
+    await sfu.assert_silent()
+    alice, _ = await _join(stack, "r2", "alice")
+    await alice.expect("identified")
+    await sfu.expect("participant_joined")
+    for p in (peer, alice, sfu):
+        await p.close()
+
+
+async def test_room_api_errors(manual_stack: tuple[LocalStack, ManualLauncher]) -> None:
+    stack, _ = manual_stack
+    async with httpx.AsyncClient(base_url=stack.base_url) as http:
+        resp = await http.post("/rooms/nowhere/join", json={"name": "x"})
+        assert resp.status_code == 404
+        assert resp.json()["error"]["code"] == "room_not_found"
+
+        resp = await http.get("/rooms/nowhere")
+        assert resp.status_code == 404 and resp.json()["error"]["code"] == "room_not_found"
+
+        resp = await http.post("/rooms", content=b"{oops")
+        assert resp.status_code == 400 and resp.json()["error"]["code"] == "malformed_json"
+
+        resp = await http.post("/rooms", json={"room_id": "bad id!"})
+        assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_message"
+
+        resp = await http.post("/rooms", json={"room_id": "named"})
+        assert resp.status_code == 201
+        assert resp.json()["url"] == stack.room_url("named")
+        resp = await http.post("/rooms", json={"room_id": "named"})
+        assert resp.status_code == 409 and resp.json()["error"]["code"] == "room_exists"
+
+        resp = await http.post("/rooms/named/join", json={"name": 7})
+        assert resp.status_code == 400 and "name" in resp.json()["error"]["message"]
+
+        resp = await http.delete("/rooms/named")
+        assert resp.status_code == 405
+        resp = await http.get("/nope")
+        assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found"
+
+
+async def test_two_rooms_stay_isolated_in_signaling(
+    manual_stack: tuple[LocalStack, ManualLauncher],
+) -> None:
+    stack, launcher = manual_stack
+    sfu_a = await _room_with_sfu(stack, launcher, "ra")
+    sfu_b = await _room_with_sfu(stack, launcher, "rb")
+    a, a_join = await _join(stack, "ra", "a")
+    await a.expect("identified")
+    await sfu_a.expect("participant_joined")
+    b, _ = await _join(stack, "rb", "b")
+    await b.expect("identified")
+    await sfu_b.expect("participant_joined")
+    # room B's SFU cannot address room A's participant
+    await sfu_b.send({"action": "handshake", "v": 1, "connection": "producer",
+                      "participant_id": a_join["participant_id"], "sdp": OFFER})
+    err = await sfu_b.expect("error")
+    assert err["code"] == "participant_not_found"
+    await a.assert_silent()
+    # an SFU credential of room A is not accepted twice, nor a client token as an SFU
+    for p in (a, b, sfu_a, sfu_b):
+        await p.close()
+
+
+async def test_pool_hands_out_ready_rooms_and_refills(
+    manual_stack: tuple[LocalStack, ManualLauncher],
+) -> None:
+    stack, launcher = manual_stack
+    assert stack.services is not None
+    stack.services.settings.pool_size = 2
+    from arbiter_server.lambdas.rooms import refill_pool
+
+    made = refill_pool(stack.services)
+    assert len(made) == 2 and all(r in launcher.tokens for r in made)
+    async with httpx.AsyncClient(base_url=stack.base_url) as http:
+        resp = await http.post("/rooms")
+    assert resp.status_code == 201
+    room_id = resp.json()["room_id"]
+    assert room_id in made  # a ready room was handed out, not a cold one
+    pooled = [r.room_id for r in stack.services.store.list_rooms() if r.pooled]
+    assert len(pooled) == 2 and room_id not in pooled  # and the pool was refilled
