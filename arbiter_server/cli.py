@@ -1,0 +1,155 @@
+"""``arbiter-server``: run the local stack (``dev``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from . import __version__
+from .local import LocalStack, LocalStackConfig
+
+__all__ = ["main"]
+
+logger = logging.getLogger("arbiter.cli")
+
+WEB_DIST = Path(__file__).resolve().parent.parent / "apps" / "web-sdk" / "dist-demo"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="arbiter-server",
+        description="Arbiter: self-hosted video rooms. Run it locally with 'dev'.",
+    )
+    parser.add_argument("--version", action="version", version=f"arbiter {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    dev = sub.add_parser(
+        "dev",
+        help="run the whole stack on this machine with a demo room",
+        description="Run the gateway, the SQLite store and one SFU process per room on "
+        "this machine, create a demo room with a bot in it, and print its URL. "
+        "Ctrl-C stops everything.",
+    )
+    dev.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    dev.add_argument("--port", type=int, default=8080, help="port (0 picks a free one)")
+    dev.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(".arbiter"),
+        help="where the SQLite store and logs go (default .arbiter)",
+    )
+    dev.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    dev.add_argument("--room", default="demo", help="id of the demo room (default demo)")
+    dev.add_argument("--no-bot", action="store_true", help="do not start the demo bot")
+    dev.add_argument(
+        "--pool-size", type=int, default=1, help="ready rooms kept with an SFU started (default 1)"
+    )
+    dev.add_argument("--json", action="store_true", help="print the startup facts as one JSON line")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if args.command == "dev":
+        logging.basicConfig(
+            level=args.log_level.upper(),
+            stream=sys.stderr,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        )
+        try:
+            return asyncio.run(_dev(args))
+        except OSError as exc:
+            print(f"arbiter-server dev: {exc}", file=sys.stderr)
+            return 1
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+async def _dev(args: argparse.Namespace) -> int:
+    config = LocalStackConfig(
+        data_dir=args.data_dir,
+        host=args.host,
+        port=args.port,
+        pool_size=args.pool_size,
+        log_level=args.log_level,
+        web_dir=WEB_DIST if WEB_DIST.exists() else None,
+    )
+    stack = LocalStack(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    bot: subprocess.Popen[bytes] | None = None
+    await stack.start()
+    try:
+        url = await stack.create_room(args.room)
+        if not args.no_bot:
+            log = open(args.data_dir / "logs" / "demo-bot.log", "ab")  # noqa: SIM115
+            bot = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "arbiter_server.demo_bot",
+                    url,
+                    "--name",
+                    "demo-bot",
+                    "--log-level",
+                    args.log_level,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+            log.close()
+        _announce(args, stack, url, bot)
+        await stop.wait()
+        print("\nStopping...", flush=True)
+    finally:
+        if bot is not None and bot.poll() is None:
+            bot.terminate()
+            try:
+                await loop.run_in_executor(None, bot.wait, 10)
+            except subprocess.TimeoutExpired:
+                bot.kill()
+                bot.wait()
+        await stack.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+def _announce(
+    args: argparse.Namespace, stack: LocalStack, url: str, bot: subprocess.Popen[bytes] | None
+) -> None:
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "url": url,
+                    "api": stack.base_url,
+                    "signaling": f"ws://{args.host}:{stack.port}/ws",
+                    "bot_pid": bot.pid if bot else None,
+                    "data_dir": str(args.data_dir),
+                }
+            ),
+            flush=True,
+        )
+        return
+    print(f"Arbiter dev server on {stack.base_url} (data in {args.data_dir})", flush=True)
+    print(f"Room: {url}", flush=True)
+    print("Join from Python:", flush=True)
+    print(
+        f'  python -c "import asyncio; from arbiter_client import Room; '
+        f"asyncio.run(Room.join('{url}', name='me'))\"",
+        flush=True,
+    )
+    print("Open the room URL in a browser for the web demo. Ctrl-C stops everything.", flush=True)
