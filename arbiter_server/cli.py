@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument(
         "--pool-size", type=int, default=1, help="ready rooms kept with an SFU started (default 1)"
     )
+    dev.add_argument("--no-turn", action="store_true", help="do not start coturn")
     dev.add_argument("--json", action="store_true", help="print the startup facts as one JSON line")
     return parser
 
@@ -83,6 +84,7 @@ async def _dev(args: argparse.Namespace) -> int:
         pool_size=args.pool_size,
         log_level=args.log_level,
         web_dir=WEB_DIST if WEB_DIST.exists() else None,
+        turn=not args.no_turn,
     )
     stack = LocalStack(config)
     stop = asyncio.Event()
@@ -146,6 +148,10 @@ def _announce(
         return
     print(f"Arbiter dev server on {stack.base_url} (data in {args.data_dir})", flush=True)
     print(f"Room: {url}", flush=True)
+    if stack.turn is not None:
+        print(f"TURN: {_turn_url(stack)} (coturn pid {stack.turn.pid})", flush=True)
+    elif stack.turn_off_reason:
+        print(f"TURN is off: {stack.turn_off_reason}", flush=True)
     print("Join from Python:", flush=True)
     print(
         f'  python -c "import asyncio; from arbiter_client import Room; '
@@ -153,3 +159,9 @@ def _announce(
         flush=True,
     )
     print("Open the room URL in a browser for the web demo. Ctrl-C stops everything.", flush=True)
+
+
+def _turn_url(stack: LocalStack) -> str | None:
+    if stack.turn is None:
+        return None
+    return f"turn:{stack.turn.host}:{stack.turn.port}"

@@ -18,6 +18,7 @@ from .launcher import Launcher, SubprocessLauncher
 from .poster import LocalPoster
 from .settings import Settings
 from .store import RoomRecord, SQLiteStore
+from .turn import TurnServer
 
 __all__ = ["LocalStack", "LocalStackConfig"]
 
@@ -42,6 +43,8 @@ class LocalStackConfig:
     open_room_creation: bool = True
     api_key: str | None = None
     ice_servers: list[IceServer] = field(default_factory=list)
+    turn: bool = False
+    "Start coturn and hand out TURN credentials (off if ``turnserver`` is not installed)."
     launcher_factory: Callable[[Settings], Launcher] | None = None
     "Replaces the subprocess launcher (tests that play the SFU themselves)."
 
@@ -55,6 +58,8 @@ class LocalStack:
         self.launcher: Launcher | None = None
         self.gateway: LocalGateway | None = None
         self.store: SQLiteStore | None = None
+        self.turn: TurnServer | None = None
+        self.turn_off_reason: str | None = None
         self.port = 0
 
     @property
@@ -87,22 +92,32 @@ class LocalStack:
         self.store = SQLiteStore(cfg.data_dir / "arbiter.sqlite3")
         self._forget_previous_run(self.store)
         poster = LocalPoster(asyncio.get_running_loop())
+        ice_servers: Callable[[str], list[IceServer]] = self._static_ice_servers
+        sfu_ice: list[IceServer] = list(cfg.ice_servers)
+        if cfg.turn:
+            if TurnServer.available():
+                self.turn = TurnServer(cfg.data_dir, host=cfg.host)
+                await asyncio.get_running_loop().run_in_executor(None, self.turn.start)
+                ice_servers = self.turn.ice_servers
+                sfu_ice = self.turn.ice_servers("sfu", ttl=settings.sfu_token_ttl)
+            else:
+                self.turn_off_reason = "coturn (turnserver) is not installed"
+                logger.warning("TURN is off: %s", self.turn_off_reason)
         if cfg.launcher_factory is not None:
             self.launcher = cfg.launcher_factory(settings)
         else:
             self.launcher = SubprocessLauncher(
                 settings.signaling_url,
                 cfg.data_dir / "logs",
-                ice_servers=[_ice_dict(s) for s in cfg.ice_servers],
+                ice_servers=[_ice_dict(s) for s in sfu_ice],
                 log_level=cfg.log_level,
             )
-        ice_servers = list(cfg.ice_servers)
         self.services = Services(
             store=self.store,
             poster=poster,
             launcher=self.launcher,
             settings=settings,
-            ice_servers=lambda pid: ice_servers,
+            ice_servers=ice_servers,
         )
         configure(self.services)
         self.gateway = LocalGateway(
@@ -110,6 +125,9 @@ class LocalStack:
         )
         await self.gateway.start()
         await asyncio.get_running_loop().run_in_executor(None, refill_pool, self.services)
+
+    def _static_ice_servers(self, participant_id: str) -> list[IceServer]:
+        return list(self.config.ice_servers)
 
     @staticmethod
     def _forget_previous_run(store: SQLiteStore) -> None:
@@ -154,6 +172,9 @@ class LocalStack:
             self.gateway = None
         if self.launcher is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.launcher.stop_all)
+        if self.turn is not None:
+            self.turn.stop()
+            self.turn = None
         if self.store is not None:
             self.store.close()
             self.store = None

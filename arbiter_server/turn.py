@@ -1,0 +1,169 @@
+"""STUN/TURN: coturn as a local child process, and TURN REST credentials.
+
+Credentials follow the TURN REST API (coturn's ``--use-auth-secret``): the username is
+``<expiry unix time>:<participant id>`` and the password is
+``base64(HMAC-SHA1(secret, username))``; coturn refuses them after the expiry.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from arbiter_protocol import IceServer
+
+__all__ = ["TurnServer", "turn_credentials"]
+
+logger = logging.getLogger(__name__)
+
+
+def turn_credentials(
+    secret: str, participant_id: str, ttl: int, now: float | None = None
+) -> tuple[str, str]:
+    """A TURN REST username and password valid for ``ttl`` seconds."""
+    expiry = int(now if now is not None else time.time()) + ttl
+    username = f"{expiry}:{participant_id}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode()
+
+
+def _free_udp_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+class TurnServer:
+    """One ``turnserver`` child process on loopback with a generated config and secret."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        relay_ports: tuple[int, int] = (49160, 49400),
+        credential_ttl: int = 4 * 3600,
+        realm: str = "arbiter.local",
+        binary: str = "turnserver",
+    ) -> None:
+        self.data_dir = data_dir
+        self.host = host
+        self.port = port
+        self.relay_ports = relay_ports
+        self.credential_ttl = credential_ttl
+        self.realm = realm
+        self.binary = binary
+        self.secret = secrets.token_urlsafe(24)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / "logs" / "turnserver.log"
+
+    @staticmethod
+    def available(binary: str = "turnserver") -> bool:
+        """Whether coturn's ``turnserver`` is installed."""
+        return shutil.which(binary) is not None
+
+    def start(self) -> None:
+        """Write the config and start coturn; raise ``OSError`` if it does not come up."""
+        turn_dir = self.data_dir / "turn"
+        turn_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.port:
+            self.port = _free_udp_port(self.host)
+        config = turn_dir / "turnserver.conf"
+        config.write_text(
+            "\n".join(
+                [
+                    f"listening-ip={self.host}",
+                    f"listening-port={self.port}",
+                    f"relay-ip={self.host}",
+                    f"min-port={self.relay_ports[0]}",
+                    f"max-port={self.relay_ports[1]}",
+                    "use-auth-secret",
+                    f"static-auth-secret={self.secret}",
+                    f"realm={self.realm}",
+                    "fingerprint",
+                    "no-cli",
+                    "no-tls",
+                    "no-dtls",
+                    "allow-loopback-peers",
+                    "no-multicast-peers",
+                    "log-file=stdout",
+                    "simple-log",
+                    "verbose",
+                    f"pidfile={turn_dir / 'turnserver.pid'}",
+                    f"userdb={turn_dir / 'turndb.sqlite'}",
+                    "",
+                ]
+            )
+        )
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "-c", str(config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self._wait_listening()
+        logger.info("coturn on %s:%s (pid %s)", self.host, self.port, self.proc.pid)
+
+    def _wait_listening(self, timeout: float = 10.0) -> None:
+        """Wait until coturn answers a STUN binding request."""
+        request = b"\x00\x01\x00\x00\x21\x12\xa4\x42" + secrets.token_bytes(12)
+        deadline = time.monotonic() + timeout
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.2)
+            while time.monotonic() < deadline:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise OSError(
+                        f"turnserver exited with {self.proc.returncode}; see {self.log_path}"
+                    )
+                s.sendto(request, (self.host, self.port))
+                try:
+                    data, _ = s.recvfrom(2048)
+                except TimeoutError:
+                    continue
+                if data[:2] == b"\x01\x01":
+                    return
+        self.stop()
+        raise OSError(f"turnserver did not answer on {self.host}:{self.port}")
+
+    @property
+    def pid(self) -> int | None:
+        """The coturn process id while it runs."""
+        return self.proc.pid if self.proc is not None else None
+
+    def ice_servers(self, participant_id: str, ttl: int | None = None) -> list[IceServer]:
+        """STUN and TURN entries with fresh credentials for one participant."""
+        username, password = turn_credentials(
+            self.secret, participant_id, ttl if ttl is not None else self.credential_ttl
+        )
+        return [
+            IceServer(urls=[f"stun:{self.host}:{self.port}"]),
+            IceServer(
+                urls=[f"turn:{self.host}:{self.port}?transport=udp"],
+                username=username,
+                credential=password,
+            ),
+        ]
+
+    def stop(self) -> None:
+        """Stop coturn by PID (idempotent)."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
