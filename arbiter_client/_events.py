@@ -1,0 +1,206 @@
+"""Room events: one frozen dataclass per event, and the stream that delivers them.
+
+``room.events()`` returns an :class:`EventStream`; every open stream receives every event
+(each has its own bounded queue). ``room.on(event_type, callback)`` registers a plain
+callback for one :data:`EventType`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+from typing import ClassVar, Literal
+
+from aiortc import MediaStreamTrack
+
+from ._participant import RemoteParticipant, TrackKind
+
+__all__ = [
+    "DataReceived",
+    "Disconnected",
+    "ErrorReceived",
+    "Event",
+    "EventStream",
+    "EventType",
+    "ParticipantJoined",
+    "ParticipantLeft",
+    "TrackSubscribed",
+    "TrackUnsubscribed",
+]
+
+logger = logging.getLogger("arbiter_client")
+
+EventType = Literal[
+    "participant_joined",
+    "participant_left",
+    "track_subscribed",
+    "track_unsubscribed",
+    "data_received",
+    "error_received",
+    "disconnected",
+]
+"The name of each event, as used by ``room.on``."
+
+
+@dataclass(frozen=True)
+class ParticipantJoined:
+    """A participant is in the room (also sent for those already present at join)."""
+
+    type: ClassVar[EventType] = "participant_joined"
+    participant: RemoteParticipant
+    "Who joined."
+
+
+@dataclass(frozen=True)
+class ParticipantLeft:
+    """A participant left or was disconnected; its tracks were unsubscribed first."""
+
+    type: ClassVar[EventType] = "participant_left"
+    participant: RemoteParticipant
+    "Who left."
+    reason: str
+    "Why: ``left``, ``disconnected``, ``ice_failed`` ..."
+
+
+@dataclass(frozen=True)
+class TrackSubscribed:
+    """A remote track is available: ``await event.track.recv()`` gives frames."""
+
+    type: ClassVar[EventType] = "track_subscribed"
+    participant: RemoteParticipant
+    "Whose track."
+    kind: TrackKind
+    "``audio`` or ``video``."
+    track: MediaStreamTrack
+    "The received track (frames are :class:`av.VideoFrame` / :class:`av.AudioFrame`)."
+
+
+@dataclass(frozen=True)
+class TrackUnsubscribed:
+    """A remote track ended (its participant left or its connection closed)."""
+
+    type: ClassVar[EventType] = "track_unsubscribed"
+    participant: RemoteParticipant
+    "Whose track."
+    kind: TrackKind
+    "``audio`` or ``video``."
+    track: MediaStreamTrack
+    "The track, now ended."
+
+
+@dataclass(frozen=True)
+class DataReceived:
+    """A data message from another participant, relayed by the SFU."""
+
+    type: ClassVar[EventType] = "data_received"
+    sender: str | None
+    "The sending participant's id (stamped by the SFU)."
+    data: str | bytes
+    "The payload: ``str`` if sent as text, ``bytes`` if sent as bytes."
+    topic: str | None
+    "The application topic the sender chose, if any."
+    message_id: str
+    "The sender-chosen message id."
+
+
+@dataclass(frozen=True)
+class ErrorReceived:
+    """The server reported an error about something this client sent after joining."""
+
+    type: ClassVar[EventType] = "error_received"
+    code: str
+    "An :class:`~arbiter_protocol.ErrorCode` value."
+    message: str
+    "What was wrong."
+    ref: str | None
+    "The action of the message the error answers, when known."
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """The room is closed: the last event every stream yields."""
+
+    type: ClassVar[EventType] = "disconnected"
+    reason: str
+    "``left`` after ``room.leave()``; otherwise why the connection was lost."
+
+
+Event = (
+    ParticipantJoined
+    | ParticipantLeft
+    | TrackSubscribed
+    | TrackUnsubscribed
+    | DataReceived
+    | ErrorReceived
+    | Disconnected
+)
+"Any room event."
+
+
+class EventStream:
+    """An async iterator over a room's events, from ``room.events()``.
+
+    Each stream has its own queue of at most ``maxsize`` events; when a slow reader lets
+    it fill up, the oldest event is dropped (and a warning logged). The stream ends after
+    the room's :class:`Disconnected` event. Close it early with ``await stream.aclose()``
+    or ``async with room.events() as stream``; a stream that is no longer referenced
+    stops receiving events by itself.
+    """
+
+    def __init__(self, maxsize: int = 256) -> None:
+        if maxsize < 1:
+            raise ValueError("maxsize must be at least 1")
+        self._queue: collections.deque[Event] = collections.deque(maxlen=maxsize)
+        self._wakeup = asyncio.Event()
+        self._closed = False
+        self._dropped = 0
+
+    def _put(self, event: Event) -> None:
+        if self._closed:
+            return
+        if len(self._queue) == self._queue.maxlen:
+            self._dropped += 1
+            if self._dropped == 1 or self._dropped % 100 == 0:
+                logger.warning("event stream full: dropped %d event(s)", self._dropped)
+        self._queue.append(event)
+        self._wakeup.set()
+
+    def _end(self) -> None:
+        self._closed = True
+        self._wakeup.set()
+
+    @property
+    def dropped(self) -> int:
+        """How many events were dropped because this stream's queue was full."""
+        return self._dropped
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        while not self._queue:
+            if self._closed:
+                raise StopAsyncIteration
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        return self._queue.popleft()
+
+    async def aclose(self) -> None:
+        """Stop receiving events; pending ones are discarded."""
+        self._closed = True
+        self._queue.clear()
+        self._wakeup.set()
+
+    async def __aenter__(self) -> EventStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

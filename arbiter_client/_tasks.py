@@ -1,0 +1,60 @@
+"""Owned background tasks: every task a room starts is kept here and cancelled on close."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+__all__ = ["TaskSet"]
+
+logger = logging.getLogger("arbiter_client")
+
+T = TypeVar("T")
+
+
+class TaskSet:
+    """A set of tasks with one owner.
+
+    Finished tasks leave the set by themselves; a task that fails is logged.
+    :meth:`cancel_all` cancels every task still running and waits until each has exited.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+
+    def spawn(self, coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
+        """Start ``coro`` as a task owned by this set."""
+        if self._closed:
+            coro.close()
+            raise RuntimeError(f"{self._name}: cannot start {name!r} after close")
+        task = asyncio.get_running_loop().create_task(coro, name=f"{self._name}:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            logger.error("task %s failed", task.get_name(), exc_info=exc)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def cancel_all(self) -> None:
+        """Refuse new tasks, cancel the running ones (except the caller) and await them."""
+        self._closed = True
+        current = asyncio.current_task()
+        while True:
+            pending = [t for t in self._tasks if t is not current and not t.done()]
+            if not pending:
+                return
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
