@@ -50,8 +50,8 @@ class WsPeer:
     async def connect(cls, url: str) -> WsPeer:
         return cls(await websockets.connect(url, max_size=None))
 
-    async def send(self, data: dict[str, Any] | str) -> None:
-        await self.ws.send(data if isinstance(data, str) else json.dumps(data))
+    async def send(self, data: dict[str, Any] | str | bytes) -> None:
+        await self.ws.send(data if isinstance(data, (str, bytes)) else json.dumps(data))
 
     async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
         raw = await asyncio.wait_for(self.ws.recv(), timeout)

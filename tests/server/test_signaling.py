@@ -44,14 +44,27 @@ async def test_identify_and_handshake_are_routed_between_client_and_sfu(
     assert seen["participant"] == {"id": joined["participant_id"], "name": "alice"}
 
     # a client cannot choose who it speaks for: signaling stamps the sender
-    await alice.send({"action": "handshake", "v": 1, "connection": "producer",
-                      "participant_id": "p-someone-else", "sdp": OFFER})
+    await alice.send(
+        {
+            "action": "handshake",
+            "v": 1,
+            "connection": "producer",
+            "participant_id": "p-someone-else",
+            "sdp": OFFER,
+        }
+    )
     got = await sfu.expect("handshake")
     assert got["participant_id"] == joined["participant_id"] and got["sdp"] == OFFER
 
-    await sfu.send({"action": "handshake", "v": 1, "connection": "producer",
-                    "participant_id": joined["participant_id"],
-                    "sdp": {"type": "answer", "sdp": "v=0\r\n"}})
+    await sfu.send(
+        {
+            "action": "handshake",
+            "v": 1,
+            "connection": "producer",
+            "participant_id": joined["participant_id"],
+            "sdp": {"type": "answer", "sdp": "v=0\r\n"},
+        }
+    )
     answer = await alice.expect("handshake")
     assert answer["sdp"]["type"] == "answer"
 
@@ -104,6 +117,12 @@ async def test_bad_messages_get_clear_errors_and_the_connection_stays_usable(
     await peer.send({"action": "handshake", "v": 1, "connection": "sideways", "sdp": OFFER})
     err = await peer.expect("error")
     assert err["code"] == "invalid_message" and "connection" in err["message"]
+
+    await peer.send({"action": "identify", "v": 1, "token": "x" * (200 * 1024)})
+    assert (await peer.expect("error"))["code"] == "message_too_large"
+
+    await peer.send(b"\x00\x01binary")
+    assert (await peer.expect("error"))["code"] == "invalid_message"
 
     # nothing reached the SFU, and the same connection can still join properly
     await sfu.assert_silent()
@@ -158,8 +177,15 @@ async def test_two_rooms_stay_isolated_in_signaling(
     await b.expect("identified")
     await sfu_b.expect("participant_joined")
     # room B's SFU cannot address room A's participant
-    await sfu_b.send({"action": "handshake", "v": 1, "connection": "producer",
-                      "participant_id": a_join["participant_id"], "sdp": OFFER})
+    await sfu_b.send(
+        {
+            "action": "handshake",
+            "v": 1,
+            "connection": "producer",
+            "participant_id": a_join["participant_id"],
+            "sdp": OFFER,
+        }
+    )
     err = await sfu_b.expect("error")
     assert err["code"] == "participant_not_found"
     await a.assert_silent()
