@@ -1,0 +1,132 @@
+"""Foundation acceptance: real rooms on the local stack, real aiortc peers, real UDP."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from arbiter_client import Room
+from arbiter_server.local import LocalStack
+from tests.e2e.probe import MediaProbe
+
+pytestmark = pytest.mark.timeout(90)
+
+SIZES = [(320, 240), (352, 288), (384, 256), (416, 240)]
+
+
+async def _join(stack: LocalStack, room_id: str, name: str, size: tuple[int, int]) -> Room:
+    return await Room.join(stack.room_url(room_id), name=name, video_size=size, timeout=20)
+
+
+async def test_three_clients_get_each_others_media_then_a_fourth_joins_and_one_leaves(
+    stack: LocalStack,
+) -> None:
+    await stack.create_room("trio")
+    rooms = [await _join(stack, "trio", f"c{i}", SIZES[i]) for i in range(3)]
+    probes = [MediaProbe(r) for r in rooms]
+    try:
+        sizes = {r.participant_id: SIZES[i] for i, r in enumerate(rooms)}
+        # acceptance 1: each gets decodable video of the right size and audio from both others
+        await asyncio.gather(
+            *(
+                p.wait_media({pid: s for pid, s in sizes.items() if pid != r.participant_id}, 10)
+                for p, r in zip(probes, rooms, strict=True)
+            )
+        )
+
+        # acceptance 2: a late joiner gets everyone; everyone gets the late joiner
+        late = await _join(stack, "trio", "late", SIZES[3])
+        late_probe = MediaProbe(late)
+        rooms.append(late)
+        probes.append(late_probe)
+        sizes[late.participant_id] = SIZES[3]
+        await asyncio.gather(
+            late_probe.wait_media(
+                {pid: s for pid, s in sizes.items() if pid != late.participant_id}, 10
+            ),
+            *(p.wait_media({late.participant_id: SIZES[3]}, 10) for p in probes[:3]),
+        )
+
+        # a client leaves: the others are told, and the SFU keeps nothing of it
+        gone = rooms[1].participant_id
+        await rooms[1].leave()
+        for p in (probes[0], probes[2], probes[3]):
+            await p.wait_for(lambda p=p: gone in p.left, 5)
+            assert gone not in p.room.participants
+    finally:
+        for p in probes:
+            await p.close()
+        for r in rooms:
+            await r.leave()
+
+
+async def test_two_rooms_stay_isolated_and_data_reaches_each_member_once(
+    stack: LocalStack,
+) -> None:
+    await stack.create_room("ra")
+    await stack.create_room("rb")
+    a = [await _join(stack, "ra", f"a{i}", SIZES[i]) for i in range(3)]
+    b = [await _join(stack, "rb", f"b{i}", SIZES[i]) for i in range(2)]
+    probes = {r.participant_id: MediaProbe(r) for r in a + b}
+    a_ids = {r.participant_id for r in a}
+    b_ids = {r.participant_id for r in b}
+    try:
+        for r in a:
+            await probes[r.participant_id].wait_media(
+                {
+                    pid: SIZES[i]
+                    for i, pid in enumerate(x.participant_id for x in a)
+                    if pid != r.participant_id
+                },
+                10,
+            )
+        for r in b:
+            await probes[r.participant_id].wait_media(
+                {
+                    x.participant_id: SIZES[i]
+                    for i, x in enumerate(b)
+                    if x.participant_id != r.participant_id
+                },
+                10,
+            )
+
+        await a[0].send("hello room a")
+        await b[0].send(b"\x00bytes for b")
+        for r in a[1:]:
+            p = probes[r.participant_id]
+            await p.wait_for(lambda p=p: len(p.data) >= 1, 5)
+        await probes[b[1].participant_id].wait_for(
+            lambda: len(probes[b[1].participant_id].data) >= 1, 5
+        )
+        # give a duplicate the time it would need to show up, then count exactly once
+        await asyncio.sleep(0.5)
+        for r in a[1:]:
+            got = probes[r.participant_id].data
+            assert [(d.sender, d.data) for d in got] == [(a[0].participant_id, "hello room a")]
+        got_b = probes[b[1].participant_id].data
+        assert [(d.sender, d.data) for d in got_b] == [(b[0].participant_id, b"\x00bytes for b")]
+        assert probes[a[0].participant_id].data == []  # not echoed to the sender
+        assert probes[b[0].participant_id].data == []
+
+        # isolation: nobody ever saw a track or participant of the other room
+        for r in a:
+            p = probes[r.participant_id]
+            assert not (set(p.video_sizes) | p.audio_from | set(p.joined)) & b_ids
+            assert not set(r.participants) & b_ids
+        for r in b:
+            p = probes[r.participant_id]
+            assert not (set(p.video_sizes) | p.audio_from | set(p.joined)) & a_ids
+            assert not set(r.participants) & a_ids
+    finally:
+        for p in probes.values():
+            await p.close()
+        for r in a + b:
+            await r.leave()
+
+
+async def test_join_a_room_that_does_not_exist_is_a_clear_error(stack: LocalStack) -> None:
+    from arbiter_client import RoomNotFound
+
+    with pytest.raises(RoomNotFound, match="nowhere"):
+        await Room.join(stack.room_url("nowhere"), name="x", timeout=10)
