@@ -34,3 +34,7 @@ class Settings:
     "Seconds an SFU may take to identify before its start counts as failed."
     max_participants: int = 16
     "Most participants one room admits."
+    rate_limit: int = 120
+    "Most signaling messages one connection may send per ``rate_window`` seconds."
+    rate_window: float = 10.0
+    "Length of the signaling rate-limit window in seconds."

@@ -58,6 +58,7 @@ def handler(event: Event, context: object) -> dict[str, Any]:
         _drop(services, connection_id, "disconnected")
         return OK
     try:
+        _check_rate(services, connection_id)
         message = parse_message(event.get("body") or "", CLIENT_ACTIONS)
         _HANDLERS[message.action](services, connection_id, message)
     except ProtocolError as exc:
@@ -71,6 +72,17 @@ def handler(event: Event, context: object) -> dict[str, Any]:
             error_message(ProtocolError(ErrorCode.INTERNAL_ERROR, "internal error")),
         )
     return OK
+
+
+def _check_rate(services: Services, connection_id: str) -> None:
+    settings = services.settings
+    count = services.store.count_message(connection_id, services.clock(), settings.rate_window)
+    if count > settings.rate_limit:
+        raise ProtocolError(
+            ErrorCode.RATE_LIMITED,
+            f"more than {settings.rate_limit} messages in {settings.rate_window:g} s; "
+            "this message was dropped",
+        )
 
 
 def _send(services: Services, connection_id: str, message: Message) -> bool:

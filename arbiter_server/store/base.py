@@ -42,6 +42,10 @@ class ConnectionRecord:
     room_id: str | None = None
     participant_id: str | None = None
     name: str | None = None
+    rate_window: float = 0.0
+    "Start of the current rate-limit window (see :meth:`Store.count_message`)."
+    rate_count: int = 0
+    "Messages counted in the current window."
 
 
 class Store(abc.ABC):
@@ -95,6 +99,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def list_connections(self, room_id: str, role: Role | None = None) -> list[ConnectionRecord]:
         """Connections identified in ``room_id`` (optionally only one role)."""
+
+    @abc.abstractmethod
+    def count_message(self, connection_id: str, now: float, window: float) -> int:
+        """Count one message from ``connection_id`` in a fixed window of ``window`` seconds
+        (a new window starts when the current one is older than ``window``) and return the
+        count so far in this window, atomically. 0 if the connection is unknown."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

@@ -33,7 +33,9 @@ CREATE TABLE IF NOT EXISTS connections (
     role TEXT NOT NULL DEFAULT 'pending',
     room_id TEXT,
     participant_id TEXT,
-    name TEXT
+    name TEXT,
+    rate_window REAL NOT NULL DEFAULT 0,
+    rate_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS connections_room ON connections (room_id, role);
 """
@@ -174,6 +176,17 @@ class SQLiteStore(Store):
                 .fetchall()
             )
         return [_conn(r) for r in rows]
+
+    def count_message(self, connection_id: str, now: float, window: float) -> int:
+        with self._tx() as db:
+            row = db.execute(
+                "UPDATE connections SET "
+                "rate_count = CASE WHEN ? - rate_window > ? THEN 1 ELSE rate_count + 1 END, "
+                "rate_window = CASE WHEN ? - rate_window > ? THEN ? ELSE rate_window END "
+                "WHERE connection_id = ? RETURNING rate_count",
+                (now, window, now, window, now, connection_id),
+            ).fetchone()
+            return int(row[0]) if row else 0
 
     def close(self) -> None:
         with self._lock:

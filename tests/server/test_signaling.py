@@ -211,3 +211,24 @@ async def test_pool_hands_out_ready_rooms_and_refills(
     assert room_id in made  # a ready room was handed out, not a cold one
     pooled = [r.room_id for r in stack.services.store.list_rooms() if r.pooled]
     assert len(pooled) == 2 and room_id not in pooled  # and the pool was refilled
+
+
+async def test_a_flooding_connection_is_rate_limited_and_others_are_not(
+    manual_stack: tuple[LocalStack, ManualLauncher],
+) -> None:
+    stack, launcher = manual_stack
+    assert stack.services is not None
+    stack.services.settings.rate_limit = 5
+    sfu = await _room_with_sfu(stack, launcher, "rl")
+    flooder = await WsPeer.connect(f"ws://127.0.0.1:{stack.port}/ws")
+    codes = []
+    for _ in range(8):
+        await flooder.send({"action": "leave", "v": 1})
+        codes.append((await flooder.expect("error"))["code"])
+    assert codes == ["not_identified"] * 5 + ["rate_limited"] * 3
+    # another connection is unaffected
+    alice, _ = await _join(stack, "rl", "alice")
+    await alice.expect("identified")
+    await sfu.expect("participant_joined")
+    for p in (flooder, alice, sfu):
+        await p.close()
