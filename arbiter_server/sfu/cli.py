@@ -1,0 +1,105 @@
+"""Command line of the SFU: run one room's SFU.
+
+Usage::
+
+    ARBITER_SFU_TOKEN=... ARBITER_ICE_SERVERS='[{"urls": ["turn:host:3478"], ...}]' \\
+        python -m arbiter_server.sfu --room ROOM --signaling ws://HOST:PORT/ws [--log-level info]
+
+Exits 0 on SIGTERM/SIGINT (after closing every peer connection), 1 when signaling cannot
+be reached or is lost for good, 2 on bad arguments or environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Sequence
+
+from .ice import parse_ice_servers
+from .service import SfuConfig, SfuService
+from .signaling import SignalingError
+
+__all__ = ["main", "serve"]
+
+logger = logging.getLogger("arbiter_server.sfu")
+
+TOKEN_ENV = "ARBITER_SFU_TOKEN"
+ICE_SERVERS_ENV = "ARBITER_ICE_SERVERS"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m arbiter_server.sfu",
+        description="Arbiter SFU for one room.",
+        epilog=f"Environment: {TOKEN_ENV} (required), {ICE_SERVERS_ENV} (JSON, default []).",
+    )
+    parser.add_argument("--room", required=True, help="room id to serve")
+    parser.add_argument("--signaling", required=True, help="signaling URL, ws://HOST:PORT/ws")
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="logging level (default: info)",
+    )
+    return parser
+
+
+async def serve(config: SfuConfig) -> int:
+    """Run an SFU until SIGTERM/SIGINT (returns 0) or signaling is gone (returns 1)."""
+    service = SfuService(config)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    run_task = asyncio.create_task(service.run(), name="sfu-run")
+    stop_task = asyncio.create_task(stop.wait(), name="sfu-stop")
+    code = 0
+    try:
+        await asyncio.wait({run_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        if run_task.done():
+            exc = run_task.exception()
+            if isinstance(exc, SignalingError):
+                logger.error("%s", exc)
+            elif exc is not None:
+                logger.error("SFU failed", exc_info=exc)
+            code = 1
+        else:
+            logger.info("stopping")
+    finally:
+        for task in (run_task, stop_task):
+            task.cancel()
+        await asyncio.wait({run_task, stop_task})
+        await service.close()
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token:
+        logger.error("%s is not set", TOKEN_ENV)
+        return 2
+    try:
+        ice_servers = parse_ice_servers(os.environ.get(ICE_SERVERS_ENV))
+    except ValueError as exc:
+        logger.error("%s: %s", ICE_SERVERS_ENV, exc)
+        return 2
+    config = SfuConfig(
+        room_id=args.room,
+        signaling_url=args.signaling,
+        token=token,
+        ice_servers=ice_servers,
+    )
+    logger.info("SFU for room %s, signaling %s", config.room_id, config.signaling_url)
+    return asyncio.run(serve(config))

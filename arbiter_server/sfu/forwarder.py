@@ -1,0 +1,357 @@
+"""Media forwarding without transcoding: the seam between peer connections and media.
+
+A :class:`TrackForwarder` reads the encoded packets of one producer track (an aiortc
+receiver whose "decoder" is a pass-through, see :mod:`.passthrough`) and fans them out to
+one bounded :class:`ForwardedTrack` per consumer; each consumer's aiortc sender packetizes
+them again without an encoder. Key frames are requested from the producer with RTCP PLI
+when a consumer starts, when a consumer's queue overflows, and when a consumer's receiver
+sends PLI/FIR, at most once per ``keyframe_interval`` per producer track.
+
+The rest of the SFU only uses this module's public names, so another forwarding strategy
+(e.g. raw RTP rewriting) can replace it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import av
+from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
+from aiortc.sdp import SessionDescription as SdpDescription
+
+from . import passthrough
+from .passthrough import EncodedPacket
+from .taskset import TaskSet
+
+__all__ = [
+    "AUDIO_QUEUE_SIZE",
+    "KEYFRAME_INTERVAL",
+    "PRODUCER_MIME_TYPES",
+    "VIDEO_QUEUE_SIZE",
+    "ForwardedTrack",
+    "ForwarderStats",
+    "TrackForwarder",
+    "bind_sender",
+    "consumer_codec_preferences",
+    "negotiated_codec",
+    "producer_codec_preferences",
+    "remote_media_ssrcs",
+]
+
+logger = logging.getLogger(__name__)
+
+PRODUCER_MIME_TYPES: dict[str, tuple[str, ...]] = {
+    "audio": ("audio/opus",),
+    "video": ("video/VP8",),
+}
+"Codecs the SFU accepts from producers, by kind, in order of preference."
+
+KEYFRAME_INTERVAL = 0.5
+"Minimum seconds between two key frame requests (PLI) to one producer track."
+
+VIDEO_QUEUE_SIZE = 60
+"Video packets (frames) buffered per consumer, about 2 s at 30 fps."
+
+AUDIO_QUEUE_SIZE = 50
+"Audio packets buffered per consumer, 1 s of 20 ms Opus frames."
+
+
+def _capabilities(kind: str) -> list[RTCRtpCodecCapability]:
+    capabilities = RTCRtpSender.getCapabilities(kind)
+    return list(capabilities.codecs) if capabilities is not None else []
+
+
+def _is_rtx(codec: RTCRtpCodecCapability | RTCRtpCodecParameters) -> bool:
+    return codec.mimeType.lower().endswith("/rtx")
+
+
+def producer_codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
+    """Codec preferences for a producer transceiver: :data:`PRODUCER_MIME_TYPES` (+ RTX)."""
+    wanted = [m.lower() for m in PRODUCER_MIME_TYPES.get(kind, ())]
+    capabilities = _capabilities(kind)
+    chosen = [c for m in wanted for c in capabilities if c.mimeType.lower() == m]
+    if kind == "video":
+        chosen += [c for c in capabilities if _is_rtx(c)]
+    return chosen
+
+
+def consumer_codec_preferences(codec: RTCRtpCodecParameters) -> list[RTCRtpCodecCapability]:
+    """Codec preferences for a consumer transceiver: exactly the producer's codec (+ RTX).
+
+    Forwarding packets unchanged is only valid if the consumer negotiates the very codec
+    (and, for H.264, the same profile and packetization) that the producer sends.
+    """
+    kind = codec.mimeType.split("/")[0].lower()
+    capabilities = _capabilities(kind)
+    same = [
+        c
+        for c in capabilities
+        if c.mimeType.lower() == codec.mimeType.lower()
+        and c.clockRate == codec.clockRate
+        and c.parameters == codec.parameters
+    ]
+    if not same:
+        raise ValueError(f"no local capability matches {codec.mimeType} {codec.parameters}")
+    preferences = same[:1]
+    rtx = next((c for c in capabilities if _is_rtx(c)), None)
+    if kind == "video" and rtx is not None:
+        preferences.append(rtx)
+    return preferences
+
+
+def negotiated_codec(codecs: list[RTCRtpCodecParameters]) -> RTCRtpCodecParameters | None:
+    """The media codec (not RTX) a transceiver negotiated: the first of its codecs."""
+    return next((c for c in codecs if not _is_rtx(c)), None)
+
+
+def remote_media_ssrcs(sdp: str) -> dict[str, int]:
+    """Map each media section's mid to the primary (non-RTX) SSRC announced in ``sdp``."""
+    ssrcs: dict[str, int] = {}
+    for media in SdpDescription.parse(sdp).media:
+        mid = media.rtp.muxId
+        if not mid:
+            continue
+        fid = next((g for g in media.ssrc_group if g.semantic == "FID"), None)
+        if fid is not None and fid.items:
+            ssrcs[mid] = int(fid.items[0])
+        elif media.ssrc:
+            ssrcs[mid] = media.ssrc[0].ssrc
+    return ssrcs
+
+
+@dataclass(frozen=True)
+class ForwarderStats:
+    """Counters of one :class:`TrackForwarder`."""
+
+    kind: str
+    "``audio`` or ``video``."
+    packets: int
+    "Encoded frames read from the producer."
+    keyframes: int
+    "Of which key frames."
+    keyframe_requests: int
+    "PLIs sent to the producer."
+    subscribers: int
+    "Consumer tracks currently fed."
+
+
+class TrackForwarder:
+    """Forwards one producer track's encoded frames to any number of consumer tracks.
+
+    **Parameters:**
+
+    * **receiver** - the producer connection's receiver; call the constructor right after
+      ``setRemoteDescription`` (before the connection starts the receiver).
+    * **codec** - the codec the producer negotiated for this track.
+    * **media_ssrc** - the producer's SSRC for PLI, if the SDP announced it.
+    * **label** - identifies the forwarder in logs and task names.
+    """
+
+    def __init__(
+        self,
+        receiver: RTCRtpReceiver,
+        codec: RTCRtpCodecParameters,
+        *,
+        media_ssrc: int | None = None,
+        label: str = "",
+        keyframe_interval: float = KEYFRAME_INTERVAL,
+    ) -> None:
+        if codec.mimeType.lower() not in passthrough.PASSTHROUGH_MIME_TYPES:
+            raise ValueError(f"cannot forward {codec.mimeType} without transcoding")
+        passthrough.prepare_receiver(receiver)
+        self.kind: str = receiver.track.kind
+        self.codec = codec
+        self.label = label or f"{self.kind}-{id(self):x}"
+        self._receiver = receiver
+        self._media_ssrc = media_ssrc
+        self._keyframe_interval = keyframe_interval
+        self._sinks: list[ForwardedTrack] = []
+        self._tasks = TaskSet(f"forwarder[{self.label}]")
+        self._keyframe_pending = False
+        self._last_keyframe_request = float("-inf")
+        self._packets = 0
+        self._keyframes = 0
+        self._keyframe_requests = 0
+        self._started = False
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
+    def stats(self) -> ForwarderStats:
+        """Current counters."""
+        return ForwarderStats(
+            kind=self.kind,
+            packets=self._packets,
+            keyframes=self._keyframes,
+            keyframe_requests=self._keyframe_requests,
+            subscribers=len(self._sinks),
+        )
+
+    def start(self) -> None:
+        """Start reading the producer track (once)."""
+        if self._started or self._closed:
+            return
+        self._started = True
+        self._tasks.spawn(self._run(), "read")
+
+    def subscribe(self) -> ForwardedTrack:
+        """A new consumer track fed from now on; video starts at the next key frame."""
+        if self._closed:
+            raise RuntimeError(f"forwarder {self.label} is closed")
+        size = VIDEO_QUEUE_SIZE if self.kind == "video" else AUDIO_QUEUE_SIZE
+        track = ForwardedTrack(self, maxsize=size)
+        self._sinks.append(track)
+        self.request_keyframe()
+        return track
+
+    def unsubscribe(self, track: ForwardedTrack) -> None:
+        """Stop feeding ``track`` and end it."""
+        if track in self._sinks:
+            self._sinks.remove(track)
+        track.stop()
+
+    def request_keyframe(self) -> None:
+        """Ask the producer for a key frame (RTCP PLI), coalesced and rate-limited."""
+        if self._closed or self.kind != "video" or self._keyframe_pending:
+            return
+        self._keyframe_pending = True
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, self._last_keyframe_request + self._keyframe_interval - loop.time())
+        self._tasks.spawn(self._send_pli(delay), "pli")
+
+    async def _send_pli(self, delay: float) -> None:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self._keyframe_pending = False
+        ssrc = self._media_ssrc
+        if ssrc is None:
+            sources = self._receiver.getSynchronizationSources()
+            ssrc = sources[0].source if sources else None
+        if ssrc is None:
+            logger.debug("forwarder %s: no SSRC known yet, PLI skipped", self.label)
+            return
+        self._last_keyframe_request = asyncio.get_running_loop().time()
+        self._keyframe_requests += 1
+        logger.debug("forwarder %s: PLI to ssrc %s", self.label, ssrc)
+        await self._receiver._send_rtcp_pli(ssrc)
+
+    async def _run(self) -> None:
+        track = self._receiver.track
+        warned = False
+        try:
+            while True:
+                packet = await track.recv()
+                if not isinstance(packet, av.Packet):
+                    if not warned:
+                        logger.error(
+                            "forwarder %s: got a decoded %s; pass-through hooks missing",
+                            self.label,
+                            type(packet).__name__,
+                        )
+                        warned = True
+                    continue
+                self._packets += 1
+                keyframe = bool(packet.is_keyframe)
+                if keyframe:
+                    self._keyframes += 1
+                for sink in tuple(self._sinks):
+                    sink._push(packet, keyframe)
+        except MediaStreamError:
+            logger.debug("forwarder %s: producer track ended", self.label)
+        finally:
+            for sink in tuple(self._sinks):
+                sink.stop()
+
+    async def close(self) -> None:
+        """Stop reading, end every consumer track and cancel pending requests. Idempotent."""
+        self._closed = True
+        await self._tasks.close()
+        for sink in self._sinks:
+            sink.stop()
+        self._sinks.clear()
+
+
+class ForwardedTrack(MediaStreamTrack):
+    """A consumer's copy of a producer track: encoded packets in a bounded queue.
+
+    When the queue is full, audio drops its oldest packet; video drops everything queued
+    and waits for the next key frame (a partial video stream would not decode), asking
+    the producer for one. A new video track also waits for a key frame.
+    """
+
+    def __init__(self, source: TrackForwarder, *, maxsize: int) -> None:
+        super().__init__()
+        self.kind = source.kind
+        self.source = source
+        self._queue: asyncio.Queue[EncodedPacket | None] = asyncio.Queue(maxsize)
+        self._waiting_keyframe = self.kind == "video"
+        self._receiving = False
+        self.dropped = 0
+        "Packets dropped because the queue was full or no key frame came yet."
+
+    def _push(self, packet: EncodedPacket, keyframe: bool) -> None:
+        if self.readyState != "live":
+            return
+        if self._waiting_keyframe:
+            if not keyframe:
+                self.dropped += 1
+                return
+            self._waiting_keyframe = False
+        if self._queue.full():
+            if self.kind == "video" and not keyframe:
+                self.dropped += self._drain()
+                self.dropped += 1
+                self._waiting_keyframe = True
+                self.source.request_keyframe()
+                return
+            self._queue.get_nowait()
+            self.dropped += 1
+        self._queue.put_nowait(packet)
+
+    def _drain(self) -> int:
+        count = 0
+        while not self._queue.empty():
+            self._queue.get_nowait()
+            count += 1
+        return count
+
+    def request_keyframe(self) -> None:
+        """The consumer lost picture data (PLI/FIR): ask the producer for a key frame."""
+        self.source.request_keyframe()
+
+    async def recv(self) -> EncodedPacket:
+        """The next encoded packet; raises ``MediaStreamError`` once the track ended."""
+        if self.readyState != "live":
+            raise MediaStreamError
+        if not self._receiving:
+            # The consumer's sender just started: make sure a key frame is on its way.
+            self._receiving = True
+            if self._waiting_keyframe:
+                self.source.request_keyframe()
+        packet = await self._queue.get()
+        if packet is None:
+            raise MediaStreamError
+        return packet
+
+    def stop(self) -> None:
+        """End the track and wake a pending :meth:`recv`. Idempotent."""
+        if self.readyState == "live":
+            super().stop()
+            self._drain()
+            self._queue.put_nowait(None)
+
+
+def bind_sender(sender: RTCRtpSender, track: ForwardedTrack) -> None:
+    """Make a consumer's ``sender`` forward ``track`` without an encoder.
+
+    Call before the connection starts the sender (before ``setRemoteDescription``).
+    PLI/FIR from the consumer become key frame requests to the producer.
+    """
+    passthrough.prepare_sender(sender, track.request_keyframe)

@@ -1,0 +1,24 @@
+"""Participant: what the SFU holds for one participant of its room."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .consumer import Consumer
+from .producer import Producer
+
+__all__ = ["Participant"]
+
+
+@dataclass(eq=False)
+class Participant:
+    """One participant: its producer connection and the consumers sent to it."""
+
+    id: str
+    "Participant id, as stamped by signaling."
+    name: str = ""
+    "Display name."
+    producer: Producer | None = None
+    "Its producer connection, once it offered one."
+    consumers: dict[str, Consumer] = field(default_factory=dict)
+    "Consumer connections sent to it, by the id of the producer they carry."

@@ -1,0 +1,160 @@
+"""Producer: one participant's producer connection (the client offers, the SFU answers)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiortc import (
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceCandidate,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+
+from .forwarder import (
+    TrackForwarder,
+    negotiated_codec,
+    producer_codec_preferences,
+    remote_media_ssrcs,
+)
+
+__all__ = ["DATA_CHANNEL_LABEL", "Producer"]
+
+logger = logging.getLogger(__name__)
+
+DATA_CHANNEL_LABEL = "arbiter"
+"Label of the data channel a client opens on its producer connection."
+
+MessageCallback = Callable[["Producer", "str | bytes"], None]
+ProducerCallback = Callable[["Producer"], None]
+
+
+class Producer:
+    """A participant's producer ``RTCPeerConnection``: its media in, its data channel.
+
+    Receives the client's audio and video (Opus and VP8 only) and exposes one
+    :class:`~.forwarder.TrackForwarder` per track; the ``arbiter`` data channel's
+    messages go to ``on_message``. ``on_failed`` is called once if the connection fails.
+    """
+
+    def __init__(
+        self,
+        participant_id: str,
+        configuration: RTCConfiguration,
+        *,
+        on_message: MessageCallback,
+        on_failed: ProducerCallback,
+    ) -> None:
+        self.participant_id = participant_id
+        self.pc = RTCPeerConnection(configuration)
+        self.forwarders: list[TrackForwarder] = []
+        self.channel: RTCDataChannel | None = None
+        self._on_message = on_message
+        self._on_failed = on_failed
+        self._closed: asyncio.Future[None] | None = None
+        self.pc.on("datachannel", self._handle_datachannel)
+        self.pc.on("connectionstatechange", self._handle_connection_state)
+
+    def __repr__(self) -> str:
+        return f"Producer({self.participant_id}, {self.pc.connectionState})"
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed is not None
+
+    @property
+    def connection_state(self) -> str:
+        """The peer connection's ``connectionState``."""
+        return str(self.pc.connectionState)
+
+    async def accept(self, offer: RTCSessionDescription) -> RTCSessionDescription:
+        """Apply the client's offer and return the SFU's answer.
+
+        Audio is restricted to Opus and video to VP8 so that consumers can receive the
+        packets unchanged; a media section in another codec is answered ``inactive``.
+        """
+        pc = self.pc
+        for kind in ("audio", "video"):
+            transceiver = pc.addTransceiver(kind, direction="recvonly")
+            transceiver.setCodecPreferences(producer_codec_preferences(kind))
+        await pc.setRemoteDescription(offer)
+        # No await between here and the forwarders' creation: aiortc starts the receivers
+        # from a task scheduled by setRemoteDescription, and they must be prepared first.
+        ssrcs = remote_media_ssrcs(offer.sdp)
+        for transceiver in pc.getTransceivers():
+            track = transceiver.receiver.track
+            if transceiver.mid is None or track is None:
+                continue
+            codec = negotiated_codec(transceiver._codecs)
+            if codec is None:
+                continue
+            try:
+                forwarder = TrackForwarder(
+                    transceiver.receiver,
+                    codec,
+                    media_ssrc=ssrcs.get(transceiver.mid),
+                    label=f"{self.participant_id}/{transceiver.mid}/{track.kind}",
+                )
+            except ValueError as exc:
+                logger.warning("producer %s: %s; media refused", self.participant_id, exc)
+                transceiver.direction = "inactive"
+                continue
+            self.forwarders.append(forwarder)
+        answer = await pc.createAnswer()
+        await pc.setLocalDescription(answer)
+        for forwarder in self.forwarders:
+            forwarder.start()
+        description: RTCSessionDescription = pc.localDescription
+        return description
+
+    async def add_candidate(self, candidate: RTCIceCandidate | None) -> None:
+        """Add a trickled remote ICE candidate (``None``: end of candidates)."""
+        await self.pc.addIceCandidate(candidate)
+
+    def send(self, text: str) -> bool:
+        """Send ``text`` on the data channel; False if the channel is not open."""
+        channel = self.channel
+        if channel is None or channel.readyState != "open":
+            return False
+        try:
+            channel.send(text)
+        except Exception as exc:
+            logger.warning("producer %s: data channel send failed: %s", self.participant_id, exc)
+            return False
+        return True
+
+    def _handle_datachannel(self, channel: RTCDataChannel) -> None:
+        if channel.label != DATA_CHANNEL_LABEL or self.channel is not None:
+            logger.info("producer %s: ignoring data channel %r", self.participant_id, channel.label)
+            return
+        self.channel = channel
+
+        def on_message(message: str | bytes) -> None:
+            if not self.closed:
+                self._on_message(self, message)
+
+        channel.on("message", on_message)
+
+    def _handle_connection_state(self) -> None:
+        state = self.pc.connectionState
+        logger.info("producer %s: connection %s", self.participant_id, state)
+        if state == "failed" and not self.closed:
+            self._on_failed(self)
+
+    async def close(self) -> None:
+        """Stop forwarding and close the connection. Idempotent."""
+        if self._closed is not None:
+            await self._closed
+            return
+        self._closed = asyncio.get_running_loop().create_future()
+        try:
+            for forwarder in self.forwarders:
+                await forwarder.close()
+            await self.pc.close()
+        finally:
+            self._closed.set_result(None)
+        logger.debug("producer %s closed", self.participant_id)

@@ -1,0 +1,472 @@
+"""Room: the SFU's state for one room and the signaling flows of ``docs/signaling.md``."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from aiortc import RTCIceServer, RTCSessionDescription
+
+from arbiter_protocol import (
+    DataMessage,
+    ErrorCode,
+    Handshake,
+    Identified,
+    Message,
+    ParticipantJoined,
+    ParticipantLeft,
+    ProtocolError,
+    SessionDescription,
+    encode_message,
+    error_message,
+    parse_message,
+)
+
+from .consumer import Consumer
+from .ice import candidate_from_message, rtc_configuration
+from .participant import Participant
+from .producer import Producer
+from .taskset import TaskSet
+
+__all__ = ["Handler", "Room", "RoomStats", "SendCallback"]
+
+logger = logging.getLogger(__name__)
+
+SendCallback = Callable[[Message], Awaitable[None]]
+"How the room sends a signaling message (to signaling, which routes by ``participant_id``)."
+
+Handler = Callable[[Message], Awaitable[None]]
+"Handles one incoming signaling message."
+
+M = TypeVar("M", bound=Message)
+
+_DATA_ONLY = frozenset({DataMessage.action})
+
+
+def _typed(cls: type[M], handler: Callable[[M], Awaitable[None]]) -> Handler:
+    async def handle(message: Message) -> None:
+        if not isinstance(message, cls):
+            raise TypeError(f"expected {cls.action!r}, got {message.action!r}")
+        await handler(message)
+
+    return handle
+
+
+@dataclass(frozen=True)
+class RoomStats:
+    """Counts of what the room holds, for logs and tests."""
+
+    participants: int
+    "Participants known to the SFU."
+    producers: int
+    "Producer peer connections."
+    consumers: int
+    "Consumer peer connections."
+    peer_connections: int
+    "All peer connections (producers + consumers)."
+    forwarders: int
+    "Producer tracks being forwarded."
+    forwarded_tracks: int
+    "Consumer tracks being fed."
+
+
+class Room:
+    """The SFU side of one room.
+
+    Feed it every signaling message with :meth:`handle` (or give :meth:`handlers` to a
+    :class:`~.signaling.SignalingConnection`); it replies through ``send``. It answers
+    producer offers, offers one consumer connection per (subscriber, producer) pair,
+    relays data messages between producer data channels and closes a participant's
+    connections when it leaves or its producer connection fails.
+
+    Messages are handled one at a time, in order; :meth:`close` closes everything.
+
+    **Parameters:**
+
+    * **room_id** - the room this SFU serves.
+    * **send** - coroutine that delivers a message to signaling.
+    * **ice_servers** - STUN/TURN servers for every peer connection (may be empty).
+    """
+
+    def __init__(
+        self,
+        room_id: str,
+        send: SendCallback,
+        *,
+        ice_servers: Sequence[RTCIceServer] = (),
+    ) -> None:
+        self.room_id = room_id
+        self._send_callback = send
+        self._ice_servers = list(ice_servers)
+        self._participants: dict[str, Participant] = {}
+        self._lock = asyncio.Lock()
+        self._tasks = TaskSet(f"room[{room_id}]")
+        self._closed: asyncio.Future[None] | None = None
+        self._handlers: dict[str, Handler] = {
+            Identified.action: _typed(Identified, self._on_identified),
+            ParticipantJoined.action: _typed(ParticipantJoined, self._on_participant_joined),
+            ParticipantLeft.action: _typed(ParticipantLeft, self._on_participant_left),
+            Handshake.action: _typed(Handshake, self._on_handshake),
+        }
+
+    # -- public API -------------------------------------------------------------------
+
+    def handlers(self) -> Mapping[str, Handler]:
+        """The room's handler table: action -> coroutine handling that message."""
+        return dict(self._handlers)
+
+    async def handle(self, message: Message) -> None:
+        """Handle one message from signaling; unknown actions are logged and ignored."""
+        handler = self._handlers.get(message.action)
+        if handler is None:
+            logger.debug("room %s: no handler for %r", self.room_id, message.action)
+            return
+        await handler(message)
+
+    def participant_ids(self) -> list[str]:
+        """Ids of the participants the SFU knows."""
+        return list(self._participants)
+
+    def participant(self, participant_id: str) -> Participant | None:
+        """The state of one participant, if known."""
+        return self._participants.get(participant_id)
+
+    def stats(self) -> RoomStats:
+        """Counts of participants, peer connections and forwarded tracks."""
+        producers = [p.producer for p in self._participants.values() if p.producer]
+        consumers = [c for p in self._participants.values() for c in p.consumers.values()]
+        return RoomStats(
+            participants=len(self._participants),
+            producers=len(producers),
+            consumers=len(consumers),
+            peer_connections=len(producers) + len(consumers),
+            forwarders=sum(len(p.forwarders) for p in producers),
+            forwarded_tracks=sum(len(c.tracks) for c in consumers),
+        )
+
+    def connection_count(self, participant_id: str) -> int:
+        """Peer connections involving a participant: its producer, consumers to it or of it."""
+        count = 0
+        for participant in self._participants.values():
+            if participant.id == participant_id:
+                count += participant.producer is not None
+                count += len(participant.consumers)
+            else:
+                count += participant_id in participant.consumers
+        return count
+
+    async def close(self) -> None:
+        """Close every peer connection and stop all background work. Idempotent."""
+        if self._closed is not None:
+            await self._closed
+            return
+        self._closed = asyncio.get_running_loop().create_future()
+        try:
+            await self._tasks.close()
+            async with self._lock:
+                for participant in list(self._participants.values()):
+                    await self._remove(participant)
+        finally:
+            self._closed.set_result(None)
+        logger.info("room %s closed", self.room_id)
+
+    # -- signaling handlers -----------------------------------------------------------
+
+    async def _on_identified(self, message: Identified) -> None:
+        if message.role != "sfu":
+            logger.warning("room %s: identified as %r, not as the SFU", self.room_id, message.role)
+        if message.room_id != self.room_id:
+            logger.warning(
+                "room %s: signaling says this SFU serves room %s", self.room_id, message.room_id
+            )
+        async with self._lock:
+            present = {info.id: info for info in message.participants}
+            for participant in list(self._participants.values()):
+                if participant.id not in present:
+                    await self._remove(participant)
+            for info in message.participants:
+                if info.id not in self._participants:
+                    self._participants[info.id] = Participant(info.id, info.name)
+        logger.info("room %s: identified; %d participant(s)", self.room_id, len(present))
+
+    async def _on_participant_joined(self, message: ParticipantJoined) -> None:
+        info = message.participant
+        async with self._lock:
+            if info.id not in self._participants:
+                self._participants[info.id] = Participant(info.id, info.name)
+        logger.info("room %s: %s joined", self.room_id, info.id)
+
+    async def _on_participant_left(self, message: ParticipantLeft) -> None:
+        async with self._lock:
+            participant = self._participants.get(message.participant_id)
+            if participant is not None:
+                await self._remove(participant)
+        logger.info("room %s: %s left (%s)", self.room_id, message.participant_id, message.reason)
+
+    async def _on_handshake(self, message: Handshake) -> None:
+        participant_id = message.participant_id
+        if participant_id is None:
+            logger.warning("room %s: handshake without participant_id ignored", self.room_id)
+            return
+        async with self._lock:
+            participant = self._participants.get(participant_id)
+            if participant is None:
+                logger.warning(
+                    "room %s: handshake from unknown participant %s", self.room_id, participant_id
+                )
+                return
+            if message.connection == "producer":
+                await self._producer_handshake(participant, message)
+            else:
+                await self._consumer_handshake(participant, message)
+
+    # -- flows (called with the lock held) ---------------------------------------------
+
+    async def _producer_handshake(self, participant: Participant, message: Handshake) -> None:
+        if message.sdp is not None:
+            if message.sdp.type != "offer":
+                logger.warning("room %s: %s sent a producer answer", self.room_id, participant.id)
+            else:
+                await self._publish(participant, message.sdp)
+        if message.candidate is not None:
+            producer = participant.producer
+            if producer is None:
+                logger.warning(
+                    "room %s: candidate for %s's missing producer", self.room_id, participant.id
+                )
+                return
+            try:
+                await producer.add_candidate(candidate_from_message(message.candidate))
+            except Exception as exc:
+                logger.warning("room %s: %s: bad candidate: %s", self.room_id, participant.id, exc)
+
+    async def _consumer_handshake(self, participant: Participant, message: Handshake) -> None:
+        producer_id = message.producer_id or ""
+        consumer = participant.consumers.get(producer_id)
+        if consumer is None:
+            logger.warning(
+                "room %s: %s answered unknown consumer %s",
+                self.room_id,
+                participant.id,
+                producer_id,
+            )
+            return
+        if message.sdp is not None:
+            if message.sdp.type != "answer":
+                logger.warning(
+                    "room %s: %s sent a consumer offer (the SFU offers)",
+                    self.room_id,
+                    participant.id,
+                )
+            else:
+                try:
+                    await consumer.accept_answer(
+                        RTCSessionDescription(sdp=message.sdp.sdp, type="answer")
+                    )
+                except Exception:
+                    logger.warning(
+                        "room %s: consumer %s -> %s: bad answer",
+                        self.room_id,
+                        producer_id,
+                        participant.id,
+                        exc_info=True,
+                    )
+                    participant.consumers.pop(producer_id, None)
+                    await consumer.close()
+                    return
+        if message.candidate is not None:
+            try:
+                await consumer.add_candidate(candidate_from_message(message.candidate))
+            except Exception as exc:
+                logger.warning("room %s: %s: bad candidate: %s", self.room_id, participant.id, exc)
+
+    async def _publish(self, participant: Participant, offer: SessionDescription) -> None:
+        if participant.producer is not None:
+            logger.info("room %s: %s publishes again", self.room_id, participant.id)
+            await self._unpublish(participant)
+        producer = Producer(
+            participant.id,
+            rtc_configuration(self._ice_servers),
+            on_message=self._relay,
+            on_failed=self._producer_failed,
+        )
+        participant.producer = producer
+        try:
+            answer = await producer.accept(RTCSessionDescription(sdp=offer.sdp, type="offer"))
+        except Exception:
+            logger.warning(
+                "room %s: %s: cannot accept producer offer",
+                self.room_id,
+                participant.id,
+                exc_info=True,
+            )
+            participant.producer = None
+            await producer.close()
+            return
+        await self._send(
+            Handshake(
+                connection="producer",
+                participant_id=participant.id,
+                sdp=SessionDescription(type="answer", sdp=answer.sdp),
+            )
+        )
+        logger.info(
+            "room %s: %s publishes %s",
+            self.room_id,
+            participant.id,
+            ", ".join(f.kind for f in producer.forwarders) or "data only",
+        )
+        for other in list(self._participants.values()):
+            if other is participant:
+                continue
+            await self._subscribe(other, participant)
+            await self._subscribe(participant, other)
+
+    async def _subscribe(self, subscriber: Participant, publisher: Participant) -> None:
+        producer = publisher.producer
+        if producer is None or not producer.forwarders or publisher.id in subscriber.consumers:
+            return
+        consumer = Consumer(
+            subscriber.id,
+            publisher.id,
+            rtc_configuration(self._ice_servers),
+            on_failed=self._consumer_failed,
+        )
+        subscriber.consumers[publisher.id] = consumer
+        try:
+            offer = await consumer.offer(producer.forwarders)
+        except Exception:
+            logger.warning(
+                "room %s: cannot offer %s to %s",
+                self.room_id,
+                publisher.id,
+                subscriber.id,
+                exc_info=True,
+            )
+            subscriber.consumers.pop(publisher.id, None)
+            await consumer.close()
+            return
+        await self._send(
+            Handshake(
+                connection="consumer",
+                producer_id=publisher.id,
+                participant_id=subscriber.id,
+                sdp=SessionDescription(type="offer", sdp=offer.sdp),
+            )
+        )
+
+    async def _unpublish(self, participant: Participant) -> None:
+        """Close a participant's producer and every consumer carrying it."""
+        producer = participant.producer
+        participant.producer = None
+        for other in self._participants.values():
+            consumer = other.consumers.pop(participant.id, None)
+            if consumer is not None:
+                await consumer.close()
+        if producer is not None:
+            await producer.close()
+
+    async def _disconnect(self, participant: Participant) -> None:
+        """Close all of a participant's connections; it stays in the room."""
+        await self._unpublish(participant)
+        consumers = list(participant.consumers.values())
+        participant.consumers.clear()
+        for consumer in consumers:
+            await consumer.close()
+
+    async def _remove(self, participant: Participant) -> None:
+        await self._disconnect(participant)
+        if self._participants.get(participant.id) is participant:
+            del self._participants[participant.id]
+
+    # -- events from peer connections --------------------------------------------------
+
+    def _producer_failed(self, producer: Producer) -> None:
+        self._tasks.spawn(self._drop_producer(producer), f"drop-producer-{producer.participant_id}")
+
+    async def _drop_producer(self, producer: Producer) -> None:
+        async with self._lock:
+            participant = self._participants.get(producer.participant_id)
+            if participant is not None and participant.producer is producer:
+                logger.warning(
+                    "room %s: %s's producer connection failed; closing its connections",
+                    self.room_id,
+                    participant.id,
+                )
+                await self._disconnect(participant)
+            else:
+                await producer.close()
+
+    def _consumer_failed(self, consumer: Consumer) -> None:
+        self._tasks.spawn(
+            self._drop_consumer(consumer),
+            f"drop-consumer-{consumer.producer_id}-{consumer.subscriber_id}",
+        )
+
+    async def _drop_consumer(self, consumer: Consumer) -> None:
+        async with self._lock:
+            participant = self._participants.get(consumer.subscriber_id)
+            current = participant.consumers.get(consumer.producer_id) if participant else None
+            if participant is not None and current is consumer:
+                logger.warning(
+                    "room %s: consumer %s -> %s failed",
+                    self.room_id,
+                    consumer.producer_id,
+                    consumer.subscriber_id,
+                )
+                del participant.consumers[consumer.producer_id]
+            await consumer.close()
+
+    def _relay(self, producer: Producer, raw: str | bytes) -> None:
+        """Validate a data message from ``producer``, stamp its sender and relay it once."""
+        sender_id = producer.participant_id
+        sender = self._participants.get(sender_id)
+        if sender is None or sender.producer is not producer:
+            return
+        try:
+            message = parse_message(raw, allowed=_DATA_ONLY)
+            if not isinstance(message, DataMessage):  # pragma: no cover - allowed= ensures it
+                raise ProtocolError(ErrorCode.INVALID_MESSAGE, "expected a data message")
+        except ProtocolError as exc:
+            logger.info("room %s: bad data message from %s: %s", self.room_id, sender_id, exc)
+            producer.send(encode_message(error_message(exc)))
+            return
+        text = encode_message(dataclasses.replace(message, sender=sender_id))
+        if message.to is None:
+            recipients = [pid for pid in self._participants if pid != sender_id]
+        else:
+            recipients = [pid for pid in dict.fromkeys(message.to) if pid != sender_id]
+        unreachable: list[str] = []
+        for recipient_id in recipients:
+            recipient = self._participants.get(recipient_id)
+            if recipient is None or recipient.producer is None:
+                unreachable.append(recipient_id)
+            elif not recipient.producer.send(text):
+                unreachable.append(recipient_id)
+        if unreachable and message.to is not None:
+            error = ProtocolError(
+                ErrorCode.PARTICIPANT_NOT_FOUND,
+                "not delivered to: " + ", ".join(unreachable)[:900],
+                DataMessage.action,
+            )
+            producer.send(encode_message(error_message(error)))
+        elif unreachable:
+            logger.debug(
+                "room %s: data %s from %s not delivered to %s",
+                self.room_id,
+                message.id,
+                sender_id,
+                unreachable,
+            )
+
+    async def _send(self, message: Message) -> None:
+        try:
+            await self._send_callback(message)
+        except Exception:
+            logger.warning(
+                "room %s: could not send %s", self.room_id, message.action, exc_info=True
+            )

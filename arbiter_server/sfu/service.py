@@ -1,0 +1,117 @@
+"""SfuService: a Room connected to signaling, with reconnection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from aiortc import RTCIceServer
+
+from arbiter_protocol import Message
+
+from . import passthrough
+from .room import Room
+from .signaling import SignalingConnection, SignalingError, SignalingRefused
+
+__all__ = ["SfuConfig", "SfuService"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SfuConfig:
+    """Everything one SFU process needs."""
+
+    room_id: str
+    "The room to serve."
+    signaling_url: str
+    "Signaling WebSocket URL, ``ws://host:port/ws``."
+    token: str
+    "The SFU credential for ``identify``."
+    ice_servers: list[RTCIceServer] = field(default_factory=list)
+    "STUN/TURN servers for the peer connections (may be empty)."
+    connect_attempts: int = 5
+    "Connection attempts before giving up, at start and after losing the connection."
+    retry_delay: float = 1.0
+    "Seconds before the first retry; doubles after each failure (at most 10 s)."
+    open_timeout: float = 10.0
+    "Seconds to open the WebSocket and receive ``identified``."
+
+
+class SfuService:
+    """Runs a :class:`~.room.Room` against signaling until stopped or signaling is gone.
+
+    :meth:`run` connects (retrying), feeds signaling's messages to the room and
+    reconnects when the connection drops; it raises :class:`~.signaling.SignalingError`
+    when it gives up. :meth:`close` closes every peer connection.
+    """
+
+    def __init__(self, config: SfuConfig) -> None:
+        self.config = config
+        self.room = Room(config.room_id, self._send, ice_servers=config.ice_servers)
+        self._connection: SignalingConnection | None = None
+
+    async def run(self) -> None:
+        """Serve until cancelled; raises ``SignalingError`` when signaling is gone for good."""
+        passthrough.install()
+        while True:
+            connection = await self._connect()
+            self._connection = connection
+            try:
+                await connection.run()
+            finally:
+                self._connection = None
+                await connection.close()
+            logger.warning("SFU for room %s lost signaling; reconnecting", self.config.room_id)
+
+    async def _connect(self) -> SignalingConnection:
+        config = self.config
+        delay = config.retry_delay
+        last: SignalingError | None = None
+        for attempt in range(1, config.connect_attempts + 1):
+            connection = SignalingConnection(
+                config.signaling_url,
+                config.token,
+                self.room.handlers(),
+                open_timeout=config.open_timeout,
+            )
+            try:
+                identified = await connection.connect()
+            except SignalingRefused:
+                raise
+            except SignalingError as exc:
+                last = exc
+                logger.warning(
+                    "signaling attempt %d/%d failed: %s", attempt, config.connect_attempts, exc
+                )
+                if attempt < config.connect_attempts:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+                continue
+            if identified.role != "sfu" or identified.room_id != config.room_id:
+                await connection.close()
+                raise SignalingError(
+                    f"identified as {identified.role} of room {identified.room_id}, "
+                    f"not as the SFU of room {config.room_id}"
+                )
+            await self.room.handle(identified)
+            return connection
+        raise SignalingError(
+            f"signaling unreachable after {config.connect_attempts} attempts: {last}"
+        )
+
+    async def _send(self, message: Message) -> None:
+        connection = self._connection
+        if connection is None:
+            logger.warning("not connected to signaling; %s dropped", message.action)
+            return
+        await connection.send(message)
+
+    async def close(self) -> None:
+        """Close the signaling connection and every peer connection. Idempotent."""
+        connection = self._connection
+        self._connection = None
+        if connection is not None:
+            await connection.close()
+        await self.room.close()
