@@ -596,7 +596,7 @@ class Room:
         pcs = [c.pc for c in consumers]
         if self._producer is not None:
             pcs.append(self._producer)
-        results = await asyncio.gather(*(pc.close() for pc in pcs), return_exceptions=True)
+        results = await asyncio.gather(*(_close_pc(pc) for pc in pcs), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 self._log_warning("closing a peer connection failed: %r", result)
@@ -823,7 +823,7 @@ class Room:
         if consumer is not None:
             consumer.closed = True
             async with consumer.lock:
-                await consumer.pc.close()
+                await _close_pc(consumer.pc)
         participant = self._participants.get(producer_id)
         if participant is not None:
             self._unsubscribe(participant)
@@ -924,6 +924,31 @@ async def _add_candidate(pc: RTCPeerConnection, candidate: IceCandidate) -> None
     if ice.sdpMid is None and ice.sdpMLineIndex is None:
         ice.sdpMLineIndex = 0
     await pc.addIceCandidate(ice)
+
+
+async def _close_pc(pc: RTCPeerConnection) -> None:
+    """Close ``pc``, first adopting aiortc's unowned connect task if one is still running.
+
+    aiortc starts ``RTCPeerConnection.__connect`` with a bare ``ensure_future``; closing
+    the connection while it runs makes that task fail with nobody to read the error
+    ("Task exception was never retrieved"). We read it instead.
+    """
+    for task in asyncio.all_tasks():
+        coro = task.get_coro()
+        frame = getattr(coro, "cr_frame", None)
+        if (
+            not task.done()
+            and getattr(coro, "__qualname__", "").endswith("__connect")
+            and frame is not None
+            and frame.f_locals.get("self") is pc
+        ):
+            task.add_done_callback(_consume_result)
+    await pc.close()
+
+
+def _consume_result(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.debug("connect task ended with %r", task.exception())
 
 
 def _set(future: asyncio.Future[T], value: T) -> None:

@@ -1,0 +1,241 @@
+"""An in-test stand-in for the Room API, signaling and the SFU, on 127.0.0.1.
+
+It serves ``POST /rooms/{room}/join`` and a WebSocket at ``/ws`` that plays both signaling
+and the SFU with real aiortc peer connections: it answers the producer offer, keeps the
+producer's ``arbiter`` data channel, and offers one consumer connection carrying a real
+video track (and a tone) from a pretend participant ``alice``.
+
+Rooms: ``demo`` works; ``missing`` is 404 ``room_not_found``; ``garbage`` answers 200 with
+a body that is not a ``JoinResponse``; ``hang`` never answers. Behaviour of the WebSocket
+side is set on :class:`FakeServer` before joining.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import WSMsgType, web
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+
+from arbiter_client import TestPatternVideoTrack, ToneAudioTrack
+from arbiter_protocol import Error as ErrorMessage
+from arbiter_protocol import (
+    ErrorBody,
+    Handshake,
+    Identified,
+    Identify,
+    JoinRequest,
+    JoinResponse,
+    Message,
+    ParticipantInfo,
+    SessionDescription,
+    SfuReady,
+    decode_body,
+    encode_body,
+    encode_message,
+    parse_message,
+)
+
+ALICE = ParticipantInfo(id="alice", name="Alice")
+CONSUMER_SIZE = (320, 240)
+
+
+@dataclass
+class Session:
+    """One client's WebSocket connection and the fake SFU's peer connections for it."""
+
+    ws: web.WebSocketResponse
+    participant_id: str | None = None
+    received: list[Message] = field(default_factory=list)
+    producer: RTCPeerConnection | None = None
+    consumers: list[RTCPeerConnection] = field(default_factory=list)
+    consumer_answered: asyncio.Event = field(default_factory=asyncio.Event)
+    channel: RTCDataChannel | None = None
+    channel_open: asyncio.Event = field(default_factory=asyncio.Event)
+    channel_messages: asyncio.Queue[str | bytes] = field(default_factory=asyncio.Queue)
+    producer_tracks: list[MediaStreamTrack] = field(default_factory=list)
+    identify_seen: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send(self, message: Message) -> None:
+        await self.ws.send_str(encode_message(message))
+
+
+class FakeServer:
+    """The fake Room API + signaling + SFU. ``url`` is the base (``http://127.0.0.1:PORT``)."""
+
+    def __init__(self) -> None:
+        self.sfu_ready = True
+        "Whether ``identified`` says the SFU is ready (else ``sfu_ready`` follows it)."
+        self.identify_error: str | None = None
+        "Answer ``identify`` with an ``error`` of this code."
+        self.hang_identify = False
+        "Never answer ``identify``."
+        self.present: list[ParticipantInfo] = [ALICE]
+        "Who is in the room already."
+        self.offer_consumer = True
+        "Whether to offer a consumer for ``alice`` after the producer is answered."
+        self.sessions: list[Session] = []
+        self.new_session = asyncio.Event()
+        self.join_requests: list[JoinRequest] = []
+        self._ids = itertools.count(1)
+        self._hang = asyncio.Event()
+        self._tracks: list[MediaStreamTrack] = []
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def room_url(self, room: str = "demo") -> str:
+        return f"{self.url}/rooms/{room}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/rooms/{room}/join", self._join)
+        app.router.add_get("/ws", self._ws)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        self._hang.set()
+        for session in self.sessions:
+            pcs = [*session.consumers, *([session.producer] if session.producer else [])]
+            await asyncio.gather(*(pc.close() for pc in pcs), return_exceptions=True)
+        for track in self._tracks:
+            track.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ---------------------------------------------------------------- HTTP
+
+    async def _join(self, request: web.Request) -> web.Response:
+        room = request.match_info["room"]
+        body = await request.read()
+        if room == "hang":
+            await self._hang.wait()
+        if room == "missing":
+            body = ErrorBody(code="room_not_found", message=f"room {room!r} does not exist")
+            return web.Response(status=404, text=encode_body(body), content_type="application/json")
+        if room == "garbage":
+            return web.Response(text='{"hello": 1}', content_type="application/json")
+        self.join_requests.append(decode_body(JoinRequest, body))
+        pid = f"p{next(self._ids)}"
+        response = JoinResponse(
+            room_id=room,
+            participant_id=pid,
+            token=f"token-{pid}",
+            signaling_url=f"ws://127.0.0.1:{self.port}/ws",
+            ice_servers=[],
+            expires_at=int(time.time()) + 600,
+        )
+        return web.Response(text=encode_body(response), content_type="application/json")
+
+    # ---------------------------------------------------------------- WebSocket
+
+    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        session = Session(ws)
+        self.sessions.append(session)
+        self.new_session.set()
+        try:
+            async for msg in ws:
+                if msg.type is not WSMsgType.TEXT:
+                    continue
+                message = parse_message(msg.data)
+                session.received.append(message)
+                await self._handle(session, message)
+        finally:
+            session.closed.set()
+        return ws
+
+    async def _handle(self, session: Session, message: Message) -> None:
+        if isinstance(message, Identify):
+            session.identify_seen.set()
+            if self.hang_identify:
+                return
+            if self.identify_error is not None:
+                await session.send(
+                    ErrorMessage(code=self.identify_error, message="no", ref="identify")
+                )
+                return
+            session.participant_id = message.token.removeprefix("token-")
+            await session.send(
+                Identified(
+                    room_id="demo",
+                    role="participant",
+                    sfu_ready=self.sfu_ready,
+                    participants=list(self.present),
+                    participant_id=session.participant_id,
+                )
+            )
+            if not self.sfu_ready:
+                await session.send(SfuReady(room_id="demo"))
+        elif isinstance(message, Handshake) and message.sdp is not None:
+            if message.connection == "producer":
+                await self._answer_producer(session, message.sdp)
+            else:
+                assert session.consumers, "consumer answer without an offer"
+                pc = session.consumers[-1]
+                await pc.setRemoteDescription(
+                    RTCSessionDescription(sdp=message.sdp.sdp, type=message.sdp.type)
+                )
+                session.consumer_answered.set()
+
+    async def _answer_producer(self, session: Session, offer: SessionDescription) -> None:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        session.producer = pc
+
+        @pc.on("datachannel")
+        def on_datachannel(channel: RTCDataChannel) -> None:
+            session.channel = channel
+            session.channel_open.set()
+            channel.on("message", session.channel_messages.put_nowait)
+
+        pc.on("track", session.producer_tracks.append)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        await session.send(
+            Handshake(
+                connection="producer",
+                participant_id=session.participant_id,
+                sdp=SessionDescription(type="answer", sdp=pc.localDescription.sdp),
+            )
+        )
+        if self.offer_consumer:
+            await self.offer_consumer_to(session, ALICE.id)
+
+    async def offer_consumer_to(self, session: Session, producer_id: str) -> None:
+        """Offer ``session`` a consumer connection carrying a test pattern and a tone."""
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        session.consumers.append(pc)
+        video = TestPatternVideoTrack(size=CONSUMER_SIZE, fps=30)
+        audio = ToneAudioTrack()
+        self._tracks += [video, audio]
+        pc.addTransceiver(video, direction="sendonly")
+        pc.addTransceiver(audio, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        await session.send(
+            Handshake(
+                connection="consumer",
+                producer_id=producer_id,
+                participant_id=session.participant_id,
+                sdp=SessionDescription(type="offer", sdp=pc.localDescription.sdp),
+            )
+        )

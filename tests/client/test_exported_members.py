@@ -1,0 +1,33 @@
+"""The public surface of arbiter_client: explicit, sorted, and every name documented."""
+
+from __future__ import annotations
+
+import inspect
+
+import arbiter_client
+
+
+def test_all_is_sorted_and_complete() -> None:
+    public = [name for name in vars(arbiter_client) if not name.startswith("_")]
+    public.remove("logging")
+    assert arbiter_client.__all__ == sorted([*public, "__version__"])
+
+
+def test_every_exported_class_and_function_has_a_docstring() -> None:
+    for name in arbiter_client.__all__:
+        member = getattr(arbiter_client, name)
+        if inspect.isclass(member) or inspect.isfunction(member):
+            assert inspect.getdoc(member), f"{name} has no docstring"
+
+
+def test_one_exception_root() -> None:
+    errors = [
+        getattr(arbiter_client, name)
+        for name in arbiter_client.__all__
+        if inspect.isclass(getattr(arbiter_client, name))
+        and issubclass(getattr(arbiter_client, name), BaseException)
+    ]
+    assert len(errors) == 9
+    for error in errors:
+        assert issubclass(error, arbiter_client.ArbiterError)
+        assert error.__name__ in arbiter_client._exceptions.__doc__  # drawn in the tree
