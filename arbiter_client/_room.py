@@ -181,6 +181,7 @@ class Room:
         self._participants: dict[str, RemoteParticipant] = {}
         self._consumers: dict[str, _Consumer] = {}
         self._producer: RTCPeerConnection | None = None
+        self._producer_pending: list[IceCandidate] = []
         self._channel: RTCDataChannel | None = None
         self._signaling: Signaling | None = None
         self._tasks = TaskSet("arbiter-client")
@@ -359,6 +360,9 @@ class Room:
         )
         answer = await self._until(self._producer_answer)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))
+        pending, self._producer_pending = self._producer_pending, []
+        for candidate in pending:
+            await _add_candidate(pc, candidate)
         await self._until(self._producer_connected)
         await self._until(self._channel_open)
 
@@ -624,7 +628,10 @@ class Room:
                         raise ProtocolMismatch(str(exc), code=exc.code.value) from exc
                     self._log_warning("ignoring a bad signaling message: %s", exc)
                     continue
-                self._dispatch(message)
+                try:
+                    self._dispatch(message)
+                except Exception:  # a bug handling one message must not end the room
+                    logger.exception("failed to handle %s", message.action)
         except ArbiterError as exc:
             self._fail(exc)
 
@@ -702,10 +709,12 @@ class Room:
                 self._log_warning("ignoring a second producer answer")
             else:
                 self._producer_answer.set_result(message.sdp)
-        if message.candidate is not None and self._producer is not None:
-            self._tasks.spawn(
-                _add_candidate(self._producer, message.candidate), "producer-candidate"
-            )
+        if message.candidate is not None:
+            pc = self._producer
+            if pc is None or pc.remoteDescription is None:
+                self._producer_pending.append(message.candidate)
+            else:
+                self._tasks.spawn(_add_candidate(pc, message.candidate), "producer-candidate")
 
     def _on_producer_state(self, pc: RTCPeerConnection) -> None:
         state = pc.connectionState
@@ -923,7 +932,10 @@ async def _add_candidate(pc: RTCPeerConnection, candidate: IceCandidate) -> None
     ice.sdpMLineIndex = candidate.sdpMLineIndex
     if ice.sdpMid is None and ice.sdpMLineIndex is None:
         ice.sdpMLineIndex = 0
-    await pc.addIceCandidate(ice)
+    try:
+        await pc.addIceCandidate(ice)
+    except Exception as exc:  # a bad candidate must not break the connection
+        logger.warning("ignoring ICE candidate %r: %r", candidate.candidate, exc)
 
 
 async def _close_pc(pc: RTCPeerConnection) -> None:

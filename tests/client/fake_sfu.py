@@ -31,6 +31,7 @@ from arbiter_protocol import Error as ErrorMessage
 from arbiter_protocol import (
     ErrorBody,
     Handshake,
+    IceCandidate,
     Identified,
     Identify,
     JoinRequest,
@@ -84,6 +85,8 @@ class FakeServer:
         "Who is in the room already."
         self.offer_consumer = True
         "Whether to offer a consumer for ``alice`` after the producer is answered."
+        self.trickle = False
+        "Also send every SDP candidate as a trickled ``handshake`` (consumer: before the offer)."
         self.sessions: list[Session] = []
         self.new_session = asyncio.Event()
         self.join_requests: list[JoinRequest] = []
@@ -218,6 +221,9 @@ class FakeServer:
                 sdp=SessionDescription(type="answer", sdp=pc.localDescription.sdp),
             )
         )
+        if self.trickle:
+            for candidate in [*sdp_candidates(pc.localDescription.sdp), IceCandidate("")]:
+                await session.send(Handshake(connection="producer", candidate=candidate))
         if self.offer_consumer:
             await self.offer_consumer_to(session, ALICE.id)
 
@@ -231,6 +237,11 @@ class FakeServer:
         pc.addTransceiver(video, direction="sendonly")
         pc.addTransceiver(audio, direction="sendonly")
         await pc.setLocalDescription(await pc.createOffer())
+        candidates = sdp_candidates(pc.localDescription.sdp) if self.trickle else []
+        for candidate in candidates:  # before the offer: the client must keep them
+            await session.send(
+                Handshake(connection="consumer", producer_id=producer_id, candidate=candidate)
+            )
         await session.send(
             Handshake(
                 connection="consumer",
@@ -239,3 +250,20 @@ class FakeServer:
                 sdp=SessionDescription(type="offer", sdp=pc.localDescription.sdp),
             )
         )
+        if candidates:
+            await session.send(
+                Handshake(
+                    connection="consumer", producer_id=producer_id, candidate=IceCandidate("")
+                )
+            )
+
+
+def sdp_candidates(sdp: str) -> list[IceCandidate]:
+    """The ``a=candidate`` lines of ``sdp`` as trickled candidates, with their mid."""
+    found, mid = [], None
+    for line in sdp.splitlines():
+        if line.startswith("a=mid:"):
+            mid = line.removeprefix("a=mid:")
+        elif line.startswith("a=candidate:"):
+            found.append(IceCandidate(candidate=line.removeprefix("a="), sdpMid=mid))
+    return found

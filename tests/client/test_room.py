@@ -303,3 +303,21 @@ async def test_join_from_asyncio_run_in_another_thread(fake: FakeServer) -> None
             return room.participant_id
 
     assert await asyncio.to_thread(asyncio.run, main()) == "p1"
+
+
+async def test_trickled_candidates_are_applied(
+    fake: FakeServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.trickle = True
+    async with Room.join(fake.room_url(), publish=None, timeout=WAIT) as room:
+        events = room.events()
+        subscribed = await next_event(events, TrackSubscribed)
+        while subscribed.kind != "video":
+            subscribed = await next_event(events, TrackSubscribed)
+        frame = await asyncio.wait_for(subscribed.track.recv(), WAIT)
+        assert (frame.width, frame.height) == CONSUMER_SIZE
+        candidates = [
+            m for m in fake.sessions[0].received if isinstance(m, Handshake) and m.candidate
+        ]
+        assert candidates == []  # aiortc puts its candidates in the SDP
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
