@@ -10,7 +10,9 @@ from typing import Any
 
 import av
 import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection
 
+import arbiter_client._room
 from arbiter_client import (
     ConnectionLost,
     DataReceived,
@@ -75,7 +77,17 @@ async def next_event(stream: EventStream, kind: type[Any]) -> Any:
     return await asyncio.wait_for(find(), WAIT)
 
 
-async def test_join_subscribe_and_receive_video(fake: FakeServer) -> None:
+async def test_join_subscribe_and_receive_video(
+    fake: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configurations: list[RTCConfiguration | None] = []
+
+    class RecordingPeerConnection(RTCPeerConnection):  # type: ignore[misc]
+        def __init__(self, configuration: RTCConfiguration | None = None) -> None:
+            configurations.append(configuration)
+            super().__init__(configuration)
+
+    monkeypatch.setattr(arbiter_client._room, "RTCPeerConnection", RecordingPeerConnection)
     room = await Room.join(fake.room_url(), name="bot", video_size=(160, 120), timeout=WAIT)
     try:
         assert room.state is RoomState.CONNECTED
@@ -99,6 +111,10 @@ async def test_join_subscribe_and_receive_video(fake: FakeServer) -> None:
         subscribed = await next_event(events, TrackSubscribed)
         while subscribed.kind != "video":
             subscribed = await next_event(events, TrackSubscribed)
+        # producer + one consumer, each with an explicit (empty) ICE server list:
+        # None would make aiortc fall back to a public STUN server
+        assert len(configurations) == 2
+        assert all(c is not None and c.iceServers == [] for c in configurations)
         assert subscribed.participant is room.participants["alice"]
         assert room.participants["alice"].video is subscribed.track
 
