@@ -1,0 +1,258 @@
+"""Test clients for the SFU: real aiortc peers that publish and subscribe over loopback UDP.
+
+A :class:`Peer` publishes a test-pattern video track (its own size and luma, so received
+frames can be attributed to their producer) and an audio track on a producer connection
+with the ``arbiter`` data channel, and answers the SFU's consumer offers, decoding what it
+receives. It talks to the SFU through ``send``; whatever routes the SFU's messages back
+calls :meth:`Peer.deliver`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
+from av import AudioFrame, VideoFrame
+
+from arbiter_protocol import (
+    DataMessage,
+    Error,
+    Handshake,
+    Message,
+    SessionDescription,
+    encode_message,
+    parse_message,
+)
+
+logger = logging.getLogger(__name__)
+
+SendToSfu = Callable[[Message], Awaitable[None]]
+
+
+class PatternVideoTrack(VideoStreamTrack):
+    """30 fps frames of one size with a flat luma and a moving bar (so VP8 has work)."""
+
+    def __init__(self, width: int, height: int, luma: int) -> None:
+        super().__init__()
+        self.width, self.height, self.luma = width, height, luma
+        self._count = 0
+
+    async def recv(self) -> VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        planes = np.full((self.height * 3 // 2, self.width), 128, dtype=np.uint8)
+        planes[: self.height] = self.luma
+        x = (self._count * 4) % self.width
+        planes[: self.height // 8, x : x + 8] = 255 - self.luma
+        self._count += 1
+        frame = VideoFrame.from_ndarray(planes, format="yuv420p")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+@dataclass
+class Received:
+    """What a peer received from one producer."""
+
+    video_frames: int = 0
+    audio_frames: int = 0
+    sizes: set[tuple[int, int]] = field(default_factory=set)
+    lumas: list[float] = field(default_factory=list)
+    first_video_at: float | None = None
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Peer:
+    """One test participant. See the module docstring."""
+
+    def __init__(
+        self,
+        participant_id: str,
+        send: SendToSfu,
+        *,
+        size: tuple[int, int] = (320, 240),
+        luma: int = 128,
+        audio: bool = True,
+        video: bool = True,
+    ) -> None:
+        self.id = participant_id
+        self.send = send
+        self.size = size
+        self.luma = luma
+        self.with_audio = audio
+        self.with_video = video
+        self.producer: RTCPeerConnection | None = None
+        self.channel: RTCDataChannel | None = None
+        self.channel_open = asyncio.Event()
+        self.consumers: dict[str, RTCPeerConnection] = {}
+        self.consumer_connected: dict[str, asyncio.Event] = {}
+        self.consumer_connected_at: dict[str, float] = {}
+        self.received: dict[str, Received] = {}
+        self.data: list[DataMessage] = []
+        self.errors: list[Error] = []
+        self.data_event = asyncio.Event()
+        self._inbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=1000)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._spawn(self._run_inbox())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def got(self, producer_id: str) -> Received:
+        return self.received.setdefault(producer_id, Received())
+
+    # -- producer --------------------------------------------------------------------
+
+    async def publish(self) -> None:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.producer = pc
+        if self.with_audio:
+            pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+        if self.with_video:
+            pc.addTransceiver(PatternVideoTrack(*self.size, self.luma), direction="sendonly")
+        channel = pc.createDataChannel("arbiter")
+        self.channel = channel
+        channel.on("open", self.channel_open.set)
+        channel.on("message", self._on_channel_message)
+        offer = await pc.createOffer()
+        await pc.setLocalDescription(offer)
+        await self.send(
+            Handshake(
+                connection="producer",
+                sdp=SessionDescription(type="offer", sdp=pc.localDescription.sdp),
+            )
+        )
+
+    def send_data(self, raw: str) -> None:
+        assert self.channel is not None
+        self.channel.send(raw)
+
+    def send_message(self, message: DataMessage) -> None:
+        self.send_data(encode_message(message))
+
+    def _on_channel_message(self, raw: str | bytes) -> None:
+        message = parse_message(raw)
+        if isinstance(message, DataMessage):
+            self.data.append(message)
+        elif isinstance(message, Error):
+            self.errors.append(message)
+        self.data_event.set()
+
+    async def wait_data(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        async def wait() -> None:
+            while not predicate():
+                self.data_event.clear()
+                await self.data_event.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+
+    # -- messages from the SFU ---------------------------------------------------------
+
+    def deliver(self, message: Message) -> None:
+        self._inbox.put_nowait(message)
+
+    async def _run_inbox(self) -> None:
+        while True:
+            message = await self._inbox.get()
+            try:
+                await self._handle(message)
+            except Exception:
+                logger.exception("peer %s: handling %s failed", self.id, message.action)
+
+    async def _handle(self, message: Message) -> None:
+        if not isinstance(message, Handshake) or message.sdp is None:
+            return
+        if message.connection == "producer":
+            assert self.producer is not None
+            await self.producer.setRemoteDescription(
+                RTCSessionDescription(sdp=message.sdp.sdp, type=message.sdp.type)
+            )
+            return
+        producer_id = message.producer_id
+        assert producer_id is not None and message.sdp.type == "offer"
+        old = self.consumers.pop(producer_id, None)
+        if old is not None:
+            await old.close()
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.consumers[producer_id] = pc
+        connected = self.consumer_connected.setdefault(producer_id, asyncio.Event())
+        loop = asyncio.get_running_loop()
+
+        def on_state() -> None:
+            if pc.connectionState == "connected":
+                self.consumer_connected_at[producer_id] = loop.time()
+                connected.set()
+
+        pc.on("connectionstatechange", on_state)
+        pc.on("track", lambda track: self._spawn(self._read(producer_id, track)))
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=message.sdp.sdp, type="offer"))
+        answer = await pc.createAnswer()
+        await pc.setLocalDescription(answer)
+        await self.send(
+            Handshake(
+                connection="consumer",
+                producer_id=producer_id,
+                sdp=SessionDescription(type="answer", sdp=pc.localDescription.sdp),
+            )
+        )
+
+    async def _read(self, producer_id: str, track: MediaStreamTrack) -> None:
+        got = self.got(producer_id)
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                frame = await track.recv()
+                if isinstance(frame, VideoFrame):
+                    if got.first_video_at is None:
+                        got.first_video_at = loop.time()
+                    got.video_frames += 1
+                    got.sizes.add((frame.width, frame.height))
+                    if len(got.lumas) < 10:
+                        luma = frame.to_ndarray(format="yuv420p")[: frame.height]
+                        got.lumas.append(float(np.median(luma)))
+                elif isinstance(frame, AudioFrame):
+                    got.audio_frames += 1
+                got.changed.set()
+        except MediaStreamError:
+            pass
+
+    async def wait_media(
+        self, producer_id: str, video: int = 10, audio: int = 10, timeout: float = 10.0
+    ) -> Received:
+        got = self.got(producer_id)
+
+        async def wait() -> None:
+            while got.video_frames < video or got.audio_frames < audio:
+                got.changed.clear()
+                await got.changed.wait()
+
+        try:
+            await asyncio.wait_for(wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"{self.id} got {got.video_frames} video / {got.audio_frames} audio frames "
+                f"from {producer_id} in {timeout} s"
+            ) from None
+        return got
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+        for pc in [self.producer, *self.consumers.values()]:
+            if pc is not None:
+                await pc.close()

@@ -1,0 +1,203 @@
+"""The SFU Room end to end: real aiortc peers over loopback UDP, in-memory signaling."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from arbiter_protocol import DataMessage
+
+from .conftest import CodecCounts, Harness
+from .peers import Peer
+
+pytestmark = pytest.mark.timeout(30)
+
+# Each publisher's video has its own size and luma, so frames can be attributed.
+LOOKS: dict[str, tuple[tuple[int, int], int]] = {
+    "alice": ((320, 240), 40),
+    "bob": ((352, 288), 128),
+    "carol": ((256, 192), 210),
+}
+
+
+async def join_all(harness: Harness, ids: list[str]) -> dict[str, Peer]:
+    peers = {}
+    for pid in ids:
+        size, luma = LOOKS[pid]
+        peers[pid] = await harness.join(pid, size=size, luma=luma)
+    return peers
+
+
+async def assert_media_from(peer: Peer, producer_id: str, frames: int = 10) -> None:
+    got = await peer.wait_media(producer_id, video=frames, audio=frames)
+    size, luma = LOOKS[producer_id]
+    assert got.sizes == {size}, f"{peer.id} got sizes {got.sizes} from {producer_id}"
+    assert got.lumas and all(abs(v - luma) < 25 for v in got.lumas), got.lumas
+
+
+async def test_three_peers_receive_each_other_without_transcoding(
+    harness: Harness, codec_counts: CodecCounts
+) -> None:
+    peers = await join_all(harness, ["alice", "bob", "carol"])
+
+    await asyncio.gather(
+        *(
+            assert_media_from(peer, other)
+            for peer in peers.values()
+            for other in peers
+            if other != peer.id
+        )
+    )
+
+    stats = harness.room.stats()
+    assert (stats.participants, stats.producers, stats.consumers) == (3, 3, 6)
+    assert stats.peer_connections == 9
+    assert (stats.forwarders, stats.forwarded_tracks) == (6, 12)
+    # Only the clients decode and encode: 3 peers x 2 consumers x (VP8 + Opus) decoders
+    # and 3 peers x (VP8 + Opus) encoders. The SFU would add 6 decoders and 12 encoders.
+    assert codec_counts.decoders == {"video/vp8": 6, "audio/opus": 6}
+    assert codec_counts.encoders == {"video/vp8": 3, "audio/opus": 3}
+    # ...and the SFU really forwarded what its pass-through receivers produced.
+    for pid in peers:
+        participant = harness.room.participant(pid)
+        assert participant is not None and participant.producer is not None
+        for forwarder in participant.producer.forwarders:
+            assert forwarder.stats().packets > 0
+            assert forwarder.stats().subscribers == 2
+
+
+async def test_leaving_peer_is_fully_cleaned_up(harness: Harness) -> None:
+    peers = await join_all(harness, ["alice", "bob", "carol"])
+    await asyncio.gather(
+        assert_media_from(peers["alice"], "carol", 3),
+        assert_media_from(peers["bob"], "carol", 3),
+        assert_media_from(peers["carol"], "alice", 3),
+    )
+    carol = harness.room.participant("carol")
+    assert carol is not None and carol.producer is not None
+    carol_pcs = [carol.producer.pc, *(c.pc for c in carol.consumers.values())]
+    carol_pcs += [
+        p.consumers["carol"].pc
+        for p in (harness.room.participant("alice"), harness.room.participant("bob"))
+        if p is not None
+    ]
+    carol_tracks = [t for f in carol.producer.forwarders for t in list(f._sinks)]
+    assert len(carol_pcs) == 5 and harness.room.connection_count("carol") == 5
+
+    await harness.leave("carol")
+
+    assert harness.room.connection_count("carol") == 0
+    assert harness.room.participant("carol") is None
+    assert all(pc.connectionState == "closed" for pc in carol_pcs)
+    assert carol_tracks and all(t.readyState == "ended" for t in carol_tracks)
+    stats = harness.room.stats()
+    assert (stats.participants, stats.producers, stats.consumers) == (2, 2, 2)
+    assert (stats.forwarders, stats.forwarded_tracks) == (4, 4)
+    # The others keep receiving each other.
+    before = peers["alice"].got("bob").video_frames
+    await peers["alice"].wait_media("bob", video=before + 10, audio=0)
+
+
+async def test_data_messages_are_relayed_exactly_once(harness: Harness) -> None:
+    peers = await join_all(harness, ["alice", "bob", "carol"])
+    await asyncio.gather(*(asyncio.wait_for(p.channel_open.wait(), 10) for p in peers.values()))
+    # The SFU side of every channel is open once its pc connected; wait for that too.
+    for pid in peers:
+        participant = harness.room.participant(pid)
+        assert participant is not None and participant.producer is not None
+        producer = participant.producer
+        await asyncio.wait_for(_until(lambda p=producer: p.channel is not None), 10)
+    alice, bob, carol = peers["alice"], peers["bob"], peers["carol"]
+
+    alice.send_message(DataMessage(kind="text", data="hello all", id="m1", topic="chat"))
+    alice.send_message(DataMessage(kind="text", data="only carol", id="m2", to=["carol", "carol"]))
+    alice.send_message(DataMessage(kind="text", data="forged", id="m3", sender="bob"))
+    alice.send_message(DataMessage(kind="text", data="end", id="end"))
+    for peer in (bob, carol):
+        await peer.wait_data(lambda peer=peer: any(m.id == "end" for m in peer.data))
+
+    assert [(m.id, m.sender) for m in bob.data] == [
+        ("m1", "alice"),
+        ("m3", "alice"),
+        ("end", "alice"),
+    ]
+    assert [(m.id, m.sender) for m in carol.data] == [
+        ("m1", "alice"),
+        ("m2", "alice"),
+        ("m3", "alice"),
+        ("end", "alice"),
+    ]
+    assert bob.data[0].topic == "chat" and bob.data[0].data == "hello all"
+    assert alice.data == [] and alice.errors == []
+
+    # Invalid messages get an error back on the sender's channel and go nowhere.
+    bob.send_data("not json")
+    bob.send_data('{"action": "data", "v": 1, "kind": "text", "data": "x"}')
+    bob.send_data('{"action": "handshake", "v": 1, "connection": "producer"}')
+    bob.send_message(DataMessage(kind="text", data="to ghost", id="g1", to=["ghost"]))
+    await bob.wait_data(lambda: len(bob.errors) == 4)
+    assert [e.code for e in bob.errors] == [
+        "malformed_json",
+        "invalid_message",
+        "unknown_action",
+        "participant_not_found",
+    ]
+    carol_ids = [m.id for m in carol.data]
+    bob.send_message(DataMessage(kind="text", data="end2", id="end2", to=["carol"]))
+    await carol.wait_data(lambda: any(m.id == "end2" for m in carol.data))
+    assert [m.id for m in carol.data] == [*carol_ids, "end2"]
+    assert [m.id for m in alice.data] == []
+
+
+async def test_late_subscriber_gets_video_within_a_second(harness: Harness) -> None:
+    peers = await join_all(harness, ["alice", "bob"])
+    await assert_media_from(peers["bob"], "alice", 5)
+    alice = harness.room.participant("alice")
+    assert alice is not None and alice.producer is not None
+    video = next(f for f in alice.producer.forwarders if f.kind == "video")
+    keyframes_before = video.stats().keyframes
+
+    # aiortc's VP8 encoder makes a key frame only every 3000 frames: carol can only
+    # start if the SFU asks alice for one (PLI).
+    size, luma = LOOKS["carol"]
+    carol = await harness.join("carol", size=size, luma=luma)
+    await asyncio.wait_for(carol.consumer_connected.setdefault("alice", asyncio.Event()).wait(), 10)
+    got = await carol.wait_media("alice", video=1, audio=0, timeout=5)
+    assert got.first_video_at is not None
+    latency = got.first_video_at - carol.consumer_connected_at["alice"]
+    assert latency < 1.0, f"first video frame {latency:.2f} s after connecting"
+    assert video.stats().keyframes > keyframes_before
+    assert video.stats().keyframe_requests >= 1
+    await assert_media_from(carol, "alice", 5)
+
+    # A PLI from a consumer (aiortc calls sender._send_keyframe) reaches alice too.
+    consumer = harness.room.participant("carol")
+    assert consumer is not None
+    sender = next(
+        t.sender for t in consumer.consumers["alice"].pc.getTransceivers() if t.kind == "video"
+    )
+    requests, keyframes = video.stats().keyframe_requests, video.stats().keyframes
+    sender._send_keyframe()
+    await asyncio.wait_for(_until(lambda: video.stats().keyframes > keyframes), 3)
+    assert video.stats().keyframe_requests == requests + 1
+
+
+async def test_failed_producer_closes_its_connections(harness: Harness) -> None:
+    peers = await join_all(harness, ["alice", "bob"])
+    await assert_media_from(peers["bob"], "alice", 3)
+    alice = harness.room.participant("alice")
+    assert alice is not None and alice.producer is not None
+    producer = alice.producer
+    # What Producer does when the pc's connectionState becomes "failed".
+    producer._on_failed(producer)
+    await asyncio.wait_for(_until(lambda: harness.room.connection_count("alice") == 0), 5)
+    assert producer.pc.connectionState == "closed"
+    stats = harness.room.stats()
+    assert (stats.participants, stats.producers, stats.consumers) == (2, 1, 0)
+
+
+async def _until(predicate: object) -> None:
+    assert callable(predicate)
+    while not predicate():
+        await asyncio.sleep(0.02)
