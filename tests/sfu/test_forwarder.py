@@ -1,0 +1,206 @@
+"""Unit tests of the forwarding seam: pass-through codecs, consumer queues, ICE helpers."""
+
+from __future__ import annotations
+
+import asyncio
+from fractions import Fraction
+from typing import Any
+
+import av
+import pytest
+from aiortc import RTCRtpSender
+from aiortc.codecs import get_decoder
+from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from av import VideoFrame
+
+from arbiter_protocol import IceCandidate
+from arbiter_server.sfu import forwarder, passthrough
+from arbiter_server.sfu.forwarder import ForwardedTrack
+from arbiter_server.sfu.ice import candidate_from_message, parse_ice_servers, rtc_configuration
+
+pytestmark = pytest.mark.timeout(10)
+
+VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
+OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=96)
+
+
+def vp8_frames(count: int, keyframe_at: frozenset[int] = frozenset({0})) -> list[bytes]:
+    """``count`` encoded VP8 frames (depacketized, as the receiver's jitter buffer gives)."""
+    encoder = Vp8Encoder()
+    frames = []
+    for i in range(count):
+        frame = VideoFrame(width=64, height=48, format="yuv420p")
+        for plane in frame.planes:
+            plane.update(bytes([(i * 7) % 256]) * plane.buffer_size)
+        frame.pts, frame.time_base = i * 3000, Fraction(1, 90000)
+        payloads, _ = encoder.encode(frame, force_keyframe=i in keyframe_at)
+        frames.append(b"".join(vp8_depayload(p) for p in payloads))
+    return frames
+
+
+def test_vp8_passthrough_round_trip_decodes() -> None:
+    """Decoder -> packer -> depayload gives back bytes a real VP8 decoder decodes."""
+    frames = vp8_frames(5, keyframe_at=frozenset({0, 3}))
+    decoder = passthrough.PassThroughDecoder(VP8)
+    packer = passthrough.Vp8Packer()
+    real = get_decoder(VP8)
+    keyframes = []
+    for i, data in enumerate(frames):
+        (packet,) = decoder.decode(JitterFrame(data=data, timestamp=i * 3000))
+        assert isinstance(packet, av.Packet)
+        assert packet.pts == i * 3000 and packet.time_base == Fraction(1, 90000)
+        keyframes.append(packet.is_keyframe)
+        payloads, timestamp = packer.pack(packet)
+        assert timestamp == i * 3000
+        rebuilt = b"".join(vp8_depayload(p) for p in payloads)
+        assert rebuilt == data
+        decoded = real.decode(JitterFrame(data=rebuilt, timestamp=timestamp))
+        assert [(f.width, f.height) for f in decoded] == [(64, 48)]
+    assert keyframes == [True, False, False, True, False]
+
+
+def test_opus_packer_and_keyframes() -> None:
+    decoder = passthrough.PassThroughDecoder(OPUS)
+    (packet,) = decoder.decode(JitterFrame(data=b"\x78\x01\x02", timestamp=960))
+    assert packet.is_keyframe
+    assert passthrough.OpusPacker().pack(packet) == ([b"\x78\x01\x02"], 960)
+    assert decoder.decode(JitterFrame(data=b"", timestamp=0)) == []
+
+
+def test_h264_keyframe_detection() -> None:
+    idr = b"\x00\x00\x00\x01\x67\x42" + b"\x00\x00\x00\x01\x68\xce" + b"\x00\x00\x01\x65\x88"
+    non_idr = b"\x00\x00\x00\x01\x41\x9a\x00"
+    assert passthrough.is_keyframe("video/H264", idr)
+    assert not passthrough.is_keyframe("video/H264", non_idr)
+    assert not passthrough.is_keyframe("video/VP8", b"")
+
+
+def test_selectors_only_affect_marked_codecs() -> None:
+    passthrough.install()
+    from aiortc import rtcrtpreceiver, rtcrtpsender
+
+    plain = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
+    marked = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
+    passthrough.mark_codecs([marked])
+    assert passthrough.is_installed()
+    assert isinstance(rtcrtpreceiver.get_decoder(marked), passthrough.PassThroughDecoder)
+    assert isinstance(rtcrtpsender.get_encoder(marked), passthrough.Vp8Packer)
+    assert not isinstance(rtcrtpreceiver.get_decoder(plain), passthrough.PassThroughDecoder)
+    assert isinstance(rtcrtpsender.get_encoder(plain), Vp8Encoder)
+
+
+def test_codec_preferences() -> None:
+    audio = forwarder.producer_codec_preferences("audio")
+    video = forwarder.producer_codec_preferences("video")
+    assert [c.mimeType for c in audio] == ["audio/opus"]
+    assert [c.mimeType for c in video] == ["video/VP8", "video/rtx"]
+    assert [c.mimeType for c in forwarder.consumer_codec_preferences(VP8)] == [
+        "video/VP8",
+        "video/rtx",
+    ]
+    assert [c.mimeType for c in forwarder.consumer_codec_preferences(OPUS)] == ["audio/opus"]
+    h264 = next(c for c in RTCRtpSender.getCapabilities("video").codecs if c.name == "H264")
+    codec = RTCRtpCodecParameters(
+        mimeType=h264.mimeType, clockRate=90000, payloadType=102, parameters=h264.parameters
+    )
+    (pref, _) = forwarder.consumer_codec_preferences(codec)
+    assert pref.parameters == h264.parameters
+
+
+def test_remote_media_ssrcs() -> None:
+    sdp = (
+        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"
+        "a=rtpmap:96 opus/48000/2\r\na=ssrc:1111 cname:x\r\n"
+        "m=video 9 UDP/TLS/RTP/SAVPF 97 98\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
+        "a=rtpmap:97 VP8/90000\r\na=rtpmap:98 rtx/90000\r\na=fmtp:98 apt=97\r\n"
+        "a=ssrc-group:FID 3333 2222\r\na=ssrc:2222 cname:x\r\na=ssrc:3333 cname:x\r\n"
+    )
+    assert forwarder.remote_media_ssrcs(sdp) == {"0": 1111, "1": 3333}
+
+
+class FakeSource:
+    """Stands in for a TrackForwarder: records key frame requests."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.requests = 0
+
+    def request_keyframe(self) -> None:
+        self.requests += 1
+
+
+def packet(n: int) -> av.Packet:
+    p = av.Packet(bytes([n]))
+    p.pts = n
+    return p
+
+
+async def test_video_track_waits_for_keyframe_and_resyncs_on_overflow() -> None:
+    source = FakeSource("video")
+    track = ForwardedTrack(source, maxsize=3)  # type: ignore[arg-type]
+    track._push(packet(1), False)  # no key frame yet: dropped
+    track._push(packet(2), True)
+    track._push(packet(3), False)
+    assert (await track.recv()).pts == 2
+    assert source.requests == 0  # already had a key frame when the sender started
+    track._push(packet(4), False)
+    track._push(packet(5), False)  # queue: 3, 4, 5 (full)
+    track._push(packet(6), False)  # overflow: drop all, wait for a key frame, ask for one
+    assert source.requests == 1
+    track._push(packet(7), False)
+    track._push(packet(8), True)
+    assert (await track.recv()).pts == 8
+    assert track.dropped == 6
+
+
+async def test_new_video_track_requests_keyframe_when_sender_starts() -> None:
+    source = FakeSource("video")
+    track = ForwardedTrack(source, maxsize=3)  # type: ignore[arg-type]
+    reader = asyncio.create_task(track.recv())
+    await asyncio.sleep(0)
+    assert source.requests == 1
+    track.stop()
+    with pytest.raises(MediaStreamError):
+        await asyncio.wait_for(reader, 1)
+    with pytest.raises(MediaStreamError):
+        await track.recv()
+    track.stop()  # idempotent
+
+
+async def test_audio_track_drops_oldest() -> None:
+    track = ForwardedTrack(FakeSource("audio"), maxsize=2)  # type: ignore[arg-type]
+    for n in range(1, 5):
+        track._push(packet(n), True)
+    assert [(await track.recv()).pts for _ in range(2)] == [3, 4]
+    assert track.dropped == 2
+
+
+def test_parse_ice_servers() -> None:
+    assert parse_ice_servers(None) == [] and parse_ice_servers(" ") == []
+    (server,) = parse_ice_servers(
+        '[{"urls": "turn:127.0.0.1:3478", "username": "u", "credential": "p"}]'
+    )
+    assert (server.urls, server.username, server.credential) == (
+        ["turn:127.0.0.1:3478"],
+        "u",
+        "p",
+    )
+    for bad in ("{", "{}", "[1]", '[{"urls": []}]', '[{"urls": "stun:x", "username": 1}]'):
+        with pytest.raises(ValueError):
+            parse_ice_servers(bad)
+    assert rtc_configuration([]).iceServers == []
+
+
+def test_candidate_from_message() -> None:
+    line = "candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host"
+    parsed: Any = candidate_from_message(IceCandidate(candidate=line, sdpMid="0"))
+    assert (parsed.ip, parsed.port, parsed.type, parsed.sdpMid) == ("127.0.0.1", 50000, "host", "0")
+    assert candidate_from_message(IceCandidate(candidate="", sdpMid="0")) is None
+    with pytest.raises(ValueError):
+        candidate_from_message(IceCandidate(candidate="candidate:garbage", sdpMid="0"))
+    with pytest.raises(ValueError):
+        candidate_from_message(IceCandidate(candidate=line))
