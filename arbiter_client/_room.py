@@ -198,6 +198,7 @@ class Room:
         self._buffer_low = asyncio.Event()
         self._close_task: asyncio.Task[None] | None = None
         self._close_reason = "left"
+        self._step = "the join request"
 
     # ------------------------------------------------------------------ joining
 
@@ -285,7 +286,9 @@ class Room:
             except TimeoutError as exc:
                 if isinstance(exc, ArbiterError):
                     raise
-                raise JoinTimeout(f"joining {room._url} took longer than {timeout:g} s") from None
+                raise JoinTimeout(
+                    f"joining {room._url} took longer than {timeout:g} s (waiting for {room._step})"
+                ) from None
         except BaseException as exc:
             room._log_debug("join failed: %r", exc)
             await room._close("join failed")
@@ -300,9 +303,11 @@ class Room:
             for s in response.ice_servers
         ]
         self._signaling = Signaling(response.signaling_url)
+        self._step = "the signaling WebSocket"
         await self._signaling.connect()
         self._tasks.spawn(self._read_loop(self._signaling), "signaling")
         await self._signaling.send(Identify(token=response.token))
+        self._step = "identified"
         identified = await self._until(self._identified)
         self._local = LocalParticipant(
             identified.participant_id or response.participant_id,
@@ -312,6 +317,7 @@ class Room:
         )
         if not identified.sfu_ready:
             self._log_debug("waiting for the SFU")
+            self._step = "sfu_ready"
             await self._until(self._sfu_ready)
         await self._start_producer()
         self._state = RoomState.CONNECTED
@@ -358,12 +364,15 @@ class Room:
                 sdp=SessionDescription(type="offer", sdp=pc.localDescription.sdp),
             )
         )
+        self._step = "the SFU's answer to the producer offer"
         answer = await self._until(self._producer_answer)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))
         pending, self._producer_pending = self._producer_pending, []
         for candidate in pending:
             await _add_candidate(pc, candidate)
+        self._step = "the producer connection (ICE/DTLS)"
         await self._until(self._producer_connected)
+        self._step = "the data channel to open"
         await self._until(self._channel_open)
 
     async def _until(self, waited: asyncio.Future[T]) -> T:

@@ -291,8 +291,9 @@ async def test_join_timeout_leaves_nothing_behind(fake: FakeServer, where: str) 
     fake.hang_identify = True
     url = fake.room_url("hang" if where == "http" else "demo")
     started = time.monotonic()
-    with pytest.raises(JoinTimeout):
+    with pytest.raises(JoinTimeout) as info:
         await Room.join(url, timeout=0.5)
+    assert ("join request" if where == "http" else "identified") in str(info.value)
     assert time.monotonic() - started < 3
     if where == "identify":
         await asyncio.wait_for(fake.sessions[0].closed.wait(), WAIT)
