@@ -111,9 +111,7 @@ class FakeServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
         self._hang.set()
@@ -129,15 +127,17 @@ class FakeServer:
 
     async def _join(self, request: web.Request) -> web.Response:
         room = request.match_info["room"]
-        body = await request.read()
+        raw = await request.read()
         if room == "hang":
             await self._hang.wait()
         if room == "missing":
-            body = ErrorBody(code="room_not_found", message=f"room {room!r} does not exist")
-            return web.Response(status=404, text=encode_body(body), content_type="application/json")
+            error = ErrorBody(code="room_not_found", message=f"room {room!r} does not exist")
+            return web.Response(
+                status=404, text=encode_body(error), content_type="application/json"
+            )
         if room == "garbage":
             return web.Response(text='{"hello": 1}', content_type="application/json")
-        self.join_requests.append(decode_body(JoinRequest, body))
+        self.join_requests.append(decode_body(JoinRequest, raw))
         pid = f"p{next(self._ids)}"
         response = JoinResponse(
             room_id=room,
