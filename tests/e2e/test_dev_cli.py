@@ -71,6 +71,7 @@ async def test_dev_serves_a_demo_room_and_sigint_stops_everything(tmp_path: Path
         assert proc.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 30)
         facts = json.loads(line)
+        children = _children(proc.pid)
         assert facts["url"].endswith("/rooms/demo")
         async with Room.join(facts["url"], name="visitor", publish=None, timeout=20) as room:
             probe = MediaProbe(room)
@@ -86,7 +87,7 @@ async def test_dev_serves_a_demo_room_and_sigint_stops_everything(tmp_path: Path
                 assert probe.video_sizes[bot.id] == (640, 480)
             finally:
                 await probe.close()
-        children = _children(proc.pid)
+        children |= _children(proc.pid)
         # the demo room's SFU, the pooled room's SFU, the bot and coturn (when installed)
         assert len(children) >= 3, children
         proc.send_signal(signal.SIGINT)
@@ -98,10 +99,15 @@ async def test_dev_serves_a_demo_room_and_sigint_stops_everything(tmp_path: Path
                 await asyncio.sleep(0.1)
             assert not _alive(pid), f"child {pid} outlived arbiter-server dev"
     finally:
+        children |= _children(proc.pid)
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pid in children | _children(proc.pid):
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for pid in children:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
