@@ -34,6 +34,7 @@ __all__ = [
     "ParticipantLeft",
     "SessionDescription",
     "SfuReady",
+    "TrackState",
     "encode_message",
     "error_message",
     "is_valid_id",
@@ -255,6 +256,23 @@ class DataMessage(Message):
     "Optional application topic, e.g. ``chat``."
 
 
+@dataclass
+class TrackState(Message):
+    """A participant muted or unmuted its audio or video (data channel, like ``data``).
+
+    The client sends it on its producer data channel; the SFU stamps ``sender``, relays
+    it to every other participant and repeats the latest state to late joiners.
+    """
+
+    action: ClassVar[str] = "track_state"
+    kind: Literal["audio", "video"]
+    "Which track."
+    muted: bool
+    "True when the track is muted (no media flows, or only black/silence)."
+    sender: str | None = field(default=None, metadata=_ID)
+    "The participant whose track it is (stamped by the SFU)."
+
+
 _MESSAGES: tuple[type[Message], ...] = (
     Identify,
     Identified,
@@ -265,6 +283,7 @@ _MESSAGES: tuple[type[Message], ...] = (
     ParticipantLeft,
     Error,
     DataMessage,
+    TrackState,
 )
 
 ACTIONS: dict[str, type[Message]] = {m.action: m for m in _MESSAGES}
