@@ -1,0 +1,40 @@
+import * as React from 'react';
+import type { Room } from '../../core/room';
+import { useEnsureRoom } from '../../context/room-context';
+import { useConnectionState } from '../../hooks/useConnectionState';
+
+/** Props of {@link DisconnectButton}. @public */
+export interface DisconnectButtonProps extends React.ButtonHTMLAttributes<HTMLButtonElement> {
+  room?: Room;
+}
+
+/**
+ * Leaves the room.
+ * @example
+ * ```tsx
+ * <DisconnectButton>Leave</DisconnectButton>
+ * ```
+ * @public
+ */
+export const DisconnectButton = React.forwardRef<HTMLButtonElement, DisconnectButtonProps>(function DisconnectButton(
+  { room, children, onClick, className, ...props },
+  ref,
+) {
+  const r = useEnsureRoom(room);
+  const state = useConnectionState(r);
+  return (
+    <button
+      ref={ref}
+      type="button"
+      className={['arb-button', 'arb-button--leave', className ?? ''].filter(Boolean).join(' ')}
+      disabled={state === 'disconnected' || state === 'failed'}
+      onClick={(event) => {
+        onClick?.(event);
+        if (!event.defaultPrevented) void r.disconnect();
+      }}
+      {...props}
+    >
+      {children ?? 'Leave'}
+    </button>
+  );
+});

@@ -1,0 +1,1 @@
+export { RoomContext, useEnsureRoom, useMaybeRoom, useRoom } from './room-context';

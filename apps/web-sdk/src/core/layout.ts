@@ -1,0 +1,45 @@
+/**
+ * A grid for `count` tiles in a `width` x `height` box: the columns and rows that make the
+ * tiles (of `aspect` width/height) as large as possible.
+ *
+ * @example
+ * ```ts
+ * gridLayout(4, 1280, 720); // { columns: 2, rows: 2, tileWidth: 640, tileHeight: 360 }
+ * ```
+ * @public
+ */
+export function gridLayout(
+  count: number,
+  width: number,
+  height: number,
+  aspect = 16 / 9,
+): { columns: number; rows: number; tileWidth: number; tileHeight: number } {
+  if (count <= 0 || width <= 0 || height <= 0) {
+    return { columns: 1, rows: Math.max(count, 0) > 0 ? 1 : 0, tileWidth: 0, tileHeight: 0 };
+  }
+  let best = { columns: 1, rows: count, tileWidth: 0, tileHeight: 0 };
+  for (let columns = 1; columns <= count; columns++) {
+    const rows = Math.ceil(count / columns);
+    let tileWidth = width / columns;
+    let tileHeight = tileWidth / aspect;
+    if (tileHeight * rows > height) {
+      tileHeight = height / rows;
+      tileWidth = tileHeight * aspect;
+    }
+    if (tileWidth > best.tileWidth) best = { columns, rows, tileWidth, tileHeight };
+  }
+  return {
+    ...best,
+    tileWidth: Math.floor(best.tileWidth),
+    tileHeight: Math.floor(best.tileHeight),
+  };
+}
+
+/**
+ * Whether an audio level (0..1, as WebRTC's `audioLevel`) counts as speaking, with
+ * hysteresis: once speaking, a participant stays so until the level drops below `off`.
+ * @public
+ */
+export function isSpeaking(level: number, wasSpeaking: boolean, on = 0.04, off = 0.02): boolean {
+  return wasSpeaking ? level >= off : level >= on;
+}

@@ -1,0 +1,66 @@
+import * as React from 'react';
+import type { ArbiterError } from '../core/errors';
+import { Room, type RoomEnvironment } from '../core/room';
+
+/** Options of {@link useArbiterRoom}. @public */
+export interface UseArbiterRoomOptions {
+  /** The room URL. */
+  url: string;
+  /** Display name. */
+  name?: string;
+  /** Start with the microphone on (read when joining). Default true. */
+  audio?: boolean;
+  /** Start with the camera on (read when joining). Default true. */
+  video?: boolean;
+  /** False holds off joining (e.g. while a pre-join screen is shown). Default true. */
+  connect?: boolean;
+  onJoined?: (info: { roomId: string; participantId: string }) => void;
+  onLeft?: (reason: string) => void;
+  onError?: (error: ArbiterError) => void;
+  /** Replace browser APIs (tests). Read when joining. */
+  environment?: Partial<RoomEnvironment>;
+}
+
+/**
+ * Create a {@link Room} and join it while the calling component is mounted; leave on
+ * unmount or when `url`/`name` change. Joining starts one task later than the effect,
+ * so React StrictMode's mount-unmount-mount joins exactly once.
+ *
+ * @example
+ * ```tsx
+ * const room = useArbiterRoom({ url, name: 'Ada' });
+ * return room ? <RoomContext.Provider value={room}>...</RoomContext.Provider> : null;
+ * ```
+ * @public
+ */
+export function useArbiterRoom(options: UseArbiterRoomOptions): Room | undefined {
+  const { url, name, connect = true } = options;
+  const latest = React.useRef(options);
+  latest.current = options;
+  const [room, setRoom] = React.useState<Room | undefined>(undefined);
+
+  React.useEffect(() => {
+    if (!connect) return undefined;
+    const o = latest.current;
+    const r = new Room({ url, name, audio: o.audio, video: o.video, environment: o.environment });
+    const offs = [
+      r.on('joined', (info) => latest.current.onJoined?.(info)),
+      r.on('left', (reason) => latest.current.onLeft?.(reason)),
+      r.on('error', (error) => latest.current.onError?.(error)),
+    ];
+    setRoom(r);
+    let started = false;
+    const timer = setTimeout(() => {
+      started = true;
+      r.connect().catch(() => undefined); // reported through 'error' and the state
+    }, 0);
+    return () => {
+      clearTimeout(timer);
+      if (started) void r.disconnect();
+      for (const off of offs) off();
+      setRoom((current) => (current === r ? undefined : current));
+    };
+  }, [url, name, connect]);
+
+  return room;
+}

@@ -1,0 +1,3 @@
+export { ControlBar, type ControlBarProps } from './ControlBar';
+export { MediaProblemBanner } from './MediaProblemBanner';
+export { VideoConference, type VideoConferenceProps } from './VideoConference';
