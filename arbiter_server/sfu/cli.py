@@ -39,6 +39,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--room", required=True, help="room id to serve")
     parser.add_argument("--signaling", required=True, help="signaling URL, ws://HOST:PORT/ws")
     parser.add_argument(
+        "--connect-attempts",
+        type=int,
+        default=5,
+        help="signaling connection attempts before giving up (default: 5)",
+    )
+    parser.add_argument(
+        "--retry-delay",
+        type=float,
+        default=1.0,
+        help="seconds before the first retry, doubling up to 10 (default: 1)",
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
@@ -100,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         signaling_url=args.signaling,
         token=token,
         ice_servers=ice_servers,
+        connect_attempts=max(1, args.connect_attempts),
+        retry_delay=max(0.0, args.retry_delay),
     )
     logger.info("SFU for room %s, signaling %s", config.room_id, config.signaling_url)
     return asyncio.run(serve(config))

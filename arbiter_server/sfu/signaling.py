@@ -93,7 +93,10 @@ class SignalingConnection:
             raise SignalingError(f"cannot connect to {self.url}: {exc}") from exc
         try:
             await ws.send(encode_message(Identify(token=self._token)))
-            raw = await asyncio.wait_for(ws.recv(), self._open_timeout)
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
+            # that arrives as the reply does.
+            async with asyncio.timeout(self._open_timeout):
+                raw = await ws.recv()
             reply = parse_message(raw)
         except (ConnectionClosed, OSError, TimeoutError, ProtocolError) as exc:
             await ws.close()
