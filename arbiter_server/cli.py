@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .infra import cli as infra_cli
 from .local import LocalStack, LocalStackConfig
 
 __all__ = ["main"]
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--no-turn", action="store_true", help="do not start coturn")
     dev.add_argument("--json", action="store_true", help="print the startup facts as one JSON line")
+    infra_cli.add_subcommands(sub)
     return parser
 
 
@@ -72,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             print(f"arbiter-server dev: {exc}", file=sys.stderr)
             return 1
+    if args.command in infra_cli.COMMANDS:
+        return infra_cli.run(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -13,7 +13,7 @@ from ..poster import Poster
 from ..settings import Settings
 from ..store import Store
 
-__all__ = ["Services", "configure", "get_services"]
+__all__ = ["Services", "configure", "from_environment", "get_services"]
 
 
 def _no_ice_servers(participant_id: str) -> list[IceServer]:
@@ -43,7 +43,23 @@ def configure(services: Services | None) -> None:
 
 
 def get_services() -> Services:
-    """The configured services; raises if the process was not configured."""
+    """The configured services, else those of :func:`from_environment` (on Lambda)."""
+    global _services
     if _services is None:
-        raise RuntimeError("arbiter handlers are not configured: call services.configure()")
+        _services = from_environment()
     return _services
+
+
+def from_environment() -> Services:
+    """Services from the ``ARBITER_*`` variables the AWS deployer sets on its Lambdas.
+
+    Imported lazily so the local stack never loads the AWS adapters; raises if the
+    process was neither configured nor deployed.
+    """
+    import os
+
+    if "ARBITER_TABLE" not in os.environ:
+        raise RuntimeError("arbiter handlers are not configured: call services.configure()")
+    from ..infra.runtime import services_from_environment
+
+    return services_from_environment(os.environ)

@@ -1,6 +1,28 @@
 """State of rooms and connections: the interface and its implementations."""
 
+from typing import TYPE_CHECKING
+
 from .base import ConnectionRecord, Role, RoomRecord, SfuState, Store
 from .sqlite import SQLiteStore
 
-__all__ = ["ConnectionRecord", "Role", "RoomRecord", "SQLiteStore", "SfuState", "Store"]
+if TYPE_CHECKING:  # imported lazily below (needs botocore)
+    from .dynamodb import DynamoDBStore
+
+__all__ = [
+    "ConnectionRecord",
+    "DynamoDBStore",
+    "Role",
+    "RoomRecord",
+    "SQLiteStore",
+    "SfuState",
+    "Store",
+]
+
+
+def __getattr__(name: str) -> object:
+    # the AWS adapter needs botocore: import it only when asked for
+    if name == "DynamoDBStore":
+        from .dynamodb import DynamoDBStore
+
+        return DynamoDBStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

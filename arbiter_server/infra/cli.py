@@ -1,0 +1,243 @@
+"""``arbiter-server deploy | status | destroy``: the AWS subcommands.
+
+Exit codes: 0 done (or nothing to do), 1 an AWS or build error, 2 bad usage, 3 the user
+declined the confirmation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["COMMANDS", "add_subcommands", "run"]
+
+COMMANDS = ("deploy", "status", "destroy")
+"The subcommands this module adds."
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--region",
+        default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+        help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)",
+    )
+    parser.add_argument(
+        "--prefix", default="arbiter", help="name prefix of every resource (default arbiter)"
+    )
+    parser.add_argument(
+        "--state-file",
+        type=Path,
+        default=None,
+        help="where the deployment is recorded (default .arbiter/aws/<prefix>-<region>.json)",
+    )
+
+
+def add_subcommands(subparsers: Any) -> None:
+    """Add ``deploy``, ``status`` and ``destroy`` to the ``arbiter-server`` parser."""
+    deploy = subparsers.add_parser(
+        "deploy",
+        help="deploy to AWS (API Gateway, Lambda, DynamoDB, ECS Fargate, NLB)",
+        description="Create or update the AWS deployment. Shows the plan, asks before "
+        "changing anything (unless --yes), and changes nothing when run twice.",
+    )
+    _common(deploy)
+    deploy.add_argument("--dry-run", action="store_true", help="show the plan and stop")
+    deploy.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    deploy.add_argument(
+        "--skip-images", action="store_true", help="do not build and push container images"
+    )
+    deploy.add_argument("--sfu-cpu", type=int, default=1024, help="SFU task CPU units (1024)")
+    deploy.add_argument("--sfu-memory", type=int, default=2048, help="SFU task MiB (2048)")
+    deploy.add_argument("--turn-cpu", type=int, default=256, help="coturn task CPU units (256)")
+    deploy.add_argument("--turn-memory", type=int, default=512, help="coturn task MiB (512)")
+    deploy.add_argument("--turn-count", type=int, default=1, help="coturn tasks (1)")
+    deploy.add_argument("--pool-size", type=int, default=1, help="ready rooms kept (1)")
+    deploy.add_argument("--max-rooms", type=int, default=20, help="most SFU tasks at once (20)")
+    deploy.add_argument(
+        "--max-participants", type=int, default=16, help="most participants per room (16)"
+    )
+    deploy.add_argument("--log-retention", type=int, default=14, help="log retention days (14)")
+    deploy.add_argument("--vpc-id", default=None, help="VPC (default: the default VPC)")
+    deploy.add_argument(
+        "--subnets", default="", help="comma-separated public subnets (default: the VPC's)"
+    )
+    deploy.add_argument(
+        "--closed-rooms",
+        action="store_true",
+        help="room creation needs an API key (default: anyone may create rooms)",
+    )
+    status = subparsers.add_parser(
+        "status",
+        help="show the AWS deployment: endpoints, SFU and TURN tasks, health",
+        description="Show the endpoints, the functions, and the running SFU and TURN tasks.",
+    )
+    _common(status)
+    status.add_argument("--json", action="store_true", help="print JSON")
+    destroy = subparsers.add_parser(
+        "destroy",
+        help="delete everything a deployment made",
+        description="Delete every resource of the deployment in reverse order.",
+    )
+    _common(destroy)
+    destroy.add_argument("--dry-run", action="store_true", help="show the plan and stop")
+    destroy.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``args.command``; returns the exit code."""
+    from rich.console import Console
+
+    from .awsclient import AwsError, NoCredentials
+    from .images import ImageError
+
+    console = Console(stderr=True)
+    if not args.region:
+        console.print(
+            "[red]No AWS region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION.[/]"
+        )
+        return 2
+    try:
+        if args.command == "status":
+            return _status(args)
+        return _change(args, console)
+    except NoCredentials as exc:
+        console.print(f"[red]{exc}[/]")
+        return 1
+    except (AwsError, ImageError, RuntimeError) as exc:
+        console.print(f"[red]arbiter-server {args.command}: {exc}[/]")
+        return 1
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from .models import DeployConfig
+
+    if args.command != "deploy":
+        return DeployConfig(region=args.region, prefix=args.prefix)
+    return DeployConfig(
+        region=args.region,
+        prefix=args.prefix,
+        sfu_cpu=args.sfu_cpu,
+        sfu_memory=args.sfu_memory,
+        turn_cpu=args.turn_cpu,
+        turn_memory=args.turn_memory,
+        turn_count=args.turn_count,
+        pool_size=args.pool_size,
+        max_rooms=args.max_rooms,
+        max_participants=args.max_participants,
+        log_retention_days=args.log_retention,
+        open_room_creation=not args.closed_rooms,
+        vpc_id=args.vpc_id,
+        subnets=tuple(s for s in args.subnets.split(",") if s),
+        skip_images=args.skip_images,
+    )
+
+
+def _status(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .awsclient import AwsClient
+    from .deployer import status
+
+    info = status(AwsClient(args.region), _config(args))
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    console = Console()
+    if not info["deployed"]:
+        console.print(f"No deployment '{args.prefix}' in {args.region}.")
+        return 0
+    for key, value in info["endpoints"].items():
+        console.print(f"[bold]{key:<10}[/] {value}")
+    console.print(
+        "functions  "
+        + ", ".join(f"{k}: {v}" for k, v in info["functions"].items())
+        + f"; table: {info['table']}"
+    )
+    svc = info["turn_service"]
+    if svc:
+        console.print(
+            f"turn       {svc['running']}/{svc['desired']} running ({svc['pending']} pending)"
+        )
+    table = Table("kind", "room", "status", "health", "ip", "task")
+    for task in info["tasks"]:
+        table.add_row(
+            task["kind"],
+            task["room"] or "",
+            str(task["status"]),
+            str(task["health"]),
+            str(task["ip"] or ""),
+            str(task["arn"]).rsplit("/", 1)[-1],
+        )
+    console.print(table)
+    return 0
+
+
+def _change(args: argparse.Namespace, console: Any) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from .deployer import create_deployer
+    from .executor import format_plan
+
+    config = _config(args)
+    deployer = create_deployer(config, state_path=args.state_file)
+    destroying = args.command == "destroy"
+    with console.status("Reading the current state from AWS..."):
+        plan = deployer.plan_destroy() if destroying else deployer.plan_deploy()
+    for message in plan.messages:
+        console.print(f"[yellow]{message}[/]")
+    out = _stdout()
+    out.print(format_plan(plan, verbose=args.dry_run))
+    if args.dry_run:
+        return 0
+    if plan.empty:
+        if not destroying:
+            _print_outputs(deployer, plan.values)
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            console.print("[red]Refusing to change AWS without --yes (stdin is not a terminal).[/]")
+            return 3
+        verb = "Delete these resources" if destroying else "Apply these changes"
+        answer = input(f"{verb}? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            console.print("Nothing changed.")
+            return 3
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=console,
+    ) as progress:
+        task = progress.add_task("starting", total=len(plan.changes))
+
+        def started(index: int, change: Any) -> None:
+            progress.update(task, description=f"{change.action} {change.kind} {change.name}")
+
+        def done(index: int, change: Any) -> None:
+            progress.advance(task)
+
+        values = deployer.apply(plan, on_start=started, on_done=done, destroying=destroying)
+    if destroying:
+        out.print(f"Destroyed deployment '{config.prefix}' in {config.region}.")
+    else:
+        _print_outputs(deployer, values)
+    return 0
+
+
+def _stdout() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _print_outputs(deployer: Any, values: dict[str, str]) -> None:
+    outputs = deployer.outputs(values)
+    out = _stdout()
+    out.print(f"Room API:  {outputs.room_api}")
+    out.print(f"Signaling: {outputs.signaling}")
+    out.print(f"TURN:      {outputs.turn_host}")
