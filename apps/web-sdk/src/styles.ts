@@ -30,7 +30,7 @@ export const arbiterStyles = `
   .arb-conference { flex-direction: column; }
   .arb-conference__chat { width: auto; height: 40%; border-left: 0; border-top: 1px solid #2a313b; }
 }
-.arb-grid { flex: 1; display: grid; gap: 8px; align-content: center; min-height: 0; }
+.arb-grid { flex: 1; display: grid; gap: 8px; align-content: center; justify-content: center; min-height: 0; overflow: auto; }
 .arb-tile { position: relative; aspect-ratio: 16 / 9; background: #000; border-radius: 10px; overflow: hidden;
   outline: 3px solid transparent; transition: outline-color .15s; min-width: 0; }
 .arb-tile--speaking { outline-color: var(--arb-speaking); }

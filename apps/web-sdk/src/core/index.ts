@@ -18,7 +18,6 @@ export {
 export { gridLayout, isSpeaking } from './layout';
 export {
   CHAT_TOPIC,
-  MEDIA_STATE_TOPIC,
   normaliseRoomUrl,
   Room,
   toRtcIceServers,

@@ -176,6 +176,18 @@ export interface DataMessage {
   topic?: string | null;
 }
 
+/**
+ * A participant muted or unmuted its audio or video (data channel, like `data`); the SFU
+ * stamps `sender`, relays it and repeats the latest state to late joiners.
+ * @public
+ */
+export interface TrackState {
+  action: 'track_state';
+  kind: 'audio' | 'video';
+  muted: boolean;
+  sender?: string | null;
+}
+
 /** Any signaling or data-channel message. @public */
 export type Message =
   | Identify
@@ -186,7 +198,8 @@ export type Message =
   | ParticipantJoined
   | ParticipantLeft
   | ErrorMessage
-  | DataMessage;
+  | DataMessage
+  | TrackState;
 
 /** Every known action. @public */
 export type Action = Message['action'];
@@ -364,6 +377,13 @@ const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       { name: 'to', type: { t: 'list', item: STR, maxItems: 256 }, optional: true },
       { name: 'sender', type: ID, optional: true },
       { name: 'topic', type: { t: 'str', maxLen: 64 }, optional: true },
+    ],
+  },
+  track_state: {
+    fields: [
+      { name: 'kind', type: { t: 'literal', values: ['audio', 'video'] } },
+      { name: 'muted', type: { t: 'bool' } },
+      { name: 'sender', type: ID, optional: true },
     ],
   },
 };

@@ -44,9 +44,9 @@ export interface Participant {
   audioTrack: MediaStreamTrack | null;
   /** The video track (local: the camera; remote: what the SFU forwards). */
   videoTrack: MediaStreamTrack | null;
-  /** Microphone on (local), or as the remote participant last announced (default true). */
+  /** Microphone on (local), or as the remote participant's last `track_state` said (default true). */
   audioEnabled: boolean;
-  /** Camera on (local), or as the remote participant last announced (default true). */
+  /** Camera on (local), or as the remote participant's last `track_state` said (default true). */
   videoEnabled: boolean;
   /** Audio level above the speaking threshold, measured from WebRTC stats. */
   isSpeaking: boolean;
@@ -118,8 +118,6 @@ export interface RoomOptions {
 
 /** Topic of chat messages on the data channel. @public */
 export const CHAT_TOPIC = 'chat';
-/** Topic on which clients announce their microphone/camera state (JSON `{audio, video}`). @public */
-export const MEDIA_STATE_TOPIC = 'arbiter.media';
 
 const SPEAKING_INTERVAL_MS = 300;
 const ICE_GATHERING_TIMEOUT_MS = 5000;
@@ -242,7 +240,6 @@ export class Room extends Emitter<RoomEvents> {
   private sfuReady: (() => void) | null = null;
   private connectPromise: Promise<void> | null = null;
   private speakingTimer: ReturnType<typeof setInterval> | null = null;
-  private announceTimers = new Set<ReturnType<typeof setTimeout>>();
   private abort = new AbortController();
   private rejectClosed: (error: ArbiterError) => void = () => undefined;
   /** Rejects when the room is closed (left or failed): every wait while joining races it. */
@@ -355,7 +352,7 @@ export class Room extends Emitter<RoomEvents> {
 
   /**
    * Join: ask for the camera/microphone, `POST {url}/join`, identify over signaling,
-   * publish. Resolves once the producer answer arrived. Calling it again returns the
+   * publish. Resolves once the producer is answered and its data channel is open. Calling it again returns the
    * same promise; a room is used once.
    */
   connect(): Promise<void> {
@@ -515,10 +512,7 @@ export class Room extends Emitter<RoomEvents> {
         return;
       }
       case 'participant_joined':
-        if (message.participant.id !== this.localId) {
-          this.addRemote(message.participant);
-          this.announceMediaStateLater(message.participant.id);
-        }
+        if (message.participant.id !== this.localId) this.addRemote(message.participant);
         return;
       case 'participant_left':
         this.removeRemote(message.participant_id, message.reason);
@@ -552,7 +546,12 @@ export class Room extends Emitter<RoomEvents> {
     const channel = pc.createDataChannel('arbiter');
     this.channel = channel;
     channel.onmessage = (event: MessageEvent) => this.onChannelMessage(event.data);
-    channel.onopen = () => this.announceMediaState();
+    const opened = new Promise<void>((resolve) => {
+      channel.onopen = () => {
+        resolve();
+        this.announceTrackState();
+      };
+    });
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'failed' && !this.isClosed()) {
         this.fail(new ArbiterError('webrtc_error', 'the media connection to the server failed'));
@@ -569,6 +568,7 @@ export class Room extends Emitter<RoomEvents> {
       makeMessage('handshake', { connection: 'producer', sdp: { type: 'offer', sdp: local.sdp } }),
     );
     await answered;
+    await opened; // 'connected' means chat works too
   }
 
   private onProducerHandshake(message: Handshake): void {
@@ -683,7 +683,7 @@ export class Room extends Emitter<RoomEvents> {
     if (text === null) return;
     let message: Message;
     try {
-      message = parseMessage(text, ['data', 'error']);
+      message = parseMessage(text, ['data', 'track_state', 'error']);
     } catch (exc) {
       console.warn('arbiter: ignoring a bad data channel message', exc);
       return;
@@ -692,24 +692,20 @@ export class Room extends Emitter<RoomEvents> {
       this.emit('error', new ArbiterError(message.code as ErrorCode, message.message));
       return;
     }
-    if (message.action !== 'data') return;
-    this.onData(message);
+    if (message.action === 'track_state') {
+      if (message.sender) {
+        this.updateParticipant(
+          message.sender,
+          message.kind === 'audio' ? { audioEnabled: !message.muted } : { videoEnabled: !message.muted },
+        );
+      }
+      return;
+    }
+    if (message.action === 'data') this.onData(message);
   }
 
   private onData(message: DataMessage): void {
     const senderId = message.sender ?? null;
-    if (message.topic === MEDIA_STATE_TOPIC && senderId && message.kind === 'text') {
-      try {
-        const state = JSON.parse(message.data) as { audio?: unknown; video?: unknown };
-        const patch: Partial<Participant> = {};
-        if (typeof state.audio === 'boolean') patch.audioEnabled = state.audio;
-        if (typeof state.video === 'boolean') patch.videoEnabled = state.video;
-        this.updateParticipant(senderId, patch);
-      } catch {
-        // not a media state: ignore
-      }
-      return;
-    }
     let data: string | Uint8Array = message.data;
     if (message.kind === 'bytes') {
       try {
@@ -778,27 +774,14 @@ export class Room extends Emitter<RoomEvents> {
     return message;
   }
 
-  private announceMediaState(to?: string): void {
+  /** Tell the others (through the SFU, which repeats it to late joiners) our mute state. */
+  private announceTrackState(kinds: readonly ('audio' | 'video')[] = ['audio', 'video']): void {
     const local = this.localParticipant;
-    if (!local || this.channel?.readyState !== 'open') return;
-    try {
-      this.sendData(JSON.stringify({ audio: local.audioEnabled, video: local.videoEnabled }), {
-        topic: MEDIA_STATE_TOPIC,
-        ...(to ? { to: [to] } : {}),
-      });
-    } catch (exc) {
-      console.warn('arbiter: could not announce the media state', exc);
-    }
-  }
-
-  private announceMediaStateLater(participantId: string): void {
-    // The newcomer's data channel opens a moment after it joined: tell it twice.
-    for (const delay of [1500, 5000]) {
-      const t = setTimeout(() => {
-        this.announceTimers.delete(t);
-        if (this.participantMap.has(participantId)) this.announceMediaState(participantId);
-      }, delay);
-      this.announceTimers.add(t);
+    const channel = this.channel;
+    if (!local || !channel || channel.readyState !== 'open') return;
+    for (const kind of kinds) {
+      const muted = kind === 'audio' ? !local.audioEnabled : !local.videoEnabled;
+      channel.send(encodeMessage(makeMessage('track_state', { kind, muted })));
     }
   }
 
@@ -845,7 +828,7 @@ export class Room extends Emitter<RoomEvents> {
     if (!track) return false;
     track.enabled = enabled;
     this.updateParticipant(local.id, kind === 'audio' ? { audioEnabled: enabled } : { videoEnabled: enabled });
-    this.announceMediaState();
+    this.announceTrackState([kind]);
     return enabled;
   }
 
@@ -909,8 +892,6 @@ export class Room extends Emitter<RoomEvents> {
     this.abort.abort();
     if (this.speakingTimer) clearInterval(this.speakingTimer);
     this.speakingTimer = null;
-    for (const t of this.announceTimers) clearTimeout(t);
-    this.announceTimers.clear();
     for (const id of [...this.consumers.keys()]) this.closeConsumer(id);
     this.channel?.close();
     this.channel = null;

@@ -33,15 +33,19 @@ export const GridLayout = React.forwardRef<HTMLDivElement, GridLayoutProps>(func
     observer.observe(el);
     return () => observer.disconnect();
   }, []);
-  const columns = size
-    ? gridLayout(count, size.width, size.height).columns
-    : Math.max(1, Math.ceil(Math.sqrt(count)));
+  const gap = 8;
+  // Lay out in the box minus the gaps, so the tiles (16:9) fit without overflowing.
+  const layout = size
+    ? gridLayout(count, size.width - gap * (count > 1 ? Math.ceil(Math.sqrt(count)) : 0), size.height - gap * 2)
+    : null;
+  const columns = layout ? layout.columns : Math.max(1, Math.ceil(Math.sqrt(count)));
+  const track = layout && layout.tileWidth > 0 ? `${layout.tileWidth}px` : 'minmax(0, 1fr)';
   return (
     <div
       ref={inner}
       className={['arb-grid', className ?? ''].filter(Boolean).join(' ')}
       data-columns={columns}
-      style={{ gridTemplateColumns: `repeat(${columns}, minmax(0, 1fr))`, ...style }}
+      style={{ gridTemplateColumns: `repeat(${columns}, ${track})`, gap, ...style }}
       {...props}
     >
       {children}
