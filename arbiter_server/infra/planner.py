@@ -923,6 +923,7 @@ def _task_definitions(ctx: _Ctx) -> dict[str, dict[str, Any]]:
                     "name": "sfu",
                     "image": v["sfu_image"],
                     "essential": True,
+                    "memory": cfg.sfu_memory,
                     "environment": [{"name": "PYTHONUNBUFFERED", "value": "1"}],
                     "logConfiguration": logs("sfu"),
                     "stopTimeout": 10,
@@ -939,6 +940,7 @@ def _task_definitions(ctx: _Ctx) -> dict[str, dict[str, Any]]:
                     "name": "turn",
                     "image": v["coturn_image"],
                     "essential": True,
+                    "memory": cfg.turn_memory,
                     "portMappings": [
                         {"containerPort": TURN_PORT, "protocol": "udp"},
                         {"containerPort": TURN_PORT, "protocol": "tcp"},
@@ -960,6 +962,7 @@ def _task_definitions(ctx: _Ctx) -> dict[str, dict[str, Any]]:
 _TD_KEYS = ("family", "cpu", "memory", "networkMode", "requiresCompatibilities", "executionRoleArn")
 _CONTAINER_KEYS = (
     "name",
+    "memory",
     "image",
     "essential",
     "environment",

@@ -1,0 +1,407 @@
+"""``arbiter-server deploy / status / destroy`` against moto running as a server.
+
+The tests of this module run in order on one deployment (prefix ``t1``): deploy, check
+every resource, deploy again (no change), run the handlers of the deployed functions
+against moto's DynamoDB, Management API and ECS, destroy, and find nothing left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+
+from arbiter_server.cli import main
+from arbiter_server.infra.awsclient import AwsClient
+from arbiter_server.infra.deployer import create_deployer
+from arbiter_server.infra.models import TAG_KEY, DeployConfig
+from arbiter_server.infra.runtime import services_from_environment
+from arbiter_server.lambdas import configure, maintenance, room_api, signaling
+from arbiter_server.lambdas.routes import HTTP_ROUTES, WS_ROUTES
+from tests.aws.helpers import REGION, client, duplicates, inventory, policy
+
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("aws_env")]
+
+PREFIX = "t1"
+EXPECTED = {
+    "log-group": sorted(
+        [f"/aws/lambda/{PREFIX}-{s}" for s in ("maintenance", "room-api", "signaling")]
+        + [f"/arbiter/{PREFIX}/sfu", f"/arbiter/{PREFIX}/turn"]
+    ),
+    "table": [f"{PREFIX}-state"],
+    "role": [f"{PREFIX}-lambda", f"{PREFIX}-task-execution"],
+    "repository": [f"{PREFIX}/coturn", f"{PREFIX}/sfu"],
+    "security-group": [f"{PREFIX}-sfu", f"{PREFIX}-turn"],
+    "load-balancer": [f"{PREFIX}-turn"],
+    "listener": [f"{PREFIX}-turn:3478"],
+    "target-group": [f"{PREFIX}-turn"],
+    "cluster": [PREFIX],
+    "task-definition": [f"{PREFIX}-sfu:1", f"{PREFIX}-turn:1"],
+    "service": [f"{PREFIX}-turn"],
+    "function": [f"{PREFIX}-maintenance", f"{PREFIX}-room-api", f"{PREFIX}-signaling"],
+    "api": [f"{PREFIX}-http", f"{PREFIX}-ws"],
+    "route": sorted(
+        [f"{PREFIX}-http {r}" for r in HTTP_ROUTES] + [f"{PREFIX}-ws {r}" for r in WS_ROUTES]
+    ),
+    "stage": [f"{PREFIX}-http $default", f"{PREFIX}-ws prod"],
+    "rule": [f"{PREFIX}-maintenance"],
+    "parameter": [f"/arbiter/{PREFIX}/secret", f"/arbiter/{PREFIX}/turn-secret"],
+}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("deploy")
+
+
+def _cli(workdir: Path, *args: str) -> list[str]:
+    return [
+        *args,
+        "--region",
+        REGION,
+        "--prefix",
+        PREFIX,
+        "--state-file",
+        str(workdir / "state.json"),
+    ]
+
+
+def _apis() -> dict[str, dict[str, Any]]:
+    return {
+        a["Name"]: a
+        for a in client("apigatewayv2").get_apis()["Items"]
+        if a["Name"].startswith(PREFIX + "-")
+    }
+
+
+def test_no_credentials_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    assert main(["status", "--region", REGION, "--prefix", PREFIX]) == 1
+    err = capsys.readouterr().err
+    assert "no AWS credentials found" in err and "aws configure" in err
+
+
+def test_dry_run_shows_the_plan_and_changes_nothing(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_cli(workdir, "deploy", "--dry-run", "--skip-images")) == 0
+    out = capsys.readouterr().out
+    assert "+ lambda-function" in out and "lambda.create_function(" in out
+    assert "+ api-route" in out and "Plan:" in out and "to create" in out
+    assert not any(inventory(PREFIX).values())
+    assert not (workdir / "state.json").exists()
+
+
+def test_deploy_refuses_without_yes_when_not_interactive(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert main(_cli(workdir, "deploy", "--skip-images")) == 3
+    assert "--yes" in capsys.readouterr().err
+    assert not any(inventory(PREFIX).values())
+
+
+def test_deploy_creates_every_resource_once(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_cli(workdir, "deploy", "--yes", "--skip-images", "--log-retention", "7")) == 0
+    out = capsys.readouterr().out
+    inv = inventory(PREFIX)
+    assert duplicates(inv) == {}
+    got = {k: v for k, v in inv.items() if k != "integration"}
+    assert got == EXPECTED
+    assert len(inv["integration"]) == 2  # one per API
+    apis = _apis()
+    assert f"https://{apis[PREFIX + '-http']['ApiId']}.execute-api" in out
+    state = json.loads((workdir / "state.json").read_text())
+    assert (
+        state["prefix"] == PREFIX and state["values"]["ws_api_id"] == apis[PREFIX + "-ws"]["ApiId"]
+    )
+
+
+def test_resources_are_configured(workdir: Path) -> None:
+    # log retention
+    for group in client("logs").describe_log_groups(logGroupNamePrefix=f"/arbiter/{PREFIX}/")[
+        "logGroups"
+    ]:
+        assert group["retentionInDays"] == 7
+    # WebSocket API: route selection, routes to the signaling function, AutoDeploy stage
+    gw = client("apigatewayv2")
+    apis = _apis()
+    ws, http = apis[PREFIX + "-ws"], apis[PREFIX + "-http"]
+    assert ws["ProtocolType"] == "WEBSOCKET"
+    assert ws["RouteSelectionExpression"] == "$request.body.action"
+    assert ws["Tags"][TAG_KEY] == PREFIX
+    assert http["ProtocolType"] == "HTTP"
+    for api, fn in ((ws, "signaling"), (http, "room-api")):
+        (integ,) = gw.get_integrations(ApiId=api["ApiId"])["Items"]
+        assert integ["IntegrationType"] == "AWS_PROXY"
+        assert f"function:{PREFIX}-{fn}" in integ["IntegrationUri"]
+        routes = gw.get_routes(ApiId=api["ApiId"])["Items"]
+        assert {r["Target"] for r in routes} == {f"integrations/{integ['IntegrationId']}"}
+        (stage,) = gw.get_stages(ApiId=api["ApiId"])["Items"]
+        assert stage["AutoDeploy"] is True
+    (integ,) = gw.get_integrations(ApiId=http["ApiId"])["Items"]
+    assert integ["PayloadFormatVersion"] == "2.0"
+    # NLB: TCP_UDP listener on 3478, target group with TCP health checks, source-IP stickiness
+    elb = client("elbv2")
+    (lb,) = elb.describe_load_balancers(Names=[f"{PREFIX}-turn"])["LoadBalancers"]
+    assert lb["Type"] == "network" and lb["Scheme"] == "internet-facing"
+    (listener,) = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    (tg,) = elb.describe_target_groups(Names=[f"{PREFIX}-turn"])["TargetGroups"]
+    assert listener["Protocol"] == "TCP_UDP" and listener["Port"] == 3478
+    assert listener["DefaultActions"][0]["TargetGroupArn"] == tg["TargetGroupArn"]
+    assert tg["Protocol"] == "TCP_UDP" and tg["TargetType"] == "ip"
+    assert tg["HealthCheckProtocol"] == "TCP"  # UDP cannot be health-checked
+    attrs = {
+        a["Key"]: a["Value"]
+        for a in elb.describe_target_group_attributes(TargetGroupArn=tg["TargetGroupArn"])[
+            "Attributes"
+        ]
+    }
+    assert attrs["stickiness.enabled"] == "true" and attrs["stickiness.type"] == "source_ip"
+    # ECS: coturn service behind the target group, Fargate task definitions
+    ecs = client("ecs")
+    (svc,) = ecs.describe_services(cluster=PREFIX, services=[f"{PREFIX}-turn"])["services"]
+    assert svc["desiredCount"] == 1 and svc["launchType"] == "FARGATE"
+    assert svc["loadBalancers"][0]["targetGroupArn"] == tg["TargetGroupArn"]
+    assert svc["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "ENABLED"
+    sfu = ecs.describe_task_definition(taskDefinition=f"{PREFIX}-sfu")["taskDefinition"]
+    assert sfu["networkMode"] == "awsvpc" and sfu["requiresCompatibilities"] == ["FARGATE"]
+    assert (sfu["cpu"], sfu["memory"]) == ("1024", "2048")
+    turn = ecs.describe_task_definition(taskDefinition=f"{PREFIX}-turn")["taskDefinition"]
+    (container,) = turn["containerDefinitions"]
+    assert {(p["containerPort"], p["protocol"]) for p in container["portMappings"]} == {
+        (3478, "udp"),
+        (3478, "tcp"),
+    }
+    assert container["secrets"][0]["valueFrom"].endswith(f"parameter/arbiter/{PREFIX}/turn-secret")
+    assert container["logConfiguration"]["options"]["awslogs-group"] == f"/arbiter/{PREFIX}/turn"
+    # DynamoDB: keys and TTL
+    ddb = client("dynamodb")
+    table = ddb.describe_table(TableName=f"{PREFIX}-state")["Table"]
+    assert {k["AttributeName"] for k in table["KeySchema"]} == {"pk", "sk"}
+    ttl = ddb.describe_time_to_live(TableName=f"{PREFIX}-state")["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == "expires_at"
+    # IAM: inline policies only, scoped to this deployment's resources
+    iam = client("iam")
+    for role in (f"{PREFIX}-lambda", f"{PREFIX}-task-execution"):
+        assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["arbiter"]
+        assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    lam = {s["Sid"]: s for s in policy(f"{PREFIX}-lambda")["Statement"]}
+    assert lam["Signaling"]["Resource"] == [
+        f"arn:aws:execute-api:{REGION}:123456789012:{ws['ApiId']}/prod/*"
+    ]
+    assert lam["State"]["Resource"][0].endswith(f":table/{PREFIX}-state")
+    assert lam["RunSfu"]["Resource"][0].endswith(f":task-definition/{PREFIX}-sfu:*")
+    bare = [k for k, s in lam.items() if "*" in s["Resource"]]
+    assert bare == ["ListSfu"]  # ecs:ListTasks takes no resource; a condition scopes it
+    assert lam["ListSfu"]["Condition"]["ArnEquals"]["ecs:cluster"].endswith(f":cluster/{PREFIX}")
+    exe = {s["Sid"]: s for s in policy(f"{PREFIX}-task-execution")["Statement"]}
+    assert exe["TurnSecret"]["Action"] == ["ssm:GetParameters"]
+    # Lambda: handlers, environment, permissions for API Gateway and EventBridge
+    lam_client = client("lambda")
+    fn = lam_client.get_function_configuration(FunctionName=f"{PREFIX}-signaling")
+    assert fn["Handler"] == "arbiter_server.lambdas.signaling.handler"
+    env = fn["Environment"]["Variables"]
+    assert (
+        env["ARBITER_SIGNALING_URL"]
+        == f"wss://{ws['ApiId']}.execute-api.{REGION}.amazonaws.com/prod"
+    )
+    assert (
+        env["ARBITER_TURN_HOST"]
+        == client("elbv2").describe_load_balancers(Names=[f"{PREFIX}-turn"])["LoadBalancers"][0][
+            "DNSName"
+        ]
+    )
+    assert "ARBITER_SECRET" not in env  # the secret lives in SSM
+    sids = {
+        s["Sid"]
+        for s in json.loads(lam_client.get_policy(FunctionName=f"{PREFIX}-signaling")["Policy"])[
+            "Statement"
+        ]
+    }
+    assert sids == {"arbiter-ws"}
+    (target,) = client("events").list_targets_by_rule(Rule=f"{PREFIX}-maintenance")["Targets"]
+    assert target["Arn"].endswith(f"function:{PREFIX}-maintenance")
+
+
+def test_second_deploy_changes_nothing(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = inventory(PREFIX)
+    deployer = create_deployer(
+        DeployConfig(region=REGION, prefix=PREFIX, skip_images=True, log_retention_days=7),
+        state_path=workdir / "state.json",
+        cache_dir=workdir / "build",
+        sleep=lambda s: None,
+    )
+    assert deployer.plan_deploy().changes == []
+    assert main(_cli(workdir, "deploy", "--yes", "--skip-images", "--log-retention", "7")) == 0
+    assert "No changes" in capsys.readouterr().out
+    assert inventory(PREFIX) == before
+    # a changed size is an update, not a new resource
+    changed = create_deployer(
+        DeployConfig(
+            region=REGION, prefix=PREFIX, skip_images=True, log_retention_days=7, turn_count=2
+        ),
+        state_path=workdir / "state.json",
+        cache_dir=workdir / "build",
+    ).plan_deploy()
+    assert [(c.action, c.kind) for c in changed.changes] == [("update", "ecs-service")]
+
+
+def _lambda_env() -> dict[str, str]:
+    fn = client("lambda").get_function_configuration(FunctionName=f"{PREFIX}-signaling")
+    return dict(fn["Environment"]["Variables"])
+
+
+def _posted(connection_id: str) -> list[dict[str, Any]]:
+    conn = apigatewaymanagementapi_backends["123456789012"][REGION].connections.get(connection_id)
+    data = conn.data.decode() if conn is not None else ""
+    out, decoder, i = [], json.JSONDecoder(), 0
+    while i < len(data):
+        msg, i = decoder.raw_decode(data, i)
+        out.append(msg)
+    if conn is not None:
+        conn.data = b""
+    return out
+
+
+def _ws(route: str, connection_id: str, body: dict[str, Any] | None = None) -> None:
+    event = {
+        "requestContext": {"routeKey": route, "connectionId": connection_id},
+        "body": json.dumps(body) if body is not None else None,
+    }
+    assert signaling.handler(event, None) == {"statusCode": 200}
+
+
+def _http(route: str, body: dict[str, Any] | None = None, **path: str) -> dict[str, Any]:
+    event = {"routeKey": route, "pathParameters": path, "body": json.dumps(body or {})}
+    resp = room_api.handler(event, None)
+    return {"status": resp["statusCode"], **json.loads(resp["body"])}
+
+
+def test_deployed_handlers_run_against_dynamodb_management_api_and_ecs() -> None:
+    # as on Lambda, plus the emulator's endpoint (which also serves the Management API)
+    env = {
+        **_lambda_env(),
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
+    }
+    services = services_from_environment(env, AwsClient(REGION))
+    configure(services)
+    try:
+        created = _http("POST /rooms", {"room_id": "aws-room"})
+        assert created["status"] == 201 and created["url"].endswith("/rooms/aws-room")
+        # the ECS launcher ran an SFU task carrying its credential in the env override
+        ecs = client("ecs")
+        arns = ecs.list_tasks(cluster=PREFIX, startedBy="arbiter-sfu")["taskArns"]
+        (task,) = ecs.describe_tasks(cluster=PREFIX, tasks=arns)["tasks"]
+        assert task["lastStatus"] == "RUNNING" and task["launchType"] == "FARGATE"
+        (override,) = task["overrides"]["containerOverrides"]
+        sfu_token = {e["name"]: e["value"] for e in override["environment"]}["ARBITER_SFU_TOKEN"]
+        assert override["command"][override["command"].index("--room") + 1] == "aws-room"
+        room = services.store.get_room("aws-room")
+        assert room is not None and room.sfu_handle == task["taskArn"]
+        assert services.launcher.is_alive(task["taskArn"])
+
+        _ws("$connect", "sfu-conn")
+        _ws("identify", "sfu-conn", {"action": "identify", "v": 1, "token": sfu_token})
+        (identified,) = _posted("sfu-conn")
+        assert identified["action"] == "identified" and identified["role"] == "sfu"
+
+        joined = _http("POST /rooms/{room_id}/join", {"name": "alice"}, room_id="aws-room")
+        assert joined["status"] == 200
+        assert joined["signaling_url"] == env["ARBITER_SIGNALING_URL"]
+        turn = joined["ice_servers"][1]
+        assert turn["urls"][0].startswith(f"turn:{env['ARBITER_TURN_HOST']}:3478")
+        assert turn["username"].endswith(":" + joined["participant_id"]) and turn["credential"]
+        _ws("$connect", "alice-conn")
+        _ws("identify", "alice-conn", {"action": "identify", "v": 1, "token": joined["token"]})
+        (me,) = _posted("alice-conn")
+        assert me["action"] == "identified" and me["sfu_ready"] is True
+        assert [m["action"] for m in _posted("sfu-conn")] == ["participant_joined"]
+
+        offer = {"type": "offer", "sdp": "v=0\r\n"}
+        _ws(
+            "handshake",
+            "alice-conn",
+            {"action": "handshake", "v": 1, "connection": "producer", "sdp": offer},
+        )
+        (relayed,) = _posted("sfu-conn")
+        assert relayed["participant_id"] == joined["participant_id"] and relayed["sdp"] == offer
+
+        _ws("$default", "alice-conn", {"action": "teleport", "v": 1})
+        assert _posted("alice-conn")[0]["code"] == "unknown_action"
+
+        _ws("$disconnect", "alice-conn")
+        left = _posted("sfu-conn")
+        assert [m["action"] for m in left] == ["participant_left"]
+        assert services.store.get_connection("alice-conn") is None
+
+        # maintenance: the empty room's SFU is stopped once the grace period is over
+        services.settings.empty_room_grace = 0.0
+        services.settings.pool_size = 0
+        result = maintenance.handler({}, None)
+        assert result["stopped"] == ["aws-room"]
+        (task,) = ecs.describe_tasks(cluster=PREFIX, tasks=arns)["tasks"]
+        assert task["lastStatus"] == "STOPPED"
+        assert not services.launcher.is_alive(task["taskArn"])
+    finally:
+        configure(None)
+
+
+def test_status_json(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--json", "--region", REGION, "--prefix", PREFIX]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["deployed"] is True
+    assert info["endpoints"]["signaling"].startswith("wss://")
+    assert info["endpoints"]["turn"]
+    assert set(info["functions"].values()) == {"Active"}
+    assert info["turn_service"]["desired"] == 1
+    assert all(t["kind"] in ("sfu", "turn") for t in info["tasks"])
+
+
+def test_destroy_leaves_nothing(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # an SFU still running is stopped by destroy too
+    client("ecs").run_task(
+        cluster=PREFIX,
+        taskDefinition=f"{PREFIX}-sfu",
+        launchType="FARGATE",
+        startedBy="arbiter-sfu",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": [_subnet()], "securityGroups": [_sfu_sg()]}
+        },
+    )
+    assert main(_cli(workdir, "destroy", "--dry-run")) == 0
+    out = capsys.readouterr().out
+    order = [line.split()[1] for line in out.splitlines() if line.startswith("- ")]
+    assert order.index("ecs-service") < order.index("ecs-cluster")
+    assert order.index("listener") < order.index("target-group")
+    assert order.index("load-balancer") < order.index("security-group")
+    assert order[-1] == "iam-role"
+    assert any(inventory(PREFIX).values())
+
+    assert main(_cli(workdir, "destroy", "--yes")) == 0
+    left = {k: v for k, v in inventory(PREFIX).items() if v}
+    assert left == {}
+    assert not (workdir / "state.json").exists()
+    assert main(_cli(workdir, "destroy", "--yes")) == 0  # nothing to do, no error
+    assert "No changes" in capsys.readouterr().out
+
+
+def _sfu_sg() -> str:
+    groups = client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"{PREFIX}-sfu"]}]
+    )["SecurityGroups"]
+    return str(groups[0]["GroupId"])
+
+
+def _subnet() -> str:
+    return str(client("ec2").describe_subnets()["Subnets"][0]["SubnetId"])
