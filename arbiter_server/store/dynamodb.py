@@ -34,7 +34,7 @@ TTL_ATTRIBUTE = "expires_at"
 "The table's time-to-live attribute (Unix seconds)."
 
 CONNECTION_TTL = 3 * 3600
-"Seconds a connection record outlives its ``connected_at`` (API Gateway's limit is 2 h)."
+"Seconds a connection record outlives its last write (API Gateway's limit is 2 h)."
 
 _ROOM_FIELDS = [f.name for f in fields(RoomRecord)]
 _CONN_FIELDS = [f.name for f in fields(ConnectionRecord)]
@@ -200,7 +200,7 @@ class DynamoDBStore(Store):
     # connections
     def put_connection(self, conn: ConnectionRecord) -> None:
         old = self.get_connection(conn.connection_id)
-        expires = int(conn.connected_at + self.connection_ttl)
+        expires = int(self._clock() + self.connection_ttl)
         data = dict(conn.__dict__, **{TTL_ATTRIBUTE: expires})
         writes: list[dict[str, Any]] = [
             {
