@@ -1,0 +1,12 @@
+# coturn for the NLB: STUN/TURN on 3478 (UDP and TCP), relays on 49152-65535/udp,
+# REST-API credentials (use-auth-secret) with the secret from SSM (TURN_SECRET).
+# Build context: the repository root.
+FROM coturn/coturn:4.6
+
+COPY deploy/coturn-entrypoint.sh /usr/local/bin/arbiter-turn
+USER root
+RUN chmod 0755 /usr/local/bin/arbiter-turn
+USER nobody:nogroup
+
+EXPOSE 3478/udp 3478/tcp
+ENTRYPOINT ["/usr/local/bin/arbiter-turn"]
