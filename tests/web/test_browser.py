@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import av
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -55,9 +56,7 @@ async def web_stack(tmp_path: Path) -> AsyncIterator[LocalStack]:
     assert (WEB_DIR / "index.html").exists(), (
         f"{WEB_DIR} is not built: run `npm ci && npm run build` in apps/web-sdk"
     )
-    stack = LocalStack(
-        LocalStackConfig(data_dir=tmp_path, port=0, pool_size=0, web_dir=WEB_DIR)
-    )
+    stack = LocalStack(LocalStackConfig(data_dir=tmp_path, port=0, pool_size=0, web_dir=WEB_DIR))
     await stack.start()
     pids: list[int] = []
     try:
@@ -162,7 +161,7 @@ async def assert_video_plays(page: Page, name: str) -> dict[str, Any]:
     async def playing() -> dict[str, Any]:
         first: dict[str, Any] | None = None
         while True:
-            stats = await page.evaluate(VIDEO_STATS, name)
+            stats: dict[str, Any] | None = await page.evaluate(VIDEO_STATS, name)
             if stats and stats["width"] > 0 and not stats["paused"]:
                 if first is None:
                     first = stats
@@ -201,9 +200,11 @@ async def test_browser_and_bot_see_each_other(web_stack: LocalStack, browser: Br
         page = await join_in_browser(browser, url, "alice")
         try:
             sub = await events.wait_for(
-                lambda e: isinstance(e, TrackSubscribed)
-                and e.kind == "video"
-                and e.participant.name == "alice",
+                lambda e: (
+                    isinstance(e, TrackSubscribed)
+                    and e.kind == "video"
+                    and e.participant.name == "alice"
+                ),
                 "the bot to receive alice's video track",
             )
             assert isinstance(sub, TrackSubscribed)
@@ -211,6 +212,7 @@ async def test_browser_and_bot_see_each_other(web_stack: LocalStack, browser: Br
             for _ in range(5):
                 frames.append(await within(sub.track.recv(), "a video frame from alice"))
             last = frames[-1]
+            assert isinstance(last, av.VideoFrame), f"not a decoded video frame: {last!r}"
             image = last.to_ndarray(format="rgb24")
             assert image.shape[0] > 0 and image.shape[1] > 0
             assert image.std() > 1.0, "the fake camera's frame decoded to a flat image"

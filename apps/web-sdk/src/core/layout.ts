@@ -1,6 +1,6 @@
 /**
- * A grid for `count` tiles in a `width` x `height` box: the columns and rows that make the
- * tiles (of `aspect` width/height) as large as possible.
+ * A grid for `count` tiles in a `width` x `height` box with `gap` between tiles: the
+ * columns and rows that make the tiles (of `aspect` width/height) as large as possible.
  *
  * @example
  * ```ts
@@ -13,6 +13,7 @@ export function gridLayout(
   width: number,
   height: number,
   aspect = 16 / 9,
+  gap = 0,
 ): { columns: number; rows: number; tileWidth: number; tileHeight: number } {
   if (count <= 0 || width <= 0 || height <= 0) {
     return { columns: 1, rows: Math.max(count, 0) > 0 ? 1 : 0, tileWidth: 0, tileHeight: 0 };
@@ -20,10 +21,10 @@ export function gridLayout(
   let best = { columns: 1, rows: count, tileWidth: 0, tileHeight: 0 };
   for (let columns = 1; columns <= count; columns++) {
     const rows = Math.ceil(count / columns);
-    let tileWidth = width / columns;
+    let tileWidth = (width - gap * (columns - 1)) / columns;
     let tileHeight = tileWidth / aspect;
-    if (tileHeight * rows > height) {
-      tileHeight = height / rows;
+    if (tileHeight * rows + gap * (rows - 1) > height) {
+      tileHeight = (height - gap * (rows - 1)) / rows;
       tileWidth = tileHeight * aspect;
     }
     if (tileWidth > best.tileWidth) best = { columns, rows, tileWidth, tileHeight };

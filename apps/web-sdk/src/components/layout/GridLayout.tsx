@@ -34,10 +34,8 @@ export const GridLayout = React.forwardRef<HTMLDivElement, GridLayoutProps>(func
     return () => observer.disconnect();
   }, []);
   const gap = 8;
-  // Lay out in the box minus the gaps, so the tiles (16:9) fit without overflowing.
-  const layout = size
-    ? gridLayout(count, size.width - gap * (count > 1 ? Math.ceil(Math.sqrt(count)) : 0), size.height - gap * 2)
-    : null;
+  // Tiles sized so that all of them fit the box (16:9), never overflowing the controls.
+  const layout = size ? gridLayout(count, size.width, size.height, 16 / 9, gap) : null;
   const columns = layout ? layout.columns : Math.max(1, Math.ceil(Math.sqrt(count)));
   const track = layout && layout.tileWidth > 0 ? `${layout.tileWidth}px` : 'minmax(0, 1fr)';
   return (
