@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+from arbiter_protocol import TrackState
 
 from .consumer import Consumer
 from .producer import Producer
@@ -22,3 +25,5 @@ class Participant:
     "Its producer connection, once it offered one."
     consumers: dict[str, Consumer] = field(default_factory=dict)
     "Consumer connections sent to it, by the id of the producer they carry."
+    track_states: dict[Literal["audio", "video"], TrackState] = field(default_factory=dict)
+    "Its latest (stamped) mute state per track kind, repeated to late joiners."

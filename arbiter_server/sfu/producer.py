@@ -37,7 +37,8 @@ class Producer:
 
     Receives the client's audio and video (Opus and VP8 only) and exposes one
     :class:`~.forwarder.TrackForwarder` per track; the ``arbiter`` data channel's
-    messages go to ``on_message``. ``on_failed`` is called once if the connection fails.
+    messages go to ``on_message``; ``on_channel_open`` is called when that channel is open.
+    ``on_failed`` is called once if the connection fails.
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class Producer:
         *,
         on_message: MessageCallback,
         on_failed: ProducerCallback,
+        on_channel_open: ProducerCallback | None = None,
     ) -> None:
         self.participant_id = participant_id
         self.pc = RTCPeerConnection(configuration)
@@ -54,6 +56,7 @@ class Producer:
         self.channel: RTCDataChannel | None = None
         self._on_message = on_message
         self._on_failed = on_failed
+        self._on_channel_open = on_channel_open
         self._closed: asyncio.Future[None] | None = None
         self.pc.on("datachannel", self._handle_datachannel)
         self.pc.on("connectionstatechange", self._handle_connection_state)
@@ -138,6 +141,14 @@ class Producer:
                 self._on_message(self, message)
 
         channel.on("message", on_message)
+        if channel.readyState == "open":
+            self._channel_open()
+        else:
+            channel.on("open", self._channel_open)
+
+    def _channel_open(self) -> None:
+        if self._on_channel_open is not None and not self.closed:
+            self._on_channel_open(self)
 
     def _handle_connection_state(self) -> None:
         state = self.pc.connectionState

@@ -21,6 +21,7 @@ from arbiter_protocol import (
     ParticipantLeft,
     ProtocolError,
     SessionDescription,
+    TrackState,
     encode_message,
     error_message,
     parse_message,
@@ -43,8 +44,6 @@ Handler = Callable[[Message], Awaitable[None]]
 "Handles one incoming signaling message."
 
 M = TypeVar("M", bound=Message)
-
-_DATA_ONLY = frozenset({DataMessage.action})
 
 
 def _typed(cls: type[M], handler: Callable[[M], Awaitable[None]]) -> Handler:
@@ -80,7 +79,8 @@ class Room:
     Feed it every signaling message with :meth:`handle` (or give :meth:`handlers` to a
     :class:`~.signaling.SignalingConnection`); it replies through ``send``. It answers
     producer offers, offers one consumer connection per (subscriber, producer) pair,
-    relays data messages between producer data channels and closes a participant's
+    relays data channel messages (``data``, ``track_state``) between producer data
+    channels and closes a participant's
     connections when it leaves or its producer connection fails.
 
     Messages are handled one at a time, in order; :meth:`close` closes everything.
@@ -112,6 +112,12 @@ class Room:
             ParticipantLeft.action: _typed(ParticipantLeft, self._on_participant_left),
             Handshake.action: _typed(Handshake, self._on_handshake),
         }
+        # What a client may send on its producer data channel.
+        self._channel_handlers: dict[str, Callable[[Participant, Message], None]] = {
+            DataMessage.action: self._relay_data,
+            TrackState.action: self._relay_track_state,
+        }
+        self._channel_actions = frozenset(self._channel_handlers)
 
     # -- public API -------------------------------------------------------------------
 
@@ -292,6 +298,7 @@ class Room:
             participant.id,
             rtc_configuration(self._ice_servers),
             on_message=self._relay,
+            on_channel_open=self._channel_opened,
             on_failed=self._producer_failed,
         )
         participant.producer = producer
@@ -422,46 +429,70 @@ class Room:
             await consumer.close()
 
     def _relay(self, producer: Producer, raw: str | bytes) -> None:
-        """Validate a data message from ``producer``, stamp its sender and relay it once."""
-        sender_id = producer.participant_id
-        sender = self._participants.get(sender_id)
+        """Validate a data channel message from ``producer`` and relay it by action."""
+        sender = self._participants.get(producer.participant_id)
         if sender is None or sender.producer is not producer:
             return
         try:
-            message = parse_message(raw, allowed=_DATA_ONLY)
-            if not isinstance(message, DataMessage):  # pragma: no cover - allowed= ensures it
-                raise ProtocolError(ErrorCode.INVALID_MESSAGE, "expected a data message")
+            message = parse_message(raw, allowed=self._channel_actions)
         except ProtocolError as exc:
-            logger.info("room %s: bad data message from %s: %s", self.room_id, sender_id, exc)
+            logger.info(
+                "room %s: bad data channel message from %s: %s", self.room_id, sender.id, exc
+            )
             producer.send(encode_message(error_message(exc)))
             return
-        text = encode_message(dataclasses.replace(message, sender=sender_id))
+        self._channel_handlers[message.action](sender, message)
+
+    def _relay_data(self, sender: Participant, message: Message) -> None:
+        """Stamp ``sender`` on a ``data`` message; relay it once to ``to`` or everyone else."""
+        assert isinstance(message, DataMessage) and sender.producer is not None
+        text = encode_message(dataclasses.replace(message, sender=sender.id))
         if message.to is None:
-            recipients = [pid for pid in self._participants if pid != sender_id]
+            recipients = [pid for pid in self._participants if pid != sender.id]
         else:
-            recipients = [pid for pid in dict.fromkeys(message.to) if pid != sender_id]
-        unreachable: list[str] = []
-        for recipient_id in recipients:
-            recipient = self._participants.get(recipient_id)
-            if recipient is None or recipient.producer is None:
-                unreachable.append(recipient_id)
-            elif not recipient.producer.send(text):
-                unreachable.append(recipient_id)
+            recipients = [pid for pid in dict.fromkeys(message.to) if pid != sender.id]
+        unreachable = [pid for pid in recipients if not self._deliver(pid, text)]
         if unreachable and message.to is not None:
             error = ProtocolError(
                 ErrorCode.PARTICIPANT_NOT_FOUND,
                 "not delivered to: " + ", ".join(unreachable)[:900],
                 DataMessage.action,
             )
-            producer.send(encode_message(error_message(error)))
+            sender.producer.send(encode_message(error_message(error)))
         elif unreachable:
             logger.debug(
                 "room %s: data %s from %s not delivered to %s",
                 self.room_id,
                 message.id,
-                sender_id,
+                sender.id,
                 unreachable,
             )
+
+    def _relay_track_state(self, sender: Participant, message: Message) -> None:
+        """Stamp and remember a ``track_state``; relay it to everyone else."""
+        assert isinstance(message, TrackState)
+        stamped = dataclasses.replace(message, sender=sender.id)
+        sender.track_states[stamped.kind] = stamped
+        text = encode_message(stamped)
+        for pid in self._participants:
+            if pid != sender.id:
+                self._deliver(pid, text)
+
+    def _channel_opened(self, producer: Producer) -> None:
+        """A participant's data channel opened: repeat everyone else's latest track states."""
+        for other in self._participants.values():
+            if other.id == producer.participant_id:
+                continue
+            for state in other.track_states.values():
+                producer.send(encode_message(state))
+
+    def _deliver(self, participant_id: str, text: str) -> bool:
+        recipient = self._participants.get(participant_id)
+        return (
+            recipient is not None
+            and recipient.producer is not None
+            and (recipient.producer.send(text))
+        )
 
     async def _send(self, message: Message) -> None:
         try:

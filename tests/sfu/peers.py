@@ -32,6 +32,7 @@ from arbiter_protocol import (
     Handshake,
     Message,
     SessionDescription,
+    TrackState,
     encode_message,
     parse_message,
 )
@@ -101,6 +102,7 @@ class Peer:
         self.received: dict[str, Received] = {}
         self.data: list[DataMessage] = []
         self.errors: list[Error] = []
+        self.track_states: list[TrackState] = []
         self.data_event = asyncio.Event()
         self._inbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=1000)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -140,7 +142,7 @@ class Peer:
         assert self.channel is not None
         self.channel.send(raw)
 
-    def send_message(self, message: DataMessage) -> None:
+    def send_message(self, message: DataMessage | TrackState) -> None:
         self.send_data(encode_message(message))
 
     def _on_channel_message(self, raw: str | bytes) -> None:
@@ -149,6 +151,8 @@ class Peer:
             self.data.append(message)
         elif isinstance(message, Error):
             self.errors.append(message)
+        elif isinstance(message, TrackState):
+            self.track_states.append(message)
         self.data_event.set()
 
     async def wait_data(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from arbiter_protocol import DataMessage
+from arbiter_protocol import DataMessage, TrackState
 
 from .conftest import CodecCounts, Harness
 from .peers import Peer
@@ -148,6 +148,35 @@ async def test_data_messages_are_relayed_exactly_once(harness: Harness) -> None:
     await carol.wait_data(lambda: any(m.id == "end2" for m in carol.data))
     assert [m.id for m in carol.data] == [*carol_ids, "end2"]
     assert [m.id for m in alice.data] == []
+
+
+async def test_track_state_is_relayed_and_repeated_to_late_joiners(harness: Harness) -> None:
+    peers = await join_all(harness, ["alice", "bob"])
+    alice, bob = peers["alice"], peers["bob"]
+    await asyncio.gather(*(asyncio.wait_for(p.channel_open.wait(), 10) for p in peers.values()))
+
+    alice.send_message(TrackState(kind="audio", muted=True, sender="bob"))
+    alice.send_message(TrackState(kind="video", muted=True))
+    alice.send_message(TrackState(kind="video", muted=False))
+    await bob.wait_data(lambda: len(bob.track_states) == 3)
+    assert [(t.kind, t.muted, t.sender) for t in bob.track_states] == [
+        ("audio", True, "alice"),
+        ("video", True, "alice"),
+        ("video", False, "alice"),
+    ]
+    assert alice.track_states == []
+
+    # A late joiner gets alice's latest state per kind as soon as its channel opens.
+    size, luma = LOOKS["carol"]
+    carol = await harness.join("carol", size=size, luma=luma)
+    await carol.wait_data(lambda: len(carol.track_states) == 2, timeout=10)
+    assert sorted((t.kind, t.muted, t.sender) for t in carol.track_states) == [
+        ("audio", True, "alice"),
+        ("video", False, "alice"),
+    ]
+    bob.send_data('{"action": "track_state", "v": 1, "kind": "screen", "muted": true}')
+    await bob.wait_data(lambda: len(bob.errors) == 1)
+    assert bob.errors[0].code == "invalid_message"
 
 
 async def test_late_subscriber_gets_video_within_a_second(harness: Harness) -> None:
