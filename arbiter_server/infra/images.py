@@ -49,6 +49,11 @@ def build_and_push(
     aws: AwsClient, dockerfile: str, repository_uri: str, tag: str, deploy_dir: Path = DEPLOY_DIR
 ) -> None:
     """Build ``deploy/<dockerfile>`` (context: the repository root) and push it."""
+    if not (deploy_dir / dockerfile).exists():
+        raise ImageError(
+            f"{deploy_dir / dockerfile} not found: deploy from a source checkout "
+            "or pass --skip-images and push the images yourself"
+        )
     docker = shutil.which("docker")
     if docker is None:
         raise ImageError("docker is not installed: install it or deploy with --skip-images")

@@ -225,7 +225,8 @@ def _plan_context(ctx: _Ctx) -> None:
     for subnet in subnets:
         by_az.setdefault(azs.get(subnet, subnet), subnet)
     ctx.values["subnets"] = ",".join(subnets)
-    ctx.values["nlb_subnets"] = ",".join(by_az.values())
+    # two AZs keep the NLB's public IPs (billed per hour) few; coturn runs in the same ones
+    ctx.values["nlb_subnets"] = ",".join(list(by_az.values())[:2])
 
 
 def _plan_parameters(ctx: _Ctx) -> None:
@@ -1019,7 +1020,7 @@ def _plan_turn_service(ctx: _Ctx) -> None:
     n, cfg = ctx.names, ctx.config
     network = {
         "awsvpcConfiguration": {
-            "subnets": ctx.values["subnets"].split(","),
+            "subnets": ctx.values["nlb_subnets"].split(","),
             "securityGroups": [Var("turn_sg")],
             "assignPublicIp": "ENABLED",
         }
