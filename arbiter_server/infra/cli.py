@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
         console.print(
             "[red]No AWS region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION.[/]"
         )
+        return 2
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,19}", args.prefix):
+        console.print("[red]--prefix must be 1-20 of a-z 0-9 - and start with a letter.[/]")
         return 2
     try:
         if args.command == "status":
