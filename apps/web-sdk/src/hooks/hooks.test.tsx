@@ -1,0 +1,119 @@
+import { act, renderHook } from '@testing-library/react';
+import type { ReactNode } from 'react';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { RoomContext } from '../context/room-context';
+import { Room } from '../core/room';
+import { FakePeerConnection, FakeServer, FakeTrack, resetFakes } from '../test-utils/fakes';
+import { useChat } from './useChat';
+import { useConnectionState } from './useConnectionState';
+import { useParticipants } from './useParticipants';
+import { tracksOf, useTracks } from './useTracks';
+import { useRoom } from '../context/room-context';
+
+let server: FakeServer;
+let room: Room;
+beforeEach(async () => {
+  resetFakes();
+  server = new FakeServer();
+  server.existing = [{ id: 'p_bot', name: 'bot' }];
+  room = new Room({ url: 'http://arbiter.test/rooms/r', name: 'Ada', environment: server.environment() });
+  return () => room.disconnect();
+});
+
+const wrapper = ({ children }: { children: ReactNode }) => (
+  <RoomContext.Provider value={room}>{children}</RoomContext.Provider>
+);
+
+describe('context', () => {
+  it('useRoom throws a clear error outside <ArbiterRoom>', () => {
+    expect(() => renderHook(() => useRoom())).toThrow(/outside of an <ArbiterRoom>/);
+  });
+  it('hooks take the room from context or from an argument', () => {
+    expect(renderHook(() => useRoom(), { wrapper }).result.current).toBe(room);
+    expect(renderHook(() => useConnectionState(room)).result.current).toBe('idle');
+  });
+});
+
+describe('useConnectionState and useParticipants', () => {
+  it('follow the room as it joins and people come and go', async () => {
+    const state = renderHook(() => useConnectionState(), { wrapper });
+    const people = renderHook(() => useParticipants(), { wrapper });
+    expect(people.result.current).toEqual([]);
+    await act(async () => {
+      await room.connect();
+    });
+    expect(state.result.current).toBe('connected');
+    expect(people.result.current.map((p) => p.name)).toEqual(['Ada', 'bot']);
+    act(() => server.socket.deliver({ action: 'participant_joined', participant: { id: 'p_2', name: 'Bob' } }));
+    expect(people.result.current.map((p) => p.name)).toEqual(['Ada', 'bot', 'Bob']);
+    act(() => server.socket.deliver({ action: 'participant_left', participant_id: 'p_bot' }));
+    expect(people.result.current.map((p) => p.name)).toEqual(['Ada', 'Bob']);
+  });
+});
+
+describe('useTracks', () => {
+  it('lists published tracks of the wanted kinds with their participant', async () => {
+    await act(async () => {
+      await room.connect();
+    });
+    const { result } = renderHook(() => useTracks({ kinds: ['video'] }), { wrapper });
+    expect(result.current.map((t) => [t.participant.name, t.kind])).toEqual([['Ada', 'video']]);
+    act(() =>
+      server.socket.deliver({
+        action: 'handshake',
+        connection: 'consumer',
+        producer_id: 'p_bot',
+        sdp: { type: 'offer', sdp: 'v=0' },
+      }),
+    );
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 10));
+    });
+    act(() => FakePeerConnection.all[1]!.emitTrack(new FakeTrack('video')));
+    expect(result.current.map((t) => [t.participant.name, t.kind])).toEqual([
+      ['Ada', 'video'],
+      ['bot', 'video'],
+    ]);
+  });
+
+  it('tracksOf keeps participant order and skips missing tracks', () => {
+    const v = new FakeTrack('video') as unknown as MediaStreamTrack;
+    const a = new FakeTrack('audio') as unknown as MediaStreamTrack;
+    const base = { isLocal: false, audioEnabled: true, videoEnabled: true, isSpeaking: false };
+    const refs = tracksOf(
+      [
+        { ...base, id: '1', name: 'x', audioTrack: a, videoTrack: null },
+        { ...base, id: '2', name: 'y', audioTrack: null, videoTrack: v },
+      ],
+      ['video', 'audio'],
+    );
+    expect(refs.map((r) => [r.participant.id, r.kind])).toEqual([
+      ['1', 'audio'],
+      ['2', 'video'],
+    ]);
+  });
+});
+
+describe('useChat', () => {
+  it('sends and receives chat messages', async () => {
+    await act(async () => {
+      await room.connect();
+    });
+    const { result } = renderHook(() => useChat(), { wrapper });
+    expect(result.current.canSend).toBe(true);
+    act(() => {
+      result.current.send('hi');
+    });
+    act(() =>
+      FakePeerConnection.all[0]!.channels[0]!.deliver({
+        action: 'data',
+        kind: 'text',
+        data: 'yo',
+        id: 'm1',
+        sender: 'p_bot',
+        topic: 'chat',
+      }),
+    );
+    expect(result.current.messages.map((m) => `${m.senderName}: ${m.text}`)).toEqual(['Ada: hi', 'bot: yo']);
+  });
+});
