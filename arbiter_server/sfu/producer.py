@@ -13,6 +13,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from aiortc.sdp import SessionDescription as SdpDescription
 
 from .forwarder import (
     TrackForwarder,
@@ -81,9 +82,12 @@ class Producer:
         packets unchanged; a media section in another codec is answered ``inactive``.
         """
         pc = self.pc
-        for kind in ("audio", "video"):
-            transceiver = pc.addTransceiver(kind, direction="recvonly")
-            transceiver.setCodecPreferences(producer_codec_preferences(kind))
+        # One transceiver per offered audio/video section, created first so that the
+        # codec preferences apply when setRemoteDescription negotiates.
+        for media in SdpDescription.parse(offer.sdp).media:
+            if media.kind in ("audio", "video"):
+                transceiver = pc.addTransceiver(media.kind, direction="recvonly")
+                transceiver.setCodecPreferences(producer_codec_preferences(media.kind))
         await pc.setRemoteDescription(offer)
         # No await between here and the forwarders' creation: aiortc starts the receivers
         # from a task scheduled by setRemoteDescription, and they must be prepared first.

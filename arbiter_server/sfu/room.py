@@ -327,11 +327,12 @@ class Room:
             participant.id,
             ", ".join(f.kind for f in producer.forwarders) or "data only",
         )
-        for other in list(self._participants.values()):
-            if other is participant:
-                continue
-            await self._subscribe(other, participant)
-            await self._subscribe(participant, other)
+        # Offers are independent (each gathers its own ICE candidates): make them at once.
+        others = [p for p in self._participants.values() if p is not participant]
+        await asyncio.gather(
+            *(self._subscribe(other, participant) for other in others),
+            *(self._subscribe(participant, other) for other in others),
+        )
 
     async def _subscribe(self, subscriber: Participant, publisher: Participant) -> None:
         producer = publisher.producer

@@ -212,6 +212,20 @@ async def test_late_subscriber_gets_video_within_a_second(harness: Harness) -> N
     assert video.stats().keyframe_requests == requests + 1
 
 
+async def test_data_only_participant_receives_media_and_data(harness: Harness) -> None:
+    peers = await join_all(harness, ["alice"])
+    viewer = await harness.join("viewer", audio=False, video=False)
+    await assert_media_from(viewer, "alice", 5)
+    stats = harness.room.stats()
+    assert (stats.producers, stats.consumers, stats.forwarders) == (2, 1, 2)
+    assert harness.room.connection_count("viewer") == 2  # its producer + alice -> viewer
+
+    await asyncio.wait_for(viewer.channel_open.wait(), 10)
+    viewer.send_message(DataMessage(kind="bytes", data="AAEC", id="b1"))
+    await peers["alice"].wait_data(lambda: len(peers["alice"].data) == 1)
+    assert (peers["alice"].data[0].kind, peers["alice"].data[0].sender) == ("bytes", "viewer")
+
+
 async def test_failed_producer_closes_its_connections(harness: Harness) -> None:
     peers = await join_all(harness, ["alice", "bob"])
     await assert_media_from(peers["bob"], "alice", 3)
