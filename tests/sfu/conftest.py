@@ -33,6 +33,7 @@ class Harness:
         self.room = Room(room_id, self._from_sfu, ice_servers=[])
         self.peers: dict[str, Peer] = {}
         self.from_sfu: list[Message] = []
+        self.to_sfu: list[Message] = []
 
     async def _from_sfu(self, message: Message) -> None:
         self.from_sfu.append(message)
@@ -45,6 +46,7 @@ class Harness:
         async def send(message: Message) -> None:
             if isinstance(message, Handshake):
                 message = dataclasses.replace(message, participant_id=participant_id)
+            self.to_sfu.append(message)
             await self.room.handle(message)
 
         peer = Peer(participant_id, send, **kwargs)

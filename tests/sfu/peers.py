@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from aiortc import (
@@ -30,6 +30,7 @@ from arbiter_protocol import (
     DataMessage,
     Error,
     Handshake,
+    IceCandidate,
     Message,
     SessionDescription,
     TrackState,
@@ -40,6 +41,30 @@ from arbiter_protocol import (
 logger = logging.getLogger(__name__)
 
 SendToSfu = Callable[[Message], Awaitable[None]]
+
+
+def split_candidates(sdp: str) -> tuple[str, list[IceCandidate]]:
+    """Remove the candidates from ``sdp``, as a trickling browser would send it.
+
+    Returns the SDP and the first media section's candidates (the BUNDLE transport), then
+    an end-of-candidates marker.
+    """
+    lines, candidates = [], []
+    mline = -1
+    mid: str | None = None
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            mline += 1
+        elif line.startswith("a=mid:"):
+            mid = line[len("a=mid:") :]
+        if line.startswith(("a=candidate:", "a=end-of-candidates")):
+            if mline == 0 and line.startswith("a=candidate:"):
+                candidates.append(IceCandidate(candidate=line[2:], sdpMid=mid, sdpMLineIndex=0))
+            continue
+        lines.append(line)
+    first_mid = candidates[0].sdpMid if candidates else "0"
+    candidates.append(IceCandidate(candidate="", sdpMid=first_mid, sdpMLineIndex=0))
+    return "\r\n".join(lines) + "\r\n", candidates
 
 
 class PatternVideoTrack(VideoStreamTrack):
@@ -86,6 +111,7 @@ class Peer:
         luma: int = 128,
         audio: bool = True,
         video: bool = True,
+        trickle: bool = False,
     ) -> None:
         self.id = participant_id
         self.send = send
@@ -93,6 +119,7 @@ class Peer:
         self.luma = luma
         self.with_audio = audio
         self.with_video = video
+        self.trickle = trickle
         self.producer: RTCPeerConnection | None = None
         self.channel: RTCDataChannel | None = None
         self.channel_open = asyncio.Event()
@@ -131,12 +158,30 @@ class Peer:
         channel.on("message", self._on_channel_message)
         offer = await pc.createOffer()
         await pc.setLocalDescription(offer)
+        await self._send_description("producer", None, "offer", pc.localDescription.sdp)
+
+    async def _send_description(
+        self,
+        connection: Literal["producer", "consumer"],
+        producer_id: str | None,
+        kind: Literal["offer", "answer"],
+        sdp: str,
+    ) -> None:
+        """Send an SDP; with ``trickle``, without candidates, which follow one by one."""
+        candidates: list[IceCandidate] = []
+        if self.trickle:
+            sdp, candidates = split_candidates(sdp)
         await self.send(
             Handshake(
-                connection="producer",
-                sdp=SessionDescription(type="offer", sdp=pc.localDescription.sdp),
+                connection=connection,
+                producer_id=producer_id,
+                sdp=SessionDescription(type=kind, sdp=sdp),
             )
         )
+        for candidate in candidates:
+            await self.send(
+                Handshake(connection=connection, producer_id=producer_id, candidate=candidate)
+            )
 
     def send_data(self, raw: str) -> None:
         assert self.channel is not None
@@ -205,13 +250,7 @@ class Peer:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=message.sdp.sdp, type="offer"))
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
-        await self.send(
-            Handshake(
-                connection="consumer",
-                producer_id=producer_id,
-                sdp=SessionDescription(type="answer", sdp=pc.localDescription.sdp),
-            )
-        )
+        await self._send_description("consumer", producer_id, "answer", pc.localDescription.sdp)
 
     async def _read(self, producer_id: str, track: MediaStreamTrack) -> None:
         got = self.got(producer_id)

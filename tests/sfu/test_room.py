@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from arbiter_protocol import DataMessage, TrackState
+from arbiter_protocol import DataMessage, Handshake, TrackState
 
 from .conftest import CodecCounts, Harness
 from .peers import Peer
@@ -224,6 +224,22 @@ async def test_data_only_participant_receives_media_and_data(harness: Harness) -
     viewer.send_message(DataMessage(kind="bytes", data="AAEC", id="b1"))
     await peers["alice"].wait_data(lambda: len(peers["alice"].data) == 1)
     assert (peers["alice"].data[0].kind, peers["alice"].data[0].sender) == ("bytes", "viewer")
+
+
+async def test_trickled_candidates(harness: Harness) -> None:
+    """Browsers send SDP without candidates and trickle them as handshake messages."""
+    peers = {}
+    for pid in ("alice", "bob"):
+        size, luma = LOOKS[pid]
+        peers[pid] = await harness.join(pid, size=size, luma=luma, trickle=True)
+    await asyncio.gather(
+        assert_media_from(peers["alice"], "bob", 5), assert_media_from(peers["bob"], "alice", 5)
+    )
+    handshakes = [m for m in harness.to_sfu if isinstance(m, Handshake)]
+    assert all("a=candidate" not in m.sdp.sdp for m in handshakes if m.sdp is not None)
+    trickled = [(m.connection, m.candidate.candidate != "") for m in handshakes if m.candidate]
+    for connection in ("producer", "consumer"):
+        assert (connection, True) in trickled and (connection, False) in trickled
 
 
 async def test_failed_producer_closes_its_connections(harness: Harness) -> None:
