@@ -7,11 +7,17 @@ async with Room.join("http://127.0.0.1:8080/rooms/demo", name="bot") as room:
     async for event in room.events():
         ...
 ```
+
+``arbiter_client.sync`` has a blocking facade for plain scripts; in Jupyter a ``room``
+displays as a live view (``pip install 'arbiter[notebook]'``). Guide: ``docs/python-sdk.md``.
 """
 
 import logging
 
 from ._events import (
+    ChatMessage,
+    ConnectionState,
+    ConnectionStateChanged,
     DataReceived,
     Disconnected,
     ErrorReceived,
@@ -20,13 +26,16 @@ from ._events import (
     EventType,
     ParticipantJoined,
     ParticipantLeft,
+    TrackMuted,
     TrackSubscribed,
     TrackUnsubscribed,
 )
 from ._exceptions import (
     ArbiterError,
     ConnectionLost,
+    DeviceNotFound,
     JoinTimeout,
+    NotPublishing,
     ProtocolMismatch,
     RoomClosed,
     RoomFull,
@@ -35,16 +44,23 @@ from ._exceptions import (
     Unauthorized,
 )
 from ._media import (
+    CameraSource,
     FileSource,
+    LocalTrack,
     MediaSource,
+    NumpyVideoTrack,
     TestPatternSource,
     TestPatternVideoTrack,
     ToneAudioTrack,
     TrackSource,
     color_for_name,
 )
+from ._notebook import RoomView
 from ._participant import LocalParticipant, RemoteParticipant, TrackKind
+from ._recorder import Recorder
 from ._room import JoinContext, Publish, Room, RoomState
+from ._stats import ConnectionStats, RoomStats
+from ._track import RemoteTrack
 
 __version__ = "0.1.0"
 
@@ -53,8 +69,14 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "ArbiterError",
+    "CameraSource",
+    "ChatMessage",
     "ConnectionLost",
+    "ConnectionState",
+    "ConnectionStateChanged",
+    "ConnectionStats",
     "DataReceived",
+    "DeviceNotFound",
     "Disconnected",
     "ErrorReceived",
     "Event",
@@ -64,22 +86,30 @@ __all__ = [
     "JoinContext",
     "JoinTimeout",
     "LocalParticipant",
+    "LocalTrack",
     "MediaSource",
+    "NotPublishing",
+    "NumpyVideoTrack",
     "ParticipantJoined",
     "ParticipantLeft",
     "ProtocolMismatch",
     "Publish",
+    "Recorder",
     "RemoteParticipant",
+    "RemoteTrack",
     "Room",
     "RoomClosed",
     "RoomFull",
     "RoomNotFound",
     "RoomState",
+    "RoomStats",
+    "RoomView",
     "ServerError",
     "TestPatternSource",
     "TestPatternVideoTrack",
     "ToneAudioTrack",
     "TrackKind",
+    "TrackMuted",
     "TrackSource",
     "TrackSubscribed",
     "TrackUnsubscribed",

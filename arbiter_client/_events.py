@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import ClassVar, Literal
 
-from aiortc import MediaStreamTrack
-
 from ._participant import RemoteParticipant, TrackKind
+from ._track import RemoteTrack
 
 __all__ = [
+    "ChatMessage",
+    "ConnectionState",
+    "ConnectionStateChanged",
     "DataReceived",
     "Disconnected",
     "ErrorReceived",
@@ -27,6 +29,7 @@ __all__ = [
     "EventType",
     "ParticipantJoined",
     "ParticipantLeft",
+    "TrackMuted",
     "TrackSubscribed",
     "TrackUnsubscribed",
 ]
@@ -41,6 +44,9 @@ EventType = Literal[
     "data_received",
     "error_received",
     "disconnected",
+    "track_muted",
+    "connection_state_changed",
+    "chat_message",
 ]
 "The name of each event, as used by ``room.on``."
 
@@ -74,8 +80,8 @@ class TrackSubscribed:
     "Whose track."
     kind: TrackKind
     "``audio`` or ``video``."
-    track: MediaStreamTrack
-    "The received track (frames are :class:`av.VideoFrame` / :class:`av.AudioFrame`)."
+    track: RemoteTrack
+    "The received track: ``track.frames()`` (numpy) or ``await track.recv()`` (av frames)."
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ class TrackUnsubscribed:
     "Whose track."
     kind: TrackKind
     "``audio`` or ``video``."
-    track: MediaStreamTrack
+    track: RemoteTrack
     "The track, now ended."
 
 
@@ -128,6 +134,51 @@ class Disconnected:
     "``left`` after ``room.leave()``; otherwise why the connection was lost."
 
 
+ConnectionState = Literal["connecting", "connected", "reconnecting", "reconnected", "disconnected"]
+"What ``room.connection_state`` can be."
+
+
+@dataclass(frozen=True)
+class TrackMuted:
+    """A participant muted or unmuted its audio or video (from its ``track_state``)."""
+
+    type: ClassVar[EventType] = "track_muted"
+    participant: RemoteParticipant
+    "Whose track."
+    kind: TrackKind
+    "``audio`` or ``video``."
+    muted: bool
+    "The new state: ``True`` when muted."
+
+
+@dataclass(frozen=True)
+class ConnectionStateChanged:
+    """``room.connection_state`` changed (only real changes are announced)."""
+
+    type: ClassVar[EventType] = "connection_state_changed"
+    state: ConnectionState
+    "The new state."
+    reason: str | None
+    "Why, for ``reconnecting`` and ``disconnected`` (``left`` after ``room.leave()``)."
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """A chat message: a text ``data`` message with topic ``chat`` (``room.send_chat``)."""
+
+    type: ClassVar[EventType] = "chat_message"
+    sender: str | None
+    "The sending participant's id."
+    name: str
+    "The sender's display name (its id if it is not known)."
+    text: str
+    "The message."
+    timestamp: float
+    "When it was received (``time.time()``)."
+    message_id: str
+    "The sender-chosen message id."
+
+
 Event = (
     ParticipantJoined
     | ParticipantLeft
@@ -136,6 +187,9 @@ Event = (
     | DataReceived
     | ErrorReceived
     | Disconnected
+    | TrackMuted
+    | ConnectionStateChanged
+    | ChatMessage
 )
 "Any room event."
 

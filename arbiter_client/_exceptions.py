@@ -11,6 +11,9 @@ The tree::
       + ProtocolMismatch    the server sent something this client cannot read
       + ServerError         any other error the server reported (``.code`` says which)
       + RoomClosed          the room was used after it was left or disconnected (a RuntimeError)
+      + NotPublishing       muting or replacing a kind of track the room does not publish
+                            (a RuntimeError)
+      + DeviceNotFound      a camera or microphone is missing or cannot be opened
 
 Every exception carries ``code`` (the protocol's :class:`~arbiter_protocol.ErrorCode` value,
 when the server sent one) and ``status_code`` (the HTTP status, when there was one).
@@ -23,7 +26,9 @@ from arbiter_protocol import ErrorCode
 __all__ = [
     "ArbiterError",
     "ConnectionLost",
+    "DeviceNotFound",
     "JoinTimeout",
+    "NotPublishing",
     "ProtocolMismatch",
     "RoomClosed",
     "RoomFull",
@@ -79,6 +84,17 @@ class ServerError(ArbiterError):
 
 class RoomClosed(ArbiterError, RuntimeError):
     """Raised when a room is used after it was left or disconnected."""
+
+
+class NotPublishing(ArbiterError, RuntimeError):
+    """Raised when muting or replacing audio or video that the room does not publish.
+
+    Join with a source of that kind (``publish="test"`` has both) to use it.
+    """
+
+
+class DeviceNotFound(ArbiterError):
+    """Raised when a camera or microphone does not exist or cannot be opened."""
 
 
 _BY_CODE: dict[str, type[ArbiterError]] = {

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from aiortc import MediaStreamTrack
+from ._track import RemoteTrack
+
+if TYPE_CHECKING:
+    from ._media import LocalTrack
 
 __all__ = ["LocalParticipant", "RemoteParticipant", "TrackKind"]
 
@@ -15,15 +18,21 @@ TrackKind = Literal["audio", "video"]
 class RemoteParticipant:
     """Another participant in the room, as this client sees it.
 
-    ``video`` and ``audio`` are the tracks received from the participant's producer
-    (``None`` until subscribed, and again after the participant left). Read frames with
+    ``video`` and ``audio`` are the :class:`RemoteTrack` objects received from the
+    participant's producer (``None`` until subscribed, and again after the participant
+    left): ``async for image in participant.video.frames(): ...`` or
     ``await participant.video.recv()`` (an :class:`av.VideoFrame`).
+
+    ``audio_muted`` / ``video_muted`` follow the participant's ``track_state`` messages
+    (``False`` until one says otherwise); ``audio_level`` and ``is_speaking`` are measured
+    on the received audio, which the room always reads.
     """
 
     def __init__(self, participant_id: str, name: str) -> None:
         self._id = participant_id
         self._name = name
-        self._tracks: dict[TrackKind, MediaStreamTrack] = {}
+        self._tracks: dict[TrackKind, RemoteTrack] = {}
+        self._muted: dict[TrackKind, bool] = {"audio": False, "video": False}
 
     @property
     def id(self) -> str:
@@ -36,14 +45,42 @@ class RemoteParticipant:
         return self._name
 
     @property
-    def video(self) -> MediaStreamTrack | None:
+    def video(self) -> RemoteTrack | None:
         """The received video track, or ``None`` while not subscribed."""
         return self._tracks.get("video")
 
     @property
-    def audio(self) -> MediaStreamTrack | None:
+    def audio(self) -> RemoteTrack | None:
         """The received audio track, or ``None`` while not subscribed."""
         return self._tracks.get("audio")
+
+    @property
+    def audio_muted(self) -> bool:
+        """True if the participant said its audio is muted."""
+        return self._muted["audio"]
+
+    @property
+    def video_muted(self) -> bool:
+        """True if the participant said its video is muted."""
+        return self._muted["video"]
+
+    @property
+    def audio_level(self) -> float:
+        """RMS level (0..1) of the latest audio frame received; 0 if muted or silent.
+
+        Updated for every received audio frame (about 50 times a second), whether or not
+        anybody reads the audio; 0 when no audio came in the last half second.
+        """
+        track = self.audio
+        if track is None or self.audio_muted:
+            return 0.0
+        return track.audio_level
+
+    @property
+    def is_speaking(self) -> bool:
+        """True if the audio level crossed 0.02 in the last half second and not muted."""
+        track = self.audio
+        return track is not None and not self.audio_muted and track.is_speaking
 
     def __repr__(self) -> str:
         kinds = ",".join(sorted(self._tracks))
@@ -51,14 +88,14 @@ class RemoteParticipant:
 
 
 class LocalParticipant:
-    """This client in the room: its id, its name and the tracks it publishes."""
+    """This client in the room: its id, its name, the tracks it publishes and their mute state."""
 
     def __init__(
         self,
         participant_id: str,
         name: str,
-        video: MediaStreamTrack | None,
-        audio: MediaStreamTrack | None,
+        video: LocalTrack | None,
+        audio: LocalTrack | None,
     ) -> None:
         self._id = participant_id
         self._name = name
@@ -76,14 +113,24 @@ class LocalParticipant:
         return self._name
 
     @property
-    def video(self) -> MediaStreamTrack | None:
+    def video(self) -> LocalTrack | None:
         """The published video track, or ``None`` if no video is published."""
         return self._video
 
     @property
-    def audio(self) -> MediaStreamTrack | None:
+    def audio(self) -> LocalTrack | None:
         """The published audio track, or ``None`` if no audio is published."""
         return self._audio
+
+    @property
+    def audio_muted(self) -> bool:
+        """True while the microphone is off (or no audio is published)."""
+        return self._audio is None or self._audio.muted
+
+    @property
+    def video_muted(self) -> bool:
+        """True while the camera is off (or no video is published)."""
+        return self._video is None or self._video.muted
 
     def __repr__(self) -> str:
         return f"<LocalParticipant id={self._id!r} name={self._name!r}>"

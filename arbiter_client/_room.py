@@ -10,9 +10,10 @@ import enum
 import inspect
 import json
 import logging
+import time
 import uuid
 import weakref
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Generator, Mapping, Sequence
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal, TypeVar, overload
 
@@ -45,6 +46,7 @@ from arbiter_protocol import (
     ProtocolError,
     SessionDescription,
     SfuReady,
+    TrackState,
     decode_body,
     encode_body,
     encode_message,
@@ -52,19 +54,30 @@ from arbiter_protocol import (
 )
 
 from . import _events as ev
-from ._events import Event, EventStream, EventType
+from ._events import ConnectionState, Event, EventStream, EventType
 from ._exceptions import (
     ArbiterError,
     ConnectionLost,
     JoinTimeout,
+    NotPublishing,
     ProtocolMismatch,
     RoomClosed,
     error_from_code,
 )
-from ._media import FileSource, MediaSource, TestPatternSource
+from ._media import (
+    CameraSource,
+    FileSource,
+    LocalTrack,
+    MediaSource,
+    NumpyVideoTrack,
+    TestPatternSource,
+)
 from ._participant import LocalParticipant, RemoteParticipant, TrackKind
+from ._recorder import Recorder
 from ._signaling import Signaling
+from ._stats import ConnectionStats, RoomStats, _Meter, connection_stats
 from ._tasks import TaskSet
+from ._track import RemoteTrack
 
 __all__ = ["JoinContext", "Publish", "Room", "RoomState"]
 
@@ -74,10 +87,12 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Event)
 
 Publish = str | MediaSource | None
-"""What ``Room.join`` publishes: ``"test"`` (a test pattern and a tone), ``"file:PATH"``
-(a file through aiortc's MediaPlayer), a :class:`MediaSource`, or ``None`` (receive only)."""
+"""What ``Room.join`` publishes: ``"test"`` (a test pattern and a tone), ``"camera"`` or
+``"camera:DEVICE"`` (the local camera and microphone), ``"file:PATH"`` (a file through
+aiortc's MediaPlayer), a :class:`MediaSource`, or ``None`` (receive only)."""
 
-_DATA_ACTIONS = frozenset({DataMessage.action, Error.action})
+CHAT_TOPIC = "chat"
+_DATA_ACTIONS = frozenset({DataMessage.action, Error.action, TrackState.action})
 _BACKLOG = 256
 _HIGH_WATER = 1024 * 1024
 _LOW_WATER = 256 * 1024
@@ -171,8 +186,20 @@ class Room:
         self._name = name
         self._source = source
         self._owns_source = owns_source
-        self._video_track = source.video if source is not None and video else None
-        self._audio_track = source.audio if source is not None and audio else None
+        self._video_track = (
+            LocalTrack("video", source.video)
+            if source is not None and video and source.video is not None
+            else None
+        )
+        self._audio_track = (
+            LocalTrack("audio", source.audio)
+            if source is not None and audio and source.audio is not None
+            else None
+        )
+        self._connection_state: ConnectionState = "connecting"
+        self._meters: dict[str, _Meter] = {}
+        self._track_states: dict[str, dict[TrackKind, bool]] = {}
+        self._recorders: list[Recorder] = []
         self._timeout = timeout
         self._state = RoomState.JOINING
         self._room_id: str | None = None
@@ -321,6 +348,7 @@ class Room:
             await self._until(self._sfu_ready)
         await self._start_producer()
         self._state = RoomState.CONNECTED
+        self._set_connection_state("connected", None)
         self._log_debug("joined")
 
     async def _request_join(self) -> JoinResponse:
@@ -346,6 +374,7 @@ class Room:
     async def _start_producer(self) -> None:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
         self._producer = pc
+        self._meters["producer"] = _Meter()
         pc.on("connectionstatechange", lambda: self._on_producer_state(pc))
         channel = pc.createDataChannel("arbiter")
         self._channel = channel
@@ -469,6 +498,20 @@ class Room:
     def on(
         self, event: Literal["disconnected"], callback: Callable[[ev.Disconnected], object]
     ) -> None: ...
+    @overload
+    def on(
+        self, event: Literal["track_muted"], callback: Callable[[ev.TrackMuted], object]
+    ) -> None: ...
+    @overload
+    def on(
+        self,
+        event: Literal["connection_state_changed"],
+        callback: Callable[[ev.ConnectionStateChanged], object],
+    ) -> None: ...
+    @overload
+    def on(
+        self, event: Literal["chat_message"], callback: Callable[[ev.ChatMessage], object]
+    ) -> None: ...
     def on(self, event: EventType, callback: Callable[[Any], object]) -> None:
         """Call ``callback(event)`` for every event of one type, in registration order.
 
@@ -477,7 +520,9 @@ class Room:
         ``track_subscribed`` (:class:`TrackSubscribed`), ``track_unsubscribed``
         (:class:`TrackUnsubscribed`), ``data_received`` (:class:`DataReceived`),
         ``error_received`` (:class:`ErrorReceived`), ``disconnected``
-        (:class:`Disconnected`). Callbacks must be plain functions: for async work,
+        (:class:`Disconnected`), ``track_muted`` (:class:`TrackMuted`),
+        ``connection_state_changed`` (:class:`ConnectionStateChanged`), ``chat_message``
+        (:class:`ChatMessage`). Callbacks must be plain functions: for async work,
         start a task from the callback. An exception in a callback is logged and ignored.
         """
         if event not in _EVENT_TYPES:
@@ -538,6 +583,184 @@ class Room:
             finally:
                 waiter.cancel()
         channel.send(encode_message(message))
+
+    async def send_chat(self, text: str) -> None:
+        """Send a chat message to everyone: a text message with topic ``chat``.
+
+        The others get a :class:`ChatMessage` event (and the raw :class:`DataReceived`);
+        the web SDK reads and writes the same messages. Raises ``ValueError`` for empty text.
+        """
+        text = text.strip()
+        if not text:
+            raise ValueError("a chat message cannot be empty")
+        await self.send(text, topic=CHAT_TOPIC)
+
+    @property
+    def connection_state(self) -> ConnectionState:
+        """``connecting``, ``connected``, ``reconnecting``, ``reconnected`` or ``disconnected``.
+
+        Every change is announced with a :class:`ConnectionStateChanged` event.
+        """
+        return self._connection_state
+
+    async def set_microphone_enabled(self, enabled: bool) -> None:
+        """Unmute (``True``) or mute (``False``) the published audio; the others are told.
+
+        While muted, silence is sent in place of the source's audio (the source keeps
+        being read, so it does not pile up), and a ``track_state`` message tells the other
+        participants, who get a :class:`TrackMuted` event.
+
+        **Raises:** :class:`NotPublishing` if the room publishes no audio;
+        :class:`RoomClosed` if the room is not connected.
+        """
+        await self._set_enabled("audio", enabled)
+
+    async def set_camera_enabled(self, enabled: bool) -> None:
+        """Unmute (``True``) or mute (``False``) the published video; the others are told.
+
+        While muted, black frames are sent in place of the source's video. See
+        :meth:`set_microphone_enabled`.
+        """
+        await self._set_enabled("video", enabled)
+
+    async def _set_enabled(self, kind: TrackKind, enabled: bool) -> None:
+        self._require_connected("change mute state")
+        track = self._audio_track if kind == "audio" else self._video_track
+        if track is None:
+            raise NotPublishing(f"this room publishes no {kind}")
+        track.set_muted(not enabled)
+        channel = self._channel
+        if channel is None or channel.readyState != "open":
+            raise ConnectionLost("cannot announce the mute state: the data channel is not open")
+        channel.send(encode_message(TrackState(kind=kind, muted=not enabled)))
+
+    async def publish_track(self, track: MediaStreamTrack) -> MediaStreamTrack | None:
+        """Send ``track``'s frames as this client's audio or video from now on.
+
+        Any ``MediaStreamTrack`` works, including a :class:`RemoteTrack` (an echo). No
+        renegotiation happens: the room must already publish that kind (``publish="test"``
+        publishes both). Returns the previous source, which is not stopped.
+
+        **Raises:** :class:`NotPublishing` if the room publishes no track of that kind.
+        """
+        self._require_connected("publish")
+        local = self._audio_track if track.kind == "audio" else self._video_track
+        if local is None:
+            raise NotPublishing(f"this room publishes no {track.kind}: join with a source of it")
+        return local.replace_source(track)
+
+    async def publish_frames(
+        self,
+        frames: AsyncIterable[Any],
+        *,
+        fps: float = 15.0,
+        format: Literal["rgb24", "bgr24", "gray"] = "rgb24",
+    ) -> int:
+        """Send numpy images as this client's video until ``frames`` is exhausted.
+
+        ```python
+        async def gradient():
+            for i in range(150):
+                yield np.full((240, 320, 3), i, dtype=np.uint8)
+
+        await room.publish_frames(gradient(), fps=30)
+        ```
+
+        Each item is an ``(h, w, 3)`` uint8 array (``rgb24``/``bgr24``) or ``(h, w)``
+        (``gray``), width and height even. At most ``fps`` images per second are taken
+        (the iterator is simply read more slowly); afterwards the previous video source
+        is restored. Returns how many images were taken.
+
+        **Raises:** :class:`NotPublishing` if the room publishes no video; ``ValueError``
+        for an image of the wrong shape or type.
+        """
+        if not 0 < fps <= 120:
+            raise ValueError(f"fps must be in (0, 120], not {fps}")
+        self._require_connected("publish")
+        local = self._video_track
+        if local is None:
+            raise NotPublishing("this room publishes no video: join with video to publish frames")
+        track = NumpyVideoTrack(format=format)
+        previous = local.replace_source(track)
+        loop = asyncio.get_running_loop()
+        count = 0
+        try:
+            start = loop.time()
+            async for image in frames:
+                track.put(image)
+                count += 1
+                delay = start + count / fps - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)  # pacing, not synchronisation
+                elif delay < -1.0:
+                    start = loop.time() - count / fps
+        finally:
+            track.end()
+            if local.source is track:
+                local.replace_source(previous)
+        return count
+
+    def record(
+        self, path: str, *, fps: float = 15.0, size: tuple[int, int] = (960, 540)
+    ) -> Recorder:
+        """Start recording the room's incoming media to ``path`` (e.g. ``"out.mp4"``).
+
+        The video is a grid of every remote participant's latest picture (H.264,
+        ``size``, ``fps``); the audio is their mix (AAC, 48 kHz). Stop with
+        ``await recorder.stop()``; leaving the room stops it too. See :class:`Recorder`.
+        """
+        self._require_connected("record")
+        recorder = Recorder(self, path, fps=fps, size=size)
+        self._recorders.append(recorder)
+        recorder._start(self._tasks)
+        return recorder
+
+    async def stats(self) -> RoomStats:
+        """Numbers for every connection: RTT, bitrates, packet loss, frame rate.
+
+        Bitrates are averaged since the previous call (or since the connection started).
+        ``rtt_ms`` of the result is the producer's RTCP round trip when the SFU has sent
+        receiver reports, else the round trip of a ping on the signaling WebSocket.
+        """
+        self._require_connected("read stats")
+        found: list[ConnectionStats] = []
+        producer = self._producer
+        if producer is not None:
+            video = self._video_track
+            found.append(
+                await connection_stats(
+                    "producer",
+                    producer,
+                    self._meters.setdefault("producer", _Meter()),
+                    video.fps if video is not None else None,
+                )
+            )
+        for producer_id, consumer in list(self._consumers.items()):
+            name = f"consumer:{producer_id}"
+            participant = self._participants.get(producer_id)
+            track = participant.video if participant is not None else None
+            found.append(
+                await connection_stats(
+                    name,
+                    consumer.pc,
+                    self._meters.setdefault(name, _Meter()),
+                    track.fps if track is not None else None,
+                )
+            )
+        rtt = found[0].rtt_ms if found and found[0].rtt_ms is not None else None
+        if rtt is None and self._signaling is not None:
+            rtt = await self._signaling.ping()
+        return RoomStats(connections=tuple(found), rtt_ms=rtt)
+
+    def _require_connected(self, what: str) -> None:
+        if self._state is not RoomState.CONNECTED:
+            raise RoomClosed(f"cannot {what}: the room is {self._state.value}")
+
+    def _ipython_display_(self) -> None:
+        """Show the room as a live grid of participant tiles in Jupyter (``arbiter[notebook]``)."""
+        from ._notebook import RoomView
+
+        RoomView(self).display()
 
     async def leave(self) -> None:
         """Leave the room: tell the server, close every connection, end every task.
@@ -615,9 +838,18 @@ class Room:
                 self._log_warning("closing a peer connection failed: %r", result)
         if self._source is not None and self._owns_source:
             self._source.close()
+        for local in (self._video_track, self._audio_track):
+            if local is not None:
+                local.stop()
         for participant in self._participants.values():
             self._unsubscribe(participant)
+        for recorder in list(self._recorders):
+            try:
+                await recorder.stop()
+            except Exception as exc:
+                self._log_warning("stopping a recorder failed: %r", exc)
         self._state = RoomState.CLOSED
+        self._set_connection_state("disconnected", self._close_reason)
         self._emit(ev.Disconnected(reason=self._close_reason))
         for stream in list(self._streams):
             stream._end()
@@ -694,6 +926,7 @@ class Room:
             participant._name = name
             return
         participant = RemoteParticipant(participant_id, name)
+        participant._muted.update(self._track_states.pop(participant_id, {}))
         self._participants[participant_id] = participant
         self._emit(ev.ParticipantJoined(participant))
 
@@ -752,6 +985,9 @@ class Room:
                 ev.ErrorReceived(code=message.code, message=message.message, ref=message.ref)
             )
             return
+        if isinstance(message, TrackState):
+            self._on_track_state(message)
+            return
         assert isinstance(message, DataMessage)
         data: str | bytes = message.data
         if message.kind == "bytes":
@@ -765,6 +1001,31 @@ class Room:
                 sender=message.sender, data=data, topic=message.topic, message_id=message.id
             )
         )
+        if message.topic == CHAT_TOPIC and isinstance(data, str):
+            sender = self._participants.get(message.sender or "")
+            name = sender.name if sender is not None else (message.sender or "unknown")
+            self._emit(
+                ev.ChatMessage(
+                    sender=message.sender,
+                    name=name,
+                    text=data,
+                    timestamp=time.time(),
+                    message_id=message.id,
+                )
+            )
+
+    def _on_track_state(self, message: TrackState) -> None:
+        if message.sender is None:
+            self._log_warning("ignoring a track_state without sender")
+            return
+        participant = self._participants.get(message.sender)
+        if participant is None:  # the data channel overtook participant_joined
+            self._track_states.setdefault(message.sender, {})[message.kind] = message.muted
+            return
+        if participant._muted[message.kind] == message.muted:
+            return
+        participant._muted[message.kind] = message.muted
+        self._emit(ev.TrackMuted(participant=participant, kind=message.kind, muted=message.muted))
 
     # ------------------------------------------------------------------ consumers
 
@@ -794,6 +1055,7 @@ class Room:
     def _new_consumer(self, producer_id: str) -> _Consumer:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
         consumer = _Consumer(producer_id, pc)
+        self._meters[f"consumer:{producer_id}"] = _Meter()
         self._consumers[producer_id] = consumer
         pc.on("track", lambda track: consumer.new_tracks.append(track))
         pc.on("connectionstatechange", lambda: self._on_consumer_state(consumer))
@@ -823,9 +1085,15 @@ class Room:
             self._log_debug("consumer for %s before participant_joined", producer_id)
             self._on_participant_joined(producer_id, producer_id)
             participant = self._participants[producer_id]
-        for track in tracks:
-            kind: TrackKind = "video" if track.kind == "video" else "audio"
+        for received in tracks:
+            kind: TrackKind = "video" if received.kind == "video" else "audio"
+            track = RemoteTrack(received, producer_id, kind)
+            old = participant._tracks.get(kind)
+            if old is not None:
+                self._emit(ev.TrackUnsubscribed(participant=participant, kind=kind, track=old))
+                old._finish()
             participant._tracks[kind] = track
+            self._tasks.spawn(track._run(), f"track:{producer_id}:{kind}")
             self._emit(ev.TrackSubscribed(participant=participant, kind=kind, track=track))
 
     def _on_consumer_state(self, consumer: _Consumer) -> None:
@@ -855,9 +1123,17 @@ class Room:
     def _unsubscribe(self, participant: RemoteParticipant) -> None:
         tracks, participant._tracks = participant._tracks, {}
         for kind, track in tracks.items():
+            track._finish()
             self._emit(ev.TrackUnsubscribed(participant=participant, kind=kind, track=track))
 
     # ------------------------------------------------------------------ events
+
+    def _set_connection_state(self, state: ConnectionState, reason: str | None) -> None:
+        if state == self._connection_state:
+            return
+        self._log_debug("connection state %s -> %s", self._connection_state, state)
+        self._connection_state = state
+        self._emit(ev.ConnectionStateChanged(state=state, reason=reason))
 
     def _emit(self, event: Event) -> None:
         streams = list(self._streams)
@@ -893,6 +1169,9 @@ _EVENT_TYPES: frozenset[str] = frozenset(
         ev.DataReceived,
         ev.ErrorReceived,
         ev.Disconnected,
+        ev.TrackMuted,
+        ev.ConnectionStateChanged,
+        ev.ChatMessage,
     )
 )
 
@@ -914,7 +1193,21 @@ def _make_source(
         return TestPatternSource(name, video=video, audio=audio, size=video_size, fps=fps), True
     if isinstance(publish, str) and publish.startswith("file:"):
         return FileSource(publish.removeprefix("file:")), True
-    raise ValueError(f"publish must be 'test', 'file:PATH', a MediaSource or None, not {publish!r}")
+    if publish == "camera" or (isinstance(publish, str) and publish.startswith("camera:")):
+        device = publish.removeprefix("camera").removeprefix(":")
+        return (
+            CameraSource(
+                device if video else None,
+                "" if audio else None,
+                size=video_size,
+                fps=fps,
+            ),
+            True,
+        )
+    raise ValueError(
+        "publish must be 'test', 'camera', 'camera:DEVICE', 'file:PATH', a MediaSource "
+        f"or None, not {publish!r}"
+    )
 
 
 def _http_error(url: str, reply: httpx.Response) -> ArbiterError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -62,6 +63,19 @@ class Signaling:
             return await ws.recv()
         except ConnectionClosed as exc:
             raise ConnectionLost(f"signaling connection closed: {_reason(exc)}") from exc
+
+    async def ping(self, timeout: float = 1.0) -> float | None:
+        """Round trip of a WebSocket ping in milliseconds, or ``None`` if it got no pong."""
+        ws = self._ws
+        if ws is None:
+            return None
+        try:
+            async with asyncio.timeout(timeout):
+                pong = await ws.ping()
+                latency = await pong
+        except (ConnectionClosed, TimeoutError, RuntimeError):
+            return None
+        return round(float(latency) * 1000, 2)
 
     async def close(self) -> None:
         """Close the WebSocket (a no-op if it is closed already)."""

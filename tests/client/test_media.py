@@ -69,6 +69,6 @@ def test_publish_choices() -> None:
     mine = TrackSource(audio=ToneAudioTrack())
     assert _make_source(mine, "bot", True, True, (160, 120), 10) == (mine, False)
     with pytest.raises(ValueError):
-        _make_source("camera", "bot", True, True, (160, 120), 10)
+        _make_source("webcam", "bot", True, True, (160, 120), 10)
     with pytest.raises(ValueError):
         TrackSource(video=ToneAudioTrack())

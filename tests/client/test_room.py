@@ -15,6 +15,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 import arbiter_client._room
 from arbiter_client import (
     ConnectionLost,
+    ConnectionStateChanged,
     DataReceived,
     Disconnected,
     Event,
@@ -144,8 +145,14 @@ async def test_leave_is_idempotent_and_ends_streams(fake: FakeServer) -> None:
     await asyncio.gather(room.leave(), room.leave())
     await room.leave()
     seen = [event async for event in stream]
-    assert [type(e) for e in seen] == [ParticipantJoined, Disconnected]
-    assert seen[-1] == Disconnected(reason="left")
+    assert seen == [
+        seen[0],
+        ConnectionStateChanged(state="connected", reason=None),
+        ConnectionStateChanged(state="disconnected", reason="left"),
+        Disconnected(reason="left"),
+    ]
+    assert isinstance(seen[0], ParticipantJoined)
+    assert room.connection_state == "disconnected"
     assert sum(isinstance(m, Leave) for m in fake.sessions[0].received) == 1
     await asyncio.wait_for(fake.sessions[0].closed.wait(), WAIT)
     with pytest.raises(RoomClosed):
