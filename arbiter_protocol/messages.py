@@ -35,6 +35,7 @@ __all__ = [
     "SessionDescription",
     "SfuReady",
     "TrackState",
+    "check_sdp",
     "encode_message",
     "error_message",
     "is_valid_id",
@@ -56,6 +57,11 @@ MAX_CANDIDATE = 1024
 MAX_NAME = 64
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SDP_LINE_RE = re.compile(r"^[a-z]=[\x20-\x7e]*$")
+_CANDIDATE_RE = re.compile(
+    r"^(a=)?candidate:[!-~]{1,32} \d{1,3} (udp|tcp|UDP|TCP) \d{1,10} [0-9A-Za-z.:_-]{1,253} "
+    r"\d{1,5} typ (host|srflx|prflx|relay)( [\x21-\x7e]+)*$"
+)
 
 
 def is_valid_id(value: str) -> bool:
@@ -108,6 +114,9 @@ class SessionDescription:
     sdp: str = field(metadata={"max_len": MAX_SDP, "min_len": 1})
     "The SDP text."
 
+    def __post_init__(self) -> None:
+        check_sdp(self.sdp)
+
 
 @dataclass
 class IceCandidate:
@@ -119,6 +128,38 @@ class IceCandidate:
     "The media stream id the candidate belongs to."
     sdpMLineIndex: int | None = field(default=None, metadata={"min": 0, "max": 64})
     "The index of the media section the candidate belongs to."
+
+    def __post_init__(self) -> None:
+        if self.candidate and not _CANDIDATE_RE.match(self.candidate):
+            raise ProtocolError(
+                ErrorCode.INVALID_MESSAGE,
+                "field 'candidate.candidate' is not an ICE candidate line "
+                "('candidate:<foundation> <component> <transport> <priority> <address> "
+                "<port> typ <type> ...')",
+            )
+
+
+def check_sdp(sdp: str) -> None:
+    """Refuse text that is not plausibly SDP before it reaches a WebRTC stack.
+
+    It must start with ``v=0``, every line must be ``<letter>=<printable ASCII>``, and it
+    must have an ``o=`` and at most 32 ``m=`` sections. Raises :class:`ProtocolError`.
+    """
+    lines = sdp.replace("\r\n", "\n").rstrip("\n").split("\n")
+    problem = None
+    if not lines or lines[0] != "v=0":
+        problem = "must start with 'v=0'"
+    elif not any(line.startswith("o=") for line in lines):
+        problem = "has no 'o=' line"
+    elif sum(line.startswith("m=") for line in lines) > 32:
+        problem = "has more than 32 media sections"
+    else:
+        for number, line in enumerate(lines, 1):
+            if not _SDP_LINE_RE.match(line):
+                problem = f"line {number} is not '<letter>=<printable text>'"
+                break
+    if problem is not None:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"field 'sdp.sdp' {problem}")
 
 
 @dataclass

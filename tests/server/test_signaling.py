@@ -10,7 +10,8 @@ from tests.utils import ManualLauncher, WsPeer
 
 pytestmark = pytest.mark.timeout(30)
 
-OFFER = {"type": "offer", "sdp": "v=0\r\n"}
+SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+OFFER = {"type": "offer", "sdp": SDP}
 
 
 async def _room_with_sfu(stack: LocalStack, launcher: ManualLauncher, room_id: str) -> WsPeer:
@@ -62,7 +63,7 @@ async def test_identify_and_handshake_are_routed_between_client_and_sfu(
             "v": 1,
             "connection": "producer",
             "participant_id": joined["participant_id"],
-            "sdp": {"type": "answer", "sdp": "v=0\r\n"},
+            "sdp": {"type": "answer", "sdp": SDP},
         }
     )
     answer = await alice.expect("handshake")
