@@ -50,7 +50,7 @@ class TurnServer:
         data_dir: Path,
         host: str = "127.0.0.1",
         port: int = 0,
-        relay_ports: tuple[int, int] = (49160, 49400),
+        relay_ports: tuple[int, int] | None = None,
         credential_ttl: int = 4 * 3600,
         realm: str = "arbiter.local",
         binary: str = "turnserver",
@@ -58,6 +58,10 @@ class TurnServer:
         self.data_dir = data_dir
         self.host = host
         self.port = port
+        if relay_ports is None:
+            # a random block, so several stacks on one machine do not compete for ports
+            base = 50000 + secrets.randbelow(60) * 200
+            relay_ports = (base, base + 199)
         self.relay_ports = relay_ports
         self.credential_ttl = credential_ttl
         self.realm = realm
@@ -71,8 +75,25 @@ class TurnServer:
         """Whether coturn's ``turnserver`` is installed."""
         return shutil.which(binary) is not None
 
-    def start(self) -> None:
-        """Write the config and start coturn; raise ``OSError`` if it does not come up."""
+    def start(self, attempts: int = 3) -> None:
+        """Write the config and start coturn; raise ``OSError`` if it does not come up.
+
+        With a picked port (``port=0``) a start that fails, e.g. because another process
+        took the port in the meantime, is tried again on a new port.
+        """
+        pick = not self.port
+        for attempt in range(attempts):
+            if pick:
+                self.port = 0
+            try:
+                self._start_once()
+                return
+            except OSError:
+                if attempt == attempts - 1 or not pick:
+                    raise
+                logger.warning("turnserver did not start; trying another port")
+
+    def _start_once(self) -> None:
         turn_dir = self.data_dir / "turn"
         turn_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
