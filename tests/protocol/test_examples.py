@@ -45,8 +45,14 @@ def test_every_message_type_and_body_has_examples() -> None:
     files = {p.stem for p in EXAMPLES.glob("*.json")}
     for action in arbiter_protocol.ACTIONS:
         assert action in files, f"no examples for the '{action}' message"
-    for body in ("join_request", "join_response", "create_room_request", "room_info",
-                 "error_body", "ice_server"):
+    for body in (
+        "join_request",
+        "join_response",
+        "create_room_request",
+        "room_info",
+        "error_body",
+        "ice_server",
+    ):
         assert body in files
     specs = [json.loads(p.read_text(encoding="utf-8")) for p in EXAMPLES.glob("*.json")]
     for spec in specs:

@@ -77,6 +77,30 @@ const MAX_LIST = 1000;
 const MAX_SAFE = 2 ** 53;
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const SDP_LINE_RE = /^[a-z]=[\x20-\x7e]*$/;
+// Python's `\d` matches any Unicode decimal digit and its `$` also matches before a final
+// newline: `\p{Nd}` and `\n?$` keep this the same pattern.
+const CANDIDATE_RE =
+  /^(a=)?candidate:[!-~]{1,32} \p{Nd}{1,3} (udp|tcp|UDP|TCP) \p{Nd}{1,10} [0-9A-Za-z.:_-]{1,253} \p{Nd}{1,5} typ (host|srflx|prflx|relay)( [\x21-\x7e]+)*\n?$/u;
+
+/**
+ * Refuse text that is not plausibly SDP (Python's `check_sdp`): it must start with `v=0`,
+ * every line must be `<letter>=<printable ASCII>`, with an `o=` line and at most 32 `m=`
+ * sections. Throws {@link ProtocolError}.
+ * @public
+ */
+export function checkSdp(sdp: string): void {
+  const lines = sdp.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n');
+  let problem: string | null = null;
+  if (lines[0] !== 'v=0') problem = "must start with 'v=0'";
+  else if (!lines.some((l) => l.startsWith('o='))) problem = "has no 'o=' line";
+  else if (lines.filter((l) => l.startsWith('m=')).length > 32) problem = 'has more than 32 media sections';
+  else {
+    const bad = lines.findIndex((l) => !SDP_LINE_RE.test(l));
+    if (bad >= 0) problem = `line ${bad + 1} is not '<letter>=<printable text>'`;
+  }
+  if (problem !== null) throw new ProtocolError(ErrorCode.INVALID_MESSAGE, `field 'sdp.sdp' ${problem}`);
+}
 
 /**
  * True if `value` is usable as a room or participant id (`[A-Za-z0-9_-]{1,64}`).
@@ -301,6 +325,7 @@ const SESSION_DESCRIPTION: Schema = {
     { name: 'type', type: { t: 'literal', values: ['offer', 'answer'] } },
     { name: 'sdp', type: { t: 'str', maxLen: MAX_SDP, minLen: 1 } },
   ],
+  check: (d) => checkSdp(d.sdp as string),
 };
 
 const ICE_CANDIDATE: Schema = {
@@ -309,6 +334,17 @@ const ICE_CANDIDATE: Schema = {
     { name: 'sdpMid', type: { t: 'str', maxLen: 32 }, optional: true },
     { name: 'sdpMLineIndex', type: { t: 'int', min: 0, max: 64 }, optional: true },
   ],
+  check: (c) => {
+    const line = c.candidate as string;
+    if (line && !CANDIDATE_RE.test(line)) {
+      throw new ProtocolError(
+        ErrorCode.INVALID_MESSAGE,
+        "field 'candidate.candidate' is not an ICE candidate line " +
+          "('candidate:<foundation> <component> <transport> <priority> <address> " +
+          "<port> typ <type> ...')",
+      );
+    }
+  },
 };
 
 const MESSAGE_SCHEMAS: Record<Action, Schema> = {

@@ -4,6 +4,7 @@ import {
   FakePeerConnection,
   FakeServer,
   FakeTrack,
+  fakeSdp,
   refusingGetUserMedia,
   resetFakes,
 } from '../test-utils/fakes';
@@ -38,7 +39,7 @@ describe('Room.connect', () => {
     const sent = server.socket.messages();
     expect(sent[0]).toEqual({ action: 'identify', token: 'token-1' });
     const offer = sent.find((m) => m.action === 'handshake');
-    expect(offer).toMatchObject({ connection: 'producer', sdp: { type: 'offer', sdp: 'v=0 offer audio,video' } });
+    expect(offer).toMatchObject({ connection: 'producer', sdp: { type: 'offer', sdp: fakeSdp('offer audio,video') } });
     const pc = producer();
     expect(pc.config.iceServers).toEqual([{ urls: ['stun:127.0.0.1:3478'] }]);
     expect(pc.transceivers.map((t) => [t.kind, t.direction])).toEqual([
@@ -147,15 +148,15 @@ describe('a connected room', () => {
       connection: 'consumer',
       producer_id: 'p_bot',
       participant_id: 'p_local1',
-      sdp: { type: 'offer', sdp: 'v=0 sfu offer' },
+      sdp: { type: 'offer', sdp: fakeSdp('sfu offer') },
     });
     await vi.waitFor(() =>
       expect(server.socket.messages().filter((m) => m.action === 'handshake' && m.connection === 'consumer')).toHaveLength(1),
     );
     const answer = server.socket.messages().find((m) => m.action === 'handshake' && m.connection === 'consumer');
-    expect(answer).toMatchObject({ producer_id: 'p_bot', sdp: { type: 'answer', sdp: 'v=0 answer' } });
+    expect(answer).toMatchObject({ producer_id: 'p_bot', sdp: { type: 'answer', sdp: fakeSdp('answer') } });
     const consumer = FakePeerConnection.all[1]!;
-    expect(consumer.remoteDescription).toEqual({ type: 'offer', sdp: 'v=0 sfu offer' });
+    expect(consumer.remoteDescription).toEqual({ type: 'offer', sdp: fakeSdp('sfu offer') });
 
     const video = new FakeTrack('video');
     const subscribed = vi.fn();

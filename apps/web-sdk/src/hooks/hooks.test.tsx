@@ -3,7 +3,7 @@ import type { ReactNode } from 'react';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RoomContext } from '../context/room-context';
 import { Room } from '../core/room';
-import { FakePeerConnection, FakeServer, FakeTrack, resetFakes } from '../test-utils/fakes';
+import { FakePeerConnection, FakeServer, FakeTrack, fakeSdp, resetFakes } from '../test-utils/fakes';
 import { useChat } from './useChat';
 import { useConnectionState } from './useConnectionState';
 import { useParticipants } from './useParticipants';
@@ -63,7 +63,7 @@ describe('useTracks', () => {
         action: 'handshake',
         connection: 'consumer',
         producer_id: 'p_bot',
-        sdp: { type: 'offer', sdp: 'v=0' },
+        sdp: { type: 'offer', sdp: fakeSdp('sfu offer') },
       }),
     );
     await act(async () => {

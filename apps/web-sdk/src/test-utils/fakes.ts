@@ -7,6 +7,11 @@ import { vi } from 'vitest';
 import { encodeMessage, messageFromDict, parseMessage, type Message } from '../core/protocol';
 import type { RoomEnvironment } from '../core/room';
 
+/** A minimal SDP that passes the protocol's SDP check; `tag` goes in the s= line. */
+export function fakeSdp(tag: string): string {
+  return `v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=${tag}\r\nt=0 0\r\n`;
+}
+
 export class FakeTrack {
   static count = 0;
   id: string;
@@ -93,10 +98,10 @@ export class FakePeerConnection {
     return c;
   }
   async createOffer() {
-    return { type: 'offer', sdp: `v=0 offer ${this.transceivers.map((t) => t.kind).join(',')}` };
+    return { type: 'offer', sdp: fakeSdp(`offer ${this.transceivers.map((t) => t.kind).join(',')}`) };
   }
   async createAnswer() {
-    return { type: 'answer', sdp: 'v=0 answer' };
+    return { type: 'answer', sdp: fakeSdp('answer') };
   }
   async setLocalDescription(d: { type: string; sdp: string }) {
     this.localDescription = d;
@@ -175,7 +180,7 @@ export class FakeServer {
         participants: this.existing,
       });
     } else if (message.action === 'handshake' && message.connection === 'producer' && message.sdp && this.autoAnswer) {
-      ws.deliver({ action: 'handshake', connection: 'producer', sdp: { type: 'answer', sdp: 'v=0 sfu answer' } });
+      ws.deliver({ action: 'handshake', connection: 'producer', sdp: { type: 'answer', sdp: fakeSdp('sfu answer') } });
     }
   }
 
