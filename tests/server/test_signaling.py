@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -233,3 +235,52 @@ async def test_a_flooding_connection_is_rate_limited_and_others_are_not(
     await sfu.expect("participant_joined")
     for p in (flooder, alice, sfu):
         await p.close()
+
+
+async def test_only_the_rooms_current_sfu_and_valid_tokens_are_accepted(
+    manual_stack: tuple[LocalStack, ManualLauncher],
+) -> None:
+    import jwt
+
+    from arbiter_server.auth import issue_participant_token
+    from arbiter_server.lambdas.rooms import ensure_sfu, reset_sfu
+
+    stack, launcher = manual_stack
+    services = stack.services
+    assert services is not None
+    sfu = await _room_with_sfu(stack, launcher, "sec")
+    old_token = launcher.tokens["sec"]
+    peer = await WsPeer.connect(f"ws://127.0.0.1:{stack.port}/ws")
+
+    async def refused(token: str, words: str) -> None:
+        await peer.send({"action": "identify", "v": 1, "token": token})
+        err = await peer.expect("error")
+        assert err["code"] == "unauthorized" and words in err["message"], err
+
+    # a client cannot mint itself an SFU credential (or anything) without the secret
+    claims = jwt.decode(old_token, options={"verify_signature": False})
+    await refused(
+        jwt.encode(
+            {**claims, "room": "sec"},
+            "a-guessed-secret-of-enough-length-0123456789",
+            algorithm="HS256",
+        ),
+        "signature",
+    )
+    # an expired join token
+    expired, _ = issue_participant_token(services.settings.secret, "sec", "p-x", "x", ttl=-5)
+    await refused(expired, "expired")
+    # the SFU credential of a replaced SFU no longer works
+    room = services.store.get_room("sec")
+    assert room is not None
+    await asyncio.to_thread(reset_sfu, services, room, "test")
+    fresh = services.store.get_room("sec")
+    assert fresh is not None
+    await asyncio.to_thread(ensure_sfu, services, fresh)
+    assert launcher.tokens["sec"] != old_token
+    await refused(old_token, "not the room's current SFU")
+    # and the new one does
+    await peer.send({"action": "identify", "v": 1, "token": launcher.tokens["sec"]})
+    assert (await peer.expect("identified"))["role"] == "sfu"
+    await peer.close()
+    await sfu.close()
