@@ -213,7 +213,7 @@ async def test_publish_frames_then_the_previous_source_comes_back(
     video = await producer_track(fake.sessions[0], "video")
 
     async def images() -> AsyncIterator[np.ndarray]:
-        for i in range(20):
+        for _ in range(20):
             yield np.full((96, 128, 3), (250, 10, 10), dtype=np.uint8)
 
     task = asyncio.ensure_future(room.publish_frames(images(), fps=30))
