@@ -29,12 +29,12 @@ from .taskset import TaskSet
 
 __all__ = [
     "AUDIO_QUEUE_SIZE",
-    "KEYFRAME_INTERVAL",
-    "PRODUCER_MIME_TYPES",
-    "VIDEO_QUEUE_SIZE",
     "ForwardedTrack",
     "ForwarderStats",
+    "KEYFRAME_INTERVAL",
+    "PRODUCER_MIME_TYPES",
     "TrackForwarder",
+    "VIDEO_QUEUE_SIZE",
     "bind_sender",
     "consumer_codec_preferences",
     "negotiated_codec",

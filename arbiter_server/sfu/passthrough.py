@@ -32,12 +32,12 @@ from aiortc.mediastreams import convert_timebase
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 __all__ = [
-    "PASSTHROUGH_MIME_TYPES",
     "EncodedPacket",
-    "OpusPacker",
-    "PassThroughDecoder",
-    "Packer",
     "H264Packer",
+    "OpusPacker",
+    "PASSTHROUGH_MIME_TYPES",
+    "Packer",
+    "PassThroughDecoder",
     "Vp8Packer",
     "install",
     "is_installed",
