@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.markup import escape
 from rich.segment import Segment
 from rich.style import Style
@@ -22,9 +24,12 @@ METER_CELLS = 8
 _METER_STEPS = " \u258f\u258e\u258d\u258c\u258b\u258a\u2589\u2588"
 
 
-def level_meter(level: float, cells: int = METER_CELLS) -> str:
-    """A horizontal bar of ``cells`` characters for ``level`` in ``0..1`` (eighth steps)."""
-    eighths = round(max(0.0, min(1.0, level)) * cells * 8)
+def level_meter(level: float, cells: int = METER_CELLS, floor_db: float = -60.0) -> str:
+    """A horizontal bar of ``cells`` characters for an RMS ``level`` in ``0..1``, on a
+    decibel scale from ``floor_db`` (empty) to 0 dB (full), in eighths of a cell."""
+    db = 20 * math.log10(level) if level > 0 else floor_db
+    fraction = max(0.0, min(1.0, 1 - db / floor_db))
+    eighths = round(fraction * cells * 8)
     full, part = divmod(eighths, 8)
     bar = "\u2588" * full + (_METER_STEPS[part] if full < cells else "")
     return bar.ljust(cells)
