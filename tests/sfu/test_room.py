@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import pytest
 
@@ -115,7 +116,7 @@ async def test_data_messages_are_relayed_exactly_once(harness: Harness) -> None:
     alice.send_message(DataMessage(kind="text", data="forged", id="m3", sender="bob"))
     alice.send_message(DataMessage(kind="text", data="end", id="end"))
     for peer in (bob, carol):
-        await peer.wait_data(lambda peer=peer: any(m.id == "end" for m in peer.data))
+        await peer.wait_data(partial(got_id, peer, "end"))
 
     assert [(m.id, m.sender) for m in bob.data] == [
         ("m1", "alice"),
@@ -254,6 +255,10 @@ async def test_failed_producer_closes_its_connections(harness: Harness) -> None:
     assert producer.pc.connectionState == "closed"
     stats = harness.room.stats()
     assert (stats.participants, stats.producers, stats.consumers) == (2, 1, 0)
+
+
+def got_id(peer: Peer, message_id: str) -> bool:
+    return any(m.id == message_id for m in peer.data)
 
 
 async def _until(predicate: object) -> None:
