@@ -172,7 +172,8 @@ class Room:
             return
         self._closed = asyncio.get_running_loop().create_future()
         try:
-            await self._tasks.close()
+            # Clean-ups in progress (failed connections) finish rather than stop half-way.
+            await self._tasks.drain(timeout=5.0)
             async with self._lock:
                 for participant in list(self._participants.values()):
                     await self._remove(participant)

@@ -55,6 +55,15 @@ class TaskSet:
         self._closed = True
         await self.cancel_all()
 
+    async def drain(self, timeout: float) -> None:
+        """Refuse new work, give current tasks ``timeout`` seconds to finish, cancel the rest."""
+        self._closed = True
+        current = asyncio.current_task()
+        tasks = {t for t in self._tasks if t is not current}
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+        await self.cancel_all()
+
     async def cancel_all(self) -> None:
         """Cancel the current tasks and wait for them, without closing the set."""
         current = asyncio.current_task()
