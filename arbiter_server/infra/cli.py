@@ -67,9 +67,10 @@ def add_subcommands(subparsers: Any) -> None:
         "--subnets", default="", help="comma-separated public subnets (default: the VPC's)"
     )
     deploy.add_argument(
-        "--closed-rooms",
+        "--open-rooms",
         action="store_true",
-        help="room creation needs an API key (default: anyone may create rooms)",
+        help="anyone may create rooms (default: POST /rooms needs the deployment's API key "
+        "in the x-api-key header; the key is in SSM at /arbiter/<prefix>/api-key)",
     )
     status = subparsers.add_parser(
         "status",
@@ -133,7 +134,7 @@ def _config(args: argparse.Namespace) -> Any:
         max_rooms=args.max_rooms,
         max_participants=args.max_participants,
         log_retention_days=args.log_retention,
-        open_room_creation=not args.closed_rooms,
+        open_room_creation=args.open_rooms,
         vpc_id=args.vpc_id,
         subnets=tuple(s for s in args.subnets.split(",") if s),
         skip_images=args.skip_images,
@@ -200,7 +201,7 @@ def _change(args: argparse.Namespace, console: Any) -> int:
         return 0
     if plan.empty:
         if not destroying:
-            _print_outputs(deployer, plan.values)
+            _print_outputs(deployer, plan.values, args.prefix)
         return 0
     if not args.yes:
         if not sys.stdin.isatty():
@@ -229,7 +230,7 @@ def _change(args: argparse.Namespace, console: Any) -> int:
     if destroying:
         out.print(f"Destroyed deployment '{config.prefix}' in {config.region}.")
     else:
-        _print_outputs(deployer, values)
+        _print_outputs(deployer, values, args.prefix)
     return 0
 
 
@@ -239,9 +240,13 @@ def _stdout() -> Any:
     return Console(highlight=False)
 
 
-def _print_outputs(deployer: Any, values: dict[str, str]) -> None:
+def _print_outputs(deployer: Any, values: dict[str, str], prefix: str) -> None:
     outputs = deployer.outputs(values)
     out = _stdout()
     out.print(f"Room API:  {outputs.room_api}")
     out.print(f"Signaling: {outputs.signaling}")
     out.print(f"TURN:      {outputs.turn_host}")
+    out.print(
+        "Creating rooms needs the API key (x-api-key header), unless deployed with --open-rooms:"
+        f"\n  aws ssm get-parameter --with-decryption --name /arbiter/{prefix}/api-key"
+    )

@@ -60,7 +60,7 @@ class DeployConfig:
     "CloudWatch log retention."
     lambda_memory: int = 256
     "MiB of each Lambda function."
-    open_room_creation: bool = True
+    open_room_creation: bool = False
     "Anyone may create rooms (otherwise an API key is needed)."
     vpc_id: str | None = None
     "VPC for tasks and the NLB (default: the account's default VPC)."

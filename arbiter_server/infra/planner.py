@@ -76,6 +76,11 @@ class Names:
         return f"/arbiter/{self.prefix}/turn-secret"
 
     @property
+    def api_key_param(self) -> str:
+        """SSM parameter of the API key that room creation needs (unless rooms are open)."""
+        return f"/arbiter/{self.prefix}/api-key"
+
+    @property
     def log_groups(self) -> list[str]:
         """Log groups: one per function, SFU and TURN tasks."""
         return [f"/aws/lambda/{self.fn(s)}" for s in FUNCTIONS] + [
@@ -233,6 +238,7 @@ def _plan_parameters(ctx: _Ctx) -> None:
     for name, key in (
         (ctx.names.secret_param, "secret_param_arn"),
         (ctx.names.turn_secret_param, "turn_secret_param_arn"),
+        (ctx.names.api_key_param, "api_key_param_arn"),
     ):
         ctx.values[key] = ctx.arn("ssm", f"parameter{name}")
         ctx.plan.resources[f"ssm-parameter:{name}"] = name
@@ -600,7 +606,11 @@ def _lambda_policy(ctx: _Ctx) -> dict[str, Any]:
                 "Sid": "Secrets",
                 "Effect": "Allow",
                 "Action": ["ssm:GetParameter"],
-                "Resource": [v["secret_param_arn"], v["turn_secret_param_arn"]],
+                "Resource": [
+                    v["secret_param_arn"],
+                    v["turn_secret_param_arn"],
+                    v["api_key_param_arn"],
+                ],
             },
             {
                 "Sid": "DynamoDBTransactions",
@@ -1098,6 +1108,7 @@ def _environment(ctx: _Ctx) -> dict[str, Any]:
         "ARBITER_MANAGEMENT_URL": Template("https://" + ws),
         "ARBITER_SECRET_PARAM": n.secret_param,
         "ARBITER_TURN_SECRET_PARAM": n.turn_secret_param,
+        "ARBITER_API_KEY_PARAM": n.api_key_param,
         "ARBITER_TURN_HOST": Var("nlb_dns"),
         "ARBITER_CLUSTER": n.cluster,
         "ARBITER_SFU_TASK_FAMILY": n.sfu_family,

@@ -82,14 +82,18 @@ def services_from_environment(env: Mapping[str, str], aws: AwsClient | None = No
     secret = aws.get_parameter(env["ARBITER_SECRET_PARAM"])
     if not secret:
         raise RuntimeError(f"SSM parameter {env['ARBITER_SECRET_PARAM']} is missing")
-    turn_secret = aws.get_parameter(env.get("ARBITER_TURN_SECRET_PARAM", "")) or ""
+    turn_param = env.get("ARBITER_TURN_SECRET_PARAM")
+    turn_secret = (aws.get_parameter(turn_param) if turn_param else None) or ""
+    key_param = env.get("ARBITER_API_KEY_PARAM")
+    api_key = aws.get_parameter(key_param) if key_param else None
     settings = Settings(
         public_url=env["ARBITER_PUBLIC_URL"],
         signaling_url=env["ARBITER_SIGNALING_URL"],
         secret=secret,
         pool_size=int(env.get("ARBITER_POOL_SIZE", "1")),
         max_participants=int(env.get("ARBITER_MAX_PARTICIPANTS", "16")),
-        open_room_creation=env.get("ARBITER_OPEN_ROOMS", "true") == "true",
+        open_room_creation=env.get("ARBITER_OPEN_ROOMS", "false") == "true",
+        api_key=api_key,
         empty_room_grace=float(env.get("ARBITER_EMPTY_ROOM_GRACE", "60")),
         sfu_start_timeout=float(env.get("ARBITER_SFU_START_TIMEOUT", "180")),
     )

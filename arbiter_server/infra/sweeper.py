@@ -211,7 +211,7 @@ class Sweeper:
                 Wait(f"table {n.table} to go", "table_gone", {"name": n.table}),
             )
 
-        for param in (n.secret_param, n.turn_secret_param):
+        for param in (n.secret_param, n.turn_secret_param, n.api_key_param):
             if aws.parameter_exists(param) and ours(aws.parameter_tags(param), param):
                 delete(
                     "ssm-parameter",

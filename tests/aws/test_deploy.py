@@ -49,7 +49,11 @@ EXPECTED = {
     ),
     "stage": [f"{PREFIX}-http $default", f"{PREFIX}-ws prod"],
     "rule": [f"{PREFIX}-maintenance"],
-    "parameter": [f"/arbiter/{PREFIX}/secret", f"/arbiter/{PREFIX}/turn-secret"],
+    "parameter": [
+        f"/arbiter/{PREFIX}/api-key",
+        f"/arbiter/{PREFIX}/secret",
+        f"/arbiter/{PREFIX}/turn-secret",
+    ],
 }
 
 
@@ -281,8 +285,18 @@ def _ws(route: str, connection_id: str, body: dict[str, Any] | None = None) -> N
     assert signaling.handler(event, None) == {"statusCode": 200}
 
 
-def _http(route: str, body: dict[str, Any] | None = None, **path: str) -> dict[str, Any]:
-    event = {"routeKey": route, "pathParameters": path, "body": json.dumps(body or {})}
+def _http(
+    route: str,
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    **path: str,
+) -> dict[str, Any]:
+    event = {
+        "routeKey": route,
+        "pathParameters": path,
+        "headers": headers or {},
+        "body": json.dumps(body or {}),
+    }
     resp = room_api.handler(event, None)
     return {"status": resp["statusCode"], **json.loads(resp["body"])}
 
@@ -297,7 +311,12 @@ def test_deployed_handlers_run_against_dynamodb_management_api_and_ecs() -> None
     services = services_from_environment(env, AwsClient(REGION))
     configure(services)
     try:
-        created = _http("POST /rooms", {"room_id": "aws-room"})
+        # a deployment closes room creation by default: the API key is in SSM
+        refused = _http("POST /rooms", {"room_id": "aws-room"})
+        assert refused["status"] == 401 and refused["error"]["code"] == "unauthorized"
+        key = client("ssm").get_parameter(Name=f"/arbiter/{PREFIX}/api-key", WithDecryption=True)
+        api_key = key["Parameter"]["Value"]
+        created = _http("POST /rooms", {"room_id": "aws-room"}, headers={"x-api-key": api_key})
         assert created["status"] == 201 and created["url"].endswith("/rooms/aws-room")
         # the ECS launcher ran an SFU task carrying its credential in the env override
         ecs = client("ecs")
@@ -328,7 +347,7 @@ def test_deployed_handlers_run_against_dynamodb_management_api_and_ecs() -> None
         assert me["action"] == "identified" and me["sfu_ready"] is True
         assert [m["action"] for m in _posted("sfu-conn")] == ["participant_joined"]
 
-        offer = {"type": "offer", "sdp": "v=0\r\n"}
+        offer = {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}
         _ws(
             "handshake",
             "alice-conn",
