@@ -6,7 +6,7 @@ import asyncio
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -58,23 +58,6 @@ def coloured_cells(app: ArbiterTUI, pid: str) -> int:
                 if style.color.get_truecolor() != (0, 0, 0):
                     count += len(segment.text)
     return count
-
-
-@pytest.fixture
-async def bots(stack: LocalStack) -> AsyncIterator[list[Room]]:
-    await stack.create_room("r")
-    rooms: list[Room] = []
-    try:
-        for i in (1, 2):
-            rooms.append(
-                await Room.join(
-                    stack.room_url("r"), name=f"bot-{i}", video_size=(320, 240), fps=10, timeout=20
-                )
-            )
-        yield rooms
-    finally:
-        for room in rooms:
-            await room.leave()
 
 
 async def test_tiles_video_chat_and_screenshot(
