@@ -361,7 +361,7 @@ def message_from_dict(data: Any, allowed: frozenset[str] | None = None) -> Messa
         shown = action if len(action) <= 64 else action[:61] + "..."
         raise ProtocolError(ErrorCode.UNKNOWN_ACTION, f"unknown action '{shown}'")
     version = data.get("v")
-    if version != PROTOCOL_VERSION:
+    if type(version) is not int or version != PROTOCOL_VERSION:  # not True, not 1.0
         raise ProtocolError(
             ErrorCode.UNSUPPORTED_VERSION,
             f"protocol version {version!r} is not supported; "

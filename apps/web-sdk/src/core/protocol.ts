@@ -668,8 +668,7 @@ export function messageFromDict(
     throw new ProtocolError(ErrorCode.UNKNOWN_ACTION, `unknown action '${shown}'`);
   }
   const version = data.v;
-  // Python compares with `!=`, so `true` (== 1 in Python) passes there; mirror it.
-  if (version !== PROTOCOL_VERSION && version !== true) {
+  if (version !== PROTOCOL_VERSION) {
     throw new ProtocolError(
       ErrorCode.UNSUPPORTED_VERSION,
       `protocol version ${pyReprValue(version)} is not supported; ` +
