@@ -98,6 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.log_level != "debug":
+        # aioice logs every ICE candidate pair check at INFO.
+        logging.getLogger("aioice").setLevel(logging.WARNING)
     token = os.environ.get(TOKEN_ENV, "")
     if not token:
         logger.error("%s is not set", TOKEN_ENV)

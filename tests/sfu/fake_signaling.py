@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from arbiter_protocol import (
     Error,
@@ -85,6 +86,8 @@ class FakeSignaling:
                 peer = self.peers.get(getattr(message, "participant_id", None) or "")
                 if peer is not None:
                     peer.deliver(message)
+        except ConnectionClosed:
+            pass  # the SFU went away (killed, or exited)
         finally:
             if self._sfu is ws:
                 self._sfu = None
