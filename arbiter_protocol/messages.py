@@ -272,6 +272,8 @@ class Error(Message):
     "What was wrong, for people."
     ref: str | None = field(default=None, metadata={"max_len": 64})
     "The action of the message this error answers, when known."
+    participant_id: str | None = field(default=None, metadata=_ID)
+    "Set by an SFU to report an error to one participant through signaling."
 
 
 @dataclass

@@ -20,6 +20,7 @@ WS_ROUTES: tuple[str, ...] = (
     "identify",
     "handshake",
     "leave",
+    "error",
     "$default",
 )
 "Route keys of the WebSocket API; selection expression ``$request.body.action``."

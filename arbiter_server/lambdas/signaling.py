@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from arbiter_protocol import (
+    Error,
     ErrorCode,
     Handshake,
     Identified,
@@ -39,8 +40,8 @@ logger = logging.getLogger(__name__)
 Event = dict[str, Any]
 OK: dict[str, Any] = {"statusCode": 200}
 
-CLIENT_ACTIONS = frozenset({"identify", "handshake", "leave"})
-"Actions a connection may send; everything else is ``unknown_action``."
+CLIENT_ACTIONS = frozenset({"identify", "handshake", "leave", "error"})
+"Actions a connection may send; everything else is ``unknown_action`` (``error`` only SFUs)."
 
 
 def handler(event: Event, context: object) -> dict[str, Any]:
@@ -218,6 +219,23 @@ def _handshake(services: Services, connection_id: str, message: Message) -> None
     )
 
 
+def _error(services: Services, connection_id: str, message: Message) -> None:
+    """An SFU reports an error about something a participant sent it."""
+    assert isinstance(message, Error)
+    conn = _identified(services, connection_id)
+    if conn.role != "sfu":
+        raise ProtocolError(ErrorCode.FORBIDDEN, "only an SFU reports errors", "error")
+    if message.participant_id is None:
+        raise ProtocolError(
+            ErrorCode.INVALID_MESSAGE, "an SFU error needs 'participant_id'", "error"
+        )
+    for target in services.store.list_connections(conn.room_id or "", "participant"):
+        if target.participant_id == message.participant_id:
+            _send(services, target.connection_id, message)
+            return
+    logger.info("SFU error for %s who has left: %s", message.participant_id, message.message)
+
+
 def _leave(services: Services, connection_id: str, message: Message) -> None:
     conn = _identified(services, connection_id)
     if conn.role != "participant":
@@ -257,4 +275,5 @@ _HANDLERS: dict[str, Callable[[Services, str, Message], None]] = {
     "identify": _identify,
     "handshake": _handshake,
     "leave": _leave,
+    "error": _error,
 }

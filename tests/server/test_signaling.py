@@ -284,3 +284,39 @@ async def test_only_the_rooms_current_sfu_and_valid_tokens_are_accepted(
     assert (await peer.expect("identified"))["role"] == "sfu"
     await peer.close()
     await sfu.close()
+
+
+async def test_an_sfu_reports_errors_to_one_participant_and_clients_cannot(
+    manual_stack: tuple[LocalStack, ManualLauncher],
+) -> None:
+    stack, launcher = manual_stack
+    sfu = await _room_with_sfu(stack, launcher, "err")
+    alice, joined = await _join(stack, "err", "alice")
+    await alice.expect("identified")
+    await sfu.expect("participant_joined")
+    await sfu.send(
+        {
+            "action": "error",
+            "v": 1,
+            "code": "invalid_message",
+            "message": "your offer has no media",
+            "ref": "handshake",
+            "participant_id": joined["participant_id"],
+        }
+    )
+    got = await alice.expect("error")
+    assert got["message"] == "your offer has no media" and got["ref"] == "handshake"
+    # a participant cannot send errors to others
+    await alice.send(
+        {
+            "action": "error",
+            "v": 1,
+            "code": "x",
+            "message": "spoof",
+            "participant_id": joined["participant_id"],
+        }
+    )
+    assert (await alice.expect("error"))["code"] == "forbidden"
+    await sfu.assert_silent()
+    for p in (alice, sfu):
+        await p.close()
