@@ -10,12 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from arbiter_tui import CHAT_TOPIC, ArbiterTUI
+from arbiter_tui import ArbiterTUI
 from arbiter_tui.widgets import ChatPanel
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
-from arbiter_client import DataReceived, Room
+from arbiter_client import ChatMessage, Event, Room, TrackMuted
 from arbiter_server.local import LocalStack
 
 pytestmark = pytest.mark.timeout(90)
@@ -60,19 +60,18 @@ def coloured_cells(app: ArbiterTUI, pid: str) -> int:
     return count
 
 
-async def test_tiles_video_chat_and_screenshot(
+async def test_tiles_video_levels_chat_mute_and_screenshot(
     stack: LocalStack, bots: list[Room], tmp_path: Path
 ) -> None:
     bot1, bot2 = bots
-    received: list[DataReceived] = []
+    received: list[Event] = []
 
     async def listen() -> None:
         async for event in bot1.events():
-            if isinstance(event, DataReceived):
-                received.append(event)
+            received.append(event)
 
     listener = asyncio.create_task(listen())
-    app = ArbiterTUI(stack.room_url("r"), name="me", publish=None, fps=10)
+    app = ArbiterTUI(stack.room_url("r"), name="me", publish="test", video_size=(160, 120), fps=10)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             ids = {bot1.participant_id, bot2.participant_id}
@@ -113,7 +112,10 @@ async def test_tiles_video_chat_and_screenshot(
             await pilot.press("enter")
             await wait_until(
                 pilot,
-                lambda: any(e.data == "hello bots" and e.topic == CHAT_TOPIC for e in received),
+                lambda: any(
+                    isinstance(e, ChatMessage) and e.text == "hello bots" and e.name == "me"
+                    for e in received
+                ),
                 10,
                 "bot-1 to get the app's chat",
             )
@@ -121,17 +123,61 @@ async def test_tiles_video_chat_and_screenshot(
             assert ("me", "hello bots") in chat.lines
 
             # chat from a bot shows in the app, with its name
-            await bot2.send("hi terminal", topic=CHAT_TOPIC)
+            await bot2.send_chat("hi terminal")
             await wait_until(
                 pilot, lambda: ("bot-2", "hi terminal") in chat.lines, 10, "the bot's chat"
             )
 
             app.set_focus(None)
+
+            # the app mutes itself with m: the bots are told
+            me = app.room.participant_id if app.room else ""
+
+            def muted(kind: str, state: bool) -> bool:
+                return any(
+                    isinstance(e, TrackMuted)
+                    and e.participant.id == me
+                    and e.kind == kind
+                    and e.muted is state
+                    for e in received
+                )
+
+            await pilot.press("m")
+            await wait_until(pilot, lambda: muted("audio", True), 10, "the app's mute to reach")
+            assert "off" in app.status.mic and "off" not in app.status.cam
+
+            # a bot mutes its mic: its tile says so and it stops speaking
+            tile1 = app.tiles[bot1.participant_id]
+            await bot1.set_microphone_enabled(False)
+            await wait_until(
+                pilot,
+                lambda: tile1.audio_muted and not tile1.speaking,
+                10,
+                "bot-1's tile to show its mic off",
+            )
+            assert "mic off" in str(tile1.query_one("#caption", Static).render())
+            await wait_until(pilot, lambda: app.status.rtt_ms is not None, 10, "a round-trip time")
             await pilot.pause(0.3)
             path = app.save_screenshot("screenshot.svg", str(tmp_path))
             assert Path(path).read_text().startswith("<svg")
             if os.environ.get("ARBITER_TUI_SCREENSHOT"):
                 shutil.copy(path, SCREENSHOT)
+
+            # a bot stops its camera: no stale picture, the tile says so
+            await bot1.set_camera_enabled(False)
+            await wait_until(pilot, lambda: tile1.video_muted, 10, "bot-1's camera off")
+            assert tile1.video.rows is None
+            assert "cam off" in str(tile1.query_one("#caption", Static).render())
+
+            # v and m again: the app's camera off, its mic back on
+            await pilot.press("v")
+            await pilot.press("m")
+            await wait_until(
+                pilot,
+                lambda: muted("video", True) and muted("audio", False),
+                10,
+                "camera off and mic on to reach bot-1",
+            )
 
             # a bot leaves: its tile goes
             gone = bot2.participant_id

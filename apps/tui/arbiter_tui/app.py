@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
-from collections.abc import Coroutine
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import av
 import numpy as np
-from aiortc import MediaStreamTrack
-from aiortc.mediastreams import MediaStreamError
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,18 +19,22 @@ from textual.worker import Worker
 
 from arbiter_client import (
     ArbiterError,
-    DataReceived,
-    Disconnected,
+    ChatMessage,
+    ConnectionStateChanged,
     ErrorReceived,
+    Event,
+    NotPublishing,
     ParticipantJoined,
     ParticipantLeft,
     Publish,
+    RemoteTrack,
     Room,
+    RoomState,
+    TrackMuted,
     TrackSubscribed,
     TrackUnsubscribed,
 )
 
-from .media import audio_level
 from .messages import (
     AudioLevel,
     ChatReceived,
@@ -54,14 +54,12 @@ from .widgets import ChatPanel, ParticipantTile, StatusBar
 __all__ = ["CHAT_TOPIC", "ArbiterTUI", "grid_columns"]
 
 CHAT_TOPIC = "chat"
-"The data topic chat lines travel on (the web SDK uses the same)."
+"The data topic chat lines travel on (``room.send_chat`` and the web SDK use it too)."
 
-SPEAKING_LEVEL = 0.02
-"An RMS level above this counts as speaking."
-SPEAKING_HOLD = 0.6
-"Seconds someone still counts as speaking after their level drops."
 LEVEL_INTERVAL = 0.1
-"Seconds between audio level updates per participant."
+"Seconds between audio level updates."
+STATS_INTERVAL = 2.0
+"Seconds between round-trip time measurements."
 
 
 def grid_columns(count: int, width: int, height: int, caption_rows: int = 3) -> int:
@@ -78,6 +76,10 @@ def grid_columns(count: int, width: int, height: int, caption_rows: int = 3) -> 
         if scale > best_scale + 1e-9:
             best, best_scale = cols, scale
     return best
+
+
+def _device_state(published: bool, muted: bool) -> str:
+    return "[red]off[/]" if muted else ("on" if published else "none")
 
 
 def _render_frame(frame: av.VideoFrame, cols: int, rows: int) -> VideoRows:
@@ -120,9 +122,7 @@ class ArbiterTUI(App[int]):
         self.video_size = video_size
         self.room: Room | None = None
         self.tiles: dict[str, ParticipantTile] = {}
-        self._media: dict[tuple[str, str], Worker[None]] = {}
-        self._mic_on = False
-        self._cam_on = False
+        self._video: dict[str, Worker[None]] = {}
 
     # ------------------------------------------------------------------ structure
 
@@ -176,112 +176,88 @@ class ArbiterTUI(App[int]):
             self.post_message(
                 RoomJoined(local.id, local.name, local.audio is not None, local.video is not None)
             )
+            self.post_message(ConnectionChanged(room.connection_state))
+            self._poll_room(room)
             async for event in room.events():
-                self._on_room_event(room, event)
+                self._on_room_event(event)
         finally:
             await asyncio.shield(room.leave())
 
-    def _on_room_event(self, room: Room, event: object) -> None:
+    def _on_room_event(self, event: Event) -> None:
         match event:
             case ParticipantJoined(participant=p):
                 self.post_message(ParticipantAdded(p.id, p.name))
+                for kind, muted in (("audio", p.audio_muted), ("video", p.video_muted)):
+                    if muted:
+                        self.post_message(MuteChanged(p.id, kind, True))
             case ParticipantLeft(participant=p):
-                self._stop_media(p.id)
+                self._stop_video(p.id)
                 self.post_message(ParticipantRemoved(p.id))
             case TrackSubscribed(participant=p, kind="video", track=track):
-                self._start_media(p.id, "video", self._pump_video(p.id, track))
-            case TrackSubscribed(participant=p, kind="audio", track=track):
-                self._start_media(p.id, "audio", self._pump_audio(p.id, track))
-            case TrackUnsubscribed(participant=p, kind=kind):
-                self._stop_media(p.id, kind)
-            case DataReceived(topic=topic, sender=sender, data=str(text)) if topic == CHAT_TOPIC:
-                who = room.participants.get(sender) if sender else None
-                self.post_message(ChatReceived(who.name if who else (sender or "?"), text))
+                self._start_video(p.id, track)
+            case TrackUnsubscribed(participant=p, kind="video"):
+                self._stop_video(p.id)
+            case TrackMuted(participant=p, kind=kind, muted=muted):
+                self.post_message(MuteChanged(p.id, kind, muted))
+            case ChatMessage(name=name, text=text):
+                self.post_message(ChatReceived(name, text))
+            case ConnectionStateChanged(state=state, reason=reason):
+                self.post_message(ConnectionChanged(state, reason))
             case ErrorReceived(code=code, message=message):
                 self.notify(f"{code}: {message}", severity="warning")
-            case Disconnected(reason=reason):
-                self.post_message(ConnectionChanged("disconnected", reason))
+            case _:
+                pass
 
-    def _start_media(self, pid: str, kind: str, job: Coroutine[Any, Any, None]) -> None:
-        self._stop_media(pid, kind)
-        self._media[(pid, kind)] = self.run_worker(
-            job,
-            name=f"{kind}:{pid}",
-            group=f"media:{pid}",
+    @work(exclusive=True, group="poll")
+    async def _poll_room(self, room: Room) -> None:
+        """Audio levels and speaking ten times a second, the round-trip time every 2 s."""
+        next_stats = 0.0
+        while room.state in (RoomState.JOINING, RoomState.CONNECTED):
+            for p in list(room.participants.values()):
+                self.post_message(AudioLevel(p.id, p.audio_level, p.is_speaking))
+            if time.monotonic() >= next_stats:
+                next_stats = time.monotonic() + STATS_INTERVAL
+                try:
+                    stats = await room.stats()
+                except ArbiterError:
+                    pass
+                else:
+                    self.post_message(RttMeasured(stats.rtt_ms))
+            await asyncio.sleep(LEVEL_INTERVAL)
+
+    def _start_video(self, pid: str, track: RemoteTrack) -> None:
+        self._stop_video(pid)
+        self._video[pid] = self.run_worker(
+            self._pump_video(pid, track), name=f"video:{pid}", group=f"video:{pid}"
         )
 
-    def _stop_media(self, pid: str, kind: str | None = None) -> None:
-        for key in [k for k in self._media if k[0] == pid and kind in (None, k[1])]:
-            self._media.pop(key).cancel()
-            if key[1] == "video":
-                self.post_message(VideoEnded(pid))
+    def _stop_video(self, pid: str) -> None:
+        worker = self._video.pop(pid, None)
+        if worker is not None:
+            worker.cancel()
+            self.post_message(VideoEnded(pid))
 
-    async def _pump_video(self, pid: str, track: MediaStreamTrack) -> None:
-        """Read every frame (so none queue up), render only the latest, at most at
-        ``fps``, in a thread."""
-        latest: list[av.VideoFrame] = []
-        arrived = asyncio.Event()
-
-        async def read() -> None:
-            while True:
-                frame = await track.recv()
-                if isinstance(frame, av.VideoFrame):
-                    latest[:] = [frame]
-                    arrived.set()
-
-        reader = asyncio.create_task(read(), name=f"arbiter-tui:read:{pid}")
+    async def _pump_video(self, pid: str, track: RemoteTrack) -> None:
+        """Render the newest frame (the SDK drops older ones) at most ``fps`` times a
+        second, converting and scaling in a thread."""
         interval = 1 / self.fps
-        try:
-            while not reader.done():
-                waiter = asyncio.ensure_future(arrived.wait())
-                await asyncio.wait((reader, waiter), return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
-                if not latest:
-                    continue
-                frame = latest.pop()
-                arrived.clear()
-                started = time.monotonic()
-                tile = self.tiles.get(pid)
-                if tile is None or tile.video_muted:
-                    continue
-                cols, rows = tile.video.size
-                if cols > 0 and rows > 0:
-                    rendered = await asyncio.to_thread(_render_frame, frame, cols, rows)
-                    self.post_message(VideoFrame(pid, rendered))
-                await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
-        finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, MediaStreamError):
-                await reader
-
-    async def _pump_audio(self, pid: str, track: MediaStreamTrack) -> None:
-        """Read every audio frame and report the loudest level every 100 ms."""
-        loudest = 0.0
-        last_sent = time.monotonic()
-        last_loud = -math.inf
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            if not isinstance(frame, av.AudioFrame):
+        async for frame in track.av_frames(latest=True):
+            started = time.monotonic()
+            tile = self.tiles.get(pid)
+            if tile is None or tile.video_muted or not isinstance(frame, av.VideoFrame):
                 continue
-            loudest = max(loudest, audio_level(frame.to_ndarray()))
-            now = time.monotonic()
-            if now - last_sent >= LEVEL_INTERVAL:
-                if loudest > SPEAKING_LEVEL:
-                    last_loud = now
-                self.post_message(AudioLevel(pid, loudest, now - last_loud < SPEAKING_HOLD))
-                loudest, last_sent = 0.0, now
+            cols, rows = tile.video.size
+            if cols > 0 and rows > 0:
+                rendered = await asyncio.to_thread(_render_frame, frame, cols, rows)
+                self.post_message(VideoFrame(pid, rendered))
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     # ------------------------------------------------------------------ UI reactions
 
     def on_room_joined(self, message: RoomJoined) -> None:
-        self._mic_on, self._cam_on = message.has_audio, message.has_video
-        self.status.state = "connected"
         self.status.local_name = message.name
-        self.status.mic = "on" if message.has_audio else "none"
-        self.status.cam = "on" if message.has_video else "none"
+        self.status.mic = _device_state(message.has_audio, False)
+        self.status.cam = _device_state(message.has_video, False)
         self._update_empty()
 
     def on_join_failed(self, message: JoinFailed) -> None:
@@ -351,7 +327,7 @@ class ArbiterTUI(App[int]):
             self.notify("not in the room yet", severity="warning")
             return
         try:
-            await room.send(message.text, topic=CHAT_TOPIC)
+            await room.send_chat(message.text)
         except (ArbiterError, ValueError) as exc:
             self.notify(f"chat not sent: {exc}", severity="error")
             return
@@ -384,10 +360,36 @@ class ArbiterTUI(App[int]):
     # ------------------------------------------------------------------ keys
 
     async def action_toggle_mic(self) -> None:
-        self.notify("Muting is not available yet", severity="warning")
+        await self._toggle("audio")
 
     async def action_toggle_camera(self) -> None:
-        self.notify("Stopping video is not available yet", severity="warning")
+        await self._toggle("video")
+
+    async def _toggle(self, kind: str) -> None:
+        room = self.room
+        if room is None or room.state is not RoomState.CONNECTED:
+            self.notify("not in the room", severity="warning")
+            return
+        local = room.local_participant
+        muted = local.audio_muted if kind == "audio" else local.video_muted
+        try:
+            if kind == "audio":
+                await room.set_microphone_enabled(muted)
+            else:
+                await room.set_camera_enabled(muted)
+        except NotPublishing:
+            what = "microphone" if kind == "audio" else "camera"
+            self.notify(f"no {what} is published (see --source)", severity="warning")
+            return
+        except ArbiterError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self._show_local(room)
+
+    def _show_local(self, room: Room) -> None:
+        local = room.local_participant
+        self.status.mic = _device_state(local.audio is not None, local.audio_muted)
+        self.status.cam = _device_state(local.video is not None, local.video_muted)
 
     def action_focus_chat(self) -> None:
         self.query_one("#chat-input").focus()

@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from arbiter_client import MediaSource
+
 from .app import ArbiterTUI
 from .media import NoDevices, publish_for
 
@@ -51,4 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = ArbiterTUI(
         args.url, name=args.name, publish=publish, fps=args.fps, join_timeout=args.timeout
     )
-    return app.run() or 0
+    try:
+        return app.run() or 0
+    finally:
+        if isinstance(publish, MediaSource):  # the devices we opened are ours to close
+            publish.close()

@@ -178,9 +178,14 @@ class StatusBar(Static):
     cam: reactive[str] = reactive("-")
 
     def render(self) -> str:
-        colour = {"connected": "green", "joining": "yellow", "reconnecting": "yellow"}.get(
-            self.state, "red"
-        )
+        colour = {
+            "connected": "green",
+            "reconnected": "green",
+            "joining": "yellow",
+            "connecting": "yellow",
+            "reconnecting": "yellow",
+            "leaving": "yellow",
+        }.get(self.state, "red")
         state = f"[b {colour}]\u25cf {escape(self.state)}[/]"
         if self.reason:
             state += f" ({escape(self.reason)})"
