@@ -13,6 +13,7 @@ from aiortc import RTCIceServer, RTCSessionDescription
 
 from arbiter_protocol import (
     DataMessage,
+    Error,
     ErrorCode,
     Handshake,
     Identified,
@@ -214,6 +215,18 @@ class Room:
                 await self._remove(participant)
         logger.info("room %s: %s left (%s)", self.room_id, message.participant_id, message.reason)
 
+    async def _reject(self, participant_id: str, problem: str) -> None:
+        """Log a refused handshake and tell its sender why, through signaling."""
+        logger.warning("room %s: %s: %s", self.room_id, participant_id, problem)
+        await self._send(
+            Error(
+                code=ErrorCode.INVALID_MESSAGE.value,
+                message=problem,
+                ref=Handshake.action,
+                participant_id=participant_id,
+            )
+        )
+
     async def _on_handshake(self, message: Handshake) -> None:
         participant_id = message.participant_id
         if participant_id is None:
@@ -222,9 +235,7 @@ class Room:
         async with self._lock:
             participant = self._participants.get(participant_id)
             if participant is None:
-                logger.warning(
-                    "room %s: handshake from unknown participant %s", self.room_id, participant_id
-                )
+                await self._reject(participant_id, "the SFU does not know you (yet): rejoin")
                 return
             if message.connection == "producer":
                 await self._producer_handshake(participant, message)
@@ -236,52 +247,35 @@ class Room:
     async def _producer_handshake(self, participant: Participant, message: Handshake) -> None:
         if message.sdp is not None:
             if message.sdp.type != "offer":
-                logger.warning("room %s: %s sent a producer answer", self.room_id, participant.id)
+                await self._reject(participant.id, "a producer handshake carries an offer")
             else:
                 await self._publish(participant, message.sdp)
         if message.candidate is not None:
             producer = participant.producer
             if producer is None:
-                logger.warning(
-                    "room %s: candidate for %s's missing producer", self.room_id, participant.id
-                )
+                await self._reject(participant.id, "ICE candidate before the producer offer")
                 return
             try:
                 await producer.add_candidate(candidate_from_message(message.candidate))
             except Exception as exc:
-                logger.warning("room %s: %s: bad candidate: %s", self.room_id, participant.id, exc)
+                await self._reject(participant.id, f"bad ICE candidate: {exc}")
 
     async def _consumer_handshake(self, participant: Participant, message: Handshake) -> None:
         producer_id = message.producer_id or ""
         consumer = participant.consumers.get(producer_id)
         if consumer is None:
-            logger.warning(
-                "room %s: %s answered unknown consumer %s",
-                self.room_id,
-                participant.id,
-                producer_id,
-            )
+            await self._reject(participant.id, f"no consumer connection for '{producer_id}'")
             return
         if message.sdp is not None:
             if message.sdp.type != "answer":
-                logger.warning(
-                    "room %s: %s sent a consumer offer (the SFU offers)",
-                    self.room_id,
-                    participant.id,
-                )
+                await self._reject(participant.id, "a consumer handshake carries an answer")
             else:
                 try:
                     await consumer.accept_answer(
                         RTCSessionDescription(sdp=message.sdp.sdp, type="answer")
                     )
-                except Exception:
-                    logger.warning(
-                        "room %s: consumer %s -> %s: bad answer",
-                        self.room_id,
-                        producer_id,
-                        participant.id,
-                        exc_info=True,
-                    )
+                except Exception as exc:
+                    await self._reject(participant.id, f"consumer answer refused: {exc}")
                     participant.consumers.pop(producer_id, None)
                     await consumer.close()
                     return
@@ -289,7 +283,7 @@ class Room:
             try:
                 await consumer.add_candidate(candidate_from_message(message.candidate))
             except Exception as exc:
-                logger.warning("room %s: %s: bad candidate: %s", self.room_id, participant.id, exc)
+                await self._reject(participant.id, f"bad ICE candidate: {exc}")
 
     async def _publish(self, participant: Participant, offer: SessionDescription) -> None:
         if participant.producer is not None:
@@ -305,12 +299,10 @@ class Room:
         participant.producer = producer
         try:
             answer = await producer.accept(RTCSessionDescription(sdp=offer.sdp, type="offer"))
-        except Exception:
-            logger.warning(
-                "room %s: %s: cannot accept producer offer",
-                self.room_id,
-                participant.id,
-                exc_info=True,
+        except Exception as exc:
+            logger.debug("producer offer of %s refused", participant.id, exc_info=True)
+            await self._reject(
+                participant.id, f"producer offer refused: {exc or type(exc).__name__}"
             )
             participant.producer = None
             await producer.close()

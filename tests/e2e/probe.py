@@ -65,6 +65,10 @@ class MediaProbe:
                 self._frames[pid] += 1
                 await self._notify()
 
+    def frames(self, participant_id: str) -> int:
+        """Frames (audio and video) decoded so far from one participant."""
+        return self._frames[participant_id]
+
     async def wait_for(self, predicate: object, timeout: float) -> None:
         """Wait until ``predicate()`` is true."""
         assert callable(predicate)
