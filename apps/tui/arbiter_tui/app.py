@@ -49,7 +49,7 @@ from .messages import (
     VideoFrame,
 )
 from .render import Pixels, VideoRows, frame_to_rows
-from .widgets import ChatPanel, ParticipantTile, StatusBar
+from .widgets import ChatPanel, ParticipantTile, Stage, StatusBar
 
 __all__ = ["CHAT_TOPIC", "ArbiterTUI", "grid_columns"]
 
@@ -128,7 +128,7 @@ class ArbiterTUI(App[int]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
-            with Container(id="stage"):
+            with Stage(id="stage"):
                 yield Static("Joining\u2026", id="empty")
                 yield Container(id="tiles")
             yield ChatPanel(id="chat")
@@ -337,7 +337,7 @@ class ArbiterTUI(App[int]):
         self._update_empty()
         self._layout_grid()
 
-    def on_resize(self) -> None:
+    def on_stage_resized(self) -> None:
         self._layout_grid()
 
     def _update_empty(self) -> None:

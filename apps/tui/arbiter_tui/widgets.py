@@ -9,7 +9,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Container, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -18,7 +18,7 @@ from textual.widgets import Input, RichLog, Static
 
 from .render import VideoRows
 
-__all__ = ["ChatPanel", "ParticipantTile", "StatusBar", "VideoView", "level_meter"]
+__all__ = ["ChatPanel", "ParticipantTile", "Stage", "StatusBar", "VideoView", "level_meter"]
 
 METER_CELLS = 8
 _METER_STEPS = " \u258f\u258e\u258d\u258c\u258b\u258a\u2589\u2588"
@@ -33,6 +33,16 @@ def level_meter(level: float, cells: int = METER_CELLS, floor_db: float = -60.0)
     full, part = divmod(eighths, 8)
     bar = "\u2588" * full + (_METER_STEPS[part] if full < cells else "")
     return bar.ljust(cells)
+
+
+class Stage(Container):
+    """Where the tiles go; tells the app when its size changes so the grid can adapt."""
+
+    class Resized(Message):
+        """The stage has a new size."""
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
 
 
 class VideoView(Widget):
