@@ -19,7 +19,10 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="arbiter-tui",
         description="Join an Arbiter room in the terminal: video tiles, audio levels, chat.",
-        epilog="Keys: m mute mic, v stop/start video, c chat (Esc leaves it), q leave.",
+        epilog=(
+            "Keys: m mute mic, v stop/start video, c chat (Esc leaves it), q leave. "
+            "Put the URL first. Audio is not played yet: levels and speaking are shown."
+        ),
     )
     p.add_argument("url", help="the room URL, e.g. http://127.0.0.1:8080/rooms/demo")
     p.add_argument("--name", default="terminal", help="your display name (default: terminal)")
