@@ -89,9 +89,8 @@ async def main(runs: int, cpu_window: float) -> None:
             await stack.stop()
     joins.sort()
     print("| figure | value |\n|---|---|")
-    print(
-        f"| join to first remote video frame, median of {runs} | {statistics.median(joins) * 1000:.0f} ms |"
-    )
+    median_ms = statistics.median(joins) * 1000
+    print(f"| join to first remote video frame, median of {runs} | {median_ms:.0f} ms |")
     print(f"| same, min / max | {joins[0] * 1000:.0f} / {joins[-1] * 1000:.0f} ms |")
     print(
         f"| SFU CPU, 3 participants (6 video + 6 audio forwarded streams) | "
