@@ -66,9 +66,11 @@ class Children:
         for proc in reversed(self.procs):
             self.stop(proc)
         for pid in self.extra_pids:
-            try:
+            try:  # only if that PID is still the process we adopted
+                if b"arbiter_server.sfu" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    continue
                 os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
                 pass
         self.procs.clear()
         self.extra_pids.clear()
