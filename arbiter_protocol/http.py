@@ -44,6 +44,8 @@ class JoinRequest:
 
     name: str = field(default="guest", metadata={"max_len": MAX_NAME, "min_len": 1})
     "Display name."
+    resume_token: str | None = field(default=None, metadata={"max_len": 4096, "min_len": 1})
+    "The client's previous join token: rejoin as the same participant (reconnection)."
 
 
 @dataclass

@@ -186,6 +186,8 @@ class Identified(Message):
     "Participants already connected (not including the receiver)."
     participant_id: str | None = field(default=None, metadata=_ID)
     "The receiver's own participant id (participants only)."
+    resumed: bool = False
+    "True when this connection took over a briefly disconnected participant (nobody was told)."
 
 
 @dataclass

@@ -79,14 +79,19 @@ def _issue(
     return jwt.encode(payload, secret, algorithm="HS256"), expires
 
 
-def verify_token(secret: str, token: str) -> Claims:
-    """Check signature, expiry and shape; raise :class:`TokenError` saying what is wrong."""
+def verify_token(secret: str, token: str, expired_grace: int = 0) -> Claims:
+    """Check signature, expiry and shape; raise :class:`TokenError` saying what is wrong.
+
+    ``expired_grace`` accepts a token that expired at most that many seconds ago (used only
+    to rejoin as the same participant).
+    """
     try:
         payload = jwt.decode(
             token,
             secret,
             algorithms=["HS256"],
             issuer=_ISSUER,
+            leeway=expired_grace,
             options={"require": ["exp", "iat", "sub", "iss"]},
         )
     except jwt.ExpiredSignatureError:

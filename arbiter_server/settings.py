@@ -34,6 +34,10 @@ class Settings:
     "Seconds an SFU may take to identify before its start counts as failed."
     max_participants: int = 16
     "Most participants one room admits."
+    reconnect_grace: float = 15.0
+    "Seconds a participant whose socket dropped is kept before the room hears it left."
+    resume_window: int = 3600
+    "Seconds past its expiry a join token may still be used to rejoin as the same participant."
     rate_limit: int = 120
     "Most signaling messages one connection may send per ``rate_window`` seconds."
     rate_window: float = 10.0

@@ -24,7 +24,7 @@ from arbiter_protocol import (
     is_valid_id,
 )
 
-from ..auth import issue_participant_token
+from ..auth import TokenError, issue_participant_token, verify_token
 from ..store import RoomRecord
 from ._responses import STATUS_FOR_CODE, HttpResponse, error_response, json_response
 from .rooms import ensure_sfu, new_id, participants_of, refill_pool
@@ -152,17 +152,22 @@ def _join_room(services: Services, event: Event) -> HttpResponse:
     if room.pooled:
         # someone joined a pooled room by its id: it is no longer free to hand out
         store.update_room(room_id, pooled=False)
-    if len(store.list_connections(room_id, "participant")) >= settings.max_participants:
+    if (
+        request.resume_token is None
+        and len(participants_of(services, room_id)) >= settings.max_participants
+    ):
         raise ProtocolError(
             ErrorCode.ROOM_FULL, f"room '{room_id}' has {settings.max_participants} participants"
         )
     ensure_sfu(services, room)
-    participant_id = new_id("p-")
+    participant_id, name = new_id("p-"), request.name
+    if request.resume_token is not None:
+        participant_id, name = _resumed_identity(services, room_id, request.resume_token)
     token, expires = issue_participant_token(
         settings.secret,
         room_id,
         participant_id,
-        request.name,
+        name,
         settings.token_ttl,
         now=services.clock(),
     )
@@ -177,6 +182,19 @@ def _join_room(services: Services, event: Event) -> HttpResponse:
             expires_at=expires,
         ),
     )
+
+
+def _resumed_identity(services: Services, room_id: str, resume_token: str) -> tuple[str, str]:
+    """The participant id and name a previous token of this room stood for."""
+    try:
+        claims = verify_token(
+            services.settings.secret, resume_token, expired_grace=services.settings.resume_window
+        )
+    except TokenError as exc:
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, f"cannot resume: {exc}") from None
+    if claims.role != "participant" or claims.room_id != room_id:
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "cannot resume: the token is for another room")
+    return claims.subject, claims.name
 
 
 _ROUTES: dict[str, Callable[[Services, Event], HttpResponse]] = {

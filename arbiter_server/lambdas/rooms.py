@@ -18,6 +18,7 @@ __all__ = [
     "participants_of",
     "refill_pool",
     "reset_sfu",
+    "restart_lost_sfus",
     "stop_idle_sfus",
 ]
 
@@ -33,7 +34,8 @@ def participants_of(services: Services, room_id: str) -> list[ParticipantInfo]:
     """Participants currently identified in a room."""
     return [
         ParticipantInfo(id=c.participant_id or "", name=c.name or "")
-        for c in services.store.list_connections(room_id, "participant")
+        for c in services.store.list_connections(room_id)
+        if c.role in ("participant", "away")
     ]
 
 
@@ -126,6 +128,23 @@ def refill_pool(services: Services) -> list[str]:
     return made
 
 
+def restart_lost_sfus(services: Services) -> list[str]:
+    """Start a new SFU for every room that has participants but no SFU (it died).
+
+    When the new SFU identifies, every participant gets ``sfu_ready`` and publishes again.
+    """
+    restarted: list[str] = []
+    for room in services.store.list_rooms():
+        if room.sfu_state == "none" and participants_of(services, room.room_id):
+            try:
+                ensure_sfu(services, room)
+            except ProtocolError as exc:
+                logger.error("room %s: cannot restart its SFU: %s", room.room_id, exc.message)
+                continue
+            restarted.append(room.room_id)
+    return restarted
+
+
 def stop_idle_sfus(services: Services) -> list[str]:
     """Stop SFUs of rooms empty past the grace period, and of SFUs that died or never came.
 
@@ -150,7 +169,7 @@ def stop_idle_sfus(services: Services) -> list[str]:
             not room.pooled
             and room.empty_since is not None
             and now - room.empty_since > settings.empty_room_grace
-            and not services.store.list_connections(room.room_id, "participant")
+            and not participants_of(services, room.room_id)
         ):
             reset_sfu(services, room, "the room has been empty")
             stopped.append(room.room_id)

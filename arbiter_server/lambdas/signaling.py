@@ -33,7 +33,7 @@ from ..store import ConnectionRecord
 from .rooms import participants_of
 from .services import Services, get_services
 
-__all__ = ["CLIENT_ACTIONS", "handler"]
+__all__ = ["CLIENT_ACTIONS", "expire_away", "handler"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def handler(event: Event, context: object) -> dict[str, Any]:
         )
         return OK
     if route == "$disconnect":
-        _drop(services, connection_id, "disconnected")
+        _disconnected(services, connection_id)
         return OK
     try:
         _check_rate(services, connection_id)
@@ -91,14 +91,14 @@ def _send(services: Services, connection_id: str, message: Message) -> bool:
     if services.poster.post(connection_id, message):
         return True
     logger.info("connection %s is gone", connection_id)
-    _drop(services, connection_id, "disconnected")
+    _disconnected(services, connection_id)
     return False
 
 
 def _broadcast(services: Services, room_id: str, message: Message, exclude: str) -> None:
     """Send to every identified connection of a room (participants and SFU) but one."""
     for conn in services.store.list_connections(room_id):
-        if conn.connection_id != exclude:
+        if conn.connection_id != exclude and conn.role != "away":
             _send(services, conn.connection_id, message)
 
 
@@ -157,16 +157,31 @@ def _identify(services: Services, connection_id: str, message: Message) -> None:
         for other in store.list_connections(room.room_id, "participant"):
             _send(services, other.connection_id, SfuReady(room_id=room.room_id))
         return
-    # a participant; the same participant identifying again replaces its old connection
-    for old in store.list_connections(room.room_id, "participant"):
-        if old.participant_id == claims.subject:
+    # a participant; the same participant identifying again takes over its old record: after
+    # a dropped socket (``away``) nobody was told it left, so nobody is told it is back
+    resumed = False
+    for old in store.list_connections(room.room_id):
+        if old.participant_id == claims.subject and old.role in ("participant", "away"):
+            resumed = True
             store.delete_connection(old.connection_id)
-            services.poster.close_connection(old.connection_id)
+            if old.role == "participant":
+                services.poster.close_connection(old.connection_id)
     others = participants_of(services, room.room_id)
     conn.role, conn.room_id = "participant", room.room_id
     conn.participant_id, conn.name = claims.subject, claims.name
     store.put_connection(conn)
     store.update_room(room.room_id, empty_since=None)
+    if resumed:
+        logger.info("participant %s resumed on %s", claims.subject, connection_id)
+    else:
+        # the SFU must know the participant before the participant can send it anything,
+        # so the room hears of the newcomer before the newcomer hears ``identified``
+        _broadcast(
+            services,
+            room.room_id,
+            ParticipantJoined(participant=ParticipantInfo(id=claims.subject, name=claims.name)),
+            exclude=connection_id,
+        )
     fresh = store.get_room(room.room_id) or room
     _send(
         services,
@@ -177,13 +192,8 @@ def _identify(services: Services, connection_id: str, message: Message) -> None:
             participant_id=claims.subject,
             sfu_ready=fresh.sfu_state == "ready",
             participants=others,
+            resumed=resumed,
         ),
-    )
-    _broadcast(
-        services,
-        room.room_id,
-        ParticipantJoined(participant=ParticipantInfo(id=claims.subject, name=claims.name)),
-        exclude=connection_id,
     )
 
 
@@ -247,17 +257,41 @@ def _leave(services: Services, connection_id: str, message: Message) -> None:
     )
 
 
+def _disconnected(services: Services, connection_id: str) -> None:
+    """A socket closed without ``leave``: keep a participant ``away`` for the reconnect grace."""
+    conn = services.store.get_connection(connection_id)
+    if conn is not None and conn.role == "participant":
+        conn.role, conn.away_since = "away", services.clock()
+        services.store.put_connection(conn)
+        logger.info("participant %s is away (socket closed)", conn.participant_id)
+        return
+    _drop(services, connection_id, "disconnected")
+
+
+def expire_away(services: Services) -> list[str]:
+    """Tell rooms about ``away`` participants past the reconnect grace; return their ids."""
+    now = services.clock()
+    gone: list[str] = []
+    for room in services.store.list_rooms():
+        for conn in services.store.list_connections(room.room_id, "away"):
+            if now - (conn.away_since or now) > services.settings.reconnect_grace:
+                _drop(services, conn.connection_id, "disconnected")
+                gone.append(conn.participant_id or "")
+    return gone
+
+
 def _drop(services: Services, connection_id: str, reason: str) -> None:
     """Forget a connection and tell its room."""
     store = services.store
     conn = store.delete_connection(connection_id)
     if conn is None or conn.room_id is None:
         return
-    if conn.role == "participant" and conn.participant_id:
+    if conn.role in ("participant", "away") and conn.participant_id:
         left = ParticipantLeft(participant_id=conn.participant_id, reason=reason)
         for other in store.list_connections(conn.room_id):
-            _send(services, other.connection_id, left)
-        if not store.list_connections(conn.room_id, "participant"):
+            if other.role != "away":
+                _send(services, other.connection_id, left)
+        if not participants_of(services, conn.room_id):
             store.update_room(conn.room_id, empty_since=services.clock())
     elif conn.role == "sfu":
         room = store.get_room(conn.room_id)

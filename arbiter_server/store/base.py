@@ -9,7 +9,9 @@ from typing import Literal
 __all__ = ["ConnectionRecord", "Role", "RoomRecord", "SfuState", "Store"]
 
 SfuState = Literal["none", "starting", "ready", "stopping"]
-Role = Literal["pending", "participant", "sfu"]
+Role = Literal["pending", "participant", "away", "sfu"]
+"""``pending`` until identified; ``away``: a participant whose socket dropped, kept for the
+reconnect grace period."""
 
 
 @dataclass
@@ -46,6 +48,8 @@ class ConnectionRecord:
     "Start of the current rate-limit window (see :meth:`Store.count_message`)."
     rate_count: int = 0
     "Messages counted in the current window."
+    away_since: float | None = None
+    "When an ``away`` participant's socket dropped."
 
 
 class Store(abc.ABC):

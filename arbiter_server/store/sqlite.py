@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS connections (
     participant_id TEXT,
     name TEXT,
     rate_window REAL NOT NULL DEFAULT 0,
-    rate_count INTEGER NOT NULL DEFAULT 0
+    rate_count INTEGER NOT NULL DEFAULT 0,
+    away_since REAL
 );
 CREATE INDEX IF NOT EXISTS connections_room ON connections (room_id, role);
 """

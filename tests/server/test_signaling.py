@@ -77,7 +77,10 @@ async def test_identify_and_handshake_are_routed_between_client_and_sfu(
     assert (await alice.expect("participant_joined"))["participant"]["name"] == "bob"
     assert (await sfu.expect("participant_joined"))["participant"]["name"] == "bob"
 
+    # a dropped socket is kept "away" for the reconnect grace, then the room hears of it
     await bob.close()
+    await alice.assert_silent()
+    await _expire_away_now(stack)
     left = await alice.expect("participant_left")
     assert left["participant_id"] == bob_join["participant_id"]
     assert left["reason"] == "disconnected"
@@ -319,4 +322,99 @@ async def test_an_sfu_reports_errors_to_one_participant_and_clients_cannot(
     assert (await alice.expect("error"))["code"] == "forbidden"
     await sfu.assert_silent()
     for p in (alice, sfu):
+        await p.close()
+
+
+async def _expire_away_now(stack: LocalStack) -> None:
+    from arbiter_server.lambdas import maintenance
+
+    assert stack.services is not None
+    grace = stack.services.settings.reconnect_grace
+    stack.services.settings.reconnect_grace = 0
+    try:
+        result = await asyncio.to_thread(maintenance.handler, {}, None)
+    finally:
+        stack.services.settings.reconnect_grace = grace
+    assert result["left"], result
+
+
+async def test_a_dropped_participant_resumes_within_the_grace_and_nobody_notices(
+    manual_stack: tuple[LocalStack, ManualLauncher],
+) -> None:
+    stack, launcher = manual_stack
+    sfu = await _room_with_sfu(stack, launcher, "rs")
+    alice, a_join = await _join(stack, "rs", "alice")
+    await alice.expect("identified")
+    await sfu.expect("participant_joined")
+    bob, _ = await _join(stack, "rs", "bob")
+    await bob.expect("identified")
+    await sfu.expect("participant_joined")
+    await alice.expect("participant_joined")
+
+    await alice.close()  # the socket drops, no leave
+    async with httpx.AsyncClient() as http:
+        again = await http.post(
+            f"{stack.room_url('rs')}/join", json={"resume_token": a_join["token"]}
+        )
+        assert again.status_code == 200
+        assert again.json()["participant_id"] == a_join["participant_id"]
+        # a stranger's token, or one of another room, does not resume anything
+        forged = await http.post(
+            f"{stack.room_url('rs')}/join", json={"resume_token": a_join["token"][:-4] + "AAAA"}
+        )
+        assert forged.status_code == 401 and forged.json()["error"]["code"] == "unauthorized"
+        await stack.create_room("other")
+        elsewhere = await http.post(
+            f"{stack.room_url('other')}/join", json={"resume_token": a_join["token"]}
+        )
+        assert elsewhere.status_code == 401 and "another room" in elsewhere.text
+    alice2 = await WsPeer.connect(again.json()["signaling_url"])
+    await alice2.send({"action": "identify", "v": 1, "token": again.json()["token"]})
+    back = await alice2.expect("identified")
+    assert back["resumed"] is True and back["participant_id"] == a_join["participant_id"]
+    assert [p["name"] for p in back["participants"]] == ["bob"]
+    # neither bob nor the SFU heard of the blip, and handshakes reach the new socket
+    await bob.assert_silent()
+    await sfu.assert_silent()
+    await sfu.send(
+        {
+            "action": "handshake",
+            "v": 1,
+            "connection": "producer",
+            "participant_id": a_join["participant_id"],
+            "sdp": {"type": "answer", "sdp": SDP},
+        }
+    )
+    assert (await alice2.expect("handshake"))["sdp"]["type"] == "answer"
+    # an explicit leave is told at once
+    await alice2.send({"action": "leave", "v": 1})
+    assert (await bob.expect("participant_left"))["reason"] == "left"
+    for p in (alice2, bob, sfu):
+        await p.close()
+
+
+async def test_a_dead_sfu_is_replaced_and_participants_are_told_to_publish_again(
+    manual_stack: tuple[LocalStack, ManualLauncher],
+) -> None:
+    from arbiter_server.lambdas import maintenance
+
+    stack, launcher = manual_stack
+    assert stack.services is not None
+    sfu = await _room_with_sfu(stack, launcher, "phoenix")
+    alice, _ = await _join(stack, "phoenix", "alice")
+    await alice.expect("identified")
+    old_token = launcher.tokens["phoenix"]
+    room = stack.services.store.get_room("phoenix")
+    assert room is not None and room.sfu_handle
+    launcher.stop(room.sfu_handle)  # the process died
+    await sfu.close()
+    result = await asyncio.to_thread(maintenance.handler, {}, None)
+    assert result["stopped"] == ["phoenix"] and result["restarted"] == ["phoenix"]
+    assert launcher.tokens["phoenix"] != old_token
+    new_sfu = await WsPeer.connect(f"ws://127.0.0.1:{stack.port}/ws")
+    await new_sfu.send({"action": "identify", "v": 1, "token": launcher.tokens["phoenix"]})
+    hello = await new_sfu.expect("identified")
+    assert [p["name"] for p in hello["participants"]] == ["alice"]
+    assert (await alice.expect("sfu_ready"))["room_id"] == "phoenix"
+    for p in (alice, new_sfu):
         await p.close()

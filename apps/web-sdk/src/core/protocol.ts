@@ -145,6 +145,8 @@ export interface Identified {
   sfu_ready: boolean;
   participants: ParticipantInfo[];
   participant_id?: string | null;
+  /** True when this connection took over a briefly disconnected participant. */
+  resumed: boolean;
 }
 
 /** SDP and ICE between a client and its room's SFU, routed by signaling. @public */
@@ -187,6 +189,8 @@ export interface ErrorMessage {
   code: string;
   message: string;
   ref?: string | null;
+  /** Set by an SFU to report an error to one participant through signaling. */
+  participant_id?: string | null;
 }
 
 /** Application data over the `arbiter` data channel. @public */
@@ -241,6 +245,8 @@ export interface IceServer {
 /** `POST /rooms/{room_id}/join`. @public */
 export interface JoinRequest {
   name: string;
+  /** The previous join token: rejoin as the same participant (reconnection). */
+  resume_token?: string | null;
 }
 
 /** What a client needs to enter a room. @public */
@@ -360,6 +366,7 @@ const MESSAGE_SCHEMAS: Record<Action, Schema> = {
         default: () => [],
       },
       { name: 'participant_id', type: ID, optional: true },
+      { name: 'resumed', type: { t: 'bool' }, default: () => false },
     ],
   },
   handshake: {
@@ -403,6 +410,7 @@ const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       { name: 'code', type: { t: 'str', maxLen: 64 } },
       { name: 'message', type: { t: 'str', maxLen: 1024 } },
       { name: 'ref', type: { t: 'str', maxLen: 64 }, optional: true },
+      { name: 'participant_id', type: ID, optional: true },
     ],
   },
   data: {
@@ -437,6 +445,7 @@ const BODY_SCHEMAS: Record<BodyType, Schema> = {
   JoinRequest: {
     fields: [
       { name: 'name', type: { t: 'str', maxLen: MAX_NAME, minLen: 1 }, default: () => 'guest' },
+      { name: 'resume_token', type: { t: 'str', maxLen: 4096, minLen: 1 }, optional: true },
     ],
   },
   JoinResponse: {
