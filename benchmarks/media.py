@@ -196,7 +196,7 @@ class ClipTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, clip: Clip, stream_id: int, *, keyframe_interval: float = 0.5) -> None:
+    def __init__(self, clip: Clip, stream_id: int, *, keyframe_interval: float = 0.25) -> None:
         super().__init__()
         self.clip = clip
         self.log = PublisherLog(stream_id)

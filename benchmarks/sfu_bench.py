@@ -71,11 +71,11 @@ def make_plan(quick: bool, publishers: int) -> Plan:
         "full", publishers, window=10.0, settle=3.0,
         steps={
             "direct": [2],
-            "arbiter": [2, 10, 25, 50, 75, 100, 125, 150],
-            "janus": [2, 10, 25, 50, 75, 100, 125, 150],
+            "arbiter": [2, 10, 25, 50, 100, 150, 200, 250, 300],
+            "janus": [2, 10, 25, 50, 100, 150, 200, 250, 300],
             "naive": [1, 2, 3, 4, 5, 6, 8],
         },
-        budget={"direct": 40, "arbiter": 300, "janus": 240, "naive": 160},
+        budget={"direct": 40, "arbiter": 300, "janus": 300, "naive": 160},
     )
 
 

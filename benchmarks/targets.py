@@ -185,6 +185,9 @@ class ArbiterTarget(Target):
             LocalStackConfig(data_dir=self.workdir / "arbiter", port=0, pool_size=0, log_level="warning")
         )
         await self.stack.start()
+        # A room holds 16 participants by default (ARBITER_MAX_PARTICIPANTS in deployments);
+        # the benchmark measures one SFU process's forwarding capacity, so lift the cap.
+        self.stack.services.settings.max_participants = 10_000
         self.room_url = await self.stack.create_room("bench")
         for pid in self.stack.launcher.pids():
             self.children.adopt(pid)
