@@ -41,6 +41,7 @@ class SubprocessLauncher(Launcher):
         env = dict(os.environ)
         env["ARBITER_SFU_TOKEN"] = sfu_token
         env["ARBITER_ICE_SERVERS"] = json.dumps(self.ice_servers)
+        env["ARBITER_SFU_STATE_FILE"] = str(self.state_path(room_id))
         args = [
             sys.executable,
             "-m",
@@ -70,6 +71,10 @@ class SubprocessLauncher(Launcher):
             self._procs[handle] = proc
         logger.info("started SFU for room %s (pid %s, log %s)", room_id, handle, log_path)
         return handle
+
+    def state_path(self, room_id: str) -> Path:
+        """Where the room's SFU keeps its JSON stats snapshot (participants, connections)."""
+        return self.log_dir / f"sfu-{room_id}.json"
 
     def stop(self, handle: str) -> None:
         with self._lock:

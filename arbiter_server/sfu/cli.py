@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 from collections.abc import Sequence
+from pathlib import Path
 
 from .ice import parse_ice_servers
 from .service import SfuConfig, SfuService
@@ -28,6 +29,7 @@ logger = logging.getLogger("arbiter_server.sfu")
 
 TOKEN_ENV = "ARBITER_SFU_TOKEN"
 ICE_SERVERS_ENV = "ARBITER_ICE_SERVERS"
+STATE_FILE_ENV = "ARBITER_SFU_STATE_FILE"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -117,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ice_servers=ice_servers,
         connect_attempts=max(1, args.connect_attempts),
         retry_delay=max(0.0, args.retry_delay),
+        state_file=Path(state) if (state := os.environ.get(STATE_FILE_ENV)) else None,
     )
     logger.info("SFU for room %s, signaling %s", config.room_id, config.signaling_url)
     return asyncio.run(serve(config))

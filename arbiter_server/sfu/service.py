@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiortc import RTCIceServer
 
@@ -37,6 +41,10 @@ class SfuConfig:
     "Seconds before the first retry; doubles after each failure (at most 10 s)."
     open_timeout: float = 10.0
     "Seconds to open the WebSocket and receive ``identified``."
+    state_file: Path | None = None
+    "Where to keep a JSON snapshot of :meth:`Room.stats` (for operators and tests)."
+    state_interval: float = 0.25
+    "Seconds between checks for a changed snapshot."
 
 
 class SfuService:
@@ -55,6 +63,33 @@ class SfuService:
     async def run(self) -> None:
         """Serve until cancelled; raises ``SignalingError`` when signaling is gone for good."""
         passthrough.install()
+        if self.config.state_file is None:
+            await self._serve()
+            return
+        writer = asyncio.create_task(self._write_state(self.config.state_file))
+        try:
+            await self._serve()
+        finally:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+
+    async def _write_state(self, path: Path) -> None:
+        """Keep ``path`` equal to the room's stats, written atomically when they change."""
+        last: dict[str, object] | None = None
+        while True:
+            snapshot: dict[str, object] = {
+                "room_id": self.config.room_id,
+                "pid": os.getpid(),
+                **dataclasses.asdict(self.room.stats()),
+            }
+            if snapshot != last:
+                tmp = path.with_name(path.name + ".tmp")
+                tmp.write_text(json.dumps(snapshot))
+                tmp.replace(path)
+                last = snapshot
+            await asyncio.sleep(self.config.state_interval)
+
+    async def _serve(self) -> None:
         while True:
             connection = await self._connect()
             self._connection = connection

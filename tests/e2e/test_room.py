@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from arbiter_client import Room
+from arbiter_server.launcher import SubprocessLauncher
 from arbiter_server.local import LocalStack
 from tests.e2e.probe import MediaProbe
 
@@ -17,6 +19,22 @@ SIZES = [(320, 240), (352, 288), (384, 256), (416, 240)]
 
 async def _join(stack: LocalStack, room_id: str, name: str, size: tuple[int, int]) -> Room:
     return await Room.join(stack.room_url(room_id), name=name, video_size=size, timeout=20)
+
+
+async def _wait_sfu_state(stack: LocalStack, room_id: str, **expected: int) -> None:
+    """Wait until the room's SFU process reports these counts in its state file."""
+    launcher = stack.launcher
+    assert isinstance(launcher, SubprocessLauncher)
+    path = launcher.state_path(room_id)
+    state: dict[str, int] = {}
+    for _ in range(100):
+        if path.exists():
+            state = json.loads(path.read_text())
+            if all(state.get(k) == v for k, v in expected.items()):
+                assert state["peer_connections"] == state["producers"] + state["consumers"]
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"SFU state {state}, expected {expected}")
 
 
 async def test_three_clients_get_each_others_media_then_a_fourth_joins_and_one_leaves(
@@ -48,12 +66,16 @@ async def test_three_clients_get_each_others_media_then_a_fourth_joins_and_one_l
             *(p.wait_media({late.participant_id: SIZES[3]}, 10) for p in probes[:3]),
         )
 
+        # 4 participants: 4 producers and 4 x 3 consumers on the SFU
+        await _wait_sfu_state(stack, "trio", participants=4, producers=4, consumers=12)
+
         # a client leaves: the others are told, and the SFU keeps nothing of it
         gone = rooms[1].participant_id
         await rooms[1].leave()
         for p in (probes[0], probes[2], probes[3]):
             await p.wait_for(lambda p=p: gone in p.left, 5)
             assert gone not in p.room.participants
+        await _wait_sfu_state(stack, "trio", participants=3, producers=3, consumers=6)
     finally:
         for p in probes:
             await p.close()
