@@ -62,6 +62,9 @@ from ._exceptions import (
     NotPublishing,
     ProtocolMismatch,
     RoomClosed,
+    RoomFull,
+    RoomNotFound,
+    Unauthorized,
     error_from_code,
 )
 from ._media import (
@@ -96,6 +99,12 @@ _DATA_ACTIONS = frozenset({DataMessage.action, Error.action, TrackState.action})
 _BACKLOG = 256
 _HIGH_WATER = 1024 * 1024
 _LOW_WATER = 256 * 1024
+_RETRY_FIRST = 0.25
+"Seconds before the second reconnection attempt; the wait doubles after each failure..."
+_RETRY_MAX = 5.0
+"... up to this many seconds."
+_ATTEMPT_TIMEOUT = 10.0
+"Longest one reconnection attempt (join request, WebSocket, identify) may take."
 
 
 class RoomState(enum.Enum):
@@ -104,7 +113,7 @@ class RoomState(enum.Enum):
     JOINING = "joining"
     "``Room.join`` is in progress."
     CONNECTED = "connected"
-    "Joined: the producer connection is up."
+    "Joined: the producer connection is up (it stays so while reconnecting)."
     CLOSING = "closing"
     "Leaving, or the connection was lost: connections are being closed."
     CLOSED = "closed"
@@ -179,6 +188,7 @@ class Room:
         video: bool,
         audio: bool,
         timeout: float,
+        reconnect_timeout: float = 30.0,
     ) -> None:
         """Internal: use :meth:`Room.join`."""
         loop = asyncio.get_running_loop()
@@ -201,6 +211,15 @@ class Room:
         self._track_states: dict[str, dict[TrackKind, bool]] = {}
         self._recorders: list[Recorder] = []
         self._timeout = timeout
+        self._reconnect_timeout = reconnect_timeout
+        self._token: str | None = None
+        self._signaling_up = asyncio.Event()
+        self._signaling_down = False
+        self._media_down = False
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._media_task: asyncio.Task[None] | None = None
+        self._media_deadline: asyncio.Task[None] | None = None
+        self._closing_pcs: set[asyncio.Task[None]] = set()
         self._state = RoomState.JOINING
         self._room_id: str | None = None
         self._local: LocalParticipant | None = None
@@ -241,6 +260,7 @@ class Room:
         video_size: tuple[int, int] = (640, 480),
         fps: float = 15.0,
         timeout: float = 20.0,
+        reconnect_timeout: float = 30.0,
     ) -> JoinContext:
         """Join the room at ``url`` (e.g. ``http://127.0.0.1:8080/rooms/demo``).
 
@@ -259,6 +279,10 @@ class Room:
         * **video_size** - ``(width, height)`` of the test pattern.
         * **fps** - frame rate of the test pattern.
         * **timeout** - seconds for the whole join before :class:`JoinTimeout`.
+        * **reconnect_timeout** - once joined, how many seconds the room keeps trying to
+          get back a dropped signaling WebSocket (or to get media going again after a
+          failed media connection) before it closes with :class:`Disconnected`; ``0``
+          turns reconnection off (a drop closes the room at once).
 
         **Raises:** :class:`RoomNotFound`, :class:`Unauthorized`, :class:`RoomFull`,
         :class:`JoinTimeout`, :class:`ConnectionLost`, :class:`ProtocolMismatch`,
@@ -276,6 +300,7 @@ class Room:
                     video_size=video_size,
                     fps=fps,
                     timeout=timeout,
+                    reconnect_timeout=reconnect_timeout,
                 ).__await__()
             )
 
@@ -293,9 +318,12 @@ class Room:
         video_size: tuple[int, int],
         fps: float,
         timeout: float,
+        reconnect_timeout: float = 30.0,
     ) -> Room:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
+        if reconnect_timeout < 0:
+            raise ValueError("reconnect_timeout must not be negative")
         source, owns = _make_source(publish, name, video, audio, video_size, fps)
         room = cls(
             url,
@@ -305,6 +333,7 @@ class Room:
             video=video,
             audio=audio,
             timeout=timeout,
+            reconnect_timeout=reconnect_timeout,
         )
         try:
             try:
@@ -325,10 +354,8 @@ class Room:
     async def _connect(self) -> None:
         response = await self._request_join()
         self._room_id = response.room_id
-        self._ice_servers = [
-            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
-            for s in response.ice_servers
-        ]
+        self._token = response.token
+        self._ice_servers = _ice_servers(response)
         self._signaling = Signaling(response.signaling_url)
         self._step = "the signaling WebSocket"
         await self._signaling.connect()
@@ -336,6 +363,7 @@ class Room:
         await self._signaling.send(Identify(token=response.token))
         self._step = "identified"
         identified = await self._until(self._identified)
+        self._signaling_up.set()
         self._local = LocalParticipant(
             identified.participant_id or response.participant_id,
             self._name,
@@ -351,13 +379,14 @@ class Room:
         self._set_connection_state("connected", None)
         self._log_debug("joined")
 
-    async def _request_join(self) -> JoinResponse:
+    async def _request_join(self, resume_token: str | None = None) -> JoinResponse:
         join_url = f"{self._url}/join"
+        request = JoinRequest(name=self._name, resume_token=resume_token)
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as http:
                 reply = await http.post(
                     join_url,
-                    content=encode_body(JoinRequest(name=self._name)),
+                    content=encode_body(request),
                     headers={"content-type": "application/json"},
                 )
         except httpx.TimeoutException as exc:
@@ -372,6 +401,12 @@ class Room:
             raise ProtocolMismatch(f"unexpected join response from {join_url}: {exc}") from exc
 
     async def _start_producer(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._producer_answer = loop.create_future()
+        self._producer_answer.add_done_callback(_consume_future)
+        self._producer_connected = loop.create_future()
+        self._channel_open = loop.create_future()
+        self._producer_pending = []
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
         self._producer = pc
         self._meters["producer"] = _Meter()
@@ -379,10 +414,11 @@ class Room:
         channel = pc.createDataChannel("arbiter")
         self._channel = channel
         channel.bufferedAmountLowThreshold = _LOW_WATER
-        channel.on("open", lambda: _set(self._channel_open, None))
+        opened = self._channel_open
+        channel.on("open", lambda: _set(opened, None))
         channel.on("message", self._on_channel_message)
         channel.on("bufferedamountlow", self._buffer_low.set)
-        channel.on("close", lambda: self._on_channel_closed())
+        channel.on("close", lambda: self._on_channel_closed(channel))
         for track in (self._audio_track, self._video_track):
             if track is not None:
                 pc.addTransceiver(track, direction="sendonly")
@@ -394,15 +430,16 @@ class Room:
             )
         )
         self._step = "the SFU's answer to the producer offer"
+        connected = self._producer_connected
         answer = await self._until(self._producer_answer)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))
         pending, self._producer_pending = self._producer_pending, []
         for candidate in pending:
             await _add_candidate(pc, candidate)
         self._step = "the producer connection (ICE/DTLS)"
-        await self._until(self._producer_connected)
+        await self._until(connected)
         self._step = "the data channel to open"
-        await self._until(self._channel_open)
+        await self._until(opened)
 
     async def _until(self, waited: asyncio.Future[T]) -> T:
         """Wait for ``waited``, unless the room fails first (then raise why)."""
@@ -820,6 +857,7 @@ class Room:
         self._state = RoomState.CLOSING
         _fail_future(self._failure, RoomClosed(f"the room is closed ({self._close_reason})"))
         await self._tasks.cancel_all()
+        self._signaling_up.clear()
         if self._signaling is not None:
             if send_leave:
                 try:
@@ -836,6 +874,8 @@ class Room:
         for result in results:
             if isinstance(result, BaseException):
                 self._log_warning("closing a peer connection failed: %r", result)
+        if self._closing_pcs:  # connections retired while reconnecting
+            await asyncio.gather(*self._closing_pcs, return_exceptions=True)
         if self._source is not None and self._owns_source:
             self._source.close()
         for local in (self._video_track, self._audio_track):
@@ -856,6 +896,215 @@ class Room:
         self._streams.clear()
         self._log_debug("closed: %s", self._close_reason)
 
+    # ------------------------------------------------------------------ reconnection
+
+    def _on_signaling_lost(self, signaling: Signaling, exc: ArbiterError) -> None:
+        """``signaling`` dropped: reconnect if the room is joined, else fail."""
+        if signaling is not self._signaling:
+            return  # an old connection, already replaced
+        if (
+            self._state is not RoomState.CONNECTED
+            or self._close_task is not None
+            or self._reconnect_timeout <= 0
+        ):
+            self._fail(exc)
+            return
+        self._log_warning("signaling lost (%s): reconnecting", exc)
+        self._signaling = None
+        self._signaling_up.clear()
+        self._signaling_down = True
+        self._tasks.spawn(signaling.close(), "signaling-close")
+        self._set_connection_state("reconnecting", str(exc))
+        self._reconnect_task = self._tasks.spawn(self._reconnect(), "reconnect")
+
+    async def _reconnect(self) -> None:
+        """Get signaling back as the same participant, with backoff, within the budget."""
+        loop = asyncio.get_running_loop()
+        budget = self._reconnect_timeout
+        deadline = loop.time() + budget
+        delay = _RETRY_FIRST
+        last = "no attempt finished"
+        attempt = 0
+        while (remaining := deadline - loop.time()) > 0:
+            attempt += 1
+            try:
+                async with asyncio.timeout(min(remaining, _ATTEMPT_TIMEOUT)):
+                    signaling, identified = await self._resume_once()
+            except ArbiterError as exc:
+                if _refused(exc):
+                    self._fail(
+                        ConnectionLost(
+                            f"reconnection refused: {exc}",
+                            code=exc.code,
+                            status_code=exc.status_code,
+                        )
+                    )
+                    return
+                last = str(exc)
+            except TimeoutError:
+                last = "the attempt timed out"
+            else:
+                self._resumed(signaling, identified)
+                return
+            self._log_debug("reconnection attempt %d failed: %s", attempt, last)
+            pause = min(delay, deadline - loop.time())
+            if pause > 0:
+                await asyncio.sleep(pause)
+            delay = min(delay * 2, _RETRY_MAX)
+        self._fail(ConnectionLost(f"could not reconnect within {budget:g} s (last error: {last})"))
+
+    async def _resume_once(self) -> tuple[Signaling, Identified]:
+        """One attempt: ``POST /join`` with ``resume_token``, open the WebSocket, identify."""
+        response = await self._request_join(resume_token=self._token)
+        local = self.local_participant
+        if response.participant_id != local.id:
+            raise ProtocolMismatch(
+                f"the server resumed us as {response.participant_id!r}, not {local.id!r}"
+            )
+        signaling = Signaling(response.signaling_url)
+        try:
+            await signaling.connect()
+            await signaling.send(Identify(token=response.token))
+            while True:
+                try:
+                    message = parse_message(await signaling.receive())
+                except ProtocolError as exc:
+                    if exc.code is ErrorCode.UNSUPPORTED_VERSION:
+                        raise ProtocolMismatch(str(exc), code=exc.code.value) from exc
+                    self._log_warning("ignoring a bad signaling message: %s", exc)
+                    continue
+                if isinstance(message, Identified):
+                    if message.role != "participant" or message.participant_id not in (
+                        None,
+                        local.id,
+                    ):
+                        raise ProtocolMismatch(
+                            f"identified as {message.role} {message.participant_id!r}"
+                        )
+                    break
+                if isinstance(message, Error) and message.ref in (None, Identify.action):
+                    raise error_from_code(message.code, message.message)
+                self._dispatch(message)
+        except BaseException:
+            await signaling.close()
+            raise
+        self._token = response.token
+        self._ice_servers = _ice_servers(response)
+        return signaling, message
+
+    def _resumed(self, signaling: Signaling, identified: Identified) -> None:
+        """Signaling is back: use it, catch up on who is here, and check the media."""
+        self._signaling = signaling
+        self._tasks.spawn(self._read_loop(signaling), "signaling")
+        self._signaling_down = False
+        self._signaling_up.set()
+        present = {p.id: p.name for p in identified.participants if p.id != self.participant_id}
+        for participant_id in list(self._participants):
+            if participant_id not in present:  # left while we were away
+                self._tasks.spawn(
+                    self._remove_participant(participant_id, "left"),
+                    f"participant-left:{participant_id}",
+                )
+        for participant_id, name in present.items():
+            self._on_participant_joined(participant_id, name)
+        self._log_debug(
+            "signaling back (resumed=%s, sfu_ready=%s)", identified.resumed, identified.sfu_ready
+        )
+        if not identified.sfu_ready:
+            self._media_lost("the room's SFU is not ready")  # its sfu_ready restarts the media
+        elif not identified.resumed:  # the server dropped us meanwhile: set media up again
+            self._restart_media("rejoined as a new session")
+        self._maybe_reconnected()
+
+    def _maybe_reconnected(self) -> None:
+        if self._state is RoomState.CONNECTED and not (self._signaling_down or self._media_down):
+            self._set_connection_state("reconnected", None)
+
+    def _on_sfu_ready(self) -> None:
+        if self._state is RoomState.JOINING:
+            _set(self._sfu_ready, None)
+        elif self._state is RoomState.CONNECTED:
+            self._restart_media("the room has a new SFU")
+
+    def _media_lost(self, reason: str) -> None:
+        """Media is down (e.g. the SFU went away): report it, and wait for a new SFU."""
+        if self._media_down:
+            return
+        self._log_warning("media down: %s", reason)
+        self._media_down = True
+        self._set_connection_state("reconnecting", reason)
+        if self._media_deadline is None or self._media_deadline.done():
+            self._media_deadline = self._tasks.spawn(self._media_timeout(reason), "media-deadline")
+
+    async def _media_timeout(self, reason: str) -> None:
+        budget = self._reconnect_timeout or self._timeout
+        await asyncio.sleep(budget)
+        self._fail(ConnectionLost(f"media not restored within {budget:g} s ({reason})"))
+
+    def _restart_media(self, reason: str) -> None:
+        """Drop every peer connection now and set up a new producer (new SFU or session).
+
+        The detaching is synchronous, so that consumer offers from the new SFU that
+        follow in the same signaling stream already find the old consumers gone.
+        """
+        self._log_debug("restarting media: %s", reason)
+        self._media_down = False  # _media_lost below restarts the deadline
+        self._media_lost(reason)
+        if self._media_task is not None:
+            self._media_task.cancel()
+        pcs = [consumer.pc for consumer in self._consumers.values()]
+        for consumer in self._consumers.values():
+            consumer.closed = True
+        self._consumers.clear()
+        for participant in self._participants.values():
+            self._unsubscribe(participant)
+        if self._producer is not None:
+            pcs.append(self._producer)
+        self._producer = None
+        self._channel = None
+        self._meters.clear()
+        self._retire(pcs)
+        self._media_task = self._tasks.spawn(self._republish(), "media-restart")
+
+    async def _republish(self) -> None:
+        try:
+            await self._start_producer()
+        except ArbiterError as exc:
+            if exc.code == ErrorCode.SFU_UNAVAILABLE.value:
+                self._log_debug("the SFU went away again; waiting for sfu_ready")
+                return  # the deadline is still running
+            self._fail(ConnectionLost(f"restarting media failed: {exc}"))
+            return
+        kinds: tuple[tuple[TrackKind, LocalTrack | None], ...] = (
+            ("audio", self._audio_track),
+            ("video", self._video_track),
+        )
+        for kind, local in kinds:  # the SFU repeats mute state to others: tell the new one
+            if local is not None and local.muted and self._channel is not None:
+                self._channel.send(encode_message(TrackState(kind=kind, muted=True)))
+        if self._media_deadline is not None:
+            self._media_deadline.cancel()
+            self._media_deadline = None
+        self._media_down = False
+        self._log_debug("media restarted")
+        self._maybe_reconnected()
+
+    def _retire(self, pcs: list[RTCPeerConnection]) -> None:
+        """Close ``pcs`` in the background; the room's shutdown waits for it (no cancel)."""
+        if not pcs:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._close_pcs(pcs), name="arbiter-client:retire"
+        )
+        self._closing_pcs.add(task)
+        task.add_done_callback(self._closing_pcs.discard)
+
+    async def _close_pcs(self, pcs: list[RTCPeerConnection]) -> None:
+        results = await asyncio.gather(*(_close_pc(pc) for pc in pcs), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                self._log_warning("closing a peer connection failed: %r", result)
+
     # ------------------------------------------------------------------ signaling
 
     async def _read_loop(self, signaling: Signaling) -> None:
@@ -873,13 +1122,31 @@ class Room:
                     self._dispatch(message)
                 except Exception:  # a bug handling one message must not end the room
                     logger.exception("failed to handle %s", message.action)
+        except ConnectionLost as exc:
+            self._on_signaling_lost(signaling, exc)
         except ArbiterError as exc:
             self._fail(exc)
 
     async def _send(self, message: Message) -> None:
-        if self._signaling is None:
-            raise ConnectionLost("signaling is not connected")
-        await self._signaling.send(message)
+        """Send on signaling; while it is reconnecting, wait for it and send then."""
+        while True:
+            signaling = self._signaling
+            if signaling is None:
+                if not self._signaling_down or self._close_task is not None:
+                    raise ConnectionLost("signaling is not connected")
+                waiter = asyncio.ensure_future(self._signaling_up.wait())
+                try:
+                    await self._until(waiter)
+                finally:
+                    waiter.cancel()
+                continue
+            try:
+                await signaling.send(message)
+                return
+            except ConnectionLost as exc:
+                self._on_signaling_lost(signaling, exc)
+                if self._signaling is signaling or not self._signaling_down:
+                    raise
 
     def _dispatch(self, message: Message) -> None:
         self._log_debug("signaling < %s", message.action)
@@ -887,7 +1154,7 @@ class Room:
             case Identified():
                 self._on_identified(message)
             case SfuReady():
-                _set(self._sfu_ready, None)
+                self._on_sfu_ready()
             case Handshake(connection="producer"):
                 self._on_producer_handshake(message)
             case Handshake(connection="consumer"):
@@ -936,6 +1203,12 @@ class Room:
         if joining and message.ref in (None, Identify.action, Handshake.action):
             self._fail(exc)
             return
+        if (
+            message.ref == Handshake.action
+            and message.code == ErrorCode.SFU_UNAVAILABLE.value
+            and self._media_down
+        ):
+            _fail_future(self._producer_answer, exc)  # a restart's offer found no SFU
         self._log_warning(
             "server error %s (ref %s): %s", message.code, message.ref, message.message
         )
@@ -961,17 +1234,24 @@ class Room:
     def _on_producer_state(self, pc: RTCPeerConnection) -> None:
         state = pc.connectionState
         self._log_debug("producer connection %s", state)
+        if pc is not self._producer:
+            return  # a retired connection
         if state == "connected":
             _set(self._producer_connected, None)
-        elif state in ("failed", "closed") and self._state in (
-            RoomState.JOINING,
-            RoomState.CONNECTED,
-        ):
-            self._fail(ConnectionLost(f"producer connection {state}"))
+        elif state in ("failed", "closed"):
+            self._on_media_failure(f"producer connection {state}")
 
-    def _on_channel_closed(self) -> None:
-        if self._state in (RoomState.JOINING, RoomState.CONNECTED):
-            self._fail(ConnectionLost("data channel closed"))
+    def _on_channel_closed(self, channel: RTCDataChannel) -> None:
+        if channel is self._channel:
+            self._on_media_failure("data channel closed")
+
+    def _on_media_failure(self, reason: str) -> None:
+        if self._state is RoomState.JOINING or (
+            self._state is RoomState.CONNECTED and self._reconnect_timeout <= 0
+        ):
+            self._fail(ConnectionLost(reason))
+        elif self._state is RoomState.CONNECTED:
+            self._media_lost(reason)  # the SFU may be gone: its successor restarts media
 
     def _on_channel_message(self, raw: str | bytes) -> None:
         try:
@@ -1062,7 +1342,14 @@ class Room:
         return consumer
 
     async def _answer_consumer(self, producer_id: str, offer: SessionDescription) -> None:
-        consumer = self._consumers.get(producer_id) or self._new_consumer(producer_id)
+        consumer = self._consumers.get(producer_id)
+        if consumer is not None and consumer.pc.remoteDescription is not None:
+            # a new offer for a connection already negotiated: the SFU made a new one
+            self._log_debug("new consumer offer for %s replaces the old one", producer_id)
+            await self._drop_consumer(producer_id, consumer)
+            consumer = None
+        if consumer is None:
+            consumer = self._new_consumer(producer_id)
         async with consumer.lock:
             if consumer.closed:
                 return
@@ -1101,18 +1388,24 @@ class Room:
         self._log_debug("consumer %s connection %s", consumer.producer_id, state)
         if state == "failed" and self._state is RoomState.CONNECTED and not consumer.closed:
             self._tasks.spawn(
-                self._drop_consumer(consumer.producer_id), f"consumer-failed:{consumer.producer_id}"
+                self._drop_consumer(consumer.producer_id, consumer),
+                f"consumer-failed:{consumer.producer_id}",
             )
 
-    async def _drop_consumer(self, producer_id: str) -> None:
-        consumer = self._consumers.pop(producer_id, None)
+    async def _drop_consumer(self, producer_id: str, only: _Consumer | None = None) -> None:
+        """Close the consumer for ``producer_id`` (if it is still ``only``, when given)."""
+        consumer = self._consumers.get(producer_id)
+        if only is not None and consumer is not only:
+            return
         if consumer is not None:
+            del self._consumers[producer_id]
             consumer.closed = True
-            async with consumer.lock:
-                await _close_pc(consumer.pc)
         participant = self._participants.get(producer_id)
         if participant is not None:
             self._unsubscribe(participant)
+        if consumer is not None:
+            async with consumer.lock:
+                await _close_pc(consumer.pc)
 
     async def _remove_participant(self, participant_id: str, reason: str) -> None:
         await self._drop_consumer(participant_id)
@@ -1210,6 +1503,21 @@ def _make_source(
     )
 
 
+def _ice_servers(response: JoinResponse) -> list[RTCIceServer]:
+    return [
+        RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
+        for s in response.ice_servers
+    ]
+
+
+def _refused(exc: ArbiterError) -> bool:
+    """Whether a failed reconnection attempt is final (the server said no) or worth retrying."""
+    if isinstance(exc, Unauthorized | RoomNotFound | RoomFull | ProtocolMismatch):
+        return True
+    status = exc.status_code
+    return status is not None and 400 <= status < 500 and status not in (408, 429)
+
+
 def _http_error(url: str, reply: httpx.Response) -> ArbiterError:
     status = reply.status_code
     try:
@@ -1263,6 +1571,11 @@ async def _close_pc(pc: RTCPeerConnection) -> None:
 def _consume_result(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.debug("connect task ended with %r", task.exception())
+
+
+def _consume_future(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # read, so an unawaited failure is not reported as lost
 
 
 def _set(future: asyncio.Future[T], value: T) -> None:

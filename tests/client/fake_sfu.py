@@ -85,6 +85,9 @@ class FakeServer:
         "Who is in the room already."
         self.offer_consumer = True
         "Whether to offer a consumer for ``alice`` after the producer is answered."
+        self.resume: str = "refuse"
+        "How ``POST /join`` with a ``resume_token`` is answered: ``refuse`` (401),
+        ``accept`` (the same participant), ``fail`` (503) or ``hang``."
         self.trickle = False
         "Also send every SDP candidate as a trickled ``handshake`` (consumer: before the offer)."
         self.sessions: list[Session] = []
@@ -137,8 +140,20 @@ class FakeServer:
             )
         if room == "garbage":
             return web.Response(text='{"hello": 1}', content_type="application/json")
-        self.join_requests.append(decode_body(JoinRequest, raw))
-        pid = f"p{next(self._ids)}"
+        request = decode_body(JoinRequest, raw)
+        self.join_requests.append(request)
+        if request.resume_token is not None and self.resume != "accept":
+            if self.resume == "hang":
+                await self._hang.wait()
+            status, code = (401, "unauthorized") if self.resume == "refuse" else (503, "internal_error")
+            error = ErrorBody(code=code, message=f"resume: {self.resume}")
+            return web.Response(
+                status=status, text=encode_body(error), content_type="application/json"
+            )
+        if request.resume_token is not None:
+            pid = request.resume_token.removeprefix("token-")
+        else:
+            pid = f"p{next(self._ids)}"
         response = JoinResponse(
             room_id=room,
             participant_id=pid,
@@ -179,6 +194,11 @@ class FakeServer:
                 )
                 return
             session.participant_id = message.token.removeprefix("token-")
+            resumed = any(
+                other.participant_id == session.participant_id
+                for other in self.sessions
+                if other is not session
+            )
             await session.send(
                 Identified(
                     room_id="demo",
@@ -186,6 +206,7 @@ class FakeServer:
                     sfu_ready=self.sfu_ready,
                     participants=list(self.present),
                     participant_id=session.participant_id,
+                    resumed=resumed,
                 )
             )
             if not self.sfu_ready:
