@@ -86,8 +86,8 @@ class FakeServer:
         self.offer_consumer = True
         "Whether to offer a consumer for ``alice`` after the producer is answered."
         self.resume: str = "refuse"
-        "How ``POST /join`` with a ``resume_token`` is answered: ``refuse`` (401),
-        ``accept`` (the same participant), ``fail`` (503) or ``hang``."
+        """How ``POST /join`` with a ``resume_token`` is answered: ``refuse`` (401),
+        ``accept`` (the same participant), ``fail`` (503) or ``hang``."""
         self.trickle = False
         "Also send every SDP candidate as a trickled ``handshake`` (consumer: before the offer)."
         self.sessions: list[Session] = []
@@ -145,7 +145,9 @@ class FakeServer:
         if request.resume_token is not None and self.resume != "accept":
             if self.resume == "hang":
                 await self._hang.wait()
-            status, code = (401, "unauthorized") if self.resume == "refuse" else (503, "internal_error")
+            status, code = (
+                (401, "unauthorized") if self.resume == "refuse" else (503, "internal_error")
+            )
             error = ErrorBody(code=code, message=f"resume: {self.resume}")
             return web.Response(
                 status=status, text=encode_body(error), content_type="application/json"

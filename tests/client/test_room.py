@@ -257,9 +257,11 @@ async def test_every_event_stream_gets_every_event(fake: FakeServer) -> None:
             room.on("participant_joined", handler)  # type: ignore[arg-type]
 
 
-async def test_signaling_drop_emits_disconnected(fake: FakeServer) -> None:
+async def test_signaling_drop_emits_disconnected_when_reconnection_is_off(
+    fake: FakeServer,
+) -> None:
     fake.offer_consumer = False
-    room = await Room.join(fake.room_url(), publish=None, timeout=WAIT)
+    room = await Room.join(fake.room_url(), publish=None, timeout=WAIT, reconnect_timeout=0)
     events = room.events()
     await fake.sessions[0].ws.close()
     event = await next_event(events, Disconnected)
