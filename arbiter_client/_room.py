@@ -1059,6 +1059,9 @@ class Room:
         for participant in self._participants.values():
             self._unsubscribe(participant)
         if self._producer is not None:
+            for sender in self._producer.getSenders():
+                # aiortc's sender stops its track when it exits: keep ours for the new one
+                sender.replaceTrack(None)
             pcs.append(self._producer)
         self._producer = None
         self._channel = None

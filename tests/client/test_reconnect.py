@@ -157,6 +157,13 @@ async def test_fake_sfu_ready_while_connected_restarts_media(fake: FakeServer) -
     new_video = room.participants["alice"].video
     assert new_video is not None and new_video is not old_video
     await wait_until(lambda: new_video.frames_received > 5)
+    # what we publish reaches the new producer (aiortc stops a sender's track on close)
+    sent = [t for t in session.producer_tracks if t.kind == "video"]
+    assert len(sent) == 2
+    for _ in range(3):
+        await asyncio.wait_for(sent[-1].recv(), WAIT)
+    assert room.local_participant.video is not None
+    assert room.local_participant.video.readyState == "live"
     # the new SFU is told the mute state again, on the new data channel
     states = []
     while len(states) < 2:
