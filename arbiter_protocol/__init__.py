@@ -16,11 +16,13 @@ from .http import (
 )
 from .messages import (
     ACTIONS,
+    ALL_GRANTS,
     MAX_FRAME_BYTES,
     MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
     DataMessage,
     Error,
+    Grant,
     Handshake,
     IceCandidate,
     Identified,
@@ -44,6 +46,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIONS",
+    "ALL_GRANTS",
     "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
     "PROTOCOL_VERSION",
@@ -52,6 +55,7 @@ __all__ = [
     "Error",
     "ErrorBody",
     "ErrorCode",
+    "Grant",
     "Handshake",
     "IceCandidate",
     "IceServer",

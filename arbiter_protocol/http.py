@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from ._codec import from_dict, to_dict
 from .errors import ErrorCode, ProtocolError
-from .messages import MAX_NAME, ParticipantInfo
+from .messages import MAX_NAME, Grant, ParticipantInfo
 
 __all__ = [
     "CreateRoomRequest",
@@ -46,6 +46,8 @@ class JoinRequest:
     "Display name."
     resume_token: str | None = field(default=None, metadata={"max_len": 4096, "min_len": 1})
     "The client's previous join token: rejoin as the same participant (reconnection)."
+    grants: list[Grant] | None = field(default=None, metadata={"max_items": 3})
+    "Ask for fewer permissions than all (e.g. only 'subscribe' for a viewer); never more."
 
 
 @dataclass

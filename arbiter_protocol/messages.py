@@ -18,11 +18,13 @@ from .errors import ErrorCode, ProtocolError
 
 __all__ = [
     "ACTIONS",
+    "ALL_GRANTS",
     "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
     "PROTOCOL_VERSION",
     "DataMessage",
     "Error",
+    "Grant",
     "Handshake",
     "IceCandidate",
     "Identified",
@@ -71,6 +73,11 @@ def is_valid_id(value: str) -> bool:
 
 _ID = {"max_len": 64, "min_len": 1}
 
+Grant = Literal["publish", "subscribe", "data"]
+"One permission in a join token: send media, receive media, send data messages."
+ALL_GRANTS: tuple[Grant, ...] = ("publish", "subscribe", "data")
+"Every grant; a join token has these unless the joiner asked for fewer."
+
 M = TypeVar("M", bound="Message")
 
 
@@ -103,6 +110,8 @@ class ParticipantInfo:
     "Participant id, unique within the room."
     name: str = field(metadata={"max_len": MAX_NAME})
     "Display name chosen at join."
+    grants: list[Grant] | None = field(default=None, metadata={"max_items": 3})
+    "What the participant may do (``None``: everything); the SFU enforces it."
 
 
 @dataclass

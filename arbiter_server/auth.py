@@ -9,10 +9,11 @@ from typing import Literal
 
 import jwt
 
+from arbiter_protocol import ALL_GRANTS
+
 __all__ = ["Claims", "TokenError", "issue_participant_token", "issue_sfu_token", "verify_token"]
 
 _ISSUER = "arbiter"
-ALL_GRANTS = ("publish", "subscribe", "data")
 
 
 class TokenError(ValueError):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from arbiter_protocol import (
+    ALL_GRANTS,
     CreateRoomRequest,
     ErrorCode,
     JoinRequest,
@@ -163,12 +164,14 @@ def _join_room(services: Services, event: Event) -> HttpResponse:
     participant_id, name = new_id("p-"), request.name
     if request.resume_token is not None:
         participant_id, name = _resumed_identity(services, room_id, request.resume_token)
+    grants = tuple(g for g in ALL_GRANTS if request.grants is None or g in request.grants)
     token, expires = issue_participant_token(
         settings.secret,
         room_id,
         participant_id,
         name,
         settings.token_ttl,
+        grants=grants,
         now=services.clock(),
     )
     return json_response(

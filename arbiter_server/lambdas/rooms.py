@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import secrets
 
-from arbiter_protocol import ErrorCode, ParticipantInfo, ProtocolError
+from arbiter_protocol import ALL_GRANTS, ErrorCode, Grant, ParticipantInfo, ProtocolError
 
 from ..auth import issue_sfu_token
 from ..launcher import LaunchError
-from ..store import RoomRecord
+from ..store import ConnectionRecord, RoomRecord
 from .services import Services
 
 __all__ = [
@@ -33,10 +33,17 @@ def new_id(prefix: str = "") -> str:
 def participants_of(services: Services, room_id: str) -> list[ParticipantInfo]:
     """Participants currently identified in a room."""
     return [
-        ParticipantInfo(id=c.participant_id or "", name=c.name or "")
+        ParticipantInfo(id=c.participant_id or "", name=c.name or "", grants=grants_of(c))
         for c in services.store.list_connections(room_id)
         if c.role in ("participant", "away")
     ]
+
+
+def grants_of(conn: ConnectionRecord) -> list[Grant] | None:
+    """A connection's grants as the protocol lists them (None: all)."""
+    if conn.grants is None:
+        return None
+    return [g for g in ALL_GRANTS if g in conn.grants.split(",")]
 
 
 def ensure_sfu(services: Services, room: RoomRecord) -> RoomRecord:

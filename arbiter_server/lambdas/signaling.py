@@ -30,7 +30,7 @@ from arbiter_protocol import (
 
 from ..auth import TokenError, verify_token
 from ..store import ConnectionRecord
-from .rooms import participants_of
+from .rooms import grants_of, participants_of
 from .services import Services, get_services
 
 __all__ = ["CLIENT_ACTIONS", "expire_away", "handler"]
@@ -169,6 +169,7 @@ def _identify(services: Services, connection_id: str, message: Message) -> None:
     others = participants_of(services, room.room_id)
     conn.role, conn.room_id = "participant", room.room_id
     conn.participant_id, conn.name = claims.subject, claims.name
+    conn.grants = ",".join(claims.grants)
     store.put_connection(conn)
     store.update_room(room.room_id, empty_since=None)
     if resumed:
@@ -179,7 +180,11 @@ def _identify(services: Services, connection_id: str, message: Message) -> None:
         _broadcast(
             services,
             room.room_id,
-            ParticipantJoined(participant=ParticipantInfo(id=claims.subject, name=claims.name)),
+            ParticipantJoined(
+                participant=ParticipantInfo(
+                    id=claims.subject, name=claims.name, grants=grants_of(conn)
+                )
+            ),
             exclude=connection_id,
         )
     fresh = store.get_room(room.room_id) or room

@@ -27,3 +27,9 @@ class Participant:
     "Consumer connections sent to it, by the id of the producer they carry."
     track_states: dict[Literal["audio", "video"], TrackState] = field(default_factory=dict)
     "Its latest (stamped) mute state per track kind, repeated to late joiners."
+    grants: frozenset[str] | None = None
+    "What its join token allows (``publish``, ``subscribe``, ``data``); None: everything."
+
+    def may(self, grant: str) -> bool:
+        """Whether the participant's token grants ``grant``."""
+        return self.grants is None or grant in self.grants

@@ -18,6 +18,7 @@ from arbiter_protocol import (
     Handshake,
     Identified,
     Message,
+    ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
     ProtocolError,
@@ -198,14 +199,16 @@ class Room:
                     await self._remove(participant)
             for info in message.participants:
                 if info.id not in self._participants:
-                    self._participants[info.id] = Participant(info.id, info.name)
+                    self._participants[info.id] = Participant(
+                        info.id, info.name, grants=_grants(info)
+                    )
         logger.info("room %s: identified; %d participant(s)", self.room_id, len(present))
 
     async def _on_participant_joined(self, message: ParticipantJoined) -> None:
         info = message.participant
         async with self._lock:
             if info.id not in self._participants:
-                self._participants[info.id] = Participant(info.id, info.name)
+                self._participants[info.id] = Participant(info.id, info.name, grants=_grants(info))
         logger.info("room %s: %s joined", self.room_id, info.id)
 
     async def _on_participant_left(self, message: ParticipantLeft) -> None:
@@ -286,6 +289,9 @@ class Room:
                 await self._reject(participant.id, f"bad ICE candidate: {exc}")
 
     async def _publish(self, participant: Participant, offer: SessionDescription) -> None:
+        if not participant.may("publish") and _offers_media(offer.sdp):
+            await self._reject(participant.id, "your token does not allow publishing media")
+            return
         if participant.producer is not None:
             logger.info("room %s: %s publishes again", self.room_id, participant.id)
             await self._unpublish(participant)
@@ -330,6 +336,8 @@ class Room:
     async def _subscribe(self, subscriber: Participant, publisher: Participant) -> None:
         producer = publisher.producer
         if producer is None or not producer.forwarders or publisher.id in subscriber.consumers:
+            return
+        if not subscriber.may("subscribe"):
             return
         consumer = Consumer(
             subscriber.id,
@@ -440,6 +448,12 @@ class Room:
     def _relay_data(self, sender: Participant, message: Message) -> None:
         """Stamp ``sender`` on a ``data`` message; relay it once to ``to`` or everyone else."""
         assert isinstance(message, DataMessage) and sender.producer is not None
+        if not sender.may("data"):
+            refused = ProtocolError(
+                ErrorCode.FORBIDDEN, "your token does not allow sending data", DataMessage.action
+            )
+            sender.producer.send(encode_message(error_message(refused)))
+            return
         text = encode_message(dataclasses.replace(message, sender=sender.id))
         if message.to is None:
             recipients = [pid for pid in self._participants if pid != sender.id]
@@ -495,3 +509,12 @@ class Room:
             logger.warning(
                 "room %s: could not send %s", self.room_id, message.action, exc_info=True
             )
+
+
+def _grants(info: ParticipantInfo) -> frozenset[str] | None:
+    return None if info.grants is None else frozenset(info.grants)
+
+
+def _offers_media(sdp: str) -> bool:
+    """Whether an SDP offer has an audio or video section."""
+    return any(line.startswith(("m=audio", "m=video")) for line in sdp.splitlines())

@@ -50,6 +50,8 @@ class ConnectionRecord:
     "Messages counted in the current window."
     away_since: float | None = None
     "When an ``away`` participant's socket dropped."
+    grants: str | None = None
+    "A participant's grants, comma-separated (from its join token)."
 
 
 class Store(abc.ABC):

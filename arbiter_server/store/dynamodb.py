@@ -38,7 +38,10 @@ CONNECTION_TTL = 3 * 3600
 
 _ROOM_FIELDS = [f.name for f in fields(RoomRecord)]
 _CONN_FIELDS = [f.name for f in fields(ConnectionRecord)]
-_FLOAT_FIELDS = {"created_at", "sfu_changed_at", "empty_since", "connected_at", "rate_window"}
+# numbers come back as text: the records' annotations say which are floats
+_FLOAT_FIELDS = {
+    f.name for f in (*fields(RoomRecord), *fields(ConnectionRecord)) if "float" in str(f.type)
+}
 
 
 class DynamoDBStore(Store):

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS connections (
     name TEXT,
     rate_window REAL NOT NULL DEFAULT 0,
     rate_count INTEGER NOT NULL DEFAULT 0,
-    away_since REAL
+    away_since REAL,
+    grants TEXT
 );
 CREATE INDEX IF NOT EXISTS connections_room ON connections (room_id, role);
 """

@@ -359,14 +359,20 @@ def test_deployed_handlers_run_against_dynamodb_management_api_and_ecs() -> None
         _ws("$default", "alice-conn", {"action": "teleport", "v": 1})
         assert _posted("alice-conn")[0]["code"] == "unknown_action"
 
+        # a dropped socket is kept "away" for the reconnect grace; maintenance ends it
         _ws("$disconnect", "alice-conn")
+        assert _posted("sfu-conn") == []
+        assert services.store.get_connection("alice-conn").role == "away"  # type: ignore[union-attr]
+        services.settings.reconnect_grace = 0.0
+        services.settings.pool_size = 0
+        result = maintenance.handler({}, None)
+        assert result["left"] == [joined["participant_id"]] and result["stopped"] == []
         left = _posted("sfu-conn")
         assert [m["action"] for m in left] == ["participant_left"]
         assert services.store.get_connection("alice-conn") is None
 
-        # maintenance: the empty room's SFU is stopped once the grace period is over
+        # ...and then the empty room's SFU is stopped once the grace period is over
         services.settings.empty_room_grace = 0.0
-        services.settings.pool_size = 0
         result = maintenance.handler({}, None)
         assert result["stopped"] == ["aws-room"]
         (task,) = ecs.describe_tasks(cluster=PREFIX, tasks=arns)["tasks"]

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.timeout(30)
 
 SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 OFFER = {"type": "offer", "sdp": SDP}
+ALL = ["publish", "subscribe", "data"]
 
 
 async def _room_with_sfu(stack: LocalStack, launcher: ManualLauncher, room_id: str) -> WsPeer:
@@ -44,7 +45,7 @@ async def test_identify_and_handshake_are_routed_between_client_and_sfu(
     me = await alice.expect("identified")
     assert me["participant_id"] == joined["participant_id"] and me["sfu_ready"] is True
     seen = await sfu.expect("participant_joined")
-    assert seen["participant"] == {"id": joined["participant_id"], "name": "alice"}
+    assert seen["participant"] == {"id": joined["participant_id"], "name": "alice", "grants": ALL}
 
     # a client cannot choose who it speaks for: signaling stamps the sender
     await alice.send(
@@ -73,7 +74,9 @@ async def test_identify_and_handshake_are_routed_between_client_and_sfu(
 
     bob, bob_join = await _join(stack, "r1", "bob")
     bob_me = await bob.expect("identified")
-    assert bob_me["participants"] == [{"id": joined["participant_id"], "name": "alice"}]
+    assert bob_me["participants"] == [
+        {"id": joined["participant_id"], "name": "alice", "grants": ALL}
+    ]
     assert (await alice.expect("participant_joined"))["participant"]["name"] == "bob"
     assert (await sfu.expect("participant_joined"))["participant"]["name"] == "bob"
 
@@ -417,4 +420,34 @@ async def test_a_dead_sfu_is_replaced_and_participants_are_told_to_publish_again
     assert [p["name"] for p in hello["participants"]] == ["alice"]
     assert (await alice.expect("sfu_ready"))["room_id"] == "phoenix"
     for p in (alice, new_sfu):
+        await p.close()
+
+
+async def test_a_viewer_token_carries_fewer_grants_to_the_sfu(
+    manual_stack: tuple[LocalStack, ManualLauncher],
+) -> None:
+    stack, launcher = manual_stack
+    sfu = await _room_with_sfu(stack, launcher, "webinar")
+    async with httpx.AsyncClient() as http:
+        resp = await http.post(
+            f"{stack.room_url('webinar')}/join", json={"name": "viewer", "grants": ["subscribe"]}
+        )
+        assert resp.status_code == 200
+        bad = await http.post(
+            f"{stack.room_url('webinar')}/join", json={"name": "x", "grants": ["admin"]}
+        )
+        assert bad.status_code == 400 and "grants" in bad.json()["error"]["message"]
+    viewer = await WsPeer.connect(resp.json()["signaling_url"])
+    await viewer.send({"action": "identify", "v": 1, "token": resp.json()["token"]})
+    await viewer.expect("identified")
+    joined = await sfu.expect("participant_joined")
+    assert joined["participant"]["grants"] == ["subscribe"]
+    alice, _ = await _join(stack, "webinar", "alice")
+    assert (await alice.expect("identified"))["participants"][0]["grants"] == ["subscribe"]
+    assert (await sfu.expect("participant_joined"))["participant"]["grants"] == [
+        "publish",
+        "subscribe",
+        "data",
+    ]
+    for p in (viewer, alice, sfu):
         await p.close()

@@ -11,6 +11,7 @@ import aiortc.codecs
 import pytest
 
 from arbiter_protocol import (
+    Grant,
     Handshake,
     Message,
     ParticipantInfo,
@@ -42,7 +43,14 @@ class Harness:
         if peer is not None:
             peer.deliver(message)
 
-    async def join(self, participant_id: str, *, publish: bool = True, **kwargs: Any) -> Peer:
+    async def join(
+        self,
+        participant_id: str,
+        *,
+        publish: bool = True,
+        grants: list[Grant] | None = None,
+        **kwargs: Any,
+    ) -> Peer:
         async def send(message: Message) -> None:
             if isinstance(message, Handshake):
                 message = dataclasses.replace(message, participant_id=participant_id)
@@ -52,7 +60,9 @@ class Harness:
         peer = Peer(participant_id, send, **kwargs)
         self.peers[participant_id] = peer
         await self.room.handle(
-            ParticipantJoined(participant=ParticipantInfo(id=participant_id, name=participant_id))
+            ParticipantJoined(
+                participant=ParticipantInfo(id=participant_id, name=participant_id, grants=grants)
+            )
         )
         if publish:
             await peer.publish()

@@ -7,7 +7,7 @@ from functools import partial
 
 import pytest
 
-from arbiter_protocol import DataMessage, Handshake, TrackState
+from arbiter_protocol import DataMessage, Error, Handshake, TrackState
 
 from .conftest import CodecCounts, Harness
 from .peers import Peer
@@ -265,3 +265,31 @@ async def _until(predicate: object) -> None:
     assert callable(predicate)
     while not predicate():
         await asyncio.sleep(0.02)
+
+
+async def test_grants_limit_publishing_subscribing_and_data(harness: Harness) -> None:
+    peers = await join_all(harness, ["alice"])
+    # a viewer (subscribe only) cannot publish media: the SFU refuses and says why
+    viewer = await harness.join("viewer", grants=["subscribe"], size=(256, 192), luma=210)
+    refusals = [
+        m for m in harness.from_sfu if isinstance(m, Error) and m.participant_id == "viewer"
+    ]
+    assert refusals and "does not allow publishing" in refusals[0].message
+    assert harness.room.participant("viewer").producer is None  # type: ignore[union-attr]
+    # a data-channel-only producer is fine, and it receives alice's media
+    await viewer.close()
+    harness.peers.pop("viewer")
+    watcher = await harness.join("watcher", grants=["subscribe"], audio=False, video=False)
+    await assert_media_from(watcher, "alice", 3)
+    await asyncio.wait_for(watcher.channel_open.wait(), 5)
+    watcher.send_message(DataMessage(kind="text", data="hi", id="m1"))
+    await watcher.wait_data(lambda: bool(watcher.errors))
+    assert watcher.errors[0].code == "forbidden"
+    assert not peers["alice"].data
+    # a participant without "subscribe" gets no consumers, but others receive its media
+    size, luma = LOOKS["bob"]
+    bob = await harness.join("bob", grants=["publish", "data"], size=size, luma=luma)
+    await assert_media_from(peers["alice"], "bob", 3)
+    bob_state = harness.room.participant("bob")
+    assert bob_state is not None and bob_state.consumers == {}
+    assert bob.consumers == {}

@@ -116,7 +116,15 @@ export function isValidId(value: string): boolean {
 export interface ParticipantInfo {
   id: string;
   name: string;
+  /** What the participant may do (absent: everything); the SFU enforces it. */
+  grants?: Grant[] | null;
 }
+
+/** One permission in a join token. @public */
+export type Grant = 'publish' | 'subscribe' | 'data';
+
+/** Every grant. @public */
+export const ALL_GRANTS: readonly Grant[] = ['publish', 'subscribe', 'data'];
 
 /** An SDP offer or answer. @public */
 export interface SessionDescription {
@@ -247,6 +255,8 @@ export interface JoinRequest {
   name: string;
   /** The previous join token: rejoin as the same participant (reconnection). */
   resume_token?: string | null;
+  /** Ask for fewer permissions than all (e.g. only `subscribe` for a viewer). */
+  grants?: Grant[] | null;
 }
 
 /** What a client needs to enter a room. @public */
@@ -319,10 +329,17 @@ interface Schema {
 const ID: FieldType = { t: 'str', maxLen: 64, minLen: 1 };
 const STR: FieldType = { t: 'str' };
 
+const GRANTS: FieldType = {
+  t: 'list',
+  item: { t: 'literal', values: ['publish', 'subscribe', 'data'] },
+  maxItems: 3,
+};
+
 const PARTICIPANT_INFO: Schema = {
   fields: [
     { name: 'id', type: ID },
     { name: 'name', type: { t: 'str', maxLen: MAX_NAME } },
+    { name: 'grants', type: GRANTS, optional: true },
   ],
 };
 
@@ -446,6 +463,7 @@ const BODY_SCHEMAS: Record<BodyType, Schema> = {
     fields: [
       { name: 'name', type: { t: 'str', maxLen: MAX_NAME, minLen: 1 }, default: () => 'guest' },
       { name: 'resume_token', type: { t: 'str', maxLen: 4096, minLen: 1 }, optional: true },
+      { name: 'grants', type: GRANTS, optional: true },
     ],
   },
   JoinResponse: {
