@@ -36,12 +36,14 @@ if __package__ in (None, ""):  # python benchmarks/sfu_bench.py
     __package__ = "benchmarks"
 
 from .media import ClipTrack, load_clip, now_ns, percentile  # noqa: E402
-from .procs import Children, cpu_seconds, loadavg, rss_bytes  # noqa: E402
+from .procs import Children, cpu_seconds, cpu_split, loadavg, rss_bytes  # noqa: E402
 from .targets import TARGETS, Target, media_address, pin_media_address  # noqa: E402
 
 logger = logging.getLogger("benchmarks")
 
 LOSS_LIMIT = 0.01
+LATENCY_P95_LIMIT_MS = 100.0
+"A step with a higher p95 one-way latency is not counted as 'held' in the strict column."
 CPU_LIMIT = 0.95
 "SFU (or generator) process CPU, in cores, at which the ramp stops."
 
@@ -92,6 +94,7 @@ async def measure_window(target: Target, window: float) -> dict[str, Any]:
     me = os.getpid()
     t0 = now_ns()
     cpu0 = {p: cpu_seconds(p) for p in pids}
+    split0 = [cpu_split(p) for p in pids]
     gen0 = cpu_seconds(me)
     busy0 = _machine_busy()
     snaps0 = [c.snapshot() for c in counters]
@@ -99,6 +102,9 @@ async def measure_window(target: Target, window: float) -> dict[str, Any]:
     t1 = now_ns()
     snaps1 = [c.snapshot() for c in counters]
     cpu1 = {p: cpu_seconds(p) for p in pids}
+    split1 = [cpu_split(p) for p in pids]
+    sfu_user = sum(b[0] - a[0] for a, b in zip(split0, split1, strict=True))
+    sfu_kernel = sum(b[1] - a[1] for a, b in zip(split0, split1, strict=True))
     gen1 = cpu_seconds(me)
     busy1 = _machine_busy()
     wall = (t1 - t0) / 1e9
@@ -138,6 +144,7 @@ async def measure_window(target: Target, window: float) -> dict[str, Any]:
         "streams": streams,
         "window_s": round(wall, 3),
         "sfu_cpu_cores": sfu_cpu / wall,
+        "sfu_kernel_share": sfu_kernel / (sfu_user + sfu_kernel) if sfu_user + sfu_kernel else None,
         "cpu_s_per_stream_s": sfu_cpu / (streams * wall) if streams else None,
         "generator_cpu_cores": (gen1 - gen0) / wall,
         "machine_busy_pct": 100 * (busy1[0] - busy0[0]) / max(busy1[1] - busy0[1], 1),
@@ -236,15 +243,65 @@ def _f(x: float | None, digits: int = 1) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
+def held(step: dict[str, Any], strict: bool = False) -> bool:
+    """< 1 % loss on at most one core (strict: and p95 latency under the limit)."""
+    ok = step["loss"] <= LOSS_LIMIT and step["sfu_cpu_cores"] < 1.0
+    if strict:
+        p95 = step["latency_ms_p95"]
+        ok = ok and p95 is not None and p95 < LATENCY_P95_LIMIT_MS
+    return bool(ok)
+
+
+def matched_cpu_ratio(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, int, int] | None:
+    """CPU per stream of ``a`` / ``b`` at comparable load.
+
+    Takes ``b``'s largest held step that ``a`` also reached and ``a``'s held step with the
+    closest stream count; returns (ratio, a streams, b streams).
+    """
+    a_ok = [s for s in a["steps"] if held(s) and s["cpu_s_per_stream_s"]]
+    b_ok = [s for s in b["steps"] if held(s) and s["cpu_s_per_stream_s"]]
+    if not a_ok or not b_ok:
+        return None
+    a_max = max(s["streams"] for s in a_ok)
+    b_cands = [s for s in b_ok if s["streams"] <= a_max] or [min(b_ok, key=lambda s: s["streams"])]
+    bs = max(b_cands, key=lambda s: s["streams"])
+    as_ = min(a_ok, key=lambda s: abs(s["streams"] - bs["streams"]))
+    return as_["cpu_s_per_stream_s"] / bs["cpu_s_per_stream_s"], as_["streams"], bs["streams"]
+
+
+def marginal_cpu(steps: list[dict[str, Any]]) -> tuple[float, float] | None:
+    """Least-squares fit of SFU cores vs streams over held steps: (slope, intercept).
+
+    The slope is the CPU seconds one more forwarded stream costs per second, without the
+    SFU's fixed cost (timers, idle connections) that the average includes at low load.
+    """
+    pts = [(s["streams"], s["sfu_cpu_cores"]) for s in steps if held(s)]
+    if len(pts) < 2:
+        return None
+    n = len(pts)
+    mx = sum(x for x, _ in pts) / n
+    my = sum(y for _, y in pts) / n
+    sxx = sum((x - mx) ** 2 for x, _ in pts)
+    if sxx == 0:
+        return None
+    slope = sum((x - mx) * (y - my) for x, y in pts) / sxx
+    return slope, my - slope * mx
+
+
 def summarize(result: dict[str, Any], direct_ms: float | None) -> dict[str, Any]:
     steps = result["steps"]
-    ok = [s for s in steps if s["loss"] <= LOSS_LIMIT and s["sfu_cpu_cores"] < 1.0]
+    ok = [s for s in steps if held(s)]
+    strict = [s for s in steps if held(s, strict=True)]
     best = max(ok, key=lambda s: s["streams"]) if ok else None
     light = steps[0] if steps else None
     cpu = best["cpu_s_per_stream_s"] if best else (steps[-1]["cpu_s_per_stream_s"] if steps else None)
+    fit = marginal_cpu(steps)
     summary: dict[str, Any] = {
         "cpu_s_per_stream_s": cpu,
+        "marginal_cpu_s_per_stream_s": fit[0] if fit else None,
+        "fixed_cpu_cores": fit[1] if fit else None,
         "max_streams_ok": best["streams"] if best else 0,
+        "max_streams_ok_p95": max((s["streams"] for s in strict), default=0),
         "sfu_cores_at_max": best["sfu_cpu_cores"] if best else None,
         "streams_per_core_est": (1 / cpu) if cpu else None,
         "stopped_by": result["stopped_by"],
@@ -263,16 +320,23 @@ def summarize(result: dict[str, Any], direct_ms: float | None) -> dict[str, Any]
             if best and best["participants"] else None
         ),
         "kbps_per_stream": best["kbps_per_stream"] if best else None,
+        "kernel_share_at_max": best.get("sfu_kernel_share") if best else None,
     }
     return summary
 
 
-def print_table(summaries: dict[str, dict[str, Any]], direct: dict[str, Any] | None) -> list[str]:
-    names = [n for n in ("arbiter", "janus", "naive") if n in summaries]
+def print_table(
+    summaries: dict[str, dict[str, Any]], direct: dict[str, Any] | None, results: dict[str, Any]
+) -> list[str]:
+    names = [n for n in ("arbiter", "janus", "naive", "arbiter-marker") if n in summaries]
     rows = [
-        ("SFU CPU s per forwarded stream-second", "cpu_s_per_stream_s", lambda v: f"{v * 1000:.2f} ms/s"),
+        ("SFU CPU per forwarded stream-second (at max held load)", "cpu_s_per_stream_s", lambda v: f"{v * 1000:.2f} ms/s"),
+        ("SFU CPU per stream-second, marginal (slope over held steps)", "marginal_cpu_s_per_stream_s",
+         lambda v: f"{v * 1000:.2f} ms/s"),
+        ("  fixed SFU CPU (intercept)", "fixed_cpu_cores", lambda v: f"{v:.3f} cores"),
         ("streams held (<1% loss, <1 core), measured", "max_streams_ok", lambda v: f"{v}"),
         ("  SFU cores used at that load", "sfu_cores_at_max", lambda v: f"{v:.2f}"),
+        (f"  of which also p95 latency < {LATENCY_P95_LIMIT_MS:.0f} ms", "max_streams_ok_p95", lambda v: f"{v}"),
         ("  ramp stopped by", "stopped_by", str),
         ("streams per core (1 / CPU per stream)", "streams_per_core_est", lambda v: f"{v:.0f}"),
         ("one-way latency median (light load)", "latency_ms_median", lambda v: f"{v:.1f} ms"),
@@ -283,6 +347,7 @@ def print_table(summaries: dict[str, dict[str, Any]], direct: dict[str, Any] | N
         ("join to first key frame p95", "join_to_first_frame_ms_p95", lambda v: f"{v:.0f} ms"),
         ("SFU RSS per participant", "mem_per_participant_bytes", lambda v: f"{v / 1e6:.2f} MB"),
         ("received kbit/s per stream", "kbps_per_stream", lambda v: f"{v:.0f}"),
+        ("SFU CPU in the kernel (stime share)", "kernel_share_at_max", lambda v: f"{100 * v:.0f} %"),
     ]
     width = 44
     lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
@@ -306,8 +371,19 @@ def print_table(summaries: dict[str, dict[str, Any]], direct: dict[str, Any] | N
         o = summaries.get(other, {})
         if a.get("cpu_s_per_stream_s") and o.get("cpu_s_per_stream_s"):
             r = a["cpu_s_per_stream_s"] / o["cpu_s_per_stream_s"]
-            ratios.append(f"CPU per stream Arbiter/{other}: {r:.2f}x" + (
+            ratios.append(f"CPU per stream Arbiter/{other}, each at its max held load: {r:.2f}x" + (
                 f" (naive/Arbiter {1 / r:.1f}x)" if other == "naive" else ""))
+        if a.get("marginal_cpu_s_per_stream_s") and o.get("marginal_cpu_s_per_stream_s"):
+            r = a["marginal_cpu_s_per_stream_s"] / o["marginal_cpu_s_per_stream_s"]
+            ratios.append(f"CPU per stream Arbiter/{other}, marginal: {r:.2f}x" + (
+                f" (naive/Arbiter {1 / r:.1f}x)" if other == "naive" else ""))
+        m = matched_cpu_ratio(results["arbiter"], results[other]) if (
+            "arbiter" in results and other in results) else None
+        if m is not None:
+            ratios.append(
+                f"CPU per stream Arbiter/{other} at matched load (Arbiter {m[1]} streams, "
+                f"{other} {m[2]}): {m[0]:.2f}x" + (f" (naive/Arbiter {1 / m[0]:.1f}x)" if other == "naive" else "")
+            )
         if a.get("latency_ms_median") is not None and o.get("latency_ms_median") is not None:
             ratios.append(
                 f"latency median Arbiter/{other}: {a['latency_ms_median'] / o['latency_ms_median']:.2f}x"
@@ -323,6 +399,10 @@ async def main_async(args: argparse.Namespace, children: Children) -> dict[str, 
     plan = make_plan(args.quick, args.publishers)
     if args.targets:
         plan.targets = ["direct", *[t for t in args.targets.split(",") if t != "direct"]]
+    if args.experiment_marker_bit:
+        plan.targets.append("arbiter-marker")
+        plan.steps["arbiter-marker"] = plan.steps["arbiter"]
+        plan.budget["arbiter-marker"] = plan.budget["arbiter"]
     ip = media_address()
     pin_media_address(ip)
     workdir = HERE / ".cache" / "runs" / time.strftime("%Y%m%d-%H%M%S")
@@ -343,7 +423,7 @@ async def main_async(args: argparse.Namespace, children: Children) -> dict[str, 
     direct_step = direct[0] if direct else {}
     direct_ms = direct_step.get("latency_ms_median")
     summaries = {n: summarize(r, direct_ms) for n, r in results.items() if n != "direct"}
-    lines = print_table(summaries, direct_step)
+    lines = print_table(summaries, direct_step, results)
     return {
         "plan": plan.__dict__,
         "results": results,
@@ -361,6 +441,11 @@ def main() -> int:
     parser.add_argument("--publishers", type=int, default=2, help="video publishers (default 2)")
     parser.add_argument("--targets", default="", help="comma-separated subset of arbiter,janus,naive")
     parser.add_argument("--output", type=Path, default=None, help="JSON path (default benchmarks/results/)")
+    parser.add_argument(
+        "--experiment-marker-bit", action="store_true",
+        help="also run the Arbiter SFU with a patched aiortc jitter buffer that completes a "
+        "frame on its RTP marker bit (benchmarks/experiments/marker_bit; not Arbiter's code)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,

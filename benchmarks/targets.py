@@ -168,6 +168,8 @@ class DirectTarget(Target):
 
 class ArbiterTarget(Target):
     name = "arbiter"
+    sitecustomize_dir: Path | None = None
+    "Experiments only: a directory with a sitecustomize.py put on the SFU's PYTHONPATH."
 
     def __init__(self, children: Children, workdir: Path) -> None:
         super().__init__(children, workdir)
@@ -185,10 +187,24 @@ class ArbiterTarget(Target):
             LocalStackConfig(data_dir=self.workdir / "arbiter", port=0, pool_size=0, log_level="warning")
         )
         await self.stack.start()
-        # A room holds 16 participants by default (ARBITER_MAX_PARTICIPANTS in deployments);
-        # the benchmark measures one SFU process's forwarding capacity, so lift the cap.
+        # A room holds 16 participants by default (ARBITER_MAX_PARTICIPANTS in deployments)
+        # and every signaling connection, the SFU's included, may send 120 messages per
+        # 10 s. The benchmark measures one SFU process's forwarding capacity with up to
+        # hundreds of joins in bursts, so it lifts both (configuration, not code).
         self.stack.services.settings.max_participants = 10_000
-        self.room_url = await self.stack.create_room("bench")
+        self.stack.services.settings.rate_limit = 1_000_000
+        saved = os.environ.get("PYTHONPATH")
+        if self.sitecustomize_dir is not None:  # the SFU subprocess inherits os.environ
+            os.environ["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(self.sitecustomize_dir), saved) if p
+            )
+        try:
+            self.room_url = await self.stack.create_room("bench")
+        finally:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
         for pid in self.stack.launcher.pids():
             self.children.adopt(pid)
         self._http = aiohttp.ClientSession()
@@ -666,7 +682,14 @@ class NaiveTarget(Target):
             self.children.stop(self.proc)
 
 
-TARGETS = {"arbiter": ArbiterTarget, "janus": JanusTarget, "naive": NaiveTarget, "direct": DirectTarget}
+class ArbiterMarkerBitTarget(ArbiterTarget):
+    """EXPERIMENT: the Arbiter SFU with frames completed on the RTP marker bit."""
+
+    name = "arbiter-marker"
+    sitecustomize_dir = Path(__file__).resolve().parent / "experiments" / "marker_bit"
+
+
+TARGETS = {"arbiter": ArbiterTarget, "arbiter-marker": ArbiterMarkerBitTarget, "janus": JanusTarget, "naive": NaiveTarget, "direct": DirectTarget}
 
 
 def dumps(obj: Any) -> str:
