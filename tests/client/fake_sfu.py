@@ -88,6 +88,8 @@ class FakeServer:
         self.resume: str = "refuse"
         """How ``POST /join`` with a ``resume_token`` is answered: ``refuse`` (401),
         ``accept`` (the same participant), ``fail`` (503) or ``hang``."""
+        self.resumed: bool | None = None
+        "Force ``identified.resumed``; by default true when the participant had a session."
         self.trickle = False
         "Also send every SDP candidate as a trickled ``handshake`` (consumer: before the offer)."
         self.sessions: list[Session] = []
@@ -201,6 +203,8 @@ class FakeServer:
                 for other in self.sessions
                 if other is not session
             )
+            if self.resumed is not None and resumed:
+                resumed = self.resumed
             await session.send(
                 Identified(
                     room_id="demo",

@@ -60,7 +60,7 @@ def recorder(room: Room) -> list[Any]:
     """Every event of ``room`` from now on, recorded by callbacks (no stream needed)."""
     seen: list[Any] = []
     for kind in ("participant_joined", "participant_left", "connection_state_changed"):
-        room.on(kind, seen.append)  # type: ignore[call-overload]
+        room.on(kind, seen.append)
     return seen
 
 
@@ -83,6 +83,23 @@ async def test_fake_resume_keeps_the_session_and_its_media(fake: FakeServer) -> 
     await wait_until(lambda: video.frames_received > count + 10)
     await room.leave()
     assert any(isinstance(m, Leave) for m in fake.sessions[-1].received)
+    assert client_tasks() == []
+
+
+async def test_fake_not_resumed_sets_the_media_up_again(fake: FakeServer) -> None:
+    fake.resume, fake.resumed = "accept", False  # the server had dropped us meanwhile
+    room = await Room.join(fake.room_url(), timeout=WAIT)
+    old_video = (await alice_tracks(room)).video
+    events = room.events()
+    await fake.sessions[0].ws.close()
+    assert await until_state(events, "reconnected") == ["reconnecting", "reconnected"]
+    new_session = fake.sessions[-1]
+    assert new_session.producer is not None  # a new producer offer on the new connection
+    await wait_until(lambda: room.participants["alice"].video is not old_video)
+    new_video = room.participants["alice"].video
+    assert old_video is not None and old_video.ended and new_video is not None
+    await wait_until(lambda: new_video.frames_received > 5)
+    await room.leave()
     assert client_tasks() == []
 
 
@@ -165,7 +182,7 @@ async def test_fake_sfu_ready_while_connected_restarts_media(fake: FakeServer) -
     assert room.local_participant.video is not None
     assert room.local_participant.video.readyState == "live"
     # the new SFU is told the mute state again, on the new data channel
-    states = []
+    states: list[tuple[str, bool]] = []
     while len(states) < 2:
         message = parse_message(await asyncio.wait_for(session.channel_messages.get(), WAIT))
         if isinstance(message, TrackState):
