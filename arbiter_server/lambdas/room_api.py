@@ -161,10 +161,12 @@ def _join_room(services: Services, event: Event) -> HttpResponse:
             ErrorCode.ROOM_FULL, f"room '{room_id}' has {settings.max_participants} participants"
         )
     ensure_sfu(services, room)
+    allowed: tuple[str, ...] = ALL_GRANTS
     participant_id, name = new_id("p-"), request.name
     if request.resume_token is not None:
-        participant_id, name = _resumed_identity(services, room_id, request.resume_token)
-    grants = tuple(g for g in ALL_GRANTS if request.grants is None or g in request.grants)
+        participant_id, name, allowed = _resumed_identity(services, room_id, request.resume_token)
+    # a joiner may ask for fewer grants, never for more (nor more than it had on resume)
+    grants = tuple(g for g in allowed if request.grants is None or g in request.grants)
     token, expires = issue_participant_token(
         settings.secret,
         room_id,
@@ -187,8 +189,10 @@ def _join_room(services: Services, event: Event) -> HttpResponse:
     )
 
 
-def _resumed_identity(services: Services, room_id: str, resume_token: str) -> tuple[str, str]:
-    """The participant id and name a previous token of this room stood for."""
+def _resumed_identity(
+    services: Services, room_id: str, resume_token: str
+) -> tuple[str, str, tuple[str, ...]]:
+    """The participant id, name and grants a previous token of this room stood for."""
     try:
         claims = verify_token(
             services.settings.secret, resume_token, expired_grace=services.settings.resume_window
@@ -197,7 +201,7 @@ def _resumed_identity(services: Services, room_id: str, resume_token: str) -> tu
         raise ProtocolError(ErrorCode.UNAUTHORIZED, f"cannot resume: {exc}") from None
     if claims.role != "participant" or claims.room_id != room_id:
         raise ProtocolError(ErrorCode.UNAUTHORIZED, "cannot resume: the token is for another room")
-    return claims.subject, claims.name
+    return claims.subject, claims.name, claims.grants
 
 
 _ROUTES: dict[str, Callable[[Services, Event], HttpResponse]] = {

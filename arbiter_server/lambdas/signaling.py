@@ -78,12 +78,18 @@ def handler(event: Event, context: object) -> dict[str, Any]:
 def _check_rate(services: Services, connection_id: str) -> None:
     settings = services.settings
     count = services.store.count_message(connection_id, services.clock(), settings.rate_window)
-    if count > settings.rate_limit:
+    if count > settings.rate_limit and not _is_sfu(services, connection_id):
         raise ProtocolError(
             ErrorCode.RATE_LIMITED,
             f"more than {settings.rate_limit} messages in {settings.rate_window:g} s; "
             "this message was dropped",
         )
+
+
+def _is_sfu(services: Services, connection_id: str) -> bool:
+    """SFUs are infrastructure: their offers grow with the square of the room size."""
+    conn = services.store.get_connection(connection_id)
+    return conn is not None and conn.role == "sfu"
 
 
 def _send(services: Services, connection_id: str, message: Message) -> bool:
@@ -172,19 +178,21 @@ def _identify(services: Services, connection_id: str, message: Message) -> None:
     conn.grants = ",".join(claims.grants)
     store.put_connection(conn)
     store.update_room(room.room_id, empty_since=None)
+    info = ParticipantInfo(id=claims.subject, name=claims.name, grants=grants_of(conn))
     if resumed:
+        # the other participants never heard of the blip; the SFU is told again so it can
+        # re-send consumer offers that could not be delivered while the socket was down
         logger.info("participant %s resumed on %s", claims.subject, connection_id)
+        room_now = store.get_room(room.room_id)
+        if room_now is not None and room_now.sfu_connection_id:
+            _send(services, room_now.sfu_connection_id, ParticipantJoined(participant=info))
     else:
         # the SFU must know the participant before the participant can send it anything,
         # so the room hears of the newcomer before the newcomer hears ``identified``
         _broadcast(
             services,
             room.room_id,
-            ParticipantJoined(
-                participant=ParticipantInfo(
-                    id=claims.subject, name=claims.name, grants=grants_of(conn)
-                )
-            ),
+            ParticipantJoined(participant=info),
             exclude=connection_id,
         )
     fresh = store.get_room(room.room_id) or room

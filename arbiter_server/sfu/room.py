@@ -207,9 +207,34 @@ class Room:
     async def _on_participant_joined(self, message: ParticipantJoined) -> None:
         info = message.participant
         async with self._lock:
-            if info.id not in self._participants:
+            known = self._participants.get(info.id)
+            if known is None:
                 self._participants[info.id] = Participant(info.id, info.name, grants=_grants(info))
-        logger.info("room %s: %s joined", self.room_id, info.id)
+                logger.info("room %s: %s joined", self.room_id, info.id)
+                return
+            # announced again: the participant reconnected to signaling; offers sent
+            # while it was away were lost, so make them again
+            logger.info(
+                "room %s: %s is back; re-offering unanswered consumers", self.room_id, info.id
+            )
+            await self._resync(known)
+
+    async def _resync(self, participant: Participant) -> None:
+        """Replace consumers to ``participant`` that never got an answer, offer missing ones."""
+        for other in list(self._participants.values()):
+            if other is participant:
+                continue
+            consumer = participant.consumers.get(other.id)
+            if consumer is not None and consumer.pc.signalingState != "stable":
+                participant.consumers.pop(other.id, None)
+                await consumer.close()
+        await asyncio.gather(
+            *(
+                self._subscribe(participant, other)
+                for other in self._participants.values()
+                if other is not participant
+            )
+        )
 
     async def _on_participant_left(self, message: ParticipantLeft) -> None:
         async with self._lock:

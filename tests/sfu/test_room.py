@@ -7,7 +7,14 @@ from functools import partial
 
 import pytest
 
-from arbiter_protocol import DataMessage, Error, Handshake, TrackState
+from arbiter_protocol import (
+    DataMessage,
+    Error,
+    Handshake,
+    ParticipantInfo,
+    ParticipantJoined,
+    TrackState,
+)
 
 from .conftest import CodecCounts, Harness
 from .peers import Peer
@@ -293,3 +300,22 @@ async def test_grants_limit_publishing_subscribing_and_data(harness: Harness) ->
     bob_state = harness.room.participant("bob")
     assert bob_state is not None and bob_state.consumers == {}
     assert bob.consumers == {}
+
+
+async def test_offers_lost_while_a_participant_was_away_are_made_again(harness: Harness) -> None:
+    peers = await join_all(harness, ["alice", "bob"])
+    await assert_media_from(peers["bob"], "alice", 3)
+    bob = harness.peers.pop("bob")  # bob's signaling socket is down: what the SFU sends is lost
+    size, luma = LOOKS["carol"]
+    await harness.join("carol", size=size, luma=luma)
+    lost = [
+        m
+        for m in harness.from_sfu
+        if isinstance(m, Handshake) and m.participant_id == "bob" and m.producer_id == "carol"
+    ]
+    assert lost, "the SFU offered carol's media to bob while he was away"
+    harness.peers["bob"] = bob  # bob is back; signaling announces him to the SFU again
+    await harness.room.handle(ParticipantJoined(participant=ParticipantInfo(id="bob", name="bob")))
+    await assert_media_from(bob, "carol", 3)
+    await assert_media_from(bob, "alice", 3)  # the answered consumer was left alone
+    assert harness.room.stats().consumers == 6
