@@ -23,6 +23,7 @@ from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -33,6 +34,7 @@ from arbiter_protocol import (
     Error,
     ErrorBody,
     ErrorCode,
+    Grant,
     Handshake,
     IceCandidate,
     Identified,
@@ -87,6 +89,7 @@ __all__ = ["JoinContext", "Publish", "Room", "RoomState"]
 logger = logging.getLogger("arbiter_client")
 
 T = TypeVar("T")
+IceTransportPolicy = Literal["all", "relay"]
 E = TypeVar("E", bound=Event)
 
 Publish = str | MediaSource | None
@@ -189,8 +192,16 @@ class Room:
         audio: bool,
         timeout: float,
         reconnect_timeout: float = 30.0,
+        ice_transport_policy: IceTransportPolicy = "all",
+        grants: Sequence[Grant] | None = None,
     ) -> None:
         """Internal: use :meth:`Room.join`."""
+        self._ice_transport_policy = (
+            RTCIceTransportPolicy.RELAY
+            if ice_transport_policy == "relay"
+            else RTCIceTransportPolicy.ALL
+        )
+        self._grants = list(grants) if grants is not None else None
         loop = asyncio.get_running_loop()
         self._url = url.rstrip("/")
         self._name = name
@@ -261,6 +272,8 @@ class Room:
         fps: float = 15.0,
         timeout: float = 20.0,
         reconnect_timeout: float = 30.0,
+        ice_transport_policy: IceTransportPolicy = "all",
+        grants: Sequence[Grant] | None = None,
     ) -> JoinContext:
         """Join the room at ``url`` (e.g. ``http://127.0.0.1:8080/rooms/demo``).
 
@@ -283,6 +296,11 @@ class Room:
           get back a dropped signaling WebSocket (or to get media going again after a
           failed media connection) before it closes with :class:`Disconnected`; ``0``
           turns reconnection off (a drop closes the room at once).
+        * **ice_transport_policy** - ``"relay"`` to send all media through the TURN
+          servers of the join response (for networks that block direct UDP, or to test
+          TURN); ``"all"`` (default) lets ICE pick.
+        * **grants** - ask for fewer permissions than all, e.g. ``["subscribe"]`` to join
+          as a viewer; the SFU enforces what the token allows.
 
         **Raises:** :class:`RoomNotFound`, :class:`Unauthorized`, :class:`RoomFull`,
         :class:`JoinTimeout`, :class:`ConnectionLost`, :class:`ProtocolMismatch`,
@@ -301,6 +319,8 @@ class Room:
                     fps=fps,
                     timeout=timeout,
                     reconnect_timeout=reconnect_timeout,
+                    ice_transport_policy=ice_transport_policy,
+                    grants=grants,
                 ).__await__()
             )
 
@@ -319,6 +339,8 @@ class Room:
         fps: float,
         timeout: float,
         reconnect_timeout: float = 30.0,
+        ice_transport_policy: IceTransportPolicy = "all",
+        grants: Sequence[Grant] | None = None,
     ) -> Room:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
@@ -334,6 +356,8 @@ class Room:
             audio=audio,
             timeout=timeout,
             reconnect_timeout=reconnect_timeout,
+            ice_transport_policy=ice_transport_policy,
+            grants=grants,
         )
         try:
             try:
@@ -379,9 +403,15 @@ class Room:
         self._set_connection_state("connected", None)
         self._log_debug("joined")
 
+    def _rtc_configuration(self) -> RTCConfiguration:
+        """Always explicit ICE servers: with none, aiortc would add a public STUN server."""
+        return RTCConfiguration(
+            iceServers=self._ice_servers, iceTransportPolicy=self._ice_transport_policy
+        )
+
     async def _request_join(self, resume_token: str | None = None) -> JoinResponse:
         join_url = f"{self._url}/join"
-        request = JoinRequest(name=self._name, resume_token=resume_token)
+        request = JoinRequest(name=self._name, resume_token=resume_token, grants=self._grants)
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as http:
                 reply = await http.post(
@@ -407,7 +437,7 @@ class Room:
         self._producer_connected = loop.create_future()
         self._channel_open = loop.create_future()
         self._producer_pending = []
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
+        pc = RTCPeerConnection(self._rtc_configuration())
         self._producer = pc
         self._meters["producer"] = _Meter()
         pc.on("connectionstatechange", lambda: self._on_producer_state(pc))
@@ -1336,7 +1366,7 @@ class Room:
                 )
 
     def _new_consumer(self, producer_id: str) -> _Consumer:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
+        pc = RTCPeerConnection(self._rtc_configuration())
         consumer = _Consumer(producer_id, pc)
         self._meters[f"consumer:{producer_id}"] = _Meter()
         self._consumers[producer_id] = consumer

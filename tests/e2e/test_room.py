@@ -152,3 +152,29 @@ async def test_join_a_room_that_does_not_exist_is_a_clear_error(stack: LocalStac
 
     with pytest.raises(RoomNotFound, match="nowhere"):
         await Room.join(stack.room_url("nowhere"), name="x", timeout=10)
+
+
+async def test_a_viewer_receives_but_cannot_publish(stack: LocalStack) -> None:
+    from arbiter_client import ArbiterError
+
+    await stack.create_room("talk")
+    speaker = await _join(stack, "talk", "speaker", SIZES[0])
+    viewer = await Room.join(
+        stack.room_url("talk"), name="viewer", publish=None, grants=["subscribe"], timeout=20
+    )
+    probe = MediaProbe(viewer)
+    try:
+        await probe.wait_media({speaker.participant_id: SIZES[0]}, 10)
+        # a viewer token that tries to publish is refused with the SFU's reason
+        with pytest.raises(ArbiterError, match="does not allow publishing"):
+            await Room.join(
+                stack.room_url("talk"),
+                name="sneaky",
+                grants=["subscribe"],
+                timeout=10,
+                reconnect_timeout=0,
+            )
+    finally:
+        await probe.close()
+        for r in (speaker, viewer):
+            await r.leave()
