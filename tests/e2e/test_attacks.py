@@ -93,6 +93,28 @@ ATTACKS: list[tuple[str, object, str]] = [
 ]
 
 
+def _fuzz_samples(count: int) -> list[str]:
+    """Malformed messages from the hypothesis strategy of the handler fuzz test."""
+    from hypothesis import HealthCheck, given, settings
+
+    from tests.server.test_fuzz import raw_messages
+
+    samples: list[str] = []
+
+    @settings(
+        max_examples=count, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(raw_messages)
+    def collect(raw: str) -> None:
+        # a valid identify would only be refused as already_identified; keep the
+        # generated junk to what cannot be a well-formed client message
+        if '"identify"' not in raw and '"leave"' not in raw:
+            samples.append(raw)
+
+    collect()
+    return samples
+
+
 async def test_attacks_from_inside_a_live_room_get_errors_and_media_keeps_flowing(
     stack: LocalStack,
 ) -> None:
@@ -121,6 +143,12 @@ async def test_attacks_from_inside_a_live_room_get_errors_and_media_keeps_flowin
             assert reply["code"] in ERROR_CODES and reply["message"], reply
             results[name] = reply["code"]
             assert reply["code"] == expected, (name, reply)
+
+        # then hundreds of generated malformed messages from the same, identified socket
+        for raw in _fuzz_samples(300):
+            await attacker.send(raw)
+            reply = await attacker.recv(timeout=10)
+            assert reply["action"] == "error" and reply["code"] in ERROR_CODES, (raw, reply)
 
         # the victims never heard of it beyond mallory joining and leaving
         before = (pa.frames(b.participant_id), pb.frames(a.participant_id))
