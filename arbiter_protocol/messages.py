@@ -36,6 +36,7 @@ __all__ = [
     "ParticipantLeft",
     "SessionDescription",
     "SfuReady",
+    "Subscription",
     "TrackState",
     "check_sdp",
     "encode_message",
@@ -327,6 +328,25 @@ class TrackState(Message):
     "The participant whose track it is (stamped by the SFU)."
 
 
+@dataclass
+class Subscription(Message):
+    """A subscriber pauses or resumes one producer's video and/or audio (data channel).
+
+    For stream pagination: the client sends it on its producer data channel; the SFU
+    stops forwarding the kinds set to ``False`` to this subscriber (its consumer
+    connection stays up) and resumes them when set to ``True`` again, asking the producer
+    for a key frame so video comes back at once. It applies to consumers made later too.
+    """
+
+    action: ClassVar[str] = "subscription"
+    producer_id: str = field(metadata=_ID)
+    "The participant whose media this is about."
+    video: bool = True
+    "Whether to receive its video."
+    audio: bool = True
+    "Whether to receive its audio."
+
+
 _MESSAGES: tuple[type[Message], ...] = (
     Identify,
     Identified,
@@ -338,6 +358,7 @@ _MESSAGES: tuple[type[Message], ...] = (
     Error,
     DataMessage,
     TrackState,
+    Subscription,
 )
 
 ACTIONS: dict[str, type[Message]] = {m.action: m for m in _MESSAGES}

@@ -224,6 +224,19 @@ export interface TrackState {
   sender?: string | null;
 }
 
+/**
+ * A subscriber pauses (`false`) or resumes (`true`) one producer's video and/or audio
+ * (data channel; stream pagination). The consumer connection stays up; on resume the SFU
+ * asks the producer for a key frame. Both default to `true`.
+ * @public
+ */
+export interface Subscription {
+  action: 'subscription';
+  producer_id: string;
+  video: boolean;
+  audio: boolean;
+}
+
 /** Any signaling or data-channel message. @public */
 export type Message =
   | Identify
@@ -235,7 +248,8 @@ export type Message =
   | ParticipantLeft
   | ErrorMessage
   | DataMessage
-  | TrackState;
+  | TrackState
+  | Subscription;
 
 /** Every known action. @public */
 export type Action = Message['action'];
@@ -445,6 +459,13 @@ const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       { name: 'kind', type: { t: 'literal', values: ['audio', 'video'] } },
       { name: 'muted', type: { t: 'bool' } },
       { name: 'sender', type: ID, optional: true },
+    ],
+  },
+  subscription: {
+    fields: [
+      { name: 'producer_id', type: ID },
+      { name: 'video', type: { t: 'bool' }, default: () => true },
+      { name: 'audio', type: { t: 'bool' }, default: () => true },
     ],
   },
 };
