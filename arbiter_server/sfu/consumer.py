@@ -47,6 +47,8 @@ class Consumer:
         self.producer_id = producer_id
         self.pc = RTCPeerConnection(configuration)
         self.tracks: list[ForwardedTrack] = []
+        self.paused_kinds: dict[str, bool] = {}
+        "Kinds to subscribe paused when :meth:`offer` runs (set by the room)."
         self._on_failed = on_failed
         self._closed: asyncio.Future[None] | None = None
         self.pc.on("connectionstatechange", self._handle_connection_state)
@@ -67,7 +69,7 @@ class Consumer:
     async def offer(self, forwarders: Sequence[TrackForwarder]) -> RTCSessionDescription:
         """Subscribe to ``forwarders`` and return the SFU's offer (one sendonly m-line each)."""
         for forwarder in forwarders:
-            track = forwarder.subscribe()
+            track = forwarder.subscribe(paused=self.paused_kinds.get(forwarder.kind, False))
             self.tracks.append(track)
             transceiver = self.pc.addTransceiver(track, direction="sendonly")
             transceiver.setCodecPreferences(consumer_codec_preferences(forwarder.codec))
@@ -76,6 +78,16 @@ class Consumer:
         await self.pc.setLocalDescription(offer)
         description: RTCSessionDescription = self.pc.localDescription
         return description
+
+    def set_paused(self, kind: str, paused: bool) -> None:
+        """Pause or resume forwarding this consumer's ``kind`` (``audio``/``video``) tracks.
+
+        The connection stays up; resumed video restarts at a key frame the producer is
+        asked for.
+        """
+        for track in self.tracks:
+            if track.kind == kind:
+                track.set_paused(paused)
 
     async def accept_answer(self, answer: RTCSessionDescription) -> None:
         """Apply the subscriber's answer; media starts once ICE and DTLS connect."""

@@ -6,6 +6,8 @@ one bounded :class:`ForwardedTrack` per consumer; each consumer's aiortc sender 
 them again without an encoder. Key frames are requested from the producer with RTCP PLI
 when a consumer starts, when a consumer's queue overflows, and when a consumer's receiver
 sends PLI/FIR, at most once per ``keyframe_interval`` per producer track.
+A consumer track can be paused (:meth:`ForwardedTrack.set_paused`, for stream
+pagination): its packets are dropped here and, when it resumes, a key frame is requested.
 
 The rest of the SFU only uses this module's public names, so another forwarding strategy
 (e.g. raw RTP rewriting) can replace it.
@@ -40,15 +42,17 @@ __all__ = [
     "negotiated_codec",
     "producer_codec_preferences",
     "remote_media_ssrcs",
+    "single_codec",
 ]
 
 logger = logging.getLogger(__name__)
 
 PRODUCER_MIME_TYPES: dict[str, tuple[str, ...]] = {
     "audio": ("audio/opus",),
-    "video": ("video/VP8",),
+    "video": ("video/VP8", "video/H264"),
 }
-"Codecs the SFU accepts from producers, by kind, in order of preference."
+"""Codecs the SFU accepts from producers, by kind, in order of preference (VP8 before
+H.264 when a producer offers both; H.264 in the packetization-mode=1 profiles aiortc has)."""
 
 KEYFRAME_INTERVAL = 0.5
 "Minimum seconds between two key frame requests (PLI) to one producer track."
@@ -103,6 +107,19 @@ def consumer_codec_preferences(codec: RTCRtpCodecParameters) -> list[RTCRtpCodec
     return preferences
 
 
+def single_codec(codecs: list[RTCRtpCodecParameters]) -> list[RTCRtpCodecParameters]:
+    """Keep only the first media codec of a negotiated list and its RTX codec.
+
+    Answering with one codec per section means the producer cannot switch codecs
+    mid-stream, so what its consumers negotiated stays valid.
+    """
+    first = negotiated_codec(codecs)
+    if first is None:
+        return codecs
+    rtx = [c for c in codecs if _is_rtx(c) and c.parameters.get("apt") == first.payloadType]
+    return [first, *rtx[:1]]
+
+
 def negotiated_codec(codecs: list[RTCRtpCodecParameters]) -> RTCRtpCodecParameters | None:
     """The media codec (not RTX) a transceiver negotiated: the first of its codecs."""
     return next((c for c in codecs if not _is_rtx(c)), None)
@@ -136,7 +153,9 @@ class ForwarderStats:
     keyframe_requests: int
     "PLIs sent to the producer."
     subscribers: int
-    "Consumer tracks currently fed."
+    "Consumer tracks subscribed (paused or not)."
+    paused: int = 0
+    "Of which paused by their subscriber."
 
 
 class TrackForwarder:
@@ -192,6 +211,7 @@ class TrackForwarder:
             keyframes=self._keyframes,
             keyframe_requests=self._keyframe_requests,
             subscribers=len(self._sinks),
+            paused=sum(sink.paused for sink in self._sinks),
         )
 
     def start(self) -> None:
@@ -201,14 +221,17 @@ class TrackForwarder:
         self._started = True
         self._tasks.spawn(self._run(), "read")
 
-    def subscribe(self) -> ForwardedTrack:
-        """A new consumer track fed from now on; video starts at the next key frame."""
+    def subscribe(self, *, paused: bool = False) -> ForwardedTrack:
+        """A new consumer track fed from now on (unless ``paused``); video starts at the
+        next key frame."""
         if self._closed:
             raise RuntimeError(f"forwarder {self.label} is closed")
         size = VIDEO_QUEUE_SIZE if self.kind == "video" else AUDIO_QUEUE_SIZE
         track = ForwardedTrack(self, maxsize=size)
+        track.paused = paused
         self._sinks.append(track)
-        self.request_keyframe()
+        if not paused:
+            self.request_keyframe()
         return track
 
     def unsubscribe(self, track: ForwardedTrack) -> None:
@@ -284,6 +307,9 @@ class ForwardedTrack(MediaStreamTrack):
     When the queue is full, audio drops its oldest packet; video drops everything queued
     and waits for the next key frame (a partial video stream would not decode), asking
     the producer for one. A new video track also waits for a key frame.
+
+    A paused track (:meth:`set_paused`) drops every packet; when resumed, video waits for
+    the next key frame, which it asks the producer for.
     """
 
     def __init__(self, source: TrackForwarder, *, maxsize: int) -> None:
@@ -293,11 +319,35 @@ class ForwardedTrack(MediaStreamTrack):
         self._queue: asyncio.Queue[EncodedPacket | None] = asyncio.Queue(maxsize)
         self._waiting_keyframe = self.kind == "video"
         self._receiving = False
+        self.paused = False
+        "True while the subscriber asked not to receive this track."
         self.dropped = 0
         "Packets dropped because the queue was full or no key frame came yet."
+        self.paused_dropped = 0
+        "Packets not forwarded because the track was paused."
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause (drop everything from now on, and what is queued) or resume the track.
+
+        Resuming video waits for a key frame and asks the producer for one at once, so
+        the picture comes back within about a round trip plus one frame.
+        """
+        if paused == self.paused or self.readyState != "live":
+            return
+        self.paused = paused
+        if paused:
+            self.paused_dropped += self._drain()
+            if self.kind == "video":
+                self._waiting_keyframe = True
+        elif self.kind == "video":
+            self._waiting_keyframe = True
+            self.source.request_keyframe()
 
     def _push(self, packet: EncodedPacket, keyframe: bool) -> None:
         if self.readyState != "live":
+            return
+        if self.paused:
+            self.paused_dropped += 1
             return
         if self._waiting_keyframe:
             if not keyframe:
@@ -333,7 +383,7 @@ class ForwardedTrack(MediaStreamTrack):
         if not self._receiving:
             # The consumer's sender just started: make sure a key frame is on its way.
             self._receiving = True
-            if self._waiting_keyframe:
+            if self._waiting_keyframe and not self.paused:
                 self.source.request_keyframe()
         packet = await self._queue.get()
         if packet is None:

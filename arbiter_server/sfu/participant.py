@@ -29,6 +29,9 @@ class Participant:
     "Its latest (stamped) mute state per track kind, repeated to late joiners."
     grants: frozenset[str] | None = None
     "What its join token allows (``publish``, ``subscribe``, ``data``); None: everything."
+    paused: dict[str, dict[str, bool]] = field(default_factory=dict)
+    """What it paused (``subscription`` messages): producer id -> kind -> paused. Kept
+    for consumers made later (a producer that publishes again, a re-offer)."""
 
     def may(self, grant: str) -> bool:
         """Whether the participant's token grants ``grant``."""

@@ -20,6 +20,7 @@ from .forwarder import (
     negotiated_codec,
     producer_codec_preferences,
     remote_media_ssrcs,
+    single_codec,
 )
 
 __all__ = ["DATA_CHANNEL_LABEL", "Producer"]
@@ -36,7 +37,8 @@ ProducerCallback = Callable[["Producer"], None]
 class Producer:
     """A participant's producer ``RTCPeerConnection``: its media in, its data channel.
 
-    Receives the client's audio and video (Opus and VP8 only) and exposes one
+    Receives the client's audio and video (Opus; VP8, or H.264 if the client offers no
+    VP8) and exposes one
     :class:`~.forwarder.TrackForwarder` per track; the ``arbiter`` data channel's
     messages go to ``on_message``; ``on_channel_open`` is called when that channel is open.
     ``on_failed`` is called once if the connection fails.
@@ -78,8 +80,9 @@ class Producer:
     async def accept(self, offer: RTCSessionDescription) -> RTCSessionDescription:
         """Apply the client's offer and return the SFU's answer.
 
-        Audio is restricted to Opus and video to VP8 so that consumers can receive the
-        packets unchanged; a media section in another codec is answered ``inactive``.
+        Audio is restricted to Opus and video to VP8 or H.264 (packetization-mode 1; VP8
+        preferred), one codec per section, so that consumers can receive the packets
+        unchanged; a media section in another codec is refused.
         """
         pc = self.pc
         # One transceiver per offered audio/video section, created first so that the
@@ -96,6 +99,7 @@ class Producer:
             track = transceiver.receiver.track
             if transceiver.mid is None or track is None:
                 continue
+            transceiver._codecs = single_codec(transceiver._codecs)
             codec = negotiated_codec(transceiver._codecs)
             if codec is None:
                 continue

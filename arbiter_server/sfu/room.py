@@ -23,6 +23,7 @@ from arbiter_protocol import (
     ParticipantLeft,
     ProtocolError,
     SessionDescription,
+    Subscription,
     TrackState,
     encode_message,
     error_message,
@@ -82,7 +83,8 @@ class Room:
     :class:`~.signaling.SignalingConnection`); it replies through ``send``. It answers
     producer offers, offers one consumer connection per (subscriber, producer) pair,
     relays data channel messages (``data``, ``track_state``) between producer data
-    channels and closes a participant's
+    channels, pauses and resumes consumers as their subscribers ask (``subscription``),
+    and closes a participant's
     connections when it leaves or its producer connection fails.
 
     Messages are handled one at a time, in order; :meth:`close` closes everything.
@@ -118,6 +120,7 @@ class Room:
         self._channel_handlers: dict[str, Callable[[Participant, Message], None]] = {
             DataMessage.action: self._relay_data,
             TrackState.action: self._relay_track_state,
+            Subscription.action: self._set_subscription,
         }
         self._channel_actions = frozenset(self._channel_handlers)
 
@@ -370,6 +373,7 @@ class Room:
             rtc_configuration(self._ice_servers),
             on_failed=self._consumer_failed,
         )
+        consumer.paused_kinds = dict(subscriber.paused.get(publisher.id, {}))
         subscriber.consumers[publisher.id] = consumer
         try:
             offer = await consumer.offer(producer.forwarders)
@@ -416,6 +420,8 @@ class Room:
         await self._disconnect(participant)
         if self._participants.get(participant.id) is participant:
             del self._participants[participant.id]
+        for other in self._participants.values():
+            other.paused.pop(participant.id, None)
 
     # -- events from peer connections --------------------------------------------------
 
@@ -510,6 +516,36 @@ class Room:
         for pid in self._participants:
             if pid != sender.id:
                 self._deliver(pid, text)
+
+    def _set_subscription(self, subscriber: Participant, message: Message) -> None:
+        """Pause or resume the media of ``message.producer_id`` sent to ``subscriber``."""
+        assert isinstance(message, Subscription) and subscriber.producer is not None
+        producer_id = message.producer_id
+        if producer_id == subscriber.id or producer_id not in self._participants:
+            refused = ProtocolError(
+                ErrorCode.PARTICIPANT_NOT_FOUND,
+                f"no other participant '{producer_id}' in the room",
+                Subscription.action,
+            )
+            subscriber.producer.send(encode_message(error_message(refused)))
+            return
+        wanted = {"video": not message.video, "audio": not message.audio}
+        if any(wanted.values()):
+            subscriber.paused[producer_id] = wanted
+        else:
+            subscriber.paused.pop(producer_id, None)
+        consumer = subscriber.consumers.get(producer_id)
+        if consumer is not None:
+            consumer.paused_kinds = dict(wanted)
+            for kind, paused in wanted.items():
+                consumer.set_paused(kind, paused)
+        logger.debug(
+            "room %s: %s receives %s from %s",
+            self.room_id,
+            subscriber.id,
+            ", ".join(k for k, p in wanted.items() if not p) or "nothing",
+            producer_id,
+        )
 
     def _channel_opened(self, producer: Producer) -> None:
         """A participant's data channel opened: repeat everyone else's latest track states."""

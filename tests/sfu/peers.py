@@ -96,6 +96,8 @@ class Received:
     sizes: set[tuple[int, int]] = field(default_factory=set)
     lumas: list[float] = field(default_factory=list)
     first_video_at: float | None = None
+    video_times: list[float] = field(default_factory=list)
+    "When each decoded video frame arrived (loop time)."
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -187,7 +189,7 @@ class Peer:
         assert self.channel is not None
         self.channel.send(raw)
 
-    def send_message(self, message: DataMessage | TrackState) -> None:
+    def send_message(self, message: Message) -> None:
         self.send_data(encode_message(message))
 
     def _on_channel_message(self, raw: str | bytes) -> None:
@@ -262,6 +264,7 @@ class Peer:
                     if got.first_video_at is None:
                         got.first_video_at = loop.time()
                     got.video_frames += 1
+                    got.video_times.append(loop.time())
                     got.sizes.add((frame.width, frame.height))
                     if len(got.lumas) < 10:
                         luma = frame.to_ndarray(format="yuv420p")[: frame.height]
@@ -289,6 +292,20 @@ class Peer:
                 f"{self.id} got {got.video_frames} video / {got.audio_frames} audio frames "
                 f"from {producer_id} in {timeout} s"
             ) from None
+        return got
+
+    async def wait_until(
+        self, producer_id: str, predicate: Callable[[Received], bool], timeout: float = 5.0
+    ) -> Received:
+        """Wait until ``predicate(self.got(producer_id))`` holds after a new frame."""
+        got = self.got(producer_id)
+
+        async def wait() -> None:
+            while not predicate(got):
+                got.changed.clear()
+                await got.changed.wait()
+
+        await asyncio.wait_for(wait(), timeout)
         return got
 
     async def close(self) -> None:

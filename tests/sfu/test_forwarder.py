@@ -102,7 +102,9 @@ def test_codec_preferences() -> None:
     audio = forwarder.producer_codec_preferences("audio")
     video = forwarder.producer_codec_preferences("video")
     assert [c.mimeType for c in audio] == ["audio/opus"]
-    assert [c.mimeType for c in video] == ["video/VP8", "video/rtx"]
+    # VP8 first (preferred), then each H.264 packetization-mode=1 profile aiortc has
+    assert [c.mimeType for c in video] == ["video/VP8", "video/H264", "video/H264", "video/rtx"]
+    assert all(c.parameters["packetization-mode"] == "1" for c in video[1:3])
     assert [c.mimeType for c in forwarder.consumer_codec_preferences(VP8)] == [
         "video/VP8",
         "video/rtx",
@@ -114,6 +116,20 @@ def test_codec_preferences() -> None:
     )
     (pref, _) = forwarder.consumer_codec_preferences(codec)
     assert pref.parameters == h264.parameters
+
+
+def test_single_codec_keeps_the_first_media_codec_and_its_rtx() -> None:
+    h264 = RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=102)
+    rtx_vp8 = RTCRtpCodecParameters(
+        mimeType="video/rtx", clockRate=90000, payloadType=98, parameters={"apt": 97}
+    )
+    rtx_h264 = RTCRtpCodecParameters(
+        mimeType="video/rtx", clockRate=90000, payloadType=103, parameters={"apt": 102}
+    )
+    assert forwarder.single_codec([VP8, rtx_vp8, h264, rtx_h264]) == [VP8, rtx_vp8]
+    assert forwarder.single_codec([h264, VP8, rtx_vp8, rtx_h264]) == [h264, rtx_h264]
+    assert forwarder.single_codec([OPUS]) == [OPUS]
+    assert forwarder.single_codec([]) == []
 
 
 def test_remote_media_ssrcs() -> None:
@@ -210,3 +226,28 @@ def test_candidate_from_message() -> None:
         candidate_from_message(IceCandidate(candidate="candidate:garbage", sdpMid="0"))
     with pytest.raises(ValueError):
         candidate_from_message(IceCandidate(candidate=line))
+
+
+async def test_paused_track_drops_everything_and_resumes_at_a_keyframe() -> None:
+    source = FakeSource("video")
+    track = ForwardedTrack(source, maxsize=5)  # type: ignore[arg-type]
+    track._push(packet(1), True)
+    track._push(packet(2), False)
+    track.set_paused(True)  # what was queued goes too
+    track._push(packet(3), True)
+    track._push(packet(4), False)
+    assert track.paused_dropped == 4 and source.requests == 0
+    track.set_paused(False)  # resuming asks for a key frame and waits for one
+    assert source.requests == 1
+    track._push(packet(5), False)
+    track._push(packet(6), True)
+    assert (await track.recv()).pts == 6
+    track.set_paused(False)  # no change: no new request
+    assert source.requests == 1
+
+    audio = ForwardedTrack(FakeSource("audio"), maxsize=5)  # type: ignore[arg-type]
+    audio.set_paused(True)
+    audio._push(packet(1), True)
+    audio.set_paused(False)
+    audio._push(packet(2), True)
+    assert (await audio.recv()).pts == 2 and audio.paused_dropped == 1
