@@ -48,10 +48,12 @@ from arbiter_protocol import (
     ProtocolError,
     SessionDescription,
     SfuReady,
+    Subscription,
     TrackState,
     decode_body,
     encode_body,
     encode_message,
+    is_valid_id,
     parse_message,
 )
 
@@ -220,6 +222,7 @@ class Room:
         self._connection_state: ConnectionState = "connecting"
         self._meters: dict[str, _Meter] = {}
         self._track_states: dict[str, dict[TrackKind, bool]] = {}
+        self._subscriptions: dict[str, Subscription] = {}
         self._recorders: list[Recorder] = []
         self._timeout = timeout
         self._reconnect_timeout = reconnect_timeout
@@ -701,6 +704,43 @@ class Room:
             raise ConnectionLost("cannot announce the mute state: the data channel is not open")
         channel.send(encode_message(TrackState(kind=kind, muted=not enabled)))
 
+    async def set_subscription(
+        self, participant_id: str, *, video: bool = True, audio: bool = True
+    ) -> None:
+        """Choose whether to receive ``participant_id``'s video and audio (stream pagination).
+
+        ``video=False`` and/or ``audio=False`` ask the SFU to stop forwarding that media to
+        this client; the connection carrying it stays up, so ``True`` again resumes it
+        quickly (video within about a second: the SFU asks the sender for a key frame).
+        Nothing is renegotiated and no event is emitted: the :class:`RemoteTrack` simply
+        gets no frames while paused. The choice is kept for media that participant
+        publishes later and is sent again after a reconnection to a new SFU; it is
+        forgotten when the participant leaves. The participant may be one that has not
+        joined yet only if the SFU knows it: otherwise the SFU answers with an error
+        (logged).
+
+        **Raises:** :class:`RoomClosed` if the room is not connected;
+        :class:`ConnectionLost` if the data channel is down; ``ValueError`` for an
+        invalid participant id or this client's own id.
+        """
+        self._require_connected("change a subscription")
+        if not isinstance(participant_id, str) or not is_valid_id(participant_id):
+            raise ValueError(f"not a participant id: {participant_id!r}")
+        if participant_id == self._local_id():
+            raise ValueError("cannot subscribe to your own media")
+        message = Subscription(producer_id=participant_id, video=bool(video), audio=bool(audio))
+        channel = self._channel
+        if channel is None or channel.readyState != "open":
+            raise ConnectionLost("cannot change a subscription: the data channel is not open")
+        if video and audio:
+            self._subscriptions.pop(participant_id, None)
+        else:
+            self._subscriptions[participant_id] = message
+        channel.send(encode_message(message))
+
+    def _local_id(self) -> str | None:
+        return self._local.id if self._local is not None else None
+
     async def publish_track(self, track: MediaStreamTrack) -> MediaStreamTrack | None:
         """Send ``track``'s frames as this client's audio or video from now on.
 
@@ -1115,6 +1155,9 @@ class Room:
         for kind, local in kinds:  # the SFU repeats mute state to others: tell the new one
             if local is not None and local.muted and self._channel is not None:
                 self._channel.send(encode_message(TrackState(kind=kind, muted=True)))
+        for subscription in self._subscriptions.values():  # the new SFU knows none of them
+            if self._channel is not None:
+                self._channel.send(encode_message(subscription))
         if self._media_deadline is not None:
             self._media_deadline.cancel()
             self._media_deadline = None
@@ -1441,6 +1484,7 @@ class Room:
                 await _close_pc(consumer.pc)
 
     async def _remove_participant(self, participant_id: str, reason: str) -> None:
+        self._subscriptions.pop(participant_id, None)
         await self._drop_consumer(participant_id)
         participant = self._participants.pop(participant_id, None)
         if participant is not None:
