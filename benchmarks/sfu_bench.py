@@ -42,6 +42,8 @@ from .targets import TARGETS, Target, media_address, pin_media_address  # noqa: 
 logger = logging.getLogger("benchmarks")
 
 LOSS_LIMIT = 0.01
+LIGHT_STREAMS = 60
+"Steps up to this many streams count as light load for join times."
 LATENCY_P95_LIMIT_MS = 100.0
 "A step with a higher p95 one-way latency is not counted as 'held' in the strict column."
 CPU_LIMIT = 0.95
@@ -209,6 +211,7 @@ async def run_target(name: str, plan: Plan, clip: Any, children: Children, workd
             m["subscribers"] = subscribers
             m["join_s"] = round(join_s, 2)
             m["join_to_first_keyframe_ms_median"] = statistics.median(joins) if joins else None
+            m["joins_ms"] = joins
             m["streams_without_video"] = missing
             result["steps"].append(m)
             print(
@@ -243,8 +246,12 @@ def _f(x: float | None, digits: int = 1) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
-def held(step: dict[str, Any], strict: bool = False) -> bool:
-    """< 1 % loss on at most one core (strict: and p95 latency under the limit)."""
+def held(step: dict[str, Any], strict: bool = True) -> bool:
+    """< 1 % loss on at most one core and p95 latency under the limit (not strict: loss only).
+
+    Loss alone is not enough: an overloaded aiortc SFU queues (up to 2 s per consumer)
+    before it drops, so a step can show 0 % loss with a one-second delay.
+    """
     ok = step["loss"] <= LOSS_LIMIT and step["sfu_cpu_cores"] < 1.0
     if strict:
         p95 = step["latency_ms_p95"]
@@ -291,18 +298,25 @@ def marginal_cpu(steps: list[dict[str, Any]]) -> tuple[float, float] | None:
 def summarize(result: dict[str, Any], direct_ms: float | None) -> dict[str, Any]:
     steps = result["steps"]
     ok = [s for s in steps if held(s)]
-    strict = [s for s in steps if held(s, strict=True)]
+    loose = [s for s in steps if held(s, strict=False)]
     best = max(ok, key=lambda s: s["streams"]) if ok else None
     light = steps[0] if steps else None
     cpu = best["cpu_s_per_stream_s"] if best else (steps[-1]["cpu_s_per_stream_s"] if steps else None)
     fit = marginal_cpu(steps)
+    # joins while at most LIGHT_STREAMS streams were forwarded (the step's own joins)
+    light_steps = [s for s in steps if s["streams"] <= LIGHT_STREAMS]
+    light_joins = [j for s in light_steps for j in s.get("joins_ms", [])]
+    if not light_joins:  # JSON written before per-step join lists: the steps' medians
+        light_joins = [s["join_to_first_keyframe_ms_median"] for s in light_steps
+                       if s.get("join_to_first_keyframe_ms_median") is not None]
     summary: dict[str, Any] = {
         "cpu_s_per_stream_s": cpu,
         "marginal_cpu_s_per_stream_s": fit[0] if fit else None,
         "fixed_cpu_cores": fit[1] if fit else None,
         "max_streams_ok": best["streams"] if best else 0,
-        "max_streams_ok_p95": max((s["streams"] for s in strict), default=0),
+        "max_streams_loss_only": max((s["streams"] for s in loose), default=0),
         "sfu_cores_at_max": best["sfu_cpu_cores"] if best else None,
+        "generator_cores_at_max": best["generator_cpu_cores"] if best else None,
         "streams_per_core_est": (1 / cpu) if cpu else None,
         "stopped_by": result["stopped_by"],
         "latency_ms_median": light["latency_ms_median"] if light else None,
@@ -313,8 +327,10 @@ def summarize(result: dict[str, Any], direct_ms: float | None) -> dict[str, Any]
             else None
         ),
         "latency_ms_median_at_max": best["latency_ms_median"] if best else None,
-        "join_to_first_frame_ms_median": percentile(result["joins_ms"], 50),
-        "join_to_first_frame_ms_p95": percentile(result["joins_ms"], 95),
+        "join_to_first_frame_ms_median": percentile(light_joins, 50),
+        "join_to_first_frame_ms_p95": percentile(light_joins, 95),
+        "join_to_first_frame_ms_median_all": percentile(result["joins_ms"], 50),
+        "join_to_first_frame_ms_p95_all": percentile(result["joins_ms"], 95),
         "mem_per_participant_bytes": (
             (best["sfu_rss_bytes"] - result.get("idle_rss_bytes", 0)) / best["participants"]
             if best and best["participants"] else None
@@ -334,17 +350,22 @@ def print_table(
         ("SFU CPU per stream-second, marginal (slope over held steps)", "marginal_cpu_s_per_stream_s",
          lambda v: f"{v * 1000:.2f} ms/s"),
         ("  fixed SFU CPU (intercept)", "fixed_cpu_cores", lambda v: f"{v:.3f} cores"),
-        ("streams held (<1% loss, <1 core), measured", "max_streams_ok", lambda v: f"{v}"),
+        (f"streams held (<1% loss, p95 < {LATENCY_P95_LIMIT_MS:.0f} ms, <1 core), measured",
+         "max_streams_ok", lambda v: f"{v}"),
         ("  SFU cores used at that load", "sfu_cores_at_max", lambda v: f"{v:.2f}"),
-        (f"  of which also p95 latency < {LATENCY_P95_LIMIT_MS:.0f} ms", "max_streams_ok_p95", lambda v: f"{v}"),
+        ("  load generator cores at that load", "generator_cores_at_max", lambda v: f"{v:.2f}"),
+        ("  streams with <1% loss, latency ignored", "max_streams_loss_only", lambda v: f"{v}"),
         ("  ramp stopped by", "stopped_by", str),
         ("streams per core (1 / CPU per stream)", "streams_per_core_est", lambda v: f"{v:.0f}"),
         ("one-way latency median (light load)", "latency_ms_median", lambda v: f"{v:.1f} ms"),
         ("one-way latency p95 (light load)", "latency_ms_p95", lambda v: f"{v:.1f} ms"),
         ("added latency median (- direct)", "added_latency_ms_median", lambda v: f"{v:.1f} ms"),
         ("latency median at max load", "latency_ms_median_at_max", lambda v: f"{v:.1f} ms"),
-        ("join to first key frame median", "join_to_first_frame_ms_median", lambda v: f"{v:.0f} ms"),
-        ("join to first key frame p95", "join_to_first_frame_ms_p95", lambda v: f"{v:.0f} ms"),
+        (f"join to first key frame median (<= {LIGHT_STREAMS} streams)", "join_to_first_frame_ms_median",
+         lambda v: f"{v:.0f} ms"),
+        (f"join to first key frame p95 (<= {LIGHT_STREAMS} streams)", "join_to_first_frame_ms_p95",
+         lambda v: f"{v:.0f} ms"),
+        ("join to first key frame p95, all steps", "join_to_first_frame_ms_p95_all", lambda v: f"{v:.0f} ms"),
         ("SFU RSS per participant", "mem_per_participant_bytes", lambda v: f"{v / 1e6:.2f} MB"),
         ("received kbit/s per stream", "kbps_per_stream", lambda v: f"{v:.0f}"),
         ("SFU CPU in the kernel (stime share)", "kernel_share_at_max", lambda v: f"{100 * v:.0f} %"),
@@ -446,12 +467,23 @@ def main() -> int:
         help="also run the Arbiter SFU with a patched aiortc jitter buffer that completes a "
         "frame on its RTP marker bit (benchmarks/experiments/marker_bit; not Arbiter's code)",
     )
+    parser.add_argument("--summarize", type=Path, default=None, metavar="JSON",
+                        help="only print the table of an earlier run's JSON")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("aioice").setLevel(logging.WARNING)
     logging.getLogger("aiortc").setLevel(logging.WARNING)
+    if args.summarize is not None:
+        data = json.loads(args.summarize.read_text())
+        results = data["results"]
+        direct_step = (results.get("direct", {}).get("steps") or [{}])[0]
+        summaries = {n: summarize(r, direct_step.get("latency_ms_median"))
+                     for n, r in results.items() if n != "direct"}
+        print(f"{data.get('command')}  started {data.get('started')}  load {data['machine']}")
+        print_table(summaries, direct_step, results)
+        return 0
     children = Children()
 
     def on_term(signum: int, frame: Any) -> None:
