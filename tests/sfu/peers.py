@@ -21,6 +21,7 @@ from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
     RTCPeerConnection,
+    RTCRtpSender,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
@@ -114,6 +115,7 @@ class Peer:
         audio: bool = True,
         video: bool = True,
         trickle: bool = False,
+        video_codecs: tuple[str, ...] | None = None,
     ) -> None:
         self.id = participant_id
         self.send = send
@@ -122,6 +124,8 @@ class Peer:
         self.with_audio = audio
         self.with_video = video
         self.trickle = trickle
+        self.video_codecs = video_codecs
+        "MIME types the producer offers for video, in order (``None``: aiortc's default)."
         self.producer: RTCPeerConnection | None = None
         self.channel: RTCDataChannel | None = None
         self.channel_open = asyncio.Event()
@@ -153,7 +157,19 @@ class Peer:
         if self.with_audio:
             pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
         if self.with_video:
-            pc.addTransceiver(PatternVideoTrack(*self.size, self.luma), direction="sendonly")
+            video = pc.addTransceiver(
+                PatternVideoTrack(*self.size, self.luma), direction="sendonly"
+            )
+            if self.video_codecs is not None:
+                capabilities = RTCRtpSender.getCapabilities("video").codecs
+                video.setCodecPreferences(
+                    [
+                        c
+                        for mime in (*self.video_codecs, "video/rtx")
+                        for c in capabilities
+                        if c.mimeType.lower() == mime.lower()
+                    ]
+                )
         channel = pc.createDataChannel("arbiter")
         self.channel = channel
         channel.on("open", self.channel_open.set)

@@ -7,9 +7,11 @@ from fractions import Fraction
 from typing import Any
 
 import av
+import numpy as np
 import pytest
 from aiortc import RTCRtpSender
 from aiortc.codecs import get_decoder
+from aiortc.codecs.h264 import H264Encoder, h264_depayload
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
@@ -25,6 +27,12 @@ from arbiter_server.sfu.passthrough import EncodedPacket
 pytestmark = pytest.mark.timeout(10)
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
+H264 = RTCRtpCodecParameters(
+    mimeType="video/H264",
+    clockRate=90000,
+    payloadType=102,
+    parameters={"packetization-mode": "1", "profile-level-id": "42e01f"},
+)
 OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=96)
 
 
@@ -77,6 +85,40 @@ def test_h264_keyframe_detection() -> None:
     assert passthrough.is_keyframe("video/H264", idr)
     assert not passthrough.is_keyframe("video/H264", non_idr)
     assert not passthrough.is_keyframe("video/VP8", b"")
+
+
+def test_h264_keyframes_after_aiortc_depayload() -> None:
+    """What the receiver's jitter buffer gives for H.264: the RTP payloads (STAP-A with
+    SPS + PPS, FU-A fragments of a large IDR, single NAL units) depayloaded by aiortc to
+    Annex B with start codes; IDR detected there, and the packer round-trips it."""
+    encoder = H264Encoder()
+    packer = passthrough.H264Packer()
+    real = get_decoder(H264)
+    found = []
+    for i in range(6):
+        # noise: frames too large for one packet, so the IDR also travels as FU-A
+        noise = np.random.default_rng(i).integers(0, 256, (360, 320), dtype=np.uint8)
+        frame = VideoFrame.from_ndarray(noise, format="yuv420p")
+        frame.pts, frame.time_base = i * 3000, Fraction(1, 90000)
+        payloads, _ = encoder.encode(frame, force_keyframe=i in (0, 4))
+        if not payloads:
+            continue
+        nal_types = {p[0] & 0x1F for p in payloads}
+        data = b"".join(h264_depayload(p) for p in payloads)
+        assert data.startswith(b"\x00\x00\x00\x01")
+        keyframe = passthrough.is_keyframe("video/H264", data)
+        found.append((i, keyframe, nal_types))
+        (packet,) = passthrough.PassThroughDecoder(H264).decode(
+            JitterFrame(data=data, timestamp=i * 3000)
+        )
+        rebuilt = b"".join(h264_depayload(p) for p in packer.pack(packet)[0])
+        assert rebuilt == data
+        decoded = real.decode(JitterFrame(data=rebuilt, timestamp=i * 3000))
+        assert all(f.width == 320 for f in decoded if isinstance(f, VideoFrame))
+    keyframes = [i for i, k, _ in found if k]
+    assert keyframes and keyframes[0] == found[0][0] and 4 in keyframes, found
+    assert any(not k for _, k, _ in found), found
+    assert all({24, 28} <= t for _, k, t in found if k), "IDR: SPS+PPS in STAP-A, then FU-A"
 
 
 def test_selectors_only_affect_marked_codecs() -> None:

@@ -8,11 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
-from arbiter_protocol import Subscription
+from arbiter_protocol import Handshake, Subscription
 from arbiter_server.sfu.consumer import Consumer
 from arbiter_server.sfu.forwarder import ForwardedTrack, TrackForwarder
 
-from .conftest import Harness
+from .conftest import CodecCounts, Harness
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -119,3 +119,73 @@ async def test_pause_is_kept_for_consumers_made_later(harness: Harness) -> None:
     frames = got.video_frames
     bob.send_message(Subscription(producer_id="alice"))
     await bob.wait_until("alice", lambda g: g.video_frames >= frames + 3, timeout=5)
+
+
+def sdp_video_codecs(sdp: str) -> list[str]:
+    """The rtpmap encoding names of the first video section of ``sdp``."""
+    names, in_video = [], False
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            in_video = line.startswith("m=video")
+        elif in_video and line.startswith("a=rtpmap:"):
+            names.append(line.split(" ", 1)[1].split("/")[0])
+    return names
+
+
+async def test_h264_producer_is_forwarded_without_transcoding(
+    harness: Harness, codec_counts: CodecCounts
+) -> None:
+    alice = await harness.join("alice", size=(320, 240), luma=40, video_codecs=("video/H264",))
+    bob = await harness.join("bob", size=(352, 288), luma=128)
+    got = await bob.wait_media("alice", video=10, audio=5)
+    assert got.sizes == {(320, 240)}
+    assert got.lumas and all(abs(v - 40) < 25 for v in got.lumas), got.lumas
+
+    video = forwarder_of(harness, "alice", "video")
+    assert video.codec.mimeType == "video/H264"
+    assert video.codec.parameters["packetization-mode"] == "1"
+    assert video.stats().keyframes >= 1  # IDR access units are recognised
+    # the producer's answer and the consumer's offer carry H.264 only (+ RTX)
+    answer = next(
+        m.sdp.sdp
+        for m in harness.from_sfu
+        if isinstance(m, Handshake) and m.connection == "producer" and m.sdp is not None
+    )
+    assert sdp_video_codecs(answer) == ["H264", "rtx"]
+    offer = consumer_of(harness, "bob", "alice").pc.localDescription.sdp
+    assert sdp_video_codecs(offer) == ["H264", "rtx"]
+
+    # a late subscriber needs a fresh IDR (libx264 here makes one every 250 frames)
+    stats = video.stats()
+    assert stats.keyframes < stats.packets / 2, stats  # not every access unit is an IDR
+    keyframes_before = stats.keyframes
+    carol = await harness.join("carol", size=(256, 192), luma=210)
+    await asyncio.wait_for(carol.consumer_connected.setdefault("alice", asyncio.Event()).wait(), 10)
+    got_carol = await carol.wait_media("alice", video=5, audio=5)
+    assert got_carol.sizes == {(320, 240)} and got_carol.first_video_at is not None
+    latency = got_carol.first_video_at - carol.consumer_connected_at["alice"]
+    assert latency < 1.0, f"first H.264 frame {latency:.2f} s after connecting"
+    assert video.stats().keyframes > keyframes_before
+    await asyncio.gather(bob.wait_media("carol", 5, 5), carol.wait_media("bob", 5, 5))
+
+    # only the clients decode and encode: alice's H.264 twice (bob, carol), the VP8 of
+    # bob and carol twice each; one H.264 and two VP8 encoders. None in the SFU.
+    assert codec_counts.decoders == {"video/h264": 2, "video/vp8": 4, "audio/opus": 6}
+    assert codec_counts.encoders == {"video/h264": 1, "video/vp8": 2, "audio/opus": 3}
+    assert alice.errors == []
+
+
+async def test_vp8_is_preferred_when_a_producer_offers_both(harness: Harness) -> None:
+    await harness.join("alice", video_codecs=("video/H264", "video/VP8"))
+    bob = await harness.join("bob")
+    await bob.wait_media("alice", video=3, audio=3)
+    assert forwarder_of(harness, "alice", "video").codec.mimeType == "video/VP8"
+    answer = next(
+        m.sdp.sdp
+        for m in harness.from_sfu
+        if isinstance(m, Handshake)
+        and m.connection == "producer"
+        and m.participant_id == "alice"
+        and m.sdp is not None
+    )
+    assert sdp_video_codecs(answer) == ["VP8", "rtx"]
