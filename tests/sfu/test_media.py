@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from aiortc.rtp import RtcpSrPacket
 
 from arbiter_protocol import Handshake, Subscription
 from arbiter_server.sfu.consumer import Consumer
@@ -189,3 +192,84 @@ async def test_vp8_is_preferred_when_a_producer_offers_both(harness: Harness) ->
         and m.sdp is not None
     )
     assert sdp_video_codecs(answer) == ["VP8", "rtx"]
+
+
+async def test_lost_packets_are_retransmitted_and_sender_reports_reach_the_consumer(
+    harness: Harness,
+) -> None:
+    """bob's consumer drops some of alice's video RTP on arrival (after SRTP): his
+    receiver NACKs, the SFU's sender answers from its own packet history over RTX, and
+    every dropped packet arrives. bob's receivers also get the SFU's RTCP sender reports
+    (remote-outbound-rtp in getStats), the NTP/RTP pairs lip sync is computed from."""
+    await harness.join("alice", size=(320, 240), luma=40)
+    bob = await harness.join("bob", size=(352, 288), luma=128)
+    await bob.wait_media("alice", video=5, audio=5)
+
+    pc = bob.consumers["alice"]
+    transceivers = {t.kind: t for t in pc.getTransceivers()}
+    video_rx = transceivers["video"].receiver
+    codecs = transceivers["video"]._codecs
+    media_pt = next(c.payloadType for c in codecs if c.mimeType.lower() != "video/rtx")
+    rtx_pt = next(c.payloadType for c in codecs if c.mimeType.lower() == "video/rtx")
+
+    dropped: set[int] = set()
+    recovered: set[int] = set()
+    all_recovered = asyncio.Event()
+    seen = 0
+    original = video_rx._handle_rtp_packet
+
+    async def lossy(packet: Any, arrival_time_ms: int) -> None:
+        nonlocal seen
+        if packet.payload_type == media_pt:
+            seen += 1
+            if seen % 7 == 0 and len(dropped) < 10:
+                dropped.add(packet.sequence_number)
+                return  # lost on the way
+        elif packet.payload_type == rtx_pt and len(packet.payload) >= 2:
+            recovered.add(int.from_bytes(packet.payload[:2], "big"))
+            if len(dropped) == 10 and dropped <= recovered:
+                all_recovered.set()
+        await original(packet, arrival_time_ms)
+
+    video_rx._handle_rtp_packet = lossy  # type: ignore[method-assign]
+
+    # the SFU side: its consumer sender retransmits from its history
+    sfu_consumer = consumer_of(harness, "bob", "alice")
+    sfu_video_tx = next(t.sender for t in sfu_consumer.pc.getTransceivers() if t.kind == "video")
+    retransmit_requests: list[int] = []
+    sfu_retransmit = sfu_video_tx._retransmit
+
+    async def counting(sequence_number: int) -> None:
+        retransmit_requests.append(sequence_number)
+        await sfu_retransmit(sequence_number)
+
+    sfu_video_tx._retransmit = counting  # type: ignore[method-assign]
+
+    await asyncio.wait_for(all_recovered.wait(), 10)
+    assert dropped <= set(retransmit_requests), "every loss was NACKed to the SFU"
+    frames = bob.got("alice").video_frames
+    await bob.wait_media("alice", video=frames + 10, audio=0)  # and video goes on
+
+    # RTCP sender reports from the SFU's senders, for audio and video
+    sfu_tx = {t.kind: t.sender for t in sfu_consumer.pc.getTransceivers()}
+    got_sr = {kind: asyncio.Event() for kind in transceivers}
+    for kind, transceiver in transceivers.items():
+        receiver = transceiver.receiver
+        handle_rtcp = receiver._handle_rtcp_packet
+
+        async def on_rtcp(packet: Any, handle: Any = handle_rtcp, kind: str = kind) -> None:
+            await handle(packet)
+            if isinstance(packet, RtcpSrPacket) and packet.ssrc == sfu_tx[kind]._ssrc:
+                got_sr[kind].set()
+
+        receiver._handle_rtcp_packet = on_rtcp  # type: ignore[method-assign]
+    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in got_sr.values())), 5)
+    for kind, transceiver in transceivers.items():
+        stats = await transceiver.receiver.getStats()
+        remote = [s for s in stats.values() if s.type == "remote-outbound-rtp"]
+        assert remote, f"no remote-outbound-rtp for {kind}"
+        (report,) = remote
+        assert report.ssrc == sfu_tx[kind]._ssrc
+        assert 0 < report.packetsSent
+        age = datetime.now(UTC) - report.remoteTimestamp
+        assert abs(age.total_seconds()) < 3, f"{kind} SR NTP time is {age} old"
