@@ -75,7 +75,7 @@ def _picture(index: int, width: int, height: int, rng: np.random.Generator) -> n
         y[:BAR_ROWS, bit * block : (bit + 1) * block] = 235 if (index >> bit) & 1 else 16
     u = np.full((height // 2, width // 2), 128, dtype=np.uint8)
     v = np.full((height // 2, width // 2), 128, dtype=np.uint8)
-    u[:, :] = (96 + (index * 2) % 64)
+    u[:, :] = 96 + (index * 2) % 64
     return np.concatenate([y, u.reshape(-1, width), v.reshape(-1, width)])
 
 
@@ -119,8 +119,7 @@ def encode_clip(
         data = b"".join(bytes(p) for p in codec.encode(frame))
         if n >= warmup:
             out.append(data)
-    for p in codec.encode(None):
-        pass
+    codec.encode(None)  # flush
     if len(out) != frames or not out[0] or out[0][0] & 1:
         raise RuntimeError("clip encoding did not start with a key frame")
     return Clip(out, width, height, fps, bitrate)
@@ -326,7 +325,9 @@ class StreamCounter:
             if self.first_frame_at is None:
                 self.first_frame_at = t
             if len(payload) >= TRAILER.size:
-                magic, _stream, _seq, sent = TRAILER.unpack_from(payload, len(payload) - TRAILER.size)
+                magic, _stream, _seq, sent = TRAILER.unpack_from(
+                    payload, len(payload) - TRAILER.size
+                )
                 if magic == TRAILER_MAGIC:
                     self.latencies.append((t, t - sent))
 

@@ -43,13 +43,24 @@ class Children:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.extra_pids: list[int] = []
 
-    def start(self, args: list[str], *, log: Path, env: dict[str, str] | None = None,
-              cwd: str | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self,
+        args: list[str],
+        *,
+        log: Path,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> subprocess.Popen[bytes]:
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
             proc = subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=env, cwd=cwd, start_new_session=True,
+                args,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
             )
         self.procs.append(proc)
         return proc

@@ -67,12 +67,18 @@ class Plan:
 def make_plan(quick: bool, publishers: int) -> Plan:
     if quick:
         return Plan(
-            "quick", publishers, window=5.0, settle=1.5,
+            "quick",
+            publishers,
+            window=5.0,
+            settle=1.5,
             steps={"direct": [2], "arbiter": [2, 10, 30], "janus": [2, 10, 30], "naive": [1, 2, 4]},
             budget={"direct": 20, "arbiter": 60, "janus": 50, "naive": 45},
         )
     return Plan(
-        "full", publishers, window=10.0, settle=3.0,
+        "full",
+        publishers,
+        window=10.0,
+        settle=3.0,
         steps={
             "direct": [2],
             "arbiter": [2, 10, 25, 50, 100, 150, 200, 250, 300],
@@ -123,7 +129,7 @@ async def measure_window(target: Target, window: float) -> dict[str, Any]:
 
     got = expected = frames = frames_expected = byts = 0
     per_stream_loss = []
-    for c, (p0, h0, f0, b0), (p1, h1, f1, b1) in zip(counters, snaps0, snaps1, strict=True):
+    for c, (p0, h0, _f0, b0), (p1, h1, _f1, b1) in zip(counters, snaps0, snaps1, strict=True):
         exp = max(h1 - h0, 0)
         got += p1 - p0
         expected += exp
@@ -164,10 +170,17 @@ async def measure_window(target: Target, window: float) -> dict[str, Any]:
     }
 
 
-async def run_target(name: str, plan: Plan, clip: Any, children: Children, workdir: Path) -> dict[str, Any]:
+async def run_target(
+    name: str, plan: Plan, clip: Any, children: Children, workdir: Path
+) -> dict[str, Any]:
     target: Target = TARGETS[name](children, workdir / name)
     (workdir / name).mkdir(parents=True, exist_ok=True)
-    result: dict[str, Any] = {"target": name, "steps": [], "joins_ms": [], "stopped_by": "end of steps"}
+    result: dict[str, Any] = {
+        "target": name,
+        "steps": [],
+        "joins_ms": [],
+        "stopped_by": "end of steps",
+    }
     started = time.monotonic()
     try:
         await target.start()
@@ -200,7 +213,8 @@ async def run_target(name: str, plan: Plan, clip: Any, children: Children, workd
             while time.monotonic() < deadline and any(c.first_keyframe_at is None for c in new):
                 await asyncio.sleep(0.05)
             joins = [
-                (c.first_keyframe_at - c.joined_at) / 1e6 for c in new
+                (c.first_keyframe_at - c.joined_at) / 1e6
+                for c in new
                 if c.first_keyframe_at is not None and c.joined_at is not None
             ]
             missing = sum(1 for c in new if c.first_keyframe_at is None)
@@ -217,7 +231,8 @@ async def run_target(name: str, plan: Plan, clip: Any, children: Children, workd
             print(
                 f"  {name:8s} subs={subscribers:3d} streams={m['streams']:3d} "
                 f"sfu={m['sfu_cpu_cores']:.2f} cores gen={m['generator_cpu_cores']:.2f} "
-                f"loss={100 * m['loss']:.2f}% lat={_f(m['latency_ms_median'])}/{_f(m['latency_ms_p95'])} ms "
+                f"loss={100 * m['loss']:.2f}% "
+                f"lat={_f(m['latency_ms_median'])}/{_f(m['latency_ms_p95'])} ms "
                 f"{m['kbps_per_stream']:.0f} kbit/s/stream  load {m['loadavg'].split()[0]}",
                 flush=True,
             )
@@ -301,14 +316,19 @@ def summarize(result: dict[str, Any], direct_ms: float | None) -> dict[str, Any]
     loose = [s for s in steps if held(s, strict=False)]
     best = max(ok, key=lambda s: s["streams"]) if ok else None
     light = steps[0] if steps else None
-    cpu = best["cpu_s_per_stream_s"] if best else (steps[-1]["cpu_s_per_stream_s"] if steps else None)
+    cpu = (
+        best["cpu_s_per_stream_s"] if best else (steps[-1]["cpu_s_per_stream_s"] if steps else None)
+    )
     fit = marginal_cpu(steps)
     # joins while at most LIGHT_STREAMS streams were forwarded (the step's own joins)
     light_steps = [s for s in steps if s["streams"] <= LIGHT_STREAMS]
     light_joins = [j for s in light_steps for j in s.get("joins_ms", [])]
     if not light_joins:  # JSON written before per-step join lists: the steps' medians
-        light_joins = [s["join_to_first_keyframe_ms_median"] for s in light_steps
-                       if s.get("join_to_first_keyframe_ms_median") is not None]
+        light_joins = [
+            s["join_to_first_keyframe_ms_median"]
+            for s in light_steps
+            if s.get("join_to_first_keyframe_ms_median") is not None
+        ]
     summary: dict[str, Any] = {
         "cpu_s_per_stream_s": cpu,
         "marginal_cpu_s_per_stream_s": fit[0] if fit else None,
@@ -333,7 +353,8 @@ def summarize(result: dict[str, Any], direct_ms: float | None) -> dict[str, Any]
         "join_to_first_frame_ms_p95_all": percentile(result["joins_ms"], 95),
         "mem_per_participant_bytes": (
             (best["sfu_rss_bytes"] - result.get("idle_rss_bytes", 0)) / best["participants"]
-            if best and best["participants"] else None
+            if best and best["participants"]
+            else None
         ),
         "kbps_per_stream": best["kbps_per_stream"] if best else None,
         "kernel_share_at_max": best.get("sfu_kernel_share") if best else None,
@@ -346,12 +367,22 @@ def print_table(
 ) -> list[str]:
     names = [n for n in ("arbiter", "janus", "naive", "arbiter-marker") if n in summaries]
     rows = [
-        ("SFU CPU per forwarded stream-second (at max held load)", "cpu_s_per_stream_s", lambda v: f"{v * 1000:.2f} ms/s"),
-        ("SFU CPU per stream-second, marginal (slope over held steps)", "marginal_cpu_s_per_stream_s",
-         lambda v: f"{v * 1000:.2f} ms/s"),
+        (
+            "SFU CPU per forwarded stream-second (at max held load)",
+            "cpu_s_per_stream_s",
+            lambda v: f"{v * 1000:.2f} ms/s",
+        ),
+        (
+            "SFU CPU per stream-second, marginal (slope over held steps)",
+            "marginal_cpu_s_per_stream_s",
+            lambda v: f"{v * 1000:.2f} ms/s",
+        ),
         ("  fixed SFU CPU (intercept)", "fixed_cpu_cores", lambda v: f"{v:.3f} cores"),
-        (f"streams held (<1% loss, p95 < {LATENCY_P95_LIMIT_MS:.0f} ms, <1 core), measured",
-         "max_streams_ok", lambda v: f"{v}"),
+        (
+            f"streams held (<1% loss, p95 < {LATENCY_P95_LIMIT_MS:.0f} ms, <1 core), measured",
+            "max_streams_ok",
+            lambda v: f"{v}",
+        ),
         ("  SFU cores used at that load", "sfu_cores_at_max", lambda v: f"{v:.2f}"),
         ("  load generator cores at that load", "generator_cores_at_max", lambda v: f"{v:.2f}"),
         ("  streams with <1% loss, latency ignored", "max_streams_loss_only", lambda v: f"{v}"),
@@ -361,14 +392,28 @@ def print_table(
         ("one-way latency p95 (light load)", "latency_ms_p95", lambda v: f"{v:.1f} ms"),
         ("added latency median (- direct)", "added_latency_ms_median", lambda v: f"{v:.1f} ms"),
         ("latency median at max load", "latency_ms_median_at_max", lambda v: f"{v:.1f} ms"),
-        (f"join to first key frame median (<= {LIGHT_STREAMS} streams)", "join_to_first_frame_ms_median",
-         lambda v: f"{v:.0f} ms"),
-        (f"join to first key frame p95 (<= {LIGHT_STREAMS} streams)", "join_to_first_frame_ms_p95",
-         lambda v: f"{v:.0f} ms"),
-        ("join to first key frame p95, all steps", "join_to_first_frame_ms_p95_all", lambda v: f"{v:.0f} ms"),
+        (
+            f"join to first key frame median (<= {LIGHT_STREAMS} streams)",
+            "join_to_first_frame_ms_median",
+            lambda v: f"{v:.0f} ms",
+        ),
+        (
+            f"join to first key frame p95 (<= {LIGHT_STREAMS} streams)",
+            "join_to_first_frame_ms_p95",
+            lambda v: f"{v:.0f} ms",
+        ),
+        (
+            "join to first key frame p95, all steps",
+            "join_to_first_frame_ms_p95_all",
+            lambda v: f"{v:.0f} ms",
+        ),
         ("SFU RSS per participant", "mem_per_participant_bytes", lambda v: f"{v / 1e6:.2f} MB"),
         ("received kbit/s per stream", "kbps_per_stream", lambda v: f"{v:.0f}"),
-        ("SFU CPU in the kernel (stime share)", "kernel_share_at_max", lambda v: f"{100 * v:.0f} %"),
+        (
+            "SFU CPU in the kernel (stime share)",
+            "kernel_share_at_max",
+            lambda v: f"{100 * v:.0f} %",
+        ),
     ]
     width = 44
     lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
@@ -382,7 +427,8 @@ def print_table(
         lines.append(
             f"| direct (no SFU) latency median / p95 | "
             f"{_f(direct.get('latency_ms_median'), 2)} / {_f(direct.get('latency_ms_p95'), 2)} ms"
-            + " |" * len(names)
+            + " |"
+            * len(names)
         )
     print()
     print("\n".join(lines))
@@ -392,22 +438,31 @@ def print_table(
         o = summaries.get(other, {})
         if a.get("cpu_s_per_stream_s") and o.get("cpu_s_per_stream_s"):
             r = a["cpu_s_per_stream_s"] / o["cpu_s_per_stream_s"]
-            ratios.append(f"CPU per stream Arbiter/{other}, each at its max held load: {r:.2f}x" + (
-                f" (naive/Arbiter {1 / r:.1f}x)" if other == "naive" else ""))
+            ratios.append(
+                f"CPU per stream Arbiter/{other}, each at its max held load: {r:.2f}x"
+                + (f" (naive/Arbiter {1 / r:.1f}x)" if other == "naive" else "")
+            )
         if a.get("marginal_cpu_s_per_stream_s") and o.get("marginal_cpu_s_per_stream_s"):
             r = a["marginal_cpu_s_per_stream_s"] / o["marginal_cpu_s_per_stream_s"]
-            ratios.append(f"CPU per stream Arbiter/{other}, marginal: {r:.2f}x" + (
-                f" (naive/Arbiter {1 / r:.1f}x)" if other == "naive" else ""))
-        m = matched_cpu_ratio(results["arbiter"], results[other]) if (
-            "arbiter" in results and other in results) else None
+            ratios.append(
+                f"CPU per stream Arbiter/{other}, marginal: {r:.2f}x"
+                + (f" (naive/Arbiter {1 / r:.1f}x)" if other == "naive" else "")
+            )
+        m = (
+            matched_cpu_ratio(results["arbiter"], results[other])
+            if ("arbiter" in results and other in results)
+            else None
+        )
         if m is not None:
             ratios.append(
                 f"CPU per stream Arbiter/{other} at matched load (Arbiter {m[1]} streams, "
-                f"{other} {m[2]}): {m[0]:.2f}x" + (f" (naive/Arbiter {1 / m[0]:.1f}x)" if other == "naive" else "")
+                f"{other} {m[2]}): {m[0]:.2f}x"
+                + (f" (naive/Arbiter {1 / m[0]:.1f}x)" if other == "naive" else "")
             )
         if a.get("latency_ms_median") is not None and o.get("latency_ms_median") is not None:
             ratios.append(
-                f"latency median Arbiter/{other}: {a['latency_ms_median'] / o['latency_ms_median']:.2f}x"
+                f"latency median Arbiter/{other}: "
+                f"{a['latency_ms_median'] / o['latency_ms_median']:.2f}x"
             )
     print()
     for r in ratios:
@@ -457,30 +512,47 @@ async def main_async(args: argparse.Namespace, children: Children) -> dict[str, 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="short ramp (~3 minutes)")
     parser.add_argument("--publishers", type=int, default=2, help="video publishers (default 2)")
-    parser.add_argument("--targets", default="", help="comma-separated subset of arbiter,janus,naive")
-    parser.add_argument("--output", type=Path, default=None, help="JSON path (default benchmarks/results/)")
     parser.add_argument(
-        "--experiment-marker-bit", action="store_true",
+        "--targets", default="", help="comma-separated subset of arbiter,janus,naive"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=None, help="JSON path (default benchmarks/results/)"
+    )
+    parser.add_argument(
+        "--experiment-marker-bit",
+        action="store_true",
         help="also run the Arbiter SFU with a patched aiortc jitter buffer that completes a "
         "frame on its RTP marker bit (benchmarks/experiments/marker_bit; not Arbiter's code)",
     )
-    parser.add_argument("--summarize", type=Path, default=None, metavar="JSON",
-                        help="only print the table of an earlier run's JSON")
+    parser.add_argument(
+        "--summarize",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="only print the table of an earlier run's JSON",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     logging.getLogger("aioice").setLevel(logging.WARNING)
     logging.getLogger("aiortc").setLevel(logging.WARNING)
     if args.summarize is not None:
         data = json.loads(args.summarize.read_text())
         results = data["results"]
         direct_step = (results.get("direct", {}).get("steps") or [{}])[0]
-        summaries = {n: summarize(r, direct_step.get("latency_ms_median"))
-                     for n, r in results.items() if n != "direct"}
+        summaries = {
+            n: summarize(r, direct_step.get("latency_ms_median"))
+            for n, r in results.items()
+            if n != "direct"
+        }
         print(f"{data.get('command')}  started {data.get('started')}  load {data['machine']}")
         print_table(summaries, direct_step, results)
         return 0
@@ -493,7 +565,9 @@ def main() -> int:
     started = time.time()
     meta = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        "command": " ".join([Path(sys.executable).name, "-m", "benchmarks.sfu_bench", *sys.argv[1:]]),
+        "command": " ".join(
+            [Path(sys.executable).name, "-m", "benchmarks.sfu_bench", *sys.argv[1:]]
+        ),
         "machine": {
             "cpus": os.cpu_count(),
             "cpu_model": _cpu_model(),
@@ -515,7 +589,12 @@ def main() -> int:
     meta["elapsed_s"] = round(time.time() - started, 1)
     out = {**meta, **out}
     print(f"\nload at end: {meta['machine']['loadavg_end']}; elapsed {meta['elapsed_s']} s")
-    path = args.output or HERE / "results" / f"sfu_bench_{out['plan']['mode']}_{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path = (
+        args.output
+        or HERE
+        / "results"
+        / f"sfu_bench_{out['plan']['mode']}_{time.strftime('%Y%m%d-%H%M%S')}.json"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1, default=str))
     print(f"wrote {path}")
@@ -543,8 +622,9 @@ def _versions() -> dict[str, str]:
         except Exception:
             out[pkg] = "?"
     try:
-        out["janus"] = subprocess.run(["janus", "--version"], capture_output=True, text=True,
-                                      timeout=10).stdout.splitlines()[0]
+        out["janus"] = subprocess.run(
+            ["janus", "--version"], capture_output=True, text=True, timeout=10
+        ).stdout.splitlines()[0]
     except Exception:
         out["janus"] = "?"
     return out

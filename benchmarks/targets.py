@@ -21,7 +21,14 @@ import aiohttp
 import aioice.ice
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
-from .media import BarCodeProbe, ClipTrack, PublisherLog, StreamCounter, bind_publisher_sender, now_ns
+from .media import (
+    BarCodeProbe,
+    ClipTrack,
+    PublisherLog,
+    StreamCounter,
+    bind_publisher_sender,
+    now_ns,
+)
 from .procs import Children, wait_port_file
 
 logger = logging.getLogger("benchmarks")
@@ -93,7 +100,10 @@ def install_counters(
 async def wait_connected(pc: RTCPeerConnection, timeout: float = 15.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while pc.connectionState != "connected":
-        if pc.connectionState in ("failed", "closed") or asyncio.get_running_loop().time() > deadline:
+        if (
+            pc.connectionState in ("failed", "closed")
+            or asyncio.get_running_loop().time() > deadline
+        ):
             raise RuntimeError(f"publisher connection {pc.connectionState}")
         await asyncio.sleep(0.02)
 
@@ -154,7 +164,9 @@ class DirectTarget(Target):
             self.pcs += [pub, sub]
             await pub.setLocalDescription(await pub.createOffer())
             await sub.setRemoteDescription(pub.localDescription)
-            counters = install_counters(sub, f"direct{n}", joined, {t.mid: own.log for t in sub.getTransceivers()})
+            counters = install_counters(
+                sub, f"direct{n}", joined, {t.mid: own.log for t in sub.getTransceivers()}
+            )
             await sub.setLocalDescription(await sub.createAnswer())
             await pub.setRemoteDescription(sub.localDescription)
             out += counters
@@ -184,7 +196,9 @@ class ArbiterTarget(Target):
         from arbiter_server.local import LocalStack, LocalStackConfig
 
         self.stack = LocalStack(
-            LocalStackConfig(data_dir=self.workdir / "arbiter", port=0, pool_size=0, log_level="warning")
+            LocalStackConfig(
+                data_dir=self.workdir / "arbiter", port=0, pool_size=0, log_level="warning"
+            )
         )
         await self.stack.start()
         # A room holds 16 participants by default (ARBITER_MAX_PARTICIPANTS in deployments)
@@ -293,13 +307,18 @@ class _ArbiterClient:
         if self.track is not None:
             transceiver = pc.addTransceiver(self.track, direction="sendonly")
             caps = RTCRtpSender.getCapabilities("video")
-            transceiver.setCodecPreferences([c for c in caps.codecs if c.mimeType.lower() == "video/vp8"])
+            transceiver.setCodecPreferences(
+                [c for c in caps.codecs if c.mimeType.lower() == "video/vp8"]
+            )
             bind_publisher_sender(transceiver.sender, self.track)
         pc.createDataChannel("arbiter")
         await pc.setLocalDescription(await pc.createOffer())
         await self.ws.send(
             encode_message(
-                Handshake(connection="producer", sdp=SessionDescription(type="offer", sdp=pc.localDescription.sdp))
+                Handshake(
+                    connection="producer",
+                    sdp=SessionDescription(type="offer", sdp=pc.localDescription.sdp),
+                )
             )
         )
         answer = await asyncio.wait_for(self._producer_answer, 15)
@@ -327,14 +346,17 @@ class _ArbiterClient:
                 await pc.setRemoteDescription(RTCSessionDescription(msg.sdp.sdp, "offer"))
                 log = self.target.logs_by_participant.get(msg.producer_id or "")
                 counters = install_counters(
-                    pc, f"{self.name}<{msg.producer_id}", self.joined_at,
+                    pc,
+                    f"{self.name}<{msg.producer_id}",
+                    self.joined_at,
                     {t.mid: log for t in pc.getTransceivers()},
                 )
                 await pc.setLocalDescription(await pc.createAnswer())
                 await self.ws.send(
                     encode_message(
                         Handshake(
-                            connection="consumer", producer_id=msg.producer_id,
+                            connection="consumer",
+                            producer_id=msg.producer_id,
                             sdp=SessionDescription(type="answer", sdp=pc.localDescription.sdp),
                         )
                     )
@@ -363,8 +385,25 @@ def write_janus_config(confdir: Path, port: int, publishers: int, ip: str) -> No
     confdir.mkdir(parents=True, exist_ok=True)
     disabled_plugins = ",".join(
         f"libjanus_{p}.so"
-        for p in ("audiobridge", "duktape", "echotest", "lua", "nosip", "recordplay", "sip",
-                  "streaming", "textroom", "videocall", "voicemail")
+        for p in (
+            "audiobridge",
+            "duktape",
+            "echotest",
+            "lua",
+            "nosip",
+            "recordplay",
+            "sip",
+            "streaming",
+            "textroom",
+            "videocall",
+            "voicemail",
+        )
+    )
+    disabled_transports = ",".join(
+        f"libjanus_{t}.so" for t in ("websockets", "pfunix", "mqtt", "nanomsg", "rabbitmq")
+    )
+    disabled_events = ",".join(
+        f"libjanus_{e}evh.so" for e in ("gelf", "mqtt", "nanomsg", "rabbitmq", "sample", "ws")
     )
     (confdir / "janus.jcfg").write_text(
         f"""general: {{
@@ -395,14 +434,14 @@ plugins: {{
 	disable = "{disabled_plugins}"
 }}
 transports: {{
-	disable = "libjanus_websockets.so,libjanus_pfunix.so,libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_rabbitmq.so"
+	disable = "{disabled_transports}"
 }}
 loggers: {{
 	disable = "libjanus_jsonlog.so"
 }}
 events: {{
 	broadcast = false
-	disable = "libjanus_gelfevh.so,libjanus_mqttevh.so,libjanus_nanomsgevh.so,libjanus_rabbitmqevh.so,libjanus_sampleevh.so,libjanus_wsevh.so"
+	disable = "{disabled_events}"
 }}
 """
     )
@@ -496,7 +535,9 @@ class JanusTarget(Target):
             raise RuntimeError(f"janus: {reply}")
         return reply
 
-    async def _message(self, handle: int, body: dict[str, Any], jsep: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def _message(
+        self, handle: int, body: dict[str, Any], jsep: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Send a plugin message and wait for its asynchronous event."""
         tx = f"t{next(self._tx)}"
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -536,11 +577,15 @@ class JanusTarget(Target):
 
     async def _trickle_done(self, handle: int) -> None:
         """aiortc puts all its candidates in the SDP: tell Janus there are no more."""
-        await self._post(f"{self.base}/{self.session}/{handle}",
-                         {"janus": "trickle", "candidate": {"completed": True}})
+        await self._post(
+            f"{self.base}/{self.session}/{handle}",
+            {"janus": "trickle", "candidate": {"completed": True}},
+        )
 
     async def _attach(self) -> int:
-        reply = await self._post(f"{self.base}/{self.session}", {"janus": "attach", "plugin": "janus.plugin.videoroom"})
+        reply = await self._post(
+            f"{self.base}/{self.session}", {"janus": "attach", "plugin": "janus.plugin.videoroom"}
+        )
         return int(reply["data"]["id"])
 
     async def add_publisher(self, track: ClipTrack) -> None:
@@ -552,14 +597,23 @@ class JanusTarget(Target):
         feed = 1000 + track.log.stream_id
         event = await self._message(
             handle,
-            {"request": "joinandconfigure", "room": JANUS_ROOM, "ptype": "publisher", "id": feed,
-             "display": f"pub{feed}", "audio": False, "video": True},
+            {
+                "request": "joinandconfigure",
+                "room": JANUS_ROOM,
+                "ptype": "publisher",
+                "id": feed,
+                "display": f"pub{feed}",
+                "audio": False,
+                "video": True,
+            },
             {"type": "offer", "sdp": pc.localDescription.sdp},
         )
         jsep = event.get("jsep")
         if not jsep:
             raise RuntimeError(f"janus publisher: no answer: {event}")
-        logger.debug("janus answer candidates: %s", [l for l in jsep["sdp"].splitlines() if "candidate" in l])
+        logger.debug(
+            "janus answer candidates: %s", [x for x in jsep["sdp"].splitlines() if "candidate" in x]
+        )
         await self._trickle_done(handle)
         await pc.setRemoteDescription(RTCSessionDescription(jsep["sdp"], "answer"))
         await wait_connected(pc)
@@ -569,11 +623,15 @@ class JanusTarget(Target):
     async def add_subscriber(self, probe: bool = False) -> list[StreamCounter]:
         joined = now_ns()
         handle = await self._attach()
-        for attempt in range(50):  # a feed exists once its publisher's media is up
+        for _ in range(50):  # a feed exists once its publisher's media is up
             event = await self._message(
                 handle,
-                {"request": "join", "room": JANUS_ROOM, "ptype": "subscriber",
-                 "streams": [{"feed": feed} for feed in self.feeds]},
+                {
+                    "request": "join",
+                    "room": JANUS_ROOM,
+                    "ptype": "subscriber",
+                    "streams": [{"feed": feed} for feed in self.feeds],
+                },
             )
             if event["plugindata"]["data"].get("error_code") != 428:
                 break
@@ -588,8 +646,11 @@ class JanusTarget(Target):
         await pc.setRemoteDescription(RTCSessionDescription(jsep["sdp"], "offer"))
         counters = install_counters(pc, f"janus-sub{handle}", joined, logs)
         await pc.setLocalDescription(await pc.createAnswer())
-        await self._message(handle, {"request": "start", "room": JANUS_ROOM},
-                            {"type": "answer", "sdp": pc.localDescription.sdp})
+        await self._message(
+            handle,
+            {"request": "start", "room": JANUS_ROOM},
+            {"type": "answer", "sdp": pc.localDescription.sdp},
+        )
         await self._trickle_done(handle)
         self.counters += counters
         self.participants += 1
@@ -603,7 +664,9 @@ class JanusTarget(Target):
         if self._http is not None:
             if self.session:
                 try:
-                    await asyncio.wait_for(self._post(f"{self.base}/{self.session}", {"janus": "destroy"}), 3)
+                    await asyncio.wait_for(
+                        self._post(f"{self.base}/{self.session}", {"janus": "destroy"}), 3
+                    )
                 except Exception:
                     pass
             await self._http.close()
@@ -629,12 +692,22 @@ class NaiveTarget(Target):
         port_file = self.workdir / "naive.port"
         port_file.unlink(missing_ok=True)
         self.proc = self.children.start(
-            [sys.executable, "-m", "benchmarks.naive_relay", "--port-file", str(port_file),
-             "--media-ip", media_address()],
-            log=self.workdir / "naive.log", cwd=str(ROOT),
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.naive_relay",
+                "--port-file",
+                str(port_file),
+                "--media-ip",
+                media_address(),
+            ],
+            log=self.workdir / "naive.log",
+            cwd=str(ROOT),
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
-        port = await asyncio.get_running_loop().run_in_executor(None, wait_port_file, port_file, 30.0)
+        port = await asyncio.get_running_loop().run_in_executor(
+            None, wait_port_file, port_file, 30.0
+        )
         self.base = f"http://127.0.0.1:{port}"
         self._http = aiohttp.ClientSession()
 
@@ -667,7 +740,9 @@ class NaiveTarget(Target):
         await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "offer"))
         logs = {mid: self.logs.get(pid) for mid, pid in reply["mids"].items()}
         probe_log = self.publishers[0].log if probe and self.publishers else None
-        counters = install_counters(pc, f"naive-sub{reply['id']}", joined, logs, probe_for=probe_log)
+        counters = install_counters(
+            pc, f"naive-sub{reply['id']}", joined, logs, probe_for=probe_log
+        )
         await pc.setLocalDescription(await pc.createAnswer())
         await self._post("/answer", {"id": reply["id"], "sdp": pc.localDescription.sdp})
         self.counters += counters
@@ -689,7 +764,13 @@ class ArbiterMarkerBitTarget(ArbiterTarget):
     sitecustomize_dir = Path(__file__).resolve().parent / "experiments" / "marker_bit"
 
 
-TARGETS = {"arbiter": ArbiterTarget, "arbiter-marker": ArbiterMarkerBitTarget, "janus": JanusTarget, "naive": NaiveTarget, "direct": DirectTarget}
+TARGETS = {
+    "arbiter": ArbiterTarget,
+    "arbiter-marker": ArbiterMarkerBitTarget,
+    "janus": JanusTarget,
+    "naive": NaiveTarget,
+    "direct": DirectTarget,
+}
 
 
 def dumps(obj: Any) -> str:

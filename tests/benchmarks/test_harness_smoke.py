@@ -70,7 +70,9 @@ def test_janus_config_is_loopback_http_and_videoroom_only(tmp_path: Path) -> Non
 
 def test_children_are_stopped_by_pid(tmp_path: Path) -> None:
     children = Children()
-    proc = children.start([sys.executable, "-c", "import time; time.sleep(60)"], log=tmp_path / "x.log")
+    proc = children.start(
+        [sys.executable, "-c", "import time; time.sleep(60)"], log=tmp_path / "x.log"
+    )
     assert cpu_seconds(proc.pid) >= 0
     children.stop_all()
     assert proc.poll() is not None
