@@ -1,0 +1,46 @@
+"""The README's Python example runs as written against a local stack."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from arbiter_client import DataReceived, Room
+from arbiter_server.local import LocalStack
+
+pytestmark = pytest.mark.timeout(60)
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+async def test_readme_example(stack: LocalStack) -> None:
+    code = re.search(r"```python\n(.*?)```", README.read_text(), re.S)
+    assert code is not None
+    url = await stack.create_room("demo")
+    script = code.group(1).replace("http://127.0.0.1:8080/rooms/demo", url)
+    assert url in script
+    bot = await Room.join(url, name="demo-bot", video_size=(320, 240))
+    try:
+        got: list[DataReceived] = []
+        bot.on("data_received", got.append)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            script,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 45)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        assert out.decode().split() == ["demo-bot", "320", "240"]
+        for _ in range(50):
+            if got:
+                break
+            await asyncio.sleep(0.1)
+        assert [d.data for d in got] == ["hello from the bot"]
+    finally:
+        await bot.leave()
