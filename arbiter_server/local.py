@@ -143,8 +143,7 @@ class LocalStack:
                     sfu_handle=None,
                     sfu_connection_id=None,
                 )
-        db = store._db()
-        db.execute("DELETE FROM connections")
+        store.clear_connections()
 
     async def create_room(self, room_id: str) -> str:
         """Create a room (if missing) and start its SFU; return its URL."""

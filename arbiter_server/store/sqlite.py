@@ -179,6 +179,11 @@ class SQLiteStore(Store):
             )
         return [_conn(r) for r in rows]
 
+    def clear_connections(self) -> None:
+        """Forget every connection (the sockets of an earlier local run are gone)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM connections")
+
     def count_message(self, connection_id: str, now: float, window: float) -> int:
         with self._tx() as db:
             row = db.execute(
