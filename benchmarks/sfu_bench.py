@@ -69,8 +69,8 @@ def make_plan(quick: bool, publishers: int) -> Plan:
         return Plan(
             "quick",
             publishers,
-            window=5.0,
-            settle=1.5,
+            window=6.0,
+            settle=3.0,
             steps={"direct": [2], "arbiter": [2, 10, 30], "janus": [2, 10, 30], "naive": [1, 2, 4]},
             budget={"direct": 20, "arbiter": 60, "janus": 50, "naive": 45},
         )
