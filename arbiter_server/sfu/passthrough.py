@@ -27,12 +27,14 @@ import av
 from aiortc import rtcrtpreceiver, rtcrtpsender
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.jitterbuffer import JitterFrame
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import convert_timebase
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.utils import uint16_add
 
 __all__ = [
     "EncodedPacket",
+    "ForwardingJitterBuffer",
     "H264Packer",
     "OpusPacker",
     "PASSTHROUGH_MIME_TYPES",
@@ -215,14 +217,61 @@ def mark_codecs(codecs: Iterable[RTCRtpCodecParameters]) -> None:
         setattr(codec, _MARK, True)
 
 
+class ForwardingJitterBuffer(JitterBuffer):
+    """aiortc's jitter buffer, handing frames over as soon as they are complete.
+
+    aiortc's own buffer finds the end of a video frame only when the first packet of the
+    next frame arrives, which holds every frame one frame interval (33 ms at 30 fps), and
+    it holds 4 audio packets (80 ms) before the first goes out: right for a decoder that
+    plays media, wasted for an SFU that forwards it. Here a video frame is complete at its
+    RTP marker bit (the last packet of a VP8 or H.264 access unit) or, as before, when the
+    next frame starts; an audio packet is forwarded as it arrives (the receiver's decoder
+    conceals a lost one).
+    """
+
+    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        origin = self._origin
+        assert origin is not None
+        if not self._is_video:
+            packet = self._packets[sequence_number % self._capacity]
+            assert packet is not None
+            self.remove(uint16_add(sequence_number, -origin) + 1)
+            return JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+        packets = []
+        timestamp = None
+        for count in range(self._capacity):
+            packet = self._packets[(origin + count) % self._capacity]
+            if packet is None:
+                return None
+            if timestamp is None:
+                timestamp = packet.timestamp
+            elif packet.timestamp != timestamp:
+                self.remove(count)
+                return _frame(packets, timestamp)
+            packets.append(packet)
+            if packet.marker:
+                self.remove(count + 1)
+                return _frame(packets, timestamp)
+        return None
+
+
+def _frame(packets: list[Any], timestamp: int) -> JitterFrame:
+    return JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)
+
+
 def prepare_receiver(receiver: rtcrtpreceiver.RTCRtpReceiver) -> None:
-    """Make ``receiver`` deliver ``av.Packet`` (undecoded) to its track.
+    """Make ``receiver`` deliver ``av.Packet`` (undecoded) to its track, frame by frame as
+    soon as each is complete (:class:`ForwardingJitterBuffer`).
 
     Call before the receiver starts, i.e. right after ``setRemoteDescription``.
     aiortc calls ``receiver.receive(parameters)`` once connected; the wrapper marks the
     negotiated codecs before the decoder thread first asks for a decoder.
     """
     install()
+    old = receiver._RTCRtpReceiver__jitter_buffer  # type: ignore[attr-defined]
+    receiver._RTCRtpReceiver__jitter_buffer = ForwardingJitterBuffer(  # type: ignore[attr-defined]
+        capacity=old.capacity, is_video=old._is_video
+    )
     original: Callable[[Any], Awaitable[None]] = receiver.receive
 
     async def receive(parameters: Any) -> None:

@@ -293,3 +293,29 @@ async def test_paused_track_drops_everything_and_resumes_at_a_keyframe() -> None
     audio.set_paused(False)
     audio._push(packet(2), True)
     assert (await audio.recv()).pts == 2 and audio.paused_dropped == 1
+
+
+def test_forwarding_jitter_buffer_hands_over_frames_as_soon_as_they_are_complete() -> None:
+    from aiortc.rtp import RtpPacket
+
+    from arbiter_server.sfu.passthrough import ForwardingJitterBuffer
+
+    def packet(seq: int, ts: int, marker: int, data: bytes) -> RtpPacket:
+        p = RtpPacket(payload_type=96, sequence_number=seq, timestamp=ts, marker=marker)
+        p._data = data  # type: ignore[attr-defined]
+        return p
+
+    video = ForwardingJitterBuffer(capacity=128, is_video=True)
+    assert video.add(packet(100, 3000, 0, b"a"))[1] is None
+    # the marker bit ends the frame: no need to wait for the next frame's first packet
+    frame = video.add(packet(101, 3000, 1, b"b"))[1]
+    assert frame is not None and (frame.data, frame.timestamp) == (b"ab", 3000)
+    # a frame whose first packet is missing waits for it (a NACK may bring it)
+    assert video.add(packet(103, 6000, 1, b"d"))[1] is None
+    frame = video.add(packet(102, 6000, 0, b"c"))[1]
+    assert frame is not None and frame.data == b"cd"
+
+    audio = ForwardingJitterBuffer(capacity=16, is_video=False)
+    for seq, ts in ((7, 960), (8, 1920), (10, 3840)):  # 9 was lost: no waiting for it
+        frame = audio.add(packet(seq, ts, 0, bytes([seq])))[1]
+        assert frame is not None and frame.timestamp == ts and frame.data == bytes([seq])
