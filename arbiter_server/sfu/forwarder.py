@@ -5,7 +5,9 @@ receiver whose "decoder" is a pass-through, see :mod:`.passthrough`) and fans th
 one bounded :class:`ForwardedTrack` per consumer; each consumer's aiortc sender packetizes
 them again without an encoder. Key frames are requested from the producer with RTCP PLI
 when a consumer starts, when a consumer's queue overflows, and when a consumer's receiver
-sends PLI/FIR, at most once per ``keyframe_interval`` per producer track.
+sends PLI/FIR. Requests are coalesced: while one is answered (until the key frame arrives,
+at most ``keyframe_interval``) a new one waits for that key frame instead, and two requests
+are at least ``KEYFRAME_SPACING`` apart.
 A consumer track can be paused (:meth:`ForwardedTrack.set_paused`, for stream
 pagination): its packets are dropped here and, when it resumes, a key frame is requested.
 
@@ -34,6 +36,7 @@ __all__ = [
     "ForwardedTrack",
     "ForwarderStats",
     "KEYFRAME_INTERVAL",
+    "KEYFRAME_SPACING",
     "PRODUCER_MIME_TYPES",
     "TrackForwarder",
     "VIDEO_QUEUE_SIZE",
@@ -55,6 +58,9 @@ PRODUCER_MIME_TYPES: dict[str, tuple[str, ...]] = {
 H.264 when a producer offers both; H.264 in the packetization-mode=1 profiles aiortc has)."""
 
 KEYFRAME_INTERVAL = 0.5
+"Seconds a key frame request may stay unanswered before it is sent again."
+
+KEYFRAME_SPACING = 0.2
 "Minimum seconds between two key frame requests (PLI) to one producer track."
 
 VIDEO_QUEUE_SIZE = 60
@@ -191,6 +197,7 @@ class TrackForwarder:
         self._sinks: list[ForwardedTrack] = []
         self._tasks = TaskSet(f"forwarder[{self.label}]")
         self._keyframe_pending = False
+        self._keyframe_answered = True
         self._last_keyframe_request = float("-inf")
         self._packets = 0
         self._keyframes = 0
@@ -230,8 +237,8 @@ class TrackForwarder:
         track = ForwardedTrack(self, maxsize=size)
         track.paused = paused
         self._sinks.append(track)
-        if not paused:
-            self.request_keyframe()
+        # the key frame is asked for when the consumer's sender starts (ForwardedTrack.recv),
+        # so that it comes when the connection is up rather than while DTLS is under way
         return track
 
     def unsubscribe(self, track: ForwardedTrack) -> None:
@@ -246,13 +253,16 @@ class TrackForwarder:
             return
         self._keyframe_pending = True
         loop = asyncio.get_running_loop()
-        delay = max(0.0, self._last_keyframe_request + self._keyframe_interval - loop.time())
-        self._tasks.spawn(self._send_pli(delay), "pli")
+        wait = KEYFRAME_SPACING if self._keyframe_answered else self._keyframe_interval
+        delay = max(0.0, self._last_keyframe_request + wait - loop.time())
+        self._tasks.spawn(self._send_pli(delay, self._keyframes), "pli")
 
-    async def _send_pli(self, delay: float) -> None:
+    async def _send_pli(self, delay: float, keyframes_before: int) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
         self._keyframe_pending = False
+        if self._keyframes != keyframes_before:
+            return  # a key frame came while waiting: whoever asked has it
         ssrc = self._media_ssrc
         if ssrc is None:
             sources = self._receiver.getSynchronizationSources()
@@ -261,6 +271,7 @@ class TrackForwarder:
             logger.debug("forwarder %s: no SSRC known yet, PLI skipped", self.label)
             return
         self._last_keyframe_request = asyncio.get_running_loop().time()
+        self._keyframe_answered = False
         self._keyframe_requests += 1
         logger.debug("forwarder %s: PLI to ssrc %s", self.label, ssrc)
         await self._receiver._send_rtcp_pli(ssrc)
@@ -284,6 +295,7 @@ class TrackForwarder:
                 keyframe = bool(packet.is_keyframe)
                 if keyframe:
                     self._keyframes += 1
+                    self._keyframe_answered = True
                 for sink in tuple(self._sinks):
                     sink._push(packet, keyframe)
         except MediaStreamError:
