@@ -198,6 +198,7 @@ class TrackForwarder:
         self._tasks = TaskSet(f"forwarder[{self.label}]")
         self._keyframe_pending = False
         self._keyframe_answered = True
+        self._keyframes_wanted_after = 0
         self._last_keyframe_request = float("-inf")
         self._packets = 0
         self._keyframes = 0
@@ -249,20 +250,24 @@ class TrackForwarder:
 
     def request_keyframe(self) -> None:
         """Ask the producer for a key frame (RTCP PLI), coalesced and rate-limited."""
-        if self._closed or self.kind != "video" or self._keyframe_pending:
+        if self._closed or self.kind != "video":
+            return
+        # what the latest asker needs: a key frame newer than the ones seen so far
+        self._keyframes_wanted_after = self._keyframes
+        if self._keyframe_pending:
             return
         self._keyframe_pending = True
         loop = asyncio.get_running_loop()
         wait = KEYFRAME_SPACING if self._keyframe_answered else self._keyframe_interval
         delay = max(0.0, self._last_keyframe_request + wait - loop.time())
-        self._tasks.spawn(self._send_pli(delay, self._keyframes), "pli")
+        self._tasks.spawn(self._send_pli(delay), "pli")
 
-    async def _send_pli(self, delay: float, keyframes_before: int) -> None:
+    async def _send_pli(self, delay: float) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
         self._keyframe_pending = False
-        if self._keyframes != keyframes_before:
-            return  # a key frame came while waiting: whoever asked has it
+        if self._keyframes > self._keyframes_wanted_after:
+            return  # a key frame came after the latest request: every asker has it
         ssrc = self._media_ssrc
         if ssrc is None:
             sources = self._receiver.getSynchronizationSources()
