@@ -319,3 +319,84 @@ def test_forwarding_jitter_buffer_hands_over_frames_as_soon_as_they_are_complete
     for seq, ts in ((7, 960), (8, 1920), (10, 3840)):  # 9 was lost: no waiting for it
         frame = audio.add(packet(seq, ts, 0, bytes([seq])))[1]
         assert frame is not None and frame.timestamp == ts and frame.data == bytes([seq])
+
+
+class _StubReceiver:
+    """Just what a TrackForwarder uses of an aiortc receiver; records PLIs."""
+
+    def __init__(self) -> None:
+        from aiortc.jitterbuffer import JitterBuffer
+        from aiortc.mediastreams import MediaStreamTrack
+
+        class _Track(MediaStreamTrack):
+            kind = "video"
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.queue: asyncio.Queue[EncodedPacket] = asyncio.Queue()
+
+            async def recv(self) -> EncodedPacket:  # type: ignore[override]
+                return await self.queue.get()
+
+        self._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=128, is_video=True)
+        self.track = _Track()
+        self.plis: list[float] = []
+
+    async def receive(self, parameters: object) -> None:
+        pass
+
+    def getSynchronizationSources(self) -> list[object]:
+        return []
+
+    async def _send_rtcp_pli(self, ssrc: int) -> None:
+        self.plis.append(asyncio.get_running_loop().time())
+
+
+async def test_keyframe_requests_are_coalesced_and_a_later_asker_is_not_left_waiting() -> None:
+    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+    from arbiter_server.sfu.forwarder import KEYFRAME_SPACING, TrackForwarder
+
+    receiver = _StubReceiver()
+    codec = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+    forwarder = TrackForwarder(receiver, codec, media_ssrc=1234, label="t")  # type: ignore[arg-type]
+    forwarder.start()
+
+    async def keyframe_arrives() -> None:
+        before = forwarder.stats().keyframes
+        key = packet(1)
+        key.is_keyframe = True
+        receiver.track.queue.put_nowait(key)
+        for _ in range(100):
+            if forwarder.stats().keyframes > before:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the forwarder did not see the key frame")
+
+    async def plis(count: int, within: float) -> None:
+        for _ in range(int(within / 0.01)):
+            if len(receiver.plis) >= count:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{len(receiver.plis)} PLIs, expected {count}")
+
+    try:
+        forwarder.request_keyframe()
+        await plis(1, 0.5)
+        for _ in range(3):  # more askers while the first request is being answered
+            forwarder.request_keyframe()
+        await keyframe_arrives()  # ... are served by its key frame
+        await asyncio.sleep(0.7)  # time for a needless second PLI to go out
+        assert len(receiver.plis) == 1
+        # a consumer that starts after that key frame gets a new one, spaced, not seconds late
+        forwarder.request_keyframe()
+        await plis(2, 1.0)
+        assert receiver.plis[1] - receiver.plis[0] >= KEYFRAME_SPACING
+        # an asker that comes after a key frame answered an earlier, still-waiting request
+        # is not served by that older key frame: its PLI still goes out
+        forwarder.request_keyframe()  # waits: PLI 2 is not answered yet
+        await keyframe_arrives()  # answers PLI 2
+        forwarder.request_keyframe()  # a newcomer that needs a newer key frame
+        await plis(3, 1.0)
+    finally:
+        await forwarder.close()
