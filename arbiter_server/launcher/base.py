@@ -4,7 +4,22 @@ from __future__ import annotations
 
 import abc
 
-__all__ = ["Launcher", "LaunchError"]
+__all__ = ["LaunchError", "Launcher", "sfu_command"]
+
+
+def sfu_command(python: str, room_id: str, signaling_url: str, log_level: str) -> list[str]:
+    """The command line of one room's SFU (its credential goes in the environment)."""
+    return [
+        python,
+        "-m",
+        "arbiter_server.sfu",
+        "--room",
+        room_id,
+        "--signaling",
+        signaling_url,
+        "--log-level",
+        log_level,
+    ]
 
 
 class LaunchError(RuntimeError):

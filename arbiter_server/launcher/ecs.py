@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .base import Launcher, LaunchError
+from .base import Launcher, LaunchError, sfu_command
 
 __all__ = ["SFU_STARTED_BY", "EcsLauncher"]
 
@@ -63,17 +63,7 @@ class EcsLauncher(Launcher):
                 f"could not start the SFU for room {room_id}: "
                 f"{self.max_tasks} SFUs are running already (max rooms)"
             )
-        command = [
-            "python",
-            "-m",
-            "arbiter_server.sfu",
-            "--room",
-            room_id,
-            "--signaling",
-            self.signaling_url,
-            "--log-level",
-            self.log_level,
-        ]
+        command = sfu_command("python", room_id, self.signaling_url, self.log_level)
         environment = [
             {"name": "ARBITER_SFU_TOKEN", "value": sfu_token},
             {"name": "ARBITER_ICE_SERVERS", "value": json.dumps(self.ice_servers)},

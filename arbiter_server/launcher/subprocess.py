@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .base import Launcher, LaunchError
+from .base import Launcher, LaunchError, sfu_command
 
 __all__ = ["SubprocessLauncher"]
 
@@ -42,17 +42,7 @@ class SubprocessLauncher(Launcher):
         env["ARBITER_SFU_TOKEN"] = sfu_token
         env["ARBITER_ICE_SERVERS"] = json.dumps(self.ice_servers)
         env["ARBITER_SFU_STATE_FILE"] = str(self.state_path(room_id))
-        args = [
-            sys.executable,
-            "-m",
-            "arbiter_server.sfu",
-            "--room",
-            room_id,
-            "--signaling",
-            self.signaling_url,
-            "--log-level",
-            self.log_level,
-        ]
+        args = sfu_command(sys.executable, room_id, self.signaling_url, self.log_level)
         log_path = self.log_dir / f"sfu-{room_id}.log"
         try:
             with open(log_path, "ab") as log:

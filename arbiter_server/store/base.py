@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
-__all__ = ["ConnectionRecord", "Role", "RoomRecord", "SfuState", "Store"]
+__all__ = ["ConnectionRecord", "Role", "RoomRecord", "SfuState", "Store", "check_room_changes"]
 
 SfuState = Literal["none", "starting", "ready", "stopping"]
 Role = Literal["pending", "participant", "away", "sfu"]
@@ -52,6 +52,16 @@ class ConnectionRecord:
     "When an ``away`` participant's socket dropped."
     grants: str | None = None
     "A participant's grants, comma-separated (from its join token)."
+
+
+_ROOM_FIELDS = frozenset(f.name for f in fields(RoomRecord)) - {"room_id"}
+
+
+def check_room_changes(changes: dict[str, object]) -> None:
+    """Refuse an ``update_room`` that names a field rooms do not have (or the key)."""
+    for key in changes:
+        if key not in _ROOM_FIELDS:
+            raise KeyError(f"no room field {key!r}")
 
 
 class Store(abc.ABC):

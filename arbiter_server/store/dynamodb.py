@@ -26,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .base import ConnectionRecord, Role, RoomRecord, SfuState, Store
+from .base import ConnectionRecord, Role, RoomRecord, SfuState, Store, check_room_changes
 
 __all__ = ["CONNECTION_TTL", "DynamoDBStore", "TTL_ATTRIBUTE"]
 
@@ -105,9 +105,7 @@ class DynamoDBStore(Store):
         expect_sfu_id: str | None = None,
         **changes: object,
     ) -> bool:
-        for key in changes:
-            if key not in _ROOM_FIELDS or key == "room_id":
-                raise KeyError(f"no room field {key!r}")
+        check_room_changes(changes)
         if not changes:
             return self.get_room(room_id) is not None
         names: dict[str, str] = {}

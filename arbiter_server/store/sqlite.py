@@ -8,7 +8,7 @@ from dataclasses import astuple, fields
 from pathlib import Path
 from typing import Any
 
-from .base import ConnectionRecord, Role, RoomRecord, SfuState, Store
+from .base import ConnectionRecord, Role, RoomRecord, SfuState, Store, check_room_changes
 
 __all__ = ["SQLiteStore"]
 
@@ -96,9 +96,7 @@ class SQLiteStore(Store):
         expect_sfu_id: str | None = None,
         **changes: object,
     ) -> bool:
-        for key in changes:
-            if key not in _ROOM_COLUMNS or key == "room_id":
-                raise KeyError(f"no room field {key!r}")
+        check_room_changes(changes)
         sets = ", ".join(f"{k} = ?" for k in changes)
         where = "room_id = ?"
         args: list[Any] = [*changes.values(), room_id]
