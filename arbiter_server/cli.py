@@ -156,12 +156,9 @@ def _announce(
         print(f"TURN: {_turn_url(stack)} (coturn pid {stack.turn.pid})", flush=True)
     elif stack.turn_off_reason:
         print(f"TURN is off: {stack.turn_off_reason}", flush=True)
-    print("Join from Python:", flush=True)
-    print(
-        f'  python -c "import asyncio; from arbiter_client import Room; '
-        f"asyncio.run(Room.join('{url}', name='me'))\"",
-        flush=True,
-    )
+    print("Join from Python (prints who is there, then the first video frame's size):", flush=True)
+    for line in _python_example(url).splitlines():
+        print(f"  {line}", flush=True)
     print("Open the room URL in a browser for the web demo. Ctrl-C stops everything.", flush=True)
 
 
@@ -169,3 +166,21 @@ def _turn_url(stack: LocalStack) -> str | None:
     if stack.turn is None:
         return None
     return f"turn:{stack.turn.host}:{stack.turn.port}"
+
+
+def _python_example(url: str) -> str:
+    """A short script that joins ``url`` and shows something happened."""
+    return f"""python - <<'EOF'
+import asyncio
+from arbiter_client import Room, TrackSubscribed
+
+async def main():
+    async with Room.join({url!r}, name="me") as room:
+        async for event in room.events():
+            if isinstance(event, TrackSubscribed) and event.kind == "video":
+                frame = await event.track.recv()
+                print(event.participant.name, frame.width, "x", frame.height)
+                return
+
+asyncio.run(main())
+EOF"""

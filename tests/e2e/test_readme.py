@@ -44,3 +44,23 @@ async def test_readme_example(stack: LocalStack) -> None:
         assert [d.data for d in got] == ["hello from the bot"]
     finally:
         await bot.leave()
+
+
+async def test_the_snippet_dev_prints_runs(stack: LocalStack) -> None:
+    from arbiter_server.cli import _python_example
+
+    url = await stack.create_room("demo")
+    bot = await Room.join(url, name="demo-bot", video_size=(320, 240))
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            "bash",
+            "-c",
+            _python_example(url).replace("python -", f"{sys.executable} -", 1),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 45)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        assert out.decode().split() == ["demo-bot", "320", "x", "240"]
+    finally:
+        await bot.leave()
