@@ -57,6 +57,7 @@ from ._media import (
 )
 from ._notebook import RoomView
 from ._participant import LocalParticipant, RemoteParticipant, TrackKind
+from ._player import AudioPlayer
 from ._recorder import Recorder
 from ._room import JoinContext, Publish, Room, RoomState
 from ._stats import ConnectionStats, RoomStats
@@ -69,6 +70,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "ArbiterError",
+    "AudioPlayer",
     "CameraSource",
     "ChatMessage",
     "ConnectionLost",

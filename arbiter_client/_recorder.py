@@ -12,18 +12,15 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from ._mixer import AUDIO_RATE, AudioMixer
 from ._tasks import TaskSet
 
 if TYPE_CHECKING:
     from ._room import Room
-    from ._track import RemoteTrack
 
 __all__ = ["Recorder"]
 
 logger = logging.getLogger("arbiter_client")
-
-AUDIO_RATE = 48_000
-_MAX_AUDIO_LAG = 0.25  # seconds of a participant's audio kept ahead of the mix
 
 
 class Recorder:
@@ -56,8 +53,7 @@ class Recorder:
         self._tasks = TaskSet("arbiter-client:recorder")
         self._stop = asyncio.Event()
         self._run_task: asyncio.Task[None] | None = None
-        self._audio: dict[str, npt.NDArray[np.float32]] = {}
-        self._audio_readers: dict[str, RemoteTrack] = {}
+        self._mixer = AudioMixer(room, self._tasks)
         self._container: av.container.OutputContainer | None = None
         self._video_stream: av.VideoStream | None = None
         self._audio_stream: av.AudioStream | None = None
@@ -112,10 +108,10 @@ class Recorder:
                     )
                 except TimeoutError:
                     pass
-                self._follow_audio()
+                self._mixer.follow()
                 image = self._compose()
                 wanted = round((loop.time() - start) * AUDIO_RATE)
-                mix = self._mix(wanted - self._samples)
+                mix = self._mixer.mix(wanted - self._samples)
                 await asyncio.to_thread(self._encode, image, mix)
         except BaseException as exc:
             if not isinstance(exc, asyncio.CancelledError):
@@ -126,41 +122,6 @@ class Recorder:
             await asyncio.shield(asyncio.to_thread(self._close))
 
     # ------------------------------------------------------------------ media
-
-    def _follow_audio(self) -> None:
-        for pid, participant in self._room.participants.items():
-            track = participant.audio
-            if track is not None and self._audio_readers.get(pid) is not track:
-                self._audio_readers[pid] = track
-                self._audio[pid] = np.zeros(0, dtype=np.float32)
-                self._tasks.spawn(self._read_audio(pid, track), f"audio:{pid}")
-        for pid in list(self._audio):
-            if pid not in self._room.participants:
-                self._audio.pop(pid, None)
-                self._audio_readers.pop(pid, None)
-
-    async def _read_audio(self, pid: str, track: RemoteTrack) -> None:
-        async for pcm in track.frames("f32", latest=False):
-            if self._audio_readers.get(pid) is not track:
-                return
-            mono = pcm.mean(axis=0).astype(np.float32)
-            buffered = self._audio.get(pid, np.zeros(0, dtype=np.float32))
-            self._audio[pid] = np.concatenate((buffered, mono))
-
-    def _mix(self, count: int) -> npt.NDArray[np.float32]:
-        mix = np.zeros(max(count, 0), dtype=np.float32)
-        if count <= 0:
-            return mix
-        for pid, buffered in list(self._audio.items()):
-            participant = self._room.participants.get(pid)
-            take = buffered[:count]
-            rest = buffered[count:]
-            if len(rest) > _MAX_AUDIO_LAG * AUDIO_RATE:
-                rest = rest[-int(_MAX_AUDIO_LAG * AUDIO_RATE) :]
-            self._audio[pid] = rest
-            if participant is not None and not participant.audio_muted:
-                mix[: len(take)] += take
-        return np.clip(mix, -1.0, 1.0)
 
     def _compose(self) -> npt.NDArray[np.uint8]:
         width, height = self._size

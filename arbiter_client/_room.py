@@ -80,6 +80,7 @@ from ._media import (
     TestPatternSource,
 )
 from ._participant import LocalParticipant, RemoteParticipant, TrackKind
+from ._player import AudioPlayer
 from ._recorder import Recorder
 from ._signaling import Signaling
 from ._stats import ConnectionStats, RoomStats, _Meter, connection_stats
@@ -224,6 +225,7 @@ class Room:
         self._track_states: dict[str, dict[TrackKind, bool]] = {}
         self._subscriptions: dict[str, Subscription] = {}
         self._recorders: list[Recorder] = []
+        self._players: list[AudioPlayer] = []
         self._timeout = timeout
         self._reconnect_timeout = reconnect_timeout
         self._token: str | None = None
@@ -807,6 +809,19 @@ class Room:
                 local.replace_source(previous)
         return count
 
+    async def play_audio(self, device: str = "default") -> AudioPlayer:
+        """Play the room's audio (everyone else, mixed) on an ALSA device until stopped.
+
+        ``device`` is an ALSA PCM name (``"default"``, ``"hw:0"``, ``"pulse"``,
+        ``"null"``). Raises :class:`DeviceNotFound` if it cannot be opened. Stop with
+        ``await player.stop()``; leaving the room stops it too. See :class:`AudioPlayer`.
+        """
+        self._require_connected("play audio")
+        player = AudioPlayer(self, device)
+        await player._start()
+        self._players.append(player)
+        return player
+
     def record(
         self, path: str, *, fps: float = 15.0, size: tuple[int, int] = (960, 540)
     ) -> Recorder:
@@ -958,6 +973,8 @@ class Room:
                 await recorder.stop()
             except Exception as exc:
                 self._log_warning("stopping a recorder failed: %r", exc)
+        for player in list(self._players):
+            await player.stop()
         self._state = RoomState.CLOSED
         self._set_connection_state("disconnected", self._close_reason)
         self._emit(ev.Disconnected(reason=self._close_reason))
