@@ -71,7 +71,14 @@ async def test_tiles_video_levels_chat_mute_and_screenshot(
             received.append(event)
 
     listener = asyncio.create_task(listen())
-    app = ArbiterTUI(stack.room_url("r"), name="me", publish="test", video_size=(160, 120), fps=10)
+    app = ArbiterTUI(
+        stack.room_url("r"),
+        name="me",
+        publish="test",
+        video_size=(160, 120),
+        fps=10,
+        audio_out="null",  # real ALSA output, to its discarding device
+    )
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             ids = {bot1.participant_id, bot2.participant_id}
@@ -101,6 +108,18 @@ async def test_tiles_video_levels_chat_mute_and_screenshot(
                 10,
                 "both bots speaking",
             )
+            # ...and the room is heard: the bots' tones are mixed and played
+            await wait_until(
+                pilot,
+                lambda: (
+                    app.player is not None
+                    and app.player.seconds_played > 0.5
+                    and app.player.peak > 0.05
+                ),
+                10,
+                "the room's audio played",
+            )
+            assert "speaker null" in str(app.status.render())
 
             # chat from the app reaches a bot
             await pilot.press("c")

@@ -19,8 +19,10 @@ from textual.worker import Worker
 
 from arbiter_client import (
     ArbiterError,
+    AudioPlayer,
     ChatMessage,
     ConnectionStateChanged,
+    DeviceNotFound,
     ErrorReceived,
     Event,
     NotPublishing,
@@ -112,8 +114,12 @@ class ArbiterTUI(App[int]):
         fps: float = 10.0,
         join_timeout: float = 20.0,
         video_size: tuple[int, int] = (640, 480),
+        audio_out: str | None = "default",
     ) -> None:
         super().__init__()
+        self.audio_out = audio_out
+        "ALSA device the room's audio plays on (``None``: not played)."
+        self.player: AudioPlayer | None = None
         self.url = url
         self.display_name = name
         self.publish = publish
@@ -171,6 +177,7 @@ class ArbiterTUI(App[int]):
             self.post_message(JoinFailed(str(exc) or type(exc).__name__))
             return
         self.room = room
+        await self._start_speaker(room)
         local = room.local_participant
         try:
             self.post_message(
@@ -182,6 +189,19 @@ class ArbiterTUI(App[int]):
                 self._on_room_event(event)
         finally:
             await asyncio.shield(room.leave())
+
+    async def _start_speaker(self, room: Room) -> None:
+        """Play the room's audio; without a usable device, say so and go on silently."""
+        if self.audio_out is None:
+            self.status.speaker = "off"
+            return
+        try:
+            self.player = await room.play_audio(self.audio_out)
+        except DeviceNotFound as exc:
+            self.status.speaker = "off (no audio device)"
+            self.log.warning(str(exc))
+            return
+        self.status.speaker = self.audio_out
 
     def _on_room_event(self, event: Event) -> None:
         match event:

@@ -21,7 +21,8 @@ def parser() -> argparse.ArgumentParser:
         description="Join an Arbiter room in the terminal: video tiles, audio levels, chat.",
         epilog=(
             "Keys: m mute mic, v stop/start video, c chat (Esc leaves it), q leave. "
-            "Put the URL first. Audio is not played yet: levels and speaking are shown."
+            "Put the URL first. The room's audio plays on ALSA --audio-out (default: "
+            "default); without a usable device the app runs silent and says so."
         ),
     )
     p.add_argument("url", help="the room URL, e.g. http://127.0.0.1:8080/rooms/demo")
@@ -40,6 +41,12 @@ def parser() -> argparse.ArgumentParser:
         "--fps", type=float, default=10.0, help="most frames a second to draw per tile (10)"
     )
     p.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for the join")
+    p.add_argument(
+        "--audio-out",
+        default="default",
+        metavar="DEVICE",
+        help="ALSA device to play the room's audio on (default, hw:0, pulse, ...), or none",
+    )
     return p
 
 
@@ -54,7 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"arbiter-tui: {exc}", file=sys.stderr)
         return 2
     app = ArbiterTUI(
-        args.url, name=args.name, publish=publish, fps=args.fps, join_timeout=args.timeout
+        args.url,
+        name=args.name,
+        publish=publish,
+        fps=args.fps,
+        join_timeout=args.timeout,
+        audio_out=None if args.audio_out == "none" else args.audio_out,
     )
     try:
         return app.run() or 0

@@ -186,6 +186,8 @@ class StatusBar(Static):
     local_name: reactive[str] = reactive("")
     mic: reactive[str] = reactive("-")
     cam: reactive[str] = reactive("-")
+    speaker: reactive[str] = reactive("-")
+    "Where the room's audio plays (an ALSA device), or ``off`` and why."
 
     def render(self) -> str:
         colour = {
@@ -201,4 +203,7 @@ class StatusBar(Static):
             state += f" ({escape(self.reason)})"
         rtt = "rtt \u2014" if self.rtt_ms is None else f"rtt {self.rtt_ms:.0f} ms"
         you = f"you: [b]{escape(self.local_name)}[/]" if self.local_name else ""
-        return f"{state}   {rtt}   {you}   mic {self.mic}   cam {self.cam}"
+        return (
+            f"{state}   {rtt}   {you}   mic {self.mic}   cam {self.cam}   "
+            f"speaker {escape(self.speaker)}"
+        )
