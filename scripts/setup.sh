@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 mode="${1:-dev}"
 
 want_apt=(coturn)
-[ "$mode" = test ] && want_apt+=(chromium tmux)
+[ "$mode" = test ] && want_apt+=(chromium tmux libasound2-data)
 missing=()
 for pkg in "${want_apt[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
