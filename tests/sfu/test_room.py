@@ -319,3 +319,49 @@ async def test_offers_lost_while_a_participant_was_away_are_made_again(harness: 
     await assert_media_from(bob, "carol", 3)
     await assert_media_from(bob, "alice", 3)  # the answered consumer was left alone
     assert harness.room.stats().consumers == 6
+
+
+async def test_a_leaving_producer_leaves_no_task_thread_or_connection_behind(
+    harness: Harness,
+) -> None:
+    import threading
+
+    peers = await join_all(harness, ["alice", "bob"])
+    await assert_media_from(peers["alice"], "bob", 3)
+    await assert_media_from(peers["bob"], "alice", 3)
+
+    def media_threads() -> int:
+        # the loop's default executor (asyncio_N) keeps idle workers for reuse: not a leak
+        return sum(not t.name.startswith("asyncio_") for t in threading.enumerate())
+
+    base_threads = media_threads()
+    base_tasks = len(asyncio.all_tasks())
+
+    size, luma = LOOKS["carol"]
+    carol = await harness.join("carol", size=size, luma=luma)
+    await asyncio.gather(
+        assert_media_from(carol, "alice", 3), assert_media_from(peers["alice"], "carol", 3)
+    )
+    state = harness.room.participant("carol")
+    assert state is not None and state.producer is not None
+    forwarders = list(state.producer.forwarders)
+    assert media_threads() > base_threads  # carol's receivers run decoder threads
+
+    await harness.leave("carol")
+
+    assert all(len(f._tasks) == 0 for f in forwarders)  # the SFU's readers and PLI timers
+
+    def settled() -> bool:
+        others = asyncio.all_tasks() - {asyncio.current_task()}  # not the waiting task itself
+        return media_threads() <= base_threads and len(others) <= base_tasks
+
+    try:
+        await asyncio.wait_for(_until(settled), 10)
+    except TimeoutError:
+        names = sorted(t.name for t in threading.enumerate())
+        tasks = sorted(str(t.get_coro()) for t in asyncio.all_tasks())
+        raise AssertionError(
+            f"threads {media_threads()} (was {base_threads}): {names}; "
+            f"tasks {len(tasks)} (was {base_tasks}): {tasks}"
+        ) from None
+    assert harness.room.stats().peer_connections == 4  # 2 producers + 2 consumers
