@@ -141,7 +141,7 @@ class AudioPlayer:
 
     async def stop(self) -> None:
         """Stop playing and release the device. Idempotent."""
-        await self._tasks.cancel_all()
+        await self._tasks.close()
         thread, self._thread = self._thread, None
         if thread is not None:
             self._chunks.put(None)

@@ -88,7 +88,7 @@ class Recorder:
         self._stop.set()
         if self._run_task is not None and not self._run_task.done():
             await asyncio.wait((self._run_task,))
-        await self._tasks.cancel_all()
+        await self._tasks.close()
         if self in self._room._recorders:
             self._room._recorders.remove(self)
         if self._error is not None:

@@ -941,7 +941,7 @@ class Room:
     async def _shutdown(self, *, send_leave: bool) -> None:
         self._state = RoomState.CLOSING
         _fail_future(self._failure, RoomClosed(f"the room is closed ({self._close_reason})"))
-        await self._tasks.cancel_all()
+        await self._tasks.close()
         self._signaling_up.clear()
         if self._signaling is not None:
             if send_leave:

@@ -1,4 +1,5 @@
-"""Owned background tasks: every task a room starts is kept here and cancelled on close."""
+"""Owned background tasks: every task a room (or the SFU) starts is kept here and cancelled
+on close. Shared by the client and the SFU (``arbiter_server.sfu`` imports it)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ T = TypeVar("T")
 class TaskSet:
     """A set of tasks with one owner.
 
-    Finished tasks leave the set by themselves; a task that fails is logged.
-    :meth:`cancel_all` cancels every task still running and waits until each has exited.
+    The owner keeps a reference to every task it starts here; finished tasks leave the set
+    by themselves and a task that fails is logged. :meth:`close` refuses new tasks,
+    cancels every task still running and waits until each has exited (the owner calls it
+    in its own ``close()``).
     """
 
     def __init__(self, name: str) -> None:
@@ -26,8 +29,16 @@ class TaskSet:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` or :meth:`drain` was called; :meth:`spawn` then refuses."""
+        return self._closed
+
     def spawn(self, coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
-        """Start ``coro`` as a task owned by this set."""
+        """Start ``coro`` as a task owned by this set; ``RuntimeError`` after close."""
         if self._closed:
             coro.close()
             raise RuntimeError(f"{self._name}: cannot start {name!r} after close")
@@ -44,11 +55,10 @@ class TaskSet:
         if exc is not None:
             logger.error("task %s failed", task.get_name(), exc_info=exc)
 
-    def __len__(self) -> int:
-        return len(self._tasks)
+    async def close(self) -> None:
+        """Refuse new tasks, cancel the running ones (except the caller) and await them.
 
-    async def cancel_all(self) -> None:
-        """Refuse new tasks, cancel the running ones (except the caller) and await them."""
+        Idempotent."""
         self._closed = True
         current = asyncio.current_task()
         while True:
@@ -58,3 +68,12 @@ class TaskSet:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+
+    async def drain(self, timeout: float) -> None:
+        """Refuse new tasks, give the running ones ``timeout`` seconds, then :meth:`close`."""
+        self._closed = True
+        current = asyncio.current_task()
+        pending = {t for t in self._tasks if t is not current}
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        await self.close()

@@ -27,9 +27,10 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.sdp import SessionDescription as SdpDescription
 
+from arbiter_client._tasks import TaskSet  # one task owner for the client and the SFU
+
 from . import passthrough
 from .passthrough import EncodedPacket
-from .taskset import TaskSet
 
 __all__ = [
     "AUDIO_QUEUE_SIZE",

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from aiortc import RTCIceServer, RTCSessionDescription
 
+from arbiter_client._tasks import TaskSet  # one task owner for the client and the SFU
 from arbiter_protocol import (
     DataMessage,
     Error,
@@ -34,7 +35,6 @@ from .consumer import Consumer
 from .ice import candidate_from_message, rtc_configuration
 from .participant import Participant
 from .producer import Producer
-from .taskset import TaskSet
 
 __all__ = ["Handler", "Room", "RoomStats", "SendCallback"]
 
@@ -426,6 +426,8 @@ class Room:
     # -- events from peer connections --------------------------------------------------
 
     def _producer_failed(self, producer: Producer) -> None:
+        if self._tasks.closed:  # the room is closing every connection anyway
+            return
         self._tasks.spawn(self._drop_producer(producer), f"drop-producer-{producer.participant_id}")
 
     async def _drop_producer(self, producer: Producer) -> None:
@@ -442,6 +444,8 @@ class Room:
                 await producer.close()
 
     def _consumer_failed(self, consumer: Consumer) -> None:
+        if self._tasks.closed:
+            return
         self._tasks.spawn(
             self._drop_consumer(consumer),
             f"drop-consumer-{consumer.producer_id}-{consumer.subscriber_id}",
