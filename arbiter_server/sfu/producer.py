@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
-    RTCIceCandidate,
-    RTCPeerConnection,
     RTCSessionDescription,
 )
 from aiortc.sdp import SessionDescription as SdpDescription
 
+from .connection import PeerConnection
 from .forwarder import (
     TrackForwarder,
     negotiated_codec,
@@ -34,7 +32,7 @@ MessageCallback = Callable[["Producer", "str | bytes"], None]
 ProducerCallback = Callable[["Producer"], None]
 
 
-class Producer:
+class Producer(PeerConnection):
     """A participant's producer ``RTCPeerConnection``: its media in, its data channel.
 
     Receives the client's audio and video (Opus; VP8, or H.264 if the client offers no
@@ -54,28 +52,15 @@ class Producer:
         on_channel_open: ProducerCallback | None = None,
     ) -> None:
         self.participant_id = participant_id
-        self.pc = RTCPeerConnection(configuration)
+        super().__init__(configuration, on_failed)
         self.forwarders: list[TrackForwarder] = []
         self.channel: RTCDataChannel | None = None
         self._on_message = on_message
-        self._on_failed = on_failed
         self._on_channel_open = on_channel_open
-        self._closed: asyncio.Future[None] | None = None
         self.pc.on("datachannel", self._handle_datachannel)
-        self.pc.on("connectionstatechange", self._handle_connection_state)
 
     def __repr__(self) -> str:
         return f"Producer({self.participant_id}, {self.pc.connectionState})"
-
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` was called."""
-        return self._closed is not None
-
-    @property
-    def connection_state(self) -> str:
-        """The peer connection's ``connectionState``."""
-        return str(self.pc.connectionState)
 
     async def accept(self, offer: RTCSessionDescription) -> RTCSessionDescription:
         """Apply the client's offer and return the SFU's answer.
@@ -122,10 +107,6 @@ class Producer:
         description: RTCSessionDescription = pc.localDescription
         return description
 
-    async def add_candidate(self, candidate: RTCIceCandidate | None) -> None:
-        """Add a trickled remote ICE candidate (``None``: end of candidates)."""
-        await self.pc.addIceCandidate(candidate)
-
     def send(self, text: str) -> bool:
         """Send ``text`` on the data channel; False if the channel is not open."""
         channel = self.channel
@@ -158,22 +139,6 @@ class Producer:
         if self._on_channel_open is not None and not self.closed:
             self._on_channel_open(self)
 
-    def _handle_connection_state(self) -> None:
-        state = self.pc.connectionState
-        logger.info("producer %s: connection %s", self.participant_id, state)
-        if state == "failed" and not self.closed:
-            self._on_failed(self)
-
-    async def close(self) -> None:
-        """Stop forwarding and close the connection. Idempotent."""
-        if self._closed is not None:
-            await self._closed
-            return
-        self._closed = asyncio.get_running_loop().create_future()
-        try:
-            for forwarder in self.forwarders:
-                await forwarder.close()
-            await self.pc.close()
-        finally:
-            self._closed.set_result(None)
-        logger.debug("producer %s closed", self.participant_id)
+    async def _release(self) -> None:
+        for forwarder in self.forwarders:
+            await forwarder.close()
