@@ -152,8 +152,8 @@ async def test_real_terminal_shows_both_bots_and_their_video(
         assert video_cells(screen) > 200, plain
 
         # keys reach the app: c focuses the chat, the text goes to the bots
+        # (the app handles keys in order: "c" moves the focus before the text arrives)
         await tmux.send("c")
-        await asyncio.sleep(0.3)
         await tmux.send("-l", "hi from tmux")
         await tmux.send("Enter")
         deadline = time.monotonic() + 10
@@ -163,6 +163,8 @@ async def test_real_terminal_shows_both_bots_and_their_video(
 
         # q leaves: the app exits, and bot-1 sees it go
         await tmux.send("Escape")
+        # a terminal reads ESC followed at once by "q" as Alt-q: the pause is the keyboard's,
+        # not a wait for the app
         await asyncio.sleep(0.3)
         await tmux.send("q")
         deadline = time.monotonic() + 10
