@@ -20,9 +20,32 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "==> sudo apt-get install ${missing[*]}"
     sudo apt-get update -qq
     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  elif [ "$mode" = test ]; then
+    echo "error: the tests need ${missing[*]}; install them (apt-get install ${missing[*]}) or run as root" >&2
+    exit 1
   else
     echo "warning: cannot install ${missing[*]} (not root, no sudo); features needing them are off" >&2
   fi
+fi
+if [ "$mode" = test ]; then
+  # The suite runs real coturn, tmux and Chromium: a missing tool fails here, never as a skip.
+  for tool in turnserver tmux chromium; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is missing after setup" >&2; exit 1; }
+  done
+fi
+
+# The web SDK builds with Vite 7, which needs Node.js >= 20.19.
+node_ok() {
+  command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 &&
+    node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+             process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'
+}
+if ! node_ok; then
+  if [ "$mode" = test ]; then
+    echo "error: the web SDK needs Node.js >= 20.19 with npm (found: $(node --version 2>/dev/null || echo none))" >&2
+    exit 1
+  fi
+  echo "warning: Node.js >= 20.19 with npm not found; the web demo page will not be built" >&2
 fi
 # coturn's package starts a system service; Arbiter runs its own turnserver, so stop that one.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet coturn 2>/dev/null; then
@@ -43,7 +66,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-if [ -f apps/web-sdk/package.json ] && command -v npm >/dev/null 2>&1; then
+if node_ok; then
   echo "==> building the web SDK (npm ci, npm run build)"
   (cd apps/web-sdk && npm ci --no-audit --no-fund --loglevel=error && npm run -s build)
 fi

@@ -67,6 +67,12 @@ def center(image: np.ndarray) -> np.ndarray:
     return image[h // 2 - 8 : h // 2 + 8, 4:12].reshape(-1, 3).mean(axis=0)  # left of the bar
 
 
+def dominant(image: np.ndarray) -> np.ndarray:
+    """The median colour of the middle half of ``image`` (robust against the moving bar)."""
+    h, w = image.shape[:2]
+    return np.median(image[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4].reshape(-1, 3), axis=0)
+
+
 async def test_echo_bot_sends_our_own_video_back(stack: LocalStack, peer: Room) -> None:
     bot = asyncio.create_task(load("echo_bot").main(stack.room_url("ex"), seconds=60))
     try:
@@ -103,15 +109,20 @@ async def test_recording_bot_records_the_room(
         sound = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
     assert len(pictures) >= 30
     ours = np.array(color_for_name("peer"))
-    assert np.abs(center(pictures[-1]) - ours).max() < 40  # the peer's tile fills the grid
+    # The peer's tile fills the grid: the test pattern's background colour covers most of the
+    # picture. The median of the middle of the frame ignores the bar that moves across it, so
+    # the check does not depend on when the frame was taken.
+    for picture in pictures[-10:]:
+        assert np.abs(dominant(picture) - ours).max() < 40
     assert np.sqrt(np.mean(sound[-48_000:] ** 2)) > 0.02  # the peer's tone is in the mix
 
 
 async def test_notebook_runs_and_shows_the_room(
     stack: LocalStack, peer: Room, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    import nbclient
+    import nbformat
+
     notebook = nbformat.read(EXAMPLES / "notebook.ipynb", as_version=4)
     monkeypatch.setenv("ARBITER_ROOM_URL", stack.room_url("ex"))
     client = nbclient.NotebookClient(notebook, timeout=60, kernel_name="python3")

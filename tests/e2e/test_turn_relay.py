@@ -13,10 +13,7 @@ from arbiter_server.local import LocalStack, LocalStackConfig
 from arbiter_server.turn import TurnServer
 from tests.e2e.probe import MediaProbe
 
-pytestmark = [
-    pytest.mark.timeout(90),
-    pytest.mark.skipif(not TurnServer.available(), reason="coturn (turnserver) is not installed"),
-]
+pytestmark = pytest.mark.timeout(90)
 
 
 @pytest.fixture

@@ -12,10 +12,7 @@ from aioice.turn import create_turn_endpoint
 
 from arbiter_server.turn import TurnServer, turn_credentials
 
-pytestmark = [
-    pytest.mark.timeout(60),
-    pytest.mark.skipif(not TurnServer.available(), reason="coturn (turnserver) is not installed"),
-]
+pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture

@@ -19,10 +19,7 @@ from arbiter_tui import CHAT_TOPIC
 from arbiter_client import DataReceived, Room
 from arbiter_server.local import LocalStack
 
-pytestmark = [
-    pytest.mark.timeout(90),
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
-]
+pytestmark = pytest.mark.timeout(90)
 
 # The test process has COLUMNS=80 and LINES=24 set; a terminal app must read its
 # real size from the pty instead.
