@@ -10,7 +10,6 @@ import pytest
 
 from arbiter_client import Room
 from arbiter_server.local import LocalStack, LocalStackConfig
-from arbiter_server.turn import TurnServer
 from tests.e2e.probe import MediaProbe
 
 pytestmark = pytest.mark.timeout(90)
