@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 from collections.abc import Callable
@@ -98,7 +99,7 @@ class LocalStack:
             if TurnServer.available():
                 self.turn = TurnServer(cfg.data_dir, host=cfg.host)
                 await asyncio.get_running_loop().run_in_executor(None, self.turn.start)
-                ice_servers = self.turn.ice_servers
+                ice_servers = functools.partial(self.turn.ice_servers, ttl=settings.turn_ttl)
                 sfu_ice = self.turn.ice_servers("sfu", ttl=settings.sfu_token_ttl)
             else:
                 self.turn_off_reason = "coturn (turnserver) is not installed"

@@ -22,6 +22,8 @@ class Settings:
     "Seconds a join token stays valid for ``identify``."
     sfu_token_ttl: int = 24 * 3600
     "Seconds an SFU credential stays valid."
+    turn_ttl: int = 6 * 3600
+    "Seconds the TURN credentials a join hands out stay valid (locally and on AWS)."
     open_room_creation: bool = True
     "Anyone may create rooms; when false, ``POST /rooms`` needs ``api_key``."
     api_key: str | None = None

@@ -1,8 +1,11 @@
-"""STUN/TURN: coturn as a local child process, and TURN REST credentials.
+"""STUN/TURN: TURN REST credentials and ICE servers, and coturn as a local child process.
 
 Credentials follow the TURN REST API (coturn's ``--use-auth-secret``): the username is
 ``<expiry unix time>:<participant id>`` and the password is
 ``base64(HMAC-SHA1(secret, username))``; coturn refuses them after the expiry.
+:func:`turn_ice_servers` is the one place ICE server entries are built, for the local
+stack (:class:`TurnServer`) and for AWS (:mod:`arbiter_server.aws`); how long they stay
+valid is :attr:`arbiter_server.settings.Settings.turn_ttl`.
 """
 
 from __future__ import annotations
@@ -16,13 +19,17 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from arbiter_protocol import IceServer
 
-__all__ = ["TurnServer", "turn_credentials"]
+__all__ = ["TURN_PORT", "TurnServer", "turn_credentials", "turn_ice_servers"]
 
 logger = logging.getLogger(__name__)
+
+TURN_PORT = 3478
+"STUN/TURN port of coturn behind the AWS load balancer (the standard port)."
 
 
 def turn_credentials(
@@ -33,6 +40,28 @@ def turn_credentials(
     username = f"{expiry}:{participant_id}"
     digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
     return username, base64.b64encode(digest).decode()
+
+
+def turn_ice_servers(
+    host: str,
+    port: int,
+    secret: str,
+    participant_id: str,
+    ttl: int,
+    *,
+    transports: Sequence[str] = ("udp",),
+    now: float | None = None,
+) -> list[IceServer]:
+    """A STUN entry and a TURN entry (one URL per transport) with fresh credentials."""
+    username, password = turn_credentials(secret, participant_id, ttl, now)
+    return [
+        IceServer(urls=[f"stun:{host}:{port}"]),
+        IceServer(
+            urls=[f"turn:{host}:{port}?transport={t}" for t in transports],
+            username=username,
+            credential=password,
+        ),
+    ]
 
 
 def _free_udp_port(host: str) -> int:
@@ -51,7 +80,6 @@ class TurnServer:
         host: str = "127.0.0.1",
         port: int = 0,
         relay_ports: tuple[int, int] | None = None,
-        credential_ttl: int = 4 * 3600,
         realm: str = "arbiter.local",
         binary: str = "turnserver",
     ) -> None:
@@ -63,7 +91,6 @@ class TurnServer:
             base = 50000 + secrets.randbelow(60) * 200
             relay_ports = (base, base + 199)
         self.relay_ports = relay_ports
-        self.credential_ttl = credential_ttl
         self.realm = realm
         self.binary = binary
         self.secret = secrets.token_urlsafe(24)
@@ -163,19 +190,9 @@ class TurnServer:
         """The coturn process id while it runs."""
         return self.proc.pid if self.proc is not None else None
 
-    def ice_servers(self, participant_id: str, ttl: int | None = None) -> list[IceServer]:
-        """STUN and TURN entries with fresh credentials for one participant."""
-        username, password = turn_credentials(
-            self.secret, participant_id, ttl if ttl is not None else self.credential_ttl
-        )
-        return [
-            IceServer(urls=[f"stun:{self.host}:{self.port}"]),
-            IceServer(
-                urls=[f"turn:{self.host}:{self.port}?transport=udp"],
-                username=username,
-                credential=password,
-            ),
-        ]
+    def ice_servers(self, participant_id: str, ttl: int) -> list[IceServer]:
+        """STUN and TURN entries with credentials valid ``ttl`` seconds for one participant."""
+        return turn_ice_servers(self.host, self.port, self.secret, participant_id, ttl)
 
     def stop(self) -> None:
         """Stop coturn by PID (idempotent)."""

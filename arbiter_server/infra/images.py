@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 
 from .awsclient import AwsClient
-from .package import source_hash
+from .package import package_files, source_hash
 
-__all__ = ["DEPLOY_DIR", "ImageError", "build_and_push", "image_tags"]
+__all__ = ["DEPLOY_DIR", "SFU_IMAGE_PACKAGES", "ImageError", "build_and_push", "image_tags"]
 
 DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
 "The Dockerfiles (``deploy/sfu.Dockerfile``, ``deploy/coturn.Dockerfile``)."
@@ -33,13 +33,18 @@ def _file_hash(*paths: Path) -> str:
     return digest.hexdigest()
 
 
+SFU_IMAGE_PACKAGES = ("arbiter_protocol", "arbiter_server", "arbiter_client")
+"The packages ``deploy/sfu.Dockerfile`` copies into the SFU image."
+
+
+def _sfu_files() -> list[tuple[str, Path]]:
+    return package_files(SFU_IMAGE_PACKAGES)
+
+
 def image_tags(deploy_dir: Path = DEPLOY_DIR) -> dict[str, str]:
     """``{"sfu": tag, "coturn": tag}`` from the image inputs' content."""
     sfu = hashlib.sha256(
-        (
-            _file_hash(deploy_dir / "sfu.Dockerfile")
-            + source_hash(("arbiter_protocol", "arbiter_server"))
-        ).encode()
+        (_file_hash(deploy_dir / "sfu.Dockerfile") + source_hash(_sfu_files())).encode()
     ).hexdigest()
     coturn = _file_hash(deploy_dir / "coturn.Dockerfile", deploy_dir / "coturn-entrypoint.sh")
     return {"sfu": f"src-{sfu[:12]}", "coturn": f"src-{coturn[:12]}"}

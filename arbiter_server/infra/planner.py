@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..lambdas.routes import HTTP_ROUTES, WS_ROUTES
+from ..turn import TURN_PORT
 from .awsclient import AwsClient
 from .models import (
     TAG_KEY,
@@ -30,7 +31,6 @@ from .models import (
     resolve,
 )
 from .package import LambdaZip
-from .runtime import TURN_PORT
 
 __all__ = [
     "FUNCTIONS",
@@ -44,9 +44,9 @@ WS_STAGE = "prod"
 "Stage of the WebSocket API."
 
 FUNCTIONS: dict[str, tuple[str, int]] = {
-    "room-api": ("arbiter_server.lambdas.room_api.handler", 30),
-    "signaling": ("arbiter_server.lambdas.signaling.handler", 30),
-    "maintenance": ("arbiter_server.lambdas.maintenance.handler", 60),
+    "room-api": ("arbiter_server.aws.room_api_handler", 30),
+    "signaling": ("arbiter_server.aws.signaling_handler", 30),
+    "maintenance": ("arbiter_server.aws.maintenance_handler", 60),
 }
 "Lambda functions: suffix -> (handler, timeout seconds)."
 

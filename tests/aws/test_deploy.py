@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
+from arbiter_server.aws import services_from_environment
 from arbiter_server.cli import main
 from arbiter_server.infra.awsclient import AwsClient
 from arbiter_server.infra.deployer import create_deployer
 from arbiter_server.infra.models import TAG_KEY, DeployConfig
-from arbiter_server.infra.runtime import services_from_environment
 from arbiter_server.lambdas import configure, maintenance, room_api, signaling
 from arbiter_server.lambdas.routes import HTTP_ROUTES, WS_ROUTES
 from tests.aws.helpers import REGION, client, duplicates, inventory, policy
@@ -213,7 +213,7 @@ def test_resources_are_configured(workdir: Path) -> None:
     # Lambda: handlers, environment, permissions for API Gateway and EventBridge
     lam_client = client("lambda")
     fn = lam_client.get_function_configuration(FunctionName=f"{PREFIX}-signaling")
-    assert fn["Handler"] == "arbiter_server.lambdas.signaling.handler"
+    assert fn["Handler"] == "arbiter_server.aws.signaling_handler"
     env = fn["Environment"]["Variables"]
     assert (
         env["ARBITER_SIGNALING_URL"]
