@@ -1,0 +1,270 @@
+"""Plan steps for containers: ECR repositories and images, the ECS cluster, the task
+definitions of the SFU and of coturn, and the coturn service behind the load balancer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ...turn import TURN_PORT
+from ..models import APICall, BuildImage, Var
+from .context import PlanContext, tags_list
+from .names import TURN_RELAY_PORTS
+
+__all__ = ["plan_cluster", "plan_repositories", "plan_task_definitions", "plan_turn_service"]
+
+
+def plan_repositories(ctx: PlanContext) -> None:
+    """One ECR repository per image; build and push an image whose tag is missing."""
+    v = ctx.values
+    for image, repo in ctx.names.repositories.items():
+        uri = f"{v['account']}.dkr.ecr.{v['region']}.amazonaws.com/{repo}"
+        v[f"{image}_image"] = f"{uri}:{ctx.image_tags[image]}"
+        ctx.plan.resources[f"ecr-repository:{repo}"] = repo
+        exists = ctx.aws.repository(repo) is not None
+        if not exists:
+            ctx.change(
+                "create",
+                "ecr-repository",
+                repo,
+                [
+                    APICall(
+                        "ecr",
+                        "create_repository",
+                        {
+                            "repositoryName": repo,
+                            "imageScanningConfiguration": {"scanOnPush": True},
+                            "tags": tags_list(ctx.config.tags),
+                        },
+                    )
+                ],
+            )
+        if ctx.config.skip_images:
+            continue
+        tag = ctx.image_tags[image]
+        if not exists or not ctx.aws.image_exists(repo, tag):
+            ctx.change(
+                "create",
+                "container-image",
+                f"{repo}:{tag}",
+                [BuildImage(f"{image}.Dockerfile", uri, tag)],
+            )
+
+
+def plan_cluster(ctx: PlanContext) -> None:
+    """The ECS cluster (Fargate)."""
+    n = ctx.names
+    ctx.values["cluster_arn"] = ctx.arn("ecs", f"cluster/{n.cluster}")
+    ctx.plan.resources[f"ecs-cluster:{n.cluster}"] = ctx.values["cluster_arn"]
+    if ctx.aws.cluster(n.cluster) is None:
+        ctx.change(
+            "create",
+            "ecs-cluster",
+            n.cluster,
+            [
+                APICall(
+                    "ecs",
+                    "create_cluster",
+                    {
+                        "clusterName": n.cluster,
+                        "tags": tags_list(ctx.config.tags, "key", "value"),
+                        "capacityProviders": ["FARGATE"],
+                    },
+                )
+            ],
+        )
+
+
+def _task_definitions(ctx: PlanContext) -> dict[str, dict[str, Any]]:
+    n, cfg, v = ctx.names, ctx.config, ctx.values
+
+    def logs(kind: str) -> dict[str, Any]:
+        return {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": f"/arbiter/{n.prefix}/{kind}",
+                "awslogs-region": v["region"],
+                "awslogs-stream-prefix": kind,
+            },
+        }
+
+    common = {
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "executionRoleArn": v["exec_role_arn"],
+        "runtimePlatform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
+        "tags": tags_list(cfg.tags, "key", "value"),
+    }
+    return {
+        "sfu": {
+            "family": n.sfu_family,
+            "cpu": str(cfg.sfu_cpu),
+            "memory": str(cfg.sfu_memory),
+            "containerDefinitions": [
+                {
+                    "name": "sfu",
+                    "image": v["sfu_image"],
+                    "essential": True,
+                    "memory": cfg.sfu_memory,
+                    "environment": [{"name": "PYTHONUNBUFFERED", "value": "1"}],
+                    "logConfiguration": logs("sfu"),
+                    "stopTimeout": 10,
+                }
+            ],
+            **common,
+        },
+        "turn": {
+            "family": n.turn_family,
+            "cpu": str(cfg.turn_cpu),
+            "memory": str(cfg.turn_memory),
+            "containerDefinitions": [
+                {
+                    "name": "turn",
+                    "image": v["coturn_image"],
+                    "essential": True,
+                    "memory": cfg.turn_memory,
+                    "portMappings": [
+                        {"containerPort": TURN_PORT, "protocol": "udp"},
+                        {"containerPort": TURN_PORT, "protocol": "tcp"},
+                    ],
+                    "environment": [
+                        {"name": "TURN_REALM", "value": f"arbiter-{n.prefix}"},
+                        {"name": "TURN_MIN_PORT", "value": str(TURN_RELAY_PORTS[0])},
+                        {"name": "TURN_MAX_PORT", "value": str(TURN_RELAY_PORTS[1])},
+                    ],
+                    "secrets": [{"name": "TURN_SECRET", "valueFrom": v["turn_secret_param_arn"]}],
+                    "logConfiguration": logs("turn"),
+                }
+            ],
+            **common,
+        },
+    }
+
+
+_TD_KEYS = ("family", "cpu", "memory", "networkMode", "requiresCompatibilities", "executionRoleArn")
+_CONTAINER_KEYS = (
+    "name",
+    "memory",
+    "image",
+    "essential",
+    "environment",
+    "secrets",
+    "logConfiguration",
+    "stopTimeout",
+)
+
+
+def _td_signature(td: dict[str, Any]) -> Any:
+    containers = [
+        {
+            **{k: c.get(k) for k in _CONTAINER_KEYS},
+            "portMappings": sorted(
+                (int(p["containerPort"]), str(p.get("protocol", "tcp")))
+                for p in c.get("portMappings", [])
+            ),
+        }
+        for c in td.get("containerDefinitions", [])
+    ]
+    return json.dumps(
+        {**{k: td.get(k) for k in _TD_KEYS}, "containers": containers}, sort_keys=True
+    )
+
+
+def plan_task_definitions(ctx: PlanContext) -> None:
+    """A new revision of the SFU or coturn task definition when it differs."""
+    for kind, desired in _task_definitions(ctx).items():
+        family = desired["family"]
+        var = f"{kind}_td_arn"
+        current = ctx.aws.task_definition(family)
+        register = APICall(
+            "ecs",
+            "register_task_definition",
+            desired,
+            output_var=var,
+            output_path="taskDefinition.taskDefinitionArn",
+        )
+        ctx.plan.resources[f"task-definition:{family}"] = family
+        if current is None:
+            ctx.change(
+                "create",
+                "task-definition",
+                family,
+                [register],
+                f"{desired['cpu']} CPU, {desired['memory']} MiB",
+            )
+        elif _td_signature(current) != _td_signature(desired):
+            ctx.change("update", "task-definition", family, [register], "new revision")
+        else:
+            ctx.values[var] = str(current["taskDefinitionArn"])
+
+
+def plan_turn_service(ctx: PlanContext) -> None:
+    """The coturn service: task definition, count, network, target group."""
+    n, cfg = ctx.names, ctx.config
+    network = {
+        "awsvpcConfiguration": {
+            "subnets": ctx.values["nlb_subnets"].split(","),
+            "securityGroups": [Var("turn_sg")],
+            "assignPublicIp": "ENABLED",
+        }
+    }
+    service = ctx.aws.service(n.cluster, n.turn_service)
+    if service is None:
+        ctx.change(
+            "create",
+            "ecs-service",
+            n.turn_service,
+            [
+                APICall(
+                    "ecs",
+                    "create_service",
+                    {
+                        "cluster": n.cluster,
+                        "serviceName": n.turn_service,
+                        "taskDefinition": Var("turn_td_arn"),
+                        "desiredCount": cfg.turn_count,
+                        "launchType": "FARGATE",
+                        "networkConfiguration": network,
+                        "loadBalancers": [
+                            {
+                                "targetGroupArn": Var("tg_arn"),
+                                "containerName": "turn",
+                                "containerPort": TURN_PORT,
+                            }
+                        ],
+                        "healthCheckGracePeriodSeconds": 60,
+                        "propagateTags": "SERVICE",
+                        "tags": tags_list(cfg.tags, "key", "value"),
+                    },
+                    retry_on=("InvalidParameterException",),
+                )
+            ],
+            f"{cfg.turn_count} coturn task(s) behind {n.nlb}",
+        )
+        return
+    ctx.plan.resources[f"ecs-service:{n.turn_service}"] = str(service["serviceArn"])
+    want_td = ctx.values.get("turn_td_arn")
+    if (
+        want_td is None
+        or service.get("taskDefinition") != want_td
+        or (service.get("desiredCount") != cfg.turn_count)
+    ):
+        ctx.change(
+            "update",
+            "ecs-service",
+            n.turn_service,
+            [
+                APICall(
+                    "ecs",
+                    "update_service",
+                    {
+                        "cluster": n.cluster,
+                        "service": n.turn_service,
+                        "taskDefinition": Var("turn_td_arn"),
+                        "desiredCount": cfg.turn_count,
+                    },
+                )
+            ],
+            f"task definition / desired count {cfg.turn_count}",
+        )
