@@ -1,32 +1,50 @@
-"""``arbiter-server deploy / status / destroy`` against moto running as a server.
+"""``arbiter-server deploy / status`` against moto running as a server.
 
-The tests of this module run in order on one deployment (prefix ``t1``): deploy, check
-every resource, deploy again (no change), run the handlers of the deployed functions
-against moto's DynamoDB, Management API and ECS, destroy, and find nothing left.
+One deployment (prefix ``t1``) is made once for the module by the ``deployed`` fixture;
+each test checks one thing about it and passes on its own (``-k``) or in any order:
+every resource made once, configured as it should be, a second deploy changes nothing,
+the handlers of the deployed functions run against moto's DynamoDB, Management API and
+ECS, and ``status`` reports it. Tests of a plan against nothing deployed use prefix
+``t0``, which is never deployed. ``destroy`` has its own module and deployment.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
+from arbiter_server import aws
 from arbiter_server.aws import services_from_environment
 from arbiter_server.cli import main
 from arbiter_server.infra.awsclient import AwsClient
 from arbiter_server.infra.deployer import create_deployer
 from arbiter_server.infra.models import TAG_KEY, DeployConfig
-from arbiter_server.lambdas import configure, maintenance, room_api, signaling
+from arbiter_server.lambdas import (
+    configure,
+    get_services,
+    is_configured,
+    maintenance,
+    room_api,
+    signaling,
+)
 from arbiter_server.lambdas.routes import HTTP_ROUTES, WS_ROUTES
+from arbiter_server.settings import Settings
+from arbiter_server.store.dynamodb import DynamoDBStore
 from tests.aws.helpers import REGION, client, duplicates, inventory, policy
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("aws_env")]
 
 PREFIX = "t1"
+FRESH = "t0"
+"A prefix nothing is ever deployed under."
 EXPECTED = {
     "log-group": sorted(
         [f"/aws/lambda/{PREFIX}-{s}" for s in ("maintenance", "room-api", "signaling")]
@@ -62,15 +80,25 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("deploy")
 
 
-def _cli(workdir: Path, *args: str) -> list[str]:
+@pytest.fixture(scope="module")
+def deployed(workdir: Path, aws_env: str) -> str:
+    """Deploy ``t1`` once for the module; its printed output."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(_cli(workdir, "deploy", "--yes", "--skip-images", "--log-retention", "7"))
+    assert code == 0
+    return out.getvalue()
+
+
+def _cli(workdir: Path, *args: str, prefix: str = PREFIX) -> list[str]:
     return [
         *args,
         "--region",
         REGION,
         "--prefix",
-        PREFIX,
+        prefix,
         "--state-file",
-        str(workdir / "state.json"),
+        str(workdir / f"{prefix}.json"),
     ]
 
 
@@ -95,28 +123,25 @@ def test_no_credentials_is_a_clear_error(
 def test_dry_run_shows_the_plan_and_changes_nothing(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(_cli(workdir, "deploy", "--dry-run", "--skip-images")) == 0
+    assert main(_cli(workdir, "deploy", "--dry-run", "--skip-images", prefix=FRESH)) == 0
     out = capsys.readouterr().out
     assert "+ lambda-function" in out and "lambda.create_function(" in out
     assert "+ api-route" in out and "Plan:" in out and "to create" in out
-    assert not any(inventory(PREFIX).values())
-    assert not (workdir / "state.json").exists()
+    assert not any(inventory(FRESH).values())
+    assert not (workdir / f"{FRESH}.json").exists()
 
 
 def test_deploy_refuses_without_yes_when_not_interactive(
     workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    assert main(_cli(workdir, "deploy", "--skip-images")) == 3
+    assert main(_cli(workdir, "deploy", "--skip-images", prefix=FRESH)) == 3
     assert "--yes" in capsys.readouterr().err
-    assert not any(inventory(PREFIX).values())
+    assert not any(inventory(FRESH).values())
 
 
-def test_deploy_creates_every_resource_once(
-    workdir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(_cli(workdir, "deploy", "--yes", "--skip-images", "--log-retention", "7")) == 0
-    out = capsys.readouterr().out
+def test_deploy_creates_every_resource_once(workdir: Path, deployed: str) -> None:
+    out = deployed
     inv = inventory(PREFIX)
     assert duplicates(inv) == {}
     got = {k: v for k, v in inv.items() if k != "integration"}
@@ -124,13 +149,13 @@ def test_deploy_creates_every_resource_once(
     assert len(inv["integration"]) == 2  # one per API
     apis = _apis()
     assert f"https://{apis[PREFIX + '-http']['ApiId']}.execute-api" in out
-    state = json.loads((workdir / "state.json").read_text())
+    state = json.loads((workdir / f"{PREFIX}.json").read_text())
     assert (
         state["prefix"] == PREFIX and state["values"]["ws_api_id"] == apis[PREFIX + "-ws"]["ApiId"]
     )
 
 
-def test_resources_are_configured(workdir: Path) -> None:
+def test_resources_are_configured(deployed: str) -> None:
     # log retention
     for group in client("logs").describe_log_groups(logGroupNamePrefix=f"/arbiter/{PREFIX}/")[
         "logGroups"
@@ -237,11 +262,13 @@ def test_resources_are_configured(workdir: Path) -> None:
     assert target["Arn"].endswith(f"function:{PREFIX}-maintenance")
 
 
-def test_second_deploy_changes_nothing(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_second_deploy_changes_nothing(
+    workdir: Path, deployed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = inventory(PREFIX)
     deployer = create_deployer(
         DeployConfig(region=REGION, prefix=PREFIX, skip_images=True, log_retention_days=7),
-        state_path=workdir / "state.json",
+        state_path=workdir / f"{PREFIX}.json",
         cache_dir=workdir / "build",
         sleep=lambda s: None,
     )
@@ -254,7 +281,7 @@ def test_second_deploy_changes_nothing(workdir: Path, capsys: pytest.CaptureFixt
         DeployConfig(
             region=REGION, prefix=PREFIX, skip_images=True, log_retention_days=7, turn_count=2
         ),
-        state_path=workdir / "state.json",
+        state_path=workdir / f"{PREFIX}.json",
         cache_dir=workdir / "build",
     ).plan_deploy()
     assert [(c.action, c.kind) for c in changed.changes] == [("update", "ecs-service")]
@@ -301,7 +328,7 @@ def _http(
     return {"status": resp["statusCode"], **json.loads(resp["body"])}
 
 
-def test_deployed_handlers_run_against_dynamodb_management_api_and_ecs() -> None:
+def test_deployed_handlers_run_against_dynamodb_management_api_and_ecs(deployed: str) -> None:
     # as on Lambda, plus the emulator's endpoint (which also serves the Management API)
     env = {
         **_lambda_env(),
@@ -382,7 +409,7 @@ def test_deployed_handlers_run_against_dynamodb_management_api_and_ecs() -> None
         configure(None)
 
 
-def test_status_json(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_json(deployed: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status", "--json", "--region", REGION, "--prefix", PREFIX]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["deployed"] is True
@@ -393,40 +420,25 @@ def test_status_json(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert all(t["kind"] in ("sfu", "turn") for t in info["tasks"])
 
 
-def test_destroy_leaves_nothing(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # an SFU still running is stopped by destroy too
-    client("ecs").run_task(
-        cluster=PREFIX,
-        taskDefinition=f"{PREFIX}-sfu",
-        launchType="FARGATE",
-        startedBy="arbiter-sfu",
-        networkConfiguration={
-            "awsvpcConfiguration": {"subnets": [_subnet()], "securityGroups": [_sfu_sg()]}
-        },
-    )
-    assert main(_cli(workdir, "destroy", "--dry-run")) == 0
-    out = capsys.readouterr().out
-    order = [line.split()[1] for line in out.splitlines() if line.startswith("- ")]
-    assert order.index("ecs-service") < order.index("ecs-cluster")
-    assert order.index("listener") < order.index("target-group")
-    assert order.index("load-balancer") < order.index("security-group")
-    assert order[-1] == "iam-role"
-    assert any(inventory(PREFIX).values())
-
-    assert main(_cli(workdir, "destroy", "--yes")) == 0
-    left = {k: v for k, v in inventory(PREFIX).items() if v}
-    assert left == {}
-    assert not (workdir / "state.json").exists()
-    assert main(_cli(workdir, "destroy", "--yes")) == 0  # nothing to do, no error
-    assert "No changes" in capsys.readouterr().out
-
-
-def _sfu_sg() -> str:
-    groups = client("ec2").describe_security_groups(
-        Filters=[{"Name": "group-name", "Values": [f"{PREFIX}-sfu"]}]
-    )["SecurityGroups"]
-    return str(groups[0]["GroupId"])
-
-
-def _subnet() -> str:
-    return str(client("ec2").describe_subnets()["Subnets"][0]["SubnetId"])
+def test_the_functions_entry_points_build_their_services_on_a_cold_start(
+    deployed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in _lambda_env().items():
+        monkeypatch.setenv(key, value)
+    configure(None)
+    try:
+        health = aws.room_api_handler({"routeKey": "GET /health"}, None)
+        assert health["statusCode"] == 200 and is_configured()
+        services = get_services()
+        assert isinstance(services.store, DynamoDBStore)
+        # TURN credentials through the NLB, valid for the one TTL setting, UDP and TCP
+        stun, turn = services.ice_servers("p-1")
+        host = _lambda_env()["ARBITER_TURN_HOST"]
+        assert stun.urls == [f"stun:{host}:3478"]
+        assert turn.urls == [f"turn:{host}:3478?transport=udp", f"turn:{host}:3478?transport=tcp"]
+        assert turn.username is not None and turn.username.endswith(":p-1")
+        expiry = int(turn.username.split(":")[0])
+        assert abs(expiry - (time.time() + services.settings.turn_ttl)) < 30
+        assert services.settings.turn_ttl == Settings.turn_ttl
+    finally:
+        configure(None)

@@ -1,0 +1,79 @@
+"""``arbiter-server destroy`` against moto running as a server, on its own deployment.
+
+The ``deployed`` fixture deploys prefix ``t2`` once for the module; the test destroys it
+(with an SFU task still running) and finds nothing left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import pytest
+
+from arbiter_server.cli import main
+from tests.aws.helpers import REGION, client, inventory
+
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("aws_env")]
+
+PREFIX = "t2"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("destroy")
+
+
+def _cli(workdir: Path, *args: str) -> list[str]:
+    return [*args, "--region", REGION, "--prefix", PREFIX, "--state-file", str(workdir / "s.json")]
+
+
+@pytest.fixture(scope="module")
+def deployed(workdir: Path, aws_env: str) -> str:
+    """Deploy ``t2`` once for the module; its printed output."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(_cli(workdir, "deploy", "--yes", "--skip-images")) == 0
+    return out.getvalue()
+
+
+def test_destroy_leaves_nothing(
+    workdir: Path, deployed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an SFU still running is stopped by destroy too
+    client("ecs").run_task(
+        cluster=PREFIX,
+        taskDefinition=f"{PREFIX}-sfu",
+        launchType="FARGATE",
+        startedBy="arbiter-sfu",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": [_subnet()], "securityGroups": [_sfu_sg()]}
+        },
+    )
+    assert main(_cli(workdir, "destroy", "--dry-run")) == 0
+    out = capsys.readouterr().out
+    order = [line.split()[1] for line in out.splitlines() if line.startswith("- ")]
+    assert order.index("ecs-service") < order.index("ecs-cluster")
+    assert order.index("listener") < order.index("target-group")
+    assert order.index("load-balancer") < order.index("security-group")
+    assert order[-1] == "iam-role"
+    assert any(inventory(PREFIX).values())
+
+    assert main(_cli(workdir, "destroy", "--yes")) == 0
+    left = {k: v for k, v in inventory(PREFIX).items() if v}
+    assert left == {}
+    assert not (workdir / "s.json").exists()
+    assert main(_cli(workdir, "destroy", "--yes")) == 0  # nothing to do, no error
+    assert "No changes" in capsys.readouterr().out
+
+
+def _sfu_sg() -> str:
+    groups = client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"{PREFIX}-sfu"]}]
+    )["SecurityGroups"]
+    return str(groups[0]["GroupId"])
+
+
+def _subnet() -> str:
+    return str(client("ec2").describe_subnets()["Subnets"][0]["SubnetId"])
