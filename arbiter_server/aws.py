@@ -17,12 +17,16 @@ Environment (all set by the deployer):
 ``ARBITER_TURN_HOST``, ``ARBITER_CLUSTER``, ``ARBITER_SFU_TASK_FAMILY``,
 ``ARBITER_SUBNETS``, ``ARBITER_SFU_SECURITY_GROUPS`` (comma separated),
 ``ARBITER_POOL_SIZE``, ``ARBITER_MAX_ROOMS``, ``ARBITER_MAX_PARTICIPANTS``,
-``ARBITER_OPEN_ROOMS``.
+``ARBITER_OPEN_ROOMS``, ``ARBITER_LOG_LEVEL`` (of the functions and the SFUs they start).
+
+Lambda's Python runtime leaves the root logger at WARNING, which would drop the
+handlers' INFO lines; the cold start sets it to ``ARBITER_LOG_LEVEL`` (default ``info``).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -80,6 +84,7 @@ def services_from_environment(env: Mapping[str, str], aws: AwsClient | None = No
         signaling_url=settings.signaling_url,
         ice_servers=[{"urls": [f"stun:{turn_host}:{TURN_PORT}"]}] if turn_host else [],
         max_tasks=int(env.get("ARBITER_MAX_ROOMS", "20")),
+        log_level=env.get("ARBITER_LOG_LEVEL", "info"),
     )
     services = Services(
         store=DynamoDBStore(aws.client("dynamodb"), env["ARBITER_TABLE"]),
@@ -100,8 +105,10 @@ def services_from_environment(env: Mapping[str, str], aws: AwsClient | None = No
 
 
 def _cold_start() -> None:
-    """Build and install the services once per Lambda execution environment."""
+    """Set the log level, build and install the services, once per execution environment."""
     if not is_configured():
+        level = os.environ.get("ARBITER_LOG_LEVEL", "info").upper()
+        logging.getLogger().setLevel(getattr(logging, level, logging.INFO))
         configure(services_from_environment(os.environ))
 
 

@@ -42,6 +42,7 @@ LAMBDA_MODULES = (
     "arbiter_server.turn",
     "arbiter_server.infra",
     "arbiter_server.infra.awsclient",
+    "arbiter_server.infra.models",
     "arbiter_server.lambdas",
     "arbiter_server.lambdas._responses",
     "arbiter_server.lambdas.maintenance",

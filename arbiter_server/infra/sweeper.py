@@ -4,16 +4,16 @@ Resources are found by their names (from the prefix) and must carry the deployme
 ``arbiter:deployment`` tag where the service supports tags, so ``destroy`` never
 removes something it did not make. The order: schedule, the coturn service scaled to 0
 then deleted, SFU tasks stopped, APIs, functions, listener before target group and load
-balancer, task definitions and cluster, security groups (retried until the task ENIs
-are gone), repositories, table, parameters, log groups, and inline policies before
-roles.
+balancer, task definitions and cluster, security groups (retried for up to 20 minutes
+while AWS releases the task and load balancer ENIs), repositories, table, parameters,
+log groups, and inline policies before roles.
 """
 
 from __future__ import annotations
 
 from .awsclient import AwsClient
 from .models import TAG_KEY, APICall, Change, DeployConfig, Instruction, Plan, Wait
-from .planner import Names
+from .planner.names import LOAD_BALANCER_WAIT, NETWORK_INTERFACES_WAIT, TASKS_STOP_WAIT, Names
 from .state import DeployState
 
 __all__ = ["Sweeper"]
@@ -86,7 +86,12 @@ class Sweeper:
                         )
                         for t in running
                     ],
-                    Wait(f"tasks of {n.cluster} to stop", "tasks_stopped", {"cluster": n.cluster}),
+                    Wait(
+                        f"tasks of {n.cluster} to stop",
+                        "tasks_stopped",
+                        {"cluster": n.cluster},
+                        timeout=TASKS_STOP_WAIT,
+                    ),
                 )
 
         # APIs (routes, integrations and stages go with them)
@@ -130,7 +135,12 @@ class Sweeper:
                 APICall(
                     "elbv2", "delete_load_balancer", {"LoadBalancerArn": lb["LoadBalancerArn"]}
                 ),
-                Wait(f"load balancer {n.nlb} to go", "load_balancer_gone", {"name": n.nlb}),
+                Wait(
+                    f"load balancer {n.nlb} to go",
+                    "load_balancer_gone",
+                    {"name": n.nlb},
+                    timeout=LOAD_BALANCER_WAIT,
+                ),
             )
         tg = aws.target_group(n.target_group)
         if tg is not None and ours(aws.elbv2_tags(str(tg["TargetGroupArn"])), n.target_group):
@@ -142,6 +152,7 @@ class Sweeper:
                     "delete_target_group",
                     {"TargetGroupArn": tg["TargetGroupArn"]},
                     retry_on=("ResourceInUse",),
+                    retry_for=LOAD_BALANCER_WAIT,
                 ),
             )
 
@@ -170,6 +181,7 @@ class Sweeper:
                     "delete_cluster",
                     {"cluster": n.cluster},
                     retry_on=("ClusterContainsTasksException", "ClusterContainsServicesException"),
+                    retry_for=TASKS_STOP_WAIT,
                 ),
             )
 
@@ -189,6 +201,7 @@ class Sweeper:
                             "delete_security_group",
                             {"GroupId": group["GroupId"]},
                             retry_on=("DependencyViolation",),
+                            retry_for=NETWORK_INTERFACES_WAIT,
                         ),
                     )
 

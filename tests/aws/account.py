@@ -40,6 +40,7 @@ class InMemoryAccount:
     roles: dict[str, dict[str, Any]] = field(default_factory=dict)
     inline_policies: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     load_balancers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lb_attributes: dict[str, dict[str, str]] = field(default_factory=dict)
     target_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     tg_attributes: dict[str, dict[str, str]] = field(default_factory=dict)
     lb_listeners: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -102,6 +103,9 @@ class InMemoryAccount:
     def load_balancer(self, name: str) -> dict[str, Any] | None:
         return self.load_balancers.get(name)
 
+    def load_balancer_attributes(self, arn: str) -> dict[str, str]:
+        return self.lb_attributes.get(arn, {})
+
     def target_group(self, name: str) -> dict[str, Any] | None:
         return self.target_groups.get(name)
 
@@ -123,8 +127,8 @@ class InMemoryAccount:
     def function(self, name: str) -> dict[str, Any] | None:
         return self.functions.get(name)
 
-    def function_policy_sids(self, name: str) -> list[str]:
-        return [str(s["Sid"]) for s in self.function_policies.get(name, [])]
+    def function_policy(self, name: str) -> list[dict[str, Any]]:
+        return self.function_policies.get(name, [])
 
     def rule(self, name: str) -> dict[str, Any] | None:
         return self.rules.get(name)

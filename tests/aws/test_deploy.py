@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -196,6 +197,14 @@ def test_resources_are_configured(deployed: str) -> None:
         ]
     }
     assert attrs["stickiness.enabled"] == "true" and attrs["stickiness.type"] == "source_ip"
+    # cross-zone on: the NLB node of a zone without a coturn task still forwards
+    lb_attrs = {
+        a["Key"]: a["Value"]
+        for a in elb.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])[
+            "Attributes"
+        ]
+    }
+    assert lb_attrs["load_balancing.cross_zone.enabled"] == "true"
     # ECS: coturn service behind the target group, Fargate task definitions
     ecs = client("ecs")
     (svc,) = ecs.describe_services(cluster=PREFIX, services=[f"{PREFIX}-turn"])["services"]
@@ -409,15 +418,62 @@ def test_deployed_handlers_run_against_dynamodb_management_api_and_ecs(deployed:
         configure(None)
 
 
-def test_status_json(deployed: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["status", "--json", "--region", REGION, "--prefix", PREFIX]) == 0
-    info = json.loads(capsys.readouterr().out)
+def test_status_shows_each_sfu_with_its_room(
+    deployed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {**_lambda_env(), "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"]}
+    launcher = services_from_environment(env, AwsClient(REGION)).launcher
+    handle = launcher.start("status-room", "sfu-token")
+    try:
+        assert main(["status", "--json", "--region", REGION, "--prefix", PREFIX]) == 0
+        info = json.loads(capsys.readouterr().out)
+        assert main(["status", "--region", REGION, "--prefix", PREFIX]) == 0
+        table = capsys.readouterr().out
+    finally:
+        launcher.stop(handle)
     assert info["deployed"] is True
     assert info["endpoints"]["signaling"].startswith("wss://")
     assert info["endpoints"]["turn"]
     assert set(info["functions"].values()) == {"Active"}
     assert info["turn_service"]["desired"] == 1
-    assert all(t["kind"] in ("sfu", "turn") for t in info["tasks"])
+    (sfu,) = [t for t in info["tasks"] if t["arn"] == handle]
+    assert sfu["kind"] == "sfu" and sfu["room"] == "status-room"
+    row = next(line for line in table.splitlines() if handle.rsplit("/", 1)[-1][:8] in line)
+    assert "sfu" in row and "status-room" in row
+
+
+def test_a_permission_naming_another_api_is_replaced(workdir: Path, deployed: str) -> None:
+    lam = client("lambda")
+    name = f"{PREFIX}-signaling"
+    lam.remove_permission(FunctionName=name, StatementId="arbiter-ws")
+    stale = f"arn:aws:execute-api:{REGION}:123456789012:gone123/*"
+    lam.add_permission(
+        FunctionName=name,
+        StatementId="arbiter-ws",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=stale,
+    )
+    deployer = create_deployer(
+        DeployConfig(region=REGION, prefix=PREFIX, skip_images=True, log_retention_days=7),
+        state_path=workdir / f"{PREFIX}.json",
+        cache_dir=workdir / "build",
+    )
+    plan = deployer.plan_deploy()
+    ws_id = _apis()[f"{PREFIX}-ws"]["ApiId"]
+    assert [(c.action, c.kind, c.name, c.detail) for c in plan.changes] == [
+        ("update", "lambda-permission", f"{name}/arbiter-ws", "statement differs")
+    ]
+    assert [(i.method, i.params["StatementId"]) for i in plan.changes[0].instructions] == [
+        ("remove_permission", "arbiter-ws"),
+        ("add_permission", "arbiter-ws"),
+    ]
+    deployer.apply(plan)
+    (statement,) = json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]
+    assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == (
+        f"arn:aws:execute-api:{REGION}:123456789012:{ws_id}/*"
+    )
+    assert deployer.plan_deploy().changes == []
 
 
 def test_the_functions_entry_points_build_their_services_on_a_cold_start(
@@ -426,9 +482,13 @@ def test_the_functions_entry_points_build_their_services_on_a_cold_start(
     for key, value in _lambda_env().items():
         monkeypatch.setenv(key, value)
     configure(None)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.WARNING)  # what Lambda's Python runtime leaves it at
     try:
         health = aws.room_api_handler({"routeKey": "GET /health"}, None)
         assert health["statusCode"] == 200 and is_configured()
+        assert root.level == logging.INFO  # ARBITER_LOG_LEVEL: the handlers' logs are kept
         services = get_services()
         assert isinstance(services.store, DynamoDBStore)
         # TURN credentials through the NLB, valid for the one TTL setting, UDP and TCP
@@ -442,3 +502,4 @@ def test_the_functions_entry_points_build_their_services_on_a_cold_start(
         assert services.settings.turn_ttl == Settings.turn_ttl
     finally:
         configure(None)
+        root.setLevel(level)

@@ -1,11 +1,14 @@
 """``arbiter-server destroy`` against moto running as a server, on its own deployment.
 
-The ``deployed`` fixture deploys prefix ``t2`` once for the module; the test destroys it
-(with an SFU task still running) and finds nothing left.
+The ``deployed`` fixture deploys prefix ``t2`` once for the module; the one test destroys
+it (with an SFU task still running): first while AWS keeps refusing to delete the
+security groups (``DependencyViolation``, injected at the project's boto3 boundary), then
+while it refuses only for a while, and finds nothing left.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 from pathlib import Path
@@ -13,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from arbiter_server.cli import main
-from tests.aws.helpers import REGION, client, inventory
+from arbiter_server.infra import cli as infra_cli
+from tests.aws.helpers import REGION, FakeTime, FaultyAws, client, inventory
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("aws_env")]
 
@@ -60,12 +64,44 @@ def test_destroy_leaves_nothing(
     assert order[-1] == "iam-role"
     assert any(inventory(PREFIX).values())
 
-    assert main(_cli(workdir, "destroy", "--yes")) == 0
+    # AWS keeps the security groups past the deadline: the rest goes, and what is left is said
+    refusing = FaultyAws(
+        {("ec2", "delete_security_group"): ("DependencyViolation", -1)}, FakeTime()
+    )
+    assert _destroy(workdir, refusing) == 1
+    captured = capsys.readouterr()
+    assert "destroy did not finish" in captured.err
+    for group in (f"{PREFIX}-sfu", f"{PREFIX}-turn"):
+        # 20 minutes: Fargate and NLB network interfaces take that long to be released
+        expected = f"security-group {group}: ec2.delete_security_group failed (retried for 1200 s)"
+        assert expected in " ".join(captured.err.split())
+    assert "DependencyViolation" in captured.err
+    left_lines = captured.out.split("Still in the account:")[1].strip().splitlines()
+    assert [" ".join(line.split()) for line in left_lines[:3]] == [
+        f"- security-group {PREFIX}-sfu",
+        f"- security-group {PREFIX}-turn",
+        "Plan: 0 to create, 0 to update, 2 to delete.",
+    ]
+    left = {k: v for k, v in inventory(PREFIX).items() if v}
+    assert left == {"security-group": [f"{PREFIX}-sfu", f"{PREFIX}-turn"]}
+    assert (workdir / "s.json").exists()
+
+    # ...and when it lets go after a few refusals, the next destroy finishes
+    time = FakeTime()
+    flaky = FaultyAws({("ec2", "delete_security_group"): ("DependencyViolation", 3)}, time)
+    assert _destroy(workdir, flaky) == 0
+    assert flaky.injected == [("ec2", "delete_security_group")] * 3 and time.now > 0
     left = {k: v for k, v in inventory(PREFIX).items() if v}
     assert left == {}
     assert not (workdir / "s.json").exists()
     assert main(_cli(workdir, "destroy", "--yes")) == 0  # nothing to do, no error
     assert "No changes" in capsys.readouterr().out
+
+
+def _destroy(workdir: Path, aws: FaultyAws) -> int:
+    parser = argparse.ArgumentParser()
+    infra_cli.add_subcommands(parser.add_subparsers(dest="command"))
+    return infra_cli.run(parser.parse_args(_cli(workdir, "destroy", "--yes")), aws=aws)
 
 
 def _sfu_sg() -> str:

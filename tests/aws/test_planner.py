@@ -15,7 +15,7 @@ import pytest
 from arbiter_server.infra.models import APICall, Change, DeployConfig, Template, Var, Wait
 from arbiter_server.infra.package import LambdaZip
 from arbiter_server.infra.planner import Names, PlanContext, Planner
-from arbiter_server.infra.planner.apis import plan_api_routes
+from arbiter_server.infra.planner.apis import plan_api_routes, plan_permissions
 from arbiter_server.infra.planner.containers import plan_turn_service
 from arbiter_server.infra.planner.data import plan_parameters, plan_table
 from arbiter_server.infra.planner.functions import plan_functions, plan_schedule
@@ -23,6 +23,7 @@ from arbiter_server.infra.planner.iam import plan_roles
 from arbiter_server.infra.planner.network import (
     plan_context,
     plan_listener,
+    plan_load_balancer,
     plan_security_groups,
     plan_target_group,
 )
@@ -513,3 +514,119 @@ def test_a_foreign_schedule_target_is_removed(lambda_zip: LambdaZip) -> None:
             ),
         )
     ]
+
+
+def _permission(sid: str, principal: str, fn: str, source: str) -> dict[str, object]:
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": principal},
+        "Action": "lambda:InvokeFunction",
+        "Resource": _arn("lambda", f"function:{P}-{fn}"),
+        "Condition": {"ArnLike": {"AWS:SourceArn": source}},
+    }
+
+
+def test_permissions_are_compared_by_their_whole_statement(lambda_zip: LambdaZip) -> None:
+    http = _arn("execute-api", "h1/*")
+    account = InMemoryAccount(
+        function_policies={
+            f"{P}-room-api": [
+                _permission("arbiter-http", "apigateway.amazonaws.com", "room-api", http)
+            ],
+            # same id, but naming an API that was deleted and made again
+            f"{P}-signaling": [
+                _permission(
+                    "arbiter-ws",
+                    "apigateway.amazonaws.com",
+                    "signaling",
+                    _arn("execute-api", "old/*"),
+                )
+            ],
+        }
+    )
+    changes, _ = _run(plan_permissions, account, lambda_zip, http_api_id="h1", ws_api_id="w1")
+    ws = Template(f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{{ws_api_id}}/*")
+    rule = _arn("events", f"rule/{P}-maintenance")
+    assert changes == [
+        Change(
+            "update",
+            "lambda-permission",
+            f"{P}-signaling/arbiter-ws",
+            (
+                APICall(
+                    "lambda",
+                    "remove_permission",
+                    {"FunctionName": f"{P}-signaling", "StatementId": "arbiter-ws"},
+                ),
+                APICall(
+                    "lambda",
+                    "add_permission",
+                    {
+                        "FunctionName": f"{P}-signaling",
+                        "StatementId": "arbiter-ws",
+                        "Action": "lambda:InvokeFunction",
+                        "Principal": "apigateway.amazonaws.com",
+                        "SourceArn": ws,
+                    },
+                ),
+            ),
+            "statement differs",
+        ),
+        Change(
+            "create",
+            "lambda-permission",
+            f"{P}-maintenance/arbiter-events",
+            (
+                APICall(
+                    "lambda",
+                    "add_permission",
+                    {
+                        "FunctionName": f"{P}-maintenance",
+                        "StatementId": "arbiter-events",
+                        "Action": "lambda:InvokeFunction",
+                        "Principal": "events.amazonaws.com",
+                        "SourceArn": rule,
+                    },
+                ),
+            ),
+        ),
+    ]
+
+
+def test_a_load_balancer_without_cross_zone_gets_it_and_a_new_one_waits_ten_minutes(
+    lambda_zip: LambdaZip,
+) -> None:
+    set_cross_zone = APICall(
+        "elbv2",
+        "modify_load_balancer_attributes",
+        {
+            "LoadBalancerArn": Var("nlb_arn"),
+            "Attributes": [{"Key": "load_balancing.cross_zone.enabled", "Value": "true"}],
+        },
+    )
+    account = InMemoryAccount(
+        load_balancers={f"{P}-turn": {"LoadBalancerArn": "lb-1", "DNSName": "d"}},
+        lb_attributes={"lb-1": {"load_balancing.cross_zone.enabled": "false"}},
+    )
+    changes, _ = _run(plan_load_balancer, account, lambda_zip)
+    assert changes == [
+        Change(
+            "update",
+            "load-balancer",
+            f"{P}-turn",
+            (set_cross_zone,),
+            "cross-zone load balancing on",
+        )
+    ]
+    (created,), _ = _run(plan_load_balancer, InMemoryAccount(), lambda_zip)
+    create, cross_zone, wait = created.instructions
+    assert isinstance(create, APICall) and create.method == "create_load_balancer"
+    assert cross_zone == set_cross_zone
+    assert wait == Wait(
+        f"load balancer {P}-turn",
+        "load_balancer_dns",
+        {"name": f"{P}-turn"},
+        output_var="nlb_dns",
+        timeout=600,
+    )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...lambdas.routes import HTTP_ROUTES, WS_ROUTES
-from ..models import TAG_KEY, APICall, Template, Var
+from ..models import TAG_KEY, APICall, Instruction, Template, Var
 from .context import PlanContext
 from .names import WS_STAGE
 
@@ -67,55 +67,81 @@ def plan_apis(ctx: PlanContext) -> None:
         )
 
 
-def plan_permissions(ctx: PlanContext) -> None:
-    """Resource policies letting API Gateway and EventBridge invoke the functions."""
+def _permissions(ctx: PlanContext) -> list[tuple[str, str, str, Any]]:
+    """``(function suffix, statement id, principal, source ARN)`` of each invoke permission."""
     n, v = ctx.names, ctx.values
     p, r, a = v["partition"], v["region"], v["account"]
-    specs = [
-        ("room-api", "arbiter-http", "apigateway.amazonaws.com", "http_api_id", "/*"),
-        ("signaling", "arbiter-ws", "apigateway.amazonaws.com", "ws_api_id", "/*"),
+    return [
+        (
+            "room-api",
+            "arbiter-http",
+            "apigateway.amazonaws.com",
+            Template(f"arn:{p}:execute-api:{r}:{a}:{{http_api_id}}/*"),
+        ),
+        (
+            "signaling",
+            "arbiter-ws",
+            "apigateway.amazonaws.com",
+            Template(f"arn:{p}:execute-api:{r}:{a}:{{ws_api_id}}/*"),
+        ),
+        (
+            "maintenance",
+            "arbiter-events",
+            "events.amazonaws.com",
+            f"arn:{p}:events:{r}:{a}:rule/{n.rule}",
+        ),
     ]
-    for suffix, sid, principal, api_var, tail in specs:
-        name = n.fn(suffix)
-        if sid in ctx.aws.function_policy_sids(name):
+
+
+def _statement(sid: str, principal: str, function_arn: str, source_arn: Any) -> dict[str, Any]:
+    """A permission as ``get_policy`` shows it."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": principal},
+        "Action": "lambda:InvokeFunction",
+        "Resource": function_arn,
+        "Condition": {"ArnLike": {"AWS:SourceArn": source_arn}},
+    }
+
+
+def plan_permissions(ctx: PlanContext) -> None:
+    """Resource policies letting API Gateway and EventBridge invoke the functions.
+
+    A statement is compared in full (principal, action, function, source ARN), not by its
+    id alone, so a permission naming a deleted API is replaced, not kept.
+    """
+    for suffix, sid, principal, source_arn in _permissions(ctx):
+        name = ctx.names.fn(suffix)
+        function_arn = ctx.arn("lambda", f"function:{name}")
+        want = ctx.known(_statement(sid, principal, function_arn, source_arn))
+        have = [s for s in ctx.aws.function_policy(name) if s.get("Sid") == sid]
+        if have and have[0] == want:
             continue
+        calls: list[Instruction] = []
+        if have:
+            calls.append(
+                APICall("lambda", "remove_permission", {"FunctionName": name, "StatementId": sid})
+            )
+        calls.append(
+            APICall(
+                "lambda",
+                "add_permission",
+                {
+                    "FunctionName": name,
+                    "StatementId": sid,
+                    "Action": "lambda:InvokeFunction",
+                    "Principal": principal,
+                    "SourceArn": source_arn,
+                },
+            )
+        )
         ctx.change(
-            "create",
+            "update" if have else "create",
             "lambda-permission",
             f"{name}/{sid}",
-            [
-                APICall(
-                    "lambda",
-                    "add_permission",
-                    {
-                        "FunctionName": name,
-                        "StatementId": sid,
-                        "Action": "lambda:InvokeFunction",
-                        "Principal": principal,
-                        "SourceArn": Template(f"arn:{p}:execute-api:{r}:{a}:{{{api_var}}}{tail}"),
-                    },
-                )
-            ],
-        )
-    name = n.fn("maintenance")
-    if "arbiter-events" not in ctx.aws.function_policy_sids(name):
-        ctx.change(
-            "create",
-            "lambda-permission",
-            f"{name}/arbiter-events",
-            [
-                APICall(
-                    "lambda",
-                    "add_permission",
-                    {
-                        "FunctionName": name,
-                        "StatementId": "arbiter-events",
-                        "Action": "lambda:InvokeFunction",
-                        "Principal": "events.amazonaws.com",
-                        "SourceArn": f"arn:{p}:events:{r}:{a}:rule/{n.rule}",
-                    },
-                )
-            ],
+            calls,
+            "statement differs" if have else "",
         )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from ...turn import TURN_PORT
 from ..models import APICall, BuildImage, Var
 from .context import PlanContext, tags_list
-from .names import TURN_RELAY_PORTS
+from .names import LOAD_BALANCER_WAIT, TURN_RELAY_PORTS
 
 __all__ = ["plan_cluster", "plan_repositories", "plan_task_definitions", "plan_turn_service"]
 
@@ -238,6 +238,7 @@ def plan_turn_service(ctx: PlanContext) -> None:
                         "tags": tags_list(cfg.tags, "key", "value"),
                     },
                     retry_on=("InvalidParameterException",),
+                    retry_for=LOAD_BALANCER_WAIT,
                 )
             ],
             f"{cfg.turn_count} coturn task(s) behind {n.nlb}",

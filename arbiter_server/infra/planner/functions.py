@@ -34,6 +34,7 @@ def lambda_environment(ctx: PlanContext) -> dict[str, Any]:
         "ARBITER_MAX_ROOMS": str(cfg.max_rooms),
         "ARBITER_MAX_PARTICIPANTS": str(cfg.max_participants),
         "ARBITER_OPEN_ROOMS": "true" if cfg.open_room_creation else "false",
+        "ARBITER_LOG_LEVEL": cfg.log_level,
     }
 
 

@@ -6,12 +6,24 @@ from dataclasses import dataclass
 
 __all__ = [
     "FUNCTIONS",
+    "LOAD_BALANCER_WAIT",
+    "NETWORK_INTERFACES_WAIT",
+    "TASKS_STOP_WAIT",
     "POLICY_NAME",
     "RUNTIME",
     "TURN_RELAY_PORTS",
     "WS_STAGE",
     "Names",
 ]
+
+LOAD_BALANCER_WAIT = 600.0
+"Seconds a network load balancer may take to come up or to go (usually 2-5 minutes)."
+
+TASKS_STOP_WAIT = 600.0
+"Seconds Fargate tasks may take to stop (stop timeout, then releasing their ENIs)."
+
+NETWORK_INTERFACES_WAIT = 1200.0
+"Seconds a security group may stay in use while AWS releases task and NLB interfaces."
 
 WS_STAGE = "prod"
 "Stage of the WebSocket API."

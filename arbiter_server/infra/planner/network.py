@@ -7,7 +7,7 @@ from typing import Any
 from ...turn import TURN_PORT
 from ..models import APICall, Instruction, Var, Wait
 from .context import PlanContext, tags_list
-from .names import TURN_RELAY_PORTS
+from .names import LOAD_BALANCER_WAIT, TURN_RELAY_PORTS
 
 __all__ = [
     "plan_context",
@@ -143,9 +143,22 @@ def plan_security_groups(ctx: PlanContext) -> None:
             ctx.change("update", "security-group", name, calls, "ingress rules")
 
 
+_LB_ATTRIBUTES = {"load_balancing.cross_zone.enabled": "true"}
+"""Cross-zone on: the NLB node of a zone without a coturn task forwards to the other zone
+(off by default, when a zone's node would answer nothing until DNS fails over)."""
+
+
 def plan_load_balancer(ctx: PlanContext) -> None:
-    """The internet-facing NLB in front of coturn (two zones)."""
+    """The internet-facing NLB in front of coturn: two zones, cross-zone load balancing on."""
     n, cfg = ctx.names, ctx.config
+    set_attrs = APICall(
+        "elbv2",
+        "modify_load_balancer_attributes",
+        {
+            "LoadBalancerArn": Var("nlb_arn"),
+            "Attributes": [{"Key": k, "Value": val} for k, val in _LB_ATTRIBUTES.items()],
+        },
+    )
     lb = ctx.aws.load_balancer(n.nlb)
     if lb is None:
         ctx.change(
@@ -167,19 +180,24 @@ def plan_load_balancer(ctx: PlanContext) -> None:
                     output_var="nlb_arn",
                     output_path="LoadBalancers.0.LoadBalancerArn",
                 ),
+                set_attrs,
                 Wait(
                     f"load balancer {n.nlb}",
                     "load_balancer_dns",
                     {"name": n.nlb},
                     output_var="nlb_dns",
+                    timeout=LOAD_BALANCER_WAIT,
                 ),
             ],
-            "network, internet-facing",
+            "network, internet-facing, cross-zone",
         )
-    else:
-        ctx.values["nlb_arn"] = str(lb["LoadBalancerArn"])
-        ctx.values["nlb_dns"] = str(lb["DNSName"])
-        ctx.plan.resources[f"load-balancer:{n.nlb}"] = ctx.values["nlb_arn"]
+        return
+    ctx.values["nlb_arn"] = str(lb["LoadBalancerArn"])
+    ctx.values["nlb_dns"] = str(lb["DNSName"])
+    ctx.plan.resources[f"load-balancer:{n.nlb}"] = ctx.values["nlb_arn"]
+    have = ctx.aws.load_balancer_attributes(ctx.values["nlb_arn"])
+    if any(have.get(k) != val for k, val in _LB_ATTRIBUTES.items()):
+        ctx.change("update", "load-balancer", n.nlb, [set_attrs], "cross-zone load balancing on")
 
 
 _TG_ATTRIBUTES = {
