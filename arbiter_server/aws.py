@@ -33,6 +33,7 @@ from typing import Any
 
 from .infra.awsclient import AwsClient
 from .lambdas import Services, configure, is_configured, maintenance, room_api, signaling
+from .lambdas.page import find_web_dir
 from .launcher.ecs import EcsLauncher
 from .poster.apigw import ApiGatewayPoster
 from .settings import Settings
@@ -67,6 +68,7 @@ def services_from_environment(env: Mapping[str, str], aws: AwsClient | None = No
         api_key=api_key,
         empty_room_grace=float(env.get("ARBITER_EMPTY_ROOM_GRACE", "60")),
         sfu_start_timeout=float(env.get("ARBITER_SFU_START_TIMEOUT", "180")),
+        web_dir=find_web_dir(),
     )
     # an emulator (AWS_ENDPOINT_URL) serves the Management API too; AWS serves it per stage
     management = (

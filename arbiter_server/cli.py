@@ -13,13 +13,12 @@ from pathlib import Path
 
 from . import __version__
 from .infra import cli as infra_cli
+from .lambdas.page import find_web_dir
 from .local import LocalStack, LocalStackConfig
 
 __all__ = ["main"]
 
 logger = logging.getLogger("arbiter.cli")
-
-WEB_DIST = Path(__file__).resolve().parent.parent / "apps" / "web-sdk" / "dist-demo"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,7 +86,7 @@ async def _dev(args: argparse.Namespace) -> int:
         port=args.port,
         pool_size=args.pool_size,
         log_level=args.log_level,
-        web_dir=WEB_DIST if WEB_DIST.exists() else None,
+        web_dir=find_web_dir(),
         turn=not args.no_turn,
     )
     stack = LocalStack(config)

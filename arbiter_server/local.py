@@ -89,6 +89,7 @@ class LocalStack:
             empty_room_grace=cfg.empty_room_grace,
             open_room_creation=cfg.open_room_creation,
             api_key=cfg.api_key,
+            web_dir=cfg.web_dir,
         )
         self.store = SQLiteStore(cfg.data_dir / "arbiter.sqlite3")
         self._forget_previous_run(self.store)
@@ -121,9 +122,7 @@ class LocalStack:
             ice_servers=ice_servers,
         )
         configure(self.services)
-        self.gateway = LocalGateway(
-            poster, sock, web_dir=cfg.web_dir, maintenance_interval=cfg.maintenance_interval
-        )
+        self.gateway = LocalGateway(poster, sock, maintenance_interval=cfg.maintenance_interval)
         await self.gateway.start()
         await asyncio.get_running_loop().run_in_executor(None, refill_pool, self.services)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = ["Settings"]
 
@@ -44,3 +45,5 @@ class Settings:
     "Most signaling messages one connection may send per ``rate_window`` seconds."
     rate_window: float = 10.0
     "Length of the signaling rate-limit window in seconds."
+    web_dir: Path | None = None
+    "The built web demo served at room URLs to browsers (None: a page saying it is not built)."

@@ -3,11 +3,13 @@
 The zip is built from an include list (:data:`LAMBDA_MODULES` and
 :data:`LAMBDA_PACKAGES`): the AWS composition root :mod:`arbiter_server.aws`, the
 handlers, the adapters they use, the protocol and ``jwt``; nothing of the SFU, the local
-gateway or the deployer but its boto3 boundary. A test imports the handlers from the
-unzipped files alone and checks that every shipped module is imported and nothing else is
-needed. The zip is deterministic (sorted entries, fixed timestamps), so the same sources
-give the same bytes and the same ``CodeSha256``: an unchanged deployment does not update
-its functions. It is cached under ``cache_dir`` by the content hash of its inputs.
+gateway or the deployer but its boto3 boundary. The built web demo goes in as
+``arbiter_server/web/`` (the room page, :mod:`arbiter_server.lambdas.page`). A test
+imports the handlers from the unzipped files alone and checks that every shipped module
+is imported and nothing else is needed. The zip is deterministic (sorted entries, fixed
+timestamps), so the same sources give the same bytes and the same ``CodeSha256``: an
+unchanged deployment does not update its functions. It is cached under ``cache_dir`` by
+the content hash of its inputs.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..lambdas.page import find_web_dir
+
 __all__ = [
     "LAMBDA_MODULES",
     "LAMBDA_PACKAGES",
@@ -29,6 +33,7 @@ __all__ = [
     "lambda_files",
     "package_files",
     "source_hash",
+    "web_files",
 ]
 
 LAMBDA_PACKAGES = ("arbiter_protocol", "jwt")
@@ -46,6 +51,7 @@ LAMBDA_MODULES = (
     "arbiter_server.lambdas",
     "arbiter_server.lambdas._responses",
     "arbiter_server.lambdas.maintenance",
+    "arbiter_server.lambdas.page",
     "arbiter_server.lambdas.room_api",
     "arbiter_server.lambdas.rooms",
     "arbiter_server.lambdas.services",
@@ -115,10 +121,26 @@ def package_files(packages: Iterable[str]) -> list[tuple[str, Path]]:
     return out
 
 
+def web_files() -> list[tuple[str, Path]]:
+    """``(name in the zip, path)`` of the built web demo, under ``arbiter_server/web/``."""
+    web_dir = find_web_dir()
+    if web_dir is None:
+        raise RuntimeError(
+            "the web demo page is not built (the room page on AWS serves it): "
+            "run `npm ci && npm run build` in apps/web-sdk"
+        )
+    return [
+        (f"arbiter_server/web/{path.relative_to(web_dir).as_posix()}", path)
+        for path in sorted(web_dir.rglob("*"))
+        if path.is_file()
+    ]
+
+
 def lambda_files() -> list[tuple[str, Path]]:
-    """``(name in the zip, path)`` of the include list's files, sorted."""
+    """``(name in the zip, path)`` of the include list's files and the web demo, sorted."""
     files = dict(package_files(LAMBDA_PACKAGES))
     files.update(_module_file(name) for name in LAMBDA_MODULES)
+    files.update(web_files())
     return sorted(files.items())
 
 

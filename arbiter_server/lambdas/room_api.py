@@ -2,7 +2,9 @@
 
 Routes (see :mod:`.routes`): ``GET /health``, ``POST /rooms`` (create a named room, or
 hand out a ready room from the pool), ``GET /rooms/{room_id}`` (does it exist, who is in
-it), ``POST /rooms/{room_id}/join`` (token, signaling URL, ICE servers, participant id).
+it; a browser asking for ``text/html`` gets the room page instead, see :mod:`.page`),
+``GET /assets/{file}`` (the page's bundle), ``POST /rooms/{room_id}/join`` (token,
+signaling URL, ICE servers, participant id).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from arbiter_protocol import (
 from ..auth import TokenError, issue_participant_token, verify_token
 from ..store import RoomRecord
 from ._responses import STATUS_FOR_CODE, HttpResponse, error_response, json_response
+from .page import asset_response, page_response, wants_page
 from .rooms import ensure_sfu, new_id, participants_of, refill_pool
 from .services import Services, get_services
 
@@ -95,10 +98,17 @@ def _health(services: Services, event: Event) -> HttpResponse:
 
 def _get_room(services: Services, event: Event) -> HttpResponse:
     room_id = _room_id(event)
+    if wants_page(event.get("headers")):
+        return page_response(services.settings.web_dir)
     room = services.store.get_room(room_id)
     if room is None:
         raise ProtocolError(ErrorCode.ROOM_NOT_FOUND, f"room '{room_id}' does not exist")
     return json_response(200, _info(services, room))
+
+
+def _asset(services: Services, event: Event) -> HttpResponse:
+    name = str((event.get("pathParameters") or {}).get("file", ""))
+    return asset_response(services.settings.web_dir, name)
 
 
 def _check_create_allowed(services: Services, event: Event) -> None:
@@ -207,6 +217,7 @@ def _resumed_identity(
 _ROUTES: dict[str, Callable[[Services, Event], HttpResponse]] = {
     "GET /health": _health,
     "GET /rooms/{room_id}": _get_room,
+    "GET /assets/{file}": _asset,
     "POST /rooms": _create_room,
     "POST /rooms/{room_id}/join": _join_room,
 }

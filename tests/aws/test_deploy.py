@@ -15,7 +15,11 @@ import io
 import json
 import logging
 import os
+import re
+import subprocess
+import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,7 @@ from arbiter_server.cli import main
 from arbiter_server.infra.awsclient import AwsClient
 from arbiter_server.infra.deployer import create_deployer
 from arbiter_server.infra.models import TAG_KEY, DeployConfig
+from arbiter_server.infra.package import build_lambda_zip
 from arbiter_server.lambdas import (
     configure,
     get_services,
@@ -503,3 +508,71 @@ def test_the_functions_entry_points_build_their_services_on_a_cold_start(
     finally:
         configure(None)
         root.setLevel(level)
+
+
+_PAGE_PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from arbiter_server import aws
+def get(route, path, **params):
+    event = {"version": "2.0", "routeKey": route, "rawPath": path, "pathParameters": params,
+             "headers": {"accept": "text/html,application/xhtml+xml"},
+             "requestContext": {"http": {"method": "GET", "path": path}}}
+    return aws.room_api_handler(event, None)
+page = get("GET /rooms/{room_id}", "/rooms/any-room", room_id="any-room")
+print(json.dumps(page))
+"""
+
+
+def test_the_room_page_is_served_by_the_deployed_function_from_its_zip(
+    deployed: str, tmp_path: Path
+) -> None:
+    # the routes API Gateway sends a browser's requests through
+    gw = client("apigatewayv2")
+    http = _apis()[f"{PREFIX}-http"]
+    (integration,) = gw.get_integrations(ApiId=http["ApiId"])["Items"]
+    routes = {r["RouteKey"]: r["Target"] for r in gw.get_routes(ApiId=http["ApiId"])["Items"]}
+    for key in ("GET /rooms/{room_id}", "GET /assets/{file}"):
+        assert routes[key] == f"integrations/{integration['IntegrationId']}"
+    # the zip is deterministic: this build is the code the function runs
+    built = build_lambda_zip(tmp_path / "cache")
+    fn = client("lambda").get_function_configuration(FunctionName=f"{PREFIX}-room-api")
+    assert fn["CodeSha256"] == built.sha256
+    unzipped = tmp_path / "task"
+    zipfile.ZipFile(built.path).extractall(unzipped)
+    env = {**os.environ, **_lambda_env()}
+    result = subprocess.run(
+        [sys.executable, "-c", _PAGE_PROBE, str(unzipped)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    page = json.loads(result.stdout.strip().splitlines()[-1])
+    assert page["statusCode"] == 200
+    assert page["headers"]["content-type"].startswith("text/html")
+    (asset,) = re.findall(r'src="/assets/([^"]+\.js)"', page["body"])
+    # ...and the bundle it loads, as API Gateway would send it
+    event = {
+        "routeKey": "GET /assets/{file}",
+        "pathParameters": {"file": asset},
+        "headers": {},
+    }
+    probe = _PAGE_PROBE.replace(
+        'page = get("GET /rooms/{room_id}", "/rooms/any-room", room_id="any-room")',
+        f"page = aws.room_api_handler({event!r}, None)",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(unzipped)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    bundle = json.loads(result.stdout.strip().splitlines()[-1])
+    assert bundle["statusCode"] == 200 and "javascript" in bundle["headers"]["content-type"]
+    assert bundle["body"] == (unzipped / "arbiter_server" / "web" / "assets" / asset).read_text()
