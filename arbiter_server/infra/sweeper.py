@@ -248,7 +248,7 @@ class Sweeper:
                     ),
                 )
 
-        for name in (n.lambda_role, n.execution_role):
+        for name in (n.lambda_role, n.execution_role, n.sfu_task_role):
             role = aws.role(name)
             if role is None:
                 continue

@@ -6,7 +6,9 @@ Usage::
         python -m arbiter_server.sfu --room ROOM --signaling ws://HOST:PORT/ws [--log-level info]
 
 Exits 0 on SIGTERM/SIGINT (after closing every peer connection), 1 when signaling cannot
-be reached or is lost for good, 2 on bad arguments or environment.
+be reached or is lost for good, 2 on bad arguments or environment (including a public
+address that cannot be found on ECS, or media ports outside the open range: see
+:mod:`.address`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
+from .address import PORTS_ENV, AddressError, announce, check_port_range, find_public_address
 from .ice import parse_ice_servers
 from .service import SfuConfig, SfuService
 from .signaling import SignalingError
@@ -36,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m arbiter_server.sfu",
         description="Arbiter SFU for one room.",
-        epilog=f"Environment: {TOKEN_ENV} (required), {ICE_SERVERS_ENV} (JSON, default []).",
+        epilog=f"Environment: {TOKEN_ENV} (required), {ICE_SERVERS_ENV} (JSON, default []), "
+        "ARBITER_SFU_PUBLIC_IP or ECS task metadata (the address to announce), "
+        f"{PORTS_ENV} (LOW-HIGH, the UDP ports open to the SFU).",
     )
     parser.add_argument("--room", required=True, help="room id to serve")
     parser.add_argument("--signaling", required=True, help="signaling URL, ws://HOST:PORT/ws")
@@ -112,6 +117,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         logger.error("%s: %s", ICE_SERVERS_ENV, exc)
         return 2
+    try:
+        check_port_range(os.environ.get(PORTS_ENV))
+        address = find_public_address(os.environ)
+    except AddressError as exc:
+        logger.error("%s", exc)
+        return 2
+    if address is not None:
+        announce(address)
+        logger.info(
+            "announcing public address %s (for %s)",
+            address.public_ip,
+            address.private_ip or "every IPv4 host address",
+        )
     config = SfuConfig(
         room_id=args.room,
         signaling_url=args.signaling,

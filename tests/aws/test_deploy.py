@@ -57,7 +57,7 @@ EXPECTED = {
         + [f"/arbiter/{PREFIX}/sfu", f"/arbiter/{PREFIX}/turn"]
     ),
     "table": [f"{PREFIX}-state"],
-    "role": [f"{PREFIX}-lambda", f"{PREFIX}-task-execution"],
+    "role": [f"{PREFIX}-lambda", f"{PREFIX}-sfu-task", f"{PREFIX}-task-execution"],
     "repository": [f"{PREFIX}/coturn", f"{PREFIX}/sfu"],
     "security-group": [f"{PREFIX}-sfu", f"{PREFIX}-turn"],
     "load-balancer": [f"{PREFIX}-turn"],
@@ -219,6 +219,23 @@ def test_resources_are_configured(deployed: str) -> None:
     sfu = ecs.describe_task_definition(taskDefinition=f"{PREFIX}-sfu")["taskDefinition"]
     assert sfu["networkMode"] == "awsvpc" and sfu["requiresCompatibilities"] == ["FARGATE"]
     assert (sfu["cpu"], sfu["memory"]) == ("1024", "2048")
+    # what the SFU needs to learn its public address and keep to the open ports
+    assert sfu["taskRoleArn"].endswith(f":role/{PREFIX}-sfu-task")
+    (sfu_container,) = sfu["containerDefinitions"]
+    sfu_env = {e["name"]: e["value"] for e in sfu_container["environment"]}
+    assert sfu_env["ARBITER_SFU_PORTS"] == "40000-49999"
+    assert sfu_container["systemControls"] == [
+        {"namespace": "net.ipv4.ip_local_port_range", "value": "40000 49999"}
+    ]
+    (sfu_group,) = client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"{PREFIX}-sfu"]}]
+    )["SecurityGroups"]
+    assert [(r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in sfu_group["IpPermissions"]] == [
+        ("udp", 40000, 49999)
+    ]
+    assert policy(f"{PREFIX}-sfu-task")["Statement"][0]["Action"] == [
+        "ec2:DescribeNetworkInterfaces"
+    ]
     turn = ecs.describe_task_definition(taskDefinition=f"{PREFIX}-turn")["taskDefinition"]
     (container,) = turn["containerDefinitions"]
     assert {(p["containerPort"], p["protocol"]) for p in container["portMappings"]} == {
@@ -235,7 +252,7 @@ def test_resources_are_configured(deployed: str) -> None:
     assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == "expires_at"
     # IAM: inline policies only, scoped to this deployment's resources
     iam = client("iam")
-    for role in (f"{PREFIX}-lambda", f"{PREFIX}-task-execution"):
+    for role in (f"{PREFIX}-lambda", f"{PREFIX}-task-execution", f"{PREFIX}-sfu-task"):
         assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["arbiter"]
         assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
     lam = {s["Sid"]: s for s in policy(f"{PREFIX}-lambda")["Statement"]}

@@ -98,6 +98,7 @@ def test_an_empty_account_gets_every_resource_in_dependency_order(lambda_zip: La
         ("create", "api", f"{P}-ws"),
         ("create", "iam-role", f"{P}-lambda"),
         ("create", "iam-role", f"{P}-task-execution"),
+        ("create", "iam-role", f"{P}-sfu-task"),
         ("create", "load-balancer", f"{P}-turn"),
         ("create", "target-group", f"{P}-turn"),
         ("create", "listener", f"{P}-turn:3478"),
@@ -183,7 +184,7 @@ def test_security_group_rules_are_reconciled_rule_by_rule(lambda_zip: LambdaZip)
         security_groups={
             f"{P}-sfu": {
                 "GroupId": "sg-sfu",
-                "IpPermissions": [_rule("udp", 1024, 65535), _rule("tcp", 22, 22)],
+                "IpPermissions": [_rule("udp", 1024, 65535), _rule("udp", 40000, 49999)],
             },
             f"{P}-turn": {
                 "GroupId": "sg-turn",
@@ -201,7 +202,7 @@ def test_security_group_rules_are_reconciled_rule_by_rule(lambda_zip: LambdaZip)
                 APICall(
                     "ec2",
                     "revoke_security_group_ingress",
-                    {"GroupId": "sg-sfu", "IpPermissions": [_rule("tcp", 22, 22)]},
+                    {"GroupId": "sg-sfu", "IpPermissions": [_rule("udp", 1024, 65535)]},
                 ),
             ),
             "ingress rules",
@@ -313,9 +314,23 @@ def test_a_role_with_a_changed_policy_and_a_foreign_one_is_put_back(
     lambda_zip: LambdaZip,
 ) -> None:
     role = f"{P}-task-execution"
+    task_role_policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OwnAddress",
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeNetworkInterfaces"],
+                "Resource": ["*"],
+            }
+        ],
+    }
     account = InMemoryAccount(
-        roles={f"{P}-lambda": {}, role: {}},
-        inline_policies={role: {"arbiter": {"Statement": []}, "extra": {"Statement": []}}},
+        roles={f"{P}-lambda": {}, role: {}, f"{P}-sfu-task": {}},
+        inline_policies={
+            role: {"arbiter": {"Statement": []}, "extra": {"Statement": []}},
+            f"{P}-sfu-task": {"arbiter": task_role_policy},
+        },
     )
     values = {
         "table_arn": "t",

@@ -10,7 +10,7 @@ from typing import Any
 from ...turn import TURN_PORT
 from ..models import APICall, BuildImage, Var
 from .context import PlanContext, tags_list
-from .names import LOAD_BALANCER_WAIT, TURN_RELAY_PORTS
+from .names import LOAD_BALANCER_WAIT, SFU_MEDIA_PORTS, TURN_RELAY_PORTS
 
 __all__ = ["plan_cluster", "plan_repositories", "plan_task_definitions", "plan_turn_service"]
 
@@ -78,6 +78,7 @@ def plan_cluster(ctx: PlanContext) -> None:
 
 def _task_definitions(ctx: PlanContext) -> dict[str, dict[str, Any]]:
     n, cfg, v = ctx.names, ctx.config, ctx.values
+    low, high = SFU_MEDIA_PORTS
 
     def logs(kind: str) -> dict[str, Any]:
         return {
@@ -107,11 +108,20 @@ def _task_definitions(ctx: PlanContext) -> dict[str, dict[str, Any]]:
                     "image": v["sfu_image"],
                     "essential": True,
                     "memory": cfg.sfu_memory,
-                    "environment": [{"name": "PYTHONUNBUFFERED", "value": "1"}],
+                    "environment": [
+                        {"name": "PYTHONUNBUFFERED", "value": "1"},
+                        {"name": "ARBITER_SFU_PORTS", "value": f"{low}-{high}"},
+                    ],
+                    # the SFU's sockets take ephemeral ports: keep them in the open range
+                    "systemControls": [
+                        {"namespace": "net.ipv4.ip_local_port_range", "value": f"{low} {high}"}
+                    ],
                     "logConfiguration": logs("sfu"),
                     "stopTimeout": 10,
                 }
             ],
+            # finds the task's public address (ec2:DescribeNetworkInterfaces)
+            "taskRoleArn": v["sfu_task_role_arn"],
             **common,
         },
         "turn": {
@@ -142,7 +152,15 @@ def _task_definitions(ctx: PlanContext) -> dict[str, dict[str, Any]]:
     }
 
 
-_TD_KEYS = ("family", "cpu", "memory", "networkMode", "requiresCompatibilities", "executionRoleArn")
+_TD_KEYS = (
+    "family",
+    "cpu",
+    "memory",
+    "networkMode",
+    "requiresCompatibilities",
+    "executionRoleArn",
+    "taskRoleArn",
+)
 _CONTAINER_KEYS = (
     "name",
     "memory",
@@ -152,6 +170,7 @@ _CONTAINER_KEYS = (
     "secrets",
     "logConfiguration",
     "stopTimeout",
+    "systemControls",
 )
 
 

@@ -1,7 +1,8 @@
-"""Plan step for IAM: the Lambda role and the ECS task execution role, inline policies only.
+"""Plan step for IAM: the Lambda role, the ECS task execution role and the SFU task role.
 
-Each policy is scoped to this deployment's table, API, task family, cluster, parameters,
-repositories and log groups.
+One inline policy each, scoped to this deployment's table, API, task family, cluster,
+parameters, repositories and log groups (the SFU's one read of its own network interface
+cannot be scoped by resource).
 """
 
 from __future__ import annotations
@@ -87,7 +88,10 @@ def _lambda_policy(ctx: PlanContext) -> dict[str, Any]:
                 "Sid": "PassTaskRole",
                 "Effect": "Allow",
                 "Action": ["iam:PassRole"],
-                "Resource": [f"arn:{p}:iam::{a}:role/{n.execution_role}"],
+                "Resource": [
+                    f"arn:{p}:iam::{a}:role/{n.execution_role}",
+                    f"arn:{p}:iam::{a}:role/{n.sfu_task_role}",
+                ],
                 "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
             },
             {
@@ -153,12 +157,29 @@ def _execution_policy(ctx: PlanContext) -> dict[str, Any]:
     }
 
 
+def _sfu_task_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                # the SFU asks for its own interface's public address; this action takes
+                # no resource-level scoping, and only reads
+                "Sid": "OwnAddress",
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeNetworkInterfaces"],
+                "Resource": ["*"],
+            }
+        ],
+    }
+
+
 def plan_roles(ctx: PlanContext) -> None:
-    """Both roles, their trust policies and their one inline policy each."""
+    """The three roles, their trust policies and their one inline policy each."""
     n = ctx.names
     specs = [
         (n.lambda_role, "lambda.amazonaws.com", _lambda_policy(ctx), "lambda_role_arn"),
         (n.execution_role, "ecs-tasks.amazonaws.com", _execution_policy(ctx), "exec_role_arn"),
+        (n.sfu_task_role, "ecs-tasks.amazonaws.com", _sfu_task_policy(), "sfu_task_role_arn"),
     ]
     for name, service, policy, var in specs:
         ctx.values[var] = f"arn:{ctx.values['partition']}:iam::{ctx.values['account']}:role/{name}"

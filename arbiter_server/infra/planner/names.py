@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "FUNCTIONS",
+    "SFU_MEDIA_PORTS",
     "LOAD_BALANCER_WAIT",
     "NETWORK_INTERFACES_WAIT",
     "TASKS_STOP_WAIT",
@@ -24,6 +25,10 @@ TASKS_STOP_WAIT = 600.0
 
 NETWORK_INTERFACES_WAIT = 1200.0
 "Seconds a security group may stay in use while AWS releases task and NLB interfaces."
+
+SFU_MEDIA_PORTS = (40000, 49999)
+"""UDP ports open to SFU tasks; their task definition confines the SFU's sockets to them
+(``net.ipv4.ip_local_port_range``) and the SFU refuses to start if they are not."""
 
 WS_STAGE = "prod"
 "Stage of the WebSocket API."
@@ -92,6 +97,11 @@ class Names:
     def execution_role(self) -> str:
         """ECS task execution role (pull images, write logs, read the TURN secret)."""
         return f"{self.prefix}-task-execution"
+
+    @property
+    def sfu_task_role(self) -> str:
+        """Role of the SFU tasks themselves (look up their own public address)."""
+        return f"{self.prefix}-sfu-task"
 
     @property
     def sfu_sg(self) -> str:

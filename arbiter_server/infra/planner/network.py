@@ -7,7 +7,7 @@ from typing import Any
 from ...turn import TURN_PORT
 from ..models import APICall, Instruction, Var, Wait
 from .context import PlanContext, tags_list
-from .names import LOAD_BALANCER_WAIT, TURN_RELAY_PORTS
+from .names import LOAD_BALANCER_WAIT, SFU_MEDIA_PORTS, TURN_RELAY_PORTS
 
 __all__ = [
     "plan_context",
@@ -73,7 +73,7 @@ def _permissions(rules: set[tuple[str, int, int, str]]) -> list[dict[str, Any]]:
 def plan_security_groups(ctx: PlanContext) -> None:
     """The SFU's and coturn's security groups and their ingress rules."""
     desired = {
-        "sfu": (ctx.names.sfu_sg, _rules(("udp", 1024, 65535)), "WebRTC media to SFU tasks"),
+        "sfu": (ctx.names.sfu_sg, _rules(("udp", *SFU_MEDIA_PORTS)), "WebRTC media to SFU tasks"),
         "turn": (
             ctx.names.turn_sg,
             _rules(
