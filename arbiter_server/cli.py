@@ -35,7 +35,17 @@ def _parser() -> argparse.ArgumentParser:
         "this machine, create a demo room with a bot in it, and print its URL. "
         "Ctrl-C stops everything.",
     )
-    dev.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    dev.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)"
+    )
+    dev.add_argument(
+        "--public-host",
+        default=None,
+        metavar="NAME",
+        help="host name or address other machines reach this one by, used in the room, "
+        "signaling and TURN URLs (default: --host, or this machine's first address "
+        "when --host is 0.0.0.0)",
+    )
     dev.add_argument("--port", type=int, default=8080, help="port (0 picks a free one)")
     dev.add_argument(
         "--data-dir",
@@ -83,6 +93,7 @@ async def _dev(args: argparse.Namespace) -> int:
     config = LocalStackConfig(
         data_dir=args.data_dir,
         host=args.host,
+        public_host=args.public_host,
         port=args.port,
         pool_size=args.pool_size,
         log_level=args.log_level,
@@ -141,7 +152,9 @@ def _announce(
                 {
                     "url": url,
                     "api": stack.base_url,
-                    "signaling": f"ws://{args.host}:{stack.port}/ws",
+                    "signaling": stack.signaling_url,
+                    "turn": _turn_url(stack),
+                    "turn_pid": stack.turn.pid if stack.turn is not None else None,
                     "bot_pid": bot.pid if bot else None,
                     "data_dir": str(args.data_dir),
                 }
@@ -164,7 +177,7 @@ def _announce(
 def _turn_url(stack: LocalStack) -> str | None:
     if stack.turn is None:
         return None
-    return f"turn:{stack.turn.host}:{stack.turn.port}"
+    return f"turn:{stack.turn.public_host}:{stack.turn.port}"
 
 
 def _python_example(url: str) -> str:

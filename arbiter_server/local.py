@@ -21,7 +21,7 @@ from .settings import Settings
 from .store import RoomRecord, SQLiteStore
 from .turn import TurnServer
 
-__all__ = ["LocalStack", "LocalStackConfig"]
+__all__ = ["LocalStack", "LocalStackConfig", "public_host_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,11 @@ class LocalStackConfig:
     data_dir: Path
     "Where the SQLite file and SFU logs go."
     host: str = "127.0.0.1"
+    "Address to listen on (``0.0.0.0``: every interface)."
+    public_host: str | None = None
+    """Host name or address in the URLs handed out (room, signaling, TURN), for other
+    machines to reach; default ``host``, or this machine's first address when ``host`` is
+    ``0.0.0.0``."""
     port: int = 8080
     "0 picks a free port."
     pool_size: int = 1
@@ -62,11 +67,18 @@ class LocalStack:
         self.turn: TurnServer | None = None
         self.turn_off_reason: str | None = None
         self.port = 0
+        self.public_host = public_host_for(config.host, config.public_host)
+        "The host in every URL handed out."
 
     @property
     def base_url(self) -> str:
-        """``http://host:port``."""
-        return f"http://{self.config.host}:{self.port}"
+        """``http://public-host:port``."""
+        return f"http://{self.public_host}:{self.port}"
+
+    @property
+    def signaling_url(self) -> str:
+        """The WebSocket URL clients are given."""
+        return f"ws://{self.public_host}:{self.port}/ws"
 
     def room_url(self, room_id: str) -> str:
         """The URL clients join."""
@@ -82,9 +94,11 @@ class LocalStack:
         sock.listen(128)
         sock.setblocking(False)
         self.port = sock.getsockname()[1]
+        # SFUs run on this machine: they reach signaling on the address it listens on
+        local_host = "127.0.0.1" if _is_wildcard(cfg.host) else cfg.host
         settings = Settings(
             public_url=self.base_url,
-            signaling_url=f"ws://{cfg.host}:{self.port}/ws",
+            signaling_url=self.signaling_url,
             pool_size=cfg.pool_size,
             empty_room_grace=cfg.empty_room_grace,
             open_room_creation=cfg.open_room_creation,
@@ -98,7 +112,8 @@ class LocalStack:
         sfu_ice: list[IceServer] = list(cfg.ice_servers)
         if cfg.turn:
             if TurnServer.available():
-                self.turn = TurnServer(cfg.data_dir, host=cfg.host)
+                turn_host = _first_address() if _is_wildcard(cfg.host) else cfg.host
+                self.turn = TurnServer(cfg.data_dir, host=turn_host, public_host=self.public_host)
                 await asyncio.get_running_loop().run_in_executor(None, self.turn.start)
                 ice_servers = functools.partial(self.turn.ice_servers, ttl=settings.turn_ttl)
                 sfu_ice = self.turn.ice_servers("sfu", ttl=settings.sfu_token_ttl)
@@ -109,7 +124,7 @@ class LocalStack:
             self.launcher = cfg.launcher_factory(settings)
         else:
             self.launcher = SubprocessLauncher(
-                settings.signaling_url,
+                f"ws://{local_host}:{self.port}/ws",
                 cfg.data_dir / "logs",
                 ice_servers=[_ice_dict(s) for s in sfu_ice],
                 log_level=cfg.log_level,
@@ -178,6 +193,25 @@ class LocalStack:
             self.store.close()
             self.store = None
         configure(None)
+
+
+def _is_wildcard(host: str) -> bool:
+    return host in ("", "0.0.0.0")
+
+
+def _first_address() -> str:
+    """This machine's first non-loopback IPv4 address (loopback if it has none)."""
+    from aioice.ice import get_host_addresses
+
+    addresses = get_host_addresses(use_ipv4=True, use_ipv6=False)
+    return addresses[0] if addresses else "127.0.0.1"
+
+
+def public_host_for(host: str, public_host: str | None) -> str:
+    """The host for URLs: ``public_host``, else ``host`` unless it means every interface."""
+    if public_host:
+        return public_host
+    return _first_address() if _is_wildcard(host) else host
 
 
 def _ice_dict(server: IceServer) -> dict[str, object]:

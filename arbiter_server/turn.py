@@ -82,9 +82,12 @@ class TurnServer:
         relay_ports: tuple[int, int] | None = None,
         realm: str = "arbiter.local",
         binary: str = "turnserver",
+        public_host: str | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.host = host
+        self.public_host = public_host or host
+        "The host in the STUN/TURN URLs handed out (``host`` unless others reach it by name)."
         self.port = port
         if relay_ports is None:
             # a random block, so several stacks on one machine do not compete for ports
@@ -192,7 +195,7 @@ class TurnServer:
 
     def ice_servers(self, participant_id: str, ttl: int) -> list[IceServer]:
         """STUN and TURN entries with credentials valid ``ttl`` seconds for one participant."""
-        return turn_ice_servers(self.host, self.port, self.secret, participant_id, ttl)
+        return turn_ice_servers(self.public_host, self.port, self.secret, participant_id, ttl)
 
     def stop(self) -> None:
         """Stop coturn by PID (idempotent)."""
