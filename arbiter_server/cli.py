@@ -61,6 +61,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--no-turn", action="store_true", help="do not start coturn")
     dev.add_argument("--json", action="store_true", help="print the startup facts as one JSON line")
+    smoke = sub.add_parser(
+        "smoke",
+        help="check that a deployment (or dev) carries video, through the SFU and TURN",
+        description="Get a room (creating it with the API key if needed), join two bots, "
+        "one relay-only, and check that video decodes both ways through the SFU and TURN. "
+        "Prints each step with its time; exit code 0 only if every step passed.",
+    )
+    smoke.add_argument(
+        "url",
+        nargs="?",
+        help="the Room API URL or a room URL (default: the deployment named by --region "
+        "and --prefix)",
+    )
+    smoke.add_argument(
+        "--api-key", default=None, help="x-api-key for creating rooms (default: ARBITER_API_KEY)"
+    )
+    smoke.add_argument("--timeout", type=float, default=30.0, help="seconds per step (30)")
+    smoke.add_argument("--region", default=None, help="find the deployment in this AWS region")
+    smoke.add_argument("--prefix", default="arbiter", help="the deployment's prefix (arbiter)")
     infra_cli.add_subcommands(sub)
     return parser
 
@@ -83,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             print(f"arbiter-server dev: {exc}", file=sys.stderr)
             return 1
+    if args.command == "smoke":
+        from . import smoke
+
+        return smoke.main(args)
     if args.command in infra_cli.COMMANDS:
         return infra_cli.run(args)
     parser.error(f"unknown command {args.command}")

@@ -280,11 +280,14 @@ def _stdout() -> Any:
 
 def _print_outputs(deployer: Any, values: dict[str, str], prefix: str) -> None:
     outputs = deployer.outputs(values)
+    region = deployer.config.region
     out = _stdout()
     out.print(f"Room API:  {outputs.room_api}")
+    out.print(f"Rooms:     {outputs.room_api}/rooms/<room id>  (a browser gets the room page)")
     out.print(f"Signaling: {outputs.signaling}")
     out.print(f"TURN:      {outputs.turn_host}")
     out.print(
         "Creating rooms needs the API key (x-api-key header), unless deployed with --open-rooms:"
         f"\n  aws ssm get-parameter --with-decryption --name /arbiter/{prefix}/api-key"
     )
+    out.print(f"Check it end to end:\n  arbiter-server smoke --region {region} --prefix {prefix}")

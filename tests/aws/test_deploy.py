@@ -43,6 +43,7 @@ from arbiter_server.lambdas import (
 )
 from arbiter_server.lambdas.routes import HTTP_ROUTES, WS_ROUTES
 from arbiter_server.settings import Settings
+from arbiter_server.smoke import resolve_deployment
 from arbiter_server.store.dynamodb import DynamoDBStore
 from tests.aws.helpers import REGION, client, duplicates, inventory, policy
 
@@ -155,6 +156,7 @@ def test_deploy_creates_every_resource_once(workdir: Path, deployed: str) -> Non
     assert len(inv["integration"]) == 2  # one per API
     apis = _apis()
     assert f"https://{apis[PREFIX + '-http']['ApiId']}.execute-api" in out
+    assert f"arbiter-server smoke --region {REGION} --prefix {PREFIX}" in out
     state = json.loads((workdir / f"{PREFIX}.json").read_text())
     assert (
         state["prefix"] == PREFIX and state["values"]["ws_api_id"] == apis[PREFIX + "-ws"]["ApiId"]
@@ -593,3 +595,14 @@ def test_the_room_page_is_served_by_the_deployed_function_from_its_zip(
     bundle = json.loads(result.stdout.strip().splitlines()[-1])
     assert bundle["statusCode"] == 200 and "javascript" in bundle["headers"]["content-type"]
     assert bundle["body"] == (unzipped / "arbiter_server" / "web" / "assets" / asset).read_text()
+
+
+def test_smoke_finds_the_deployments_url_and_api_key(
+    deployed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, key = resolve_deployment(REGION, PREFIX)
+    assert url == f"https://{_apis()[f'{PREFIX}-http']['ApiId']}.execute-api.{REGION}.amazonaws.com"
+    stored = client("ssm").get_parameter(Name=f"/arbiter/{PREFIX}/api-key", WithDecryption=True)
+    assert key == stored["Parameter"]["Value"]
+    assert main(["smoke", "--region", REGION, "--prefix", FRESH]) == 1
+    assert f"no deployment '{FRESH}' in {REGION}" in capsys.readouterr().out
