@@ -57,9 +57,27 @@ class Sweeper:
         if cluster_ours:
             service = aws.service(n.cluster, n.turn_service)
             if service is not None:
+                drained = aws.target_group(n.target_group)
+                # coturn tasks would drain for 50 minutes (a redeploy keeps relayed sessions):
+                # nobody is kept when the whole deployment goes
+                no_drain = [
+                    APICall(
+                        "elbv2",
+                        "modify_target_group_attributes",
+                        {
+                            "TargetGroupArn": drained["TargetGroupArn"],
+                            "Attributes": [
+                                {"Key": "deregistration_delay.timeout_seconds", "Value": "0"}
+                            ],
+                        },
+                    )
+                    for _ in [drained]
+                    if drained is not None
+                ]
                 delete(
                     "ecs-service",
                     n.turn_service,
+                    *no_drain,
                     APICall(
                         "ecs",
                         "update_service",

@@ -241,7 +241,7 @@ def test_a_drifted_target_group_gets_its_attributes_and_health_check_back(
     attributes = [
         {"Key": "stickiness.enabled", "Value": "true"},
         {"Key": "stickiness.type", "Value": "source_ip"},
-        {"Key": "deregistration_delay.timeout_seconds", "Value": "30"},
+        {"Key": "deregistration_delay.timeout_seconds", "Value": "3000"},
     ]
     health = {
         "HealthCheckProtocol": "TCP",
@@ -423,12 +423,45 @@ def test_a_new_turn_count_updates_the_service(lambda_zip: LambdaZip) -> None:
                         "service": f"{P}-turn",
                         "taskDefinition": Var("turn_td_arn"),
                         "desiredCount": 2,
+                        "deploymentConfiguration": {
+                            "minimumHealthyPercent": 100,
+                            "maximumPercent": 200,
+                            "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+                        },
                     },
                 ),
             ),
-            "task definition / desired count 2",
+            "task definition / desired count 2 / rolling deploys",
         )
     ]
+    # a service that would stop the old coturn before the new one is up is fixed too
+    drifted = {
+        "serviceArn": "svc",
+        "taskDefinition": "td:1",
+        "desiredCount": 1,
+        "deploymentConfiguration": {"minimumHealthyPercent": 0, "maximumPercent": 100},
+    }
+    changes, _ = _run(
+        plan_turn_service,
+        InMemoryAccount(services={f"{P}-turn": drifted}),
+        lambda_zip,
+        turn_td_arn="td:1",
+    )
+    assert [(c.action, c.kind) for c in changes] == [("update", "ecs-service")]
+    drifted["deploymentConfiguration"] = (
+        changes[0]
+        .instructions[0]
+        .params[  # type: ignore[attr-defined]
+            "deploymentConfiguration"
+        ]
+    )
+    changes, _ = _run(
+        plan_turn_service,
+        InMemoryAccount(services={f"{P}-turn": drifted}),
+        lambda_zip,
+        turn_td_arn="td:1",
+    )
+    assert changes == []
 
 
 def test_routes_that_are_not_wanted_go_and_missing_ones_come(lambda_zip: LambdaZip) -> None:

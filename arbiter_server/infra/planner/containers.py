@@ -218,8 +218,18 @@ def plan_task_definitions(ctx: PlanContext) -> None:
             ctx.values[var] = str(current["taskDefinitionArn"])
 
 
+TURN_DEPLOYMENT: dict[str, Any] = {
+    "minimumHealthyPercent": 100,
+    "maximumPercent": 200,
+    "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+}
+"""A new coturn revision starts beside the old one, which drains (the target group keeps
+its flows for 50 minutes) before it stops; a revision whose tasks fail their health check
+is rolled back instead of replacing working ones."""
+
+
 def plan_turn_service(ctx: PlanContext) -> None:
-    """The coturn service: task definition, count, network, target group."""
+    """The coturn service: task definition, count, network, target group, rolling deploys."""
     n, cfg = ctx.names, ctx.config
     network = {
         "awsvpcConfiguration": {
@@ -253,6 +263,7 @@ def plan_turn_service(ctx: PlanContext) -> None:
                             }
                         ],
                         "healthCheckGracePeriodSeconds": 60,
+                        "deploymentConfiguration": TURN_DEPLOYMENT,
                         "propagateTags": "SERVICE",
                         "tags": tags_list(cfg.tags, "key", "value"),
                     },
@@ -265,10 +276,12 @@ def plan_turn_service(ctx: PlanContext) -> None:
         return
     ctx.plan.resources[f"ecs-service:{n.turn_service}"] = str(service["serviceArn"])
     want_td = ctx.values.get("turn_td_arn")
+    deployment = service.get("deploymentConfiguration")
     if (
         want_td is None
         or service.get("taskDefinition") != want_td
         or (service.get("desiredCount") != cfg.turn_count)
+        or (deployment is not None and _deployment_differs(deployment))
     ):
         ctx.change(
             "update",
@@ -283,8 +296,14 @@ def plan_turn_service(ctx: PlanContext) -> None:
                         "service": n.turn_service,
                         "taskDefinition": Var("turn_td_arn"),
                         "desiredCount": cfg.turn_count,
+                        "deploymentConfiguration": TURN_DEPLOYMENT,
                     },
                 )
             ],
-            f"task definition / desired count {cfg.turn_count}",
+            f"task definition / desired count {cfg.turn_count} / rolling deploys",
         )
+
+
+def _deployment_differs(have: dict[str, Any]) -> bool:
+    """Whether a described service's deployment configuration is not :data:`TURN_DEPLOYMENT`."""
+    return any(have.get(k) != v for k, v in TURN_DEPLOYMENT.items())

@@ -203,7 +203,9 @@ def plan_load_balancer(ctx: PlanContext) -> None:
 _TG_ATTRIBUTES = {
     "stickiness.enabled": "true",
     "stickiness.type": "source_ip",
-    "deregistration_delay.timeout_seconds": "30",
+    # a coturn task being replaced keeps its clients' flows (their TURN allocations) for
+    # 50 minutes (AWS allows up to an hour) before it stops; destroy sets it to 0 first
+    "deregistration_delay.timeout_seconds": "3000",
 }
 _TG_HEALTH: dict[str, Any] = {
     "HealthCheckProtocol": "TCP",
