@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ._tasks import TaskSet
+from arbiter_rtc import TaskSet
 
 if TYPE_CHECKING:
     from ._room import Room

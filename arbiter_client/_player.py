@@ -14,9 +14,10 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from arbiter_rtc import TaskSet
+
 from ._exceptions import DeviceNotFound
 from ._mixer import AUDIO_RATE, AudioMixer
-from ._tasks import TaskSet
 
 if TYPE_CHECKING:
     from ._room import Room

@@ -23,11 +23,9 @@ from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
     RTCIceServer,
-    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from aiortc.sdp import candidate_from_sdp
 
 from arbiter_protocol import (
     DataMessage,
@@ -55,6 +53,14 @@ from arbiter_protocol import (
     encode_message,
     is_valid_id,
     parse_message,
+)
+from arbiter_rtc import (
+    IceTransportPolicy,
+    TaskSet,
+    candidate_from_message,
+    close_peer_connection,
+    ice_servers,
+    rtc_configuration,
 )
 
 from . import _events as ev
@@ -84,7 +90,6 @@ from ._player import AudioPlayer
 from ._recorder import Recorder
 from ._signaling import Signaling
 from ._stats import ConnectionStats, RoomStats, _Meter, connection_stats
-from ._tasks import TaskSet
 from ._track import RemoteTrack
 
 __all__ = ["JoinContext", "Publish", "Room", "RoomState"]
@@ -92,7 +97,6 @@ __all__ = ["JoinContext", "Publish", "Room", "RoomState"]
 logger = logging.getLogger("arbiter_client")
 
 T = TypeVar("T")
-IceTransportPolicy = Literal["all", "relay"]
 E = TypeVar("E", bound=Event)
 
 Publish = str | MediaSource | None
@@ -199,11 +203,7 @@ class Room:
         grants: Sequence[Grant] | None = None,
     ) -> None:
         """Internal: use :meth:`Room.join`."""
-        self._ice_transport_policy = (
-            RTCIceTransportPolicy.RELAY
-            if ice_transport_policy == "relay"
-            else RTCIceTransportPolicy.ALL
-        )
+        self._ice_transport_policy: IceTransportPolicy = ice_transport_policy
         self._grants = list(grants) if grants is not None else None
         loop = asyncio.get_running_loop()
         self._url = url.rstrip("/")
@@ -384,7 +384,7 @@ class Room:
         response = await self._request_join()
         self._room_id = response.room_id
         self._token = response.token
-        self._ice_servers = _ice_servers(response)
+        self._ice_servers = ice_servers(response.ice_servers)
         self._signaling = Signaling(response.signaling_url)
         self._step = "the signaling WebSocket"
         await self._signaling.connect()
@@ -410,9 +410,7 @@ class Room:
 
     def _rtc_configuration(self) -> RTCConfiguration:
         """Always explicit ICE servers: with none, aiortc would add a public STUN server."""
-        return RTCConfiguration(
-            iceServers=self._ice_servers, iceTransportPolicy=self._ice_transport_policy
-        )
+        return rtc_configuration(self._ice_servers, self._ice_transport_policy)
 
     async def _request_join(self, resume_token: str | None = None) -> JoinResponse:
         join_url = f"{self._url}/join"
@@ -955,7 +953,9 @@ class Room:
         pcs = [c.pc for c in consumers]
         if self._producer is not None:
             pcs.append(self._producer)
-        results = await asyncio.gather(*(_close_pc(pc) for pc in pcs), return_exceptions=True)
+        results = await asyncio.gather(
+            *(close_peer_connection(pc) for pc in pcs), return_exceptions=True
+        )
         for result in results:
             if isinstance(result, BaseException):
                 self._log_warning("closing a peer connection failed: %r", result)
@@ -1076,7 +1076,7 @@ class Room:
             await signaling.close()
             raise
         self._token = response.token
-        self._ice_servers = _ice_servers(response)
+        self._ice_servers = ice_servers(response.ice_servers)
         return signaling, message
 
     def _resumed(self, signaling: Signaling, identified: Identified) -> None:
@@ -1193,7 +1193,9 @@ class Room:
         task.add_done_callback(self._closing_pcs.discard)
 
     async def _close_pcs(self, pcs: list[RTCPeerConnection]) -> None:
-        results = await asyncio.gather(*(_close_pc(pc) for pc in pcs), return_exceptions=True)
+        results = await asyncio.gather(
+            *(close_peer_connection(pc) for pc in pcs), return_exceptions=True
+        )
         for result in results:
             if isinstance(result, BaseException):
                 self._log_warning("closing a peer connection failed: %r", result)
@@ -1498,7 +1500,7 @@ class Room:
             self._unsubscribe(participant)
         if consumer is not None:
             async with consumer.lock:
-                await _close_pc(consumer.pc)
+                await close_peer_connection(consumer.pc)
 
     async def _remove_participant(self, participant_id: str, reason: str) -> None:
         self._subscriptions.pop(participant_id, None)
@@ -1597,13 +1599,6 @@ def _make_source(
     )
 
 
-def _ice_servers(response: JoinResponse) -> list[RTCIceServer]:
-    return [
-        RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
-        for s in response.ice_servers
-    ]
-
-
 def _refused(exc: ArbiterError) -> bool:
     """Whether a failed reconnection attempt is final (the server said no) or worth retrying."""
     if isinstance(exc, Unauthorized | RoomNotFound | RoomFull | ProtocolMismatch):
@@ -1623,48 +1618,10 @@ def _http_error(url: str, reply: httpx.Response) -> ArbiterError:
 
 
 async def _add_candidate(pc: RTCPeerConnection, candidate: IceCandidate) -> None:
-    if not candidate.candidate:
-        await pc.addIceCandidate(None)  # end of candidates
-        return
-    line = candidate.candidate.removeprefix("candidate:")
     try:
-        ice = candidate_from_sdp(line)
-    except (AssertionError, ValueError, IndexError):
-        logger.warning("ignoring an unreadable ICE candidate %r", candidate.candidate)
-        return
-    ice.sdpMid = candidate.sdpMid
-    ice.sdpMLineIndex = candidate.sdpMLineIndex
-    if ice.sdpMid is None and ice.sdpMLineIndex is None:
-        ice.sdpMLineIndex = 0
-    try:
-        await pc.addIceCandidate(ice)
+        await pc.addIceCandidate(candidate_from_message(candidate))
     except Exception as exc:  # a bad candidate must not break the connection
-        logger.warning("ignoring ICE candidate %r: %r", candidate.candidate, exc)
-
-
-async def _close_pc(pc: RTCPeerConnection) -> None:
-    """Close ``pc``, first adopting aiortc's unowned connect task if one is still running.
-
-    aiortc starts ``RTCPeerConnection.__connect`` with a bare ``ensure_future``; closing
-    the connection while it runs makes that task fail with nobody to read the error
-    ("Task exception was never retrieved"). We read it instead.
-    """
-    for task in asyncio.all_tasks():
-        coro = task.get_coro()
-        frame = getattr(coro, "cr_frame", None)
-        if (
-            not task.done()
-            and getattr(coro, "__qualname__", "").endswith("__connect")
-            and frame is not None
-            and frame.f_locals.get("self") is pc
-        ):
-            task.add_done_callback(_consume_result)
-    await pc.close()
-
-
-def _consume_result(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.debug("connect task ended with %r", task.exception())
+        logger.warning("ignoring ICE candidate %r: %s", candidate.candidate, exc)
 
 
 def _consume_future(future: asyncio.Future[Any]) -> None:

@@ -60,7 +60,9 @@ def client_tasks() -> list[asyncio.Task[Any]]:
             continue
         code = getattr(task.get_coro(), "cr_code", None)
         filename = code.co_filename if code is not None else ""
-        if task.get_name().startswith("arbiter-client") or "arbiter_client" in filename:
+        if task.get_name().startswith("arbiter-client") or (
+            "arbiter_client" in filename or "arbiter_rtc" in filename
+        ):
             found.append(task)
         elif "/websockets/" in filename:
             found.append(task)

@@ -1,0 +1,99 @@
+"""The package layering of docs/architecture.md, checked on the imports themselves (ast).
+
+Every import statement counts, wherever it stands (module level, inside a function, under
+``if TYPE_CHECKING:``): a type-only import is still a dependency a reader has to follow.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = {
+    "arbiter_protocol": ROOT / "arbiter_protocol",
+    "arbiter_rtc": ROOT / "arbiter_rtc",
+    "arbiter_client": ROOT / "arbiter_client",
+    "arbiter_server": ROOT / "arbiter_server",
+    "arbiter_tui": ROOT / "apps" / "tui" / "arbiter_tui",
+}
+ALLOWED: dict[str, set[str]] = {
+    "arbiter_protocol": set(),
+    "arbiter_rtc": {"arbiter_protocol"},
+    "arbiter_client": {"arbiter_protocol", "arbiter_rtc"},
+    "arbiter_server": {"arbiter_protocol", "arbiter_rtc"},
+    "arbiter_tui": {"arbiter_protocol", "arbiter_client"},
+}
+"Which of our packages each package may import (docs/architecture.md, 'Packages')."
+
+SERVER_USES_CLIENT = {"arbiter_server/demo_bot.py"}
+"The server modules that run a client: the demo bot (and, later, the smoke command)."
+
+
+@dataclass(frozen=True)
+class Import:
+    source: str
+    "The importing module's path, relative to the repository."
+    module: str
+    "The imported module, absolute (``arbiter_client._room``)."
+    line: int
+
+
+def module_name(package: str, path: Path) -> str:
+    parts = path.relative_to(PACKAGES[package]).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join((package, *parts))
+
+
+def imports() -> Iterator[Import]:
+    for package, folder in PACKAGES.items():
+        for path in sorted(folder.rglob("*.py")):
+            name = module_name(package, path)
+            is_package = path.name == "__init__.py"
+            here = name.split(".") if is_package else name.split(".")[:-1]
+            source = str(path.relative_to(ROOT))
+            for node in ast.walk(ast.parse(path.read_text(), source)):
+                if isinstance(node, ast.Import):
+                    for alias in node.names:
+                        yield Import(source, alias.name, node.lineno)
+                elif isinstance(node, ast.ImportFrom):
+                    if node.level:
+                        base = here[: len(here) - (node.level - 1)]
+                        target = ".".join(base + ([node.module] if node.module else []))
+                    else:
+                        target = node.module or ""
+                    yield Import(source, target, node.lineno)
+                    for alias in node.names:  # ``from . import x`` may name a module
+                        yield Import(source, f"{target}.{alias.name}", node.lineno)
+
+
+def top(module: str) -> str:
+    return module.split(".")[0]
+
+
+def test_packages_import_only_what_their_layer_allows() -> None:
+    wrong = [
+        f"{i.source}:{i.line} imports {i.module}"
+        for i in imports()
+        if top(i.module) in PACKAGES
+        and top(i.module) != top(module_name_of(i.source))
+        and top(i.module) not in ALLOWED[top(module_name_of(i.source))]
+        and not (top(i.module) == "arbiter_client" and i.source in SERVER_USES_CLIENT)
+    ]
+    assert wrong == []
+
+
+def test_the_server_runs_a_client_only_in_the_demo_bot() -> None:
+    users = {i.source for i in imports() if top(i.module) == "arbiter_client"}
+    assert {u for u in users if u.startswith("arbiter_server/")} == SERVER_USES_CLIENT
+
+
+def module_name_of(source: str) -> str:
+    for package, folder in PACKAGES.items():
+        path = ROOT / source
+        if path.is_relative_to(folder):
+            return module_name(package, path)
+    raise AssertionError(source)
