@@ -17,6 +17,7 @@ from .http import (
 from .messages import (
     ACTIONS,
     ALL_GRANTS,
+    CHAT_TOPIC,
     MAX_FRAME_BYTES,
     MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
@@ -48,6 +49,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIONS",
     "ALL_GRANTS",
+    "CHAT_TOPIC",
     "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
     "PROTOCOL_VERSION",

@@ -31,6 +31,10 @@ ALLOWED: dict[str, set[str]] = {
 SERVER_USES_CLIENT = {"arbiter_server/demo_bot.py"}
 "The server modules that run a client: the demo bot (and, later, the smoke command)."
 
+KNOWN_CYCLES = [["arbiter_server.infra.runtime", "arbiter_server.lambdas.services"]]
+"""Cycles being removed elsewhere: the Lambda's composition root moves out of the deployer
+(issue 13, point 3). Delete the entry when that lands; no new entry may be added."""
+
 
 @dataclass(frozen=True)
 class Import:
@@ -74,6 +78,15 @@ def top(module: str) -> str:
     return module.split(".")[0]
 
 
+def known_modules() -> dict[str, str]:
+    """Every module of our packages -> its path."""
+    out = {}
+    for package, folder in PACKAGES.items():
+        for path in folder.rglob("*.py"):
+            out[module_name(package, path)] = str(path.relative_to(ROOT))
+    return out
+
+
 def test_packages_import_only_what_their_layer_allows() -> None:
     wrong = [
         f"{i.source}:{i.line} imports {i.module}"
@@ -97,3 +110,64 @@ def module_name_of(source: str) -> str:
         if path.is_relative_to(folder):
             return module_name(package, path)
     raise AssertionError(source)
+
+
+def test_no_import_cycle() -> None:
+    modules = known_modules()
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for i in imports():
+        source = module_name_of(i.source)
+        if i.module in modules and i.module != source:
+            graph[source].add(i.module)
+    # a package's __init__ re-exports its modules: importing the package is not a cycle
+    # with them, so edges from a package __init__ into its own subtree are left out
+    for name in graph:
+        if modules[name].endswith("__init__.py"):
+            graph[name] = {m for m in graph[name] if not m.startswith(name + ".")}
+    cycles = [sorted(c) for c in strongly_connected(graph) if len(c) > 1]
+    assert [c for c in cycles if c not in KNOWN_CYCLES] == []
+
+
+def strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
+    """Tarjan's algorithm, iteratively."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[set[str]] = []
+    counter = 0
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                found.append(component)
+    return found
