@@ -70,6 +70,8 @@ export const MAX_FRAME_BYTES = 32 * 1024;
 export const MAX_BODY_BYTES = 16 * 1024;
 /** Longest display name. @public */
 export const MAX_NAME = 64;
+/** Topic of chat messages: a text `data` message with this topic is a chat message. @public */
+export const CHAT_TOPIC = 'chat';
 const MAX_SDP = 60 * 1024;
 const MAX_CANDIDATE = 1024;
 const MAX_STRING = 64 * 1024;
