@@ -14,6 +14,7 @@ from .http import (
     decode_body,
     encode_body,
 )
+from .manifest import manifest
 from .messages import (
     ACTIONS,
     ALL_GRANTS,
@@ -83,6 +84,7 @@ __all__ = [
     "encode_message",
     "error_message",
     "is_valid_id",
+    "manifest",
     "message_from_dict",
     "parse_message",
 ]

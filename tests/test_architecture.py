@@ -104,6 +104,24 @@ def test_the_server_runs_a_client_only_in_the_demo_bot() -> None:
     assert {u for u in users if u.startswith("arbiter_server/")} == SERVER_USES_CLIENT
 
 
+def test_private_modules_stay_inside_their_package() -> None:
+    """``pkg._mod`` is imported only from inside ``pkg`` (the gateway used a lambdas one)."""
+    wrong = []
+    for i in imports():
+        parts = i.module.split(".")
+        private = next(
+            (k for k, p in enumerate(parts) if k and p.startswith("_") and not p.startswith("__")),
+            None,
+        )
+        if private is None:
+            continue
+        owner = ".".join(parts[:private])
+        source = module_name_of(i.source)
+        if source != owner and not source.startswith(owner + "."):
+            wrong.append(f"{i.source}:{i.line} imports {i.module}")
+    assert wrong == []
+
+
 def module_name_of(source: str) -> str:
     for package, folder in PACKAGES.items():
         path = ROOT / source

@@ -28,9 +28,17 @@ from arbiter_client import (
     RoomState,
     TrackSubscribed,
 )
-from arbiter_protocol import ErrorCode, Handshake, Leave, SfuReady, TrackState, parse_message
+from arbiter_protocol import (
+    ErrorBody,
+    ErrorCode,
+    Handshake,
+    Leave,
+    SfuReady,
+    TrackState,
+    encode_body,
+    parse_message,
+)
 from arbiter_server.lambdas import maintenance, room_api
-from arbiter_server.lambdas._responses import error_response
 from arbiter_server.local import LocalStack
 
 from .fake_sfu import FakeServer
@@ -338,7 +346,12 @@ async def test_leave_while_reconnecting(
 
     def unavailable(services: object, event: object) -> Any:
         attempts.append(time.monotonic())
-        return error_response(503, ErrorCode.INTERNAL_ERROR, "down for the test")
+        error = ErrorBody(code=ErrorCode.INTERNAL_ERROR.value, message="down for the test")
+        return {
+            "statusCode": 503,
+            "headers": {"content-type": "application/json"},
+            "body": encode_body(error),
+        }
 
     monkeypatch.setitem(room_api._ROUTES, "POST /rooms/{room_id}/join", unavailable)
     a_events = a.events()
