@@ -189,3 +189,25 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
                         break
                 found.append(component)
     return found
+
+
+MAX_LINES = 600
+"No hand-written module is longer: past that, it holds more than one job."
+TOO_LONG_FOR_NOW = {"arbiter_server/infra/planner.py"}
+"Being split into a package (issue 13, point 4); remove it from here when that lands."
+
+
+def test_no_module_is_longer_than_600_lines() -> None:
+    sources = [p for folder in PACKAGES.values() for p in folder.rglob("*.py")]
+    web = ROOT / "apps" / "web-sdk" / "src"
+    sources += [
+        p
+        for p in web.rglob("*.ts*")
+        if p.suffix in (".ts", ".tsx") and ".test." not in p.name and "test-utils" not in p.parts
+    ]
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in sources
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert {k: v for k, v in long.items() if k not in TOO_LONG_FOR_NOW} == {}
