@@ -3,8 +3,9 @@
 The zip is built from an include list (:data:`LAMBDA_MODULES` and
 :data:`LAMBDA_PACKAGES`): the AWS composition root :mod:`arbiter_server.aws`, the
 handlers, the adapters they use, the protocol and ``jwt``; nothing of the SFU, the local
-gateway or the deployer but its boto3 boundary. The built web demo goes in as
-``arbiter_server/web/`` (the room page, :mod:`arbiter_server.lambdas.page`). A test
+gateway or the deployer but its boto3 boundary, nor the protocol's command line. The
+built web demo goes in as ``arbiter_server/web/`` (the room page,
+:mod:`arbiter_server.lambdas.page`). A test
 imports the handlers from the unzipped files alone and checks that every shipped module
 is imported and nothing else is needed. The zip is deterministic (sorted entries, fixed
 timestamps), so the same sources give the same bytes and the same ``CodeSha256``: an
@@ -36,10 +37,16 @@ __all__ = [
     "web_files",
 ]
 
-LAMBDA_PACKAGES = ("arbiter_protocol", "jwt")
-"Packages shipped whole (boto3 comes with the Lambda runtime)."
+LAMBDA_PACKAGES = ("jwt",)
+"Third-party packages shipped whole (boto3 comes with the Lambda runtime)."
 
 LAMBDA_MODULES = (
+    "arbiter_protocol",
+    "arbiter_protocol._codec",
+    "arbiter_protocol.errors",
+    "arbiter_protocol.http",
+    "arbiter_protocol.manifest",
+    "arbiter_protocol.messages",
     "arbiter_server",
     "arbiter_server.auth",
     "arbiter_server.aws",

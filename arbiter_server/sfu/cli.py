@@ -21,8 +21,9 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
+from arbiter_rtc import parse_ice_servers
+
 from .address import PORTS_ENV, AddressError, announce, check_port_range, find_public_address
-from .ice import parse_ice_servers
 from .service import SfuConfig, SfuService
 from .signaling import SignalingError
 

@@ -83,7 +83,7 @@ def test_the_context_sends_exactly_what_the_images_copy() -> None:
         "deploy",
         "arbiter_protocol",
         "arbiter_server",
-        "arbiter_client",
+        "arbiter_rtc",
     }
     assert not [f for f in sent if "__pycache__" in f or f.endswith(".pyc")]
     assert [f for f in sent if f.startswith("deploy/")] == ["deploy/coturn-entrypoint.sh"]
@@ -109,7 +109,7 @@ def _context_copy(tmp_path: Path) -> Path:
     context.mkdir()
     for name in (".dockerignore", "pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, context / name)
-    for name in ("arbiter_protocol", "arbiter_client", "arbiter_server", "deploy"):
+    for name in ("arbiter_protocol", "arbiter_rtc", "arbiter_server", "deploy"):
         shutil.copytree(ROOT / name, context / name, ignore=shutil.ignore_patterns("__pycache__"))
     return context
 
@@ -123,12 +123,14 @@ def test_an_image_tag_changes_with_any_file_the_image_contains_and_nothing_else(
     assert tag == image_tag(DEPLOY_DIR / "sfu.Dockerfile", ROOT)
     (context / "tests").mkdir()
     (context / "tests" / "test_x.py").write_text("x = 1\n")
-    (context / "arbiter_client" / "__pycache__").mkdir()
-    (context / "arbiter_client" / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    (context / "arbiter_rtc" / "__pycache__").mkdir()
+    (context / "arbiter_rtc" / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    (context / "arbiter_client").mkdir()
+    (context / "arbiter_client" / "__init__.py").write_text("x = 1\n")
     assert image_tag(sfu, context) == tag  # not in the image: same tag
-    client = context / "arbiter_client" / "__init__.py"
-    client.write_text(client.read_text() + "\n# changed\n")
-    assert image_tag(sfu, context) != tag  # the SFU image carries the client package
+    rtc = context / "arbiter_rtc" / "__init__.py"
+    rtc.write_text(rtc.read_text() + "\n# changed\n")
+    assert image_tag(sfu, context) != tag  # the SFU image carries the RTC package
     coturn = context / "deploy" / "coturn.Dockerfile"
     assert image_tag(coturn, context) == image_tag(DEPLOY_DIR / "coturn.Dockerfile", ROOT)
 
