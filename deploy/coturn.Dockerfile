@@ -4,8 +4,9 @@
 FROM coturn/coturn:4.6
 
 COPY deploy/coturn-entrypoint.sh /usr/local/bin/arbiter-turn
+COPY deploy/coturn-healthcheck.sh /usr/local/bin/arbiter-turn-health
 USER root
-RUN chmod 0755 /usr/local/bin/arbiter-turn
+RUN chmod 0755 /usr/local/bin/arbiter-turn /usr/local/bin/arbiter-turn-health
 USER nobody:nogroup
 
 EXPOSE 3478/udp 3478/tcp

@@ -246,6 +246,9 @@ def test_resources_are_configured(deployed: str) -> None:
     }
     assert container["secrets"][0]["valueFrom"].endswith(f"parameter/arbiter/{PREFIX}/turn-secret")
     assert container["logConfiguration"]["options"]["awslogs-group"] == f"/arbiter/{PREFIX}/turn"
+    # ECS checks coturn over UDP itself (the NLB can only check TCP)
+    assert container["healthCheck"]["command"] == ["CMD", "/usr/local/bin/arbiter-turn-health"]
+    assert (container["healthCheck"]["interval"], container["healthCheck"]["retries"]) == (15, 3)
     # DynamoDB: keys and TTL
     ddb = client("dynamodb")
     table = ddb.describe_table(TableName=f"{PREFIX}-state")["Table"]

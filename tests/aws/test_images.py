@@ -86,7 +86,10 @@ def test_the_context_sends_exactly_what_the_images_copy() -> None:
         "arbiter_rtc",
     }
     assert not [f for f in sent if "__pycache__" in f or f.endswith(".pyc")]
-    assert [f for f in sent if f.startswith("deploy/")] == ["deploy/coturn-entrypoint.sh"]
+    assert [f for f in sent if f.startswith("deploy/")] == [
+        "deploy/coturn-entrypoint.sh",
+        "deploy/coturn-healthcheck.sh",
+    ]
     assert sum((ROOT / f).stat().st_size for f in sent) < 2 * 1024 * 1024
 
 

@@ -12,7 +12,24 @@ from ..models import APICall, BuildImage, Var
 from .context import PlanContext, tags_list
 from .names import LOAD_BALANCER_WAIT, SFU_MEDIA_PORTS, TURN_RELAY_PORTS
 
-__all__ = ["plan_cluster", "plan_repositories", "plan_task_definitions", "plan_turn_service"]
+__all__ = [
+    "TURN_DEPLOYMENT",
+    "TURN_HEALTH_CHECK",
+    "plan_cluster",
+    "plan_repositories",
+    "plan_task_definitions",
+    "plan_turn_service",
+]
+
+
+TURN_HEALTH_CHECK: dict[str, Any] = {
+    "command": ["CMD", "/usr/local/bin/arbiter-turn-health"],
+    "interval": 15,
+    "timeout": 10,
+    "retries": 3,
+    "startPeriod": 20,
+}
+"The coturn container's health check (``deploy/coturn-healthcheck.sh``)."
 
 
 def plan_repositories(ctx: PlanContext) -> None:
@@ -145,6 +162,8 @@ def _task_definitions(ctx: PlanContext) -> dict[str, dict[str, Any]]:
                     ],
                     "secrets": [{"name": "TURN_SECRET", "valueFrom": v["turn_secret_param_arn"]}],
                     "logConfiguration": logs("turn"),
+                    # STUN over UDP to the task's own coturn (the NLB checks only TCP)
+                    "healthCheck": TURN_HEALTH_CHECK,
                 }
             ],
             **common,
@@ -171,6 +190,7 @@ _CONTAINER_KEYS = (
     "logConfiguration",
     "stopTimeout",
     "systemControls",
+    "healthCheck",
 )
 
 
