@@ -85,6 +85,11 @@ def add_subcommands(subparsers: Any) -> None:
     )
     _common(status)
     status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument(
+        "--api-key",
+        action="store_true",
+        help="print only the deployment's API key (the x-api-key that creating rooms needs)",
+    )
     destroy = subparsers.add_parser(
         "destroy",
         help="delete everything a deployment made",
@@ -158,8 +163,18 @@ def _status(args: argparse.Namespace, aws: Any) -> int:
 
     from .awsclient import AwsClient
     from .deployer import status
+    from .planner import Names
 
-    info = status(aws or AwsClient(args.region), _config(args))
+    aws = aws or AwsClient(args.region)
+    if args.api_key:
+        aws.check_credentials()
+        key = aws.get_parameter(Names(args.prefix).api_key_param)
+        if key is None:
+            Console(stderr=True).print(f"[red]No deployment '{args.prefix}' in {args.region}.[/]")
+            return 1
+        print(key)
+        return 0
+    info = status(aws, _config(args))
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
@@ -288,6 +303,6 @@ def _print_outputs(deployer: Any, values: dict[str, str], prefix: str) -> None:
     out.print(f"TURN:      {outputs.turn_host}")
     out.print(
         "Creating rooms needs the API key (x-api-key header), unless deployed with --open-rooms:"
-        f"\n  aws ssm get-parameter --with-decryption --name /arbiter/{prefix}/api-key"
+        f"\n  arbiter-server status --region {region} --prefix {prefix} --api-key"
     )
     out.print(f"Check it end to end:\n  arbiter-server smoke --region {region} --prefix {prefix}")
