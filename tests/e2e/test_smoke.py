@@ -88,7 +88,7 @@ def test_smoke_with_turn_stopped_fails_naming_the_turn_step(dev: dict[str, objec
     turn = int(str(dev["turn_pid"]))
     os.kill(turn, signal.SIGSTOP)  # coturn stopped: it answers nothing
     try:
-        code, steps, out = _smoke(str(dev["url"]), "--timeout", "8")
+        code, steps, out = _smoke(str(dev["url"]), "--timeout", "4")
     finally:
         os.kill(turn, signal.SIGCONT)
     assert code == 1, out
