@@ -26,7 +26,7 @@ from arbiter_protocol import (
 )
 
 from ..auth import TokenError, issue_participant_token, verify_token
-from ..store import RoomRecord
+from ..store import RoomRecord, StoreUnavailable
 from ._responses import STATUS_FOR_CODE, HttpResponse, error_response, json_response
 from .rooms import ensure_sfu, new_id, participants_of, refill_pool
 from .services import Services, get_services
@@ -48,6 +48,9 @@ def handler(event: Event, context: object) -> HttpResponse:
         return route_handler(get_services(), event)
     except ProtocolError as exc:
         return error_response(STATUS_FOR_CODE.get(exc.code, 400), exc.code, exc.message)
+    except StoreUnavailable as exc:
+        logger.error("room API %s: %s", route, exc)
+        return error_response(503, ErrorCode.STORE_UNAVAILABLE, str(exc))
     except Exception:
         logger.exception("room API %s failed", route)
         return error_response(500, ErrorCode.INTERNAL_ERROR, "internal error")

@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+from ..supervisor import spawn, stop_processes
 from .base import Launcher, LaunchError, sfu_command
 
 __all__ = ["SubprocessLauncher"]
@@ -18,7 +19,10 @@ logger = logging.getLogger(__name__)
 
 
 class SubprocessLauncher(Launcher):
-    """Runs each room's SFU as a child process; handles are process ids."""
+    """Runs each room's SFU as a child process; handles are process ids.
+
+    The SFUs die with this process, however it ends (:func:`~arbiter_server.supervisor.spawn`).
+    """
 
     def __init__(
         self,
@@ -46,7 +50,7 @@ class SubprocessLauncher(Launcher):
         log_path = self.log_dir / f"sfu-{room_id}.log"
         try:
             with open(log_path, "ab") as log:
-                proc = subprocess.Popen(
+                proc = spawn(
                     args,
                     env=env,
                     stdout=log,
@@ -91,7 +95,10 @@ class SubprocessLauncher(Launcher):
             return [p.pid for p in self._procs.values()]
 
     def stop_all(self) -> None:
+        """Stop every SFU at once: all get SIGTERM, stragglers SIGKILL after ``stop_timeout``."""
         with self._lock:
-            handles = list(self._procs)
-        for handle in handles:
-            self.stop(handle)
+            procs = dict(self._procs)
+            self._procs.clear()
+        stop_processes(procs.values(), self.stop_timeout)
+        for handle, proc in procs.items():
+            logger.info("stopped SFU pid %s (exit %s)", handle, proc.returncode)
