@@ -192,6 +192,8 @@ def _announce(
                     "api": stack.base_url,
                     "signaling": f"ws://{args.host}:{stack.port}/ws",
                     "bot_pid": bot.pid if bot else None,
+                    "turn": _turn_url(stack),
+                    "turn_pid": stack.turn.pid if stack.turn is not None else None,
                     "data_dir": str(args.data_dir),
                 }
             ),
