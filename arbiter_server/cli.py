@@ -96,7 +96,7 @@ async def _dev(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         web_dir=WEB_DIST if WEB_DIST.exists() else None,
         turn=not args.no_turn,
-        stop_timeout=STOP_TIMEOUT - 1.0,
+        stop_timeout=2.0,
     )
     stack = LocalStack(config)
     stop = asyncio.Event()
@@ -147,15 +147,18 @@ def _start_bot(args: argparse.Namespace, url: str) -> subprocess.Popen[bytes]:
         )
 
 
+BOT_STOP_TIMEOUT = 1.5
+"Seconds the demo bot gets to leave (through the still running stack) before it is killed."
+
+
 async def _stop(stack: LocalStack, bot: subprocess.Popen[bytes] | None) -> None:
-    """Stop the bot and the stack (gateway, SFUs, coturn) at the same time."""
-    loop = asyncio.get_running_loop()
-    bot_stopped = (
-        loop.run_in_executor(None, stop_processes, [bot], stack.config.stop_timeout)
-        if bot is not None
-        else asyncio.sleep(0)
-    )
-    await asyncio.gather(bot_stopped, stack.stop())
+    """Stop the bot (it leaves through the running stack), then the SFUs and coturn, then
+    the gateway."""
+    if bot is not None:
+        await asyncio.get_running_loop().run_in_executor(
+            None, stop_processes, [bot], BOT_STOP_TIMEOUT
+        )
+    await stack.stop()
 
 
 def _child_pids(stack: LocalStack, bot: subprocess.Popen[bytes] | None) -> list[int]:

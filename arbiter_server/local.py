@@ -192,37 +192,41 @@ class LocalStack:
         await asyncio.get_running_loop().run_in_executor(None, create)
         return self.room_url(room_id)
 
-    def _require(self) -> Services:
-        if self.services is None:
-            raise RuntimeError("the local stack is not started")
-        return self.services
+    async def stop_children(self) -> None:
+        """Stop the SFUs and coturn at once (SIGTERM, SIGKILL after ``config.stop_timeout``).
 
-    async def stop(self) -> None:
-        """Stop serving and stop every child process (SFUs, coturn) at once.
-
-        Children get ``config.stop_timeout`` seconds after SIGTERM, then SIGKILL.
+        Done before the gateway closes, so no SFU sees its signaling go and tries to
+        reconnect while it is being stopped.
         """
         loop = asyncio.get_running_loop()
+        if self.gateway is not None:  # maintenance would restart the SFUs stopped here
+            await self.gateway.stop_maintenance()
         if self.turn_watchdog is not None:
             await self.turn_watchdog.stop()
             self.turn_watchdog = None
         stopping = []
         if self.launcher is not None:
             stopping.append(loop.run_in_executor(None, self.launcher.stop_all))
-        if self.turn is not None and self.turn.proc is not None:
-            coturn = self.turn.proc
+        turn, self.turn = self.turn, None
+        if turn is not None and turn.proc is not None:
             stopping.append(
-                loop.run_in_executor(None, stop_processes, [coturn], self.config.stop_timeout)
+                loop.run_in_executor(None, stop_processes, [turn.proc], self.config.stop_timeout)
             )
+        await asyncio.gather(*stopping)
+        if turn is not None:
+            turn.stop()  # already stopped: forgets it
+
+    def _require(self) -> Services:
+        if self.services is None:
+            raise RuntimeError("the local stack is not started")
+        return self.services
+
+    async def stop(self) -> None:
+        """Stop every child process (SFUs, coturn), then serving, then the store."""
+        await self.stop_children()
         if self.gateway is not None:
-            stopping.append(asyncio.ensure_future(self.gateway.stop()))
-        try:
-            await asyncio.gather(*stopping)
-        finally:
+            await self.gateway.stop()
             self.gateway = None
-            if self.turn is not None:
-                self.turn.stop()  # already stopped: forgets it
-                self.turn = None
         if self.store is not None:
             self.store.close()
             self.store = None

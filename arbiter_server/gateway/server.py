@@ -68,10 +68,7 @@ class LocalGateway:
     async def stop(self, timeout: float = 2.0) -> None:
         """Close every WebSocket (all at once, at most ``timeout`` s for their closing
         handshakes), stop serving and wait for running handlers without blocking the loop."""
-        if self._maintenance_task is not None:
-            self._maintenance_task.cancel()
-            await asyncio.gather(self._maintenance_task, return_exceptions=True)
-            self._maintenance_task = None
+        await self.stop_maintenance()
         closing = [asyncio.ensure_future(ws.close()) for ws in list(self._sockets)]
         if closing:
             await asyncio.wait(closing, timeout=timeout)
@@ -79,6 +76,13 @@ class LocalGateway:
             await self._runner.cleanup()
             self._runner = None
         await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
+
+    async def stop_maintenance(self) -> None:
+        """Stop the maintenance timer (idempotent): nothing restarts or stops SFUs any more."""
+        task, self._maintenance_task = self._maintenance_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def _call(self, handler: Handler, event: dict[str, Any]) -> dict[str, Any]:
         loop = asyncio.get_running_loop()

@@ -39,8 +39,11 @@ class SubprocessLauncher(Launcher):
         self.stop_timeout = stop_timeout
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     def start(self, room_id: str, sfu_token: str) -> str:
+        if self._closed:
+            raise LaunchError(f"not starting an SFU for room {room_id}: the server is stopping")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env["ARBITER_SFU_TOKEN"] = sfu_token
@@ -63,6 +66,10 @@ class SubprocessLauncher(Launcher):
         handle = str(proc.pid)
         with self._lock:
             self._procs[handle] = proc
+            closed = self._closed
+        if closed:  # stop_all() ran while this one started
+            self.stop(handle)
+            raise LaunchError(f"not starting an SFU for room {room_id}: the server is stopping")
         logger.info("started SFU for room %s (pid %s, log %s)", room_id, handle, log_path)
         return handle
 
@@ -95,8 +102,9 @@ class SubprocessLauncher(Launcher):
             return [p.pid for p in self._procs.values()]
 
     def stop_all(self) -> None:
-        """Stop every SFU at once: all get SIGTERM, stragglers SIGKILL after ``stop_timeout``."""
+        """Stop every SFU at once (SIGTERM, SIGKILL after ``stop_timeout``); start no more."""
         with self._lock:
+            self._closed = True
             procs = dict(self._procs)
             self._procs.clear()
         stop_processes(procs.values(), self.stop_timeout)

@@ -3,8 +3,11 @@ SIGTERM, none outlives it when it is killed, and a killed coturn comes back."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,6 +46,8 @@ async def test_a_signal_stops_dev_and_every_child_within_5_s(dev: Dev, sig: int)
     children = await _wait_children(dev)
     # the room is in use: the bot publishes, its SFU forwards
     await wait_until(lambda: _sfu_has_producer(dev), 20, "the bot publishing to its SFU")
+    # and three clients hang: their WebSockets never answer the closing handshake
+    hung = [_silent_websocket(dev.port) for _ in range(3)]
     dev.signal(sig)
     took = await wait_until(
         lambda: (
@@ -53,9 +58,23 @@ async def test_a_signal_stops_dev_and_every_child_within_5_s(dev: Dev, sig: int)
         10,
         "dev and its children gone",
     )
+    for sock in hung:
+        sock.close()
     assert dev.proc is not None and dev.proc.returncode == 0
-    print(f"stopped in {took:.2f} s")
     assert took < 5.0, f"dev and its children took {took:.1f} s to stop"
+
+
+def _silent_websocket(port: int) -> socket.socket:
+    """A WebSocket upgraded by hand that then reads and answers nothing."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    assert sock.recv(4096).startswith(b"HTTP/1.1 101"), "no WebSocket upgrade"
+    return sock
 
 
 def _sfu_has_producer(dev: Dev) -> bool:
