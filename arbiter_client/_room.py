@@ -965,7 +965,7 @@ class Room:
             self._source.close()
         for local in (self._video_track, self._audio_track):
             if local is not None:
-                local.stop()
+                local.close()
         for participant in self._participants.values():
             self._unsubscribe(participant)
         for recorder in list(self._recorders):
