@@ -451,6 +451,9 @@ async def run(args: argparse.Namespace, children: Children, workdir: Path) -> di
 
 
 def _progress(sample: Sample) -> None:
+    if sample["t"] == 0:
+        print("t=    0.0s  baseline", flush=True)
+        return
     parts = []
     for room, data in sample["rooms"].items():
         frames = sum(c.get("frames", 0) for c in data["clients"].values())
