@@ -11,7 +11,6 @@ from typing import TypeVar
 
 from aiortc import RTCIceServer, RTCSessionDescription
 
-from arbiter_client._tasks import TaskSet  # one task owner for the client and the SFU
 from arbiter_protocol import (
     DataMessage,
     Error,
@@ -30,9 +29,9 @@ from arbiter_protocol import (
     error_message,
     parse_message,
 )
+from arbiter_rtc import TaskSet, rtc_configuration
 
 from .consumer import Consumer
-from .ice import candidate_from_message, rtc_configuration
 from .participant import Participant
 from .producer import Producer
 
@@ -287,7 +286,7 @@ class Room:
                 await self._reject(participant.id, "ICE candidate before the producer offer")
                 return
             try:
-                await producer.add_candidate(candidate_from_message(message.candidate))
+                await producer.add_candidate(message.candidate)
             except Exception as exc:
                 await self._reject(participant.id, f"bad ICE candidate: {exc}")
 
@@ -312,7 +311,7 @@ class Room:
                     return
         if message.candidate is not None:
             try:
-                await consumer.add_candidate(candidate_from_message(message.candidate))
+                await consumer.add_candidate(message.candidate)
             except Exception as exc:
                 await self._reject(participant.id, f"bad ICE candidate: {exc}")
 
