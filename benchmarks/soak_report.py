@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .media import fit_line
+
 LOSS_TARGET = 0.01
 MEMORY_GROWTH_TARGET = 0.05
 WARMUP_MAX = 300.0
@@ -58,16 +60,11 @@ def growth(points: list[tuple[float, float]]) -> float | None:
 
     ``slope * (t_last - t_first) / mean``; None with fewer than three points.
     """
-    if len(points) < 3:
+    fit = fit_line(points) if len(points) >= 3 else None
+    mean = sum(v for _, v in points) / len(points) if points else 0.0
+    if fit is None or mean == 0:
         return None
-    n = len(points)
-    mean_t = sum(t for t, _ in points) / n
-    mean_v = sum(v for _, v in points) / n
-    var_t = sum((t - mean_t) ** 2 for t, _ in points)
-    if var_t == 0 or mean_v == 0:
-        return None
-    slope = sum((t - mean_t) * (v - mean_v) for t, v in points) / var_t
-    return slope * (points[-1][0] - points[0][0]) / mean_v
+    return fit[0] * (points[-1][0] - points[0][0]) / mean
 
 
 def _value_at(samples: list[Sample], t: float, pick: Any) -> Any:

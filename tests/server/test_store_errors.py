@@ -22,18 +22,23 @@ pytestmark = pytest.mark.timeout(30)
 BUSY_TIMEOUT = 0.3
 
 
-@pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[LocalStack]:
+def _stack(data_dir: Path, max_pages: int | None = None) -> LocalStack:
+    """A gateway on ``data_dir`` whose SFUs are played by nobody, with a short lock wait."""
     launcher = ManualLauncher()
-    stack = LocalStack(
+    return LocalStack(
         LocalStackConfig(
-            data_dir=tmp_path,
+            data_dir=data_dir,
             port=0,
             pool_size=0,
             launcher_factory=lambda s: launcher,
-            store_factory=lambda path: SQLiteStore(path, busy_timeout=BUSY_TIMEOUT),
+            store_factory=lambda p: SQLiteStore(p, busy_timeout=BUSY_TIMEOUT, max_pages=max_pages),
         )
     )
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[LocalStack]:
+    stack = _stack(tmp_path)
     await stack.start()
     try:
         yield stack
@@ -103,16 +108,7 @@ async def test_a_full_store_gives_503_and_keeps_every_row_it_had(
     SQLiteStore(path).close()  # the schema, to size the limit from
     with sqlite3.connect(path) as db:
         pages = int(db.execute("PRAGMA page_count").fetchone()[0])
-    launcher = ManualLauncher()
-    stack = LocalStack(
-        LocalStackConfig(
-            data_dir=tmp_path,
-            port=0,
-            pool_size=0,
-            launcher_factory=lambda s: launcher,
-            store_factory=lambda p: SQLiteStore(p, busy_timeout=BUSY_TIMEOUT, max_pages=pages + 4),
-        )
-    )
+    stack = _stack(tmp_path, max_pages=pages + 4)
     await stack.start()
     try:
         made: list[str] = []
