@@ -56,6 +56,7 @@ class Dev:
 
     async def start(self, timeout: float = 40.0) -> dict[str, Any]:
         """Start it and return the JSON facts it prints once ready."""
+        log = open(self.data_dir.parent / f"{self.data_dir.name}-dev.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -70,9 +71,10 @@ class Dev:
                 *self.args,
             ],
             stdout=subprocess.PIPE,
-            stderr=open(self.data_dir.parent / f"{self.data_dir.name}-dev.log", "ab"),  # noqa: SIM115
+            stderr=log,
             text=True,
         )
+        log.close()  # the child has its own copy
         assert self.proc.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(self.proc.stdout.readline), timeout)
         assert line, f"dev exited with {self.proc.poll()} before it was ready"
