@@ -1,8 +1,10 @@
 """Child processes that never outlive this one: start them, restart them, stop them in time.
 
-* :func:`spawn` starts a child that the kernel stops (``SIGTERM``) when this process dies,
+* :func:`spawn` starts a child that the kernel kills (``SIGKILL``) when this process dies,
   however it dies, ``SIGKILL`` included (Linux ``PR_SET_PDEATHSIG``, set in the child
   between ``fork`` and ``exec``, so it holds for programs that are not ours, e.g. coturn).
+  A dying parent coordinates nothing, and a child asked to stop politely then may hang on
+  it (an SFU whose signaling just vanished, a client leaving a server that is gone).
   The death signal follows the *thread* that forked the child, so every child is forked by
   one long-lived thread of this module, never by a worker thread that may end earlier.
 * :func:`stop_processes` stops several children at once within one deadline: ``SIGTERM``
@@ -33,8 +35,8 @@ __all__ = ["Watchdog", "spawn", "stop_processes"]
 logger = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
-DEATH_SIGNAL = signal.SIGTERM
-"What a child receives when this process dies (it may still clean up, e.g. the SFU)."
+DEATH_SIGNAL = signal.SIGKILL
+"What a child receives when this process dies: it must not outlive it, whatever it does."
 
 
 def _load_prctl() -> Any:

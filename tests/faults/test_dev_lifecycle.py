@@ -88,6 +88,8 @@ def _sfu_has_producer(dev: Dev) -> bool:
 async def test_no_child_outlives_dev_killed_with_sigkill(dev: Dev) -> None:
     await dev.start()
     children = await _wait_children(dev)
+    # the room is in use: left alone, its SFU and the bot would try to reconnect
+    await wait_until(lambda: _sfu_has_producer(dev), 20, "the bot publishing to its SFU")
     dev.signal(signal.SIGKILL)
     await dev.wait_exit(5)
     await wait_until(
