@@ -176,8 +176,11 @@ def _kill_and_exit(pids: list[int], why: str) -> None:
     """Last resort: SIGKILL our children by PID and leave now, threads and all."""
     for pid in pids:
         try:
+            with open(f"/proc/{pid}/stat") as f:  # still ours, not a reused PID
+                if int(f.read().rsplit(")", 1)[1].split()[1]) != os.getpid():
+                    continue
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
+        except (OSError, ValueError, IndexError):
             pass
     print(f"arbiter-server dev: {why}; killed its child processes", file=sys.stderr, flush=True)
     sys.stdout.flush()
