@@ -32,6 +32,7 @@ from arbiter_protocol import (
 from ..lambdas import maintenance, room_api, signaling
 from ..lambdas.routes import match_http_route
 from ..poster import LocalPoster
+from ..store import StoreUnavailable
 from .events import http_event, websocket_event
 
 __all__ = ["LocalGateway"]
@@ -99,6 +100,8 @@ class LocalGateway:
             await asyncio.sleep(self.maintenance_interval)
             try:
                 await self._call(maintenance.handler, {"source": "arbiter.maintenance"})
+            except StoreUnavailable as exc:  # tried again at the next interval
+                logger.warning("maintenance skipped: %s", exc)
             except Exception:
                 logger.exception("maintenance failed")
 

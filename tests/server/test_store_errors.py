@@ -22,7 +22,9 @@ pytestmark = pytest.mark.timeout(30)
 BUSY_TIMEOUT = 0.3
 
 
-def _stack(data_dir: Path, max_pages: int | None = None) -> LocalStack:
+def _stack(
+    data_dir: Path, max_pages: int | None = None, maintenance_interval: float = 5.0
+) -> LocalStack:
     """A gateway on ``data_dir`` whose SFUs are played by nobody, with a short lock wait."""
     launcher = ManualLauncher()
     return LocalStack(
@@ -30,6 +32,7 @@ def _stack(data_dir: Path, max_pages: int | None = None) -> LocalStack:
             data_dir=data_dir,
             port=0,
             pool_size=0,
+            maintenance_interval=maintenance_interval,
             launcher_factory=lambda s: launcher,
             store_factory=lambda p: SQLiteStore(p, busy_timeout=BUSY_TIMEOUT, max_pages=max_pages),
         )
@@ -165,3 +168,25 @@ async def test_many_requests_against_a_locked_store_leave_the_gateway_serving(
         assert {r.status_code for r in replies} == {503}
         locker.execute("ROLLBACK")
         assert (await http.post("/rooms", json={"room_id": "after"})).status_code == 201
+
+
+async def test_maintenance_against_a_locked_store_is_skipped_and_runs_again_after(
+    tmp_path: Path, locker: sqlite3.Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack = _stack(tmp_path, maintenance_interval=0.05)
+    await stack.start()
+    try:
+        assert stack.services is not None
+        await stack.create_room("idle")
+        stack.services.settings.empty_room_grace = 0.0  # the next pass stops its SFU: a write
+        locker.execute("BEGIN EXCLUSIVE")
+        async with asyncio.timeout(10):
+            while "maintenance skipped: the room store is busy" not in caplog.text:
+                await asyncio.sleep(0.02)
+        locker.execute("ROLLBACK")
+        async with asyncio.timeout(10):
+            while (room := stack.services.store.get_room("idle")) and room.sfu_state != "none":
+                await asyncio.sleep(0.02)
+        assert "maintenance failed" not in caplog.text
+    finally:
+        await stack.stop()
