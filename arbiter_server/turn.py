@@ -24,6 +24,8 @@ from pathlib import Path
 
 from arbiter_protocol import IceServer
 
+from .supervisor import spawn
+
 __all__ = ["TURN_PORT", "TurnServer", "turn_credentials", "turn_ice_servers"]
 
 logger = logging.getLogger(__name__)
@@ -157,7 +159,7 @@ class TurnServer:
             )
         )
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
+            self.proc = spawn(
                 [self.binary, "-c", str(config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
