@@ -532,18 +532,27 @@ def test_the_functions_entry_points_build_their_services_on_a_cold_start(
         root.setLevel(level)
 
 
-_PAGE_PROBE = """
+_HANDLER_PROBE = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from arbiter_server import aws
-def get(route, path, **params):
-    event = {"version": "2.0", "routeKey": route, "rawPath": path, "pathParameters": params,
-             "headers": {"accept": "text/html,application/xhtml+xml"},
-             "requestContext": {"http": {"method": "GET", "path": path}}}
-    return aws.room_api_handler(event, None)
-page = get("GET /rooms/{room_id}", "/rooms/any-room", room_id="any-room")
-print(json.dumps(page))
+print(json.dumps(aws.room_api_handler(json.loads(sys.argv[2]), None)))
 """
+
+
+def _from_zip(unzipped: Path, event: dict[str, Any]) -> dict[str, Any]:
+    """The Room API function's answer to ``event``, run from the unzipped Lambda code alone."""
+    result = subprocess.run(
+        [sys.executable, "-c", _HANDLER_PROBE, str(unzipped), json.dumps(event)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **_lambda_env()},
+        cwd=unzipped.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answer
 
 
 def test_the_room_page_is_served_by_the_deployed_function_from_its_zip(
@@ -562,40 +571,26 @@ def test_the_room_page_is_served_by_the_deployed_function_from_its_zip(
     assert fn["CodeSha256"] == built.sha256
     unzipped = tmp_path / "task"
     zipfile.ZipFile(built.path).extractall(unzipped)
-    env = {**os.environ, **_lambda_env()}
-    result = subprocess.run(
-        [sys.executable, "-c", _PAGE_PROBE, str(unzipped)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=tmp_path,
+    # a browser at a room URL: an HTTP API 2.0 event with Accept: text/html
+    page = _from_zip(
+        unzipped,
+        {
+            "version": "2.0",
+            "routeKey": "GET /rooms/{room_id}",
+            "rawPath": "/rooms/any-room",
+            "pathParameters": {"room_id": "any-room"},
+            "headers": {"accept": "text/html,application/xhtml+xml"},
+            "requestContext": {"http": {"method": "GET", "path": "/rooms/any-room"}},
+        },
     )
-    assert result.returncode == 0, result.stderr
-    page = json.loads(result.stdout.strip().splitlines()[-1])
     assert page["statusCode"] == 200
     assert page["headers"]["content-type"].startswith("text/html")
     (asset,) = re.findall(r'src="/assets/([^"]+\.js)"', page["body"])
-    # ...and the bundle it loads, as API Gateway would send it
-    event = {
-        "routeKey": "GET /assets/{file}",
-        "pathParameters": {"file": asset},
-        "headers": {},
-    }
-    probe = _PAGE_PROBE.replace(
-        'page = get("GET /rooms/{room_id}", "/rooms/any-room", room_id="any-room")',
-        f"page = aws.room_api_handler({event!r}, None)",
+    # ...and the bundle it loads
+    bundle = _from_zip(
+        unzipped,
+        {"routeKey": "GET /assets/{file}", "pathParameters": {"file": asset}, "headers": {}},
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe, str(unzipped)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-    bundle = json.loads(result.stdout.strip().splitlines()[-1])
     assert bundle["statusCode"] == 200 and "javascript" in bundle["headers"]["content-type"]
     assert bundle["body"] == (unzipped / "arbiter_server" / "web" / "assets" / asset).read_text()
 

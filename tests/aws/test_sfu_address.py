@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -33,6 +30,7 @@ from arbiter_server.sfu.address import (
 )
 from tests.aws.helpers import client
 from tests.sfu.fake_signaling import FakeSignaling
+from tests.sfu.test_process import output, sfu_process
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("aws_env")]
 
@@ -122,40 +120,16 @@ def _drop(eni_id: str) -> None:
     ec2.delete_network_interface(NetworkInterfaceId=eni_id)
 
 
-@asynccontextmanager
-async def _sfu(url: str, **env: str) -> AsyncIterator[asyncio.subprocess.Process]:
-    full = dict(os.environ, ARBITER_ICE_SERVERS="[]", ARBITER_SFU_TOKEN="sfu-secret", **env)
-    proc = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "arbiter_server.sfu", "--room", "room1", "--signaling", url),
-        env=full,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        yield proc
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-
-
-async def _output(proc: asyncio.subprocess.Process) -> tuple[int, str]:
-    assert proc.stdout is not None
-    out = await asyncio.wait_for(proc.stdout.read(), 30)
-    return await asyncio.wait_for(proc.wait(), 10), out.decode(errors="replace")
-
-
 async def test_the_sfu_announces_the_public_address_of_its_task_and_media_flows(
-    metadata: str, interface: str
+    metadata: str, interface: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     host = _host_ip()
+    monkeypatch.setenv("ECS_CONTAINER_METADATA_URI_V4", metadata)  # as ECS sets it
+    monkeypatch.setenv("ARBITER_SFU_PORTS", KERNEL_PORTS)
     signaling = FakeSignaling()
     await signaling.start()
     try:
-        async with _sfu(
-            signaling.url, ECS_CONTAINER_METADATA_URI_V4=metadata, ARBITER_SFU_PORTS=KERNEL_PORTS
-        ) as proc:
+        async with sfu_process(signaling.url) as proc:
             await asyncio.wait_for(signaling.connected.wait(), 20)
             alice = await signaling.join("alice", size=(320, 240))
             bob = await signaling.join("bob", size=(352, 288))
@@ -168,7 +142,7 @@ async def test_the_sfu_announces_the_public_address_of_its_task_and_media_flows(
                     sdps.append((message.connection, message.sdp.sdp))
             await signaling.close_peers()
             proc.terminate()
-            code, out = await _output(proc)
+            code, out = await output(proc, 30)
     finally:
         await signaling.stop()
     assert f"announcing public address {interface} (for {host})" in out, out
@@ -186,22 +160,28 @@ async def test_the_sfu_announces_the_public_address_of_its_task_and_media_flows(
     assert code == 0, out
 
 
-async def test_an_sfu_on_ecs_without_a_public_address_refuses_to_start(metadata: str) -> None:
+async def test_an_sfu_on_ecs_without_a_public_address_refuses_to_start(
+    metadata: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ECS_CONTAINER_METADATA_URI_V4", metadata)
     eni_id, _ = _interface(_host_ip(), public=False)
     try:
-        async with _sfu("ws://127.0.0.1:9/ws", ECS_CONTAINER_METADATA_URI_V4=metadata) as proc:
-            code, out = await _output(proc)
+        async with sfu_process("ws://127.0.0.1:9/ws") as proc:
+            code, out = await output(proc, 30)
     finally:
         _drop(eni_id)
     assert code == 2
     assert f"the network interface of {_host_ip()} has no public IPv4 address" in out
 
 
-async def test_an_sfu_whose_ports_are_not_the_open_ones_refuses_to_start() -> None:
+async def test_an_sfu_whose_ports_are_not_the_open_ones_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     low, high = (int(p) for p in KERNEL_PORTS.split())
     narrow = f"{low + 1}-{high}"
-    async with _sfu("ws://127.0.0.1:9/ws", ARBITER_SFU_PORTS=narrow) as proc:
-        code, out = await _output(proc)
+    monkeypatch.setenv("ARBITER_SFU_PORTS", narrow)
+    async with sfu_process("ws://127.0.0.1:9/ws") as proc:
+        code, out = await output(proc, 30)
     assert code == 2
     assert f"the SFU's sockets take ports {low}-{high}" in out
     assert f"only {narrow} are open to it" in out

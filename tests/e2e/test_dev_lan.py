@@ -4,10 +4,6 @@ host other machines reach (this machine's own address here), never 0.0.0.0."""
 from __future__ import annotations
 
 import asyncio
-import json
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +13,7 @@ from aioice.ice import get_host_addresses
 
 from arbiter_client import Room
 from arbiter_server.local import LocalStack, LocalStackConfig, public_host_for
+from tests.e2e.devserver import dev_server
 from tests.e2e.probe import MediaProbe
 
 pytestmark = pytest.mark.timeout(90)
@@ -30,19 +27,8 @@ async def test_dev_on_every_interface_hands_out_urls_with_the_public_host(
     tmp_path: Path,
 ) -> None:
     lan = _lan_address()
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "arbiter_server", "dev", "--host", "0.0.0.0"),
-            *("--public-host", lan, "--port", "0", "--data-dir", str(tmp_path)),
-            *("--json", "--pool-size", "0"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        facts = json.loads(await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 30))
+    args = ("--host", "0.0.0.0", "--public-host", lan, "--pool-size", "0")
+    with dev_server(tmp_path, *args) as facts:
         port = facts["api"].rsplit(":", 1)[1]
         assert facts["url"] == f"http://{lan}:{port}/rooms/demo"
         assert facts["signaling"] == f"ws://{lan}:{port}/ws"
@@ -65,14 +51,6 @@ async def test_dev_on_every_interface_hands_out_urls_with_the_public_host(
                 )
             finally:
                 await probe.close()
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0
 
 
 async def test_a_public_name_goes_in_the_urls_while_sfus_use_the_local_address(

@@ -4,7 +4,6 @@ fails naming the TURN step; against closed room creation it needs the API key.""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import signal
@@ -17,6 +16,7 @@ import pytest
 
 from arbiter_server.local import LocalStack, LocalStackConfig
 from arbiter_server.smoke import SmokeTest
+from tests.e2e.devserver import dev_server
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,28 +34,9 @@ LINE = re.compile(r"^(PASS|FAIL|SKIP) +(\d+\.\d\d) s  (.+?)(?:: (.*))?$")
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """``arbiter-server dev`` with coturn, no bot; its ``--json`` facts."""
-    data = tmp_path_factory.mktemp("smoke-dev")
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "arbiter_server", "dev", "--port", "0"),
-            *("--data-dir", str(data), "--json", "--no-bot", "--pool-size", "0"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        facts: dict[str, object] = json.loads(proc.stdout.readline())
+    with dev_server(tmp_path_factory.mktemp("smoke-dev"), "--no-bot", "--pool-size", "0") as facts:
         assert facts["turn_pid"], "coturn did not start"
         yield facts
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _smoke(*args: str) -> tuple[int, list[tuple[str, float, str, str]], str]:
