@@ -37,6 +37,7 @@ from arbiter_protocol import (
     Grant,
     Handshake,
     IceCandidate,
+    IceServer,
     Identified,
     Identify,
     JoinRequest,
@@ -46,6 +47,7 @@ from arbiter_protocol import (
     ParticipantJoined,
     ParticipantLeft,
     ProtocolError,
+    Refreshed,
     SessionDescription,
     SfuReady,
     Subscription,
@@ -82,6 +84,7 @@ from ._media import (
 from ._participant import LocalParticipant, RemoteParticipant, TrackKind
 from ._player import AudioPlayer
 from ._recorder import Recorder
+from ._session import ClientSession
 from ._signaling import Signaling
 from ._stats import ConnectionStats, RoomStats, _Meter, connection_stats
 from ._tasks import TaskSet
@@ -228,7 +231,8 @@ class Room:
         self._players: list[AudioPlayer] = []
         self._timeout = timeout
         self._reconnect_timeout = reconnect_timeout
-        self._token: str | None = None
+        self._session: ClientSession | None = None
+        self._signaling_url = ""
         self._signaling_up = asyncio.Event()
         self._signaling_down = False
         self._media_down = False
@@ -383,8 +387,9 @@ class Room:
     async def _connect(self) -> None:
         response = await self._request_join()
         self._room_id = response.room_id
-        self._token = response.token
-        self._ice_servers = _ice_servers(response)
+        self._session = ClientSession(response)
+        self._signaling_url = response.signaling_url
+        self._ice_servers = _ice_servers(response.ice_servers)
         self._signaling = Signaling(response.signaling_url)
         self._step = "the signaling WebSocket"
         await self._signaling.connect()
@@ -405,6 +410,7 @@ class Room:
             await self._until(self._sfu_ready)
         await self._start_producer()
         self._state = RoomState.CONNECTED
+        self._tasks.spawn(self._session.keep_fresh(self._send), "session-refresh")
         self._set_connection_state("connected", None)
         self._log_debug("joined")
 
@@ -414,9 +420,9 @@ class Room:
             iceServers=self._ice_servers, iceTransportPolicy=self._ice_transport_policy
         )
 
-    async def _request_join(self, resume_token: str | None = None) -> JoinResponse:
+    async def _request_join(self) -> JoinResponse:
         join_url = f"{self._url}/join"
-        request = JoinRequest(name=self._name, resume_token=resume_token, grants=self._grants)
+        request = JoinRequest(name=self._name, grants=self._grants)
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as http:
                 reply = await http.post(
@@ -928,6 +934,16 @@ class Room:
             )
         await asyncio.shield(self._close_task)
 
+    def _end(self, reason: str) -> None:
+        """The server ended the session: close with ``reason``, without a leave or retry."""
+        _fail_future(self._failure, ConnectionLost(reason, code=reason))
+        if self._close_task is None:
+            self._log_warning("the server ended the session: %s", reason)
+            self._close_reason = reason
+            self._close_task = asyncio.get_running_loop().create_task(
+                self._shutdown(send_leave=False), name="arbiter-client:close"
+            )
+
     def _fail(self, exc: ArbiterError) -> None:
         """Something fatal happened: wake every waiter and, once joined, close the room."""
         _fail_future(self._failure, exc)
@@ -1041,17 +1057,14 @@ class Room:
         self._fail(ConnectionLost(f"could not reconnect within {budget:g} s (last error: {last})"))
 
     async def _resume_once(self) -> tuple[Signaling, Identified]:
-        """One attempt: ``POST /join`` with ``resume_token``, open the WebSocket, identify."""
-        response = await self._request_join(resume_token=self._token)
+        """One attempt: open a WebSocket and ``resume`` with the refresh credential."""
         local = self.local_participant
-        if response.participant_id != local.id:
-            raise ProtocolMismatch(
-                f"the server resumed us as {response.participant_id!r}, not {local.id!r}"
-            )
-        signaling = Signaling(response.signaling_url)
+        session = self._session
+        assert session is not None
+        signaling = Signaling(self._signaling_url)
         try:
             await signaling.connect()
-            await signaling.send(Identify(token=response.token))
+            await signaling.send(session.resume_message())
             while True:
                 try:
                     message = parse_message(await signaling.receive())
@@ -1069,14 +1082,14 @@ class Room:
                             f"identified as {message.role} {message.participant_id!r}"
                         )
                     break
-                if isinstance(message, Error) and message.ref in (None, Identify.action):
+                if isinstance(message, Error) and message.ref in (None, "resume"):
                     raise error_from_code(message.code, message.message)
                 self._dispatch(message)
         except BaseException:
             await signaling.close()
             raise
-        self._token = response.token
-        self._ice_servers = _ice_servers(response)
+        if (ice := session.update(message)) is not None:
+            self._ice_servers = _ice_servers(ice)
         return signaling, message
 
     def _resumed(self, signaling: Signaling, identified: Identified) -> None:
@@ -1259,6 +1272,9 @@ class Room:
                     self._remove_participant(message.participant_id, message.reason),
                     f"participant-left:{message.participant_id}",
                 )
+            case Refreshed():
+                if self._session is not None and (ice := self._session.update(message)):
+                    self._ice_servers = _ice_servers(ice)
             case Error():
                 self._on_error(message)
             case _:
@@ -1291,6 +1307,9 @@ class Room:
         self._emit(ev.ParticipantJoined(participant))
 
     def _on_error(self, message: Error) -> None:
+        if message.code == ErrorCode.SESSION_EXPIRED.value:
+            self._end("session_expired")
+            return
         exc = error_from_code(message.code, message.message)
         joining = self._state is RoomState.JOINING
         if joining and message.ref in (None, Identify.action, Handshake.action):
@@ -1597,10 +1616,9 @@ def _make_source(
     )
 
 
-def _ice_servers(response: JoinResponse) -> list[RTCIceServer]:
+def _ice_servers(servers: list[IceServer]) -> list[RTCIceServer]:
     return [
-        RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
-        for s in response.ice_servers
+        RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in servers
     ]
 
 

@@ -26,6 +26,7 @@ export const ErrorCode = {
   NOT_IDENTIFIED: 'not_identified',
   ALREADY_IDENTIFIED: 'already_identified',
   UNAUTHORIZED: 'unauthorized',
+  SESSION_EXPIRED: 'session_expired',
   FORBIDDEN: 'forbidden',
   ROOM_NOT_FOUND: 'room_not_found',
   ROOM_EXISTS: 'room_exists',
@@ -68,10 +69,19 @@ export const MAX_MESSAGE_BYTES = 128 * 1024;
 export const MAX_FRAME_BYTES = 32 * 1024;
 /** Largest HTTP request/response body. @public */
 export const MAX_BODY_BYTES = 16 * 1024;
-/** Longest display name. @public */
+/** Longest display name, in UTF-8 bytes. @public */
 export const MAX_NAME = 64;
-const MAX_SDP = 60 * 1024;
+/**
+ * Largest SDP, in bytes of its JSON-encoded text, so a handshake fits one 32 KB frame.
+ * @public
+ */
+export const MAX_SDP = 30 * 1024;
+/** Deepest nesting of arrays and objects accepted in a message or body. @public */
+export const MAX_DEPTH = 32;
+/** Longest number literal accepted, in characters. @public */
+export const MAX_NUMBER_CHARS = 32;
 const MAX_CANDIDATE = 1024;
+const MAX_REFRESH_TOKEN = 256;
 const MAX_STRING = 64 * 1024;
 const MAX_LIST = 1000;
 const MAX_SAFE = 2 ** 53;
@@ -86,7 +96,8 @@ const CANDIDATE_RE =
 /**
  * Refuse text that is not plausibly SDP (Python's `check_sdp`): it must start with `v=0`,
  * every line must be `<letter>=<printable ASCII>`, with an `o=` line and at most 32 `m=`
- * sections. Throws {@link ProtocolError}.
+ * sections, and JSON-encoded it must fit in {@link MAX_SDP} bytes. Throws
+ * {@link ProtocolError}.
  * @public
  */
 export function checkSdp(sdp: string): void {
@@ -99,7 +110,25 @@ export function checkSdp(sdp: string): void {
     const bad = lines.findIndex((l) => !SDP_LINE_RE.test(l));
     if (bad >= 0) problem = `line ${bad + 1} is not '<letter>=<printable text>'`;
   }
+  if (problem === null) {
+    const size = sdpJsonSize(sdp);
+    if (size > MAX_SDP) problem = `is ${size} bytes as JSON; the limit is ${MAX_SDP} (one 32 KB frame)`;
+  }
   if (problem !== null) throw new ProtocolError(ErrorCode.INVALID_MESSAGE, `field 'sdp.sdp' ${problem}`);
+}
+
+/**
+ * Bytes of `sdp` as a JSON string (Python's `sdp_json_size`): quotes, and two bytes per
+ * escaped character. Exact for text {@link checkSdp} accepts.
+ * @public
+ */
+export function sdpJsonSize(sdp: string): number {
+  let escaped = 0;
+  for (let i = 0; i < sdp.length; i++) {
+    const c = sdp.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c || c === 0x0d || c === 0x0a) escaped++;
+  }
+  return sdp.length + escaped + 2;
 }
 
 /**
@@ -139,13 +168,44 @@ export interface IceCandidate {
   sdpMLineIndex?: number | null;
 }
 
-/** First message on every signaling connection. @public */
+/**
+ * First message on a signaling connection: admit this participant (or SFU), once. The
+ * token is single-use and never takes over a connected participant (that needs `resume`).
+ * @public
+ */
 export interface Identify {
   action: 'identify';
   token: string;
 }
 
-/** Reply to a successful `identify`. @public */
+/**
+ * First message on a new connection of someone who was connected before: the current
+ * refresh credential takes over its participant (or SFU); nobody is told it left.
+ * @public
+ */
+export interface Resume {
+  action: 'resume';
+  refresh_token: string;
+}
+
+/** Renew an identified connection's refresh credential before it expires. @public */
+export interface Refresh {
+  action: 'refresh';
+  refresh_token: string;
+}
+
+/** Reply to `refresh`: the next refresh credential (the one sent is spent). @public */
+export interface Refreshed {
+  action: 'refreshed';
+  refresh_token: string;
+  refresh_expires_at: number;
+  /** When the session ends (`session_expired`); absent for an SFU. */
+  session_expires_at?: number | null;
+  /** STUN/TURN servers with fresh credentials. */
+  ice_servers?: IceServer[] | null;
+}
+
+/** Reply to a successful `identify` or `resume`. @public */
 export interface Identified {
   action: 'identified';
   room_id: string;
@@ -155,6 +215,11 @@ export interface Identified {
   participant_id?: string | null;
   /** True when this connection took over a briefly disconnected participant. */
   resumed: boolean;
+  /** A new refresh credential, when this identify or resume issued one. */
+  refresh_token?: string | null;
+  refresh_expires_at?: number | null;
+  session_expires_at?: number | null;
+  ice_servers?: IceServer[] | null;
 }
 
 /** SDP and ICE between a client and its room's SFU, routed by signaling. @public */
@@ -240,6 +305,9 @@ export interface Subscription {
 /** Any signaling or data-channel message. @public */
 export type Message =
   | Identify
+  | Resume
+  | Refresh
+  | Refreshed
   | Identified
   | Handshake
   | Leave
@@ -267,8 +335,6 @@ export interface IceServer {
 /** `POST /rooms/{room_id}/join`. @public */
 export interface JoinRequest {
   name: string;
-  /** The previous join token: rejoin as the same participant (reconnection). */
-  resume_token?: string | null;
   /** Ask for fewer permissions than all (e.g. only `subscribe` for a viewer). */
   grants?: Grant[] | null;
 }
@@ -280,7 +346,13 @@ export interface JoinResponse {
   token: string;
   signaling_url: string;
   ice_servers: IceServer[];
+  /** When the single-use token expires (identify before then). */
   expires_at: number;
+  /** The session's refresh credential (`resume`, `refresh`); it rotates. */
+  refresh_token: string;
+  refresh_expires_at: number;
+  /** When the session ends: the participant then gets `session_expired`. */
+  session_expires_at: number;
 }
 
 /** `POST /rooms`. @public */
@@ -384,8 +456,33 @@ const ICE_CANDIDATE: Schema = {
   },
 };
 
+const ICE_SERVER: Schema = {
+  fields: [
+    { name: 'urls', type: { t: 'list', item: STR, maxItems: 8 } },
+    { name: 'username', type: STR, optional: true },
+    { name: 'credential', type: STR, optional: true },
+  ],
+};
+
+const REFRESH_TOKEN: FieldType = { t: 'str', maxLen: MAX_REFRESH_TOKEN, minLen: 1 };
+const ICE_SERVERS: FieldType = {
+  t: 'list',
+  item: { t: 'object', schema: ICE_SERVER },
+  maxItems: 8,
+};
+
 const MESSAGE_SCHEMAS: Record<Action, Schema> = {
   identify: { fields: [{ name: 'token', type: { t: 'str', maxLen: 4096, minLen: 1 } }] },
+  resume: { fields: [{ name: 'refresh_token', type: REFRESH_TOKEN }] },
+  refresh: { fields: [{ name: 'refresh_token', type: REFRESH_TOKEN }] },
+  refreshed: {
+    fields: [
+      { name: 'refresh_token', type: REFRESH_TOKEN },
+      { name: 'refresh_expires_at', type: { t: 'int' } },
+      { name: 'session_expires_at', type: { t: 'int' }, optional: true },
+      { name: 'ice_servers', type: ICE_SERVERS, optional: true },
+    ],
+  },
   identified: {
     fields: [
       { name: 'room_id', type: ID },
@@ -398,6 +495,10 @@ const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       },
       { name: 'participant_id', type: ID, optional: true },
       { name: 'resumed', type: { t: 'bool' }, default: () => false },
+      { name: 'refresh_token', type: REFRESH_TOKEN, optional: true },
+      { name: 'refresh_expires_at', type: { t: 'int' }, optional: true },
+      { name: 'session_expires_at', type: { t: 'int' }, optional: true },
+      { name: 'ice_servers', type: ICE_SERVERS, optional: true },
     ],
   },
   handshake: {
@@ -470,20 +571,11 @@ const MESSAGE_SCHEMAS: Record<Action, Schema> = {
   },
 };
 
-const ICE_SERVER: Schema = {
-  fields: [
-    { name: 'urls', type: { t: 'list', item: STR } },
-    { name: 'username', type: STR, optional: true },
-    { name: 'credential', type: STR, optional: true },
-  ],
-};
-
 const BODY_SCHEMAS: Record<BodyType, Schema> = {
   IceServer: ICE_SERVER,
   JoinRequest: {
     fields: [
       { name: 'name', type: { t: 'str', maxLen: MAX_NAME, minLen: 1 }, default: () => 'guest' },
-      { name: 'resume_token', type: { t: 'str', maxLen: 4096, minLen: 1 }, optional: true },
       { name: 'grants', type: GRANTS, optional: true },
     ],
   },
@@ -495,6 +587,9 @@ const BODY_SCHEMAS: Record<BodyType, Schema> = {
       { name: 'signaling_url', type: STR },
       { name: 'ice_servers', type: { t: 'list', item: { t: 'object', schema: ICE_SERVER } } },
       { name: 'expires_at', type: { t: 'int' } },
+      { name: 'refresh_token', type: STR },
+      { name: 'refresh_expires_at', type: { t: 'int' } },
+      { name: 'session_expires_at', type: { t: 'int' } },
     ],
   },
   CreateRoomRequest: {
@@ -521,6 +616,24 @@ const BODY_SCHEMAS: Record<BodyType, Schema> = {
 
 /** Every known action. @public */
 export const ACTIONS: readonly Action[] = Object.keys(MESSAGE_SCHEMAS) as Action[];
+
+/** Length in UTF-8 bytes (a lone surrogate counts 3, as Python's `surrogatepass`). */
+export function utf8Length(value: string): number {
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < value.length) {
+      const d = value.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
 
 /** Length in code points, as Python's `len(str)`. */
 function pyLen(value: string): number {
@@ -610,7 +723,7 @@ function load(tp: FieldType, value: unknown, where: string, withMeta: boolean): 
     }
     case 'str': {
       if (typeof value !== 'string') throw invalid(where, 'must be a string');
-      const n = pyLen(value);
+      const n = utf8Length(value);
       if (n > (tp.maxLen ?? MAX_STRING)) throw invalid(where, 'is too long');
       if (tp.minLen !== undefined && n < tp.minLen) throw invalid(where, 'is too short');
       return value;
@@ -643,26 +756,88 @@ function dump(tp: FieldType, value: unknown): unknown {
 
 // -------------------------------------------------------------------------------- messages
 
-function byteLength(raw: string | Uint8Array): number {
-  // Python measures `len(raw)`: characters of a str, bytes of a bytes object.
-  return typeof raw === 'string' ? pyLen(raw) : raw.byteLength;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const STRING_TOKEN = /"[^"\\]*(?:\\.[^"\\]*)*"/gs;
+const NOT_BRACKET = /[^[\]{}]+/g;
+const INNERMOST = /\[\]|\{\}/g;
+const NUMBER_TOKEN = /-?\d[\d.eE+-]*/g;
+
+function malformed(what: string, problem: string): ProtocolError {
+  return new ProtocolError(ErrorCode.MALFORMED_JSON, `${what} ${problem}`);
 }
 
-function decodeJson(raw: string | Uint8Array, what: string): unknown {
+/** Whether valid JSON `text` nests deeper than {@link MAX_DEPTH} (Python's `_too_deep`). */
+function tooDeep(text: string): boolean {
+  let brackets = text.replace(STRING_TOKEN, '').replace(NOT_BRACKET, '');
+  for (let i = 0; i < MAX_DEPTH; i++) {
+    if (!brackets) return false;
+    brackets = brackets.replace(INNERMOST, '');
+  }
+  return brackets.length > 0;
+}
+
+/**
+ * Decode JSON text or UTF-8 bytes with the rules of Python's `decode_json`: at most
+ * `maxBytes` UTF-8 bytes, valid UTF-8 and no lone surrogates, nesting at most
+ * {@link MAX_DEPTH}, number literals of at most {@link MAX_NUMBER_CHARS} characters and
+ * finite. Throws {@link ProtocolError} (`message_too_large`, `malformed_json`).
+ * @public
+ */
+export function decodeJson(raw: string | Uint8Array, maxBytes: number, what = 'message'): unknown {
   let text: string;
-  try {
-    text = typeof raw === 'string' ? raw : new TextDecoder('utf-8', { fatal: true }).decode(raw);
-  } catch (exc) {
-    throw new ProtocolError(ErrorCode.MALFORMED_JSON, `${what} is not valid JSON: ${String(exc)}`);
+  let size: number;
+  if (typeof raw === 'string') {
+    if (LONE_SURROGATE.test(raw)) throw malformed(what, 'is not valid Unicode: it has a lone surrogate');
+    text = raw;
+    size = utf8Length(raw);
+  } else {
+    size = raw.byteLength;
+    text = '';
   }
-  try {
-    return JSON.parse(text);
-  } catch (exc) {
-    throw new ProtocolError(
-      ErrorCode.MALFORMED_JSON,
-      `${what} is not valid JSON: ${(exc as Error).message}`,
-    );
+  if (size > maxBytes) {
+    throw new ProtocolError(ErrorCode.MESSAGE_TOO_LARGE, `${what} is ${size} bytes; the limit is ${maxBytes}`);
   }
+  if (typeof raw !== 'string') {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
+    } catch {
+      throw malformed(what, 'is not valid UTF-8');
+    }
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (exc) {
+    if (exc instanceof RangeError) throw malformed(what, `is nested deeper than ${MAX_DEPTH} levels`);
+    throw malformed(what, `is not valid JSON: ${(exc as Error).message}`);
+  }
+  const stripped = text.replace(STRING_TOKEN, '""');
+  for (const literal of stripped.match(NUMBER_TOKEN) ?? []) {
+    if (literal.length > MAX_NUMBER_CHARS) {
+      throw malformed(what, `has a number longer than ${MAX_NUMBER_CHARS} characters`);
+    }
+    if (!Number.isFinite(Number(literal))) throw malformed(what, `has a number out of range (${literal})`);
+  }
+  let opens = 0;
+  for (let i = 0; i < text.length && opens <= MAX_DEPTH; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) opens++;
+  }
+  if (opens > MAX_DEPTH && tooDeep(text)) throw malformed(what, `is nested deeper than ${MAX_DEPTH} levels`);
+  if (text.includes('\\u') && SURROGATE_ESCAPE.test(text) && hasLoneSurrogate(data)) {
+    throw malformed(what, 'has a lone surrogate escape (\\ud800-\\udfff without its pair)');
+  }
+  return data;
+}
+
+function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value);
+  if (Array.isArray(value)) return value.some(hasLoneSurrogate);
+  if (isPlainObject(value)) {
+    return Object.entries(value).some(([k, v]) => LONE_SURROGATE.test(k) || hasLoneSurrogate(v));
+  }
+  return false;
 }
 
 /**
@@ -682,14 +857,7 @@ export function parseMessage(
   raw: string | Uint8Array,
   allowed?: ReadonlySet<string> | readonly string[],
 ): Message {
-  const size = byteLength(raw);
-  if (size > MAX_MESSAGE_BYTES) {
-    throw new ProtocolError(
-      ErrorCode.MESSAGE_TOO_LARGE,
-      `message is ${size} bytes; the limit is ${MAX_MESSAGE_BYTES}`,
-    );
-  }
-  return messageFromDict(decodeJson(raw, 'message'), allowed);
+  return messageFromDict(decodeJson(raw, MAX_MESSAGE_BYTES, 'message'), allowed);
 }
 
 /**
@@ -807,13 +975,7 @@ export function decodeBody<T extends BodyType>(
   if (raw === null || raw === undefined || raw === '' || (typeof raw !== 'string' && raw.byteLength === 0)) {
     data = {};
   } else {
-    if (byteLength(raw) > MAX_BODY_BYTES) {
-      throw new ProtocolError(
-        ErrorCode.MESSAGE_TOO_LARGE,
-        `body is larger than ${MAX_BODY_BYTES} bytes`,
-      );
-    }
-    data = decodeJson(raw, 'body');
+    data = decodeJson(raw, MAX_BODY_BYTES, 'body');
   }
   return fromDict(BODY_SCHEMAS[type], data) as unknown as Bodies[T];
 }
