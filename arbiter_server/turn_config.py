@@ -110,9 +110,15 @@ def limits_for(max_participants: int) -> TurnLimits:
 
 
 def address_range(network: str) -> str:
-    """coturn's ``first-last`` form of a CIDR network (what every coturn version reads)."""
+    """coturn's ``first-last`` form of a CIDR network (what every coturn version reads).
+
+    A range may not start at the unspecified address (``0.0.0.0``, ``::``): coturn reads
+    such a start as "from anything", so ``::-::1`` would deny every IPv4 peer. The range
+    starts one address later; coturn refuses the unspecified address itself anyway.
+    """
     net = ipaddress.ip_network(network, strict=True)
-    return f"{net[0].compressed}-{net[-1].compressed}"
+    first = net[0] + 1 if net[0].is_unspecified else net[0]
+    return f"{first.compressed}-{net[-1].compressed}"
 
 
 def render(
