@@ -134,8 +134,8 @@ class SessionDescription:
 
     type: Literal["offer", "answer"]
     "Whether this is an offer or an answer."
-    sdp: str = field(metadata={"max_len": MAX_SDP, "min_len": 1})
-    "The SDP text (at most :data:`MAX_SDP` bytes JSON-encoded)."
+    sdp: str = field(metadata={"max_len": MAX_MESSAGE_BYTES, "min_len": 1})
+    "The SDP text (at most :data:`MAX_SDP` bytes JSON-encoded; :func:`check_sdp`)."
 
     def __post_init__(self) -> None:
         check_sdp(self.sdp)
@@ -172,7 +172,9 @@ def check_sdp(sdp: str) -> None:
     """
     lines = sdp.replace("\r\n", "\n").rstrip("\n").split("\n")
     problem = None
-    if not lines or lines[0] != "v=0":
+    if (size := sdp_json_size(sdp)) > MAX_SDP:
+        problem = f"is {size} bytes as JSON; the limit is {MAX_SDP} (one 32 KB frame)"
+    elif not lines or lines[0] != "v=0":
         problem = "must start with 'v=0'"
     elif not any(line.startswith("o=") for line in lines):
         problem = "has no 'o=' line"
@@ -183,8 +185,6 @@ def check_sdp(sdp: str) -> None:
             if not _SDP_LINE_RE.match(line):
                 problem = f"line {number} is not '<letter>=<printable text>'"
                 break
-    if problem is None and (size := sdp_json_size(sdp)) > MAX_SDP:
-        problem = f"is {size} bytes as JSON; the limit is {MAX_SDP} (one 32 KB frame)"
     if problem is not None:
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"field 'sdp.sdp' {problem}")
 

@@ -103,16 +103,14 @@ const CANDIDATE_RE =
 export function checkSdp(sdp: string): void {
   const lines = sdp.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n');
   let problem: string | null = null;
-  if (lines[0] !== 'v=0') problem = "must start with 'v=0'";
+  const size = sdpJsonSize(sdp);
+  if (size > MAX_SDP) problem = `is ${size} bytes as JSON; the limit is ${MAX_SDP} (one 32 KB frame)`;
+  else if (lines[0] !== 'v=0') problem = "must start with 'v=0'";
   else if (!lines.some((l) => l.startsWith('o='))) problem = "has no 'o=' line";
   else if (lines.filter((l) => l.startsWith('m=')).length > 32) problem = 'has more than 32 media sections';
   else {
     const bad = lines.findIndex((l) => !SDP_LINE_RE.test(l));
     if (bad >= 0) problem = `line ${bad + 1} is not '<letter>=<printable text>'`;
-  }
-  if (problem === null) {
-    const size = sdpJsonSize(sdp);
-    if (size > MAX_SDP) problem = `is ${size} bytes as JSON; the limit is ${MAX_SDP} (one 32 KB frame)`;
   }
   if (problem !== null) throw new ProtocolError(ErrorCode.INVALID_MESSAGE, `field 'sdp.sdp' ${problem}`);
 }
@@ -432,7 +430,7 @@ const PARTICIPANT_INFO: Schema = {
 const SESSION_DESCRIPTION: Schema = {
   fields: [
     { name: 'type', type: { t: 'literal', values: ['offer', 'answer'] } },
-    { name: 'sdp', type: { t: 'str', maxLen: MAX_SDP, minLen: 1 } },
+    { name: 'sdp', type: { t: 'str', maxLen: MAX_MESSAGE_BYTES, minLen: 1 } },
   ],
   check: (d) => checkSdp(d.sdp as string),
 };
