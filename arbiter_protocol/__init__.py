@@ -16,9 +16,11 @@ from .http import (
     decode_body,
     encode_body,
 )
+from .manifest import manifest
 from .messages import (
     ACTIONS,
     ALL_GRANTS,
+    CHAT_TOPIC,
     MAX_FRAME_BYTES,
     MAX_MESSAGE_BYTES,
     MAX_SDP,
@@ -56,6 +58,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIONS",
     "ALL_GRANTS",
+    "CHAT_TOPIC",
     "MAX_BODY_BYTES",
     "MAX_DEPTH",
     "MAX_FRAME_BYTES",
@@ -98,6 +101,7 @@ __all__ = [
     "encode_message",
     "error_message",
     "is_valid_id",
+    "manifest",
     "message_from_dict",
     "parse_message",
     "peek_action",

@@ -21,6 +21,7 @@ from .errors import ErrorCode, ProtocolError
 __all__ = [
     "ACTIONS",
     "ALL_GRANTS",
+    "CHAT_TOPIC",
     "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
     "PROTOCOL_VERSION",
@@ -63,6 +64,9 @@ MAX_MESSAGE_BYTES = 128 * 1024
 
 MAX_FRAME_BYTES = 32 * 1024
 "Largest WebSocket frame (API Gateway's frame limit)."
+
+CHAT_TOPIC = "chat"
+"Topic of chat messages: a text ``data`` message with this topic is a chat message."
 
 MAX_SDP = 30 * 1024
 """Largest SDP, in bytes of its JSON-encoded text (quotes and escapes included), so that a

@@ -10,7 +10,8 @@ from aiortc import (
     RTCSessionDescription,
 )
 
-from .connection import PeerConnection
+from arbiter_rtc import PeerConnection
+
 from .forwarder import (
     ForwardedTrack,
     TrackForwarder,
@@ -32,6 +33,8 @@ class Consumer(PeerConnection):
     producer's packets are valid for it unchanged. ``on_failed`` is called once if the
     connection fails.
     """
+
+    state_log_level = logging.INFO
 
     def __init__(
         self,

@@ -27,7 +27,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.sdp import SessionDescription as SdpDescription
 
-from arbiter_client._tasks import TaskSet  # one task owner for the client and the SFU
+from arbiter_rtc import TaskSet
 
 from . import passthrough
 from .passthrough import EncodedPacket

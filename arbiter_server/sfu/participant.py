@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from arbiter_protocol import TrackState
+from arbiter_protocol import ErrorCode, ProtocolError, TrackState
 
 from ..store.base import gcra
 from .consumer import Consumer
@@ -27,6 +27,16 @@ class RateLimiter:
         self._tat: float | None = None
         self.refused = 0
         "Requests refused since the last one allowed."
+
+    def refusal(self, what: str) -> ProtocolError | None:
+        """The ``rate_limited`` answer to give now: for the first refused request of a
+        burst and every 50th after it (a flood gets few answers); None otherwise."""
+        if self.refused != 1 and self.refused % 50 != 0:
+            return None
+        return ProtocolError(
+            ErrorCode.RATE_LIMITED,
+            f"more than {self.capacity} {what} in {self.window:g} s; {self.refused} dropped so far",
+        )
 
     def allow(self, now: float | None = None) -> bool:
         """Count one request; False (and nothing counted) when the bucket is empty."""

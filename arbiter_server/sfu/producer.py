@@ -12,7 +12,8 @@ from aiortc import (
 )
 from aiortc.sdp import SessionDescription as SdpDescription
 
-from .connection import PeerConnection
+from arbiter_rtc import PeerConnection
+
 from .forwarder import (
     TrackForwarder,
     negotiated_codec,
@@ -41,6 +42,8 @@ class Producer(PeerConnection):
     messages go to ``on_message``; ``on_channel_open`` is called when that channel is open.
     ``on_failed`` is called once if the connection fails.
     """
+
+    state_log_level = logging.INFO
 
     def __init__(
         self,

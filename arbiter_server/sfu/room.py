@@ -11,7 +11,6 @@ from typing import TypeVar
 
 from aiortc import RTCIceServer, RTCSessionDescription
 
-from arbiter_client._tasks import TaskSet  # one task owner for the client and the SFU
 from arbiter_protocol import (
     DataMessage,
     Error,
@@ -30,9 +29,9 @@ from arbiter_protocol import (
     error_message,
     parse_message,
 )
+from arbiter_rtc import TaskSet, rtc_configuration
 
 from .consumer import Consumer
-from .ice import candidate_from_message, rtc_configuration
 from .participant import Participant, RateLimiter
 from .producer import Producer
 
@@ -94,9 +93,8 @@ class Room:
     * **room_id** - the room this SFU serves.
     * **send** - coroutine that delivers a message to signaling.
     * **ice_servers** - STUN/TURN servers for every peer connection (may be empty).
-    * **data_rate** - ``(messages, seconds)``: what one participant may send on its data
-      channel; more are dropped and answered ``rate_limited`` (the first dropped message
-      of a burst, then every 50th).
+    * **data_rate** - ``(messages, seconds)`` one participant may send on its data channel
+      (more are dropped, answered ``rate_limited``: :meth:`.RateLimiter.refusal`).
     """
 
     def __init__(
@@ -295,7 +293,7 @@ class Room:
                 await self._reject(participant.id, "ICE candidate before the producer offer")
                 return
             try:
-                await producer.add_candidate(candidate_from_message(message.candidate))
+                await producer.add_candidate(message.candidate)
             except Exception as exc:
                 await self._reject(participant.id, f"bad ICE candidate: {exc}")
 
@@ -320,7 +318,7 @@ class Room:
                     return
         if message.candidate is not None:
             try:
-                await consumer.add_candidate(candidate_from_message(message.candidate))
+                await consumer.add_candidate(message.candidate)
             except Exception as exc:
                 await self._reject(participant.id, f"bad ICE candidate: {exc}")
 
@@ -474,29 +472,13 @@ class Room:
             await consumer.close()
 
     def _relay(self, producer: Producer, raw: str | bytes) -> None:
-        """Validate a data channel message from ``producer`` and relay it by action.
-
-        Whatever arrives, the sender gets an ``error`` or nothing, and nothing escapes into
-        aiortc (an exception here would end the sender's connection).
-        """
+        """Validate a data channel message and relay it by action (nothing escapes to aiortc)."""
         sender = self._participants.get(producer.participant_id)
         if sender is None or sender.producer is not producer:
             return
-        limiter = sender.data_limit
-        if not limiter.allow():
-            if limiter.refused == 1 or limiter.refused % 50 == 0:
-                capacity, window = self._data_rate
-                producer.send(
-                    encode_message(
-                        error_message(
-                            ProtocolError(
-                                ErrorCode.RATE_LIMITED,
-                                f"more than {capacity} data channel messages in {window:g} s; "
-                                f"{limiter.refused} dropped so far",
-                            )
-                        )
-                    )
-                )
+        if not sender.data_limit.allow():
+            if (refusal := sender.data_limit.refusal("data channel messages")) is not None:
+                producer.send(encode_message(error_message(refusal)))
             return
         try:
             message = parse_message(raw, allowed=self._channel_actions)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import av
@@ -30,19 +30,9 @@ from arbiter_protocol import ParticipantInfo as Info
 from arbiter_protocol import ParticipantJoined as Joined
 
 from .fake_sfu import CONSUMER_SIZE, FakeServer, Session
-from .test_room import WAIT, client_tasks, next_event
+from .test_room import WAIT, client_tasks, next_event, wait_until
 
 pytestmark = pytest.mark.timeout(40)
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> None:
-    """Wait for a condition that has no event of its own (checked every 20 ms)."""
-
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 async def alice_tracks(room: Room) -> RemoteParticipant:
@@ -109,7 +99,7 @@ async def test_latest_drops_to_the_newest_frame_for_a_slow_consumer(room: Room) 
     newest = await asyncio.wait_for(frames.__anext__(), WAIT)
     assert newest.pts - first.pts >= 9 * 3000  # skipped the backlog (30 fps, 90 kHz)
     await frames.aclose()
-    assert len(video._subscribers) == 0  # a closed iterator leaves no buffer behind
+    assert video.readers == 0  # a closed iterator leaves no buffer behind
 
 
 async def test_mute_sends_track_state_and_silence(fake: FakeServer, room: Room) -> None:

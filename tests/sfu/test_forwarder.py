@@ -1,10 +1,9 @@
-"""Unit tests of the forwarding seam: pass-through codecs, consumer queues, ICE helpers."""
+"""Unit tests of the forwarding seam: pass-through codecs, consumer queues."""
 
 from __future__ import annotations
 
 import asyncio
 from fractions import Fraction
-from typing import Any
 
 import av
 import numpy as np
@@ -18,10 +17,8 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from av import VideoFrame
 
-from arbiter_protocol import IceCandidate
 from arbiter_server.sfu import forwarder, passthrough
 from arbiter_server.sfu.forwarder import ForwardedTrack
-from arbiter_server.sfu.ice import candidate_from_message, parse_ice_servers, rtc_configuration
 from arbiter_server.sfu.passthrough import EncodedPacket
 
 pytestmark = pytest.mark.timeout(10)
@@ -241,33 +238,6 @@ async def test_audio_track_drops_oldest() -> None:
         track._push(packet(n), True)
     assert [(await track.recv()).pts for _ in range(2)] == [3, 4]
     assert track.dropped == 2
-
-
-def test_parse_ice_servers() -> None:
-    assert parse_ice_servers(None) == [] and parse_ice_servers(" ") == []
-    (server,) = parse_ice_servers(
-        '[{"urls": "turn:127.0.0.1:3478", "username": "u", "credential": "p"}]'
-    )
-    assert (server.urls, server.username, server.credential) == (
-        ["turn:127.0.0.1:3478"],
-        "u",
-        "p",
-    )
-    for bad in ("{", "{}", "[1]", '[{"urls": []}]', '[{"urls": "stun:x", "username": 1}]'):
-        with pytest.raises(ValueError):
-            parse_ice_servers(bad)
-    assert rtc_configuration([]).iceServers == []
-
-
-def test_candidate_from_message() -> None:
-    line = "candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host"
-    parsed: Any = candidate_from_message(IceCandidate(candidate=line, sdpMid="0"))
-    assert (parsed.ip, parsed.port, parsed.type, parsed.sdpMid) == ("127.0.0.1", 50000, "host", "0")
-    assert candidate_from_message(IceCandidate(candidate="", sdpMid="0")) is None
-    with pytest.raises(ValueError):
-        candidate_from_message(IceCandidate(candidate="candidate:garbage", sdpMid="0"))
-    with pytest.raises(ValueError):
-        candidate_from_message(IceCandidate(candidate=line))
 
 
 async def test_paused_track_drops_everything_and_resumes_at_a_keyframe() -> None:

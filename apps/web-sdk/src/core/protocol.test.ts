@@ -14,11 +14,13 @@ import {
   errorMessage,
   makeMessage,
   parseMessage,
+  protocolManifest,
   ProtocolError,
   type BodyType,
 } from './protocol';
 
 const EXAMPLES = resolve(__dirname, '../../../../tests/protocol/examples');
+const MANIFEST = resolve(__dirname, '../../../../tests/protocol/manifest.json');
 
 interface Case {
   name: string;
@@ -125,5 +127,13 @@ describe('protocol helpers', () => {
       expect((exc as ProtocolError).code).toBe('malformed_json');
     }
     expect.assertions(1);
+  });
+});
+
+describe('protocol manifest', () => {
+  it('is the protocol arbiter_protocol describes (tests/protocol/manifest.json)', () => {
+    // Written by `python -m arbiter_protocol`; pytest checks it against Python.
+    const python = JSON.parse(readFileSync(MANIFEST, 'utf-8')) as unknown;
+    expect(protocolManifest()).toEqual(python);
   });
 });

@@ -1,0 +1,249 @@
+/**
+ * Every message and body as a TypeScript type (Python's dataclasses).
+ * @packageDocumentation
+ */
+/** A participant as others see it. @public */
+export interface ParticipantInfo {
+  id: string;
+  name: string;
+  /** What the participant may do (absent: everything); the SFU enforces it. */
+  grants?: Grant[] | null;
+}
+
+/** One permission in a join token. @public */
+export type Grant = 'publish' | 'subscribe' | 'data';
+
+/** Every grant. @public */
+export const ALL_GRANTS: readonly Grant[] = ['publish', 'subscribe', 'data'];
+
+/** An SDP offer or answer. @public */
+export interface SessionDescription {
+  type: 'offer' | 'answer';
+  sdp: string;
+}
+
+/** One trickled ICE candidate, as the browser's `RTCIceCandidateInit`. @public */
+export interface IceCandidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+}
+
+/**
+ * First message on a signaling connection: admit this participant (or SFU), once. The
+ * token is single-use and never takes over a connected participant (that needs `resume`).
+ * @public
+ */
+export interface Identify {
+  action: 'identify';
+  token: string;
+}
+
+/**
+ * First message on a new connection of someone who was connected before: the current
+ * refresh credential takes over its participant (or SFU); nobody is told it left.
+ * @public
+ */
+export interface Resume {
+  action: 'resume';
+  refresh_token: string;
+}
+
+/** Renew an identified connection's refresh credential before it expires. @public */
+export interface Refresh {
+  action: 'refresh';
+  refresh_token: string;
+}
+
+/** Reply to `refresh`: the next refresh credential (the one sent is spent). @public */
+export interface Refreshed {
+  action: 'refreshed';
+  refresh_token: string;
+  refresh_expires_at: number;
+  /** When the session ends (`session_expired`); absent for an SFU. */
+  session_expires_at?: number | null;
+  /** STUN/TURN servers with fresh credentials. */
+  ice_servers?: IceServer[] | null;
+}
+
+/** Reply to a successful `identify` or `resume`. @public */
+export interface Identified {
+  action: 'identified';
+  room_id: string;
+  role: 'participant' | 'sfu';
+  sfu_ready: boolean;
+  participants: ParticipantInfo[];
+  participant_id?: string | null;
+  /** True when this connection took over a briefly disconnected participant. */
+  resumed: boolean;
+  /** A new refresh credential, when this identify or resume issued one. */
+  refresh_token?: string | null;
+  refresh_expires_at?: number | null;
+  session_expires_at?: number | null;
+  ice_servers?: IceServer[] | null;
+}
+
+/** SDP and ICE between a client and its room's SFU, routed by signaling. @public */
+export interface Handshake {
+  action: 'handshake';
+  connection: 'producer' | 'consumer';
+  producer_id?: string | null;
+  participant_id?: string | null;
+  sdp?: SessionDescription | null;
+  candidate?: IceCandidate | null;
+}
+
+/** A client leaves the room. @public */
+export interface Leave {
+  action: 'leave';
+}
+
+/** The room's SFU has identified: start the producer. @public */
+export interface SfuReady {
+  action: 'sfu_ready';
+  room_id: string;
+}
+
+/** A participant identified in the room. @public */
+export interface ParticipantJoined {
+  action: 'participant_joined';
+  participant: ParticipantInfo;
+}
+
+/** A participant left or was disconnected. @public */
+export interface ParticipantLeft {
+  action: 'participant_left';
+  participant_id: string;
+  reason: string;
+}
+
+/** Reply to a message that could not be handled. @public */
+export interface ErrorMessage {
+  action: 'error';
+  code: string;
+  message: string;
+  ref?: string | null;
+  /** Set by an SFU to report an error to one participant through signaling. */
+  participant_id?: string | null;
+}
+
+/** Application data over the `arbiter` data channel. @public */
+export interface DataMessage {
+  action: 'data';
+  kind: 'text' | 'bytes';
+  data: string;
+  id: string;
+  to?: string[] | null;
+  sender?: string | null;
+  topic?: string | null;
+}
+
+/**
+ * A participant muted or unmuted its audio or video (data channel, like `data`); the SFU
+ * stamps `sender`, relays it and repeats the latest state to late joiners.
+ * @public
+ */
+export interface TrackState {
+  action: 'track_state';
+  kind: 'audio' | 'video';
+  muted: boolean;
+  sender?: string | null;
+}
+
+/**
+ * A subscriber pauses (`false`) or resumes (`true`) one producer's video and/or audio
+ * (data channel; stream pagination). The consumer connection stays up; on resume the SFU
+ * asks the producer for a key frame. Both default to `true`.
+ * @public
+ */
+export interface Subscription {
+  action: 'subscription';
+  producer_id: string;
+  video: boolean;
+  audio: boolean;
+}
+
+/** Any signaling or data-channel message. @public */
+export type Message =
+  | Identify
+  | Resume
+  | Refresh
+  | Refreshed
+  | Identified
+  | Handshake
+  | Leave
+  | SfuReady
+  | ParticipantJoined
+  | ParticipantLeft
+  | ErrorMessage
+  | DataMessage
+  | TrackState
+  | Subscription;
+
+/** Every known action. @public */
+export type Action = Message['action'];
+
+/** A message to build: everything but the action (which names it). @public */
+export type MessageInit<A extends Action> = Omit<Extract<Message, { action: A }>, 'action'>;
+
+/** One STUN/TURN server, as `RTCIceServer`. @public */
+export interface IceServer {
+  urls: string[];
+  username?: string | null;
+  credential?: string | null;
+}
+
+/** `POST /rooms/{room_id}/join`. @public */
+export interface JoinRequest {
+  name: string;
+  /** Ask for fewer permissions than all (e.g. only `subscribe` for a viewer). */
+  grants?: Grant[] | null;
+}
+
+/** What a client needs to enter a room. @public */
+export interface JoinResponse {
+  room_id: string;
+  participant_id: string;
+  token: string;
+  signaling_url: string;
+  ice_servers: IceServer[];
+  /** When the single-use token expires (identify before then). */
+  expires_at: number;
+  /** The session's refresh credential (`resume`, `refresh`); it rotates. */
+  refresh_token: string;
+  refresh_expires_at: number;
+  /** When the session ends: the participant then gets `session_expired`. */
+  session_expires_at: number;
+}
+
+/** `POST /rooms`. @public */
+export interface CreateRoomRequest {
+  room_id?: string | null;
+}
+
+/** `GET /rooms/{room_id}` and the reply to `POST /rooms`. @public */
+export interface RoomInfo {
+  room_id: string;
+  participants: ParticipantInfo[];
+  sfu_state: string;
+  url?: string | null;
+}
+
+/** Body of every HTTP error response (inside `{"error": ...}`). @public */
+export interface ErrorBody {
+  code: string;
+  message: string;
+}
+
+/** The HTTP bodies, by their Python class name. @public */
+export interface Bodies {
+  IceServer: IceServer;
+  JoinRequest: JoinRequest;
+  JoinResponse: JoinResponse;
+  CreateRoomRequest: CreateRoomRequest;
+  RoomInfo: RoomInfo;
+  ErrorBody: ErrorBody;
+}
+
+/** A body class name. @public */
+export type BodyType = keyof Bodies;
