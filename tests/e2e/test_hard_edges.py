@@ -406,13 +406,13 @@ async def test_a_client_refreshes_ahead_of_expiry_and_resumes_with_its_credentia
             assert stack.services is not None
             first = await asyncio.to_thread(stack.services.store.get_session, a.participant_id)
             assert first is not None
-            # a refreshes ahead of each expiry: three lifetimes on, it is still in
+            # a refreshes ahead of each expiry: a lifetime on, it is still in
             store = stack.services.store
             async with asyncio.timeout(15):
                 while True:
                     later = await asyncio.to_thread(store.get_session, a.participant_id)
                     assert later is not None and later.refresh_expires_at > time.time()
-                    if later.refresh_expires_at > first.refresh_expires_at + 4:
+                    if later.refresh_expires_at >= first.refresh_expires_at + 2:
                         break
                     await asyncio.sleep(0.1)
             assert later.refresh_digest != first.refresh_digest
@@ -569,7 +569,7 @@ async def test_a_data_channel_flood_is_rate_limited_at_the_sfu(tmp_path: Path) -
         data_dir=tmp_path,
         port=0,
         pool_size=0,
-        settings={"data_rate_limit": 20, "data_rate_window": 60.0},
+        settings={"data_rate_limit": 20, "data_rate_window": 20.0},
     )
     stack = LocalStack(config)
     await stack.start()
@@ -588,21 +588,19 @@ async def test_a_data_channel_flood_is_rate_limited_at_the_sfu(tmp_path: Path) -
                         )
                     )
                 reply = await mallory.reply(timeout=10)
-                assert (
-                    reply["code"] == "rate_limited"
-                    and "20 data channel messages" in reply["message"]
-                )
-                # what got through is what the bucket held: 20, relayed once each
-                async with asyncio.timeout(10):
-                    while len(received) < 20:
-                        await asyncio.sleep(0.05)
-                mallory.send(
-                    json.dumps(
-                        {"action": "data", "v": 1, "kind": "text", "data": "y", "id": "late"}
-                    )
-                )
-                assert (await mallory.reply(timeout=10))["code"] == "rate_limited"
-                assert len(received) == 20 and victim.state.name == "CONNECTED"
+                assert reply["code"] == "rate_limited"
+                assert "20 data channel messages in 20 s" in reply["message"]
+                # one token comes back every second: a probe then goes through, after everything
+                # sent before it (the channel and the relay keep the order)
+                probes = 0
+                async with asyncio.timeout(15):
+                    while not any(r.data == "probe" for r in received):
+                        probe = {"action": "data", "v": 1, "kind": "text", "data": "probe"}
+                        mallory.send(json.dumps({**probe, "id": f"probe{probes}"}))
+                        probes += 1
+                        await asyncio.sleep(0.5)
+                flood = [r for r in received if r.data == "x"]
+                assert len(flood) == 20 and victim.state.name == "CONNECTED"
             finally:
                 await mallory.close()
                 await victim.leave()
