@@ -59,7 +59,7 @@ class Settings:
     rate_window: float = 10.0
     "Window of ``rate_limit``."
     session_rate_limit: int = 10
-    "``identify``, ``resume``, ``refresh`` and ``leave`` per participant (or SFU) per window."
+    "``identify``, ``resume`` and ``leave`` per participant (or SFU) per window."
     session_rate_window: float = 60.0
     "Window of ``session_rate_limit``."
     join_rate_limit: int = 30

@@ -1,9 +1,10 @@
 """Rate limits of the handlers: token buckets kept in the store, one item per key.
 
 Buckets are keyed by what cannot be renewed at will: the connection id (every signaling
-message but the SFU's), the session (``identify``, ``resume``, ``refresh``, ``leave``: one
-participant or SFU however many sockets it opens) and the client address (``POST
-/rooms/{id}/join`` and ``POST /rooms``). They live in their own store items, so no identify,
+message but the SFU's), the session (``identify``, ``resume``, ``leave``: one participant or
+SFU however many sockets it opens; ``refresh`` needs the current credential and is counted
+with the connection's messages) and the client address (``POST /rooms/{id}/join`` and
+``POST /rooms``). They live in their own store items, so no identify,
 leave or reconnect resets them.
 """
 
@@ -13,10 +14,7 @@ from arbiter_protocol import ErrorCode, ProtocolError
 
 from .services import Services
 
-__all__ = ["SESSION_ACTIONS", "check_address", "check_connection", "check_session"]
-
-SESSION_ACTIONS = frozenset({"identify", "resume", "refresh", "leave"})
-"Actions that also count against the participant's (or SFU's) session bucket."
+__all__ = ["check_address", "check_connection", "check_session"]
 
 
 def check_connection(services: Services, connection_id: str) -> None:
@@ -33,14 +31,14 @@ def check_connection(services: Services, connection_id: str) -> None:
 
 
 def check_session(services: Services, session_id: str, action: str) -> None:
-    """Count one ``identify``/``resume``/``refresh``/``leave`` of a participant or SFU."""
+    """Count one ``identify``/``resume``/``leave`` of a participant or SFU."""
     s = services.settings
     if not services.store.allow(
         f"session:{session_id}", services.clock(), s.session_rate_limit, s.session_rate_window
     ):
         raise ProtocolError(
             ErrorCode.RATE_LIMITED,
-            f"more than {s.session_rate_limit} identify, resume, refresh or leave in "
+            f"more than {s.session_rate_limit} identify, resume or leave in "
             f"{s.session_rate_window:g} s for this participant; try again later",
             action,
         )

@@ -172,7 +172,6 @@ def _resume(services: Services, connection_id: str, message: Message) -> None:
 def _refresh(services: Services, connection_id: str, message: Message) -> None:
     assert isinstance(message, Refresh)
     conn = _identified(services, connection_id)
-    limits.check_session(services, conn.session_id or connection_id, "refresh")
     _, credentials = rotate_refresh(
         services, message.refresh_token, "refresh", session_id=conn.session_id or ""
     )
