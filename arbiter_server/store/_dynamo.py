@@ -6,7 +6,7 @@ See :mod:`.dynamodb` for the item layout.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
 from decimal import Decimal
 from typing import Any
@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from .base import ConnectionRecord, RoomRecord, SessionRecord
 
-__all__ = ["CONNECTION_TTL", "TTL_ATTRIBUTE", "DynamoTable"]
+__all__ = ["CONNECTION_TTL", "TTL_ATTRIBUTE", "DynamoTable", "Update"]
 
 TTL_ATTRIBUTE = "expires_at"
 "The table's time-to-live attribute (Unix seconds)."
@@ -38,6 +38,50 @@ CONDITION_FAILED = "ConditionalCheckFailed"
 "A transaction item's cancellation code when its condition did not hold."
 
 
+class Update:
+    """An ``UpdateItem`` being built: ``SET``/``REMOVE`` of fields, conditions, placeholders."""
+
+    def __init__(self, changes: Mapping[str, object]) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self.sets: list[str] = []
+        self.removes: list[str] = []
+        self.conditions = ["attribute_exists(pk)"]
+        for i, (name, value) in enumerate(changes.items()):
+            self.names[f"#f{i}"] = name
+            if value is None:
+                self.removes.append(f"#f{i}")
+            else:
+                self.values[f":v{i}"] = attr(value)
+                self.sets.append(f"#f{i} = :v{i}")
+
+    def expect(self, expect: Mapping[str, object]) -> None:
+        """Add conditions: each field has that value (None: the field is not set)."""
+        for j, (name, value) in enumerate(expect.items()):
+            self.names[f"#e{j}"] = name
+            if value is None:
+                self.conditions.append(f"attribute_not_exists(#e{j})")
+            else:
+                self.values[f":e{j}"] = attr(value)
+                self.conditions.append(f"#e{j} = :e{j}")
+
+    def params(self, table: str, key: dict[str, Any]) -> dict[str, Any]:
+        """The ``update_item`` parameters."""
+        update = ("SET " + ", ".join(self.sets)) if self.sets else ""
+        if self.removes:
+            update += " REMOVE " + ", ".join(self.removes)
+        params: dict[str, Any] = {
+            "TableName": table,
+            "Key": key,
+            "UpdateExpression": update.strip(),
+            "ConditionExpression": " AND ".join(self.conditions),
+            "ExpressionAttributeNames": self.names,
+        }
+        if self.values:
+            params["ExpressionAttributeValues"] = self.values
+        return params
+
+
 class DynamoTable:
     """The table, its client and clock, and the reads every part of the store uses."""
 
@@ -53,6 +97,16 @@ class DynamoTable:
         self.table_name = table_name
         self.connection_ttl = connection_ttl
         self._clock = clock
+
+    def _apply(self, update: Update, key: dict[str, Any]) -> bool:
+        """Run ``update`` on the item ``key``; False when its conditions do not hold."""
+        try:
+            self._db.update_item(**update.params(self.table_name, key))
+        except ClientError as exc:
+            if code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def _transact(self, writes: list[dict[str, Any]]) -> list[str] | None:
         """Run a transaction; None if it applied, else each item's cancellation code."""

@@ -37,7 +37,7 @@ from botocore.exceptions import ClientError
 from ._dynamo import (
     CONNECTION_TTL,
     TTL_ATTRIBUTE,
-    attr,
+    Update,
     code,
     conn_of,
     encode,
@@ -110,52 +110,19 @@ class DynamoDBStore(CountedItems, SessionItems, Store):
         check_room_changes(changes)
         if not changes:
             return self.get_room(room_id) is not None
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        sets: list[str] = []
-        removes: list[str] = []
-        for i, (key, value) in enumerate(changes.items()):
-            names[f"#f{i}"] = key
-            if value is None:
-                removes.append(f"#f{i}")
-            else:
-                values[f":v{i}"] = attr(value)
-                sets.append(f"#f{i} = :v{i}")
-        update = ""
-        if sets:
-            update += "SET " + ", ".join(sets)
-        if removes:
-            update += " REMOVE " + ", ".join(removes)
-        conditions = ["attribute_exists(pk)"]
+        update = Update(changes)
         if expect_sfu_state is not None:
-            names["#state"] = "sfu_state"
+            update.names["#state"] = "sfu_state"
             marks = []
             for j, state in enumerate(expect_sfu_state):
-                values[f":s{j}"] = {"S": state}
+                update.values[f":s{j}"] = {"S": state}
                 marks.append(f":s{j}")
-            conditions.append(
+            update.conditions.append(
                 f"#state IN ({', '.join(marks)})" if marks else "attribute_not_exists(pk)"
             )
         if expect_sfu_id is not None:
-            names["#sid"] = "sfu_id"
-            values[":sid"] = {"S": expect_sfu_id}
-            conditions.append("#sid = :sid")
-        params: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": pk_sk(f"room#{room_id}", "room"),
-            "UpdateExpression": update.strip(),
-            "ConditionExpression": " AND ".join(conditions),
-            "ExpressionAttributeNames": names,
-        }
-        if values:
-            params["ExpressionAttributeValues"] = values
-        try:
-            self._db.update_item(**params)
-        except ClientError as exc:
-            if code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            update.expect({"sfu_id": expect_sfu_id})
+        return self._apply(update, pk_sk(f"room#{room_id}", "room"))
 
     def take_pooled_room(self) -> RoomRecord | None:
         candidates = [

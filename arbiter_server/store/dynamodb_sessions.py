@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -11,6 +10,7 @@ from ._dynamo import (
     SESSION_FIELDS,
     TTL_ATTRIBUTE,
     DynamoTable,
+    Update,
     attr,
     code,
     decode,
@@ -104,49 +104,14 @@ class SessionItems(DynamoTable):
     ) -> bool:
         check_session_changes(changes)
         check_session_changes(expect)
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        sets: list[str] = []
-        removes: list[str] = []
-        for i, (key, value) in enumerate(changes.items()):
-            names[f"#f{i}"] = key
-            if value is None:
-                removes.append(f"#f{i}")
-            else:
-                values[f":v{i}"] = attr(value)
-                sets.append(f"#f{i} = :v{i}")
-        if "refresh_expires_at" in changes and changes["refresh_expires_at"] is not None:
+        update = Update(changes)
+        if changes.get("refresh_expires_at") is not None:
             # an SFU's session lives as long as its refresh credential; a participant's ends
-            names["#ttl"], names["#ends"] = TTL_ATTRIBUTE, "ends_at"
-            values[":rexp"] = attr(changes["refresh_expires_at"])
-            sets.append("#ttl = if_not_exists(#ends, :rexp)")
-        conditions = ["attribute_exists(pk)"]
-        for j, (key, value) in enumerate(expect.items()):
-            names[f"#e{j}"] = key
-            if value is None:
-                conditions.append(f"attribute_not_exists(#e{j})")
-            else:
-                values[f":e{j}"] = attr(value)
-                conditions.append(f"#e{j} = :e{j}")
-        update = ("SET " + ", ".join(sets)) if sets else ""
-        if removes:
-            update += " REMOVE " + ", ".join(removes)
-        params: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": pk_sk(f"session#{session_id}", "session"),
-            "UpdateExpression": update.strip(),
-            "ConditionExpression": " AND ".join(conditions),
-            "ExpressionAttributeNames": names,
-        }
-        if values:
-            params["ExpressionAttributeValues"] = values
-        try:
-            self._db.update_item(**params)
-        except ClientError as exc:
-            if code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            update.names["#ttl"], update.names["#ends"] = TTL_ATTRIBUTE, "ends_at"
+            update.values[":rexp"] = attr(changes["refresh_expires_at"])
+            update.sets.append("#ttl = if_not_exists(#ends, :rexp)")
+        update.expect(expect)
+        return self._apply(update, pk_sk(f"session#{session_id}", "session"))
 
     def delete_session(self, session_id: str) -> None:
         self._db.delete_item(
