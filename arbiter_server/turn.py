@@ -22,6 +22,7 @@ from pathlib import Path
 
 from arbiter_protocol import IceServer
 
+from .supervisor import spawn
 from .turn_config import limits_for, render, write_config
 
 __all__ = ["TurnServer", "dev_allowed_peers", "turn_credentials"]
@@ -127,7 +128,7 @@ class TurnServer:
         config = turn_dir / "turnserver.conf"
         write_config(config, self.config_text())
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
+            self.proc = spawn(
                 [self.binary, "-c", str(config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,

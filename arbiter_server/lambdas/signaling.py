@@ -35,8 +35,9 @@ from arbiter_protocol import (
 )
 
 from ..auth import new_refresh_credential, split_refresh_credential
-from ..store import SEAT_ROLES, Admission, ConnectionRecord, SessionRecord
+from ..store import SEAT_ROLES, Admission, ConnectionRecord, SessionRecord, StoreUnavailable
 from . import limits
+from ._responses import error_response
 from .rooms import grants_of, participants_of
 from .services import Services, get_services
 from .sessions import Credentials, admit_token, end_session, rotate_refresh
@@ -58,13 +59,19 @@ def handler(event: Event, context: object) -> dict[str, Any]:
     connection_id = str(ctx.get("connectionId", ""))
     route = str(ctx.get("routeKey", "$default"))
     services = get_services()
-    if route == "$connect":
-        services.store.put_connection(
-            ConnectionRecord(connection_id=connection_id, connected_at=services.clock())
-        )
-        return OK
-    if route == "$disconnect":
-        _disconnected(services, connection_id)
+    if route in ("$connect", "$disconnect"):
+        try:
+            if route == "$connect":
+                services.store.put_connection(
+                    ConnectionRecord(connection_id=connection_id, connected_at=services.clock())
+                )
+            else:
+                _disconnected(services, connection_id)
+        except StoreUnavailable as exc:
+            # $connect: the socket is refused; $disconnect: the record stays until a send to
+            # the gone connection fails, which cleans it up as a disconnect
+            logger.error("signaling %s for %s: %s", route, connection_id, exc)
+            return error_response(503, ErrorCode.STORE_UNAVAILABLE, str(exc))
         return OK
     try:
         conn = services.store.get_connection(connection_id)
@@ -78,6 +85,13 @@ def handler(event: Event, context: object) -> dict[str, Any]:
     except ProtocolError as exc:
         logger.info("signaling error for %s: %s %s", connection_id, exc.code.value, exc.message)
         _send(services, connection_id, error_message(exc))
+    except StoreUnavailable as exc:
+        logger.error("signaling %s failed for %s: %s", route, connection_id, exc)
+        _send(
+            services,
+            connection_id,
+            error_message(ProtocolError(ErrorCode.STORE_UNAVAILABLE, str(exc), _action(event))),
+        )
     except Exception:
         logger.exception("signaling %s failed for %s", route, connection_id)
         _send(
@@ -86,6 +100,12 @@ def handler(event: Event, context: object) -> dict[str, Any]:
             error_message(ProtocolError(ErrorCode.INTERNAL_ERROR, "internal error")),
         )
     return OK
+
+
+def _action(event: Event) -> str | None:
+    """The route's action, for the ``ref`` of an error reply (None for ``$default``)."""
+    route = str((event.get("requestContext") or {}).get("routeKey", ""))
+    return route if route in CLIENT_ACTIONS else None
 
 
 def _body(event: Event) -> str | bytes:
@@ -256,6 +276,15 @@ def _admit_participant(
             ice_servers=services.ice_servers(pid) if credentials else None,
         ),
     )
+    away_since = previous.away_since if resumed and previous and previous.role == "away" else None
+    if (
+        away_since is not None
+        and fresh.sfu_state == "ready"
+        and (fresh.sfu_changed_at or 0.0) >= away_since
+    ):
+        # the room got a new SFU while this participant was away (an SFU or server restart):
+        # the ``sfu_ready`` it missed tells it to set its media up again
+        _send(services, conn.connection_id, SfuReady(room_id=room.room_id))
 
 
 def _admit_sfu(

@@ -12,6 +12,7 @@ from .base import (
     SfuClaim,
     SfuState,
     Store,
+    StoreUnavailable,
 )
 from .sqlite import SQLiteStore
 
@@ -30,6 +31,7 @@ __all__ = [
     "SfuClaim",
     "SfuState",
     "Store",
+    "StoreUnavailable",
 ]
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "SfuClaim",
     "SfuState",
     "Store",
+    "StoreUnavailable",
     "check_changes",
     "check_room_changes",
     "check_session_changes",
@@ -130,6 +131,20 @@ class SfuClaim(enum.Enum):
     "The requesting address has started as many running SFUs as it may."
     NO_ROOM = "no_room"
     "The room does not exist."
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot serve the request now; nothing was changed by it.
+
+    ``reason`` is ``busy`` (another writer held the lock past the store's timeout) or
+    ``full`` (no room left to write). Handlers answer it with HTTP 503 /
+    ``store_unavailable``.
+    """
+
+    def __init__(self, reason: Literal["busy", "full"], message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        "``busy`` or ``full``."
 
 
 _ROOM_FIELDS = frozenset(f.name for f in fields(RoomRecord)) - {"room_id"}

@@ -20,6 +20,7 @@ from .base import (
     SfuClaim,
     SfuState,
     Store,
+    StoreUnavailable,
     check_room_changes,
     check_session_changes,
     gcra,
@@ -83,32 +84,44 @@ class SQLiteStore(Store):
     """Store in a SQLite file; one connection per thread, writes in IMMEDIATE transactions.
 
     The file (and its WAL) is readable by its owner only: it holds refresh-credential
-    digests. A file of an older schema is replaced (it holds only what a restart resets).
+    digests. A file of an earlier version gets the columns it lacks.
+
+    A write that waits more than ``busy_timeout`` seconds for another writer's lock, or that
+    finds the file full (the disk, or ``max_pages`` pages), raises
+    :class:`~.base.StoreUnavailable` and changes nothing.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self, path: str | Path, *, busy_timeout: float = 10.0, max_pages: int | None = None
+    ) -> None:
         self.path = str(path)
+        self.busy_timeout = busy_timeout
+        self.max_pages = max_pages
+        "Largest size of the file in pages (SQLite's ``max_page_count``); None: no limit."
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        if os.path.exists(self.path) and not _schema_matches(self.path):
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(self.path + suffix):
-                    os.remove(self.path + suffix)
         # SQLite gives the WAL and shared-memory files the database file's mode
         os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         os.chmod(self.path, 0o600)
-        self._db().executescript(_SCHEMA)
+        db = self._db()
+        db.executescript(_SCHEMA)
+        _add_missing_columns(db)
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(
-                self.path, timeout=10.0, isolation_level=None, check_same_thread=False
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
             )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=10000")
+            db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+            if self.max_pages is not None:
+                db.execute(f"PRAGMA max_page_count={int(self.max_pages)}")
             db.row_factory = sqlite3.Row
             self._local.db = db
             with self._lock:
@@ -283,7 +296,7 @@ class SQLiteStore(Store):
             .execute("SELECT * FROM sessions WHERE session_id = ?", (session_id,))
             .fetchone()
         )
-        return SessionRecord(**dict(row)) if row else None
+        return SessionRecord(**_known(row, _SESSION_COLUMNS)) if row else None
 
     def update_session(
         self, session_id: str, expect: Mapping[str, object], **changes: object
@@ -378,47 +391,77 @@ class SQLiteStore(Store):
             self._all.clear()
 
 
-def _schema_matches(path: str) -> bool:
-    """Whether the file at ``path`` has the columns this version writes."""
-    try:
-        db = sqlite3.connect(path)
-    except sqlite3.Error:
-        return False
-    try:
-        for table, record in (
-            ("rooms", _ROOM_COLUMNS),
-            ("connections", _CONN_COLUMNS),
-            ("sessions", _SESSION_COLUMNS),
-        ):
-            have = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
-            if have != record:
-                return False
-        return True
-    except sqlite3.Error:
-        return False
-    finally:
-        db.close()
+_ADDED_COLUMNS = {
+    "rooms": {"sfu_started_by": "TEXT", "waiting_since": "REAL"},
+    "connections": {"session_id": "TEXT", "session_ends_at": "REAL"},
+}
+"Columns newer than the first schema: a file written before them gets them added."
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring a file of an earlier version up to date (columns it no longer uses stay)."""
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error)."""
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error).
+
+    A locked or full database surfaces as :class:`StoreUnavailable`, after the rollback.
+    """
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
 
     def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc) or exc from exc
         return self.db
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        failed_commit: sqlite3.OperationalError | None = None
+        if exc is None:
+            try:
+                self.db.execute("COMMIT")
+                return
+            except sqlite3.OperationalError as commit_exc:
+                exc = failed_commit = commit_exc
+        if self.db.in_transaction:  # SQLite rolls some failures back by itself
+            self.db.execute("ROLLBACK")
+        unavailable = _unavailable(exc) if isinstance(exc, sqlite3.OperationalError) else None
+        if unavailable is not None:
+            raise unavailable from exc
+        if failed_commit is not None:
+            raise failed_commit
+
+
+def _unavailable(exc: sqlite3.OperationalError) -> StoreUnavailable | None:
+    """The :class:`StoreUnavailable` for a locked or full database, else None."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return StoreUnavailable(
+            "busy", "the room store is busy: another writer holds its lock; try again shortly"
+        )
+    if name.startswith("SQLITE_FULL"):
+        return StoreUnavailable("full", "the room store is full: no space is left to write")
+    return None
+
+
+def _known(row: sqlite3.Row, columns: list[str]) -> dict[str, Any]:
+    """The row's values of the record's fields (a column an earlier version used is left)."""
+    return {k: row[k] for k in row.keys() if k in columns}  # noqa: SIM118 - a sqlite3.Row
 
 
 def _room(row: sqlite3.Row) -> RoomRecord:
-    data = dict(row)
+    data = _known(row, _ROOM_COLUMNS)
     data["pooled"] = bool(data["pooled"])
     return RoomRecord(**data)
 
 
 def _conn(row: sqlite3.Row) -> ConnectionRecord:
-    return ConnectionRecord(**dict(row))
+    return ConnectionRecord(**_known(row, _CONN_COLUMNS))

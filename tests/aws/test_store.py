@@ -414,3 +414,35 @@ def test_dynamodb_repairs_counts_a_lost_disconnect_left(aws_env: str) -> None:
     assert store.claim_sfu("z", "s2", 2.0, None, max_total=1, max_per_address=1) is (
         SfuClaim.DEPLOYMENT_FULL
     )
+
+
+def test_a_sqlite_file_of_the_first_schema_is_brought_up_to_date(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # the schema before sessions and SFU slots
+        db.executescript(
+            """
+            CREATE TABLE rooms (room_id TEXT PRIMARY KEY, created_at REAL NOT NULL,
+                pooled INTEGER NOT NULL DEFAULT 0, sfu_state TEXT NOT NULL DEFAULT 'none',
+                sfu_id TEXT, sfu_handle TEXT, sfu_connection_id TEXT, sfu_changed_at REAL,
+                empty_since REAL);
+            CREATE TABLE connections (connection_id TEXT PRIMARY KEY, connected_at REAL NOT NULL,
+                role TEXT NOT NULL DEFAULT 'pending', room_id TEXT, participant_id TEXT,
+                name TEXT, rate_window REAL NOT NULL DEFAULT 0,
+                rate_count INTEGER NOT NULL DEFAULT 0, away_since REAL, grants TEXT);
+            INSERT INTO rooms (room_id, created_at) VALUES ('kept', 1.0);
+            INSERT INTO connections (connection_id, connected_at, role, room_id, participant_id)
+                VALUES ('c1', 2.0, 'away', 'kept', 'p1');
+            """
+        )
+    store = SQLiteStore(path)
+    try:
+        assert store.get_room("kept") == RoomRecord("kept", created_at=1.0)
+        assert [c.participant_id for c in store.list_connections("kept")] == ["p1"]
+        resumed = store.admit_participant(_participant("c2", "p1", room="kept"), 4, replace="c1")
+        assert resumed is Admission.TOOK_OVER
+        assert store.claim_sfu("kept", "s", 3.0, "1.1.1.1", 5, 5) is SfuClaim.CLAIMED
+        assert store.allow("k", 1.0, 1, 1.0) and not store.allow("k", 1.0, 1, 1.0)
+    finally:
+        store.close()
