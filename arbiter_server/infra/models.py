@@ -130,7 +130,11 @@ class APICall(Instruction):
     "Seconds to keep retrying propagation errors and ``retry_on`` before giving up."
 
     def describe(self) -> str:
-        shown = ", ".join(f"{k}={_short(v)}" for k, v in self.params.items())
+        secret = self.params.get("Type") == "SecureString"  # a generated secret: never shown
+        shown = ", ".join(
+            f"{k}=<secret>" if secret and k == "Value" else f"{k}={_short(v)}"
+            for k, v in self.params.items()
+        )
         return f"{self.service}.{self.method}({shown})"
 
 

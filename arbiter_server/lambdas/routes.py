@@ -19,6 +19,8 @@ WS_ROUTES: tuple[str, ...] = (
     "$connect",
     "$disconnect",
     "identify",
+    "resume",
+    "refresh",
     "handshake",
     "leave",
     "error",
