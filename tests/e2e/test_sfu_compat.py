@@ -1,14 +1,15 @@
 """Signaling tolerates an SFU one version older: a redeploy changes the functions at once,
 while SFU tasks started before it keep running the previous release's code.
 
-The previous release's packages are taken from git (``PREVIOUS_RELEASE``) and put first
+The previous release's packages (``tests/fixtures/release-<commit>.tar.gz``, made with
+``git archive <commit> arbiter_protocol arbiter_server arbiter_client | gzip``, so the test
+needs no git history) are put first
 on the SFU processes' ``PYTHONPATH``; the room API and signaling run this checkout's code.
 Two clients must get each other's video through that older SFU.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -31,27 +32,11 @@ PREVIOUS_RELEASE = "eb5b7bb9da5f76f40acf2490d162804d9a87432d"
 """The commit deployments run before this one: move it forward at each release (a
 deployment's running SFUs are at most one release behind its functions)."""
 
+PREVIOUS_RELEASE_ARCHIVE = ROOT / "tests" / "fixtures" / f"release-{PREVIOUS_RELEASE[:7]}.tar.gz"
+
 
 def _previous_packages(target: Path) -> Path:
-    archive = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(ROOT),
-            "archive",
-            PREVIOUS_RELEASE,
-            "arbiter_protocol",
-            "arbiter_server",
-            "arbiter_client",
-        ],
-        capture_output=True,
-        timeout=60,
-    )
-    assert archive.returncode == 0, (
-        f"git cannot read release {PREVIOUS_RELEASE} (a shallow clone? fetch its history): "
-        + archive.stderr.decode(errors="replace")
-    )
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+    with tarfile.open(PREVIOUS_RELEASE_ARCHIVE) as tar:
         tar.extractall(target, filter="data")
     return target
 
