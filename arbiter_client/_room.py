@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import collections
+import dataclasses
 import enum
 import inspect
 import json
@@ -30,6 +31,7 @@ from aiortc import (
 from aiortc.sdp import candidate_from_sdp
 
 from arbiter_protocol import (
+    QUALITIES,
     DataMessage,
     Error,
     ErrorBody,
@@ -46,9 +48,11 @@ from arbiter_protocol import (
     ParticipantJoined,
     ParticipantLeft,
     ProtocolError,
+    Quality,
     SessionDescription,
     SfuReady,
     Subscription,
+    TrackInfo,
     TrackState,
     decode_body,
     encode_body,
@@ -111,6 +115,12 @@ _RETRY_MAX = 5.0
 "... up to this many seconds."
 _ATTEMPT_TIMEOUT = 10.0
 "Longest one reconnection attempt (join request, WebSocket, identify) may take."
+
+
+CAMERA = TrackInfo(id="camera", kind="video", source="camera")
+"How the producer offer names the published video (whatever feeds it)."
+MICROPHONE = TrackInfo(id="microphone", kind="audio", source="microphone")
+"How the producer offer names the published audio."
 
 
 class RoomState(enum.Enum):
@@ -223,7 +233,7 @@ class Room:
         self._connection_state: ConnectionState = "connecting"
         self._meters: dict[str, _Meter] = {}
         self._track_states: dict[str, dict[TrackKind, bool]] = {}
-        self._subscriptions: dict[str, Subscription] = {}
+        self._subscriptions: dict[tuple[str, str | None], Subscription] = {}
         self._recorders: list[Recorder] = []
         self._players: list[AudioPlayer] = []
         self._timeout = timeout
@@ -454,14 +464,17 @@ class Room:
         channel.on("message", self._on_channel_message)
         channel.on("bufferedamountlow", self._buffer_low.set)
         channel.on("close", lambda: self._on_channel_closed(channel))
-        for track in (self._audio_track, self._video_track):
-            if track is not None:
-                pc.addTransceiver(track, direction="sendonly")
+        transceivers = [
+            (pc.addTransceiver(track, direction="sendonly"), info)
+            for track, info in ((self._audio_track, MICROPHONE), (self._video_track, CAMERA))
+            if track is not None
+        ]
         await pc.setLocalDescription(await pc.createOffer())
         await self._send(
             Handshake(
                 connection="producer",
                 sdp=SessionDescription(type="offer", sdp=pc.localDescription.sdp),
+                tracks=[dataclasses.replace(info, mid=t.mid) for t, info in transceivers],
             )
         )
         self._step = "the SFU's answer to the producer offer"
@@ -707,37 +720,61 @@ class Room:
         channel.send(encode_message(TrackState(kind=kind, muted=not enabled)))
 
     async def set_subscription(
-        self, participant_id: str, *, video: bool = True, audio: bool = True
+        self,
+        participant_id: str,
+        *,
+        video: bool = True,
+        audio: bool = True,
+        quality: Quality | None = None,
+        track_id: str | None = None,
     ) -> None:
-        """Choose whether to receive ``participant_id``'s video and audio (stream pagination).
+        """Choose what to receive of ``participant_id`` (stream pagination, tile sizes).
 
         ``video=False`` and/or ``audio=False`` ask the SFU to stop forwarding that media to
         this client; the connection carrying it stays up, so ``True`` again resumes it
         quickly (video within about a second: the SFU asks the sender for a key frame).
-        Nothing is renegotiated and no event is emitted: the :class:`RemoteTrack` simply
-        gets no frames while paused. The choice is kept for media that participant
-        publishes later and is sent again after a reconnection to a new SFU; it is
-        forgotten when the participant leaves. The participant may be one that has not
-        joined yet only if the SFU knows it: otherwise the SFU answers with an error
-        (logged).
+        ``quality`` (``"low"``, ``"medium"`` or ``"high"``; ``None`` leaves it as it is,
+        ``"high"`` by default) picks the simulcast layer of the participant's video: the
+        SFU sends that layer, or a lower one while this client's bandwidth is short, and
+        switches at a key frame without renegotiating. ``track_id`` limits the choice to
+        one of the participant's tracks (:attr:`RemoteTrack.track_id`); then only the flag
+        of that track's kind counts. Nothing is renegotiated and no event is emitted: the
+        :class:`RemoteTrack` simply gets no frames while paused. The choice is kept for
+        media that participant publishes later and is sent again after a reconnection to
+        a new SFU; it is forgotten when the participant leaves. The participant may be
+        one that has not joined yet only if the SFU knows it: otherwise the SFU answers
+        with an error (logged).
 
         **Raises:** :class:`RoomClosed` if the room is not connected;
         :class:`ConnectionLost` if the data channel is down; ``ValueError`` for an
-        invalid participant id or this client's own id.
+        invalid participant or track id, this client's own id or an unknown quality.
         """
         self._require_connected("change a subscription")
         if not isinstance(participant_id, str) or not is_valid_id(participant_id):
             raise ValueError(f"not a participant id: {participant_id!r}")
         if participant_id == self._local_id():
             raise ValueError("cannot subscribe to your own media")
-        message = Subscription(producer_id=participant_id, video=bool(video), audio=bool(audio))
+        if track_id is not None and (not isinstance(track_id, str) or not is_valid_id(track_id)):
+            raise ValueError(f"not a track id: {track_id!r}")
+        if quality is not None and quality not in QUALITIES:
+            raise ValueError(f"quality must be one of {', '.join(QUALITIES)}, not {quality!r}")
+        key = (participant_id, track_id)
+        previous = self._subscriptions.get(key)
+        kept = quality if quality is not None else (previous.quality if previous else None)
+        message = Subscription(
+            producer_id=participant_id,
+            video=bool(video),
+            audio=bool(audio),
+            track_id=track_id,
+            quality=quality,
+        )
         channel = self._channel
         if channel is None or channel.readyState != "open":
             raise ConnectionLost("cannot change a subscription: the data channel is not open")
-        if video and audio:
-            self._subscriptions.pop(participant_id, None)
-        else:
-            self._subscriptions[participant_id] = message
+        if video and audio and kept in (None, "high"):
+            self._subscriptions.pop(key, None)
+        else:  # what a new SFU must be told after a reconnection
+            self._subscriptions[key] = dataclasses.replace(message, quality=kept)
         channel.send(encode_message(message))
 
     def _local_id(self) -> str | None:
@@ -1501,7 +1538,8 @@ class Room:
                 await _close_pc(consumer.pc)
 
     async def _remove_participant(self, participant_id: str, reason: str) -> None:
-        self._subscriptions.pop(participant_id, None)
+        for key in [k for k in self._subscriptions if k[0] == participant_id]:
+            del self._subscriptions[key]
         await self._drop_consumer(participant_id)
         participant = self._participants.pop(participant_id, None)
         if participant is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 from ._codec import from_dict, to_dict
 from .errors import ErrorCode, ProtocolError
@@ -22,6 +22,8 @@ __all__ = [
     "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
     "PROTOCOL_VERSION",
+    "QUALITIES",
+    "TRACK_SOURCES",
     "DataMessage",
     "Error",
     "Grant",
@@ -34,9 +36,12 @@ __all__ = [
     "ParticipantInfo",
     "ParticipantJoined",
     "ParticipantLeft",
+    "Quality",
     "SessionDescription",
     "SfuReady",
     "Subscription",
+    "TrackInfo",
+    "TrackSource",
     "TrackState",
     "check_sdp",
     "encode_message",
@@ -78,6 +83,23 @@ Grant = Literal["publish", "subscribe", "data"]
 "One permission in a join token: send media, receive media, send data messages."
 ALL_GRANTS: tuple[Grant, ...] = ("publish", "subscribe", "data")
 "Every grant; a join token has these unless the joiner asked for fewer."
+
+TrackSource = Literal["camera", "microphone", "screen", "screen_audio", "unknown"]
+"Where a published track comes from."
+TRACK_SOURCES: tuple[TrackSource, ...] = (
+    "camera",
+    "microphone",
+    "screen",
+    "screen_audio",
+    "unknown",
+)
+"Every track source."
+
+Quality = Literal["low", "medium", "high"]
+"""A subscriber's wish for one video track: the lowest, middle or highest simulcast layer
+(a track published in one layer has only that one)."""
+QUALITIES: tuple[Quality, ...] = get_args(Quality)
+"Every quality, lowest first."
 
 M = TypeVar("M", bound="Message")
 
@@ -173,6 +195,27 @@ def check_sdp(sdp: str) -> None:
 
 
 @dataclass
+class TrackInfo:
+    """One published media track, as its publisher describes it and subscribers see it.
+
+    In a producer offer the client names each of its sendonly media sections (``mid``);
+    in a consumer offer the SFU names the track each media section carries, with the
+    ``participant_id`` that publishes it.
+    """
+
+    id: str = field(metadata=_ID)
+    "Track id chosen by its publisher, unique among that participant's tracks (e.g. ``camera``)."
+    kind: Literal["audio", "video"]
+    "Audio or video."
+    source: TrackSource = "unknown"
+    "What it shows or plays: ``camera``, ``microphone``, ``screen``, ``screen_audio``."
+    mid: str | None = field(default=None, metadata={"max_len": 32})
+    "The SDP media section (``a=mid``) carrying it in this connection's offer."
+    participant_id: str | None = field(default=None, metadata=_ID)
+    "Who publishes it (set by the SFU in consumer offers)."
+
+
+@dataclass
 class Identify(Message):
     """First message on every signaling connection: who is this (client or SFU)."""
 
@@ -221,6 +264,9 @@ class Handshake(Message):
     "An offer or answer."
     candidate: IceCandidate | None = None
     "A trickled ICE candidate."
+    tracks: list[TrackInfo] | None = field(default=None, metadata={"max_items": 64})
+    """With an offer: the tracks it carries, by media section (producer: the client's own;
+    consumer: the published tracks the SFU sends, with their ``participant_id``)."""
 
     def __post_init__(self) -> None:
         if self.sdp is None and self.candidate is None:
@@ -330,12 +376,16 @@ class TrackState(Message):
 
 @dataclass
 class Subscription(Message):
-    """A subscriber pauses or resumes one producer's video and/or audio (data channel).
+    """What a subscriber receives of one participant, or of one of its tracks (data channel).
 
-    For stream pagination: the client sends it on its producer data channel; the SFU
-    stops forwarding the kinds set to ``False`` to this subscriber (its consumer
-    connection stays up) and resumes them when set to ``True`` again, asking the producer
-    for a key frame so video comes back at once. It applies to consumers made later too.
+    For stream pagination and tile sizes: the client sends it on its producer data
+    channel. Without ``track_id`` it applies to every track of ``producer_id``: the SFU
+    stops forwarding the kinds set to ``False`` (the consumer connection stays up) and
+    resumes them when set to ``True`` again, asking for a key frame so video comes back at
+    once. With ``track_id`` it applies to that track only, and only the flag of the
+    track's kind counts. ``quality`` picks the simulcast layer of video (``None``: leave it
+    as it is; ``high`` until asked otherwise); the SFU sends a lower one while the
+    subscriber's bandwidth is short. It applies to tracks published later too.
     """
 
     action: ClassVar[str] = "subscription"
@@ -345,6 +395,10 @@ class Subscription(Message):
     "Whether to receive its video."
     audio: bool = True
     "Whether to receive its audio."
+    track_id: str | None = field(default=None, metadata=_ID)
+    "One track of that participant (its ``TrackInfo.id``); ``None``: all its tracks."
+    quality: Quality | None = None
+    "``low``, ``medium`` or ``high`` for its video; ``None``: unchanged."
 
 
 _MESSAGES: tuple[type[Message], ...] = (

@@ -17,6 +17,7 @@ from .forwarder import (
     bind_sender,
     consumer_codec_preferences,
 )
+from .subscriptions import Subscriptions
 
 __all__ = ["Consumer"]
 
@@ -45,8 +46,8 @@ class Consumer(PeerConnection):
         self.producer_id = producer_id
         super().__init__(configuration, on_failed)
         self.tracks: list[ForwardedTrack] = []
-        self.paused_kinds: dict[str, bool] = {}
-        "Kinds to subscribe paused when :meth:`offer` runs (set by the room)."
+        self.wishes = Subscriptions()
+        "The subscriber's wishes, read when :meth:`offer` runs (set by the room)."
 
     def __repr__(self) -> str:
         return f"Consumer({self.producer_id} -> {self.subscriber_id}, {self.pc.connectionState})"
@@ -54,7 +55,8 @@ class Consumer(PeerConnection):
     async def offer(self, forwarders: Sequence[TrackForwarder]) -> RTCSessionDescription:
         """Subscribe to ``forwarders`` and return the SFU's offer (one sendonly m-line each)."""
         for forwarder in forwarders:
-            track = forwarder.subscribe(paused=self.paused_kinds.get(forwarder.kind, False))
+            wish = self.wishes.wish(self.producer_id, forwarder.track_id)
+            track = forwarder.subscribe(paused=not wish.receives(forwarder.kind))
             self.tracks.append(track)
             transceiver = self.pc.addTransceiver(track, direction="sendonly")
             transceiver.setCodecPreferences(consumer_codec_preferences(forwarder.codec))
@@ -64,15 +66,15 @@ class Consumer(PeerConnection):
         description: RTCSessionDescription = self.pc.localDescription
         return description
 
-    def set_paused(self, kind: str, paused: bool) -> None:
-        """Pause or resume forwarding this consumer's ``kind`` (``audio``/``video``) tracks.
+    def apply_wishes(self) -> None:
+        """Pause or resume each track as :attr:`wishes` now say.
 
         The connection stays up; resumed video restarts at a key frame the producer is
         asked for.
         """
         for track in self.tracks:
-            if track.kind == kind:
-                track.set_paused(paused)
+            wish = self.wishes.wish(self.producer_id, track.source.track_id)
+            track.set_paused(not wish.receives(track.kind))
 
     async def accept_answer(self, answer: RTCSessionDescription) -> None:
         """Apply the subscriber's answer; media starts once ICE and DTLS connect."""

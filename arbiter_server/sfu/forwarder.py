@@ -28,6 +28,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.sdp import SessionDescription as SdpDescription
 
 from arbiter_client._tasks import TaskSet  # one task owner for the client and the SFU
+from arbiter_protocol import TrackSource
 
 from . import passthrough
 from .passthrough import EncodedPacket
@@ -175,6 +176,7 @@ class TrackForwarder:
     * **codec** - the codec the producer negotiated for this track.
     * **media_ssrc** - the producer's SSRC for PLI, if the SDP announced it.
     * **label** - identifies the forwarder in logs and task names.
+    * **track_id**, **source** - how the publisher named the track (``TrackInfo``).
     """
 
     def __init__(
@@ -185,11 +187,17 @@ class TrackForwarder:
         media_ssrc: int | None = None,
         label: str = "",
         keyframe_interval: float = KEYFRAME_INTERVAL,
+        track_id: str = "",
+        source: TrackSource = "unknown",
     ) -> None:
         if codec.mimeType.lower() not in passthrough.PASSTHROUGH_MIME_TYPES:
             raise ValueError(f"cannot forward {codec.mimeType} without transcoding")
         passthrough.prepare_receiver(receiver)
         self.kind: str = receiver.track.kind
+        self.track_id = track_id or self.kind
+        "The publisher's id for this track (``TrackInfo.id``)."
+        self.source: TrackSource = source
+        "What the track shows or plays (``camera``, ``microphone``, ``screen`` ...)."
         self.codec = codec
         self.label = label or f"{self.kind}-{id(self):x}"
         self._receiver = receiver

@@ -9,6 +9,7 @@ from arbiter_protocol import TrackState
 
 from .consumer import Consumer
 from .producer import Producer
+from .subscriptions import Subscriptions
 
 __all__ = ["Participant"]
 
@@ -29,8 +30,8 @@ class Participant:
     "Its latest (stamped) mute state per track kind, repeated to late joiners."
     grants: frozenset[str] | None = None
     "What its join token allows (``publish``, ``subscribe``, ``data``); None: everything."
-    paused: dict[str, dict[str, bool]] = field(default_factory=dict)
-    """What it paused (``subscription`` messages): producer id -> kind -> paused. Kept
+    subscriptions: Subscriptions = field(default_factory=Subscriptions)
+    """What it asked to receive (``subscription`` messages), by publisher and track. Kept
     for consumers made later (a producer that publishes again, a re-offer)."""
 
     def may(self, grant: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiortc import (
     RTCConfiguration,
@@ -11,6 +11,8 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.sdp import SessionDescription as SdpDescription
+
+from arbiter_protocol import TrackInfo
 
 from .connection import PeerConnection
 from .forwarder import (
@@ -62,8 +64,14 @@ class Producer(PeerConnection):
     def __repr__(self) -> str:
         return f"Producer({self.participant_id}, {self.pc.connectionState})"
 
-    async def accept(self, offer: RTCSessionDescription) -> RTCSessionDescription:
+    async def accept(
+        self, offer: RTCSessionDescription, tracks: Sequence[TrackInfo] = ()
+    ) -> RTCSessionDescription:
         """Apply the client's offer and return the SFU's answer.
+
+        ``tracks`` names the offer's media sections (by ``mid``); a section it does not
+        name is the participant's ``microphone`` (first audio) or ``camera`` (first video),
+        or else is called after its kind and mid.
 
         Audio is restricted to Opus and video to VP8 or H.264 (packetization-mode 1; VP8
         preferred), one codec per section, so that consumers can receive the packets
@@ -80,6 +88,7 @@ class Producer(PeerConnection):
         # No await between here and the forwarders' creation: aiortc starts the receivers
         # from a task scheduled by setRemoteDescription, and they must be prepared first.
         ssrcs = remote_media_ssrcs(offer.sdp)
+        named = {t.mid: t for t in tracks if t.mid is not None}
         for transceiver in pc.getTransceivers():
             track = transceiver.receiver.track
             if transceiver.mid is None or track is None:
@@ -88,12 +97,15 @@ class Producer(PeerConnection):
             codec = negotiated_codec(transceiver._codecs)
             if codec is None:
                 continue
+            info = named.get(transceiver.mid) or self._default_track(track.kind, transceiver.mid)
             try:
                 forwarder = TrackForwarder(
                     transceiver.receiver,
                     codec,
                     media_ssrc=ssrcs.get(transceiver.mid),
-                    label=f"{self.participant_id}/{transceiver.mid}/{track.kind}",
+                    label=f"{self.participant_id}/{info.id}",
+                    track_id=info.id,
+                    source=info.source,
                 )
             except ValueError as exc:
                 logger.warning("producer %s: %s; media refused", self.participant_id, exc)
@@ -106,6 +118,19 @@ class Producer(PeerConnection):
             forwarder.start()
         description: RTCSessionDescription = pc.localDescription
         return description
+
+    def _default_track(self, kind: str, mid: str) -> TrackInfo:
+        """How an unnamed media section is called: see :meth:`accept`."""
+        taken = {f.track_id for f in self.forwarders}
+        if kind == "audio" and "microphone" not in taken:
+            return TrackInfo(id="microphone", kind="audio", source="microphone", mid=mid)
+        if kind == "video" and "camera" not in taken:
+            return TrackInfo(id="camera", kind="video", source="camera", mid=mid)
+        return TrackInfo(id=f"{kind}-{mid}", kind="video" if kind == "video" else "audio", mid=mid)
+
+    def track(self, track_id: str) -> TrackForwarder | None:
+        """The forwarder of the track called ``track_id``, if published."""
+        return next((f for f in self.forwarders if f.track_id == track_id), None)
 
     def send(self, text: str) -> bool:
         """Send ``text`` on the data channel; False if the channel is not open."""

@@ -25,6 +25,7 @@ from arbiter_protocol import (
     ProtocolError,
     SessionDescription,
     Subscription,
+    TrackInfo,
     TrackState,
     encode_message,
     error_message,
@@ -280,7 +281,7 @@ class Room:
             if message.sdp.type != "offer":
                 await self._reject(participant.id, "a producer handshake carries an offer")
             else:
-                await self._publish(participant, message.sdp)
+                await self._publish(participant, message.sdp, message.tracks or ())
         if message.candidate is not None:
             producer = participant.producer
             if producer is None:
@@ -316,7 +317,9 @@ class Room:
             except Exception as exc:
                 await self._reject(participant.id, f"bad ICE candidate: {exc}")
 
-    async def _publish(self, participant: Participant, offer: SessionDescription) -> None:
+    async def _publish(
+        self, participant: Participant, offer: SessionDescription, tracks: Sequence[TrackInfo]
+    ) -> None:
         if not participant.may("publish") and _offers_media(offer.sdp):
             await self._reject(participant.id, "your token does not allow publishing media")
             return
@@ -332,7 +335,9 @@ class Room:
         )
         participant.producer = producer
         try:
-            answer = await producer.accept(RTCSessionDescription(sdp=offer.sdp, type="offer"))
+            answer = await producer.accept(
+                RTCSessionDescription(sdp=offer.sdp, type="offer"), tracks
+            )
         except Exception as exc:
             logger.debug("producer offer of %s refused", participant.id, exc_info=True)
             await self._reject(
@@ -373,7 +378,7 @@ class Room:
             rtc_configuration(self._ice_servers),
             on_failed=self._consumer_failed,
         )
-        consumer.paused_kinds = dict(subscriber.paused.get(publisher.id, {}))
+        consumer.wishes = subscriber.subscriptions
         subscriber.consumers[publisher.id] = consumer
         try:
             offer = await consumer.offer(producer.forwarders)
@@ -421,7 +426,7 @@ class Room:
         if self._participants.get(participant.id) is participant:
             del self._participants[participant.id]
         for other in self._participants.values():
-            other.paused.pop(participant.id, None)
+            other.subscriptions.forget(participant.id)
 
     # -- events from peer connections --------------------------------------------------
 
@@ -522,7 +527,8 @@ class Room:
                 self._deliver(pid, text)
 
     def _set_subscription(self, subscriber: Participant, message: Message) -> None:
-        """Pause or resume the media of ``message.producer_id`` sent to ``subscriber``."""
+        """Record what ``subscriber`` wants of ``message.producer_id`` (or one of its
+        tracks) and pause or resume that media accordingly."""
         assert isinstance(message, Subscription) and subscriber.producer is not None
         producer_id = message.producer_id
         if producer_id == subscriber.id or producer_id not in self._participants:
@@ -533,22 +539,18 @@ class Room:
             )
             subscriber.producer.send(encode_message(error_message(refused)))
             return
-        wanted = {"video": not message.video, "audio": not message.audio}
-        if any(wanted.values()):
-            subscriber.paused[producer_id] = wanted
-        else:
-            subscriber.paused.pop(producer_id, None)
+        wish = subscriber.subscriptions.apply(message)
         consumer = subscriber.consumers.get(producer_id)
         if consumer is not None:
-            consumer.paused_kinds = dict(wanted)
-            for kind, paused in wanted.items():
-                consumer.set_paused(kind, paused)
+            consumer.apply_wishes()
         logger.debug(
-            "room %s: %s receives %s from %s",
+            "room %s: %s receives %s from %s%s at %s quality",
             self.room_id,
             subscriber.id,
-            ", ".join(k for k, p in wanted.items() if not p) or "nothing",
+            ", ".join(k for k in ("video", "audio") if wish.receives(k)) or "nothing",
             producer_id,
+            f" track {message.track_id}" if message.track_id else "",
+            wish.quality,
         )
 
     def _channel_opened(self, producer: Producer) -> None:

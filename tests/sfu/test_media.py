@@ -98,6 +98,32 @@ async def test_paused_consumer_gets_no_video_and_resumes_within_a_second(
     assert {e.ref for e in bob.errors} == {"subscription"}
 
 
+async def test_subscription_by_track_pauses_that_track_only(harness: Harness) -> None:
+    await harness.join("alice", size=(320, 240), luma=40)
+    bob = await harness.join("bob", size=(352, 288), luma=128)
+    await bob.wait_media("alice", video=3, audio=3)
+    await asyncio.wait_for(bob.channel_open.wait(), 5)
+    # alice's offer named no tracks: the SFU calls them after their source
+    alice = harness.room.participant("alice")
+    assert alice is not None and alice.producer is not None
+    assert {(f.track_id, f.source) for f in alice.producer.forwarders} == {
+        ("camera", "camera"),
+        ("microphone", "microphone"),
+    }
+    consumer = consumer_of(harness, "bob", "alice")
+    video, audio = track_of(consumer, "video"), track_of(consumer, "audio")
+    bob.send_message(Subscription(producer_id="alice", track_id="camera", video=False))
+    await until(lambda: video.paused)
+    assert not audio.paused
+    # the audio flag of a message about the camera does not touch the microphone
+    bob.send_message(Subscription(producer_id="alice", track_id="camera", audio=False))
+    await until(lambda: not video.paused)
+    assert not audio.paused
+    bob.send_message(Subscription(producer_id="alice", track_id="microphone", audio=False))
+    await until(lambda: audio.paused)
+    assert not video.paused and bob.errors == []
+
+
 async def test_pause_is_kept_for_consumers_made_later(harness: Harness) -> None:
     """A pause outlives the consumer: when alice publishes again, bob's new consumer
     starts paused; resuming then works as usual."""

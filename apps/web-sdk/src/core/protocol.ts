@@ -126,6 +126,38 @@ export type Grant = 'publish' | 'subscribe' | 'data';
 /** Every grant. @public */
 export const ALL_GRANTS: readonly Grant[] = ['publish', 'subscribe', 'data'];
 
+/** Where a published track comes from. @public */
+export type TrackSource = 'camera' | 'microphone' | 'screen' | 'screen_audio' | 'unknown';
+
+/** Every track source. @public */
+export const TRACK_SOURCES: readonly TrackSource[] = ['camera', 'microphone', 'screen', 'screen_audio', 'unknown'];
+
+/**
+ * A subscriber's wish for one video track: the lowest, middle or highest simulcast layer
+ * (a track published in one layer has only that one).
+ * @public
+ */
+export type Quality = 'low' | 'medium' | 'high';
+
+/** Every quality, lowest first. @public */
+export const QUALITIES: readonly Quality[] = ['low', 'medium', 'high'];
+
+/**
+ * One published media track, as its publisher describes it (producer offer, by `mid`) and
+ * subscribers see it (consumer offer, with the publishing `participant_id`).
+ * @public
+ */
+export interface TrackInfo {
+  /** Track id chosen by its publisher, unique among that participant's tracks. */
+  id: string;
+  kind: 'audio' | 'video';
+  source: TrackSource;
+  /** The SDP media section carrying it in this connection's offer. */
+  mid?: string | null;
+  /** Who publishes it (set by the SFU in consumer offers). */
+  participant_id?: string | null;
+}
+
 /** An SDP offer or answer. @public */
 export interface SessionDescription {
   type: 'offer' | 'answer';
@@ -165,6 +197,8 @@ export interface Handshake {
   participant_id?: string | null;
   sdp?: SessionDescription | null;
   candidate?: IceCandidate | null;
+  /** With an offer: the tracks it carries, by media section. */
+  tracks?: TrackInfo[] | null;
 }
 
 /** A client leaves the room. @public */
@@ -225,9 +259,11 @@ export interface TrackState {
 }
 
 /**
- * A subscriber pauses (`false`) or resumes (`true`) one producer's video and/or audio
- * (data channel; stream pagination). The consumer connection stays up; on resume the SFU
- * asks the producer for a key frame. Both default to `true`.
+ * What a subscriber receives of one participant, or of one of its tracks (data channel).
+ * Without `track_id`, `video`/`audio` pause (`false`) or resume (`true`) every track of
+ * that kind of `producer_id` (the consumer connection stays up; on resume the SFU asks for
+ * a key frame); with `track_id`, only that track (the flag of its kind counts). `quality`
+ * picks the simulcast layer of video (`null`: unchanged; `high` until asked otherwise).
  * @public
  */
 export interface Subscription {
@@ -235,6 +271,8 @@ export interface Subscription {
   producer_id: string;
   video: boolean;
   audio: boolean;
+  track_id?: string | null;
+  quality?: Quality | null;
 }
 
 /** Any signaling or data-channel message. @public */
@@ -357,6 +395,16 @@ const PARTICIPANT_INFO: Schema = {
   ],
 };
 
+const TRACK_INFO: Schema = {
+  fields: [
+    { name: 'id', type: ID },
+    { name: 'kind', type: { t: 'literal', values: ['audio', 'video'] } },
+    { name: 'source', type: { t: 'literal', values: TRACK_SOURCES }, default: () => 'unknown' },
+    { name: 'mid', type: { t: 'str', maxLen: 32 }, optional: true },
+    { name: 'participant_id', type: ID, optional: true },
+  ],
+};
+
 const SESSION_DESCRIPTION: Schema = {
   fields: [
     { name: 'type', type: { t: 'literal', values: ['offer', 'answer'] } },
@@ -407,6 +455,11 @@ const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       { name: 'participant_id', type: ID, optional: true },
       { name: 'sdp', type: { t: 'object', schema: SESSION_DESCRIPTION }, optional: true },
       { name: 'candidate', type: { t: 'object', schema: ICE_CANDIDATE }, optional: true },
+      {
+        name: 'tracks',
+        type: { t: 'list', item: { t: 'object', schema: TRACK_INFO }, maxItems: 64 },
+        optional: true,
+      },
     ],
     check: (m) => {
       if (m.sdp == null && m.candidate == null) {
@@ -466,6 +519,8 @@ const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       { name: 'producer_id', type: ID },
       { name: 'video', type: { t: 'bool' }, default: () => true },
       { name: 'audio', type: { t: 'bool' }, default: () => true },
+      { name: 'track_id', type: ID, optional: true },
+      { name: 'quality', type: { t: 'literal', values: QUALITIES }, optional: true },
     ],
   },
 };

@@ -40,6 +40,13 @@ describe('Room.connect', () => {
     expect(sent[0]).toEqual({ action: 'identify', token: 'token-1' });
     const offer = sent.find((m) => m.action === 'handshake');
     expect(offer).toMatchObject({ connection: 'producer', sdp: { type: 'offer', sdp: fakeSdp('offer audio,video') } });
+    // the offer names its media sections: the microphone and the camera track
+    expect(offer).toMatchObject({
+      tracks: [
+        { id: 'microphone', kind: 'audio', source: 'microphone', mid: '0' },
+        { id: 'camera', kind: 'video', source: 'camera', mid: '1' },
+      ],
+    });
     const pc = producer();
     expect(pc.config.iceServers).toEqual([{ urls: ['stun:127.0.0.1:3478'] }]);
     expect(pc.transceivers.map((t) => [t.kind, t.direction])).toEqual([

@@ -27,6 +27,7 @@ import {
   type JoinResponse,
   type Message,
   type ParticipantInfo,
+  type TrackInfo,
 } from './protocol';
 
 /** Where a room is in its life. @public */
@@ -541,8 +542,10 @@ export class Room extends Emitter<RoomEvents> {
     this.producer = pc;
     const stream = typeof MediaStream !== 'undefined' ? new MediaStream() : null;
     const streams = stream ? [stream] : [];
-    this.audioSender = pc.addTransceiver(this.localAudio ?? 'audio', { direction: 'sendonly', streams }).sender;
-    this.videoSender = pc.addTransceiver(this.localVideo ?? 'video', { direction: 'sendonly', streams }).sender;
+    const audio = pc.addTransceiver(this.localAudio ?? 'audio', { direction: 'sendonly', streams });
+    const video = pc.addTransceiver(this.localVideo ?? 'video', { direction: 'sendonly', streams });
+    this.audioSender = audio.sender;
+    this.videoSender = video.sender;
     const channel = pc.createDataChannel('arbiter');
     this.channel = channel;
     channel.onmessage = (event: MessageEvent) => this.onChannelMessage(event.data);
@@ -564,8 +567,16 @@ export class Room extends Emitter<RoomEvents> {
     await this.until(waitForIceGathering(pc));
     const local = pc.localDescription;
     if (!local || this.isClosed()) throw this.closedError();
+    const tracks: TrackInfo[] = [
+      { id: 'microphone', kind: 'audio', source: 'microphone', mid: audio.mid },
+      { id: 'camera', kind: 'video', source: 'camera', mid: video.mid },
+    ];
     this.send(
-      makeMessage('handshake', { connection: 'producer', sdp: { type: 'offer', sdp: local.sdp } }),
+      makeMessage('handshake', {
+        connection: 'producer',
+        sdp: { type: 'offer', sdp: local.sdp },
+        tracks,
+      }),
     );
     await answered;
     await opened; // 'connected' means chat works too

@@ -71,7 +71,13 @@ export class FakeDataChannel {
 export class FakePeerConnection {
   static all: FakePeerConnection[] = [];
   config: RTCConfiguration;
-  transceivers: { kind: string; track: FakeTrack | null; direction: string; sender: { replaceTrack: ReturnType<typeof vi.fn> } }[] = [];
+  transceivers: {
+    kind: string;
+    track: FakeTrack | null;
+    direction: string;
+    mid: string | null;
+    sender: { replaceTrack: ReturnType<typeof vi.fn> };
+  }[] = [];
   channels: FakeDataChannel[] = [];
   localDescription: { type: string; sdp: string } | null = null;
   remoteDescription: { type: string; sdp: string } | null = null;
@@ -88,7 +94,13 @@ export class FakePeerConnection {
   addTransceiver(trackOrKind: FakeTrack | string, init: { direction: string }) {
     const track = typeof trackOrKind === 'string' ? null : trackOrKind;
     const kind = typeof trackOrKind === 'string' ? trackOrKind : trackOrKind.kind;
-    const t = { kind, track, direction: init.direction, sender: { replaceTrack: vi.fn(async () => undefined) } };
+    const t = {
+      kind,
+      track,
+      direction: init.direction,
+      mid: null as string | null,
+      sender: { replaceTrack: vi.fn(async () => undefined) },
+    };
     this.transceivers.push(t);
     return t;
   }
@@ -105,6 +117,9 @@ export class FakePeerConnection {
   }
   async setLocalDescription(d: { type: string; sdp: string }) {
     this.localDescription = d;
+    this.transceivers.forEach((t, i) => {
+      t.mid ??= String(i);
+    });
   }
   async setRemoteDescription(d: { type: string; sdp: string }) {
     this.remoteDescription = d;
