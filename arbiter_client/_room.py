@@ -18,9 +18,11 @@ from collections.abc import AsyncIterable, Callable, Generator, Mapping, Sequenc
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal, TypeVar, overload
 
+import av
 import httpx
 from aiortc import (
     MediaStreamTrack,
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCDataChannel,
     RTCIceServer,
@@ -28,6 +30,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 
 from arbiter_protocol import (
@@ -136,15 +139,29 @@ class RoomState(enum.Enum):
     "Every connection is closed and every task has ended; the room cannot be reused."
 
 
-class _Consumer:
-    """The peer connection that carries one remote producer's media to this client."""
+class _Section:
+    """One media section of the consumer connection: the aiortc track it receives and
+    the remote track it currently feeds (the SFU may reuse a section for another track)."""
 
-    def __init__(self, producer_id: str, pc: RTCPeerConnection) -> None:
-        self.producer_id = producer_id
+    def __init__(self, mid: str, received: MediaStreamTrack) -> None:
+        self.mid = mid
+        self.received = received
+        self.info: TrackInfo | None = None
+        self.track: RemoteTrack | None = None
+
+
+class _Consumer:
+    """The one peer connection that carries every other participant's tracks to this client.
+
+    The SFU offers it again whenever tracks come or go; each offer says which track each
+    media section carries (``Handshake.tracks``).
+    """
+
+    def __init__(self, pc: RTCPeerConnection) -> None:
         self.pc = pc
         self.lock = asyncio.Lock()
         self.pending: list[IceCandidate] = []
-        self.new_tracks: list[MediaStreamTrack] = []
+        self.sections: dict[str, _Section] = {}
         self.closed = False
 
 
@@ -251,7 +268,7 @@ class Room:
         self._local: LocalParticipant | None = None
         self._ice_servers: list[RTCIceServer] = []
         self._participants: dict[str, RemoteParticipant] = {}
-        self._consumers: dict[str, _Consumer] = {}
+        self._consumer: _Consumer | None = None
         self._producer: RTCPeerConnection | None = None
         self._producer_pending: list[IceCandidate] = []
         self._channel: RTCDataChannel | None = None
@@ -894,16 +911,21 @@ class Room:
                     video.fps if video is not None else None,
                 )
             )
-        for producer_id, consumer in list(self._consumers.items()):
-            name = f"consumer:{producer_id}"
-            participant = self._participants.get(producer_id)
-            track = participant.video if participant is not None else None
+        consumer = self._consumer
+        if consumer is not None:
+            rates = [
+                fps
+                for section in consumer.sections.values()
+                if section.track is not None
+                and section.track.kind == "video"
+                and (fps := section.track.fps) is not None
+            ]
             found.append(
                 await connection_stats(
-                    name,
+                    "consumer",
                     consumer.pc,
-                    self._meters.setdefault(name, _Meter()),
-                    track.fps if track is not None else None,
+                    self._meters.setdefault("consumer", _Meter()),
+                    sum(rates) / len(rates) if rates else None,
                 )
             )
         rtt = found[0].rtt_ms if found and found[0].rtt_ms is not None else None
@@ -987,9 +1009,8 @@ class Room:
                 except (ArbiterError, TimeoutError):
                     pass
             await self._signaling.close()
-        consumers = list(self._consumers.values())
-        self._consumers.clear()
-        pcs = [c.pc for c in consumers]
+        consumer, self._consumer = self._consumer, None
+        pcs = [consumer.pc] if consumer is not None else []
         if self._producer is not None:
             pcs.append(self._producer)
         results = await asyncio.gather(*(_close_pc(pc) for pc in pcs), return_exceptions=True)
@@ -1176,10 +1197,11 @@ class Room:
         self._media_lost(reason)
         if self._media_task is not None:
             self._media_task.cancel()
-        pcs = [consumer.pc for consumer in self._consumers.values()]
-        for consumer in self._consumers.values():
+        pcs = []
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
             consumer.closed = True
-        self._consumers.clear()
+            pcs.append(consumer.pc)
         for participant in self._participants.values():
             self._unsubscribe(participant)
         if self._producer is not None:
@@ -1440,46 +1462,39 @@ class Room:
     # ------------------------------------------------------------------ consumers
 
     def _on_consumer_handshake(self, message: Handshake) -> None:
-        producer_id = message.producer_id
-        assert producer_id is not None  # the protocol requires it for consumers
         if message.sdp is not None:
             if message.sdp.type != "offer":
                 self._log_warning("ignoring a consumer %s: the SFU offers", message.sdp.type)
             else:
                 self._tasks.spawn(
-                    self._answer_consumer(producer_id, message.sdp),
-                    f"consumer:{producer_id}",
+                    self._answer_consumer(message.sdp, message.tracks or []), "consumer-offer"
                 )
         if message.candidate is not None:
-            consumer = self._consumers.get(producer_id)
+            consumer = self._consumer
             if consumer is None or consumer.pc.remoteDescription is None:
                 if consumer is None:
-                    consumer = self._new_consumer(producer_id)
+                    consumer = self._new_consumer()
                 consumer.pending.append(message.candidate)
             else:
                 self._tasks.spawn(
-                    _add_candidate(consumer.pc, message.candidate),
-                    f"consumer-candidate:{producer_id}",
+                    _add_candidate(consumer.pc, message.candidate), "consumer-candidate"
                 )
 
-    def _new_consumer(self, producer_id: str) -> _Consumer:
-        pc = RTCPeerConnection(self._rtc_configuration())
-        consumer = _Consumer(producer_id, pc)
-        self._meters[f"consumer:{producer_id}"] = _Meter()
-        self._consumers[producer_id] = consumer
-        pc.on("track", lambda track: consumer.new_tracks.append(track))
+    def _new_consumer(self) -> _Consumer:
+        # max-bundle: with aiortc's default (balanced) policy, the second media section of
+        # a kind offered at once stays on a transport that BUNDLE then drops
+        configuration = RTCConfiguration(
+            iceServers=self._ice_servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
+        )
+        pc = RTCPeerConnection(configuration)
+        consumer = _Consumer(pc)
+        self._meters["consumer"] = _Meter()
+        self._consumer = consumer
         pc.on("connectionstatechange", lambda: self._on_consumer_state(consumer))
         return consumer
 
-    async def _answer_consumer(self, producer_id: str, offer: SessionDescription) -> None:
-        consumer = self._consumers.get(producer_id)
-        if consumer is not None and consumer.pc.remoteDescription is not None:
-            # a new offer for a connection already negotiated: the SFU made a new one
-            self._log_debug("new consumer offer for %s replaces the old one", producer_id)
-            await self._drop_consumer(producer_id, consumer)
-            consumer = None
-        if consumer is None:
-            consumer = self._new_consumer(producer_id)
+    async def _answer_consumer(self, offer: SessionDescription, tracks: list[TrackInfo]) -> None:
+        consumer = self._consumer or self._new_consumer()
         async with consumer.lock:
             if consumer.closed:
                 return
@@ -1489,67 +1504,125 @@ class Room:
             for candidate in pending:
                 await _add_candidate(pc, candidate)
             await pc.setLocalDescription(await pc.createAnswer())
+            for transceiver in pc.getTransceivers():
+                mid, received = transceiver.mid, transceiver.receiver.track
+                if mid is not None and received is not None and mid not in consumer.sections:
+                    section = consumer.sections[mid] = _Section(mid, received)
+                    self._tasks.spawn(self._pump(consumer, section), f"consumer-section:{mid}")
+            # before the answer goes out: media the SFU sends once it has the answer must
+            # find each section's new owner
+            self._assign(consumer, {t.mid: t for t in tracks if t.mid and t.participant_id})
             await self._send(
                 Handshake(
                     connection="consumer",
-                    producer_id=producer_id,
                     sdp=SessionDescription(type="answer", sdp=pc.localDescription.sdp),
                 )
             )
-            tracks, consumer.new_tracks = consumer.new_tracks, []
-        participant = self._participants.get(producer_id)
-        if participant is None:
-            self._log_debug("consumer for %s before participant_joined", producer_id)
-            self._on_participant_joined(producer_id, producer_id)
-            participant = self._participants[producer_id]
-        for received in tracks:
-            kind: TrackKind = "video" if received.kind == "video" else "audio"
-            track = RemoteTrack(received, producer_id, kind)
-            old = participant._tracks.get(kind)
-            if old is not None:
-                self._emit(ev.TrackUnsubscribed(participant=participant, kind=kind, track=old))
-                old._finish()
-            participant._tracks[kind] = track
-            self._tasks.spawn(track._run(), f"track:{producer_id}:{kind}")
+
+    def _assign(self, consumer: _Consumer, carried: dict[str | None, TrackInfo]) -> None:
+        """Give each media section the track the latest offer says it carries."""
+        for mid, section in consumer.sections.items():
+            info = carried.get(mid)
+            old = section.info
+            if (
+                old is not None
+                and info is not None
+                and (old.participant_id, old.id)
+                == (
+                    info.participant_id,
+                    info.id,
+                )
+            ):
+                continue
+            if section.track is not None:
+                self._end_track(section.track)
+                section.track = None
+            section.info = info
+            if info is None or info.participant_id is None:
+                continue
+            participant_id = info.participant_id
+            participant = self._participants.get(participant_id)
+            if participant is None:
+                self._log_debug("a track of %s before participant_joined", participant_id)
+                self._on_participant_joined(participant_id, participant_id)
+                participant = self._participants[participant_id]
+            kind: TrackKind = "video" if section.received.kind == "video" else "audio"
+            track = RemoteTrack(
+                section.received, participant_id, kind, track_id=info.id, source=info.source
+            )
+            section.track = track
+            old_track = participant._tracks.get(info.id)
+            if old_track is not None:
+                self._end_track(old_track)
+            participant._tracks[info.id] = track
             self._emit(ev.TrackSubscribed(participant=participant, kind=kind, track=track))
+
+    async def _pump(self, consumer: _Consumer, section: _Section) -> None:
+        """Read one section's aiortc track for good and feed whichever track it carries.
+
+        aiortc queues decoded frames without bound until read, so every section is read
+        from the start, also while it carries nothing.
+        """
+        try:
+            while True:
+                frame = await section.received.recv()
+                track = section.track
+                if track is not None and isinstance(frame, (av.VideoFrame, av.AudioFrame)):
+                    track._on_frame(frame)
+        except MediaStreamError:
+            pass
+        finally:
+            if section.track is not None and consumer.sections.get(section.mid) is section:
+                self._end_track(section.track)
+                section.track = None
+
+    def _end_track(self, track: RemoteTrack) -> None:
+        """``track`` is no longer received: take it off its participant and say so."""
+        if track.ended:
+            return
+        track._finish()
+        participant = self._participants.get(track.participant_id)
+        if participant is not None and participant._tracks.get(track.track_id) is track:
+            del participant._tracks[track.track_id]
+            kind: TrackKind = "video" if track.kind == "video" else "audio"
+            self._emit(ev.TrackUnsubscribed(participant=participant, kind=kind, track=track))
 
     def _on_consumer_state(self, consumer: _Consumer) -> None:
         state = consumer.pc.connectionState
-        self._log_debug("consumer %s connection %s", consumer.producer_id, state)
+        self._log_debug("consumer connection %s", state)
         if state == "failed" and self._state is RoomState.CONNECTED and not consumer.closed:
-            self._tasks.spawn(
-                self._drop_consumer(consumer.producer_id, consumer),
-                f"consumer-failed:{consumer.producer_id}",
-            )
+            self._tasks.spawn(self._drop_consumer(consumer), "consumer-failed")
 
-    async def _drop_consumer(self, producer_id: str, only: _Consumer | None = None) -> None:
-        """Close the consumer for ``producer_id`` (if it is still ``only``, when given)."""
-        consumer = self._consumers.get(producer_id)
-        if only is not None and consumer is not only:
+    async def _drop_consumer(self, consumer: _Consumer) -> None:
+        """Close the consumer connection (if it is still the current one)."""
+        if self._consumer is not consumer:
             return
-        if consumer is not None:
-            del self._consumers[producer_id]
-            consumer.closed = True
-        participant = self._participants.get(producer_id)
-        if participant is not None:
-            self._unsubscribe(participant)
-        if consumer is not None:
-            async with consumer.lock:
-                await _close_pc(consumer.pc)
+        self._consumer = None
+        consumer.closed = True
+        for section in consumer.sections.values():
+            if section.track is not None:
+                self._end_track(section.track)
+                section.track = None
+        async with consumer.lock:
+            await _close_pc(consumer.pc)
 
     async def _remove_participant(self, participant_id: str, reason: str) -> None:
         for key in [k for k in self._subscriptions if k[0] == participant_id]:
             del self._subscriptions[key]
-        await self._drop_consumer(participant_id)
+        participant = self._participants.get(participant_id)
+        if participant is not None:
+            self._unsubscribe(participant)
+            consumer = self._consumer
+            for section in consumer.sections.values() if consumer is not None else ():
+                if section.info is not None and section.info.participant_id == participant_id:
+                    section.track = None  # the SFU makes the section inactive (or reuses it)
         participant = self._participants.pop(participant_id, None)
         if participant is not None:
             self._emit(ev.ParticipantLeft(participant=participant, reason=reason))
 
     def _unsubscribe(self, participant: RemoteParticipant) -> None:
-        tracks, participant._tracks = participant._tracks, {}
-        for kind, track in tracks.items():
-            track._finish()
-            self._emit(ev.TrackUnsubscribed(participant=participant, kind=kind, track=track))
+        for track in list(participant._tracks.values()):
+            self._end_track(track)
 
     # ------------------------------------------------------------------ events
 

@@ -248,16 +248,15 @@ class Handshake(Message):
     """SDP and ICE between a client and its room's SFU, routed by signaling.
 
     ``connection`` says which peer connection: the client's ``producer`` (the client
-    offers) or a ``consumer`` carrying ``producer_id``'s media (the SFU offers).
-    Signaling fills ``participant_id`` with the sending client when forwarding to the
-    SFU; the SFU sets it to address a client. A client cannot choose it.
+    offers) or its ``consumer``, the one connection on which the SFU sends it every other
+    participant's tracks (the SFU offers, again whenever tracks come or go). Signaling
+    fills ``participant_id`` with the sending client when forwarding to the SFU; the SFU
+    sets it to address a client. A client cannot choose it.
     """
 
     action: ClassVar[str] = "handshake"
     connection: Literal["producer", "consumer"]
     "Which peer connection this is about."
-    producer_id: str | None = field(default=None, metadata=_ID)
-    "For a consumer connection: the participant whose media it carries."
     participant_id: str | None = field(default=None, metadata=_ID)
     "The client this handshake is from (to the SFU) or for (from the SFU)."
     sdp: SessionDescription | None = None
@@ -273,12 +272,6 @@ class Handshake(Message):
             raise ProtocolError(
                 ErrorCode.INVALID_MESSAGE,
                 "a handshake needs 'sdp' or 'candidate'",
-                self.action,
-            )
-        if self.connection == "consumer" and self.producer_id is None:
-            raise ProtocolError(
-                ErrorCode.INVALID_MESSAGE,
-                "a consumer handshake needs 'producer_id'",
                 self.action,
             )
 

@@ -270,6 +270,8 @@ class StreamCounter:
         self.label = label
         self.created = now_ns()
         self.joined_at: int | None = None
+        self.connected_at: int | None = None
+        "When the subscriber's connection carrying this stream connected (DTLS up)."
         self.first_frame_at: int | None = None
         self.first_keyframe_at: int | None = None
         self.packets = 0

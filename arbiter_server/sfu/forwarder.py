@@ -1,151 +1,600 @@
-"""Media forwarding without transcoding: the seam between peer connections and media.
+"""Forwarding RTP packets: one :class:`TrackForwarder` per published track, one
+:class:`Layer` per RTP stream it receives (the only one, or each simulcast layer).
 
-A :class:`TrackForwarder` reads the encoded packets of one producer track (an aiortc
-receiver whose "decoder" is a pass-through, see :mod:`.passthrough`) and fans them out to
-one bounded :class:`ForwardedTrack` per consumer; each consumer's aiortc sender packetizes
-them again without an encoder. Key frames are requested from the producer with RTCP PLI
-when a consumer starts, when a consumer's queue overflows, and when a consumer's receiver
-sends PLI/FIR. Requests are coalesced: while one is answered (until the key frame arrives,
-at most ``keyframe_interval``) a new one waits for that key frame instead, and two requests
-are at least ``KEYFRAME_SPACING`` apart.
-A consumer track can be paused (:meth:`ForwardedTrack.set_paused`, for stream
-pagination): its packets are dropped here and, when it resumes, a key frame is requested.
+A producer connection hands every RTP packet of a layer to :meth:`Layer.receive` (no
+queue, no task): the layer reads the header (sequence number, timestamp, marker, key frame
+start, VP8 picture id), keeps the packet in its history for retransmissions, notes losses
+(and NACKs them upstream), and offers the packet to the consumer media sections
+(:class:`~.downtrack.DownTrack`) that send this layer or wait to switch to it; each rewrites
+the header for its own connection and sends it. Key frames are asked for per layer with
+coalesced PLIs: one request is answered by the next key frame that starts after the latest
+asker, requests are at least :data:`KEYFRAME_SPACING` apart, and an unanswered one is sent
+again after :data:`KEYFRAME_INTERVAL`.
 
-The rest of the SFU only uses this module's public names, so another forwarding strategy
-(e.g. raw RTP rewriting) can replace it.
+A :class:`TrackForwarder` outlives the producer connection that feeds it: when a
+participant publishes again (a new producer connection with the same track ids), the
+forwarder takes the new layers and its consumers switch to them at a key frame with
+continuous sequence numbers and timestamps.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import av
-from aiortc import RTCRtpReceiver, RTCRtpSender
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
-from aiortc.sdp import SessionDescription as SdpDescription
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
-from arbiter_client._tasks import TaskSet  # one task owner for the client and the SFU
 from arbiter_protocol import TrackSource
 
-from . import passthrough
-from .passthrough import EncodedPacket
+from .codecs import codec_key
+from .rtp import (
+    RTP_HEADER,
+    ReportBlock,
+    abs_send_time,
+    build_nack,
+    build_pli,
+    extension_block,
+    h264_keyframe,
+    payload_start,
+    vp8_descriptor,
+    vp8_keyframe,
+)
+
+if TYPE_CHECKING:
+    from .downtrack import DownTrack
 
 __all__ = [
-    "AUDIO_QUEUE_SIZE",
-    "ForwardedTrack",
-    "ForwarderStats",
     "KEYFRAME_INTERVAL",
     "KEYFRAME_SPACING",
-    "PRODUCER_MIME_TYPES",
+    "ForwarderStats",
+    "Layer",
+    "LayerStats",
+    "Packet",
     "TrackForwarder",
-    "VIDEO_QUEUE_SIZE",
-    "bind_sender",
-    "consumer_codec_preferences",
-    "negotiated_codec",
-    "producer_codec_preferences",
-    "remote_media_ssrcs",
-    "single_codec",
+    "Upstream",
 ]
 
 logger = logging.getLogger(__name__)
 
-PRODUCER_MIME_TYPES: dict[str, tuple[str, ...]] = {
-    "audio": ("audio/opus",),
-    "video": ("video/VP8", "video/H264"),
-}
-"""Codecs the SFU accepts from producers, by kind, in order of preference (VP8 before
-H.264 when a producer offers both; H.264 in the packetization-mode=1 profiles aiortc has)."""
-
 KEYFRAME_INTERVAL = 0.5
 "Seconds a key frame request may stay unanswered before it is sent again."
 
-KEYFRAME_SPACING = 0.2
-"Minimum seconds between two key frame requests (PLI) to one producer track."
+KEYFRAME_SPACING = 0.3
+"""Minimum seconds between two key frame requests (PLI) to one layer (libwebrtc ignores a
+request that comes sooner than 300 ms after the one it answered)."""
 
-VIDEO_QUEUE_SIZE = 60
-"Video packets (frames) buffered per consumer, about 2 s at 30 fps."
+VIDEO_HISTORY = 512
+"Video packets kept per layer for retransmissions (about 2 s at 2 Mbit/s)."
 
-AUDIO_QUEUE_SIZE = 50
-"Audio packets buffered per consumer, 1 s of 20 ms Opus frames."
+NACK_ATTEMPTS = 3
+"How often a packet lost on the way from the producer is asked for again."
 
+NACK_RETRY = 0.05
+"Seconds between two NACKs for the same lost packet."
 
-def _capabilities(kind: str) -> list[RTCRtpCodecCapability]:
-    capabilities = RTCRtpSender.getCapabilities(kind)
-    return list(capabilities.codecs) if capabilities is not None else []
+MAX_MISSING = 256
+"More missing packets than this at once: give up on them and ask for a key frame."
 
-
-def _is_rtx(codec: RTCRtpCodecCapability | RTCRtpCodecParameters) -> bool:
-    return codec.mimeType.lower().endswith("/rtx")
-
-
-def producer_codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
-    """Codec preferences for a producer transceiver: :data:`PRODUCER_MIME_TYPES` (+ RTX)."""
-    wanted = [m.lower() for m in PRODUCER_MIME_TYPES.get(kind, ())]
-    capabilities = _capabilities(kind)
-    chosen = [c for m in wanted for c in capabilities if c.mimeType.lower() == m]
-    if kind == "video":
-        chosen += [c for c in capabilities if _is_rtx(c)]
-    return chosen
+LAYER_TIMEOUT = 1.5
+"Seconds without packets after which a layer counts as stopped (the publisher paused it)."
 
 
-def consumer_codec_preferences(codec: RTCRtpCodecParameters) -> list[RTCRtpCodecCapability]:
-    """Codec preferences for a consumer transceiver: exactly the producer's codec (+ RTX).
+class Upstream:
+    """What a layer needs from the producer connection it comes from."""
 
-    Forwarding packets unchanged is only valid if the consumer negotiates the very codec
-    (and, for H.264, the same profile and packetization) that the producer sends.
+    def send_rtcp(self, packet: bytes) -> None:
+        """Send an RTCP packet to the producer."""
+        raise NotImplementedError
+
+    @property
+    def rtcp_ssrc(self) -> int:
+        """The SSRC the SFU uses as sender of its RTCP on this connection."""
+        raise NotImplementedError
+
+
+class Packet:
+    """One received RTP packet as the consumers need it (made once, read by each)."""
+
+    __slots__ = (
+        "_payload",
+        "_tails",
+        "arrival",
+        "audio_level",
+        "b0",
+        "b1",
+        "data",
+        "key",
+        "layer",
+        "offset",
+        "picture_id",
+        "seq",
+        "tl0",
+        "ts",
+    )
+
+    def __init__(
+        self,
+        layer: Layer,
+        data: bytes,
+        b0: int,
+        b1: int,
+        seq: int,
+        ts: int,
+        offset: int,
+        arrival: float,
+        key: bool,
+    ) -> None:
+        self.layer = layer
+        self.data = data
+        self.b0 = b0
+        self.b1 = b1
+        self.seq = seq
+        self.ts = ts
+        self.offset = offset
+        self.arrival = arrival
+        self.key = key
+        self.picture_id = -1
+        self.tl0 = -1
+        self.audio_level: bytes | None = None
+        self._payload: bytes | None = None
+        self._tails: dict[int, tuple[int, bytes]] = {}
+
+    @property
+    def payload(self) -> bytes:
+        """The payload (and RTP padding, if any), without the header."""
+        payload = self._payload
+        if payload is None:
+            payload = self._payload = self.data[self.offset :]
+        return payload
+
+    def tail(self, extension_id: int) -> tuple[int, bytes]:
+        """``(first header byte, extension block + payload)`` for consumers whose
+        abs-send-time (video) or audio-level (audio) extension has ``extension_id``
+        (0: none). Built once per packet and id."""
+        cached = self._tails.get(extension_id)
+        if cached is not None:
+            return cached
+        first = 0x80 | (self.b0 & 0x20)
+        ext = b""
+        if extension_id:
+            if self.layer.forwarder.kind == "video":
+                ext = extension_block([(extension_id, abs_send_time(time.time()))])
+            elif self.audio_level is not None:
+                ext = extension_block([(extension_id, self.audio_level)])
+        if ext:
+            first |= 0x10
+        made = (first, ext + self.payload)
+        self._tails[extension_id] = made
+        return made
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """Counters of one :class:`Layer`."""
+
+    rid: str | None
+    "Its simulcast RTP stream id, if any."
+    ssrc: int | None
+    "Its SSRC, once known."
+    packets: int
+    "RTP packets received (retransmissions included)."
+    keyframes: int
+    "Key frames started."
+    keyframe_requests: int
+    "PLIs sent to the producer for it."
+    bitrate: int
+    "Receive rate in bit/s over the last second or so."
+    lost: int
+    "Packets never received (as RTCP receiver reports count them)."
+    nacks: int
+    "Packets asked for again (NACK) from the producer."
+    subscribers: int
+    "Consumer media sections sending this layer or switching to it."
+
+
+class Layer:
+    """One RTP stream of a published track (see the module docstring).
+
+    **Parameters:** the forwarder it belongs to, its index (0 is the lowest quality), its
+    rid (simulcast) and where it comes from (for RTCP upstream).
     """
-    kind = codec.mimeType.split("/")[0].lower()
-    capabilities = _capabilities(kind)
-    same = [
-        c
-        for c in capabilities
-        if c.mimeType.lower() == codec.mimeType.lower()
-        and c.clockRate == codec.clockRate
-        and c.parameters == codec.parameters
-    ]
-    if not same:
-        raise ValueError(f"no local capability matches {codec.mimeType} {codec.parameters}")
-    preferences = same[:1]
-    rtx = next((c for c in capabilities if _is_rtx(c)), None)
-    if kind == "video" and rtx is not None:
-        preferences.append(rtx)
-    return preferences
+
+    def __init__(
+        self, forwarder: TrackForwarder, index: int, rid: str | None, upstream: Upstream
+    ) -> None:
+        self.forwarder = forwarder
+        self.index = index
+        self.rid = rid
+        self.upstream = upstream
+        self.ssrc: int | None = None
+        "Media SSRC, once learned."
+        self.rtx_ssrc: int | None = None
+        "RTX SSRC, once learned."
+        self.sinks: tuple[DownTrack, ...] = ()
+        "Consumer media sections fed by this layer (current or switching to it)."
+        self.audio_level_id = 0
+        "Header extension id of the producer's audio level (audio, 0: none)."
+        self.abs_send_time_id = 0
+        "Header extension id of the producer's abs-send-time (0: none)."
+        self.closed = False
+        video = forwarder.kind == "video"
+        self._vp8 = forwarder.mime_type == "video/vp8"
+        self._h264 = forwarder.mime_type == "video/h264"
+        size = VIDEO_HISTORY if video else 0
+        self._history: list[bytes | None] = [None] * size
+        self._mask = size - 1
+        # reception statistics (RFC 3550 A.1, A.3, A.8)
+        self._started = False
+        self._base_seq = 0
+        self._max_seq = 0
+        self._cycles = 0
+        self._received = 0
+        self._expected_prior = 0
+        self._received_prior = 0
+        self._jitter = 0.0
+        self._transit: float | None = None
+        self._last_sr: int = 0
+        self._last_sr_at = 0.0
+        self._clock = forwarder.clock_rate
+        # losses upstream: seq -> [next NACK time, NACKs left, timestamp of the next packet]
+        self._missing: dict[int, list[float]] = {}
+        self._nacks = 0
+        self._lost_for_good = 0
+        # bitrate
+        self._bytes = 0
+        self._bytes_mark = 0
+        self._rate_at = time.monotonic()
+        self.bitrate = 0
+        "Receive rate in bit/s, updated by :meth:`tick`."
+        self.last_packet_at = 0.0
+        "When the last packet came (monotonic seconds), 0 if none yet."
+        # key frames
+        self.keyframes = 0
+        "Key frames started on this layer."
+        self._last_ts = -1
+        self._keyframe_requests = 0
+        self._wanted_after = -1
+        self._pli_handle: asyncio.TimerHandle | None = None
+        self._last_pli = float("-inf")
+        self._answered = True
+        self.packets = 0
+        "RTP packets received."
+
+    def __repr__(self) -> str:
+        return f"Layer({self.forwarder.label}#{self.index} rid={self.rid} ssrc={self.ssrc})"
+
+    # -- the hot path --------------------------------------------------------------------
+
+    def receive(self, data: bytes, arrival: float, repaired: bool = False) -> None:
+        """Handle one RTP packet of this layer (from the producer's transport)."""
+        if len(data) < 12:
+            return
+        b0, b1, seq, ts, _ssrc = RTP_HEADER.unpack_from(data)
+        try:
+            offset, ext_start, ext_end = payload_start(data)
+        except ValueError:
+            return
+        end = len(data) - (data[-1] if b0 & 0x20 else 0)
+        self.packets += 1
+        self._bytes += len(data)
+        self.last_packet_at = arrival
+        new = self._track_sequence(seq, ts, arrival, repaired)
+        history = self._history
+        if history:
+            history[seq & self._mask] = data
+        if end <= offset:
+            return  # padding only (bandwidth probing): nothing to forward
+        if self._missing:
+            self._send_nacks(arrival)
+        if not new:
+            return  # a duplicate
+        forwarder = self.forwarder
+        key = True
+        picture_id = tl0 = -1
+        if self._vp8:
+            key = vp8_keyframe(data, offset)
+            try:
+                _, pid_at, width, tl0_at = vp8_descriptor(data, offset)
+            except IndexError:
+                return
+            if width == 2:
+                picture_id = ((data[pid_at] & 0x7F) << 8) | data[pid_at + 1]
+            elif width == 1:
+                picture_id = data[pid_at] & 0x7F
+            if tl0_at:
+                tl0 = data[tl0_at]
+        elif self._h264:
+            key = h264_keyframe(data, offset) and ts != self._last_ts
+        if forwarder.kind == "video":
+            if key and not repaired:
+                self.keyframes += 1
+                self._answered = True
+            self._last_ts = ts
+        packet = Packet(self, data, b0, b1, seq, ts, offset, arrival, key)
+        packet.picture_id = picture_id
+        packet.tl0 = tl0
+        if self.audio_level_id and ext_start:
+            packet.audio_level = _find_one_byte_extension(
+                data, ext_start, ext_end, self.audio_level_id
+            )
+        for sink in self.sinks:
+            try:
+                sink.write(packet)
+            except Exception:  # one consumer's problem must not stop the others
+                logger.exception("%r: forwarding to %r failed", self, sink)
+
+    def receive_rtx(self, data: bytes, arrival: float) -> None:
+        """Handle an RTX packet (RFC 4588): unwrap it and handle the original."""
+        if len(data) < 14:
+            return
+        try:
+            offset = payload_start(data)[0]
+        except ValueError:
+            return
+        end = len(data) - (data[-1] if data[0] & 0x20 else 0)
+        if end - offset < 2:
+            return  # padding only
+        ssrc = self.ssrc
+        if ssrc is None:
+            return
+        b0, b1, _seq, ts, _ = RTP_HEADER.unpack_from(data)
+        osn = int.from_bytes(data[offset : offset + 2], "big")
+        pt = self.forwarder.payload_type
+        header = RTP_HEADER.pack(b0, (b1 & 0x80) | pt, osn, ts, ssrc)
+        self.receive(header + data[12:offset] + data[offset + 2 :], arrival, repaired=True)
+
+    def _track_sequence(self, seq: int, ts: int, arrival: float, repaired: bool) -> bool:
+        """Update reception statistics and losses; True if ``seq`` is new."""
+        if not self._started:
+            self._started = True
+            self._base_seq = self._max_seq = seq
+            self._cycles = 0
+            self._received = 1
+            self._expected_prior = 0
+            self._received_prior = 0
+            return True
+        delta = (seq - self._max_seq) & 0xFFFF
+        if delta == 0:
+            return False
+        if delta < 0x8000:  # newer
+            if delta > 1:
+                self._note_missing(self._max_seq, delta, ts, arrival)
+            if seq < self._max_seq:
+                self._cycles += 0x10000
+            self._max_seq = seq
+            self._received += 1
+            if not repaired:
+                self._update_jitter(ts, arrival)
+            return True
+        # older: a late or repaired packet; new if it was missing
+        found = self._missing.pop(seq, None) is not None
+        if found:
+            self._received += 1
+        return found
+
+    def _update_jitter(self, ts: int, arrival: float) -> None:
+        transit = arrival * self._clock - ts
+        previous = self._transit
+        self._transit = transit
+        if previous is not None:
+            d = abs(transit - previous)
+            if d < self._clock * 10:  # ignore timestamp jumps (a restarted stream)
+                self._jitter += (d - self._jitter) / 16
+
+    def _note_missing(self, last: int, delta: int, ts: int, arrival: float) -> None:
+        missing = self._missing
+        if delta - 1 > MAX_MISSING or not self._history:
+            missing.clear()
+            if self.forwarder.kind == "video":
+                self.request_keyframe()
+            return
+        for i in range(1, delta):
+            missing[(last + i) & 0xFFFF] = [arrival, NACK_ATTEMPTS, ts]
+        while len(missing) > MAX_MISSING:
+            missing.pop(next(iter(missing)))
+        self._send_nacks(arrival)
+
+    def _send_nacks(self, now: float) -> None:
+        """NACK what is due again; give up on what was asked for often enough."""
+        ssrc = self.ssrc
+        if not self._missing or ssrc is None:
+            return
+        due = []
+        lost: list[tuple[int, int]] = []
+        for seq, state in list(self._missing.items()):
+            if state[0] > now:
+                continue
+            if state[1] > 0:
+                due.append(seq)
+                state[0] = now + NACK_RETRY
+                state[1] -= 1
+            else:
+                del self._missing[seq]
+                lost.append((seq, int(state[2])))
+        if due:
+            self._nacks += len(due)
+            self.upstream.send_rtcp(build_nack(self.upstream.rtcp_ssrc, ssrc, due))
+        if lost:
+            self._give_up(lost)
+
+    def _give_up(self, lost: list[tuple[int, int]]) -> None:
+        """Packets that will not come: the frames they were in cannot be decoded.
+
+        Ask for a key frame, and give each consumer a padding-only packet in place of each
+        lost one, so its receiver stops waiting for that sequence number (its jitter
+        buffer would hold every later frame) and starts again at the key frame.
+        """
+        logger.debug("%r: %d packet(s) lost for good", self, len(lost))
+        self._lost_for_good += len(lost)
+        if self.forwarder.kind == "video":
+            self.request_keyframe()
+        for sink in self.sinks:
+            for seq, ts in lost:
+                sink.fill(self, seq, ts)
+
+    # -- history ------------------------------------------------------------------------
+
+    def packet(self, seq: int) -> bytes | None:
+        """The packet with sequence number ``seq`` if it is still in the history."""
+        history = self._history
+        if not history:
+            return None
+        data = history[seq & self._mask]
+        if data is None or int.from_bytes(data[2:4], "big") != seq:
+            return None
+        return data
+
+    # -- sinks --------------------------------------------------------------------------
+
+    def add_sink(self, sink: DownTrack) -> None:
+        """Feed ``sink`` from this layer."""
+        if sink not in self.sinks:
+            self.sinks = (*self.sinks, sink)
+            self.forwarder.sinks_changed()
+
+    def remove_sink(self, sink: DownTrack) -> None:
+        """Stop feeding ``sink``."""
+        if sink in self.sinks:
+            self.sinks = tuple(s for s in self.sinks if s is not sink)
+            self.forwarder.sinks_changed()
+
+    @property
+    def active(self) -> bool:
+        """True if packets came recently (the publisher sends this layer)."""
+        return self.last_packet_at > 0 and time.monotonic() - self.last_packet_at < LAYER_TIMEOUT
+
+    # -- key frames ---------------------------------------------------------------------
+
+    def request_keyframe(self) -> None:
+        """Ask the producer for a key frame on this layer (coalesced, see the module)."""
+        if self.closed or self.forwarder.kind != "video":
+            return
+        self._wanted_after = self.keyframes
+        if self._pli_handle is not None:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        spacing = KEYFRAME_SPACING if self._answered else KEYFRAME_INTERVAL
+        delay = max(0.0, self._last_pli + spacing - now)
+        self._pli_handle = loop.call_later(delay, self._send_pli)
+
+    def _send_pli(self) -> None:
+        self._pli_handle = None
+        if self.closed or self.keyframes > self._wanted_after:
+            return  # a key frame came after the latest request: every asker has it
+        ssrc = self.ssrc
+        if ssrc is None:
+            # no packet yet: ask once the first one is here (checked again later)
+            self._pli_handle = asyncio.get_running_loop().call_later(0.1, self._send_pli)
+            return
+        loop = asyncio.get_running_loop()
+        self._last_pli = loop.time()
+        self._answered = False
+        self._keyframe_requests += 1
+        logger.debug("%r: PLI", self)
+        self.upstream.send_rtcp(build_pli(self.upstream.rtcp_ssrc, ssrc))
+        # ask again if no key frame comes in time
+        self._pli_handle = loop.call_later(KEYFRAME_INTERVAL, self._retry_pli)
+
+    def _retry_pli(self) -> None:
+        self._pli_handle = None
+        if not self.closed and self.keyframes <= self._wanted_after:
+            self._send_pli()
+
+    # -- RTCP ---------------------------------------------------------------------------
+
+    def on_sender_report(self, ntp: int, now: float) -> None:
+        """The producer sent an SR for this layer."""
+        self._last_sr = (ntp >> 16) & 0xFFFFFFFF
+        self._last_sr_at = now
+
+    def tick(self, now: float) -> None:
+        """Periodic work (about once a second): bitrate, NACK retries."""
+        elapsed = now - self._rate_at
+        if elapsed >= 0.5:
+            self.bitrate = int((self._bytes - self._bytes_mark) * 8 / elapsed)
+            self._bytes_mark = self._bytes
+            self._rate_at = now
+        if self._missing:
+            self._send_nacks(now)
+
+    def report_block(self, now: float) -> ReportBlock | None:
+        """This layer's reception report (RFC 3550 6.4.1), None before any packet."""
+        if not self._started or self.ssrc is None:
+            return None
+        extended = self._cycles + self._max_seq
+        expected = extended - self._base_seq + 1
+        lost = expected - self._received
+        expected_interval = expected - self._expected_prior
+        received_interval = self._received - self._received_prior
+        self._expected_prior = expected
+        self._received_prior = self._received
+        lost_interval = expected_interval - received_interval
+        fraction = 0
+        if expected_interval > 0 and lost_interval > 0:
+            fraction = (lost_interval << 8) // expected_interval
+        dlsr = 0
+        if self._last_sr_at:
+            dlsr = int((now - self._last_sr_at) * 65536)
+        return ReportBlock(
+            ssrc=self.ssrc,
+            fraction_lost=min(fraction, 255),
+            packets_lost=max(min(lost, 0x7FFFFF), -0x800000),
+            highest_sequence=extended,
+            jitter=int(self._jitter),
+            lsr=self._last_sr,
+            dlsr=dlsr,
+        )
+
+    def stats(self) -> LayerStats:
+        """Current counters."""
+        lost = 0
+        if self._started:
+            lost = self._cycles + self._max_seq - self._base_seq + 1 - self._received
+        return LayerStats(
+            rid=self.rid,
+            ssrc=self.ssrc,
+            packets=self.packets,
+            keyframes=self.keyframes,
+            keyframe_requests=self._keyframe_requests,
+            bitrate=self.bitrate,
+            lost=max(lost, 0),
+            nacks=self._nacks,
+            subscribers=len(self.sinks),
+        )
+
+    def close(self) -> None:
+        """Stop: no more key frame requests, no more packets to the sinks."""
+        self.closed = True
+        if self._pli_handle is not None:
+            self._pli_handle.cancel()
+            self._pli_handle = None
+        self.sinks = ()
+        self._history = []
 
 
-def single_codec(codecs: list[RTCRtpCodecParameters]) -> list[RTCRtpCodecParameters]:
-    """Keep only the first media codec of a negotiated list and its RTX codec.
-
-    Answering with one codec per section means the producer cannot switch codecs
-    mid-stream, so what its consumers negotiated stays valid.
-    """
-    first = negotiated_codec(codecs)
-    if first is None:
-        return codecs
-    rtx = [c for c in codecs if _is_rtx(c) and c.parameters.get("apt") == first.payloadType]
-    return [first, *rtx[:1]]
-
-
-def negotiated_codec(codecs: list[RTCRtpCodecParameters]) -> RTCRtpCodecParameters | None:
-    """The media codec (not RTX) a transceiver negotiated: the first of its codecs."""
-    return next((c for c in codecs if not _is_rtx(c)), None)
-
-
-def remote_media_ssrcs(sdp: str) -> dict[str, int]:
-    """Map each media section's mid to the primary (non-RTX) SSRC announced in ``sdp``."""
-    ssrcs: dict[str, int] = {}
-    for media in SdpDescription.parse(sdp).media:
-        mid = media.rtp.muxId
-        if not mid:
+def _find_one_byte_extension(data: bytes, start: int, end: int, ident: int) -> bytes | None:
+    """The value of one-byte header extension ``ident`` (RFC 8285 4.2), if present."""
+    if int.from_bytes(data[start : start + 2], "big") != 0xBEDE:
+        return None
+    pos = start + 4
+    while pos < end:
+        head = data[pos]
+        if head == 0:
+            pos += 1
             continue
-        fid = next((g for g in media.ssrc_group if g.semantic == "FID"), None)
-        if fid is not None and fid.items:
-            ssrcs[mid] = int(fid.items[0])
-        elif media.ssrc:
-            ssrcs[mid] = media.ssrc[0].ssrc
-    return ssrcs
+        length = (head & 0x0F) + 1
+        if head >> 4 == ident:
+            return bytes(data[pos + 1 : pos + 1 + length])
+        if head >> 4 == 15:
+            return None
+        pos += 1 + length
+    return None
 
 
 @dataclass(frozen=True)
@@ -155,279 +604,154 @@ class ForwarderStats:
     kind: str
     "``audio`` or ``video``."
     packets: int
-    "Encoded frames read from the producer."
+    "RTP packets received on all its layers."
     keyframes: int
-    "Of which key frames."
+    "Key frames started on all its layers."
     keyframe_requests: int
     "PLIs sent to the producer."
     subscribers: int
-    "Consumer tracks subscribed (paused or not)."
+    "Consumer media sections attached (paused or not)."
     paused: int = 0
     "Of which paused by their subscriber."
+    layers: tuple[LayerStats, ...] = ()
+    "Per layer, lowest first."
+
+
+LayerWishes = Callable[["TrackForwarder", Sequence[str]], None]
+"Called with the rids (of a simulcast track) some consumer needs, when that set changes."
 
 
 class TrackForwarder:
-    """Forwards one producer track's encoded frames to any number of consumer tracks.
+    """One published track (participant + track id) and its consumers.
 
     **Parameters:**
 
-    * **receiver** - the producer connection's receiver; call the constructor right after
-      ``setRemoteDescription`` (before the connection starts the receiver).
-    * **codec** - the codec the producer negotiated for this track.
-    * **media_ssrc** - the producer's SSRC for PLI, if the SDP announced it.
-    * **label** - identifies the forwarder in logs and task names.
-    * **track_id**, **source** - how the publisher named the track (``TrackInfo``).
+    * **participant_id**, **track_id**, **source**, **kind** - what the track is.
+    * **codec** - the codec the producer negotiated (consumers negotiate the same one);
+      a producer that publishes again must use the same (:func:`~.codecs.codec_key`).
+    * **on_layers** - told which simulcast layers anybody receives (to pause the others).
     """
 
     def __init__(
         self,
-        receiver: RTCRtpReceiver,
-        codec: RTCRtpCodecParameters,
+        participant_id: str,
+        track_id: str,
         *,
-        media_ssrc: int | None = None,
-        label: str = "",
-        keyframe_interval: float = KEYFRAME_INTERVAL,
-        track_id: str = "",
-        source: TrackSource = "unknown",
+        kind: str,
+        source: TrackSource,
+        codec: RTCRtpCodecParameters,
+        on_layers: LayerWishes | None = None,
     ) -> None:
-        if codec.mimeType.lower() not in passthrough.PASSTHROUGH_MIME_TYPES:
-            raise ValueError(f"cannot forward {codec.mimeType} without transcoding")
-        passthrough.prepare_receiver(receiver)
-        self.kind: str = receiver.track.kind
-        self.track_id = track_id or self.kind
-        "The publisher's id for this track (``TrackInfo.id``)."
+        self.participant_id = participant_id
+        self.track_id = track_id
+        self.kind = kind
         self.source: TrackSource = source
-        "What the track shows or plays (``camera``, ``microphone``, ``screen`` ...)."
         self.codec = codec
-        self.label = label or f"{self.kind}-{id(self):x}"
-        self._receiver = receiver
-        self._media_ssrc = media_ssrc
-        self._keyframe_interval = keyframe_interval
-        self._sinks: list[ForwardedTrack] = []
-        self._tasks = TaskSet(f"forwarder[{self.label}]")
-        self._keyframe_pending = False
-        self._keyframe_answered = True
-        self._keyframes_wanted_after = 0
-        self._last_keyframe_request = float("-inf")
-        self._packets = 0
-        self._keyframes = 0
-        self._keyframe_requests = 0
-        self._started = False
-        self._closed = False
+        self.mime_type = codec.mimeType.lower()
+        self.clock_rate = codec.clockRate
+        self.payload_type = codec.payloadType
+        self.codec_key = codec_key(codec)
+        self.label = f"{participant_id}/{track_id}"
+        self.layers: list[Layer] = []
+        "The current producer's layers, lowest quality first."
+        self.downtracks: list[DownTrack] = []
+        "Consumer media sections attached to this track."
+        self.closed = False
+        self.published_at = time.monotonic()
+        self._on_layers = on_layers
+        self._wanted_rids: tuple[str, ...] | None = None
+        self._retired_packets = 0
+        self._retired_keyframes = 0
+        self._retired_requests = 0
+
+    def __repr__(self) -> str:
+        return f"TrackForwarder({self.label}, {self.kind}, layers={len(self.layers)})"
 
     @property
-    def closed(self) -> bool:
-        """True once :meth:`close` was called."""
-        return self._closed
+    def simulcast(self) -> bool:
+        """True if the producer sends more than one layer."""
+        return len(self.layers) > 1
+
+    def new_layers(self, rids: Sequence[str | None], upstream: Upstream) -> list[Layer]:
+        """Take a (new) producer's layers, lowest first; consumers switch to them.
+
+        The previous producer's layers stop at once; each consumer keeps its media
+        section and continues at the new layer's next key frame, which is asked for.
+        """
+        for old in self.layers:
+            stats = old.stats()
+            self._retired_packets += stats.packets
+            self._retired_keyframes += stats.keyframes
+            self._retired_requests += stats.keyframe_requests
+            old.close()
+        self.layers = [Layer(self, i, rid, upstream) for i, rid in enumerate(rids)]
+        self._wanted_rids = None
+        self.published_at = time.monotonic()
+        for downtrack in list(self.downtracks):
+            downtrack.source_changed()
+        return self.layers
+
+    def attach(self, downtrack: DownTrack) -> None:
+        """A consumer media section now carries this track."""
+        if downtrack not in self.downtracks:
+            self.downtracks.append(downtrack)
+
+    def detach(self, downtrack: DownTrack) -> None:
+        """A consumer media section no longer carries this track."""
+        if downtrack in self.downtracks:
+            self.downtracks.remove(downtrack)
+        for layer in self.layers:
+            layer.remove_sink(downtrack)
+
+    def sinks_changed(self) -> None:
+        """Some consumer changed layers: tell the publisher which layers are needed."""
+        if self._on_layers is None or not self.simulcast or self.closed:
+            return
+        needed = {layer.rid for layer in self.layers if layer.sinks}
+        # the lowest layer always runs: it is what a consumer falls back to at once
+        needed.add(self.layers[0].rid)
+        rids = tuple(layer.rid or "" for layer in self.layers if layer.rid in needed)
+        if rids != self._wanted_rids:
+            self._wanted_rids = rids
+            self._on_layers(self, rids)
+
+    def paused_on_request(self, layer: Layer) -> bool:
+        """True if the publisher was asked to stop sending ``layer`` (nobody needed it)."""
+        return self._wanted_rids is not None and (layer.rid or "") not in self._wanted_rids
+
+    def tick(self, now: float) -> None:
+        """Periodic work: layer bitrates, NACK retries, consumers' layer choice."""
+        for layer in self.layers:
+            layer.tick(now)
 
     def stats(self) -> ForwarderStats:
         """Current counters."""
+        layers = tuple(layer.stats() for layer in self.layers)
         return ForwarderStats(
             kind=self.kind,
-            packets=self._packets,
-            keyframes=self._keyframes,
-            keyframe_requests=self._keyframe_requests,
-            subscribers=len(self._sinks),
-            paused=sum(sink.paused for sink in self._sinks),
+            packets=self._retired_packets + sum(s.packets for s in layers),
+            keyframes=self._retired_keyframes + sum(s.keyframes for s in layers),
+            keyframe_requests=self._retired_requests + sum(s.keyframe_requests for s in layers),
+            subscribers=len(self.downtracks),
+            paused=sum(d.paused for d in self.downtracks),
+            layers=layers,
         )
 
-    def start(self) -> None:
-        """Start reading the producer track (once)."""
-        if self._started or self._closed:
-            return
-        self._started = True
-        self._tasks.spawn(self._run(), "read")
-
-    def subscribe(self, *, paused: bool = False) -> ForwardedTrack:
-        """A new consumer track fed from now on (unless ``paused``); video starts at the
-        next key frame."""
-        if self._closed:
-            raise RuntimeError(f"forwarder {self.label} is closed")
-        size = VIDEO_QUEUE_SIZE if self.kind == "video" else AUDIO_QUEUE_SIZE
-        track = ForwardedTrack(self, maxsize=size)
-        track.paused = paused
-        self._sinks.append(track)
-        # the key frame is asked for when the consumer's sender starts (ForwardedTrack.recv),
-        # so that it comes when the connection is up rather than while DTLS is under way
-        return track
-
-    def unsubscribe(self, track: ForwardedTrack) -> None:
-        """Stop feeding ``track`` and end it."""
-        if track in self._sinks:
-            self._sinks.remove(track)
-        track.stop()
-
-    def request_keyframe(self) -> None:
-        """Ask the producer for a key frame (RTCP PLI), coalesced and rate-limited."""
-        if self._closed or self.kind != "video":
-            return
-        # what the latest asker needs: a key frame newer than the ones seen so far
-        self._keyframes_wanted_after = self._keyframes
-        if self._keyframe_pending:
-            return
-        self._keyframe_pending = True
-        loop = asyncio.get_running_loop()
-        wait = KEYFRAME_SPACING if self._keyframe_answered else self._keyframe_interval
-        delay = max(0.0, self._last_keyframe_request + wait - loop.time())
-        self._tasks.spawn(self._send_pli(delay), "pli")
-
-    async def _send_pli(self, delay: float) -> None:
-        if delay > 0:
-            await asyncio.sleep(delay)
-        self._keyframe_pending = False
-        if self._keyframes > self._keyframes_wanted_after:
-            return  # a key frame came after the latest request: every asker has it
-        ssrc = self._media_ssrc
-        if ssrc is None:
-            sources = self._receiver.getSynchronizationSources()
-            ssrc = sources[0].source if sources else None
-        if ssrc is None:
-            logger.debug("forwarder %s: no SSRC known yet, PLI skipped", self.label)
-            return
-        self._last_keyframe_request = asyncio.get_running_loop().time()
-        self._keyframe_answered = False
-        self._keyframe_requests += 1
-        logger.debug("forwarder %s: PLI to ssrc %s", self.label, ssrc)
-        await self._receiver._send_rtcp_pli(ssrc)
-
-    async def _run(self) -> None:
-        track = self._receiver.track
-        warned = False
-        try:
-            while True:
-                packet = await track.recv()
-                if not isinstance(packet, av.Packet):
-                    if not warned:
-                        logger.error(
-                            "forwarder %s: got a decoded %s; pass-through hooks missing",
-                            self.label,
-                            type(packet).__name__,
-                        )
-                        warned = True
-                    continue
-                self._packets += 1
-                keyframe = bool(packet.is_keyframe)
-                if keyframe:
-                    self._keyframes += 1
-                    self._keyframe_answered = True
-                for sink in tuple(self._sinks):
-                    sink._push(packet, keyframe)
-        except MediaStreamError:
-            logger.debug("forwarder %s: producer track ended", self.label)
-        finally:
-            for sink in tuple(self._sinks):
-                sink.stop()
-
-    async def close(self) -> None:
-        """Stop reading, end every consumer track and cancel pending requests. Idempotent."""
-        self._closed = True
-        await self._tasks.close()
-        for sink in self._sinks:
-            sink.stop()
-        self._sinks.clear()
+    def close(self) -> None:
+        """The track is gone: stop its layers and detach every consumer."""
+        self.closed = True
+        for layer in self.layers:
+            layer.close()
+        for downtrack in list(self.downtracks):
+            downtrack.detach()
+        self.downtracks.clear()
 
 
-class ForwardedTrack(MediaStreamTrack):
-    """A consumer's copy of a producer track: encoded packets in a bounded queue.
-
-    When the queue is full, audio drops its oldest packet; video drops everything queued
-    and waits for the next key frame (a partial video stream would not decode), asking
-    the producer for one. A new video track also waits for a key frame.
-
-    A paused track (:meth:`set_paused`) drops every packet; when resumed, video waits for
-    the next key frame, which it asks the producer for.
-    """
-
-    def __init__(self, source: TrackForwarder, *, maxsize: int) -> None:
-        super().__init__()
-        self.kind = source.kind
-        self.source = source
-        self._queue: asyncio.Queue[EncodedPacket | None] = asyncio.Queue(maxsize)
-        self._waiting_keyframe = self.kind == "video"
-        self._receiving = False
-        self.paused = False
-        "True while the subscriber asked not to receive this track."
-        self.dropped = 0
-        "Packets dropped because the queue was full or no key frame came yet."
-        self.paused_dropped = 0
-        "Packets not forwarded because the track was paused."
-
-    def set_paused(self, paused: bool) -> None:
-        """Pause (drop everything from now on, and what is queued) or resume the track.
-
-        Resuming video waits for a key frame and asks the producer for one at once, so
-        the picture comes back within about a round trip plus one frame.
-        """
-        if paused == self.paused or self.readyState != "live":
-            return
-        self.paused = paused
-        if paused:
-            self.paused_dropped += self._drain()
-            if self.kind == "video":
-                self._waiting_keyframe = True
-        elif self.kind == "video":
-            self._waiting_keyframe = True
-            self.source.request_keyframe()
-
-    def _push(self, packet: EncodedPacket, keyframe: bool) -> None:
-        if self.readyState != "live":
-            return
-        if self.paused:
-            self.paused_dropped += 1
-            return
-        if self._waiting_keyframe:
-            if not keyframe:
-                self.dropped += 1
-                return
-            self._waiting_keyframe = False
-        if self._queue.full():
-            if self.kind == "video" and not keyframe:
-                self.dropped += self._drain()
-                self.dropped += 1
-                self._waiting_keyframe = True
-                self.source.request_keyframe()
-                return
-            self._queue.get_nowait()
-            self.dropped += 1
-        self._queue.put_nowait(packet)
-
-    def _drain(self) -> int:
-        count = 0
-        while not self._queue.empty():
-            self._queue.get_nowait()
-            count += 1
-        return count
-
-    def request_keyframe(self) -> None:
-        """The consumer lost picture data (PLI/FIR): ask the producer for a key frame."""
-        self.source.request_keyframe()
-
-    async def recv(self) -> EncodedPacket:
-        """The next encoded packet; raises ``MediaStreamError`` once the track ended."""
-        if self.readyState != "live":
-            raise MediaStreamError
-        if not self._receiving:
-            # The consumer's sender just started: make sure a key frame is on its way.
-            self._receiving = True
-            if self._waiting_keyframe and not self.paused:
-                self.source.request_keyframe()
-        packet = await self._queue.get()
-        if packet is None:
-            raise MediaStreamError
-        return packet
-
-    def stop(self) -> None:
-        """End the track and wake a pending :meth:`recv`. Idempotent."""
-        if self.readyState == "live":
-            super().stop()
-            self._drain()
-            self._queue.put_nowait(None)
+def random_sequence() -> int:
+    """A random first sequence number (below 2^15, as libwebrtc)."""
+    return random.randint(0, 0x7FFF)
 
 
-def bind_sender(sender: RTCRtpSender, track: ForwardedTrack) -> None:
-    """Make a consumer's ``sender`` forward ``track`` without an encoder.
-
-    Call before the connection starts the sender (before ``setRemoteDescription``).
-    PLI/FIR from the consumer become key frame requests to the producer.
-    """
-    passthrough.prepare_sender(sender, track.request_keyframe)
+def random_timestamp() -> int:
+    """A random first RTP timestamp."""
+    return random.randint(0, 0xFFFFFFFF)

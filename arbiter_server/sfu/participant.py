@@ -16,7 +16,7 @@ __all__ = ["Participant"]
 
 @dataclass(eq=False)
 class Participant:
-    """One participant: its producer connection and the consumers sent to it."""
+    """One participant: its producer connection and the consumer connection to it."""
 
     id: str
     "Participant id, as stamped by signaling."
@@ -24,8 +24,8 @@ class Participant:
     "Display name."
     producer: Producer | None = None
     "Its producer connection, once it offered one."
-    consumers: dict[str, Consumer] = field(default_factory=dict)
-    "Consumer connections sent to it, by the id of the producer they carry."
+    consumer: Consumer | None = None
+    "The connection carrying other participants' tracks to it."
     track_states: dict[Literal["audio", "video"], TrackState] = field(default_factory=dict)
     "Its latest (stamped) mute state per track kind, repeated to late joiners."
     grants: frozenset[str] | None = None

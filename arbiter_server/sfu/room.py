@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -32,7 +33,9 @@ from arbiter_protocol import (
     parse_message,
 )
 
+from .codecs import codec_key
 from .consumer import Consumer
+from .forwarder import TrackForwarder
 from .ice import candidate_from_message, rtc_configuration
 from .participant import Participant
 from .producer import Producer
@@ -68,13 +71,20 @@ class RoomStats:
     producers: int
     "Producer peer connections."
     consumers: int
-    "Consumer peer connections."
+    "Consumer peer connections (one per subscriber)."
     peer_connections: int
     "All peer connections (producers + consumers)."
     forwarders: int
-    "Producer tracks being forwarded."
+    "Published tracks being forwarded."
     forwarded_tracks: int
-    "Consumer tracks being fed."
+    "Consumer media sections carrying a track."
+
+
+TICK = 0.25
+"Seconds between two rounds of periodic work (layer rates, NACK retries, probing)."
+
+RTCP_EVERY = 4
+"Every connection sends its periodic RTCP once in this many ticks (about once a second)."
 
 
 class Room:
@@ -82,11 +92,12 @@ class Room:
 
     Feed it every signaling message with :meth:`handle` (or give :meth:`handlers` to a
     :class:`~.signaling.SignalingConnection`); it replies through ``send``. It answers
-    producer offers, offers one consumer connection per (subscriber, producer) pair,
-    relays data channel messages (``data``, ``track_state``) between producer data
-    channels, pauses and resumes consumers as their subscribers ask (``subscription``),
-    and closes a participant's
-    connections when it leaves or its producer connection fails.
+    producer offers, keeps one consumer connection per subscriber carrying every other
+    participant's tracks (offering it again as tracks come and go), relays data channel
+    messages (``data``, ``track_state``) between producer data channels, applies what
+    subscribers ask to receive (``subscription``), and closes a participant's connections
+    when it leaves or its producer connection fails. A participant that publishes again
+    keeps its tracks (same track ids): their consumers continue on the new producer.
 
     Messages are handled one at a time, in order; :meth:`close` closes everything.
 
@@ -108,8 +119,11 @@ class Room:
         self._send_callback = send
         self._ice_servers = list(ice_servers)
         self._participants: dict[str, Participant] = {}
+        self._tracks: dict[tuple[str, str], TrackForwarder] = {}
         self._lock = asyncio.Lock()
         self._tasks = TaskSet(f"room[{room_id}]")
+        self._ticker = TaskSet(f"room[{room_id}]:tick")
+        self._ticking = False
         self._closed: asyncio.Future[None] | None = None
         self._handlers: dict[str, Handler] = {
             Identified.action: _typed(Identified, self._on_identified),
@@ -147,29 +161,37 @@ class Room:
         """The state of one participant, if known."""
         return self._participants.get(participant_id)
 
+    def track(self, participant_id: str, track_id: str) -> TrackForwarder | None:
+        """The forwarder of one published track, if published."""
+        return self._tracks.get((participant_id, track_id))
+
+    def tracks(self, participant_id: str | None = None) -> list[TrackForwarder]:
+        """Published tracks (of one participant, if given)."""
+        return [
+            f
+            for (pid, _), f in self._tracks.items()
+            if participant_id is None or pid == participant_id
+        ]
+
     def stats(self) -> RoomStats:
         """Counts of participants, peer connections and forwarded tracks."""
         producers = [p.producer for p in self._participants.values() if p.producer]
-        consumers = [c for p in self._participants.values() for c in p.consumers.values()]
+        consumers = [p.consumer for p in self._participants.values() if p.consumer]
         return RoomStats(
             participants=len(self._participants),
             producers=len(producers),
             consumers=len(consumers),
             peer_connections=len(producers) + len(consumers),
-            forwarders=sum(len(p.forwarders) for p in producers),
+            forwarders=len(self._tracks),
             forwarded_tracks=sum(len(c.tracks) for c in consumers),
         )
 
     def connection_count(self, participant_id: str) -> int:
-        """Peer connections involving a participant: its producer, consumers to it or of it."""
-        count = 0
-        for participant in self._participants.values():
-            if participant.id == participant_id:
-                count += participant.producer is not None
-                count += len(participant.consumers)
-            else:
-                count += participant_id in participant.consumers
-        return count
+        """Peer connections of a participant: its producer and its consumer."""
+        participant = self._participants.get(participant_id)
+        if participant is None:
+            return 0
+        return (participant.producer is not None) + (participant.consumer is not None)
 
     async def close(self) -> None:
         """Close every peer connection and stop all background work. Idempotent."""
@@ -178,11 +200,12 @@ class Room:
             return
         self._closed = asyncio.get_running_loop().create_future()
         try:
+            await self._ticker.close()
             # Clean-ups in progress (failed connections) finish rather than stop half-way.
             await self._tasks.drain(timeout=5.0)
             async with self._lock:
                 for participant in list(self._participants.values()):
-                    await self._remove(participant)
+                    await self._remove(participant, renegotiate=False)
         finally:
             self._closed.set_result(None)
         logger.info("room %s closed", self.room_id)
@@ -216,29 +239,20 @@ class Room:
                 self._participants[info.id] = Participant(info.id, info.name, grants=_grants(info))
                 logger.info("room %s: %s joined", self.room_id, info.id)
                 return
-            # announced again: the participant reconnected to signaling; offers sent
-            # while it was away were lost, so make them again
-            logger.info(
-                "room %s: %s is back; re-offering unanswered consumers", self.room_id, info.id
-            )
+            # announced again: the participant reconnected to signaling; an offer sent
+            # while it was away was lost, so send it again
+            logger.info("room %s: %s is back; offering again", self.room_id, info.id)
             await self._resync(known)
 
     async def _resync(self, participant: Participant) -> None:
-        """Replace consumers to ``participant`` that never got an answer, offer missing ones."""
-        for other in list(self._participants.values()):
-            if other is participant:
-                continue
-            consumer = participant.consumers.get(other.id)
-            if consumer is not None and consumer.pc.signalingState != "stable":
-                participant.consumers.pop(other.id, None)
-                await consumer.close()
-        await asyncio.gather(
-            *(
-                self._subscribe(participant, other)
-                for other in self._participants.values()
-                if other is not participant
-            )
-        )
+        """Send an unanswered consumer offer again, or make one for what is missing."""
+        consumer = participant.consumer
+        pending = consumer.last_offer() if consumer is not None else None
+        if pending is not None:
+            await self._send_offer(participant, *pending)
+            return
+        self._subscribe_all(participant)
+        await self._offer(participant)
 
     async def _on_participant_left(self, message: ParticipantLeft) -> None:
         async with self._lock:
@@ -293,24 +307,27 @@ class Room:
                 await self._reject(participant.id, f"bad ICE candidate: {exc}")
 
     async def _consumer_handshake(self, participant: Participant, message: Handshake) -> None:
-        producer_id = message.producer_id or ""
-        consumer = participant.consumers.get(producer_id)
+        consumer = participant.consumer
         if consumer is None:
-            await self._reject(participant.id, f"no consumer connection for '{producer_id}'")
+            await self._reject(participant.id, "no consumer connection to answer")
             return
         if message.sdp is not None:
             if message.sdp.type != "answer":
                 await self._reject(participant.id, "a consumer handshake carries an answer")
-            else:
-                try:
-                    await consumer.accept_answer(
-                        RTCSessionDescription(sdp=message.sdp.sdp, type="answer")
-                    )
-                except Exception as exc:
-                    await self._reject(participant.id, f"consumer answer refused: {exc}")
-                    participant.consumers.pop(producer_id, None)
-                    await consumer.close()
-                    return
+                return
+            if consumer.pc.signalingState != "have-local-offer":
+                await self._reject(participant.id, "no consumer offer waits for an answer")
+                return
+            try:
+                await consumer.accept_answer(
+                    RTCSessionDescription(sdp=message.sdp.sdp, type="answer")
+                )
+            except Exception as exc:
+                await self._reject(participant.id, f"consumer answer refused: {exc}")
+                participant.consumer = None
+                await consumer.close()
+                return
+            await self._offer(participant)  # what changed while the offer was out
         if message.candidate is not None:
             try:
                 await consumer.add_candidate(candidate_from_message(message.candidate))
@@ -323,9 +340,7 @@ class Room:
         if not participant.may("publish") and _offers_media(offer.sdp):
             await self._reject(participant.id, "your token does not allow publishing media")
             return
-        if participant.producer is not None:
-            logger.info("room %s: %s publishes again", self.room_id, participant.id)
-            await self._unpublish(participant)
+        previous = participant.producer
         producer = Producer(
             participant.id,
             rtc_configuration(self._ice_servers),
@@ -333,7 +348,6 @@ class Room:
             on_channel_open=self._channel_opened,
             on_failed=self._producer_failed,
         )
-        participant.producer = producer
         try:
             answer = await producer.accept(
                 RTCSessionDescription(sdp=offer.sdp, type="offer"), tracks
@@ -343,9 +357,12 @@ class Room:
             await self._reject(
                 participant.id, f"producer offer refused: {exc or type(exc).__name__}"
             )
-            participant.producer = None
             await producer.close()
             return
+        participant.producer = producer
+        if previous is not None:
+            logger.info("room %s: %s publishes again", self.room_id, participant.id)
+            await previous.close()
         await self._send(
             Handshake(
                 connection="producer",
@@ -353,80 +370,169 @@ class Room:
                 sdp=SessionDescription(type="answer", sdp=answer.sdp),
             )
         )
+        published = set()
+        for track in producer.tracks:
+            key = (participant.id, track.info.id)
+            forwarder = self._tracks.get(key)
+            if forwarder is not None and (
+                forwarder.kind != track.info.kind or forwarder.codec_key != codec_key(track.codec)
+            ):
+                self._end_track(forwarder)  # another codec: consumers must negotiate again
+                forwarder = None
+            if forwarder is None:
+                forwarder = TrackForwarder(
+                    participant.id,
+                    track.info.id,
+                    kind=track.info.kind,
+                    source=track.info.source,
+                    codec=track.codec,
+                    on_layers=self._layers_wanted,
+                )
+                self._tracks[key] = forwarder
+            else:
+                forwarder.source = track.info.source
+            producer.bind(track, forwarder.new_layers(track.rids, producer))
+            published.add(key)
+        for key, forwarder in list(self._tracks.items()):
+            if key[0] == participant.id and key not in published:
+                self._end_track(forwarder)
+        self._start_ticking()
         logger.info(
             "room %s: %s publishes %s",
             self.room_id,
             participant.id,
-            ", ".join(f.kind for f in producer.forwarders) or "data only",
+            ", ".join(
+                f"{t.info.id} ({t.codec.mimeType}{f' x{len(t.rids)}' if len(t.rids) > 1 else ''})"
+                for t in producer.tracks
+            )
+            or "data only",
         )
-        # Offers are independent (each gathers its own ICE candidates): make them at once.
-        others = [p for p in self._participants.values() if p is not participant]
-        await asyncio.gather(
-            *(self._subscribe(other, participant) for other in others),
-            *(self._subscribe(participant, other) for other in others),
-        )
+        for other in self._participants.values():
+            self._subscribe_all(other)
+        # Offers are independent (each to its own connection): make them at once.
+        await asyncio.gather(*(self._offer(p) for p in list(self._participants.values())))
 
-    async def _subscribe(self, subscriber: Participant, publisher: Participant) -> None:
-        producer = publisher.producer
-        if producer is None or not producer.forwarders or publisher.id in subscriber.consumers:
-            return
+    def _subscribe_all(self, subscriber: Participant) -> None:
+        """Put every other participant's tracks on ``subscriber``'s consumer connection."""
         if not subscriber.may("subscribe"):
             return
-        consumer = Consumer(
-            subscriber.id,
-            publisher.id,
-            rtc_configuration(self._ice_servers),
-            on_failed=self._consumer_failed,
-        )
-        consumer.wishes = subscriber.subscriptions
-        subscriber.consumers[publisher.id] = consumer
+        others = [f for (pid, _), f in self._tracks.items() if pid != subscriber.id]
+        if not others:
+            return
+        consumer = subscriber.consumer
+        if consumer is None:
+            consumer = Consumer(
+                subscriber.id,
+                rtc_configuration(self._ice_servers),
+                on_failed=self._consumer_failed,
+                wishes=subscriber.subscriptions,
+            )
+            subscriber.consumer = consumer
+        for forwarder in others:
+            consumer.add(forwarder)
+
+    async def _offer(self, subscriber: Participant) -> None:
+        """Offer ``subscriber``'s consumer connection again if its tracks changed."""
+        consumer = subscriber.consumer
+        if consumer is None or not consumer.needs_offer:
+            return
         try:
-            offer = await consumer.offer(producer.forwarders)
+            made = await consumer.negotiate()
         except Exception:
             logger.warning(
-                "room %s: cannot offer %s to %s",
-                self.room_id,
-                publisher.id,
-                subscriber.id,
-                exc_info=True,
+                "room %s: cannot offer media to %s", self.room_id, subscriber.id, exc_info=True
             )
-            subscriber.consumers.pop(publisher.id, None)
+            if subscriber.consumer is consumer:
+                subscriber.consumer = None
             await consumer.close()
             return
+        if made is not None:
+            await self._send_offer(subscriber, *made)
+
+    async def _send_offer(
+        self, subscriber: Participant, offer: RTCSessionDescription, tracks: list[TrackInfo]
+    ) -> None:
         await self._send(
             Handshake(
                 connection="consumer",
-                producer_id=publisher.id,
                 participant_id=subscriber.id,
                 sdp=SessionDescription(type="offer", sdp=offer.sdp),
+                tracks=tracks,
             )
         )
 
+    def _end_track(self, forwarder: TrackForwarder) -> None:
+        """A published track is gone: take it off every consumer connection."""
+        self._tracks.pop((forwarder.participant_id, forwarder.track_id), None)
+        for participant in self._participants.values():
+            if participant.consumer is not None:
+                participant.consumer.remove(forwarder)
+        forwarder.close()
+
+    def _layers_wanted(self, forwarder: TrackForwarder, rids: Sequence[str]) -> None:
+        """Tell a simulcast publisher which of its layers anybody receives."""
+        logger.debug("room %s: %s needs layers %s", self.room_id, forwarder.label, rids)
+
     async def _unpublish(self, participant: Participant) -> None:
-        """Close a participant's producer and every consumer carrying it."""
+        """Close a participant's producer; its tracks leave every consumer connection."""
         producer = participant.producer
         participant.producer = None
-        for other in self._participants.values():
-            consumer = other.consumers.pop(participant.id, None)
-            if consumer is not None:
-                await consumer.close()
+        for forwarder in self.tracks(participant.id):
+            self._end_track(forwarder)
         if producer is not None:
             await producer.close()
 
-    async def _disconnect(self, participant: Participant) -> None:
+    async def _disconnect(self, participant: Participant, renegotiate: bool = True) -> None:
         """Close all of a participant's connections; it stays in the room."""
         await self._unpublish(participant)
-        consumers = list(participant.consumers.values())
-        participant.consumers.clear()
-        for consumer in consumers:
+        consumer = participant.consumer
+        participant.consumer = None
+        if consumer is not None:
             await consumer.close()
+        if renegotiate:
+            await asyncio.gather(
+                *(self._offer(p) for p in list(self._participants.values()) if p is not participant)
+            )
 
-    async def _remove(self, participant: Participant) -> None:
-        await self._disconnect(participant)
+    async def _remove(self, participant: Participant, renegotiate: bool = True) -> None:
+        await self._disconnect(participant, renegotiate)
         if self._participants.get(participant.id) is participant:
             del self._participants[participant.id]
         for other in self._participants.values():
             other.subscriptions.forget(participant.id)
+
+    # -- periodic work ----------------------------------------------------------------
+
+    def _start_ticking(self) -> None:
+        if not self._ticking and not self._ticker.closed:
+            self._ticking = True
+            self._ticker.spawn(self._tick_loop(), "tick")
+
+    async def _tick_loop(self) -> None:
+        """Layer rates, NACK retries and layer probing; each connection's RTCP every
+        :data:`RTCP_EVERY` ticks (the connections take turns)."""
+        count = 0
+        while True:
+            await asyncio.sleep(TICK)
+            count += 1
+            self._tick(count, time.monotonic())
+
+    def _tick(self, count: int, now: float) -> None:
+        for forwarder in list(self._tracks.values()):
+            try:
+                forwarder.tick(now)
+            except Exception:
+                logger.exception("room %s: %r tick failed", self.room_id, forwarder)
+        for index, participant in enumerate(list(self._participants.values())):
+            if (index + count) % RTCP_EVERY:
+                continue
+            for connection in (participant.producer, participant.consumer):
+                if connection is None or connection.closed:
+                    continue
+                try:
+                    connection.rtcp_tick(now)
+                except Exception:
+                    logger.exception("room %s: %r RTCP failed", self.room_id, connection)
 
     # -- events from peer connections --------------------------------------------------
 
@@ -451,23 +557,14 @@ class Room:
     def _consumer_failed(self, consumer: Consumer) -> None:
         if self._tasks.closed:
             return
-        self._tasks.spawn(
-            self._drop_consumer(consumer),
-            f"drop-consumer-{consumer.producer_id}-{consumer.subscriber_id}",
-        )
+        self._tasks.spawn(self._drop_consumer(consumer), f"drop-consumer-{consumer.subscriber_id}")
 
     async def _drop_consumer(self, consumer: Consumer) -> None:
         async with self._lock:
             participant = self._participants.get(consumer.subscriber_id)
-            current = participant.consumers.get(consumer.producer_id) if participant else None
-            if participant is not None and current is consumer:
-                logger.warning(
-                    "room %s: consumer %s -> %s failed",
-                    self.room_id,
-                    consumer.producer_id,
-                    consumer.subscriber_id,
-                )
-                del participant.consumers[consumer.producer_id]
+            if participant is not None and participant.consumer is consumer:
+                logger.warning("room %s: consumer to %s failed", self.room_id, participant.id)
+                participant.consumer = None
             await consumer.close()
 
     def _relay(self, producer: Producer, raw: str | bytes) -> None:
@@ -528,7 +625,7 @@ class Room:
 
     def _set_subscription(self, subscriber: Participant, message: Message) -> None:
         """Record what ``subscriber`` wants of ``message.producer_id`` (or one of its
-        tracks) and pause or resume that media accordingly."""
+        tracks) and pause, resume or change the quality of that media accordingly."""
         assert isinstance(message, Subscription) and subscriber.producer is not None
         producer_id = message.producer_id
         if producer_id == subscriber.id or producer_id not in self._participants:
@@ -540,9 +637,8 @@ class Room:
             subscriber.producer.send(encode_message(error_message(refused)))
             return
         wish = subscriber.subscriptions.apply(message)
-        consumer = subscriber.consumers.get(producer_id)
-        if consumer is not None:
-            consumer.apply_wishes()
+        if subscriber.consumer is not None:
+            subscriber.consumer.apply_wishes()
         logger.debug(
             "room %s: %s receives %s from %s%s at %s quality",
             self.room_id,

@@ -14,7 +14,6 @@ from aiortc import RTCIceServer
 
 from arbiter_protocol import Message
 
-from . import passthrough
 from .room import Room
 from .signaling import SignalingConnection, SignalingError, SignalingRefused
 
@@ -62,7 +61,6 @@ class SfuService:
 
     async def run(self) -> None:
         """Serve until cancelled; raises ``SignalingError`` when signaling is gone for good."""
-        passthrough.install()
         if self.config.state_file is None:
             await self._serve()
             return

@@ -212,13 +212,15 @@ async def test_data_messages_follow_the_protocol(fake: FakeServer) -> None:
             await room.send("x" * (64 * 1024 + 1))
 
 
-async def test_participant_left_closes_its_consumer(fake: FakeServer) -> None:
+async def test_participant_left_ends_its_tracks(fake: FakeServer) -> None:
+    """Its tracks end (events first), the one consumer connection stays for the others."""
     async with Room.join(fake.room_url(), publish=None, timeout=WAIT) as room:
         events = room.events()
         kinds: set[str] = set()
         while kinds != {"audio", "video"}:
             kinds.add((await next_event(events, TrackSubscribed)).kind)
-        consumer = room._consumers["alice"].pc
+        assert room._consumer is not None
+        consumer = room._consumer.pc
         await fake.sessions[0].send(Left(participant_id="alice", reason="left"))
         gone: list[Event] = []
         while len(gone) < 3:
@@ -234,8 +236,9 @@ async def test_participant_left_closes_its_consumer(fake: FakeServer) -> None:
         assert isinstance(left, ParticipantLeft)
         assert (left.participant.id, left.reason) == ("alice", "left")
         assert "alice" not in room.participants
-        assert consumer.connectionState == "closed"
-        assert left.participant.video is None
+        assert consumer.connectionState != "closed"
+        assert all(section.track is None for section in room._consumer.sections.values())
+        assert left.participant.video is None and not left.participant.tracks
 
 
 async def test_every_event_stream_gets_every_event(fake: FakeServer) -> None:

@@ -189,11 +189,15 @@ export interface Identified {
   resumed: boolean;
 }
 
-/** SDP and ICE between a client and its room's SFU, routed by signaling. @public */
+/**
+ * SDP and ICE between a client and its room's SFU, routed by signaling: the client's
+ * `producer` connection (the client offers) or its one `consumer` connection, which
+ * carries every other participant's tracks (the SFU offers, again when tracks change).
+ * @public
+ */
 export interface Handshake {
   action: 'handshake';
   connection: 'producer' | 'consumer';
-  producer_id?: string | null;
   participant_id?: string | null;
   sdp?: SessionDescription | null;
   candidate?: IceCandidate | null;
@@ -451,7 +455,6 @@ const MESSAGE_SCHEMAS: Record<Action, Schema> = {
   handshake: {
     fields: [
       { name: 'connection', type: { t: 'literal', values: ['producer', 'consumer'] } },
-      { name: 'producer_id', type: ID, optional: true },
       { name: 'participant_id', type: ID, optional: true },
       { name: 'sdp', type: { t: 'object', schema: SESSION_DESCRIPTION }, optional: true },
       { name: 'candidate', type: { t: 'object', schema: ICE_CANDIDATE }, optional: true },
@@ -466,13 +469,6 @@ const MESSAGE_SCHEMAS: Record<Action, Schema> = {
         throw new ProtocolError(
           ErrorCode.INVALID_MESSAGE,
           "a handshake needs 'sdp' or 'candidate'",
-          'handshake',
-        );
-      }
-      if (m.connection === 'consumer' && m.producer_id == null) {
-        throw new ProtocolError(
-          ErrorCode.INVALID_MESSAGE,
-          "a consumer handshake needs 'producer_id'",
           'handshake',
         );
       }

@@ -1,8 +1,9 @@
 /**
  * The framework-free room: join over HTTP, signaling over WebSocket, one producer
  * RTCPeerConnection (sendonly audio + video + the `arbiter` data channel) and one consumer
- * RTCPeerConnection per remote producer. React hooks subscribe to it; nothing here
- * imports React. The flow is docs/signaling.md.
+ * RTCPeerConnection that carries every other participant's tracks (the SFU offers it
+ * again as tracks come and go; each offer says which track each media section carries).
+ * React hooks subscribe to it; nothing here imports React. The flow is docs/signaling.md.
  */
 import { Emitter } from './emitter';
 import { ArbiterError } from './errors';
@@ -28,6 +29,7 @@ import {
   type Message,
   type ParticipantInfo,
   type TrackInfo,
+  type TrackSource,
 } from './protocol';
 
 /** Where a room is in its life. @public */
@@ -43,14 +45,32 @@ export interface Participant {
   isLocal: boolean;
   /** The audio track (local: the microphone; remote: what the SFU forwards). */
   audioTrack: MediaStreamTrack | null;
-  /** The video track (local: the camera; remote: what the SFU forwards). */
+  /** The video track (local: the camera; remote: its camera, else its first video track). */
   videoTrack: MediaStreamTrack | null;
+  /** Every track received from a remote participant (a screen beside the camera ...). */
+  tracks: readonly RemoteTrackRef[];
   /** Microphone on (local), or as the remote participant's last `track_state` said (default true). */
   audioEnabled: boolean;
   /** Camera on (local), or as the remote participant's last `track_state` said (default true). */
   videoEnabled: boolean;
   /** Audio level above the speaking threshold, measured from WebRTC stats. */
   isSpeaking: boolean;
+}
+
+/** A track received from a remote participant, with what its publisher said of it. @public */
+export interface RemoteTrackRef {
+  /** The publisher's id for it (`camera`, `microphone`, `screen` ...). */
+  id: string;
+  kind: 'audio' | 'video';
+  source: TrackSource;
+  track: MediaStreamTrack;
+}
+
+/** The camera and microphone of a remote participant (else its first video/audio track). */
+function mainTracks(tracks: readonly RemoteTrackRef[]): { audioTrack: MediaStreamTrack | null; videoTrack: MediaStreamTrack | null } {
+  const pick = (kind: 'audio' | 'video', source: TrackSource) =>
+    (tracks.find((t) => t.kind === kind && t.source === source) ?? tracks.find((t) => t.kind === kind))?.track ?? null;
+  return { audioTrack: pick('audio', 'microphone'), videoTrack: pick('video', 'camera') };
 }
 
 /** One chat message (a `data` message with topic `chat`). @public */
@@ -192,11 +212,17 @@ function newId(): string {
   return `${Date.now().toString(36)}${idCounter}${Math.random().toString(36).slice(2, 10)}`;
 }
 
+/** One media section of the consumer connection and the track it carries now. */
+interface Section {
+  mid: string;
+  track: MediaStreamTrack;
+  info: TrackInfo | null;
+}
+
 interface Consumer {
-  producerId: string;
   pc: RTCPeerConnection;
   queue: Promise<void>;
-  tracks: MediaStreamTrack[];
+  sections: Map<string, Section>;
 }
 
 /**
@@ -236,7 +262,7 @@ export class Room extends Emitter<RoomEvents> {
   private videoSender: RTCRtpSender | null = null;
   private localAudio: MediaStreamTrack | null = null;
   private localVideo: MediaStreamTrack | null = null;
-  private consumers = new Map<string, Consumer>();
+  private consumer: Consumer | null = null;
   private producerAnswered: (() => void) | null = null;
   private sfuReady: (() => void) | null = null;
   private connectPromise: Promise<void> | null = null;
@@ -340,6 +366,7 @@ export class Room extends Emitter<RoomEvents> {
       isLocal: false,
       audioTrack: null,
       videoTrack: null,
+      tracks: [],
       audioEnabled: true,
       videoEnabled: true,
       isSpeaking: false,
@@ -401,6 +428,7 @@ export class Room extends Emitter<RoomEvents> {
         isLocal: true,
         audioTrack: media.audio,
         videoTrack: media.video,
+        tracks: [],
         audioEnabled: media.audio !== null,
         videoEnabled: media.video !== null,
         isSpeaking: false,
@@ -605,12 +633,11 @@ export class Room extends Emitter<RoomEvents> {
   // -------------------------------------------------------------------------- consumers
 
   private onConsumerHandshake(message: Handshake): void {
-    const producerId = message.producer_id;
-    if (!producerId || this.isClosed()) return;
-    let consumer = this.consumers.get(producerId);
+    if (this.isClosed()) return;
+    let consumer = this.consumer;
     if (!consumer) {
       if (!message.sdp) return; // a candidate for a consumer we never had
-      consumer = this.newConsumer(producerId);
+      consumer = this.newConsumer();
     }
     const c = consumer;
     c.queue = c.queue
@@ -619,67 +646,85 @@ export class Room extends Emitter<RoomEvents> {
           if (message.sdp.type !== 'offer') return;
           await c.pc.setRemoteDescription({ type: 'offer', sdp: message.sdp.sdp });
           await c.pc.setLocalDescription(await c.pc.createAnswer());
+          // each section's new track before the answer goes out: media the SFU sends once
+          // it has the answer must find its owner
+          this.assignSections(c, message.tracks ?? []);
           await waitForIceGathering(c.pc);
           const answer = c.pc.localDescription;
-          if (!answer || this.consumers.get(producerId) !== c) return;
-          this.send(
-            makeMessage('handshake', {
-              connection: 'consumer',
-              producer_id: producerId,
-              sdp: { type: 'answer', sdp: answer.sdp },
-            }),
-          );
+          if (!answer || this.consumer !== c) return;
+          this.send(makeMessage('handshake', { connection: 'consumer', sdp: { type: 'answer', sdp: answer.sdp } }));
         } else if (message.candidate) {
           await c.pc.addIceCandidate(message.candidate);
         }
       })
       .catch((exc: unknown) => {
-        console.warn(`arbiter: consumer ${producerId} handshake failed`, exc);
-        this.emit('error', new ArbiterError('webrtc_error', `receiving ${producerId} failed: ${String(exc)}`));
+        console.warn('arbiter: consumer handshake failed', exc);
+        this.emit('error', new ArbiterError('webrtc_error', `receiving media failed: ${String(exc)}`));
       });
   }
 
-  private newConsumer(producerId: string): Consumer {
+  private newConsumer(): Consumer {
     const pc = new this.env.RTCPeerConnection(this.rtcConfig());
-    const consumer: Consumer = { producerId, pc, queue: Promise.resolve(), tracks: [] };
-    this.consumers.set(producerId, consumer);
-    if (!this.participantMap.has(producerId)) this.addRemote({ id: producerId, name: producerId });
-    pc.addEventListener('track', (event: RTCTrackEvent) => {
-      const track = event.track;
-      consumer.tracks.push(track);
-      const p = this.updateParticipant(
-        producerId,
-        track.kind === 'audio' ? { audioTrack: track } : { videoTrack: track },
-      );
-      if (p) this.emit('trackSubscribed', { participant: p, track });
-      track.addEventListener('ended', () => this.dropTrack(producerId, track));
-    });
+    const consumer: Consumer = { pc, queue: Promise.resolve(), sections: new Map() };
+    this.consumer = consumer;
     return consumer;
   }
 
-  private dropTrack(producerId: string, track: MediaStreamTrack): void {
-    const p = this.participantMap.get(producerId);
-    if (!p) return;
-    if (p.audioTrack === track || p.videoTrack === track) {
-      const next = this.updateParticipant(
-        producerId,
-        p.audioTrack === track ? { audioTrack: null } : { videoTrack: null },
-      );
-      if (next) this.emit('trackUnsubscribed', { participant: next, track });
+  /** Give each media section the track the latest offer says it carries. */
+  private assignSections(consumer: Consumer, tracks: readonly TrackInfo[]): void {
+    const carried = new Map(tracks.filter((t) => t.mid && t.participant_id).map((t) => [t.mid as string, t]));
+    for (const transceiver of consumer.pc.getTransceivers()) {
+      const mid = transceiver.mid;
+      const track = transceiver.receiver?.track;
+      if (!mid || !track || consumer.sections.has(mid)) continue;
+      consumer.sections.set(mid, { mid, track, info: null });
+    }
+    for (const section of consumer.sections.values()) {
+      const info = carried.get(section.mid) ?? null;
+      const old = section.info;
+      if (old && info && old.participant_id === info.participant_id && old.id === info.id) continue;
+      if (old?.participant_id) this.dropTrack(old.participant_id, section.track, old.id);
+      section.info = info;
+      if (!info?.participant_id) continue;
+      this.addTrack(info.participant_id, section.track, info);
     }
   }
 
-  private closeConsumer(producerId: string): void {
-    const c = this.consumers.get(producerId);
+  private addTrack(participantId: string, track: MediaStreamTrack, info: TrackInfo): void {
+    if (!this.participantMap.has(participantId)) this.addRemote({ id: participantId, name: participantId });
+    const old = this.participantMap.get(participantId);
+    if (!old) return;
+    const others = old.tracks.filter((t) => t.id !== info.id);
+    const tracks = [...others, { id: info.id, kind: info.kind, source: info.source, track }];
+    const p = this.updateParticipant(participantId, { tracks, ...mainTracks(tracks) });
+    if (p) this.emit('trackSubscribed', { participant: p, track });
+  }
+
+  private dropTrack(participantId: string, track: MediaStreamTrack, trackId?: string): void {
+    const p = this.participantMap.get(participantId);
+    if (!p) return;
+    const tracks = p.tracks.filter((t) => t.track !== track && (trackId === undefined || t.id !== trackId));
+    if (tracks.length === p.tracks.length) return;
+    const next = this.updateParticipant(participantId, { tracks, ...mainTracks(tracks) });
+    if (next) this.emit('trackUnsubscribed', { participant: next, track });
+  }
+
+  private closeConsumer(): void {
+    const c = this.consumer;
     if (!c) return;
-    this.consumers.delete(producerId);
-    for (const track of c.tracks) this.dropTrack(producerId, track);
+    this.consumer = null;
+    for (const section of c.sections.values()) {
+      if (section.info?.participant_id) this.dropTrack(section.info.participant_id, section.track, section.info.id);
+    }
     c.pc.close();
   }
 
   private removeRemote(id: string, reason: string): void {
-    this.closeConsumer(id);
     const p = this.participantMap.get(id);
+    for (const t of p?.tracks ?? []) this.dropTrack(id, t.track, t.id);
+    for (const section of this.consumer?.sections.values() ?? []) {
+      if (section.info?.participant_id === id) section.info = null; // the SFU stops it
+    }
     if (!p || p.isLocal) return;
     this.participantMap.delete(id);
     this.publishParticipants();
@@ -867,13 +912,33 @@ export class Room extends Emitter<RoomEvents> {
     const jobs: Promise<void>[] = [];
     const local = this.localParticipant;
     if (local && this.producer && local.audioEnabled) jobs.push(read(local.id, this.producer, 'media-source'));
-    for (const c of this.consumers.values()) jobs.push(read(c.producerId, c.pc, 'inbound-rtp'));
+    if (this.consumer) jobs.push(this.readConsumerLevels(this.consumer, levels));
     await Promise.all(jobs);
     if (this.isClosed()) return;
     for (const p of this.participantList) {
       const level = p.audioEnabled ? (levels.get(p.id) ?? 0) : 0;
       this.updateParticipant(p.id, { isSpeaking: isSpeaking(level, p.isSpeaking) });
     }
+  }
+
+  /** The audio level of each section's owner, from its receiver's stats. */
+  private async readConsumerLevels(consumer: Consumer, levels: Map<string, number>): Promise<void> {
+    const jobs = consumer.pc.getTransceivers().map(async (t) => {
+      const section = t.mid ? consumer.sections.get(t.mid) : undefined;
+      const owner = section?.info?.participant_id;
+      if (!owner || section.track.kind !== 'audio') return;
+      try {
+        const stats = await t.receiver.getStats();
+        stats.forEach((s: { type?: string; audioLevel?: number }) => {
+          if (s.type === 'inbound-rtp' && typeof s.audioLevel === 'number') {
+            levels.set(owner, Math.max(levels.get(owner) ?? 0, s.audioLevel));
+          }
+        });
+      } catch {
+        // closed meanwhile
+      }
+    });
+    await Promise.all(jobs);
   }
 
   // ---------------------------------------------------------------------------- leaving
@@ -903,7 +968,7 @@ export class Room extends Emitter<RoomEvents> {
     this.abort.abort();
     if (this.speakingTimer) clearInterval(this.speakingTimer);
     this.speakingTimer = null;
-    for (const id of [...this.consumers.keys()]) this.closeConsumer(id);
+    this.closeConsumer();
     this.channel?.close();
     this.channel = null;
     this.producer?.close();

@@ -62,14 +62,13 @@ describe('useTracks', () => {
       server.socket.deliver({
         action: 'handshake',
         connection: 'consumer',
-        producer_id: 'p_bot',
-        sdp: { type: 'offer', sdp: fakeSdp('sfu offer') },
+        sdp: { type: 'offer', sdp: fakeSdp('sfu offer', ['video']) },
+        tracks: [{ id: 'camera', kind: 'video', source: 'camera', mid: '0', participant_id: 'p_bot' }],
       }),
     );
     await act(async () => {
       await new Promise((r) => setTimeout(r, 10));
     });
-    act(() => FakePeerConnection.all[1]!.emitTrack(new FakeTrack('video')));
     expect(result.current.map((t) => [t.participant.name, t.kind])).toEqual([
       ['Ada', 'video'],
       ['bot', 'video'],
@@ -82,8 +81,8 @@ describe('useTracks', () => {
     const base = { isLocal: false, audioEnabled: true, videoEnabled: true, isSpeaking: false };
     const refs = tracksOf(
       [
-        { ...base, id: '1', name: 'x', audioTrack: a, videoTrack: null },
-        { ...base, id: '2', name: 'y', audioTrack: null, videoTrack: v },
+        { ...base, id: '1', name: 'x', audioTrack: a, videoTrack: null, tracks: [] },
+        { ...base, id: '2', name: 'y', audioTrack: null, videoTrack: v, tracks: [] },
       ],
       ['video', 'audio'],
     );

@@ -8,8 +8,9 @@ import { encodeMessage, messageFromDict, parseMessage, type Message } from '../c
 import type { RoomEnvironment } from '../core/room';
 
 /** A minimal SDP that passes the protocol's SDP check; `tag` goes in the s= line. */
-export function fakeSdp(tag: string): string {
-  return `v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=${tag}\r\nt=0 0\r\n`;
+export function fakeSdp(tag: string, media: readonly ('audio' | 'video')[] = []): string {
+  const sections = media.map((kind, i) => `m=${kind} 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:${i}\r\n`).join('');
+  return `v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=${tag}\r\nt=0 0\r\n${sections}`;
 }
 
 export class FakeTrack {
@@ -77,6 +78,7 @@ export class FakePeerConnection {
     direction: string;
     mid: string | null;
     sender: { replaceTrack: ReturnType<typeof vi.fn> };
+    receiver: { track: FakeTrack; getStats: () => Promise<Map<string, unknown>> };
   }[] = [];
   channels: FakeDataChannel[] = [];
   localDescription: { type: string; sdp: string } | null = null;
@@ -100,6 +102,7 @@ export class FakePeerConnection {
       direction: init.direction,
       mid: null as string | null,
       sender: { replaceTrack: vi.fn(async () => undefined) },
+      receiver: { track: new FakeTrack(kind as 'audio' | 'video'), getStats: async () => new Map() },
     };
     this.transceivers.push(t);
     return t;
@@ -123,6 +126,14 @@ export class FakePeerConnection {
   }
   async setRemoteDescription(d: { type: string; sdp: string }) {
     this.remoteDescription = d;
+    if (d.type === 'offer') {
+      // a recvonly transceiver per media section not seen before, as a browser makes them
+      for (const m of d.sdp.matchAll(/m=(audio|video)[^\r\n]*\r\na=mid:(\S+)/g)) {
+        if (this.transceivers.some((t) => t.mid === m[2])) continue;
+        const t = this.addTransceiver(m[1]!, { direction: 'recvonly' });
+        t.mid = m[2]!;
+      }
+    }
     // the producer's data channel opens once the answer is in
     if (d.type === 'answer') queueMicrotask(() => this.channels.forEach((c) => c.open()));
   }
@@ -141,6 +152,13 @@ export class FakePeerConnection {
   }
   emitTrack(track: FakeTrack) {
     for (const fn of this.listeners.get('track') ?? []) fn({ track });
+  }
+  getTransceivers() {
+    return this.transceivers;
+  }
+  /** The track received on media section ``mid``. */
+  received(mid: string): FakeTrack {
+    return this.transceivers.find((t) => t.mid === mid)!.receiver.track;
   }
   close() {
     this.closed = true;

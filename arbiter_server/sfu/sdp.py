@@ -1,0 +1,112 @@
+"""SDP text the SFU reads or writes beside aiortc's own SDP handling.
+
+aiortc 1.16 drops ``a=rid`` and ``a=simulcast`` when it parses an offer and never writes
+them in an answer; browsers then send only their first simulcast encoding. The SFU reads
+the offered layers itself (:func:`offered_simulcast`) and adds the receive side to the
+answer text it sends back (:func:`answer_simulcast`): ``a=rid:<id> recv`` for each layer
+and ``a=simulcast:recv <ids>``. Also here: the SSRCs an offer announces per media section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["MediaSsrcs", "answer_simulcast", "media_ssrcs", "offered_simulcast"]
+
+
+def _sections(sdp: str) -> list[list[str]]:
+    """The SDP's lines split into the session part and one list per media section."""
+    parts: list[list[str]] = [[]]
+    for line in sdp.replace("\r\n", "\n").split("\n"):
+        if line.startswith("m="):
+            parts.append([])
+        parts[-1].append(line)
+    return parts
+
+
+def _mid(section: list[str]) -> str | None:
+    return next((line[6:].strip() for line in section if line.startswith("a=mid:")), None)
+
+
+def offered_simulcast(sdp: str) -> dict[str, list[str]]:
+    """Simulcast layers offered per media section: mid -> rids in ``a=simulcast`` order.
+
+    Only sections that send simulcast (``a=simulcast:send``) with every listed rid
+    declared as ``a=rid:<id> send``; a paused rid (``~id``) counts, alternatives
+    (``a,b``) count by their first id. The order is the offer's, which Arbiter's clients
+    make lowest quality first.
+    """
+    found: dict[str, list[str]] = {}
+    for section in _sections(sdp)[1:]:
+        mid = _mid(section)
+        if mid is None:
+            continue
+        declared = set()
+        listed: list[str] = []
+        for line in section:
+            if line.startswith("a=rid:"):
+                parts = line[6:].split()
+                if len(parts) >= 2 and parts[1] == "send":
+                    declared.add(parts[0])
+            elif line.startswith("a=simulcast:"):
+                words = line[len("a=simulcast:") :].split()
+                if len(words) >= 2 and words[0] == "send":
+                    for item in words[1].split(";"):
+                        rid = item.split(",")[0].lstrip("~")
+                        if rid:
+                            listed.append(rid)
+        rids = [r for r in dict.fromkeys(listed) if r in declared]
+        if len(rids) > 1:
+            found[mid] = rids
+    return found
+
+
+def answer_simulcast(answer: str, layers: dict[str, list[str]]) -> str:
+    """``answer`` with the receive side of the offered simulcast added per section."""
+    if not layers:
+        return answer
+    out: list[str] = []
+    crlf = "\r\n" in answer
+    for index, section in enumerate(_sections(answer)):
+        mid = _mid(section) if index else None
+        rids = layers.get(mid or "") if mid is not None else None
+        lines = [line for line in section if line]
+        if rids:
+            lines += [f"a=rid:{rid} recv" for rid in rids]
+            lines.append("a=simulcast:recv " + ";".join(rids))
+        out += lines
+    sep = "\r\n" if crlf else "\n"
+    return sep.join(out) + sep
+
+
+@dataclass
+class MediaSsrcs:
+    """SSRCs announced for one media section (``a=ssrc`` and ``a=ssrc-group:FID``)."""
+
+    media: list[int] = field(default_factory=list)
+    "Primary SSRCs, in order."
+    rtx: dict[int, int] = field(default_factory=dict)
+    "RTX SSRC -> the primary SSRC it repairs."
+
+
+def media_ssrcs(sdp: str) -> dict[str, MediaSsrcs]:
+    """The SSRCs each media section (by mid) announces."""
+    out: dict[str, MediaSsrcs] = {}
+    for section in _sections(sdp)[1:]:
+        mid = _mid(section)
+        if mid is None:
+            continue
+        info = MediaSsrcs()
+        seen: list[int] = []
+        for line in section:
+            if line.startswith("a=ssrc-group:FID "):
+                items = [int(x) for x in line.split()[1:] if x.isdigit()]
+                if len(items) == 2:
+                    info.rtx[items[1]] = items[0]
+            elif line.startswith("a=ssrc:"):
+                value = line[7:].split(" ", 1)[0]
+                if value.isdigit() and int(value) not in seen:
+                    seen.append(int(value))
+        info.media = [s for s in seen if s not in info.rtx]
+        out[mid] = info
+    return out
