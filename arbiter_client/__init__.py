@@ -14,7 +14,9 @@ displays as a live view (``pip install 'arbiter[notebook]'``). Guide: ``docs/pyt
 
 import logging
 
+from ._attachment import Attachment
 from ._events import (
+    EVENTS,
     ChatMessage,
     ConnectionState,
     ConnectionStateChanged,
@@ -70,6 +72,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "ArbiterError",
+    "Attachment",
     "AudioPlayer",
     "CameraSource",
     "ChatMessage",
@@ -80,6 +83,7 @@ __all__ = [
     "DataReceived",
     "DeviceNotFound",
     "Disconnected",
+    "EVENTS",
     "ErrorReceived",
     "Event",
     "EventStream",

@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import ClassVar, Literal
 
 from ._participant import RemoteParticipant, TrackKind
 from ._track import RemoteTrack
 
 __all__ = [
+    "EVENTS",
     "ChatMessage",
     "ConnectionState",
     "ConnectionStateChanged",
@@ -192,6 +194,26 @@ Event = (
     | ChatMessage
 )
 "Any room event."
+
+EVENTS: Mapping[str, type[Event]] = MappingProxyType(
+    {
+        cls.type: cls
+        for cls in (
+            ParticipantJoined,
+            ParticipantLeft,
+            TrackSubscribed,
+            TrackUnsubscribed,
+            DataReceived,
+            ErrorReceived,
+            Disconnected,
+            TrackMuted,
+            ConnectionStateChanged,
+            ChatMessage,
+        )
+    }
+)
+"""The event registry: each event type's name and its class. ``room.on`` accepts these
+names; a test holds :data:`EventType`, :data:`Event` and ``Room.on``'s typing to it."""
 
 
 class EventStream:

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ._tasks import TaskSet
+from arbiter_rtc import TaskSet
 
 if TYPE_CHECKING:
-    from ._room import Room
+    from ._attachment import RoomHandle
     from ._track import RemoteTrack
 
 __all__ = ["AUDIO_RATE", "AudioMixer"]
@@ -30,7 +30,7 @@ class AudioMixer:
     left out.
     """
 
-    def __init__(self, room: Room, tasks: TaskSet) -> None:
+    def __init__(self, room: RoomHandle, tasks: TaskSet) -> None:
         self._room = room
         self._tasks = tasks
         self._audio: dict[str, npt.NDArray[np.float32]] = {}

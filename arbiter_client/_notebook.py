@@ -2,7 +2,8 @@
 
 In a notebook, a cell that ends with ``room`` shows a grid of tiles, one per remote
 participant (name, mute and speaking state, and the latest picture as JPEG), updated
-while the call runs. The view's tasks belong to the room and end when it closes.
+while the call runs. The view attaches to the room (``room.attach``) and stops when it
+closes.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import av
 
+from arbiter_rtc import TaskSet
+
 if TYPE_CHECKING:
+    from ._attachment import RoomHandle
     from ._participant import RemoteParticipant
-    from ._room import Room
 
 __all__ = ["RoomView", "jpeg"]
 
@@ -84,7 +87,7 @@ class RoomView:
     ``widget`` is the ipywidgets container, for embedding in your own layout.
     """
 
-    def __init__(self, room: Room, *, fps: float = 5.0, tile_width: int = 320) -> None:
+    def __init__(self, room: RoomHandle, *, fps: float = 5.0, tile_width: int = 320) -> None:
         widgets = _widgets()
         self._room = room
         self._fps = fps
@@ -97,6 +100,7 @@ class RoomView:
         self.changed = asyncio.Event()
         "Set whenever a tile's picture or the layout changes (tests wait on it)."
         self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskSet("arbiter-client:notebook")
 
     @property
     def tiles(self) -> dict[str, Any]:
@@ -110,7 +114,13 @@ class RoomView:
     def start(self) -> None:
         """Start updating (done by :meth:`display`); stops by itself when the room closes."""
         if self._task is None:
-            self._task = self._room._tasks.spawn(self._run(), "notebook-view")
+            self._room.attach(self)
+            self._task = self._tasks.spawn(self._run(), "notebook-view")
+
+    async def stop(self) -> None:
+        """Stop updating (the room does it when it closes). Idempotent."""
+        await self._tasks.close()
+        self._room.detach(self)
 
     def display(self) -> None:
         """Show the view in the current notebook cell's output and start updating it."""
@@ -148,7 +158,7 @@ class RoomView:
                 if tile.task is not None:
                     tile.task.cancel()
                 tile.track = participant.video
-                tile.task = room._tasks.spawn(self._feed(tile), f"notebook-tile:{pid}")
+                tile.task = self._tasks.spawn(self._feed(tile), f"notebook-tile:{pid}")
             caption = tile.caption()
             if tile.label.value != caption:
                 tile.label.value = caption

@@ -14,12 +14,13 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from arbiter_rtc import TaskSet
+
 from ._exceptions import DeviceNotFound
 from ._mixer import AUDIO_RATE, AudioMixer
-from ._tasks import TaskSet
 
 if TYPE_CHECKING:
-    from ._room import Room
+    from ._attachment import RoomHandle
 
 __all__ = ["AudioPlayer"]
 
@@ -44,7 +45,7 @@ class AudioPlayer:
     sound; for tests). Leaving the room stops the player.
     """
 
-    def __init__(self, room: Room, device: str) -> None:
+    def __init__(self, room: RoomHandle, device: str) -> None:
         self._room = room
         self._device = device
         self._tasks = TaskSet("arbiter-client:player")
@@ -71,8 +72,17 @@ class AudioPlayer:
         """Loudest sample mixed so far, 0..1 (0 if nobody was heard)."""
         return self._mixer.peak
 
-    async def _start(self) -> None:
+    async def start(self) -> None:
+        """Open the device and start playing (``room.play_audio`` does it); leaving the room
+        stops the player. Raises :class:`DeviceNotFound` if the device cannot be opened."""
+        if self._thread is not None:
+            return
         await asyncio.to_thread(self._open)
+        try:
+            self._room.attach(self)
+        except BaseException:
+            await asyncio.to_thread(self._close)
+            raise
         self._thread = threading.Thread(target=self._write_loop, name="arbiter-audio-out")
         self._thread.start()
         self._tasks.spawn(self._mix_loop(), "audio-mix")
@@ -147,5 +157,4 @@ class AudioPlayer:
             self._chunks.put(None)
             await asyncio.to_thread(thread.join)
             await asyncio.to_thread(self._close)
-        if self in self._room._players:
-            self._room._players.remove(self)
+        self._room.detach(self)

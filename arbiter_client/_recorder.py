@@ -12,11 +12,12 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from arbiter_rtc import TaskSet
+
 from ._mixer import AUDIO_RATE, AudioMixer
-from ._tasks import TaskSet
 
 if TYPE_CHECKING:
-    from ._room import Room
+    from ._attachment import RoomHandle
 
 __all__ = ["Recorder"]
 
@@ -40,7 +41,7 @@ class Recorder:
     than 0.25 s ahead is dropped). Encoding runs in a worker thread, one frame at a time.
     """
 
-    def __init__(self, room: Room, path: str, *, fps: float, size: tuple[int, int]) -> None:
+    def __init__(self, room: RoomHandle, path: str, *, fps: float, size: tuple[int, int]) -> None:
         width, height = size
         if width % 2 or height % 2 or width < 64 or height < 64:
             raise ValueError(f"size must be even and at least 64x64, not {size}")
@@ -76,8 +77,11 @@ class Recorder:
         """Seconds of audio written so far."""
         return self._samples / AUDIO_RATE
 
-    def _start(self, owner: TaskSet) -> None:
-        self._run_task = owner.spawn(self._run(), "recorder")
+    def start(self) -> None:
+        """Start recording (``room.record`` does it); leaving the room stops it. Idempotent."""
+        if self._run_task is None:
+            self._room.attach(self)
+            self._run_task = self._tasks.spawn(self._run(), "recorder")
 
     async def stop(self) -> None:
         """Finish the file (flush the encoders, write the trailer). Idempotent.
@@ -89,8 +93,7 @@ class Recorder:
         if self._run_task is not None and not self._run_task.done():
             await asyncio.wait((self._run_task,))
         await self._tasks.close()
-        if self in self._room._recorders:
-            self._room._recorders.remove(self)
+        self._room.detach(self)
         if self._error is not None:
             raise self._error
 

@@ -70,7 +70,7 @@ class RoomStats:
         return next((c for c in self.connections if c.connection == connection), None)
 
 
-class _Meter:
+class Meter:
     """Remembers the last byte counts of one connection to turn totals into rates."""
 
     def __init__(self) -> None:
@@ -88,7 +88,7 @@ class _Meter:
 
 
 async def connection_stats(
-    name: str, pc: RTCPeerConnection, meter: _Meter, fps: float | None
+    name: str, pc: RTCPeerConnection, meter: Meter, fps: float | None
 ) -> ConnectionStats:
     """Read ``pc.getStats()`` into a :class:`ConnectionStats`."""
     report = await pc.getStats()

@@ -262,6 +262,15 @@ class RemoteTrack(MediaStreamTrack):
             self._subscribers.discard(subscriber)
 
     @property
+    def readers(self) -> int:
+        """How many :meth:`frames` / :meth:`av_frames` iterators read this track now.
+
+        An iterator that was closed or ran to the end is no longer counted (it keeps no
+        buffer); ``recv()`` callers share one buffer, not counted here.
+        """
+        return sum(1 for s in self._subscribers if s is not self._recv_buffer)
+
+    @property
     def latest_frame(self) -> av.VideoFrame | av.AudioFrame | None:
         """The most recent frame received (``None`` before the first one)."""
         return self._latest

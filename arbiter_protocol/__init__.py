@@ -14,9 +14,11 @@ from .http import (
     decode_body,
     encode_body,
 )
+from .manifest import manifest
 from .messages import (
     ACTIONS,
     ALL_GRANTS,
+    CHAT_TOPIC,
     MAX_FRAME_BYTES,
     MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
@@ -53,6 +55,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIONS",
     "ALL_GRANTS",
+    "CHAT_TOPIC",
     "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
     "PROTOCOL_VERSION",
@@ -91,6 +94,7 @@ __all__ = [
     "encode_message",
     "error_message",
     "is_valid_id",
+    "manifest",
     "message_from_dict",
     "parse_message",
 ]

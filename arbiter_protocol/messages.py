@@ -19,6 +19,7 @@ from .errors import ErrorCode, ProtocolError
 __all__ = [
     "ACTIONS",
     "ALL_GRANTS",
+    "CHAT_TOPIC",
     "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
     "PROTOCOL_VERSION",
@@ -59,6 +60,9 @@ MAX_MESSAGE_BYTES = 128 * 1024
 
 MAX_FRAME_BYTES = 32 * 1024
 "Largest WebSocket frame (API Gateway's frame limit)."
+
+CHAT_TOPIC = "chat"
+"Topic of chat messages: a text ``data`` message with this topic is a chat message."
 
 MAX_SDP = 60 * 1024
 MAX_CANDIDATE = 1024

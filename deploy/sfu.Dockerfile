@@ -10,7 +10,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY arbiter_protocol ./arbiter_protocol
 COPY arbiter_server ./arbiter_server
-COPY arbiter_client ./arbiter_client
+COPY arbiter_rtc ./arbiter_rtc
 RUN pip install ".[server]" && useradd --system --uid 10001 arbiter
 
 USER arbiter

@@ -20,10 +20,16 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from arbiter_protocol import MAX_MESSAGE_BYTES, ErrorCode
+from arbiter_protocol import (
+    MAX_MESSAGE_BYTES,
+    Error,
+    ErrorBody,
+    ErrorCode,
+    encode_body,
+    encode_message,
+)
 
 from ..lambdas import maintenance, room_api, signaling
-from ..lambdas._responses import error_response
 from ..lambdas.routes import match_http_route
 from ..poster import LocalPoster
 from .events import http_event, websocket_event
@@ -98,17 +104,15 @@ class LocalGateway:
         route, params, known = match_http_route(request.method, path)
         if route is None:
             if known:
-                resp = error_response(
+                return _error(
                     405, ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed on {path}"
                 )
-            else:
-                resp = error_response(404, ErrorCode.NOT_FOUND, f"no route for {path}")
-            return _to_aiohttp(resp)
+            return _error(404, ErrorCode.NOT_FOUND, f"no route for {path}")
         raw = await request.read()
         try:
             body: str | None = raw.decode("utf-8") if raw else None
         except UnicodeDecodeError:
-            return _to_aiohttp(error_response(400, ErrorCode.MALFORMED_JSON, "body is not UTF-8"))
+            return _error(400, ErrorCode.MALFORMED_JSON, "body is not UTF-8")
         event = http_event(
             route,
             request.method,
@@ -139,7 +143,7 @@ class LocalGateway:
         if path.startswith("/assets/"):
             target = (web_dir / path.lstrip("/")).resolve()
             if not str(target).startswith(str(web_dir.resolve()) + os.sep) or not target.is_file():
-                return _to_aiohttp(error_response(404, ErrorCode.NOT_FOUND, f"no file {path}"))
+                return _error(404, ErrorCode.NOT_FOUND, f"no file {path}")
             return web.FileResponse(target)
         return web.FileResponse(web_dir / "index.html")
 
@@ -171,13 +175,11 @@ class LocalGateway:
                     )
                 elif msg.type == WSMsgType.BINARY:
                     await ws.send_str(
-                        json.dumps(
-                            {
-                                "action": "error",
-                                "v": 1,
-                                "code": ErrorCode.INVALID_MESSAGE.value,
-                                "message": "binary frames are not accepted; send JSON text",
-                            }
+                        encode_message(
+                            Error(
+                                code=ErrorCode.INVALID_MESSAGE.value,
+                                message="binary frames are not accepted; send JSON text",
+                            )
                         )
                     )
         finally:
@@ -197,6 +199,16 @@ def _select_route(body: str) -> str:
         return "$default"
     action = data.get("action") if isinstance(data, dict) else None
     return action if isinstance(action, str) and action in signaling.CLIENT_ACTIONS else "$default"
+
+
+def _error(status: int, code: ErrorCode, message: str) -> web.Response:
+    """The Room API's error response (``{"error": {"code", "message"}}``) for the gateway's own
+    answers: unknown routes and files, a body that is not UTF-8."""
+    return web.Response(
+        status=status,
+        text=encode_body(ErrorBody(code=code.value, message=message)),
+        content_type="application/json",
+    )
 
 
 def _to_aiohttp(resp: dict[str, Any]) -> web.Response:

@@ -19,7 +19,8 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
-from .ice import parse_ice_servers
+from arbiter_rtc import parse_ice_servers
+
 from .service import SfuConfig, SfuService
 from .signaling import SignalingError
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCRtpTransceiver, RTCSessionDescription
 
 from arbiter_protocol import TrackInfo
+from arbiter_rtc import PeerConnection
 
 from . import aiortc_hooks
 from .bandwidth import LayerControl
 from .codecs import consumer_codec_preferences
-from .connection import PeerConnection
 from .downtrack import DownTrack
 from .forwarder import TrackForwarder
 from .rtp import build_sdes, parse_rtcp
@@ -41,7 +41,11 @@ ConsumerCallback = Callable[["Consumer"], None]
 
 def consumer_configuration(base: RTCConfiguration) -> RTCConfiguration:
     """``base`` with every media section bundled on one transport from the start."""
-    return RTCConfiguration(iceServers=base.iceServers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    return RTCConfiguration(
+        iceServers=base.iceServers,
+        iceTransportPolicy=base.iceTransportPolicy,
+        bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+    )
 
 
 @dataclass(eq=False)
@@ -65,6 +69,8 @@ class Consumer(PeerConnection):
     :meth:`accept_answer` applies the answer. ``on_failed`` is called once if the
     connection fails.
     """
+
+    state_log_level = logging.INFO
 
     def __init__(
         self,

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from arbiter_protocol import Quality
 
 from .aiortc_hooks import SendParameters, SrtpTransport
-from .forwarder import Layer, Packet, TrackForwarder, random_sequence, random_timestamp
+from .forwarder import TrackForwarder
+from .layer import Layer, Packet
 from .rtp import (
     ABS_SEND_TIME_URI,
     AUDIO_LEVEL_URI,
@@ -34,6 +35,8 @@ from .rtp import (
     extension_block,
     ntp_time,
     payload_start,
+    random_sequence,
+    random_timestamp,
     vp8_descriptor,
 )
 

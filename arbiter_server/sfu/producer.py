@@ -21,6 +21,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.sdp import SessionDescription as SdpDescription
 
 from arbiter_protocol import TrackInfo
+from arbiter_rtc import PeerConnection
 
 from . import aiortc_hooks
 from .codecs import (
@@ -30,8 +31,7 @@ from .codecs import (
     producer_codec_preferences,
     single_codec,
 )
-from .connection import PeerConnection
-from .forwarder import Layer, Upstream
+from .layer import Layer, Upstream
 from .rtp import (
     ABS_SEND_TIME_URI,
     AUDIO_LEVEL_URI,
@@ -88,6 +88,8 @@ class Producer(PeerConnection, Upstream):
     The ``arbiter`` data channel's messages go to ``on_message``; ``on_channel_open`` is
     called when that channel is open; ``on_failed`` once if the connection fails.
     """
+
+    state_log_level = logging.INFO
 
     def __init__(
         self,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -12,9 +11,7 @@ from typing import TypeVar
 
 from aiortc import RTCIceServer, RTCSessionDescription
 
-from arbiter_client._tasks import TaskSet  # one task owner for the client and the SFU
 from arbiter_protocol import (
-    DataMessage,
     Error,
     ErrorCode,
     Handshake,
@@ -23,22 +20,17 @@ from arbiter_protocol import (
     ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
-    ProtocolError,
     SessionDescription,
-    Subscription,
     TrackInfo,
-    TrackState,
-    encode_message,
-    error_message,
-    parse_message,
 )
+from arbiter_rtc import TaskSet, rtc_configuration
 
 from .codecs import codec_key
 from .consumer import Consumer
 from .forwarder import TrackForwarder
-from .ice import candidate_from_message, rtc_configuration
 from .participant import Participant
 from .producer import Producer
+from .relay import DataRelay
 
 __all__ = ["Handler", "Room", "RoomStats", "SendCallback"]
 
@@ -131,13 +123,7 @@ class Room:
             ParticipantLeft.action: _typed(ParticipantLeft, self._on_participant_left),
             Handshake.action: _typed(Handshake, self._on_handshake),
         }
-        # What a client may send on its producer data channel.
-        self._channel_handlers: dict[str, Callable[[Participant, Message], None]] = {
-            DataMessage.action: self._relay_data,
-            TrackState.action: self._relay_track_state,
-            Subscription.action: self._set_subscription,
-        }
-        self._channel_actions = frozenset(self._channel_handlers)
+        self._relay = DataRelay(room_id, self._participants)
 
     # -- public API -------------------------------------------------------------------
 
@@ -302,7 +288,7 @@ class Room:
                 await self._reject(participant.id, "ICE candidate before the producer offer")
                 return
             try:
-                await producer.add_candidate(candidate_from_message(message.candidate))
+                await producer.add_candidate(message.candidate)
             except Exception as exc:
                 await self._reject(participant.id, f"bad ICE candidate: {exc}")
 
@@ -330,7 +316,7 @@ class Room:
             await self._offer(participant)  # what changed while the offer was out
         if message.candidate is not None:
             try:
-                await consumer.add_candidate(candidate_from_message(message.candidate))
+                await consumer.add_candidate(message.candidate)
             except Exception as exc:
                 await self._reject(participant.id, f"bad ICE candidate: {exc}")
 
@@ -344,8 +330,8 @@ class Room:
         producer = Producer(
             participant.id,
             rtc_configuration(self._ice_servers),
-            on_message=self._relay,
-            on_channel_open=self._channel_opened,
+            on_message=self._relay.handle,
+            on_channel_open=self._relay.channel_opened,
             on_failed=self._producer_failed,
         )
         try:
@@ -566,104 +552,6 @@ class Room:
                 logger.warning("room %s: consumer to %s failed", self.room_id, participant.id)
                 participant.consumer = None
             await consumer.close()
-
-    def _relay(self, producer: Producer, raw: str | bytes) -> None:
-        """Validate a data channel message from ``producer`` and relay it by action."""
-        sender = self._participants.get(producer.participant_id)
-        if sender is None or sender.producer is not producer:
-            return
-        try:
-            message = parse_message(raw, allowed=self._channel_actions)
-        except ProtocolError as exc:
-            logger.info(
-                "room %s: bad data channel message from %s: %s", self.room_id, sender.id, exc
-            )
-            producer.send(encode_message(error_message(exc)))
-            return
-        self._channel_handlers[message.action](sender, message)
-
-    def _relay_data(self, sender: Participant, message: Message) -> None:
-        """Stamp ``sender`` on a ``data`` message; relay it once to ``to`` or everyone else."""
-        assert isinstance(message, DataMessage) and sender.producer is not None
-        if not sender.may("data"):
-            refused = ProtocolError(
-                ErrorCode.FORBIDDEN, "your token does not allow sending data", DataMessage.action
-            )
-            sender.producer.send(encode_message(error_message(refused)))
-            return
-        text = encode_message(dataclasses.replace(message, sender=sender.id))
-        if message.to is None:
-            recipients = [pid for pid in self._participants if pid != sender.id]
-        else:
-            recipients = [pid for pid in dict.fromkeys(message.to) if pid != sender.id]
-        unreachable = [pid for pid in recipients if not self._deliver(pid, text)]
-        if unreachable and message.to is not None:
-            error = ProtocolError(
-                ErrorCode.PARTICIPANT_NOT_FOUND,
-                "not delivered to: " + ", ".join(unreachable)[:900],
-                DataMessage.action,
-            )
-            sender.producer.send(encode_message(error_message(error)))
-        elif unreachable:
-            logger.debug(
-                "room %s: data %s from %s not delivered to %s",
-                self.room_id,
-                message.id,
-                sender.id,
-                unreachable,
-            )
-
-    def _relay_track_state(self, sender: Participant, message: Message) -> None:
-        """Stamp and remember a ``track_state``; relay it to everyone else."""
-        assert isinstance(message, TrackState)
-        stamped = dataclasses.replace(message, sender=sender.id)
-        sender.track_states[stamped.kind] = stamped
-        text = encode_message(stamped)
-        for pid in self._participants:
-            if pid != sender.id:
-                self._deliver(pid, text)
-
-    def _set_subscription(self, subscriber: Participant, message: Message) -> None:
-        """Record what ``subscriber`` wants of ``message.producer_id`` (or one of its
-        tracks) and pause, resume or change the quality of that media accordingly."""
-        assert isinstance(message, Subscription) and subscriber.producer is not None
-        producer_id = message.producer_id
-        if producer_id == subscriber.id or producer_id not in self._participants:
-            refused = ProtocolError(
-                ErrorCode.PARTICIPANT_NOT_FOUND,
-                f"no other participant '{producer_id}' in the room",
-                Subscription.action,
-            )
-            subscriber.producer.send(encode_message(error_message(refused)))
-            return
-        wish = subscriber.subscriptions.apply(message)
-        if subscriber.consumer is not None:
-            subscriber.consumer.apply_wishes()
-        logger.debug(
-            "room %s: %s receives %s from %s%s at %s quality",
-            self.room_id,
-            subscriber.id,
-            ", ".join(k for k in ("video", "audio") if wish.receives(k)) or "nothing",
-            producer_id,
-            f" track {message.track_id}" if message.track_id else "",
-            wish.quality,
-        )
-
-    def _channel_opened(self, producer: Producer) -> None:
-        """A participant's data channel opened: repeat everyone else's latest track states."""
-        for other in self._participants.values():
-            if other.id == producer.participant_id:
-                continue
-            for state in other.track_states.values():
-                producer.send(encode_message(state))
-
-    def _deliver(self, participant_id: str, text: str) -> bool:
-        recipient = self._participants.get(participant_id)
-        return (
-            recipient is not None
-            and recipient.producer is not None
-            and (recipient.producer.send(text))
-        )
 
     async def _send(self, message: Message) -> None:
         try:

@@ -8,6 +8,7 @@ descriptor of RFC 7741, H.264 NAL unit types of RFC 6184) and builds the RTCP it
 
 from __future__ import annotations
 
+import random
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,9 +36,12 @@ __all__ = [
     "is_rtcp",
     "nack_items",
     "ntp_time",
+    "one_byte_extension",
     "parse_extensions",
     "parse_rtcp",
     "payload_start",
+    "random_sequence",
+    "random_timestamp",
     "vp8_descriptor",
     "vp8_keyframe",
 ]
@@ -115,6 +119,25 @@ def parse_extensions(data: bytes, start: int, end: int) -> dict[int, bytes]:
             out[ident] = bytes(data[pos + 2 : pos + 2 + length])
             pos += 2 + length
     return out
+
+
+def one_byte_extension(data: bytes, start: int, end: int, ident: int) -> bytes | None:
+    """The value of one-byte header extension ``ident`` (RFC 8285 4.2), if present."""
+    if int.from_bytes(data[start : start + 2], "big") != 0xBEDE:
+        return None
+    pos = start + 4
+    while pos < end:
+        head = data[pos]
+        if head == 0:
+            pos += 1
+            continue
+        length = (head & 0x0F) + 1
+        if head >> 4 == ident:
+            return bytes(data[pos + 1 : pos + 1 + length])
+        if head >> 4 == 15:
+            return None
+        pos += 1 + length
+    return None
 
 
 def extension_block(elements: Iterable[tuple[int, bytes]]) -> bytes:
@@ -430,3 +453,13 @@ def build_remb(sender_ssrc: int, bitrate: int, ssrcs: Iterable[int]) -> bytes:
         + b"".join(_U32.pack(s) for s in listed)
     )
     return _FB.pack(0x8F, 206, 2 + len(fci) // 4, sender_ssrc, 0) + fci
+
+
+def random_sequence() -> int:
+    """A random first sequence number (below 2^15, as libwebrtc)."""
+    return random.randint(0, 0x7FFF)
+
+
+def random_timestamp() -> int:
+    """A random first RTP timestamp."""
+    return random.randint(0, 0xFFFFFFFF)

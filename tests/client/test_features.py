@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import av
@@ -37,19 +37,9 @@ from arbiter_protocol import ParticipantInfo as Info
 from arbiter_protocol import ParticipantJoined as Joined
 
 from .fake_sfu import CONSUMER_SIZE, FakeServer, Session
-from .test_room import WAIT, client_tasks, next_event
+from .test_room import WAIT, client_tasks, next_event, wait_until
 
 pytestmark = pytest.mark.timeout(40)
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> None:
-    """Wait for a condition that has no event of its own (checked every 20 ms)."""
-
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 async def alice_tracks(room: Room) -> RemoteParticipant:
@@ -116,7 +106,7 @@ async def test_latest_drops_to_the_newest_frame_for_a_slow_consumer(room: Room) 
     newest = await asyncio.wait_for(frames.__anext__(), WAIT)
     assert newest.pts - first.pts >= 9 * 3000  # skipped the backlog (30 fps, 90 kHz)
     await frames.aclose()
-    assert len(video._subscribers) == 0  # a closed iterator leaves no buffer behind
+    assert video.readers == 0  # a closed iterator leaves no buffer behind
 
 
 async def test_mute_sends_track_state_and_silence(fake: FakeServer, room: Room) -> None:
@@ -182,7 +172,7 @@ async def test_producer_offer_names_its_tracks_and_subscriptions_carry_quality(
     with pytest.raises(ValueError, match="track id"):
         await room.set_subscription("alice", track_id="my camera")
     # what is sent again to a new SFU after a reconnection: the merged wishes
-    assert sorted(room._subscriptions.values(), key=lambda m: m.track_id or "") == [
+    assert sorted(room._c.roster.subscriptions.values(), key=lambda m: m.track_id or "") == [
         Subscription(producer_id="alice", quality="low"),
         Subscription(producer_id="alice", track_id="screen", video=False, quality=None),
     ]

@@ -9,13 +9,15 @@ import numpy as np
 import pytest
 
 from arbiter_client import (
-    TestPatternSource,
+    Room,
     TestPatternVideoTrack,
     ToneAudioTrack,
     TrackSource,
     color_for_name,
 )
-from arbiter_client._room import _make_source
+
+from .fake_sfu import FakeServer
+from .test_room import wait_until
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -61,14 +63,31 @@ def test_bad_sizes_are_refused() -> None:
         TestPatternVideoTrack(size=(641, 480))
 
 
-def test_publish_choices() -> None:
-    source, owned = _make_source("test", "bot", True, False, (160, 120), 10)
-    assert isinstance(source, TestPatternSource) and owned
-    assert source.audio is None and source.video is not None
-    assert _make_source(None, "bot", True, True, (160, 120), 10) == (None, False)
-    mine = TrackSource(audio=ToneAudioTrack())
-    assert _make_source(mine, "bot", True, True, (160, 120), 10) == (mine, False)
-    with pytest.raises(ValueError):
-        _make_source("webcam", "bot", True, True, (160, 120), 10)
+@pytest.mark.timeout(40)
+async def test_publish_choices(fake: FakeServer) -> None:
+    fake.offer_consumer = False
+    with pytest.raises(ValueError, match="publish must be"):
+        await Room.join(fake.room_url(), publish="webcam")
+    assert fake.join_requests == []  # refused before anything was sent
     with pytest.raises(ValueError):
         TrackSource(video=ToneAudioTrack())
+
+    async with Room.join(fake.room_url(), audio=False, video_size=(160, 120)) as room:
+        local = room.local_participant
+        assert local.audio is None and local.video is not None
+        pattern = local.video.source
+        assert isinstance(pattern, TestPatternVideoTrack)  # the room's own test pattern
+        await wait_until(lambda: len(fake.sessions[-1].producer_tracks) == 1)
+        assert [t.kind for t in fake.sessions[-1].producer_tracks] == ["video"]
+    assert pattern.readyState == "ended"  # the room made it: the room closed it
+
+    async with Room.join(fake.room_url(), publish=None) as room:
+        assert room.local_participant.audio is None and room.local_participant.video is None
+
+    mine = TrackSource(audio=ToneAudioTrack())
+    async with Room.join(fake.room_url(), publish=mine) as room:
+        assert room.local_participant.video is None
+        assert room.local_participant.audio is not None
+        assert room.local_participant.audio.source is mine.audio
+    assert mine.audio is not None and mine.audio.readyState == "live"  # yours: left open
+    mine.close()

@@ -6,13 +6,14 @@ import asyncio
 import base64
 import socket
 import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import av
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 
-import arbiter_client._room
+import arbiter_rtc.connection
 from arbiter_client import (
     ConnectionLost,
     ConnectionStateChanged,
@@ -35,6 +36,7 @@ from arbiter_client import (
 from arbiter_protocol import (
     DataMessage,
     Handshake,
+    IceCandidate,
     Identify,
     Leave,
     ParticipantInfo,
@@ -60,11 +62,23 @@ def client_tasks() -> list[asyncio.Task[Any]]:
             continue
         code = getattr(task.get_coro(), "cr_code", None)
         filename = code.co_filename if code is not None else ""
-        if task.get_name().startswith("arbiter-client") or "arbiter_client" in filename:
+        if task.get_name().startswith("arbiter-client") or (
+            "arbiter_client" in filename or "arbiter_rtc" in filename
+        ):
             found.append(task)
         elif "/websockets/" in filename:
             found.append(task)
     return found
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> None:
+    """Wait for a condition that has no event of its own (checked every 20 ms)."""
+
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(poll(), timeout)
 
 
 async def next_event(stream: EventStream, kind: type[E]) -> E:
@@ -89,7 +103,7 @@ async def test_join_subscribe_and_receive_video(
             configurations.append(configuration)
             super().__init__(configuration)
 
-    monkeypatch.setattr(arbiter_client._room, "RTCPeerConnection", RecordingPeerConnection)
+    monkeypatch.setattr(arbiter_rtc.connection, "RTCPeerConnection", RecordingPeerConnection)
     room = await Room.join(fake.room_url(), name="bot", video_size=(160, 120), timeout=WAIT)
     try:
         assert room.state is RoomState.CONNECTED
@@ -213,14 +227,14 @@ async def test_data_messages_follow_the_protocol(fake: FakeServer) -> None:
 
 
 async def test_participant_left_ends_its_tracks(fake: FakeServer) -> None:
-    """Its tracks end (events first), the one consumer connection stays for the others."""
+    """Its tracks end (events first); the one consumer connection stays for the others."""
     async with Room.join(fake.room_url(), publish=None, timeout=WAIT) as room:
         events = room.events()
         kinds: set[str] = set()
         while kinds != {"audio", "video"}:
             kinds.add((await next_event(events, TrackSubscribed)).kind)
-        assert room._consumer is not None
-        consumer = room._consumer.pc
+        (sfu_end,) = fake.sessions[0].consumers  # the fake SFU's end of the consumer
+        await wait_until(lambda: sfu_end.connectionState == "connected")
         await fake.sessions[0].send(Left(participant_id="alice", reason="left"))
         gone: list[Event] = []
         while len(gone) < 3:
@@ -236,9 +250,9 @@ async def test_participant_left_ends_its_tracks(fake: FakeServer) -> None:
         assert isinstance(left, ParticipantLeft)
         assert (left.participant.id, left.reason) == ("alice", "left")
         assert "alice" not in room.participants
-        assert consumer.connectionState != "closed"
-        assert all(section.track is None for section in room._consumer.sections.values())
         assert left.participant.video is None and not left.participant.tracks
+        assert [c.connection for c in (await room.stats()).connections] == ["producer", "consumer"]
+        assert sfu_end.connectionState == "connected"
 
 
 async def test_every_event_stream_gets_every_event(fake: FakeServer) -> None:
@@ -360,3 +374,39 @@ async def test_trickled_candidates_are_applied(
         ]
         assert candidates == []  # aiortc puts its candidates in the SDP
     assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+
+
+async def test_a_candidate_that_names_no_media_section_is_ignored(
+    fake: FakeServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One rule at both ends (arbiter_rtc): no media section, no guessing section 0."""
+    fake.offer_consumer = False
+    async with Room.join(fake.room_url(), publish=None, timeout=WAIT) as room:
+        line = "candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host"
+        await fake.sessions[0].send(
+            Handshake(connection="producer", candidate=IceCandidate(candidate=line))
+        )
+        await wait_until(lambda: "needs 'sdpMid' or 'sdpMLineIndex'" in caplog.text)
+        assert room.state is RoomState.CONNECTED
+        await room.send("still here")
+        assert parse_message(await asyncio.wait_for(fake.sessions[0].channel_messages.get(), WAIT))
+
+
+async def test_attachments_stop_when_the_room_closes(fake: FakeServer) -> None:
+    class Probe:
+        def __init__(self) -> None:
+            self.stops = 0
+
+        async def stop(self) -> None:
+            self.stops += 1
+
+    fake.offer_consumer = False
+    kept, detached = Probe(), Probe()
+    async with Room.join(fake.room_url(), publish=None, timeout=WAIT) as room:
+        room.attach(kept)
+        room.attach(kept)  # once is enough
+        room.attach(detached)
+        room.detach(detached)
+    assert (kept.stops, detached.stops) == (1, 0)
+    with pytest.raises(RoomClosed):
+        room.attach(Probe())

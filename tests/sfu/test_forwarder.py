@@ -19,13 +19,8 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from arbiter_server.sfu.aiortc_hooks import SendParameters
 from arbiter_server.sfu.downtrack import DownTrack
-from arbiter_server.sfu.forwarder import (
-    KEYFRAME_INTERVAL,
-    KEYFRAME_SPACING,
-    Layer,
-    TrackForwarder,
-    Upstream,
-)
+from arbiter_server.sfu.forwarder import TrackForwarder
+from arbiter_server.sfu.layer import KEYFRAME_INTERVAL, KEYFRAME_SPACING, Layer, Upstream
 from arbiter_server.sfu.rtp import (
     ABS_SEND_TIME_URI,
     RTP_HEADER,

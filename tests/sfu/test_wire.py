@@ -1,9 +1,8 @@
-"""Wire formats the SFU reads and writes itself: RTP/RTCP, simulcast SDP, codec choice, ICE."""
+"""Wire formats the SFU reads and writes itself: RTP/RTCP, simulcast SDP, codec choice."""
 
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 import pytest
@@ -21,9 +20,7 @@ from aiortc.rtp import (
 )
 from av import VideoFrame
 
-from arbiter_protocol import IceCandidate
 from arbiter_server.sfu import codecs, rtp, sdp
-from arbiter_server.sfu.ice import candidate_from_message, parse_ice_servers, rtc_configuration
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
 OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=96)
@@ -221,30 +218,3 @@ def test_single_codec_keeps_the_first_media_codec_and_its_rtx() -> None:
     assert codecs.single_codec([h264, VP8, rtx_vp8, rtx_h264]) == [h264, rtx_h264]
     assert codecs.single_codec([OPUS]) == [OPUS]
     assert codecs.single_codec([]) == []
-
-
-def test_parse_ice_servers() -> None:
-    assert parse_ice_servers(None) == [] and parse_ice_servers(" ") == []
-    (server,) = parse_ice_servers(
-        '[{"urls": "turn:127.0.0.1:3478", "username": "u", "credential": "p"}]'
-    )
-    assert (server.urls, server.username, server.credential) == (
-        ["turn:127.0.0.1:3478"],
-        "u",
-        "p",
-    )
-    for bad in ("{", "{}", "[1]", '[{"urls": []}]', '[{"urls": "stun:x", "username": 1}]'):
-        with pytest.raises(ValueError):
-            parse_ice_servers(bad)
-    assert rtc_configuration([]).iceServers == []
-
-
-def test_candidate_from_message() -> None:
-    line = "candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host"
-    parsed: Any = candidate_from_message(IceCandidate(candidate=line, sdpMid="0"))
-    assert (parsed.ip, parsed.port, parsed.type, parsed.sdpMid) == ("127.0.0.1", 50000, "host", "0")
-    assert candidate_from_message(IceCandidate(candidate="", sdpMid="0")) is None
-    with pytest.raises(ValueError):
-        candidate_from_message(IceCandidate(candidate="candidate:garbage", sdpMid="0"))
-    with pytest.raises(ValueError):
-        candidate_from_message(IceCandidate(candidate=line))

@@ -102,6 +102,35 @@ def video_cells(screen: str) -> int:
     return count
 
 
+CHAT_WIDTH = 36  # the chat panel's columns at the right edge (app.tcss)
+
+
+def right_columns(row: str, width: int) -> str:
+    """The last ``width`` visible columns of ``row``, with the colour codes inside them."""
+    parts = re.split(r"(\x1b\[[0-9;]*m)", row)
+    visible = sum(len(p) for p in parts if not SGR.fullmatch(p))
+    skip, out = visible - width, []
+    for part in parts:
+        if SGR.fullmatch(part):
+            if skip <= 0:  # colours set left of the panel (the tiles') are not the panel's
+                out.append(part)
+        elif skip >= len(part):
+            skip -= len(part)
+        else:
+            out.append(part[max(skip, 0) :])
+            skip = 0
+    return "".join(out)
+
+
+def input_line(screen: str) -> str:
+    """The chat input (three rows of the chat panel, colours kept): it changes with the focus."""
+    rows = screen.splitlines()
+    for i, row in enumerate(rows):
+        if "Type a message" in SGR.sub("", row):
+            return "\n".join(right_columns(r, CHAT_WIDTH) for r in rows[max(i - 1, 0) : i + 2])
+    return ""
+
+
 async def test_real_terminal_shows_both_bots_and_their_video(
     stack: LocalStack, bots: list[Room], tmux: Tmux
 ) -> None:
@@ -147,9 +176,16 @@ async def test_real_terminal_shows_both_bots_and_their_video(
         assert width == 120, f"the app drew {width} columns, not the terminal's 120"
         assert video_cells(screen) > 200, plain
 
-        # keys reach the app: c focuses the chat, the text goes to the bots
-        # (the app handles keys in order: "c" moves the focus before the text arrives)
+        # keys reach the app: c focuses the chat, the text goes to the bots. As a person
+        # would, type once the chat line shows its focus (Textual redraws the input with a
+        # cursor and a focused border), not at once: keys that arrive in the same read as "c"
+        # may still go to the widget that had the focus.
+        blurred = input_line(await tmux.capture())
         await tmux.send("c")
+        deadline = time.monotonic() + 10
+        while input_line(await tmux.capture()) == blurred and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert input_line(await tmux.capture()) != blurred, "the chat line never took the focus"
         await tmux.send("-l", "hi from tmux")
         await tmux.send("Enter")
         deadline = time.monotonic() + 10

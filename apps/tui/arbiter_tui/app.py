@@ -36,6 +36,7 @@ from arbiter_client import (
     TrackSubscribed,
     TrackUnsubscribed,
 )
+from arbiter_protocol import CHAT_TOPIC
 
 from .messages import (
     AudioLevel,
@@ -54,9 +55,6 @@ from .render import Pixels, VideoRows, frame_to_rows
 from .widgets import ChatPanel, ParticipantTile, Stage, StatusBar
 
 __all__ = ["CHAT_TOPIC", "ArbiterTUI", "grid_columns"]
-
-CHAT_TOPIC = "chat"
-"The data topic chat lines travel on (``room.send_chat`` and the web SDK use it too)."
 
 LEVEL_INTERVAL = 0.1
 "Seconds between audio level updates."

@@ -1,4 +1,3 @@
-export { ArbiterRoom, type ArbiterRoomProps } from './ArbiterRoom';
 export { PreJoin, type PreJoinProps } from './PreJoin';
 export { Chat, type ChatProps } from './chat/Chat';
 export { DisconnectButton, type DisconnectButtonProps } from './controls/DisconnectButton';

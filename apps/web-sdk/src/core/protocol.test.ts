@@ -14,11 +14,13 @@ import {
   errorMessage,
   makeMessage,
   parseMessage,
+  protocolManifest,
   ProtocolError,
   type BodyType,
 } from './protocol';
 
 const EXAMPLES = resolve(__dirname, '../../../../tests/protocol/examples');
+const MANIFEST = resolve(__dirname, '../../../../tests/protocol/manifest.json');
 
 interface Case {
   name: string;
@@ -112,5 +114,13 @@ describe('protocol helpers', () => {
     expect(parseMessage(text).action).toBe('leave');
     const bytes = new TextEncoder().encode(text + ' ');
     expect(() => parseMessage(bytes)).toThrow(/131073 bytes/);
+  });
+});
+
+describe('protocol manifest', () => {
+  it('is the protocol arbiter_protocol describes (tests/protocol/manifest.json)', () => {
+    // Written by `python -m arbiter_protocol`; pytest checks it against Python.
+    const python = JSON.parse(readFileSync(MANIFEST, 'utf-8')) as unknown;
+    expect(protocolManifest()).toEqual(python);
   });
 });

@@ -1,3 +1,4 @@
+export { ArbiterRoom, type ArbiterRoomProps } from './ArbiterRoom';
 export { ControlBar, type ControlBarProps } from './ControlBar';
 export { MediaProblemBanner } from './MediaProblemBanner';
 export { VideoConference, type VideoConferenceProps } from './VideoConference';

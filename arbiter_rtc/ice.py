@@ -1,17 +1,39 @@
-"""ICE helpers: STUN/TURN server configuration and trickled candidates."""
+"""ICE: STUN/TURN servers, the RTC configuration built from them, trickled candidates.
+
+One rule for both ends (client and SFU): a trickled candidate must name its media section
+(``sdpMid`` or ``sdpMLineIndex``), as W3C's ``addIceCandidate`` and aiortc require; an empty
+candidate line means end-of-candidates.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
 
-from aiortc import RTCConfiguration, RTCIceCandidate, RTCIceServer
+from aiortc import RTCConfiguration, RTCIceCandidate, RTCIceServer, RTCIceTransportPolicy
 from aiortc.sdp import candidate_from_sdp
 
-from arbiter_protocol import IceCandidate
+from arbiter_protocol import IceCandidate, IceServer
 
-__all__ = ["candidate_from_message", "parse_ice_servers", "rtc_configuration"]
+__all__ = [
+    "IceTransportPolicy",
+    "candidate_from_message",
+    "ice_servers",
+    "parse_ice_servers",
+    "rtc_configuration",
+]
+
+IceTransportPolicy = Literal["all", "relay"]
+"``relay`` sends all media through TURN; ``all`` lets ICE pick."
+
+
+def ice_servers(servers: Iterable[IceServer]) -> list[RTCIceServer]:
+    """aiortc's ``RTCIceServer`` for each protocol :class:`~arbiter_protocol.IceServer`."""
+    return [
+        RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+        for s in servers
+    ]
 
 
 def parse_ice_servers(text: str | None) -> list[RTCIceServer]:
@@ -45,15 +67,23 @@ def parse_ice_servers(text: str | None) -> list[RTCIceServer]:
     return servers
 
 
-def rtc_configuration(ice_servers: Sequence[RTCIceServer]) -> RTCConfiguration:
+def rtc_configuration(
+    servers: Sequence[RTCIceServer], policy: IceTransportPolicy = "all"
+) -> RTCConfiguration:
     """An explicit configuration (never ``None``: aiortc would add a public STUN server)."""
-    return RTCConfiguration(iceServers=list(ice_servers))
+    return RTCConfiguration(
+        iceServers=list(servers),
+        iceTransportPolicy=(
+            RTCIceTransportPolicy.RELAY if policy == "relay" else RTCIceTransportPolicy.ALL
+        ),
+    )
 
 
 def candidate_from_message(candidate: IceCandidate) -> RTCIceCandidate | None:
     """The aiortc candidate for a trickled ``IceCandidate``; ``None`` means end-of-candidates.
 
-    Raises ``ValueError`` if the candidate line cannot be parsed or names no media section.
+    Raises ``ValueError`` if the candidate line cannot be parsed or names no media section
+    (neither ``sdpMid`` nor ``sdpMLineIndex``: there is no section to guess).
     """
     line = candidate.candidate.strip()
     if not line:

@@ -1,5 +1,5 @@
-"""Owned background tasks: every task a room (or the SFU) starts is kept here and cancelled
-on close. Shared by the client and the SFU (``arbiter_server.sfu`` imports it)."""
+"""Owned background tasks: every task a room (client or SFU), a forwarder or a recorder
+starts is kept in its :class:`TaskSet` and cancelled on close."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 __all__ = ["TaskSet"]
 
-logger = logging.getLogger("arbiter_client")
+logger = logging.getLogger("arbiter_rtc")
 
 T = TypeVar("T")
 

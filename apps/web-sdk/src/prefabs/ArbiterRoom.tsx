@@ -4,8 +4,8 @@ import type { Participant, RoomEnvironment } from '../core/room';
 import { RoomContext } from '../context/room-context';
 import { useArbiterRoom } from '../hooks/useArbiterRoom';
 import { useConnectionState } from '../hooks/useConnectionState';
-import { VideoConference } from '../prefabs/VideoConference';
-import { PreJoin } from './PreJoin';
+import { VideoConference } from './VideoConference';
+import { PreJoin } from '../components/PreJoin';
 import { arbiterStyles } from '../styles';
 
 /** Props of {@link ArbiterRoom}. @public */

@@ -1,0 +1,133 @@
+/**
+ * The producer connection: this browser's microphone and camera (sendonly) and the
+ * `arbiter` data channel, offered to the SFU, which answers.
+ * @packageDocumentation
+ */
+import { ArbiterError } from './errors';
+import { encodeMessage, makeMessage, type Handshake, type Message, type TrackInfo } from './protocol';
+import { waitForIceGathering } from './rtc';
+import type { RoomEnvironment } from './types';
+
+/** Label of the data channel on the producer connection (the SFU looks for it). */
+export const DATA_CHANNEL_LABEL = 'arbiter';
+
+/** What the producer tells its room. */
+export interface ProducerHandlers {
+  /** A data channel message arrived. */
+  onMessage(raw: unknown): void;
+  /** The data channel opened. */
+  onOpen(): void;
+  /** The connection failed, or the SFU's answer could not be applied. */
+  onFailed(error: ArbiterError): void;
+}
+
+/** This browser's producer `RTCPeerConnection` and its `arbiter` data channel. */
+export class Producer {
+  readonly pc: RTCPeerConnection;
+  private readonly channel: RTCDataChannel;
+  private readonly audio: RTCRtpTransceiver;
+  private readonly video: RTCRtpTransceiver;
+  private readonly audioSender: RTCRtpSender;
+  private readonly videoSender: RTCRtpSender;
+  private readonly opened: Promise<void>;
+  private readonly answered: Promise<void>;
+  private resolveAnswered: (() => void) | null = null;
+  private closed = false;
+
+  constructor(
+    env: RoomEnvironment,
+    config: RTCConfiguration,
+    local: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null },
+    private readonly handlers: ProducerHandlers,
+  ) {
+    const pc = new env.RTCPeerConnection(config);
+    this.pc = pc;
+    const stream = typeof MediaStream !== 'undefined' ? new MediaStream() : null;
+    const streams = stream ? [stream] : [];
+    this.audio = pc.addTransceiver(local.audio ?? 'audio', { direction: 'sendonly', streams });
+    this.video = pc.addTransceiver(local.video ?? 'video', { direction: 'sendonly', streams });
+    this.audioSender = this.audio.sender;
+    this.videoSender = this.video.sender;
+    const channel = pc.createDataChannel(DATA_CHANNEL_LABEL);
+    this.channel = channel;
+    channel.onmessage = (event: MessageEvent) => handlers.onMessage(event.data);
+    this.opened = new Promise<void>((resolve) => {
+      channel.onopen = () => {
+        resolve();
+        handlers.onOpen();
+      };
+    });
+    this.answered = new Promise<void>((resolve) => {
+      this.resolveAnswered = resolve;
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'failed') {
+        handlers.onFailed(new ArbiterError('webrtc_error', 'the media connection to the server failed'));
+      }
+    });
+  }
+
+  /**
+   * Offer (once ICE gathering is done, candidates in the SDP) and resolve when the SFU
+   * answered and the data channel is open: then media and chat both work.
+   */
+  async publish(send: (message: Message) => void, until: <T>(p: Promise<T>) => Promise<T>): Promise<void> {
+    const pc = this.pc;
+    await pc.setLocalDescription(await pc.createOffer());
+    await until(waitForIceGathering(pc));
+    const local = pc.localDescription;
+    if (!local || this.closed) throw new ArbiterError('connection_lost', 'the room was closed while joining');
+    // the offer names its media sections: the microphone and the camera track
+    const tracks: TrackInfo[] = [
+      { id: 'microphone', kind: 'audio', source: 'microphone', mid: this.audio.mid },
+      { id: 'camera', kind: 'video', source: 'camera', mid: this.video.mid },
+    ];
+    send(makeMessage('handshake', { connection: 'producer', sdp: { type: 'offer', sdp: local.sdp }, tracks }));
+    await this.answered;
+    await this.opened;
+  }
+
+  /** The SFU's answer, or a trickled candidate. */
+  onHandshake(message: Handshake): void {
+    const pc = this.pc;
+    if (message.sdp) {
+      if (message.sdp.type !== 'answer') return;
+      pc.setRemoteDescription({ type: 'answer', sdp: message.sdp.sdp }).then(
+        () => {
+          const answered = this.resolveAnswered;
+          this.resolveAnswered = null;
+          answered?.();
+        },
+        (exc: unknown) => this.handlers.onFailed(new ArbiterError('webrtc_error', `bad producer answer: ${String(exc)}`)),
+      );
+    } else if (message.candidate) {
+      pc.addIceCandidate(message.candidate).catch((exc: unknown) =>
+        console.warn('arbiter: producer candidate refused', exc),
+      );
+    }
+  }
+
+  /** Whether the data channel is open. */
+  get open(): boolean {
+    return this.channel.readyState === 'open';
+  }
+
+  /** Send a message on the data channel; {@link ArbiterError} if it is not open. */
+  send(message: Message): void {
+    if (!this.open) throw new ArbiterError('connection_lost', 'cannot send: the data channel is not open');
+    this.channel.send(encodeMessage(message));
+  }
+
+  /** Send `track` as the audio or video from now on (no renegotiation). */
+  replaceTrack(kind: 'audio' | 'video', track: MediaStreamTrack): Promise<void> {
+    return (kind === 'audio' ? this.audioSender : this.videoSender).replaceTrack(track);
+  }
+
+  /** Close the channel and the connection. */
+  close(): void {
+    this.closed = true;
+    this.resolveAnswered = null;
+    this.channel.close();
+    this.pc.close();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Arbiter's wire protocol in TypeScript: a mirror of the Python package `arbiter_protocol`
+ * (`messages.py`, `http.py`, `errors.py`, `_codec.py`) with the same validation rules.
+ *
+ * The shared examples in `tests/protocol/examples/*.json` are checked against both
+ * implementations (vitest here, pytest in Python), so the two cannot drift silently.
+ *
+ * Known, documented difference: JSON text does not tell `1` from `1.0` once `JSON.parse`
+ * has read it, so an integer field written as `1.0` is accepted here and refused by Python.
+ *
+ * @packageDocumentation
+ */
+export { ErrorCode, ProtocolError } from './errors';
+export {
+  CHAT_TOPIC,
+  checkSdp,
+  isValidId,
+  MAX_BODY_BYTES,
+  MAX_FRAME_BYTES,
+  MAX_MESSAGE_BYTES,
+  MAX_NAME,
+  PROTOCOL_VERSION,
+} from './limits';
+export * from './types';
+export { ACTIONS } from './schemas';
+export {
+  bodyToDict,
+  decodeBody,
+  encodeBody,
+  encodeMessage,
+  errorMessage,
+  makeMessage,
+  messageFromDict,
+  messageToDict,
+  parseMessage,
+} from './messages';
+export { protocolManifest, type ProtocolManifest } from './manifest';

@@ -1,0 +1,62 @@
+/**
+ * The protocol's limits, topics, id and SDP rules (Python's `messages.py` constants).
+ * @packageDocumentation
+ */
+import { ErrorCode, ProtocolError } from './errors';
+
+/** Version of this protocol; a message with another `v` is refused. @public */
+export const PROTOCOL_VERSION = 1;
+/** Largest signaling message (API Gateway's WebSocket message limit). @public */
+export const MAX_MESSAGE_BYTES = 128 * 1024;
+/** Largest WebSocket frame (API Gateway's frame limit). @public */
+export const MAX_FRAME_BYTES = 32 * 1024;
+/** Largest HTTP request/response body. @public */
+export const MAX_BODY_BYTES = 16 * 1024;
+/** Longest display name. @public */
+export const MAX_NAME = 64;
+/** Topic of chat messages: a text `data` message with this topic is a chat message. @public */
+export const CHAT_TOPIC = 'chat';
+/** Longest SDP. */
+export const MAX_SDP = 60 * 1024;
+/** Longest ICE candidate line. */
+export const MAX_CANDIDATE = 1024;
+/** Longest string field without a bound of its own. */
+export const MAX_STRING = 64 * 1024;
+/** Most items of a list field without a bound of its own. */
+export const MAX_LIST = 1000;
+/** Integer fields without bounds stay within +-2^53. */
+export const MAX_SAFE = 2 ** 53;
+
+const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const SDP_LINE_RE = /^[a-z]=[\x20-\x7e]*$/;
+// Python's `\d` matches any Unicode decimal digit and its `$` also matches before a final
+// newline: `\p{Nd}` and `\n?$` keep this the same pattern.
+export const CANDIDATE_RE =
+  /^(a=)?candidate:[!-~]{1,32} \p{Nd}{1,3} (udp|tcp|UDP|TCP) \p{Nd}{1,10} [0-9A-Za-z.:_-]{1,253} \p{Nd}{1,5} typ (host|srflx|prflx|relay)( [\x21-\x7e]+)*\n?$/u;
+
+/**
+ * Refuse text that is not plausibly SDP (Python's `check_sdp`): it must start with `v=0`,
+ * every line must be `<letter>=<printable ASCII>`, with an `o=` line and at most 32 `m=`
+ * sections. Throws {@link ProtocolError}.
+ * @public
+ */
+export function checkSdp(sdp: string): void {
+  const lines = sdp.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n');
+  let problem: string | null = null;
+  if (lines[0] !== 'v=0') problem = "must start with 'v=0'";
+  else if (!lines.some((l) => l.startsWith('o='))) problem = "has no 'o=' line";
+  else if (lines.filter((l) => l.startsWith('m=')).length > 32) problem = 'has more than 32 media sections';
+  else {
+    const bad = lines.findIndex((l) => !SDP_LINE_RE.test(l));
+    if (bad >= 0) problem = `line ${bad + 1} is not '<letter>=<printable text>'`;
+  }
+  if (problem !== null) throw new ProtocolError(ErrorCode.INVALID_MESSAGE, `field 'sdp.sdp' ${problem}`);
+}
+
+/**
+ * True if `value` is usable as a room or participant id (`[A-Za-z0-9_-]{1,64}`).
+ * @public
+ */
+export function isValidId(value: string): boolean {
+  return ID_RE.test(value);
+}

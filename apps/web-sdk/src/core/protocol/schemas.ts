@@ -1,0 +1,233 @@
+/**
+ * The schema of every message and body: what Python derives from its dataclass annotations.
+ * @packageDocumentation
+ */
+import { ErrorCode, ProtocolError } from './errors';
+import { CANDIDATE_RE, checkSdp, MAX_CANDIDATE, MAX_NAME, MAX_SDP } from './limits';
+import { QUALITIES, TRACK_SOURCES, type Action, type BodyType } from './types';
+
+/** A field's type, as the validator reads it. */
+export type FieldType =
+  | { t: 'str'; maxLen?: number; minLen?: number }
+  | { t: 'int'; min?: number; max?: number }
+  | { t: 'bool' }
+  | { t: 'literal'; values: readonly string[] }
+  | { t: 'list'; item: FieldType; maxItems?: number }
+  | { t: 'object'; schema: Schema };
+
+/** One field of a schema. */
+export interface FieldSpec {
+  name: string;
+  type: FieldType;
+  /** `X | None` in Python: absent or null reads as null. */
+  optional?: boolean;
+  /** A dataclass default (or default_factory): absent or null reads as this. */
+  default?: () => unknown;
+}
+
+/** The fields of one message or body, and its cross-field check. */
+export interface Schema {
+  /** Python's class name, for a schema nested in others (the manifest names it). */
+  name?: string;
+  fields: readonly FieldSpec[];
+  /** Runs after every field is valid (Python's `__post_init__`). */
+  check?: (value: Record<string, unknown>) => void;
+}
+
+const ID: FieldType = { t: 'str', maxLen: 64, minLen: 1 };
+const STR: FieldType = { t: 'str' };
+
+const GRANTS: FieldType = {
+  t: 'list',
+  item: { t: 'literal', values: ['publish', 'subscribe', 'data'] },
+  maxItems: 3,
+};
+
+const PARTICIPANT_INFO: Schema = {
+  name: 'ParticipantInfo',
+  fields: [
+    { name: 'id', type: ID },
+    { name: 'name', type: { t: 'str', maxLen: MAX_NAME } },
+    { name: 'grants', type: GRANTS, optional: true },
+  ],
+};
+
+const TRACK_INFO: Schema = {
+  name: 'TrackInfo',
+  fields: [
+    { name: 'id', type: ID },
+    { name: 'kind', type: { t: 'literal', values: ['audio', 'video'] } },
+    { name: 'source', type: { t: 'literal', values: TRACK_SOURCES }, default: () => 'unknown' },
+    { name: 'mid', type: { t: 'str', maxLen: 32 }, optional: true },
+    { name: 'participant_id', type: ID, optional: true },
+  ],
+};
+
+const SESSION_DESCRIPTION: Schema = {
+  name: 'SessionDescription',
+  fields: [
+    { name: 'type', type: { t: 'literal', values: ['offer', 'answer'] } },
+    { name: 'sdp', type: { t: 'str', maxLen: MAX_SDP, minLen: 1 } },
+  ],
+  check: (d) => checkSdp(d.sdp as string),
+};
+
+const ICE_CANDIDATE: Schema = {
+  name: 'IceCandidate',
+  fields: [
+    { name: 'candidate', type: { t: 'str', maxLen: MAX_CANDIDATE } },
+    { name: 'sdpMid', type: { t: 'str', maxLen: 32 }, optional: true },
+    { name: 'sdpMLineIndex', type: { t: 'int', min: 0, max: 64 }, optional: true },
+  ],
+  check: (c) => {
+    const line = c.candidate as string;
+    if (line && !CANDIDATE_RE.test(line)) {
+      throw new ProtocolError(
+        ErrorCode.INVALID_MESSAGE,
+        "field 'candidate.candidate' is not an ICE candidate line " +
+          "('candidate:<foundation> <component> <transport> <priority> <address> " +
+          "<port> typ <type> ...')",
+      );
+    }
+  },
+};
+
+/** Every message's schema, by action. */
+export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
+  identify: { fields: [{ name: 'token', type: { t: 'str', maxLen: 4096, minLen: 1 } }] },
+  identified: {
+    fields: [
+      { name: 'room_id', type: ID },
+      { name: 'role', type: { t: 'literal', values: ['participant', 'sfu'] } },
+      { name: 'sfu_ready', type: { t: 'bool' } },
+      {
+        name: 'participants',
+        type: { t: 'list', item: { t: 'object', schema: PARTICIPANT_INFO } },
+        default: () => [],
+      },
+      { name: 'participant_id', type: ID, optional: true },
+      { name: 'resumed', type: { t: 'bool' }, default: () => false },
+    ],
+  },
+  handshake: {
+    fields: [
+      { name: 'connection', type: { t: 'literal', values: ['producer', 'consumer'] } },
+      { name: 'participant_id', type: ID, optional: true },
+      { name: 'sdp', type: { t: 'object', schema: SESSION_DESCRIPTION }, optional: true },
+      { name: 'candidate', type: { t: 'object', schema: ICE_CANDIDATE }, optional: true },
+      {
+        name: 'tracks',
+        type: { t: 'list', item: { t: 'object', schema: TRACK_INFO }, maxItems: 64 },
+        optional: true,
+      },
+    ],
+    check: (m) => {
+      if (m.sdp == null && m.candidate == null) {
+        throw new ProtocolError(
+          ErrorCode.INVALID_MESSAGE,
+          "a handshake needs 'sdp' or 'candidate'",
+          'handshake',
+        );
+      }
+    },
+  },
+  leave: { fields: [] },
+  sfu_ready: { fields: [{ name: 'room_id', type: ID }] },
+  participant_joined: {
+    fields: [{ name: 'participant', type: { t: 'object', schema: PARTICIPANT_INFO } }],
+  },
+  participant_left: {
+    fields: [
+      { name: 'participant_id', type: ID },
+      { name: 'reason', type: { t: 'str', maxLen: 64 }, default: () => 'left' },
+    ],
+  },
+  error: {
+    fields: [
+      { name: 'code', type: { t: 'str', maxLen: 64 } },
+      { name: 'message', type: { t: 'str', maxLen: 1024 } },
+      { name: 'ref', type: { t: 'str', maxLen: 64 }, optional: true },
+      { name: 'participant_id', type: ID, optional: true },
+    ],
+  },
+  data: {
+    fields: [
+      { name: 'kind', type: { t: 'literal', values: ['text', 'bytes'] } },
+      { name: 'data', type: { t: 'str', maxLen: 64 * 1024 } },
+      { name: 'id', type: ID },
+      { name: 'to', type: { t: 'list', item: STR, maxItems: 256 }, optional: true },
+      { name: 'sender', type: ID, optional: true },
+      { name: 'topic', type: { t: 'str', maxLen: 64 }, optional: true },
+    ],
+  },
+  track_state: {
+    fields: [
+      { name: 'kind', type: { t: 'literal', values: ['audio', 'video'] } },
+      { name: 'muted', type: { t: 'bool' } },
+      { name: 'sender', type: ID, optional: true },
+    ],
+  },
+  subscription: {
+    fields: [
+      { name: 'producer_id', type: ID },
+      { name: 'video', type: { t: 'bool' }, default: () => true },
+      { name: 'audio', type: { t: 'bool' }, default: () => true },
+      { name: 'track_id', type: ID, optional: true },
+      { name: 'quality', type: { t: 'literal', values: QUALITIES }, optional: true },
+    ],
+  },
+};
+
+const ICE_SERVER: Schema = {
+  name: 'IceServer',
+  fields: [
+    { name: 'urls', type: { t: 'list', item: STR } },
+    { name: 'username', type: STR, optional: true },
+    { name: 'credential', type: STR, optional: true },
+  ],
+};
+
+/** Every body's schema, by its Python class name. */
+export const BODY_SCHEMAS: Record<BodyType, Schema> = {
+  IceServer: ICE_SERVER,
+  JoinRequest: {
+    fields: [
+      { name: 'name', type: { t: 'str', maxLen: MAX_NAME, minLen: 1 }, default: () => 'guest' },
+      { name: 'resume_token', type: { t: 'str', maxLen: 4096, minLen: 1 }, optional: true },
+      { name: 'grants', type: GRANTS, optional: true },
+    ],
+  },
+  JoinResponse: {
+    fields: [
+      { name: 'room_id', type: STR },
+      { name: 'participant_id', type: STR },
+      { name: 'token', type: STR },
+      { name: 'signaling_url', type: STR },
+      { name: 'ice_servers', type: { t: 'list', item: { t: 'object', schema: ICE_SERVER } } },
+      { name: 'expires_at', type: { t: 'int' } },
+    ],
+  },
+  CreateRoomRequest: {
+    fields: [{ name: 'room_id', type: { t: 'str', maxLen: 64, minLen: 1 }, optional: true }],
+  },
+  RoomInfo: {
+    fields: [
+      { name: 'room_id', type: STR },
+      {
+        name: 'participants',
+        type: { t: 'list', item: { t: 'object', schema: PARTICIPANT_INFO } },
+      },
+      { name: 'sfu_state', type: STR },
+      { name: 'url', type: STR, optional: true },
+    ],
+  },
+  ErrorBody: {
+    fields: [
+      { name: 'code', type: STR },
+      { name: 'message', type: STR },
+    ],
+  },
+};
+
+/** Every known action. @public */
+export const ACTIONS: readonly Action[] = Object.keys(MESSAGE_SCHEMAS) as Action[];

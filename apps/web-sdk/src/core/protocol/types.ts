@@ -1,0 +1,248 @@
+/**
+ * Every message and body as a TypeScript type (Python's dataclasses).
+ * @packageDocumentation
+ */
+/** A participant as others see it. @public */
+export interface ParticipantInfo {
+  id: string;
+  name: string;
+  /** What the participant may do (absent: everything); the SFU enforces it. */
+  grants?: Grant[] | null;
+}
+
+/** One permission in a join token. @public */
+export type Grant = 'publish' | 'subscribe' | 'data';
+
+/** Every grant. @public */
+export const ALL_GRANTS: readonly Grant[] = ['publish', 'subscribe', 'data'];
+
+/** Where a published track comes from. @public */
+export type TrackSource = 'camera' | 'microphone' | 'screen' | 'screen_audio' | 'unknown';
+
+/** Every track source. @public */
+export const TRACK_SOURCES: readonly TrackSource[] = ['camera', 'microphone', 'screen', 'screen_audio', 'unknown'];
+
+/**
+ * A subscriber's wish for one video track: the lowest, middle or highest simulcast layer
+ * (a track published in one layer has only that one).
+ * @public
+ */
+export type Quality = 'low' | 'medium' | 'high';
+
+/** Every quality, lowest first. @public */
+export const QUALITIES: readonly Quality[] = ['low', 'medium', 'high'];
+
+/**
+ * One published media track, as its publisher describes it (producer offer, by `mid`) and
+ * subscribers see it (consumer offer, with the publishing `participant_id`).
+ * @public
+ */
+export interface TrackInfo {
+  /** Track id chosen by its publisher, unique among that participant's tracks. */
+  id: string;
+  kind: 'audio' | 'video';
+  source: TrackSource;
+  /** The SDP media section carrying it in this connection's offer. */
+  mid?: string | null;
+  /** Who publishes it (set by the SFU in consumer offers). */
+  participant_id?: string | null;
+}
+
+/** An SDP offer or answer. @public */
+export interface SessionDescription {
+  type: 'offer' | 'answer';
+  sdp: string;
+}
+
+/** One trickled ICE candidate, as the browser's `RTCIceCandidateInit`. @public */
+export interface IceCandidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+}
+
+/** First message on every signaling connection. @public */
+export interface Identify {
+  action: 'identify';
+  token: string;
+}
+
+/** Reply to a successful `identify`. @public */
+export interface Identified {
+  action: 'identified';
+  room_id: string;
+  role: 'participant' | 'sfu';
+  sfu_ready: boolean;
+  participants: ParticipantInfo[];
+  participant_id?: string | null;
+  /** True when this connection took over a briefly disconnected participant. */
+  resumed: boolean;
+}
+
+/**
+ * SDP and ICE between a client and its room's SFU, routed by signaling: the client's
+ * `producer` connection (the client offers) or its one `consumer` connection, which
+ * carries every other participant's tracks (the SFU offers, again when tracks change).
+ * @public
+ */
+export interface Handshake {
+  action: 'handshake';
+  connection: 'producer' | 'consumer';
+  participant_id?: string | null;
+  sdp?: SessionDescription | null;
+  candidate?: IceCandidate | null;
+  /** With an offer: the tracks it carries, by media section. */
+  tracks?: TrackInfo[] | null;
+}
+
+/** A client leaves the room. @public */
+export interface Leave {
+  action: 'leave';
+}
+
+/** The room's SFU has identified: start the producer. @public */
+export interface SfuReady {
+  action: 'sfu_ready';
+  room_id: string;
+}
+
+/** A participant identified in the room. @public */
+export interface ParticipantJoined {
+  action: 'participant_joined';
+  participant: ParticipantInfo;
+}
+
+/** A participant left or was disconnected. @public */
+export interface ParticipantLeft {
+  action: 'participant_left';
+  participant_id: string;
+  reason: string;
+}
+
+/** Reply to a message that could not be handled. @public */
+export interface ErrorMessage {
+  action: 'error';
+  code: string;
+  message: string;
+  ref?: string | null;
+  /** Set by an SFU to report an error to one participant through signaling. */
+  participant_id?: string | null;
+}
+
+/** Application data over the `arbiter` data channel. @public */
+export interface DataMessage {
+  action: 'data';
+  kind: 'text' | 'bytes';
+  data: string;
+  id: string;
+  to?: string[] | null;
+  sender?: string | null;
+  topic?: string | null;
+}
+
+/**
+ * A participant muted or unmuted its audio or video (data channel, like `data`); the SFU
+ * stamps `sender`, relays it and repeats the latest state to late joiners.
+ * @public
+ */
+export interface TrackState {
+  action: 'track_state';
+  kind: 'audio' | 'video';
+  muted: boolean;
+  sender?: string | null;
+}
+
+/**
+ * What a subscriber receives of one participant, or of one of its tracks (data channel).
+ * Without `track_id`, `video`/`audio` pause (`false`) or resume (`true`) every track of
+ * that kind of `producer_id` (the consumer connection stays up; on resume the SFU asks for
+ * a key frame); with `track_id`, only that track (the flag of its kind counts). `quality`
+ * picks the simulcast layer of video (`null`: unchanged; `high` until asked otherwise).
+ * @public
+ */
+export interface Subscription {
+  action: 'subscription';
+  producer_id: string;
+  video: boolean;
+  audio: boolean;
+  track_id?: string | null;
+  quality?: Quality | null;
+}
+
+/** Any signaling or data-channel message. @public */
+export type Message =
+  | Identify
+  | Identified
+  | Handshake
+  | Leave
+  | SfuReady
+  | ParticipantJoined
+  | ParticipantLeft
+  | ErrorMessage
+  | DataMessage
+  | TrackState
+  | Subscription;
+
+/** Every known action. @public */
+export type Action = Message['action'];
+
+/** A message to build: everything but the action (which names it). @public */
+export type MessageInit<A extends Action> = Omit<Extract<Message, { action: A }>, 'action'>;
+
+/** One STUN/TURN server, as `RTCIceServer`. @public */
+export interface IceServer {
+  urls: string[];
+  username?: string | null;
+  credential?: string | null;
+}
+
+/** `POST /rooms/{room_id}/join`. @public */
+export interface JoinRequest {
+  name: string;
+  /** The previous join token: rejoin as the same participant (reconnection). */
+  resume_token?: string | null;
+  /** Ask for fewer permissions than all (e.g. only `subscribe` for a viewer). */
+  grants?: Grant[] | null;
+}
+
+/** What a client needs to enter a room. @public */
+export interface JoinResponse {
+  room_id: string;
+  participant_id: string;
+  token: string;
+  signaling_url: string;
+  ice_servers: IceServer[];
+  expires_at: number;
+}
+
+/** `POST /rooms`. @public */
+export interface CreateRoomRequest {
+  room_id?: string | null;
+}
+
+/** `GET /rooms/{room_id}` and the reply to `POST /rooms`. @public */
+export interface RoomInfo {
+  room_id: string;
+  participants: ParticipantInfo[];
+  sfu_state: string;
+  url?: string | null;
+}
+
+/** Body of every HTTP error response (inside `{"error": ...}`). @public */
+export interface ErrorBody {
+  code: string;
+  message: string;
+}
+
+/** The HTTP bodies, by their Python class name. @public */
+export interface Bodies {
+  IceServer: IceServer;
+  JoinRequest: JoinRequest;
+  JoinResponse: JoinResponse;
+  CreateRoomRequest: CreateRoomRequest;
+  RoomInfo: RoomInfo;
+  ErrorBody: ErrorBody;
+}
+
+/** A body class name. @public */
+export type BodyType = keyof Bodies;

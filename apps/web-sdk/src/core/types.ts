@@ -1,0 +1,129 @@
+/**
+ * The types of the framework-free room: participants, chat, events, options.
+ * @packageDocumentation
+ */
+import type { ArbiterError } from './errors';
+import type { GetUserMedia, MediaProblem } from './media';
+import type { TrackSource } from './protocol';
+
+/** Where a room is in its life. @public */
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'failed';
+
+/**
+ * A participant as the UI sees it. Snapshots are immutable: a change makes a new object.
+ * @public
+ */
+export interface Participant {
+  id: string;
+  name: string;
+  isLocal: boolean;
+  /** The audio track (local: the microphone; remote: what the SFU forwards). */
+  audioTrack: MediaStreamTrack | null;
+  /** The video track (local: the camera; remote: its camera, else its first video track). */
+  videoTrack: MediaStreamTrack | null;
+  /** Every track received from a remote participant (a screen beside the camera ...). */
+  tracks: readonly RemoteTrackRef[];
+  /** Microphone on (local), or as the remote participant's last `track_state` said (default true). */
+  audioEnabled: boolean;
+  /** Camera on (local), or as the remote participant's last `track_state` said (default true). */
+  videoEnabled: boolean;
+  /** Audio level above the speaking threshold, measured from WebRTC stats. */
+  isSpeaking: boolean;
+}
+
+/** A track received from a remote participant, with what its publisher said of it. @public */
+export interface RemoteTrackRef {
+  /** The publisher's id for it (`camera`, `microphone`, `screen` ...). */
+  id: string;
+  kind: 'audio' | 'video';
+  source: TrackSource;
+  track: MediaStreamTrack;
+}
+
+/** One chat message (a `data` message with topic `chat`). @public */
+export interface ChatMessage {
+  id: string;
+  senderId: string;
+  senderName: string;
+  text: string;
+  timestamp: number;
+  isLocal: boolean;
+}
+
+/** Application data received on the `arbiter` channel. @public */
+export interface ReceivedData {
+  senderId: string | null;
+  data: string | Uint8Array;
+  topic: string | null;
+  id: string;
+}
+
+/** A remote track that arrived or went away. @public */
+export interface TrackEvent {
+  participant: Participant;
+  track: MediaStreamTrack;
+}
+
+/** Everything a {@link Room} emits. @public */
+export interface RoomEvents {
+  connectionStateChanged: (state: ConnectionState) => void;
+  participantsChanged: (participants: readonly Participant[]) => void;
+  participantJoined: (participant: Participant) => void;
+  participantLeft: (participant: Participant, reason: string) => void;
+  trackSubscribed: (event: TrackEvent) => void;
+  trackUnsubscribed: (event: TrackEvent) => void;
+  chatChanged: (messages: readonly ChatMessage[]) => void;
+  data: (data: ReceivedData) => void;
+  mediaProblemsChanged: (problems: readonly MediaProblem[]) => void;
+  error: (error: ArbiterError) => void;
+  joined: (info: { roomId: string; participantId: string }) => void;
+  left: (reason: string) => void;
+}
+
+/** How the room's parts emit its events (the room's own `emit`). */
+export type Emit = <K extends keyof RoomEvents>(event: K, ...args: Parameters<RoomEvents[K]>) => void;
+
+/** What the room uses from the browser; every field can be replaced (tests do). @public */
+export interface RoomEnvironment {
+  fetch: typeof fetch;
+  WebSocket: new (url: string) => WebSocket;
+  RTCPeerConnection: new (config: RTCConfiguration) => RTCPeerConnection;
+  getUserMedia: GetUserMedia;
+}
+
+/** Options of a {@link Room}. @public */
+export interface RoomOptions {
+  /** The room URL, e.g. `http://127.0.0.1:8080/rooms/demo`. */
+  url: string;
+  /** Display name (1..64 characters). Default `guest`. */
+  name?: string;
+  /** Start with the microphone on. Default true. */
+  audio?: boolean;
+  /** Start with the camera on. Default true. */
+  video?: boolean;
+  /** Seconds for the whole join before a `timeout` error. Default 20. */
+  timeout?: number;
+  /** Replace browser APIs (tests). */
+  environment?: Partial<RoomEnvironment>;
+}
+
+/** The browser's own APIs (fetch, WebSocket, RTCPeerConnection, getUserMedia). */
+export function defaultEnvironment(): RoomEnvironment {
+  const g = globalThis as unknown as Partial<RoomEnvironment> & {
+    navigator?: Navigator;
+  };
+  return {
+    fetch: (...args: Parameters<typeof fetch>) => globalThis.fetch(...args),
+    WebSocket: g.WebSocket as RoomEnvironment['WebSocket'],
+    RTCPeerConnection: g.RTCPeerConnection as RoomEnvironment['RTCPeerConnection'],
+    getUserMedia: (constraints) => {
+      const devices = g.navigator?.mediaDevices;
+      if (!devices?.getUserMedia) {
+        const err = new Error('this page cannot use cameras or microphones (needs HTTPS or localhost)');
+        err.name = 'SecurityError';
+        return Promise.reject(err);
+      }
+      return devices.getUserMedia(constraints);
+    },
+  };
+}

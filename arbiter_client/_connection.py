@@ -1,0 +1,296 @@
+"""RoomConnection: what a :class:`~arbiter_client.Room` is made of, and its life.
+
+It builds the parts (each with one job), routes signaling to them and keeps the room's
+state: the :class:`~._session.Session` (signaling: join, identify, the dispatch table,
+resume), the :class:`~._link.MediaLink` (the producer and consumer connections), the
+:class:`~._roster.Roster` (the other participants), the :class:`~._hub.EventHub` (where
+events go) and the :class:`~._publish.LocalMedia` (what is published). It joins, reacts
+to what signaling and the connections report, and closes everything exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Sequence
+
+from arbiter_protocol import (
+    Error,
+    Grant,
+    Handshake,
+    Identified,
+    Identify,
+    ParticipantJoined,
+    ParticipantLeft,
+    SfuReady,
+)
+from arbiter_rtc import IceTransportPolicy, TaskSet
+
+from . import _events as ev
+from ._attachment import Attachment
+from ._data import DataReader
+from ._events import ConnectionState
+from ._exceptions import ArbiterError, ConnectionLost, RoomClosed, error_from_code
+from ._hub import EventHub
+from ._link import MediaLink
+from ._participant import LocalParticipant
+from ._producer import Producer
+from ._progress import Progress, RoomLog, set_result
+from ._publish import LocalMedia
+from ._roster import Roster
+from ._session import Session
+
+__all__ = ["RoomConnection", "RoomState"]
+
+
+class RoomState(enum.Enum):
+    """Where a :class:`Room` is in its life; it only moves forward."""
+
+    JOINING = "joining"
+    "``Room.join`` is in progress."
+    CONNECTED = "connected"
+    "Joined: the producer connection is up (it stays so while reconnecting)."
+    CLOSING = "closing"
+    "Leaving, or the connection was lost: connections are being closed."
+    CLOSED = "closed"
+    "Every connection is closed and every task has ended; the room cannot be reused."
+
+
+class RoomConnection:
+    """One participant's connection to one room, made of parts with one job each.
+
+    Used once: :meth:`connect` joins, :meth:`close` (or a fatal error, :meth:`fail`)
+    ends it. ``state`` only moves forward; ``connection_state`` is what users see.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str,
+        media: LocalMedia,
+        timeout: float,
+        reconnect_timeout: float,
+        ice_transport_policy: IceTransportPolicy,
+        grants: Sequence[Grant] | None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._name = name
+        self.state = RoomState.JOINING
+        self.connection_state: ConnectionState = "connecting"
+        self.room_id: str | None = None
+        self.local: LocalParticipant | None = None
+        self._reconnect_timeout = reconnect_timeout
+        self._sfu_ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._close_task: asyncio.Task[None] | None = None
+        self._close_reason = "left"
+        self.attachments: list[Attachment] = []
+        self.log = RoomLog(self._ident)
+        self.tasks = TaskSet("arbiter-client")
+        self.progress = Progress()
+        self.hub = EventHub()
+        self.media = media
+        self.roster = Roster(self.hub.emit, self.tasks, self.log)
+        self.session = Session(
+            self.url,
+            name=name,
+            grants=grants,
+            timeout=timeout,
+            reconnect_timeout=reconnect_timeout,
+            tasks=self.tasks,
+            progress=self.progress,
+            log=self.log,
+            may_resume=lambda: self.state is RoomState.CONNECTED and self._close_task is None,
+            on_identified=self._on_identified,
+            on_lost=lambda reason: self._set_connection_state("reconnecting", reason),
+            on_resumed=self._on_resumed,
+            on_failed=self.fail,
+        )
+        self.link = MediaLink(
+            self.media,
+            policy=ice_transport_policy,
+            budget=reconnect_timeout or timeout,
+            session=self.session,
+            roster=self.roster,
+            tasks=self.tasks,
+            progress=self.progress,
+            log=self.log,
+            on_message=DataReader(self.hub.emit, self.roster, self.log),
+            on_failure=self._on_media_failure,
+            active=lambda: self.state is RoomState.CONNECTED,
+            report=lambda reason: self._set_connection_state("reconnecting", reason),
+            settled=self._maybe_reconnected,
+            fail=self.fail,
+        )
+        self.session.route(SfuReady, lambda _: self._on_sfu_ready())
+        self.session.route(Handshake, self.link.handshake)
+        self.session.route(
+            ParticipantJoined, lambda m: self.roster.joined(m.participant.id, m.participant.name)
+        )
+        self.session.route(ParticipantLeft, lambda m: self._remove(m.participant_id, m.reason))
+        self.session.route(Error, self._on_error)
+
+    async def connect(self) -> None:
+        """Join: the Room API, signaling, then the producer connection."""
+        response = await self.session.join()
+        self.room_id = response.room_id
+        await self.session.open(response)
+        participant_id = self.session.participant_id
+        assert participant_id is not None
+        self.roster.local_id = participant_id
+        self.local = LocalParticipant(
+            participant_id, self._name, self.media.video, self.media.audio
+        )
+        if not self._sfu_ready.done():
+            self.log.debug("waiting for the SFU")
+            self.progress.step = "sfu_ready"
+            await self.progress.until(self._sfu_ready)
+        await self.link.start()
+        self.state = RoomState.CONNECTED
+        self._set_connection_state("connected", None)
+        self.log.debug("joined")
+
+    def require_connected(self, what: str) -> None:
+        """:class:`RoomClosed` naming ``what`` unless the room is connected."""
+        if self.state is not RoomState.CONNECTED:
+            raise RoomClosed(f"cannot {what}: the room is {self.state.value}")
+
+    def producer(self, what: str) -> Producer:
+        """The producer, its data channel open, or :class:`ConnectionLost` naming ``what``."""
+        self.require_connected(what)
+        producer = self.link.producer
+        if producer is None or not producer.channel_open:
+            raise ConnectionLost(f"cannot {what}: the data channel is not open")
+        return producer
+
+    async def wait_closed(self) -> None:
+        """Wait until the room is closed (left, or the connection was lost)."""
+        if self.state is RoomState.CLOSED:
+            return
+        await self.progress.wait_failed()
+        if self._close_task is not None:
+            await asyncio.shield(self._close_task)
+
+    def attach(self, attachment: Attachment) -> None:
+        """See ``Room.attach``."""
+        if self.state in (RoomState.CLOSING, RoomState.CLOSED):
+            raise RoomClosed(f"cannot attach to a room that is {self.state.value}")
+        if attachment not in self.attachments:
+            self.attachments.append(attachment)
+
+    # ------------------------------------------------------------------ signaling
+
+    def _on_identified(self, message: Identified) -> None:
+        own = message.participant_id
+        self.roster.local_id = own
+        for info in message.participants:
+            if info.id != own:
+                self.roster.joined(info.id, info.name)
+        if message.sfu_ready:
+            set_result(self._sfu_ready, None)
+
+    def _on_sfu_ready(self) -> None:
+        if self.state is RoomState.JOINING:
+            set_result(self._sfu_ready, None)
+        elif self.state is RoomState.CONNECTED:
+            self.link.restart("the room has a new SFU")
+
+    def _remove(self, participant_id: str, reason: str) -> None:
+        self.tasks.spawn(
+            self.link.remove(participant_id, reason), f"participant-left:{participant_id}"
+        )
+
+    def _on_error(self, message: Error) -> None:
+        exc = error_from_code(message.code, message.message)
+        joining = self.state is RoomState.JOINING
+        if joining and message.ref in (None, Identify.action, Handshake.action):
+            self.fail(exc)
+            return
+        if message.ref == Handshake.action:
+            self.link.refused(message.code, exc)  # a restart's offer that found no SFU
+        self.log.warning("server error %s (ref %s): %s", message.code, message.ref, message.message)
+        self.hub.emit(ev.ErrorReceived(code=message.code, message=message.message, ref=message.ref))
+
+    def _on_resumed(self, identified: Identified) -> None:
+        """Signaling is back: catch up on who is here, and check the media."""
+        own = self.session.participant_id
+        present = {p.id: p.name for p in identified.participants if p.id != own}
+        for participant_id in self.roster.absent(present):  # left while we were away
+            self._remove(participant_id, "left")
+        for participant_id, name in present.items():
+            self.roster.joined(participant_id, name)
+        self.log.debug(
+            "signaling back (resumed=%s, sfu_ready=%s)", identified.resumed, identified.sfu_ready
+        )
+        if not identified.sfu_ready:
+            self.link.lost("the room's SFU is not ready")  # its sfu_ready restarts the media
+        elif not identified.resumed:  # the server dropped us meanwhile: set media up again
+            self.link.restart("rejoined as a new session")
+        self._maybe_reconnected()
+
+    def _on_media_failure(self, reason: str) -> None:
+        if self.state is RoomState.JOINING or (
+            self.state is RoomState.CONNECTED and self._reconnect_timeout <= 0
+        ):
+            self.fail(ConnectionLost(reason))
+        elif self.state is RoomState.CONNECTED:
+            self.link.lost(reason)  # the SFU may be gone: its successor restarts media
+
+    def _maybe_reconnected(self) -> None:
+        if self.state is RoomState.CONNECTED and not (self.session.down or self.link.down):
+            self._set_connection_state("reconnected", None)
+
+    def _set_connection_state(self, state: ConnectionState, reason: str | None) -> None:
+        if state == self.connection_state:
+            return
+        self.log.debug("connection state %s -> %s", self.connection_state, state)
+        self.connection_state = state
+        self.hub.emit(ev.ConnectionStateChanged(state=state, reason=reason))
+
+    def _ident(self) -> str:
+        pid = self.local.id if self.local is not None else "-"
+        return f"{self.room_id or self.url} {pid}"
+
+    # ------------------------------------------------------------------ closing
+
+    async def close(self, reason: str) -> None:
+        """Close the room (once; later calls wait for the same close)."""
+        if self._close_task is None:
+            self._close_reason = reason
+            self.session.begin_close()
+            self._close_task = asyncio.get_running_loop().create_task(
+                self._shutdown(send_leave=reason in ("left", "join failed")),
+                name="arbiter-client:close",
+            )
+        await asyncio.shield(self._close_task)
+
+    def fail(self, exc: ArbiterError) -> None:
+        """Something fatal happened: wake every waiter and, once joined, close the room."""
+        self.progress.fail(exc)
+        if self.state is RoomState.CONNECTED and self._close_task is None:
+            self.log.warning("connection lost: %s", exc)
+            self._close_reason = str(exc)
+            self.session.begin_close()
+            self._close_task = asyncio.get_running_loop().create_task(
+                self._shutdown(send_leave=False), name="arbiter-client:close"
+            )
+
+    async def _shutdown(self, *, send_leave: bool) -> None:
+        self.state = RoomState.CLOSING
+        self.progress.fail(RoomClosed(f"the room is closed ({self._close_reason})"))
+        for attachment in list(self.attachments):
+            try:
+                await attachment.stop()
+            except Exception as exc:
+                self.log.warning("stopping %r failed: %r", attachment, exc)
+        self.attachments.clear()
+        await self.tasks.close()
+        await self.session.close(send_leave=send_leave)
+        await self.link.close()
+        self.media.close()
+        self.roster.unsubscribe()
+        self.state = RoomState.CLOSED
+        self._set_connection_state("disconnected", self._close_reason)
+        self.hub.emit(ev.Disconnected(reason=self._close_reason))
+        self.hub.end()
+        self.log.debug("closed: %s", self._close_reason)

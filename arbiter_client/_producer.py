@@ -1,0 +1,169 @@
+"""Producer: this client's producer connection (its audio and video out, its data channel)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiortc import RTCConfiguration, RTCDataChannel, RTCSessionDescription
+
+from arbiter_protocol import Handshake, IceCandidate, Message, SessionDescription, TrackInfo
+from arbiter_rtc import PeerConnection, TaskSet
+
+from ._exceptions import ConnectionLost
+from ._media import LocalTrack
+from ._progress import Progress, RoomLog, apply_candidate, read_exception, set_result
+from ._stats import Meter
+
+__all__ = ["CAMERA", "DATA_CHANNEL_LABEL", "MICROPHONE", "Producer"]
+
+CAMERA = TrackInfo(id="camera", kind="video", source="camera")
+"How the producer offer names the published video (whatever feeds it)."
+MICROPHONE = TrackInfo(id="microphone", kind="audio", source="microphone")
+"How the producer offer names the published audio."
+
+DATA_CHANNEL_LABEL = "arbiter"
+"Label of the data channel on the producer connection (the SFU looks for it)."
+HIGH_WATER = 1024 * 1024
+"Bytes queued on the data channel above which :meth:`Producer.send_paced` waits..."
+LOW_WATER = 256 * 1024
+"... until they are down to this."
+
+
+class Producer(PeerConnection):
+    """The connection that carries this client's media and data to the SFU.
+
+    The client offers (one sendonly transceiver per published track and the ``arbiter``
+    data channel), the SFU answers. ``on_message`` gets every data channel message;
+    ``on_failure(reason)`` is called when the connection or the channel goes down, unless
+    the producer was retired or closed first.
+    """
+
+    def __init__(
+        self,
+        configuration: RTCConfiguration,
+        tracks: Sequence[LocalTrack],
+        *,
+        on_message: Callable[[str | bytes], None],
+        on_failure: Callable[[str], None],
+        log: RoomLog,
+    ) -> None:
+        super().__init__(configuration)
+        loop = asyncio.get_running_loop()
+        self._answer: asyncio.Future[SessionDescription] = loop.create_future()
+        self._answer.add_done_callback(read_exception)
+        self._connected: asyncio.Future[None] = loop.create_future()
+        self._channel_open: asyncio.Future[None] = loop.create_future()
+        self._pending: list[IceCandidate] = []
+        self._buffer_low = asyncio.Event()
+        self._on_failure = on_failure
+        self._log = log
+        self.retired = False
+        "Set by :meth:`retire`: the producer no longer reports anything."
+        self.meter = Meter()
+        "Byte counters for ``room.stats()``."
+        channel = self.pc.createDataChannel(DATA_CHANNEL_LABEL)
+        self.channel: RTCDataChannel = channel
+        channel.bufferedAmountLowThreshold = LOW_WATER
+        channel.on("open", lambda: set_result(self._channel_open, None))
+        channel.on("message", on_message)
+        channel.on("bufferedamountlow", self._buffer_low.set)
+        channel.on("close", self._channel_closed)
+        self._named = [
+            (self.pc.addTransceiver(track, direction="sendonly"), track.kind) for track in tracks
+        ]
+
+    def __repr__(self) -> str:
+        return f"producer({self.pc.connectionState})"
+
+    async def negotiate(
+        self, send: Callable[[Message], Awaitable[None]], progress: Progress
+    ) -> None:
+        """Offer, apply the SFU's answer, and return once media and data can flow."""
+        pc = self.pc
+        await pc.setLocalDescription(await pc.createOffer())
+        await send(
+            Handshake(
+                connection="producer",
+                sdp=SessionDescription(type="offer", sdp=pc.localDescription.sdp),
+                tracks=[
+                    dataclasses.replace(MICROPHONE if kind == "audio" else CAMERA, mid=t.mid)
+                    for t, kind in self._named
+                ],
+            )
+        )
+        progress.step = "the SFU's answer to the producer offer"
+        answer = await progress.until(self._answer)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))
+        pending, self._pending = self._pending, []
+        for candidate in pending:
+            await apply_candidate(self, candidate, self._log)
+        progress.step = "the producer connection (ICE/DTLS)"
+        await progress.until(self._connected)
+        progress.step = "the data channel to open"
+        await progress.until(self._channel_open)
+
+    def handshake(self, message: Handshake, tasks: TaskSet) -> None:
+        """The SFU's answer or a trickled candidate for this connection."""
+        if message.sdp is not None:
+            if message.sdp.type != "answer":
+                self._log.warning("ignoring a producer %s: the client offers", message.sdp.type)
+            elif self._answer.done():
+                self._log.warning("ignoring a second producer answer")
+            else:
+                self._answer.set_result(message.sdp)
+        if message.candidate is not None:
+            if self.pc.remoteDescription is None:
+                self._pending.append(message.candidate)
+            else:
+                tasks.spawn(
+                    apply_candidate(self, message.candidate, self._log), "producer-candidate"
+                )
+
+    def refuse(self, exc: ConnectionLost | Exception) -> None:
+        """The offer will get no answer (e.g. no SFU): fail the wait for one."""
+        if not self._answer.done():
+            self._answer.set_exception(exc)
+
+    @property
+    def channel_open(self) -> bool:
+        """Whether the data channel is open."""
+        return self.channel.readyState == "open"
+
+    def send(self, text: str) -> None:
+        """Send ``text`` on the data channel; :class:`ConnectionLost` if it is not open."""
+        if not self.channel_open:
+            raise ConnectionLost("the data channel is not open")
+        self.channel.send(text)
+
+    async def send_paced(self, text: str, progress: Progress) -> None:
+        """Send ``text``, first waiting while more than 1 MiB is still queued."""
+        while self.channel.bufferedAmount > HIGH_WATER:
+            self._buffer_low.clear()
+            waiter = asyncio.ensure_future(self._buffer_low.wait())
+            try:
+                await progress.until(waiter)
+            finally:
+                waiter.cancel()
+        self.channel.send(text)
+
+    def retire(self) -> None:
+        """Stop reporting, and let go of the published tracks (a new producer sends them)."""
+        self.retired = True
+        for sender in self.pc.getSenders():
+            # aiortc's sender stops its track when it exits: keep ours for the new one
+            sender.replaceTrack(None)
+
+    def _state_changed(self, state: str) -> None:
+        super()._state_changed(state)
+        if self.retired or self.closed:
+            return
+        if state == "connected":
+            set_result(self._connected, None)
+        elif state in ("failed", "closed"):
+            self._on_failure(f"producer connection {state}")
+
+    def _channel_closed(self) -> None:
+        if not self.retired and not self.closed:
+            self._on_failure("data channel closed")
