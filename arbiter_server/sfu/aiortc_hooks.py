@@ -12,14 +12,15 @@ path goes around its RTP objects (see ``docs`` of :mod:`arbiter_server.sfu`):
   RTP/RTCP tasks and reports the negotiated send parameters instead. The objects stay for
   what aiortc needs them for: the SDP (media sections, SSRCs, codecs).
 * :class:`SrtpTransport` protects RTP/RTCP with the transport's outbound SRTP session
-  and hands the datagram to the nominated ICE candidate pair's socket, synchronously (no
-  per-packet coroutine chain).
+  (calling libsrtp through pylibsrtp's binding directly) and hands the datagram to the
+  nominated ICE candidate pair's UDP socket, synchronously (no per-packet coroutine
+  chain, no asyncio transport in between).
 * :func:`bitrate_estimator` is aiortc's receive-side estimator (the REMB a producer gets).
 * :func:`enable_rid_extensions` adds the rtp-stream-id and repaired-rtp-stream-id header
   extensions to aiortc's negotiated list (in place), so an answer keeps them.
 
 It is pinned to aiortc 1.16 (name-mangled attributes and per-instance replacement of
-methods that aiortc calls through ``self``).
+methods that aiortc calls through ``self``), aioice 0.13 and pylibsrtp 1.0.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import aiortc.codecs
+import pylibsrtp
 from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender
 from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcrtpparameters import (
@@ -37,6 +39,8 @@ from aiortc.rtcrtpparameters import (
     RTCRtpHeaderExtensionParameters,
     RTCRtpSendParameters,
 )
+from pylibsrtp import SRTP_MAX_TRAILER_LEN
+from pylibsrtp._binding import ffi, lib
 
 from .rtp import REPAIRED_RID_URI, RID_URI
 
@@ -208,20 +212,25 @@ class SrtpTransport:
 
     ``send_rtp`` / ``send_rtcp`` return False (and send nothing) while the transport is
     not connected or after it closed. The nominated candidate pair is looked up again when
-    aioice nominates another one.
+    aioice nominates another one. RTP goes straight to libsrtp (pylibsrtp's session,
+    without its per-call wrapper) and to the pair's UDP socket: a datagram the kernel has no
+    room for is dropped, as the network would.
     """
 
     def __init__(self, dtls: RTCDtlsTransport) -> None:
         self._dtls = dtls
         self._pair: Any = None
-        self._sendto: Callable[[bytes, Any], None] | None = None
+        self._sendto: Callable[[bytes, Any], Any] | None = None
         self._addr: Any = None
+        self._session: Any = None
         self._protect: Callable[[bytes], bytes] | None = None
         self._protect_rtcp: Callable[[bytes], bytes] | None = None
         self.packets_sent = 0
         "RTP and RTCP packets sent."
         self.bytes_sent = 0
         "Bytes of SRTP/SRTCP sent."
+        self.dropped = 0
+        "Packets the socket had no room for."
 
     @property
     def connected(self) -> bool:
@@ -240,16 +249,19 @@ class SrtpTransport:
             self._sendto = None
             return False
         transport = pair.protocol.transport
-        if transport is None or transport.is_closing():
+        sock = getattr(transport, "_sock", None) if transport is not None else None
+        if transport is None or transport.is_closing() or sock is None:
             self._sendto = None
             return False
         if pair is not self._pair or self._sendto is None:
             self._pair = pair
-            self._sendto = transport.sendto
+            self._sendto = sock.sendto
             self._addr = pair.remote_addr
         session = dtls._tx_srtp
-        self._protect = session.protect
-        self._protect_rtcp = session.protect_rtcp
+        if session is not self._session:
+            self._session = session
+            self._protect = _fast_protect(session)
+            self._protect_rtcp = session.protect_rtcp
         return True
 
     def send_rtp(self, packet: bytes) -> bool:
@@ -265,6 +277,9 @@ class SrtpTransport:
         try:
             data = protect(packet)
             sendto(data, self._addr)
+        except BlockingIOError:
+            self.dropped += 1
+            return False
         except Exception as exc:  # pylibsrtp.Error, ValueError (too long), a closed socket
             logger.debug("sending RTP failed: %s", exc)
             self._sendto = None
@@ -283,6 +298,9 @@ class SrtpTransport:
         try:
             data = protect(packet)
             sendto(data, self._addr)
+        except BlockingIOError:
+            self.dropped += 1
+            return False
         except Exception as exc:
             logger.debug("sending RTCP failed: %s", exc)
             self._sendto = None
@@ -290,3 +308,32 @@ class SrtpTransport:
         self.packets_sent += 1
         self.bytes_sent += len(data)
         return True
+
+
+def _fast_protect(session: Any) -> Callable[[bytes], bytes]:
+    """``session.protect`` without pylibsrtp's per-call checks and allocation.
+
+    Uses the session's own 1500-byte buffer, as ``protect`` does (calls never overlap:
+    everything runs on the event loop's thread), and holds the session: libsrtp's context
+    is freed with it.
+    """
+    srtp = session._srtp[0]
+    cdata = session._cdata
+    buffer = session._buffer
+    length = ffi.new("int *")
+    protect = lib.srtp_protect
+    limit = len(buffer) - SRTP_MAX_TRAILER_LEN
+
+    def fast(packet: bytes, _owner: Any = session) -> bytes:  # keeps the session alive
+        size = len(packet)
+        if size > limit:
+            raise ValueError("packet is too long")
+        buffer[0:size] = packet
+        length[0] = size
+        status = protect(srtp, cdata, length)
+        if status:
+            raise pylibsrtp.Error(f"srtp_protect failed ({status})")
+        data: bytes = buffer[0 : length[0]]
+        return data
+
+    return fast
