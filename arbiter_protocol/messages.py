@@ -32,6 +32,7 @@ __all__ = [
     "IceCandidate",
     "Identified",
     "Identify",
+    "Layers",
     "Leave",
     "Message",
     "ParticipantInfo",
@@ -398,6 +399,23 @@ class Subscription(Message):
     "``low``, ``medium`` or ``high`` for its video; ``None``: unchanged."
 
 
+@dataclass
+class Layers(Message):
+    """The SFU tells a simulcast publisher which layers of one of its tracks anybody
+    receives (data channel, SFU to client).
+
+    The publisher may stop encoding the layers not listed (the web SDK makes their
+    encodings inactive) and encodes them again when a later message lists them. The
+    lowest layer is always listed: a subscriber falls back to it at once.
+    """
+
+    action: ClassVar[str] = "layers"
+    track_id: str = field(metadata=_ID)
+    "The publisher's track (its ``TrackInfo.id``)."
+    active: list[str] = field(default_factory=list, metadata={"max_items": 8})
+    "The rids (``a=rid``) of the layers to encode, lowest first."
+
+
 _MESSAGES: tuple[type[Message], ...] = (
     Identify,
     Identified,
@@ -410,6 +428,7 @@ _MESSAGES: tuple[type[Message], ...] = (
     DataMessage,
     TrackState,
     Subscription,
+    Layers,
 )
 
 ACTIONS: dict[str, type[Message]] = {m.action: m for m in _MESSAGES}

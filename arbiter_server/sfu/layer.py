@@ -526,7 +526,9 @@ class Layer:
         """Periodic work (about once a second): bitrate, NACK retries."""
         elapsed = now - self._rate_at
         if elapsed >= 0.5:
-            self.bitrate = int((self._bytes - self._bytes_mark) * 8 / elapsed)
+            received = self._bytes - self._bytes_mark
+            if received or self.active:  # a paused layer keeps its last rate as an estimate
+                self.bitrate = int(received * 8 / elapsed)
             self._bytes_mark = self._bytes
             self._rate_at = now
         if self._missing:

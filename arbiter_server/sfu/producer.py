@@ -40,11 +40,19 @@ from .rtp import (
     RID_URI,
     build_remb,
     build_rr,
+    one_byte_extension,
     parse_extensions,
     parse_rtcp,
     payload_start,
 )
-from .sdp import answer_simulcast, media_ssrcs, offered_simulcast
+from .sdp import (
+    answer_extension,
+    answer_simulcast,
+    media_ssrcs,
+    offered_extension,
+    offered_simulcast,
+)
+from .twcc import FEEDBACK_INTERVAL, TWCC_URI, TwccFeedback
 
 __all__ = ["DATA_CHANNEL_LABEL", "Producer", "PublishedTrack"]
 
@@ -113,6 +121,8 @@ class Producer(PeerConnection, Upstream):
         self._by_rid: dict[tuple[str, str | None], Layer] = {}
         self._mid_id = self._rid_id = self._rrid_id = self._abs_id = 0
         self._estimator = aiortc_hooks.bitrate_estimator()
+        self._twcc: TwccFeedback | None = None
+        self._twcc_id = 0
         self._remb: tuple[int, list[int]] | None = None
         self.unknown_packets = 0
         "RTP packets that matched no layer (dropped)."
@@ -194,7 +204,8 @@ class Producer(PeerConnection, Upstream):
         if dtls is not None:
             aiortc_hooks.tap(dtls, self._on_rtp, self._on_rtcp)
             self._transport = aiortc_hooks.SrtpTransport(dtls)
-        extensions = self.tracks[0].extensions if self.tracks else {}
+        # BUNDLE: one id per extension across the sections (rids only on video ones)
+        extensions = {uri: ident for t in self.tracks for uri, ident in t.extensions.items()}
         self._mid_id = extensions.get(MID_URI, 0)
         self._rid_id = extensions.get(RID_URI, 0)
         self._rrid_id = extensions.get(REPAIRED_RID_URI, 0)
@@ -203,7 +214,15 @@ class Producer(PeerConnection, Upstream):
         await pc.setLocalDescription(answer)
         local: RTCSessionDescription = pc.localDescription
         layers = {mid: rids for mid, rids in simulcast.items() if self._rid_id}
-        return RTCSessionDescription(sdp=answer_simulcast(local.sdp, layers), type="answer")
+        text = answer_simulcast(local.sdp, layers)
+        twcc = offered_extension(offer.sdp, TWCC_URI)
+        if twcc is not None and self.tracks:
+            # the browser's send-side estimator gets arrival times (and probes) instead
+            # of a REMB estimate that only follows what already arrives
+            self._twcc_id = twcc
+            self._twcc = TwccFeedback()
+            text = answer_extension(text, TWCC_URI, twcc, feedback="transport-cc")
+        return RTCSessionDescription(sdp=text, type="answer")
 
     def _default_track(self, kind: str, mid: str) -> TrackInfo:
         """How an unnamed media section is called: see :meth:`accept`."""
@@ -236,6 +255,9 @@ class Producer(PeerConnection, Upstream):
     def _on_rtp(self, data: bytes, arrival_ms: int) -> None:
         if len(data) < 12:
             return
+        now = time.monotonic()
+        if self._twcc is not None:  # every packet counts, probes and unknown SSRCs too
+            self._transport_feedback(data, now)
         ssrc = int.from_bytes(data[8:12], "big")
         route = self._routes.get(ssrc)
         if route is None:
@@ -244,8 +266,7 @@ class Producer(PeerConnection, Upstream):
                 self.unknown_packets += 1
                 return
         layer, rtx = route
-        now = time.monotonic()
-        if self._abs_id and not rtx and layer.forwarder.kind == "video":
+        if self._twcc is None and self._abs_id and not rtx and layer.forwarder.kind == "video":
             self._estimate(data, arrival_ms, ssrc)
         if rtx:
             layer.receive_rtx(data, now)
@@ -313,6 +334,30 @@ class Producer(PeerConnection, Upstream):
             self._remb = (int(bitrate), list(ssrcs))
             self.send_rtcp(build_remb(self._rtcp_ssrc, int(bitrate), ssrcs))
 
+    def _transport_feedback(self, data: bytes, now: float) -> None:
+        """Note the packet's transport-wide sequence number; report every 50 ms."""
+        twcc = self._twcc
+        assert twcc is not None
+        try:
+            _, ext_start, ext_end = payload_start(data)
+        except ValueError:
+            return
+        if ext_start:
+            value = one_byte_extension(data, ext_start, ext_end, self._twcc_id)
+            if value is not None and len(value) >= 2:
+                twcc.received(int.from_bytes(value[:2], "big"), now)
+        if now - twcc.last_sent >= FEEDBACK_INTERVAL:
+            self._send_transport_feedback(now)
+
+    def _send_transport_feedback(self, now: float) -> None:
+        twcc = self._twcc
+        if twcc is None or not twcc.pending:
+            return
+        media = next((la.ssrc for t in self.tracks for la in t.layers if la.ssrc), 0)
+        packet = twcc.build(self._rtcp_ssrc, media, now)
+        if packet is not None:
+            self.send_rtcp(packet)
+
     def _on_rtcp(self, data: bytes) -> None:
         feedback = parse_rtcp(data)
         if not feedback.sender_reports:
@@ -341,9 +386,11 @@ class Producer(PeerConnection, Upstream):
         if not blocks:
             return
         packet = build_rr(self._rtcp_ssrc, blocks)
-        if self._remb is not None:
+        if self._remb is not None and self._twcc is None:
             packet += build_remb(self._rtcp_ssrc, *self._remb)
         self.send_rtcp(packet)
+        if self._twcc is not None and now - self._twcc.last_sent >= FEEDBACK_INTERVAL:
+            self._send_transport_feedback(now)  # packets stopped coming: report the last
 
     # -- data channel -------------------------------------------------------------------
 

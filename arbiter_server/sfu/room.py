@@ -16,12 +16,14 @@ from arbiter_protocol import (
     ErrorCode,
     Handshake,
     Identified,
+    Layers,
     Message,
     ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
     SessionDescription,
     TrackInfo,
+    encode_message,
 )
 from arbiter_rtc import TaskSet, rtc_configuration
 
@@ -456,8 +458,13 @@ class Room:
         forwarder.close()
 
     def _layers_wanted(self, forwarder: TrackForwarder, rids: Sequence[str]) -> None:
-        """Tell a simulcast publisher which of its layers anybody receives."""
+        """Tell a simulcast publisher which of its layers anybody receives (it may pause
+        the others)."""
         logger.debug("room %s: %s needs layers %s", self.room_id, forwarder.label, rids)
+        publisher = self._participants.get(forwarder.participant_id)
+        if publisher is not None and publisher.producer is not None:
+            message = Layers(track_id=forwarder.track_id, active=list(rids))
+            publisher.producer.send(encode_message(message))
 
     async def _unpublish(self, participant: Participant) -> None:
         """Close a participant's producer; its tracks leave every consumer connection."""

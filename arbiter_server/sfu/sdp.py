@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["MediaSsrcs", "answer_simulcast", "media_ssrcs", "offered_simulcast"]
+__all__ = [
+    "MediaSsrcs",
+    "answer_extension",
+    "answer_simulcast",
+    "media_ssrcs",
+    "offered_extension",
+    "offered_simulcast",
+]
 
 
 def _sections(sdp: str) -> list[list[str]]:
@@ -74,6 +81,37 @@ def answer_simulcast(answer: str, layers: dict[str, list[str]]) -> str:
         if rids:
             lines += [f"a=rid:{rid} recv" for rid in rids]
             lines.append("a=simulcast:recv " + ";".join(rids))
+        out += lines
+    sep = "\r\n" if crlf else "\n"
+    return sep.join(out) + sep
+
+
+def offered_extension(sdp: str, uri: str) -> int | None:
+    """The id an offer gives header extension ``uri`` (BUNDLE: one id in every section)."""
+    for line in sdp.replace("\r\n", "\n").split("\n"):
+        if line.startswith("a=extmap:"):
+            parts = line[len("a=extmap:") :].split()
+            if len(parts) >= 2 and parts[1] == uri:
+                ident = parts[0].split("/")[0]
+                if ident.isdigit():
+                    return int(ident)
+    return None
+
+
+def answer_extension(answer: str, uri: str, ident: int, feedback: str | None = None) -> str:
+    """``answer`` accepting header extension ``uri`` with ``ident`` in every audio and video
+    section, and, with ``feedback``, that RTCP feedback (``a=rtcp-fb``) for each of the
+    section's payload types."""
+    out: list[str] = []
+    crlf = "\r\n" in answer
+    for index, section in enumerate(_sections(answer)):
+        lines = [line for line in section if line]
+        media = lines[0].split() if index and lines else []
+        if len(media) > 3 and media[0] in ("m=audio", "m=video") and media[1] != "0":
+            if not any(line.startswith("a=extmap:") and uri in line for line in lines):
+                lines.append(f"a=extmap:{ident} {uri}")
+            if feedback:
+                lines += [f"a=rtcp-fb:{pt} {feedback}" for pt in media[3:] if pt.isdigit()]
         out += lines
     sep = "\r\n" if crlf else "\n"
     return sep.join(out) + sep

@@ -33,10 +33,15 @@ def test_the_manifest_covers_every_action_code_and_body() -> None:
         "data",
         "track_state",
         "subscription",
+        "layers",
     }
     assert len(data["error_codes"]) == 18
     assert data["topics"] == {"CHAT_TOPIC": "chat"}
-    assert {"ParticipantInfo", "SessionDescription", "IceCandidate", "IceServer"} <= set(
-        data["types"]
-    )
+    assert {
+        "ParticipantInfo",
+        "SessionDescription",
+        "IceCandidate",
+        "IceServer",
+        "TrackInfo",
+    } <= set(data["types"])
     assert data["limits"]["MAX_SDP"] == 60 * 1024

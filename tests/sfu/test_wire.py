@@ -218,3 +218,68 @@ def test_single_codec_keeps_the_first_media_codec_and_its_rtx() -> None:
     assert codecs.single_codec([h264, VP8, rtx_vp8, rtx_h264]) == [h264, rtx_h264]
     assert codecs.single_codec([OPUS]) == [OPUS]
     assert codecs.single_codec([]) == []
+
+
+def _parse_twcc(packet: bytes) -> tuple[int, int, list[float | None]]:
+    """(base, feedback count, arrival times in seconds or None per packet) of a feedback,
+    read the way draft-holmer-rmcat-transport-wide-cc-extensions-01 section 3.1 says."""
+    import struct
+
+    first, ptype, words = struct.unpack_from("!BBH", packet)
+    assert (first & 0x1F, ptype) == (15, 205) and (words + 1) * 4 == len(packet)
+    end = len(packet) - (packet[-1] if first & 0x20 else 0)
+    base, count, ref = struct.unpack_from("!HHI", packet, 12)
+    reference, fb_count = (ref >> 8) * 0.064, ref & 0xFF
+    statuses: list[int] = []
+    pos = 20
+    while len(statuses) < count:
+        (chunk,) = struct.unpack_from("!H", packet, pos)
+        pos += 2
+        if chunk & 0x8000:  # status vector
+            two_bit = chunk & 0x4000
+            symbols = 7 if two_bit else 14
+            for i in range(symbols):
+                shift = (symbols - 1 - i) * (2 if two_bit else 1)
+                statuses.append((chunk >> shift) & (3 if two_bit else 1))
+        else:
+            statuses += [(chunk >> 13) & 3] * (chunk & 0x1FFF)
+    statuses = statuses[:count]
+    times: list[float | None] = []
+    at = reference
+    for status in statuses:
+        if status == 0:
+            times.append(None)
+            continue
+        if status == 1:
+            at += packet[pos] * 0.00025
+            pos += 1
+        else:
+            at += struct.unpack_from("!h", packet, pos)[0] * 0.00025
+            pos += 2
+        times.append(at)
+    assert pos <= end
+    return base, fb_count, times
+
+
+def test_transport_wide_feedback_reports_each_arrival() -> None:
+    from arbiter_server.sfu.twcc import TwccFeedback
+
+    feedback = TwccFeedback()
+    arrivals = {65533: 100.0001, 65534: 100.0102, 0: 100.0300, 2: 100.2000, 1: 100.0305}
+    for seq, at in arrivals.items():  # 65535 never comes; 1 comes after 2
+        feedback.received(seq, at)
+    packet = feedback.build(1, 2, now=100.3)
+    assert packet is not None and not feedback.pending
+    base, count, times = _parse_twcc(packet)
+    assert (base, count, len(times)) == (65533, 0, 6)
+    expected = [arrivals[65533], arrivals[65534], None, arrivals[0], arrivals[1], arrivals[2]]
+    for got, want in zip(times, expected, strict=True):
+        assert (got is None) == (want is None)
+        if got is not None and want is not None:
+            assert abs(got - want) < 0.00025  # 250 us resolution
+    # the next feedback goes on from there; a packet reported lost stays lost
+    feedback.received(65535, 100.31)
+    feedback.received(3, 100.32)
+    base, count, times = _parse_twcc(feedback.build(1, 2, now=100.4) or b"")
+    assert (base, count, len(times)) == (3, 1, 1)
+    assert feedback.build(1, 2, now=100.5) is None

@@ -21,6 +21,22 @@ export interface ProducerHandlers {
   onFailed(error: ArbiterError): void;
 }
 
+/**
+ * Simulcast layers for a camera, lowest first (the SFU ranks layers in this order): a
+ * quarter, half and full size version when the camera gives at least 960 pixels of width,
+ * a half and full one from 480, none below. Each layer's bitrate is capped.
+ * @public
+ */
+export function simulcastEncodings(track: MediaStreamTrack): RTCRtpEncodingParameters[] | undefined {
+  const width = track.getSettings?.().width ?? 0;
+  const layers: RTCRtpEncodingParameters[] = [];
+  if (width >= 960) layers.push({ rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 });
+  if (width >= 480) layers.push({ rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 });
+  if (layers.length === 0) return undefined;
+  layers.push({ rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 });
+  return layers;
+}
+
 /** This browser's producer `RTCPeerConnection` and its `arbiter` data channel. */
 export class Producer {
   readonly pc: RTCPeerConnection;
@@ -45,7 +61,12 @@ export class Producer {
     const stream = typeof MediaStream !== 'undefined' ? new MediaStream() : null;
     const streams = stream ? [stream] : [];
     this.audio = pc.addTransceiver(local.audio ?? 'audio', { direction: 'sendonly', streams });
-    this.video = pc.addTransceiver(local.video ?? 'video', { direction: 'sendonly', streams });
+    const sendEncodings = local.video ? simulcastEncodings(local.video) : undefined;
+    this.video = pc.addTransceiver(local.video ?? 'video', {
+      direction: 'sendonly',
+      streams,
+      ...(sendEncodings ? { sendEncodings } : {}),
+    });
     this.audioSender = this.audio.sender;
     this.videoSender = this.video.sender;
     const channel = pc.createDataChannel(DATA_CHANNEL_LABEL);
@@ -116,6 +137,27 @@ export class Producer {
   send(message: Message): void {
     if (!this.open) throw new ArbiterError('connection_lost', 'cannot send: the data channel is not open');
     this.channel.send(encodeMessage(message));
+  }
+
+  /**
+   * The SFU says which simulcast layers (rids) of the camera anybody receives: stop
+   * encoding the others (`active: false`), start again those listed.
+   */
+  async setLayers(trackId: string, active: readonly string[]): Promise<void> {
+    if (trackId !== 'camera') return;
+    const sender = this.videoSender;
+    const parameters = sender.getParameters?.();
+    const encodings = parameters?.encodings ?? [];
+    if (!parameters || encodings.length < 2) return;
+    let changed = false;
+    for (const encoding of encodings) {
+      const want = encoding.rid === undefined || active.includes(encoding.rid);
+      if (encoding.active !== want) {
+        encoding.active = want;
+        changed = true;
+      }
+    }
+    if (changed) await sender.setParameters(parameters);
   }
 
   /** Send `track` as the audio or video from now on (no renegotiation). */

@@ -203,6 +203,36 @@ describe('a connected room', () => {
     expect(unsubscribed).toHaveBeenCalledTimes(2);
   });
 
+  it('publishes the camera in three simulcast layers and stops those nobody receives', async () => {
+    const video = producer().transceivers.find((t) => t.kind === 'video')!;
+    expect(video.encodings.map((e) => [e.rid, e.scaleResolutionDownBy])).toEqual([
+      ['q', 4],
+      ['h', 2],
+      ['f', 1],
+    ]);
+    producer().channels[0]!.deliver({ action: 'layers', track_id: 'camera', active: ['q', 'f'] });
+    await vi.waitFor(() => expect(video.sender.setParameters).toHaveBeenCalledTimes(1));
+    expect(video.encodings.map((e) => [e.rid, e.active])).toEqual([
+      ['q', true],
+      ['h', false],
+      ['f', true],
+    ]);
+    producer().channels[0]!.deliver({ action: 'layers', track_id: 'camera', active: ['q', 'h', 'f'] });
+    await vi.waitFor(() => expect(video.encodings.every((e) => e.active)).toBe(true));
+  });
+
+  it('asks for a quality with setSubscription, once per change', () => {
+    const channel = producer().channels[0]!;
+    room.setSubscription('p_bot', { quality: 'low' });
+    room.setSubscription('p_bot', { quality: 'low' });
+    room.setSubscription('p_bot', { quality: 'high', trackId: 'camera' });
+    const sent = channel.sent.map((raw) => parseMessage(raw)).filter((m) => m.action === 'subscription');
+    expect(sent).toEqual([
+      expect.objectContaining({ producer_id: 'p_bot', quality: 'low', track_id: null }),
+      expect.objectContaining({ producer_id: 'p_bot', quality: 'high', track_id: 'camera' }),
+    ]);
+  });
+
   it('adds a participant on participant_joined and removes it on participant_left', () => {
     const left = vi.fn();
     room.on('participantLeft', left);

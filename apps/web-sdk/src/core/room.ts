@@ -10,7 +10,16 @@ import { Emitter } from './emitter';
 import { ArbiterError } from './errors';
 import { isSpeaking } from './layout';
 import { acquireMedia, mediaProblemError, withoutDevice, type MediaProblem } from './media';
-import { CHAT_TOPIC, makeMessage, parseMessage, ProtocolError, type DataMessage, type Message } from './protocol';
+import {
+  CHAT_TOPIC,
+  encodeMessage,
+  makeMessage,
+  parseMessage,
+  ProtocolError,
+  type DataMessage,
+  type Message,
+  type Quality,
+} from './protocol';
 import { Producer } from './producer';
 import { Roster } from './roster';
 import { toRtcIceServers } from './rtc';
@@ -82,6 +91,7 @@ export class Room extends Emitter<RoomEvents> {
   private sfuReady: (() => void) | null = null;
   private connectPromise: Promise<void> | null = null;
   private speakingTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly lastSubscription = new Map<string, string>();
   private readonly abort = new AbortController();
   private readonly roster: Roster;
   private readonly session: Session;
@@ -297,7 +307,7 @@ export class Room extends Emitter<RoomEvents> {
     if (text === null) return;
     let message: Message;
     try {
-      message = parseMessage(text, ['data', 'track_state', 'error']);
+      message = parseMessage(text, ['data', 'track_state', 'error', 'layers']);
     } catch (exc) {
       console.warn('arbiter: ignoring a bad data channel message', exc);
       return;
@@ -313,6 +323,10 @@ export class Room extends Emitter<RoomEvents> {
       }
     } else if (message.action === 'data') {
       this.onData(message);
+    } else if (message.action === 'layers') {
+      this.producer?.setLayers(message.track_id, message.active).catch((exc: unknown) => {
+        console.warn('arbiter: could not change the simulcast layers', exc);
+      });
     }
   }
 
@@ -384,6 +398,34 @@ export class Room extends Emitter<RoomEvents> {
     };
     this.addChat(message);
     return message;
+  }
+
+  /**
+   * Choose what to receive of a participant (or of one of its tracks, `trackId`): `video`
+   * / `audio` false pause it, `quality` picks the simulcast layer of its video (`low`,
+   * `medium`, `high`). The same request is not sent twice in a row. Throws
+   * {@link ArbiterError} if the data channel is not open.
+   */
+  setSubscription(
+    participantId: string,
+    options: { video?: boolean; audio?: boolean; quality?: Quality | null; trackId?: string | null } = {},
+  ): void {
+    const producer = this.producer;
+    if (!producer || !producer.open) {
+      throw new ArbiterError('connection_lost', 'cannot change a subscription: the data channel is not open');
+    }
+    const message = makeMessage('subscription', {
+      producer_id: participantId,
+      video: options.video ?? true,
+      audio: options.audio ?? true,
+      track_id: options.trackId ?? null,
+      quality: options.quality ?? null,
+    });
+    const key = `${participantId}/${options.trackId ?? ''}`;
+    const text = encodeMessage(message);
+    if (this.lastSubscription.get(key) === text) return;
+    this.lastSubscription.set(key, text);
+    producer.send(message);
   }
 
   /** Tell the others (through the SFU, which repeats it to late joiners) our mute state. */

@@ -8,6 +8,7 @@ import { useChat } from './useChat';
 import { useConnectionState } from './useConnectionState';
 import { useParticipants } from './useParticipants';
 import { tracksOf, useTracks } from './useTracks';
+import { qualityForWidth } from './useTileQuality';
 import { useRoom } from '../context/room-context';
 
 let server: FakeServer;
@@ -48,6 +49,16 @@ describe('useConnectionState and useParticipants', () => {
     expect(people.result.current.map((p) => p.name)).toEqual(['Ada', 'bot', 'Bob']);
     act(() => server.socket.deliver({ action: 'participant_left', participant_id: 'p_bot' }));
     expect(people.result.current.map((p) => p.name)).toEqual(['Ada', 'Bob']);
+  });
+});
+
+describe('qualityForWidth', () => {
+  it('asks for the smallest simulcast layer at least as wide as the tile', () => {
+    expect(qualityForWidth(200)).toBe('low');
+    expect(qualityForWidth(320)).toBe('low');
+    expect(qualityForWidth(321)).toBe('medium');
+    expect(qualityForWidth(300, 2)).toBe('medium');
+    expect(qualityForWidth(900)).toBe('high');
   });
 });
 

@@ -22,9 +22,14 @@ export class FakeTrack {
     this.readyState = 'ended';
   });
   private listeners = new Map<string, Set<() => void>>();
+  /** What the camera gives (a 1280x720 camera: simulcast in three layers). */
+  settings: { width?: number; height?: number } = { width: 1280, height: 720 };
   constructor(public kind: 'audio' | 'video') {
     FakeTrack.count += 1;
     this.id = `${kind}-${FakeTrack.count}`;
+  }
+  getSettings(): { width?: number; height?: number } {
+    return this.settings;
   }
   addEventListener(type: string, fn: () => void): void {
     if (!this.listeners.has(type)) this.listeners.set(type, new Set());
@@ -77,7 +82,12 @@ export class FakePeerConnection {
     track: FakeTrack | null;
     direction: string;
     mid: string | null;
-    sender: { replaceTrack: ReturnType<typeof vi.fn> };
+    encodings: { rid?: string; active?: boolean; scaleResolutionDownBy?: number }[];
+    sender: {
+      replaceTrack: ReturnType<typeof vi.fn>;
+      getParameters: () => { encodings: { rid?: string; active?: boolean }[] };
+      setParameters: ReturnType<typeof vi.fn>;
+    };
     receiver: { track: FakeTrack; getStats: () => Promise<Map<string, unknown>> };
   }[] = [];
   channels: FakeDataChannel[] = [];
@@ -93,15 +103,29 @@ export class FakePeerConnection {
     this.config = config;
     FakePeerConnection.all.push(this);
   }
-  addTransceiver(trackOrKind: FakeTrack | string, init: { direction: string }) {
+  addTransceiver(
+    trackOrKind: FakeTrack | string,
+    init: {
+      direction: string;
+      sendEncodings?: { rid?: string; active?: boolean; scaleResolutionDownBy?: number }[];
+    },
+  ) {
     const track = typeof trackOrKind === 'string' ? null : trackOrKind;
     const kind = typeof trackOrKind === 'string' ? trackOrKind : trackOrKind.kind;
+    const encodings = (init.sendEncodings ?? [{}]).map((e) => ({ active: true, ...e }));
     const t = {
       kind,
       track,
       direction: init.direction,
       mid: null as string | null,
-      sender: { replaceTrack: vi.fn(async () => undefined) },
+      encodings,
+      sender: {
+        replaceTrack: vi.fn(async () => undefined),
+        getParameters: () => ({ encodings: encodings.map((e) => ({ ...e })) }),
+        setParameters: vi.fn(async (p: { encodings: { rid?: string; active?: boolean }[] }) => {
+          p.encodings.forEach((e, i) => Object.assign(encodings[i]!, e));
+        }),
+      },
       receiver: { track: new FakeTrack(kind as 'audio' | 'video'), getStats: async () => new Map() },
     };
     this.transceivers.push(t);

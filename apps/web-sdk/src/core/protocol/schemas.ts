@@ -176,6 +176,12 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       { name: 'quality', type: { t: 'literal', values: QUALITIES }, optional: true },
     ],
   },
+  layers: {
+    fields: [
+      { name: 'track_id', type: ID },
+      { name: 'active', type: { t: 'list', item: STR, maxItems: 8 }, default: () => [] },
+    ],
+  },
 };
 
 const ICE_SERVER: Schema = {

@@ -169,6 +169,18 @@ export interface Subscription {
   quality?: Quality | null;
 }
 
+/**
+ * The SFU tells a simulcast publisher which layers (rids) of one of its tracks anybody
+ * receives (data channel, SFU to client); the others may stop encoding. The lowest layer
+ * is always listed.
+ * @public
+ */
+export interface Layers {
+  action: 'layers';
+  track_id: string;
+  active: string[];
+}
+
 /** Any signaling or data-channel message. @public */
 export type Message =
   | Identify
@@ -181,7 +193,8 @@ export type Message =
   | ErrorMessage
   | DataMessage
   | TrackState
-  | Subscription;
+  | Subscription
+  | Layers;
 
 /** Every known action. @public */
 export type Action = Message['action'];
