@@ -414,3 +414,38 @@ async def test_layers_nobody_receives_are_reported_to_the_publisher() -> None:
     high.close()
     assert wanted[-1] == ("q",)
     assert forwarder.paused_on_request(layers[2]) and not forwarder.paused_on_request(layers[0])
+
+
+async def test_bandwidth_steps_down_on_remb_or_loss_and_probes_up_after_calm() -> None:
+    from arbiter_server.sfu.bandwidth import MIN_HOLDOFF, LayerControl
+
+    forwarder, layers, _ = video_forwarder(["q", "h", "f"])
+    for layer, rate in zip(layers, (150_000, 500_000, 1_500_000), strict=True):
+        layer.bitrate = rate
+        layer.last_packet_at = time.monotonic()  # the layers are running
+    downtrack, _ = video_stream(forwarder)
+    assert downtrack.target is layers[2]
+    control = LayerControl()
+    now = 1000.0
+    control.on_remb(2_000_000, [downtrack], now)
+    control.on_remb(1_900_000, [downtrack], now)  # a little less: no congestion
+    assert downtrack.target is layers[2]
+    # the estimate drops below what is sent: down to the layer that fits (the middle one)
+    control.on_remb(700_000, [downtrack], now)
+    assert (downtrack.max_layer, downtrack.target) == (1, layers[1])
+    control.tick([downtrack], now + 0.5)  # too early to try again
+    assert downtrack.target is layers[1]
+    # loss reported: one layer further down
+    control.on_loss(64, [downtrack], now + 1)
+    assert downtrack.target is layers[0]
+    # calm for a while: one layer up at a time
+    control.tick([downtrack], now + 1 + MIN_HOLDOFF + 0.1)
+    assert downtrack.target is layers[1]
+    # congestion right after that probe: the next one waits twice as long
+    control.on_loss(64, [downtrack], now + 4)
+    assert downtrack.target is layers[0]
+    control.tick([downtrack], now + 4 + MIN_HOLDOFF + 0.1)
+    assert downtrack.target is layers[0]
+    control.tick([downtrack], now + 4 + 2 * MIN_HOLDOFF + 0.1)
+    assert downtrack.target is layers[1]
+    assert control.congestion_events == 3
