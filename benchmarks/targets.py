@@ -27,6 +27,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 
+from .lean_rx import lean_receive
 from .media import (
     BarCodeProbe,
     ClipTrack,
@@ -112,6 +113,20 @@ def install_counters(
     return counters
 
 
+def mark_connected(pc: RTCPeerConnection, counters: list[StreamCounter]) -> None:
+    """Note on ``counters`` when ``pc`` connects (ICE and DTLS up): first key frames are
+    measured from there."""
+
+    def on_state() -> None:
+        if pc.connectionState == "connected":
+            at = now_ns()
+            for counter in counters:
+                if counter.connected_at is None:
+                    counter.connected_at = at
+
+    pc.on("connectionstatechange", on_state)
+
+
 async def wait_connected(pc: RTCPeerConnection, timeout: float = 15.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while pc.connectionState != "connected":
@@ -176,11 +191,12 @@ class DirectTarget(Target):
             self.publishers.append(own)
             pub = publisher_pc(own)
             sub = RTCPeerConnection(_config())
+            lean_receive(sub)
             self.pcs += [pub, sub]
             await pub.setLocalDescription(await pub.createOffer())
             await sub.setRemoteDescription(pub.localDescription)
             counters = install_counters(
-                sub, f"direct{n}", joined, {t.mid: own.log for t in sub.getTransceivers()}
+                sub, f"direct{n}", joined, {t.mid or "": own.log for t in sub.getTransceivers()}
             )
             await sub.setLocalDescription(await sub.createAnswer())
             await pub.setRemoteDescription(sub.localDescription)
@@ -363,13 +379,14 @@ class _ArbiterClient:
                 # the one consumer connection, offered again as tracks come and go
                 if consumer is None:
                     consumer = RTCPeerConnection(_consumer_config())
+                    lean_receive(consumer)
                     self.target.pcs.append(consumer)
                     consumer.on(
                         "connectionstatechange",
                         lambda pc=consumer: self._consumer_state(pc),
                     )
                 await consumer.setRemoteDescription(RTCSessionDescription(msg.sdp.sdp, "offer"))
-                owners = {t.mid: t.participant_id for t in msg.tracks or []}
+                owners = {t.mid: t.participant_id for t in msg.tracks or [] if t.mid}
                 logs = {
                     mid: self.target.logs_by_participant.get(owner or "")
                     for mid, owner in owners.items()
@@ -379,14 +396,16 @@ class _ArbiterClient:
                     for t in consumer.getTransceivers()
                     if t.mid not in counted and t.kind == "video" and t.mid in owners
                 ]
-                counters = install_counters(
-                    consumer,
-                    f"{self.name}",
-                    self.joined_at,
-                    logs,
-                    only={t.mid for t in new if t.mid is not None},
-                )
-                counted.update(t.mid for t in new if t.mid is not None)
+                counters = []
+                for t in new:  # label "<name><<producer id>/<mid>" (the soak reads it)
+                    counters += install_counters(
+                        consumer,
+                        f"{self.name}<{owners[t.mid or '']}",
+                        self.joined_at,
+                        logs,
+                        only={t.mid or ""},
+                    )
+                    counted.add(t.mid or "")
                 for counter in counters:
                     counter.connected_at = self.connected_at
                 await consumer.setLocalDescription(await consumer.createAnswer())
@@ -681,9 +700,11 @@ class JanusTarget(Target):
         streams = event["plugindata"]["data"].get("streams", [])
         logs = {str(s.get("mid")): self.feeds.get(int(s.get("feed_id", 0))) for s in streams}
         pc = RTCPeerConnection(_config())
+        lean_receive(pc)
         self.pcs.append(pc)
         await pc.setRemoteDescription(RTCSessionDescription(jsep["sdp"], "offer"))
         counters = install_counters(pc, f"janus-sub{handle}", joined, logs)
+        mark_connected(pc, counters)
         await pc.setLocalDescription(await pc.createAnswer())
         await self._message(
             handle,
@@ -775,6 +796,7 @@ class NaiveTarget(Target):
         joined = now_ns()
         reply = await self._post("/subscribe", {})
         pc = RTCPeerConnection(_config())
+        lean_receive(pc)
         self.pcs.append(pc)
         await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "offer"))
         logs = {mid: self.logs.get(pid) for mid, pid in reply["mids"].items()}
@@ -782,6 +804,7 @@ class NaiveTarget(Target):
         counters = install_counters(
             pc, f"naive-sub{reply['id']}", joined, logs, probe_for=probe_log
         )
+        mark_connected(pc, counters)
         await pc.setLocalDescription(await pc.createAnswer())
         await self._post("/answer", {"id": reply["id"], "sdp": pc.localDescription.sdp})
         self.counters += counters
