@@ -103,14 +103,20 @@ def tap(dtls: RTCDtlsTransport, on_rtp: RtpHandler | None, on_rtcp: RtcpHandler)
 def hold_receiver(receiver: RTCRtpReceiver) -> None:
     """Keep ``receiver`` idle: no decoder thread, no RTCP task, no registration.
 
-    Its media reaches the SFU through :func:`tap`; aiortc still calls ``receive()`` when
-    the connection is up, which then does nothing.
+    Its media reaches the SFU through :func:`tap` (or, on a consumer connection, none
+    comes); aiortc still calls ``receive()`` when the connection is up, which then does
+    nothing. The state it would receive with goes: a video receiver's bandwidth estimator
+    alone holds about 95 KB (a 1000-bucket rate counter), its jitter buffer 512 slots.
     """
 
     async def receive(parameters: Any) -> None:
         return None
 
     receiver.receive = receive  # type: ignore[method-assign]
+    state = receiver.__dict__
+    state["_RTCRtpReceiver__remote_bitrate_estimator"] = None
+    state["_RTCRtpReceiver__nack_generator"] = None
+    state["_RTCRtpReceiver__jitter_buffer"] = None
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,7 @@ class Consumer(PeerConnection):
             downtrack = DownTrack(forwarder.kind, ssrc, rtx_ssrc)
             section = _Section(transceiver, downtrack, forwarder.codec_key)
             aiortc_hooks.hold_sender(transceiver.sender, self._activator(downtrack))
+            aiortc_hooks.hold_receiver(transceiver.receiver)  # sendonly: it never receives
             self._sections.append(section)
             self._by_ssrc[ssrc] = downtrack
             self._by_ssrc[rtx_ssrc] = downtrack

@@ -324,7 +324,11 @@ class Layer:
         if forwarder.kind == "video":
             if key and not repaired:
                 self.keyframes += 1
-                self._answered = True
+                if not self._answered:  # the answer to the last PLI: no retry for it
+                    self._answered = True
+                    if self._pli_handle is not None:
+                        self._pli_handle.cancel()
+                        self._pli_handle = None
             self._last_ts = ts
         packet = Packet(self, data, b0, b1, seq, ts, offset, arrival, key)
         packet.picture_id = picture_id

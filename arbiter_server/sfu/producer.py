@@ -120,7 +120,8 @@ class Producer(PeerConnection, Upstream):
         self._routes: dict[int, tuple[Layer, bool]] = {}
         self._by_rid: dict[tuple[str, str | None], Layer] = {}
         self._mid_id = self._rid_id = self._rrid_id = self._abs_id = 0
-        self._estimator = aiortc_hooks.bitrate_estimator()
+        self._estimator: aiortc_hooks.BitrateEstimator | None = None
+        "Made with the first video packet that needs it (about 95 KB)."
         self._twcc: TwccFeedback | None = None
         self._twcc_id = 0
         self._remb: tuple[int, list[int]] | None = None
@@ -326,6 +327,8 @@ class Producer(PeerConnection, Upstream):
         value = parse_extensions(data, ext_start, ext_end).get(self._abs_id)
         if value is None or len(value) != 3:
             return
+        if self._estimator is None:
+            self._estimator = aiortc_hooks.bitrate_estimator()
         result = self._estimator.add(
             arrival_ms, int.from_bytes(value, "big"), len(data) - offset, ssrc
         )

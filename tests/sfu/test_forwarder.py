@@ -348,6 +348,25 @@ async def test_key_frame_requests_are_coalesced_spaced_and_retried() -> None:
     layer.close()
 
 
+async def test_an_asker_after_the_answer_waits_only_the_spacing() -> None:
+    """The key frame that answers a PLI ends that PLI's retry: a consumer asking just
+    after it gets its request KEYFRAME_SPACING after the previous one, not at the retry."""
+    forwarder, (layer,), upstream = video_forwarder([None])
+    source = Source(layer, seq=1, ts=0, picture_id=0, tl0=0)
+    source.frame()
+    layer.request_keyframe()
+    while not upstream.pli_times:
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.05)
+    source.frame(key=True)
+    layer.request_keyframe()  # a new consumer, 50 ms after the previous request
+    while len(upstream.pli_times) < 2:
+        await asyncio.sleep(0.005)
+    gap = upstream.pli_times[1] - upstream.pli_times[0]
+    assert KEYFRAME_SPACING - 0.01 <= gap < KEYFRAME_SPACING + 0.08 < KEYFRAME_INTERVAL
+    layer.close()
+
+
 async def test_a_packet_lost_for_good_is_replaced_and_a_key_frame_asked_for() -> None:
     """The producer never repairs packet 11: the SFU NACKs it a few times, then gives
     the consumer a padding packet with its number (so the consumer's receiver does not
