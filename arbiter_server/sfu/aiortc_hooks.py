@@ -49,6 +49,7 @@ __all__ = [
     "SendParameters",
     "SrtpTransport",
     "bitrate_estimator",
+    "fast_unprotect",
     "enable_rid_extensions",
     "hold_receiver",
     "hold_sender",
@@ -339,6 +340,30 @@ def _fast_protect(session: Any) -> Callable[[bytes], bytes]:
         status = protect(srtp, cdata, length)
         if status:
             raise pylibsrtp.Error(f"srtp_protect failed ({status})")
+        data: bytes = buffer[0 : length[0]]
+        return data
+
+    return fast
+
+
+def fast_unprotect(session: Any) -> Callable[[bytes], bytes | None]:
+    """``session.unprotect`` without pylibsrtp's per-call checks and allocation; ``None``
+    for a packet that does not verify (the benchmark's load generator uses it)."""
+    srtp = session._srtp[0]
+    cdata = session._cdata
+    buffer = session._buffer
+    length = ffi.new("int *")
+    unprotect = lib.srtp_unprotect
+    limit = len(buffer)
+
+    def fast(packet: bytes, _owner: Any = session) -> bytes | None:
+        size = len(packet)
+        if size > limit:
+            return None
+        buffer[0:size] = packet
+        length[0] = size
+        if unprotect(srtp, cdata, length):
+            return None
         data: bytes = buffer[0 : length[0]]
         return data
 
