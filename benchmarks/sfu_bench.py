@@ -1,7 +1,7 @@
 """SFU benchmark: the Arbiter SFU vs Janus videoroom vs aiortc's decode/re-encode relay.
 
     .venv/bin/python -m benchmarks.sfu_bench --quick     # ~3 min
-    .venv/bin/python -m benchmarks.sfu_bench             # full ramp, < 15 min
+    .venv/bin/python -m benchmarks.sfu_bench             # full ramp, up to ~25 min
 
 Publishers loop a pre-encoded 640x480 VP8 clip (~600 kbit/s, 30 fps) through aiortc
 senders (packetize only); subscribers count RTP packets and frames without decoding (see
