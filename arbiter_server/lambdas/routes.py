@@ -18,6 +18,8 @@ WS_ROUTES: tuple[str, ...] = (
     "$connect",
     "$disconnect",
     "identify",
+    "resume",
+    "refresh",
     "handshake",
     "leave",
     "error",

@@ -50,9 +50,13 @@ class DataRelay:
         self._actions = frozenset(self._handlers)
 
     def handle(self, producer: Producer, raw: str | bytes) -> None:
-        """Validate a data channel message from ``producer`` and relay it by action."""
+        """Validate a data channel message and relay it by action (nothing escapes to aiortc)."""
         sender = self._participants.get(producer.participant_id)
         if sender is None or sender.producer is not producer:
+            return
+        if not sender.data_limit.allow():
+            if (refusal := sender.data_limit.refusal("data channel messages")) is not None:
+                producer.send(encode_message(error_message(refusal)))
             return
         try:
             message = parse_message(raw, allowed=self._actions)
@@ -62,7 +66,12 @@ class DataRelay:
             )
             producer.send(encode_message(error_message(exc)))
             return
-        self._handlers[message.action](sender, message)
+        try:
+            self._handlers[message.action](sender, message)
+        except Exception:
+            logger.exception(
+                "room %s: relaying %s from %s failed", self.room_id, message.action, sender.id
+            )
 
     def _relay_data(self, sender: Participant, message: Message) -> None:
         """Stamp ``sender`` on a ``data`` message; relay it once to ``to`` or everyone else."""

@@ -30,7 +30,7 @@ from arbiter_rtc import TaskSet, rtc_configuration
 from .codecs import codec_key
 from .consumer import Consumer
 from .forwarder import TrackForwarder
-from .participant import Participant
+from .participant import Participant, RateLimiter
 from .producer import Producer
 from .relay import DataRelay
 
@@ -100,6 +100,8 @@ class Room:
     * **room_id** - the room this SFU serves.
     * **send** - coroutine that delivers a message to signaling.
     * **ice_servers** - STUN/TURN servers for every peer connection (may be empty).
+    * **data_rate** - ``(messages, seconds)`` one participant may send on its data channel
+      (more are dropped, answered ``rate_limited``: :meth:`.RateLimiter.refusal`).
     """
 
     def __init__(
@@ -108,8 +110,10 @@ class Room:
         send: SendCallback,
         *,
         ice_servers: Sequence[RTCIceServer] = (),
+        data_rate: tuple[int, float] = (200, 10.0),
     ) -> None:
         self.room_id = room_id
+        self._data_rate = data_rate
         self._send_callback = send
         self._ice_servers = list(ice_servers)
         self._participants: dict[str, Participant] = {}
@@ -214,17 +218,20 @@ class Room:
                     await self._remove(participant)
             for info in message.participants:
                 if info.id not in self._participants:
-                    self._participants[info.id] = Participant(
-                        info.id, info.name, grants=_grants(info)
-                    )
+                    self._participants[info.id] = self._new_participant(info)
         logger.info("room %s: identified; %d participant(s)", self.room_id, len(present))
+
+    def _new_participant(self, info: ParticipantInfo) -> Participant:
+        return Participant(
+            info.id, info.name, grants=_grants(info), data_limit=RateLimiter(*self._data_rate)
+        )
 
     async def _on_participant_joined(self, message: ParticipantJoined) -> None:
         info = message.participant
         async with self._lock:
             known = self._participants.get(info.id)
             if known is None:
-                self._participants[info.id] = Participant(info.id, info.name, grants=_grants(info))
+                self._participants[info.id] = self._new_participant(info)
                 logger.info("room %s: %s joined", self.room_id, info.id)
                 return
             # announced again: the participant reconnected to signaling; an offer sent
