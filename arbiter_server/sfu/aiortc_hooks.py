@@ -272,7 +272,7 @@ class SrtpTransport:
         return True
 
     def send_rtp(self, packet: bytes) -> bool:
-        """Protect and send one RTP packet."""
+        """Protect and send one RTP packet (the hot path: inlined, not shared with RTCP)."""
         sendto = self._sendto
         if sendto is None:
             if not self.refresh():

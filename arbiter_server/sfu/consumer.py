@@ -30,6 +30,7 @@ from .codecs import consumer_codec_preferences
 from .downtrack import DownTrack
 from .forwarder import TrackForwarder
 from .rtp import build_sdes, parse_rtcp
+from .sdp import compact_bundle
 from .subscriptions import Subscriptions
 
 __all__ = ["Consumer", "consumer_configuration"]
@@ -206,8 +207,8 @@ class Consumer(PeerConnection):
                     participant_id=forwarder.participant_id,
                 )
             )
-        description: RTCSessionDescription = self.pc.localDescription
-        return description, tracks
+        local: RTCSessionDescription = self.pc.localDescription
+        return RTCSessionDescription(compact_bundle(local.sdp), local.type), tracks
 
     def last_offer(self) -> tuple[RTCSessionDescription, list[TrackInfo]] | None:
         """The offer still waiting for an answer (to send again), if any."""
@@ -224,8 +225,8 @@ class Consumer(PeerConnection):
             for s in self._sections
             if s.offered is not None and s.transceiver.mid is not None
         ]
-        description: RTCSessionDescription = self.pc.localDescription
-        return description, tracks
+        local: RTCSessionDescription = self.pc.localDescription
+        return RTCSessionDescription(compact_bundle(local.sdp), local.type), tracks
 
     async def accept_answer(self, answer: RTCSessionDescription) -> None:
         """Apply the subscriber's answer: announced tracks start flowing (once DTLS is up)."""

@@ -4,7 +4,9 @@ aiortc 1.16 drops ``a=rid`` and ``a=simulcast`` when it parses an offer and neve
 them in an answer; browsers then send only their first simulcast encoding. The SFU reads
 the offered layers itself (:func:`offered_simulcast`) and adds the receive side to the
 answer text it sends back (:func:`answer_simulcast`): ``a=rid:<id> recv`` for each layer
-and ``a=simulcast:recv <ids>``. Also here: the SSRCs an offer announces per media section.
+and ``a=simulcast:recv <ids>``. Also here: the SSRCs an offer announces per media section,
+and :func:`compact_bundle`, which keeps a consumer offer with many sections within
+``MAX_SDP``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ __all__ = [
     "MediaSsrcs",
     "answer_extension",
     "answer_simulcast",
+    "compact_bundle",
     "media_ssrcs",
     "offered_extension",
     "offered_simulcast",
@@ -148,3 +151,41 @@ def media_ssrcs(sdp: str) -> dict[str, MediaSsrcs]:
         info.media = [s for s in seen if s not in info.rtx]
         out[mid] = info
     return out
+
+
+_SHARED = ("a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:", "a=setup:")
+"Transport attributes that are the same in every section of one BUNDLE group."
+
+
+def compact_bundle(sdp: str) -> str:
+    """``sdp`` with its bundled sections' shared transport attributes said once.
+
+    aiortc repeats the ICE credentials, three DTLS fingerprints and ``a=setup`` in every
+    media section, ~480 of its ~1,300 bytes: a consumer offer with 30 sections would not
+    fit ``MAX_SDP``. When every section is in one BUNDLE group and they all carry the
+    same credentials, fingerprints and setup, these move to the session level, where
+    RFC 8866 lets them apply to every section and browsers and aiortc read them (only the
+    first, sha-256, fingerprint: Chrome refuses several at one level). The candidates stay
+    in every section: aiortc, as answerer with one bundled transport, adds only the last
+    section's. Any other SDP is returned unchanged.
+    """
+    parts = _sections(sdp)
+    session, media = parts[0], parts[1:]
+    group = next((line for line in session if line.startswith("a=group:BUNDLE ")), None)
+    if group is None or len(media) < 2:
+        return sdp
+    mids = group.split()[1:]
+    if not mids or any(_mid(section) not in mids for section in media):
+        return sdp  # a section outside the group keeps its own transport
+    shared = [[line for line in section if line.startswith(_SHARED)] for section in media]
+    if not shared[0] or any(lines != shared[0] for lines in shared[1:]):
+        return sdp
+    out = [line for line in session if line]
+    # one fingerprint: Chrome refuses several at the session level (aiortc lists sha-256,
+    # -384 and -512 of the same certificate; every DTLS stack checks the sha-256 one)
+    fingerprints = [line for line in shared[0] if line.startswith("a=fingerprint:")]
+    out += [line for line in shared[0] if not line.startswith("a=fingerprint:")]
+    out += fingerprints[:1]
+    for section in media:
+        out += [line for line in section if line and not line.startswith(_SHARED)]
+    return "\r\n".join(out) + "\r\n"

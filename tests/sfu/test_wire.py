@@ -283,3 +283,63 @@ def test_transport_wide_feedback_reports_each_arrival() -> None:
     base, count, times = _parse_twcc(feedback.build(1, 2, now=100.4) or b"")
     assert (base, count, len(times)) == (3, 1, 1)
     assert feedback.build(1, 2, now=100.5) is None
+
+
+async def test_a_bundled_offer_says_its_transport_once_and_aiortc_still_connects() -> None:
+    """30 sections (15 participants' audio and video) fit MAX_SDP only once the shared
+    ICE/DTLS attributes move to the session level."""
+    import asyncio
+
+    from aiortc import (
+        RTCBundlePolicy,
+        RTCConfiguration,
+        RTCPeerConnection,
+        RTCSessionDescription,
+    )
+
+    from arbiter_protocol.messages import MAX_SDP, sdp_json_size
+
+    config = RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    sfu, client = RTCPeerConnection(config), RTCPeerConnection(config)
+    vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+    opus = RTCRtpCodecParameters(
+        mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111
+    )
+    try:
+        for i in range(30):
+            transceiver = sfu.addTransceiver("video" if i % 2 else "audio", direction="sendonly")
+            transceiver.setCodecPreferences(
+                codecs.consumer_codec_preferences(vp8 if i % 2 else opus)
+            )
+        await sfu.setLocalDescription(await sfu.createOffer())
+        full = sfu.localDescription.sdp
+        compact = sdp.compact_bundle(full)
+        assert sdp_json_size(full) > MAX_SDP >= sdp_json_size(compact)
+        session, *media = compact.split("\r\nm=")
+        assert "a=ice-ufrag:" in session and session.count("a=fingerprint:sha-256 ") == 1
+        assert session.count("a=fingerprint:") == 1  # Chrome refuses more at one level
+        assert "a=setup:" in session
+        assert all("a=fingerprint:" not in m and "a=ice-pwd:" not in m for m in media)
+        assert all("a=candidate:" in m for m in media)  # aiortc reads the last section's
+        await client.setRemoteDescription(RTCSessionDescription(compact, "offer"))
+        await client.setLocalDescription(await client.createAnswer())
+        await sfu.setRemoteDescription(client.localDescription)
+        for _ in range(200):
+            if sfu.connectionState == client.connectionState == "connected":
+                break
+            await asyncio.sleep(0.025)
+        assert sfu.connectionState == client.connectionState == "connected"
+    finally:
+        await sfu.close()
+        await client.close()
+
+
+def test_sdp_outside_one_bundle_group_is_left_alone() -> None:
+    two = (
+        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=ice-ufrag:a\r\na=setup:actpass\r\n"
+        "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=ice-ufrag:b\r\na=setup:actpass\r\n"
+    )
+    assert sdp.compact_bundle(two) == two  # no BUNDLE group
+    grouped = two.replace("t=0 0\r\n", "t=0 0\r\na=group:BUNDLE 0 1\r\n")
+    assert sdp.compact_bundle(grouped) == grouped  # different credentials per section

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from arbiter_server.local import LocalStack, LocalStackConfig
+from tests.conftest import running_stack
 
 REPO = Path(__file__).resolve().parents[2]
 WEB_DIR = REPO / "apps" / "web-sdk" / "dist-demo"
@@ -36,21 +36,9 @@ async def web_stack(tmp_path: Path) -> AsyncIterator[LocalStack]:
     assert (WEB_DIR / "index.html").exists(), (
         f"{WEB_DIR} is not built: run `npm ci && npm run build` in apps/web-sdk"
     )
-    stack = LocalStack(LocalStackConfig(data_dir=tmp_path, port=0, pool_size=0, web_dir=WEB_DIR))
-    await stack.start()
-    pids: list[int] = []
-    try:
+    config = LocalStackConfig(data_dir=tmp_path, port=0, pool_size=0, web_dir=WEB_DIR)
+    async with running_stack(config) as stack:
         yield stack
-    finally:
-        launcher = stack.launcher
-        if launcher is not None and hasattr(launcher, "pids"):
-            pids = list(launcher.pids())
-        await stack.stop()
-        for pid in pids:  # nothing may outlive the test
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 @pytest.fixture
