@@ -40,9 +40,12 @@ from aiortc.rtcrtpparameters import (
     RTCRtpSendParameters,
 )
 from pylibsrtp import SRTP_MAX_TRAILER_LEN
-from pylibsrtp._binding import ffi, lib
 
 from .rtp import REPAIRED_RID_URI, RID_URI
+
+# libsrtp's cffi binding, which pylibsrtp's package re-exports (used by the fast paths)
+ffi: Any = pylibsrtp.ffi  # type: ignore[attr-defined]
+lib: Any = pylibsrtp.lib  # type: ignore[attr-defined]
 
 __all__ = [
     "BitrateEstimator",
