@@ -17,6 +17,7 @@ from .http import (
     encode_body,
 )
 from .manifest import manifest
+from .meeting import MAX_SPEAKERS, ActiveSpeakers, ParticipantUpdated, UpdateParticipant
 from .messages import (
     ACTIONS,
     ALL_GRANTS,
@@ -71,9 +72,11 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "MAX_NUMBER_CHARS",
     "MAX_SDP",
+    "MAX_SPEAKERS",
     "PROTOCOL_VERSION",
     "QUALITIES",
     "TRACK_SOURCES",
+    "ActiveSpeakers",
     "CreateRoomRequest",
     "DataMessage",
     "Error",
@@ -93,6 +96,7 @@ __all__ = [
     "ParticipantInfo",
     "ParticipantJoined",
     "ParticipantLeft",
+    "ParticipantUpdated",
     "ProtocolError",
     "Quality",
     "Refresh",
@@ -105,6 +109,7 @@ __all__ = [
     "TrackInfo",
     "TrackSource",
     "TrackState",
+    "UpdateParticipant",
     "__version__",
     "check_sdp",
     "decode_body",

@@ -59,6 +59,7 @@ __all__ = [
     "message_from_dict",
     "parse_message",
     "peek_action",
+    "register_messages",
     "sdp_json_size",
 ]
 
@@ -153,6 +154,8 @@ class ParticipantInfo:
     "Display name chosen at join."
     grants: list[Grant] | None = field(default=None, metadata={"max_items": 3})
     "What the participant may do (``None``: everything); the SFU enforces it."
+    hand_raised: bool | None = None
+    "True while its hand is raised (``update_participant``); absent or false: not raised."
 
 
 @dataclass
@@ -452,7 +455,7 @@ class DataMessage(Message):
 
 @dataclass
 class TrackState(Message):
-    """A participant muted or unmuted its audio or video (data channel, like ``data``).
+    """A participant muted or unmuted one of its tracks (data channel, like ``data``).
 
     The client sends it on its producer data channel; the SFU stamps ``sender``, relays
     it to every other participant and repeats the latest state to late joiners.
@@ -465,6 +468,8 @@ class TrackState(Message):
     "True when the track is muted (no media flows, or only black/silence)."
     sender: str | None = field(default=None, metadata=_ID)
     "The participant whose track it is (stamped by the SFU)."
+    track_id: str | None = field(default=None, metadata=_ID)
+    "The track (``TrackInfo.id``, e.g. ``screen``); absent: its ``microphone`` / ``camera``."
 
 
 @dataclass
@@ -530,7 +535,14 @@ _MESSAGES: tuple[type[Message], ...] = (
 )
 
 ACTIONS: dict[str, type[Message]] = {m.action: m for m in _MESSAGES}
-"Every known action and its message class."
+"Every known action and its message class (:func:`register_messages` adds more)."
+
+
+def register_messages(*classes: type[Message]) -> None:
+    """Add message classes defined in other modules of this package to :data:`ACTIONS`."""
+    for cls in classes:
+        if ACTIONS.setdefault(cls.action, cls) is not cls:
+            raise ValueError(f"action {cls.action!r} is defined twice")
 
 
 def parse_message(raw: str | bytes, allowed: frozenset[str] | None = None) -> Message:

@@ -37,6 +37,9 @@ def test_the_manifest_covers_every_action_code_and_body() -> None:
         "track_state",
         "subscription",
         "layers",
+        "active_speakers",
+        "update_participant",
+        "participant_updated",
     }
     assert len(data["error_codes"]) == 20
     assert data["topics"] == {"CHAT_TOPIC": "chat"}

@@ -6,6 +6,7 @@ import { ErrorCode, ProtocolError } from './errors';
 import {
   CANDIDATE_RE,
   checkSdp,
+  isValidId,
   MAX_CANDIDATE,
   MAX_MESSAGE_BYTES,
   MAX_NAME,
@@ -42,6 +43,8 @@ export interface Schema {
 }
 
 const ID: FieldType = { t: 'str', maxLen: 64, minLen: 1 };
+/** Most participants an `active_speakers` message lists. */
+const MAX_SPEAKERS = 32;
 const STR: FieldType = { t: 'str' };
 
 const GRANTS: FieldType = {
@@ -56,6 +59,7 @@ const PARTICIPANT_INFO: Schema = {
     { name: 'id', type: ID },
     { name: 'name', type: { t: 'str', maxLen: MAX_NAME } },
     { name: 'grants', type: GRANTS, optional: true },
+    { name: 'hand_raised', type: { t: 'bool' }, optional: true },
   ],
 };
 
@@ -202,6 +206,7 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       { name: 'kind', type: { t: 'literal', values: ['audio', 'video'] } },
       { name: 'muted', type: { t: 'bool' } },
       { name: 'sender', type: ID, optional: true },
+      { name: 'track_id', type: ID, optional: true },
     ],
   },
   subscription: {
@@ -218,6 +223,32 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       { name: 'track_id', type: ID },
       { name: 'active', type: { t: 'list', item: STR, maxItems: 8 }, default: () => [] },
     ],
+  },
+  active_speakers: {
+    fields: [{ name: 'speakers', type: { t: 'list', item: STR, maxItems: MAX_SPEAKERS }, default: () => [] }],
+    check: (m) => {
+      if ((m.speakers as string[]).some((s) => !isValidId(s))) {
+        throw new ProtocolError(ErrorCode.INVALID_MESSAGE, "field 'speakers' must hold participant ids", 'active_speakers');
+      }
+    },
+  },
+  update_participant: {
+    fields: [
+      { name: 'name', type: { t: 'str', maxLen: MAX_NAME, minLen: 1 }, optional: true },
+      { name: 'hand_raised', type: { t: 'bool' }, optional: true },
+    ],
+    check: (m) => {
+      if (m.name == null && m.hand_raised == null) {
+        throw new ProtocolError(
+          ErrorCode.INVALID_MESSAGE,
+          "an update needs 'name' or 'hand_raised'",
+          'update_participant',
+        );
+      }
+    },
+  },
+  participant_updated: {
+    fields: [{ name: 'participant', type: { t: 'object', schema: PARTICIPANT_INFO } }],
   },
 };
 

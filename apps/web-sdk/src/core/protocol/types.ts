@@ -8,6 +8,8 @@ export interface ParticipantInfo {
   name: string;
   /** What the participant may do (absent: everything); the SFU enforces it. */
   grants?: Grant[] | null;
+  /** True while its hand is raised (`update_participant`); absent or false: not raised. */
+  hand_raised?: boolean | null;
 }
 
 /** One permission in a join token. @public */
@@ -177,7 +179,7 @@ export interface DataMessage {
 }
 
 /**
- * A participant muted or unmuted its audio or video (data channel, like `data`); the SFU
+ * A participant muted or unmuted one of its tracks (data channel, like `data`); the SFU
  * stamps `sender`, relays it and repeats the latest state to late joiners.
  * @public
  */
@@ -186,6 +188,8 @@ export interface TrackState {
   kind: 'audio' | 'video';
   muted: boolean;
   sender?: string | null;
+  /** The track (`TrackInfo.id`, e.g. `screen`); absent: its `microphone` / `camera`. */
+  track_id?: string | null;
 }
 
 /**
@@ -217,6 +221,37 @@ export interface Layers {
   active: string[];
 }
 
+/**
+ * Who is speaking now, loudest first (data channel, SFU to every client): the SFU reads
+ * the audio-level header extension and sends this when the list changes, at most four
+ * times a second, and the current list when a data channel opens.
+ * @public
+ */
+export interface ActiveSpeakers {
+  action: 'active_speakers';
+  /** Participant ids, the loudest first (empty: nobody speaks). */
+  speakers: string[];
+}
+
+/**
+ * A participant changes what everyone sees of it (signaling, client to server); absent
+ * fields stay. Everyone (the sender too) gets `participant_updated`.
+ * @public
+ */
+export interface UpdateParticipant {
+  action: 'update_participant';
+  /** A new display name. */
+  name?: string | null;
+  /** Raise (true) or lower (false) the hand. */
+  hand_raised?: boolean | null;
+}
+
+/** A participant's state changed (name, hand ...): the participant as it is now. @public */
+export interface ParticipantUpdated {
+  action: 'participant_updated';
+  participant: ParticipantInfo;
+}
+
 /** Any signaling or data-channel message. @public */
 export type Message =
   | Identify
@@ -233,7 +268,10 @@ export type Message =
   | DataMessage
   | TrackState
   | Subscription
-  | Layers;
+  | Layers
+  | ActiveSpeakers
+  | UpdateParticipant
+  | ParticipantUpdated;
 
 /** Every known action. @public */
 export type Action = Message['action'];
