@@ -18,6 +18,9 @@ path goes around its RTP objects (see ``docs`` of :mod:`arbiter_server.sfu`):
 * :func:`bitrate_estimator` is aiortc's receive-side estimator (the REMB a producer gets).
 * :func:`enable_rid_extensions` adds the rtp-stream-id and repaired-rtp-stream-id header
   extensions to aiortc's negotiated list (in place), so an answer keeps them.
+* :func:`enable_opus_fec_dtx` gives aiortc's Opus codec the format parameters
+  :data:`OPUS_FMTP` (in place), so producer answers and consumer offers negotiate Opus
+  in-band FEC and DTX.
 
 It is pinned to aiortc 1.16 (name-mangled attributes and per-instance replacement of
 methods that aiortc calls through ``self``), aioice 0.13 and pylibsrtp 1.0.
@@ -48,11 +51,13 @@ ffi: Any = pylibsrtp.ffi  # type: ignore[attr-defined]
 lib: Any = pylibsrtp.lib  # type: ignore[attr-defined]
 
 __all__ = [
+    "OPUS_FMTP",
     "BitrateEstimator",
     "SendParameters",
     "SrtpTransport",
     "bitrate_estimator",
     "fast_unprotect",
+    "enable_opus_fec_dtx",
     "enable_rid_extensions",
     "hold_receiver",
     "hold_sender",
@@ -215,6 +220,26 @@ def enable_rid_extensions() -> None:
             ident = next(i for i in range(1, 15) if i not in taken)
             taken.add(ident)
             video.append(RTCRtpHeaderExtensionParameters(id=ident, uri=uri))
+
+
+OPUS_FMTP: dict[str, int | str | None] = {"minptime": 10, "useinbandfec": 1, "usedtx": 1}
+"""Opus format parameters the SFU negotiates: 10 ms frames at least, in-band forward error
+correction (a lost packet is rebuilt from the next one) and discontinuous transmission
+(silence sends a packet every 400 ms instead of every 20 ms). A sender reads them from
+the answer: browsers honour both; aiortc's encoder ignores them."""
+
+
+def enable_opus_fec_dtx() -> None:
+    """Give aiortc's Opus codec :data:`OPUS_FMTP` (idempotent; process-wide).
+
+    aiortc copies its own codec's parameters into an answer (``find_common_codecs``)
+    and into its offers and capabilities, all from ``aiortc.codecs.CODECS``: once set
+    there, producer answers say ``useinbandfec=1;usedtx=1`` (what a browser sender
+    obeys) and consumer sections offer the very same Opus, as forwarding needs.
+    """
+    for codec in aiortc.codecs.CODECS["audio"]:
+        if codec.mimeType.lower() == "audio/opus":
+            codec.parameters.update(OPUS_FMTP)
 
 
 class SrtpTransport:

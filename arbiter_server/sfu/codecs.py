@@ -3,13 +3,19 @@
 A producer section is answered with one codec (Opus; VP8, else H.264 in packetization
 mode 1) and its RTX; a consumer section offers exactly that codec (same clock rate and
 format parameters) and RTX, so a packet is valid for the consumer once its header is
-rewritten.
+rewritten. Opus is negotiated with in-band FEC and DTX (``aiortc_hooks.OPUS_FMTP``, set
+when this module is imported).
 """
 
 from __future__ import annotations
 
 from aiortc import RTCRtpSender
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
+
+from . import aiortc_hooks
+
+# every Opus the SFU answers or offers says useinbandfec=1;usedtx=1 (set before any is)
+aiortc_hooks.enable_opus_fec_dtx()
 
 __all__ = [
     "PRODUCER_MIME_TYPES",

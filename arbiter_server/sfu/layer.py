@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from typing import Protocol
 
+from .counters import LayerStats
 from .rtp import (
     RTP_HEADER,
     ReportBlock,
@@ -37,6 +37,7 @@ __all__ = [
     "KEYFRAME_INTERVAL",
     "KEYFRAME_SPACING",
     "LAYER_TIMEOUT",
+    "VOICE_LEVEL",
     "Layer",
     "LayerStats",
     "Packet",
@@ -95,6 +96,10 @@ MAX_MISSING = 256
 
 LAYER_TIMEOUT = 1.5
 "Seconds without packets after which a layer counts as stopped (the publisher paused it)."
+
+VOICE_LEVEL = 40
+"""An audio packet whose RFC 6464 level is this loud or louder (-40 dBov) counts as voiced
+(speech is about -15 to -35 dBov, background noise below -50)."""
 
 
 class Upstream:
@@ -186,30 +191,6 @@ class Packet:
         return made
 
 
-@dataclass(frozen=True)
-class LayerStats:
-    """Counters of one :class:`Layer`."""
-
-    rid: str | None
-    "Its simulcast RTP stream id, if any."
-    ssrc: int | None
-    "Its SSRC, once known."
-    packets: int
-    "RTP packets received (retransmissions included)."
-    keyframes: int
-    "Key frames started."
-    keyframe_requests: int
-    "PLIs sent to the producer for it."
-    bitrate: int
-    "Receive rate in bit/s over the last second or so."
-    lost: int
-    "Packets never received (as RTCP receiver reports count them)."
-    nacks: int
-    "Packets asked for again (NACK) from the producer."
-    subscribers: int
-    "Consumer media sections sending this layer or switching to it."
-
-
 class Layer:
     """One RTP stream of a published track (see the module docstring).
 
@@ -275,6 +256,10 @@ class Layer:
         self._answered = True
         self.packets = 0
         "RTP packets received."
+        # audio activity since the last take_activity(): voiced packets, loudest level
+        self._voiced = 0
+        self._loudest = 127
+        self._packets_mark = 0
 
     def __repr__(self) -> str:
         return f"Layer({self.forwarder.label}#{self.index} rid={self.rid} ssrc={self.ssrc})"
@@ -334,7 +319,14 @@ class Layer:
         packet.picture_id = picture_id
         packet.tl0 = tl0
         if self.audio_level_id and ext_start:
-            packet.audio_level = one_byte_extension(data, ext_start, ext_end, self.audio_level_id)
+            level = one_byte_extension(data, ext_start, ext_end, self.audio_level_id)
+            packet.audio_level = level
+            if level:  # RFC 6464: -dBov in the low 7 bits, 0 the loudest
+                value = level[0] & 0x7F
+                if value <= VOICE_LEVEL:
+                    self._voiced += 1
+                    if value < self._loudest:
+                        self._loudest = value
         for sink in self.sinks:
             try:
                 sink.write(packet)
@@ -565,6 +557,15 @@ class Layer:
             lsr=self._last_sr,
             dlsr=dlsr,
         )
+
+    def take_activity(self) -> tuple[int, int, int]:
+        """Audio since the last call: ``(packets, voiced packets, loudest level)``, the
+        level as RFC 6464 says it (-dBov: 0 the loudest, 127 silence)."""
+        activity = (self.packets - self._packets_mark, self._voiced, self._loudest)
+        self._packets_mark = self.packets
+        self._voiced = 0
+        self._loudest = 127
+        return activity
 
     def stats(self) -> LayerStats:
         """Current counters."""

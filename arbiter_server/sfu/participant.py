@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
 
 from arbiter_protocol import ErrorCode, ProtocolError, TrackState
 
@@ -64,8 +63,9 @@ class Participant:
     "Its producer connection, once it offered one."
     consumer: Consumer | None = None
     "The connection carrying other participants' tracks to it."
-    track_states: dict[Literal["audio", "video"], TrackState] = field(default_factory=dict)
-    "Its latest (stamped) mute state per track kind, repeated to late joiners."
+    track_states: dict[str, TrackState] = field(default_factory=dict)
+    """Its latest (stamped) mute state per track id (``microphone``, ``camera``, ``screen``
+    ...), repeated to late joiners."""
     grants: frozenset[str] | None = None
     "What its join token allows (``publish``, ``subscribe``, ``data``); None: everything."
     subscriptions: Subscriptions = field(default_factory=Subscriptions)

@@ -26,6 +26,7 @@ from arbiter_rtc import PeerConnection
 from . import aiortc_hooks
 from .codecs import (
     PASSTHROUGH_MIME_TYPES,
+    codec_key,
     is_rtx,
     negotiated_codec,
     producer_codec_preferences,
@@ -48,6 +49,7 @@ from .rtp import (
 from .sdp import (
     answer_extension,
     answer_simulcast,
+    ice_ufrag,
     media_ssrcs,
     offered_extension,
     offered_simulcast,
@@ -125,6 +127,7 @@ class Producer(PeerConnection, Upstream):
         self._twcc: TwccFeedback | None = None
         self._twcc_id = 0
         self._remb: tuple[int, list[int]] | None = None
+        self._simulcast: dict[str, list[str]] = {}
         self.unknown_packets = 0
         "RTP packets that matched no layer (dropped)."
         self.pc.on("datachannel", self._handle_datachannel)
@@ -149,9 +152,51 @@ class Producer(PeerConnection, Upstream):
         section in another codec is refused (made inactive).
         """
         aiortc_hooks.enable_rid_extensions()
+        await self._apply_offer(offer, tracks)
+        dtls = next(
+            (t.receiver.transport for t in self.pc.getTransceivers() if t.mid is not None), None
+        )
+        if dtls is not None:
+            aiortc_hooks.tap(dtls, self._on_rtp, self._on_rtcp)
+            self._transport = aiortc_hooks.SrtpTransport(dtls)
+        twcc = offered_extension(offer.sdp, TWCC_URI)
+        if twcc is not None and self.tracks:
+            # the browser's send-side estimator gets arrival times (and probes) instead
+            # of a REMB estimate that only follows what already arrives
+            self._twcc_id = twcc
+            self._twcc = TwccFeedback()
+        return await self._answer(offer.sdp)
+
+    def continues(self, offer: RTCSessionDescription) -> bool:
+        """True if ``offer`` renegotiates this connection (same ICE credentials: the
+        client's same peer connection) rather than starting a new one."""
+        remote = self.pc.remoteDescription
+        ufrag = ice_ufrag(offer.sdp)
+        return (
+            not self.closed
+            and remote is not None
+            and self.pc.signalingState == "stable"
+            and ufrag is not None
+            and ufrag == ice_ufrag(remote.sdp)
+        )
+
+    async def renegotiate(
+        self, offer: RTCSessionDescription, tracks: Sequence[TrackInfo] = ()
+    ) -> RTCSessionDescription:
+        """Apply a new offer of the same client connection (tracks added, stopped or
+        restarted) and return the answer. A section that goes on sending keeps its
+        :class:`PublishedTrack` (and its layers); a new or restarted one gets a new one
+        (:meth:`bind` it); one no longer sending leaves :attr:`tracks`."""
+        await self._apply_offer(offer, tracks)
+        return await self._answer(offer.sdp)
+
+    async def _apply_offer(self, offer: RTCSessionDescription, tracks: Sequence[TrackInfo]) -> None:
+        """``setRemoteDescription`` with idle receivers for new sections, then make
+        :attr:`tracks` what the offer sends."""
         pc = self.pc
+        known = {t.mid for t in pc.getTransceivers() if t.mid is not None}
         for media in SdpDescription.parse(offer.sdp).media:
-            if media.kind in ("audio", "video"):
+            if media.kind in ("audio", "video") and media.rtp.muxId not in known:
                 transceiver = pc.addTransceiver(media.kind, direction="recvonly")
                 transceiver.setCodecPreferences(producer_codec_preferences(media.kind))
                 aiortc_hooks.hold_receiver(transceiver.receiver)
@@ -159,11 +204,15 @@ class Producer(PeerConnection, Upstream):
         simulcast = offered_simulcast(offer.sdp)
         announced = media_ssrcs(offer.sdp)
         named = {t.mid: t for t in tracks if t.mid is not None}
+        current = {t.info.mid: t for t in self.tracks}
+        published: list[PublishedTrack] = []
         for transceiver in pc.getTransceivers():
             mid = transceiver.mid
             if mid is None or transceiver.kind not in ("audio", "video"):
                 continue
             transceiver._codecs = single_codec(transceiver._codecs)
+            if transceiver._offerDirection not in ("recvonly", "sendrecv"):
+                continue  # the client does not send on it (any more)
             codec = negotiated_codec(transceiver._codecs)
             if codec is None:
                 continue
@@ -173,6 +222,16 @@ class Producer(PeerConnection, Upstream):
                 )
                 transceiver.direction = "inactive"
                 continue
+            name = named.get(mid) or self._default_track(transceiver.kind, mid, published)
+            old = current.get(mid)
+            if (
+                old is not None
+                and old.info.id == name.id
+                and codec_key(old.codec) == codec_key(codec)
+            ):
+                old.info = TrackInfo(id=name.id, kind=old.info.kind, source=name.source, mid=mid)
+                published.append(old)
+                continue
             rtx = next(
                 (
                     c.payloadType
@@ -181,18 +240,16 @@ class Producer(PeerConnection, Upstream):
                 ),
                 None,
             )
-            info = named.get(mid) or self._default_track(transceiver.kind, mid)
-            info = TrackInfo(
-                id=info.id,
-                kind="video" if transceiver.kind == "video" else "audio",
-                source=info.source,
-                mid=mid,
-            )
             ssrcs = announced.get(mid)
             rids: list[str | None] = list(simulcast.get(mid, [])) or [None]
-            self.tracks.append(
+            published.append(
                 PublishedTrack(
-                    info=info,
+                    info=TrackInfo(
+                        id=name.id,
+                        kind="video" if transceiver.kind == "video" else "audio",
+                        source=name.source,
+                        mid=mid,
+                    ),
                     codec=codec,
                     rtx_payload_type=rtx,
                     rids=rids,
@@ -201,33 +258,38 @@ class Producer(PeerConnection, Upstream):
                     extensions=aiortc_hooks.negotiated_extensions(transceiver._headerExtensions),
                 )
             )
-        dtls = next((t.receiver.transport for t in pc.getTransceivers() if t.mid is not None), None)
-        if dtls is not None:
-            aiortc_hooks.tap(dtls, self._on_rtp, self._on_rtcp)
-            self._transport = aiortc_hooks.SrtpTransport(dtls)
+        for gone in self.tracks:
+            if all(gone is not t for t in published):
+                self._forget(gone)
+        self.tracks = published
         # BUNDLE: one id per extension across the sections (rids only on video ones)
         extensions = {uri: ident for t in self.tracks for uri, ident in t.extensions.items()}
-        self._mid_id = extensions.get(MID_URI, 0)
-        self._rid_id = extensions.get(RID_URI, 0)
-        self._rrid_id = extensions.get(REPAIRED_RID_URI, 0)
-        self._abs_id = extensions.get(ABS_SEND_TIME_URI, 0)
-        answer = await pc.createAnswer()
-        await pc.setLocalDescription(answer)
-        local: RTCSessionDescription = pc.localDescription
-        layers = {mid: rids for mid, rids in simulcast.items() if self._rid_id}
-        text = answer_simulcast(local.sdp, layers)
-        twcc = offered_extension(offer.sdp, TWCC_URI)
-        if twcc is not None and self.tracks:
-            # the browser's send-side estimator gets arrival times (and probes) instead
-            # of a REMB estimate that only follows what already arrives
-            self._twcc_id = twcc
-            self._twcc = TwccFeedback()
-            text = answer_extension(text, TWCC_URI, twcc, feedback="transport-cc")
+        self._mid_id = extensions.get(MID_URI, self._mid_id)
+        self._rid_id = extensions.get(RID_URI, self._rid_id)
+        self._rrid_id = extensions.get(REPAIRED_RID_URI, self._rrid_id)
+        self._abs_id = extensions.get(ABS_SEND_TIME_URI, self._abs_id)
+        self._simulcast = {mid: rids for mid, rids in simulcast.items() if self._rid_id}
+
+    async def _answer(self, offer: str) -> RTCSessionDescription:
+        """Make and apply the answer; the text sent says what aiortc cannot (simulcast,
+        transport-wide congestion control)."""
+        answer = await self.pc.createAnswer()
+        await self.pc.setLocalDescription(answer)
+        local: RTCSessionDescription = self.pc.localDescription
+        text = answer_simulcast(local.sdp, self._simulcast)
+        if self._twcc is not None:
+            text = answer_extension(text, TWCC_URI, self._twcc_id, feedback="transport-cc")
         return RTCSessionDescription(sdp=text, type="answer")
 
-    def _default_track(self, kind: str, mid: str) -> TrackInfo:
+    def _forget(self, track: PublishedTrack) -> None:
+        """A section stopped sending: its packets no longer find a layer."""
+        for layer in track.layers:
+            self._routes = {s: r for s, r in self._routes.items() if r[0] is not layer}
+            self._by_rid = {k: v for k, v in self._by_rid.items() if v is not layer}
+
+    def _default_track(self, kind: str, mid: str, named: list[PublishedTrack]) -> TrackInfo:
         """How an unnamed media section is called: see :meth:`accept`."""
-        taken = {t.info.id for t in self.tracks}
+        taken = {t.info.id for t in named}
         if kind == "audio" and "microphone" not in taken:
             return TrackInfo(id="microphone", kind="audio", source="microphone", mid=mid)
         if kind == "video" and "camera" not in taken:

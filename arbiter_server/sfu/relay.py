@@ -105,14 +105,20 @@ class DataRelay:
             )
 
     def _relay_track_state(self, sender: Participant, message: Message) -> None:
-        """Stamp and remember a ``track_state``; relay it to everyone else."""
+        """Stamp and remember a ``track_state`` (per track); relay it to everyone else."""
         assert isinstance(message, TrackState)
         stamped = dataclasses.replace(message, sender=sender.id)
-        sender.track_states[stamped.kind] = stamped
+        main = "microphone" if stamped.kind == "audio" else "camera"
+        sender.track_states[stamped.track_id or main] = stamped
         text = encode_message(stamped)
         for pid in self._participants:
             if pid != sender.id:
                 self._deliver(pid, text)
+
+    def broadcast(self, text: str) -> None:
+        """Send ``text`` (an encoded message of the SFU) to every open data channel."""
+        for pid in self._participants:
+            self._deliver(pid, text)
 
     def _set_subscription(self, subscriber: Participant, message: Message) -> None:
         """Record what ``subscriber`` wants of ``message.producer_id`` (or one of its

@@ -6,12 +6,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from aiortc import RTCIceServer, RTCSessionDescription
 
 from arbiter_protocol import (
+    ActiveSpeakers,
     Error,
     ErrorCode,
     Handshake,
@@ -21,6 +21,7 @@ from arbiter_protocol import (
     ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantUpdated,
     SessionDescription,
     TrackInfo,
     encode_message,
@@ -33,6 +34,8 @@ from .forwarder import TrackForwarder
 from .participant import Participant, RateLimiter
 from .producer import Producer
 from .relay import DataRelay
+from .report import RoomStats, room_stats
+from .speakers import SpeakerDetector
 
 __all__ = ["Handler", "Room", "RoomStats", "SendCallback"]
 
@@ -54,24 +57,6 @@ def _typed(cls: type[M], handler: Callable[[M], Awaitable[None]]) -> Handler:
         await handler(message)
 
     return handle
-
-
-@dataclass(frozen=True)
-class RoomStats:
-    """Counts of what the room holds, for logs and tests."""
-
-    participants: int
-    "Participants known to the SFU."
-    producers: int
-    "Producer peer connections."
-    consumers: int
-    "Consumer peer connections (one per subscriber)."
-    peer_connections: int
-    "All peer connections (producers + consumers)."
-    forwarders: int
-    "Published tracks being forwarded."
-    forwarded_tracks: int
-    "Consumer media sections carrying a track."
 
 
 TICK = 0.25
@@ -128,8 +113,10 @@ class Room:
             ParticipantJoined.action: _typed(ParticipantJoined, self._on_participant_joined),
             ParticipantLeft.action: _typed(ParticipantLeft, self._on_participant_left),
             Handshake.action: _typed(Handshake, self._on_handshake),
+            ParticipantUpdated.action: _typed(ParticipantUpdated, self._on_participant_updated),
         }
         self._relay = DataRelay(room_id, self._participants)
+        self._speakers = SpeakerDetector()
 
     # -- public API -------------------------------------------------------------------
 
@@ -167,16 +154,7 @@ class Room:
 
     def stats(self) -> RoomStats:
         """Counts of participants, peer connections and forwarded tracks."""
-        producers = [p.producer for p in self._participants.values() if p.producer]
-        consumers = [p.consumer for p in self._participants.values() if p.consumer]
-        return RoomStats(
-            participants=len(self._participants),
-            producers=len(producers),
-            consumers=len(consumers),
-            peer_connections=len(producers) + len(consumers),
-            forwarders=len(self._tracks),
-            forwarded_tracks=sum(len(c.tracks) for c in consumers),
-        )
+        return room_stats(self._participants.values(), len(self._tracks))
 
     def connection_count(self, participant_id: str) -> int:
         """Peer connections of a participant: its producer and its consumer."""
@@ -238,6 +216,11 @@ class Room:
             # while it was away was lost, so send it again
             logger.info("room %s: %s is back; offering again", self.room_id, info.id)
             await self._resync(known)
+
+    async def _on_participant_updated(self, message: ParticipantUpdated) -> None:
+        participant = self._participants.get(message.participant.id)
+        if participant is not None:
+            participant.name = message.participant.name
 
     async def _resync(self, participant: Participant) -> None:
         """Send an unanswered consumer offer again, or make one for what is missing."""
@@ -335,29 +318,37 @@ class Room:
         if not participant.may("publish") and _offers_media(offer.sdp):
             await self._reject(participant.id, "your token does not allow publishing media")
             return
+        description = RTCSessionDescription(sdp=offer.sdp, type="offer")
         previous = participant.producer
-        producer = Producer(
-            participant.id,
-            rtc_configuration(self._ice_servers),
-            on_message=self._relay.handle,
-            on_channel_open=self._relay.channel_opened,
-            on_failed=self._producer_failed,
-        )
-        try:
-            answer = await producer.accept(
-                RTCSessionDescription(sdp=offer.sdp, type="offer"), tracks
+        if previous is not None and previous.continues(description):
+            producer = previous  # the same client connection, renegotiated
+            try:
+                answer = await producer.renegotiate(description, tracks)
+            except Exception as exc:
+                logger.debug("producer offer of %s refused", participant.id, exc_info=True)
+                await self._reject(participant.id, f"producer offer refused: {exc!r}")
+                return
+        else:
+            producer = Producer(
+                participant.id,
+                rtc_configuration(self._ice_servers),
+                on_message=self._relay.handle,
+                on_channel_open=self._channel_opened,
+                on_failed=self._producer_failed,
             )
-        except Exception as exc:
-            logger.debug("producer offer of %s refused", participant.id, exc_info=True)
-            await self._reject(
-                participant.id, f"producer offer refused: {exc or type(exc).__name__}"
-            )
-            await producer.close()
-            return
-        participant.producer = producer
-        if previous is not None:
-            logger.info("room %s: %s publishes again", self.room_id, participant.id)
-            await previous.close()
+            try:
+                answer = await producer.accept(description, tracks)
+            except Exception as exc:
+                logger.debug("producer offer of %s refused", participant.id, exc_info=True)
+                await self._reject(
+                    participant.id, f"producer offer refused: {exc or type(exc).__name__}"
+                )
+                await producer.close()
+                return
+            participant.producer = producer
+            if previous is not None:
+                logger.info("room %s: %s publishes again", self.room_id, participant.id)
+                await previous.close()
         await self._send(
             Handshake(
                 connection="producer",
@@ -365,10 +356,23 @@ class Room:
                 sdp=SessionDescription(type="answer", sdp=answer.sdp),
             )
         )
+        self._bind(participant, producer)
+        for other in self._participants.values():
+            self._subscribe_all(other)
+        # Offers are independent (each to its own connection): make them at once.
+        await asyncio.gather(*(self._offer(p) for p in list(self._participants.values())))
+
+    def _bind(self, participant: Participant, producer: Producer) -> None:
+        """Give each of ``producer``'s new tracks a forwarder (the same track id keeps its
+        forwarder, and so its consumers); end the participant's tracks it lacks."""
         published = set()
         for track in producer.tracks:
             key = (participant.id, track.info.id)
+            published.add(key)
             forwarder = self._tracks.get(key)
+            if forwarder is not None and track.layers and forwarder.layers == track.layers:
+                forwarder.source = track.info.source  # renegotiated: it goes on as it was
+                continue
             if forwarder is not None and (
                 forwarder.kind != track.info.kind or forwarder.codec_key != codec_key(track.codec)
             ):
@@ -387,10 +391,10 @@ class Room:
             else:
                 forwarder.source = track.info.source
             producer.bind(track, forwarder.new_layers(track.rids, producer))
-            published.add(key)
         for key, forwarder in list(self._tracks.items()):
             if key[0] == participant.id and key not in published:
                 self._end_track(forwarder)
+                participant.track_states.pop(forwarder.track_id, None)
         self._start_ticking()
         logger.info(
             "room %s: %s publishes %s",
@@ -402,10 +406,6 @@ class Room:
             )
             or "data only",
         )
-        for other in self._participants.values():
-            self._subscribe_all(other)
-        # Offers are independent (each to its own connection): make them at once.
-        await asyncio.gather(*(self._offer(p) for p in list(self._participants.values())))
 
     def _subscribe_all(self, subscriber: Participant) -> None:
         """Put every other participant's tracks on ``subscriber``'s consumer connection."""
@@ -523,6 +523,10 @@ class Room:
                 forwarder.tick(now)
             except Exception:
                 logger.exception("room %s: %r tick failed", self.room_id, forwarder)
+        speakers = self._speakers.tick(self._tracks.values())
+        if speakers is not None:
+            logger.debug("room %s: active speakers %s", self.room_id, speakers)
+            self._relay.broadcast(encode_message(ActiveSpeakers(speakers=speakers)))
         for index, participant in enumerate(list(self._participants.values())):
             if (index + count) % RTCP_EVERY:
                 continue
@@ -535,6 +539,12 @@ class Room:
                     logger.exception("room %s: %r RTCP failed", self.room_id, connection)
 
     # -- events from peer connections --------------------------------------------------
+
+    def _channel_opened(self, producer: Producer) -> None:
+        """A data channel opened: what its participant must know of the others."""
+        self._relay.channel_opened(producer)
+        if self._speakers.speakers:
+            producer.send(encode_message(ActiveSpeakers(speakers=self._speakers.speakers)))
 
     def _producer_failed(self, producer: Producer) -> None:
         if self._tasks.closed:  # the room is closing every connection anyway

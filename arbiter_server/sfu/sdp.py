@@ -18,6 +18,7 @@ __all__ = [
     "answer_extension",
     "answer_simulcast",
     "compact_bundle",
+    "ice_ufrag",
     "media_ssrcs",
     "offered_extension",
     "offered_simulcast",
@@ -87,6 +88,15 @@ def answer_simulcast(answer: str, layers: dict[str, list[str]]) -> str:
         out += lines
     sep = "\r\n" if crlf else "\n"
     return sep.join(out) + sep
+
+
+def ice_ufrag(sdp: str) -> str | None:
+    """The first ICE username fragment of ``sdp`` (every section of a BUNDLE group has it):
+    an offer on the same transport as an earlier one says the same (no ICE restart)."""
+    for line in sdp.replace("\r\n", "\n").split("\n"):
+        if line.startswith("a=ice-ufrag:"):
+            return line[len("a=ice-ufrag:") :].strip()
+    return None
 
 
 def offered_extension(sdp: str, uri: str) -> int | None:

@@ -21,9 +21,12 @@ from aiortc.rtp import (
 from av import VideoFrame
 
 from arbiter_server.sfu import codecs, rtp, sdp
+from arbiter_server.sfu.aiortc_hooks import OPUS_FMTP
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
-OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=96)
+OPUS = RTCRtpCodecParameters(
+    mimeType="audio/opus", clockRate=48000, channels=2, payloadType=96, parameters=dict(OPUS_FMTP)
+)
 
 
 def test_rtcp_the_sfu_builds_is_what_aiortc_reads() -> None:
@@ -196,7 +199,9 @@ def test_codec_preferences() -> None:
         "video/VP8",
         "video/rtx",
     ]
-    assert [c.mimeType for c in codecs.consumer_codec_preferences(OPUS)] == ["audio/opus"]
+    (opus,) = codecs.consumer_codec_preferences(OPUS)
+    assert opus.mimeType == "audio/opus"
+    assert opus.parameters == {"minptime": 10, "useinbandfec": 1, "usedtx": 1}  # FEC, DTX
     h264 = next(c for c in RTCRtpSender.getCapabilities("video").codecs if c.name == "H264")
     codec = RTCRtpCodecParameters(
         mimeType=h264.mimeType, clockRate=90000, payloadType=102, parameters=h264.parameters
@@ -303,7 +308,7 @@ async def test_a_bundled_offer_says_its_transport_once_and_aiortc_still_connects
     sfu, client = RTCPeerConnection(config), RTCPeerConnection(config)
     vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
     opus = RTCRtpCodecParameters(
-        mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111
+        mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111, parameters=OPUS_FMTP
     )
     try:
         for i in range(30):
