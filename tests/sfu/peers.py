@@ -30,6 +30,7 @@ from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamT
 from av import AudioFrame, VideoFrame
 
 from arbiter_protocol import (
+    ActiveSpeakers,
     DataMessage,
     Error,
     Handshake,
@@ -122,8 +123,10 @@ class Peer:
         trickle: bool = False,
         video_codecs: tuple[str, ...] | None = None,
         tracks: list[TrackInfo] | None = None,
+        audio_track: MediaStreamTrack | None = None,
     ) -> None:
         self.id = participant_id
+        self.audio_track = audio_track
         self.send = send
         self.size = size
         self.luma = luma
@@ -152,6 +155,12 @@ class Peer:
         self.data: list[DataMessage] = []
         self.errors: list[Error] = []
         self.track_states: list[TrackState] = []
+        self.speakers: list[tuple[float, list[str]]] = []
+        "Every ``active_speakers`` received: (loop time, speakers)."
+        self.by_track: dict[tuple[str, str], Received] = {}
+        "What was received per (publisher, track id)."
+        self.audio: MediaStreamTrack | None = None
+        "The published audio track (``audio_track`` or aiortc's silence)."
         self.data_event = asyncio.Event()
         self._inbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=1000)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -171,7 +180,8 @@ class Peer:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.producer = pc
         if self.with_audio:
-            pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+            self.audio = self.audio_track or AudioStreamTrack()
+            pc.addTransceiver(self.audio, direction="sendonly")
         if self.with_video:
             video = pc.addTransceiver(
                 PatternVideoTrack(*self.size, self.luma), direction="sendonly"
@@ -193,6 +203,19 @@ class Peer:
         offer = await pc.createOffer()
         await pc.setLocalDescription(offer)
         await self._send_description("producer", "offer", pc.localDescription.sdp, self.tracks)
+
+    async def renegotiate(self, tracks: list[TrackInfo]) -> None:
+        """Offer the producer connection again (after transceivers changed), naming each
+        section's track: ``tracks`` by their order among the audio/video sections."""
+        pc = self.producer
+        assert pc is not None
+        await pc.setLocalDescription(await pc.createOffer())
+        mids = [t.mid for t in pc.getTransceivers() if t.mid is not None]
+        named = [
+            TrackInfo(id=t.id, kind=t.kind, source=t.source, mid=mid)
+            for t, mid in zip(tracks, mids, strict=True)
+        ]
+        await self._send_description("producer", "offer", pc.localDescription.sdp, named)
 
     async def _send_description(
         self,
@@ -228,6 +251,8 @@ class Peer:
             self.errors.append(message)
         elif isinstance(message, TrackState):
             self.track_states.append(message)
+        elif isinstance(message, ActiveSpeakers):
+            self.speakers.append((asyncio.get_running_loop().time(), list(message.speakers)))
         self.data_event.set()
 
     async def wait_data(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -307,6 +332,7 @@ class Peer:
                 if info is None or info.participant_id is None:
                     continue  # a section that carries nothing now
                 got = self.got(info.participant_id)
+                per_track = self.by_track.setdefault((info.participant_id, info.id), Received())
                 if isinstance(frame, VideoFrame):
                     if got.first_video_at is None:
                         got.first_video_at = loop.time()
@@ -317,8 +343,12 @@ class Peer:
                     if len(got.lumas) < 10:
                         luma = frame.to_ndarray(format="yuv420p")[: frame.height]
                         got.lumas.append(float(np.median(luma)))
+                    per_track.video_frames += 1
+                    per_track.last_size = (frame.width, frame.height)
+                    per_track.sizes.add((frame.width, frame.height))
                 elif isinstance(frame, AudioFrame):
                     got.audio_frames += 1
+                    per_track.audio_frames += 1
                 got.changed.set()
         except MediaStreamError:
             pass
