@@ -15,8 +15,10 @@ displays as a live view (``pip install 'arbiter[notebook]'``). Guide: ``docs/pyt
 import logging
 
 from ._attachment import Attachment
+from ._devices import DeviceKind, MediaDevice, list_devices
 from ._events import (
     EVENTS,
+    ActiveSpeakersChanged,
     ChatMessage,
     ConnectionState,
     ConnectionStateChanged,
@@ -28,6 +30,7 @@ from ._events import (
     EventType,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantUpdated,
     TrackMuted,
     TrackSubscribed,
     TrackUnsubscribed,
@@ -57,11 +60,13 @@ from ._media import (
     TrackSource,
     color_for_name,
 )
+from ._follow import SpeakerFollower
 from ._notebook import RoomView
 from ._participant import LocalParticipant, RemoteParticipant, TrackKind
 from ._player import AudioPlayer
 from ._recorder import Recorder
 from ._room import JoinContext, Publish, Room, RoomState
+from ._screen import ScreenInput
 from ._stats import ConnectionStats, RoomStats
 from ._track import RemoteTrack
 
@@ -71,6 +76,7 @@ __version__ = "0.1.0"
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "ActiveSpeakersChanged",
     "ArbiterError",
     "Attachment",
     "AudioPlayer",
@@ -81,6 +87,7 @@ __all__ = [
     "ConnectionStateChanged",
     "ConnectionStats",
     "DataReceived",
+    "DeviceKind",
     "DeviceNotFound",
     "Disconnected",
     "EVENTS",
@@ -93,11 +100,13 @@ __all__ = [
     "JoinTimeout",
     "LocalParticipant",
     "LocalTrack",
+    "MediaDevice",
     "MediaSource",
     "NotPublishing",
     "NumpyVideoTrack",
     "ParticipantJoined",
     "ParticipantLeft",
+    "ParticipantUpdated",
     "ProtocolMismatch",
     "Publish",
     "Recorder",
@@ -110,7 +119,9 @@ __all__ = [
     "RoomState",
     "RoomStats",
     "RoomView",
+    "ScreenInput",
     "ServerError",
+    "SpeakerFollower",
     "TestPatternSource",
     "TestPatternVideoTrack",
     "ToneAudioTrack",
@@ -122,4 +133,5 @@ __all__ = [
     "Unauthorized",
     "__version__",
     "color_for_name",
+    "list_devices",
 ]

@@ -23,6 +23,7 @@ from arbiter_protocol import (
     Identify,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantUpdated,
     SfuReady,
 )
 from arbiter_rtc import IceTransportPolicy, TaskSet
@@ -126,8 +127,10 @@ class RoomConnection:
         self.session.route(SfuReady, lambda _: self._on_sfu_ready())
         self.session.route(Handshake, self.link.handshake)
         self.session.route(
-            ParticipantJoined, lambda m: self.roster.joined(m.participant.id, m.participant.name)
+            ParticipantJoined,
+            lambda m: self.roster.joined(m.participant.id, m.participant.name, m.participant),
         )
+        self.session.route(ParticipantUpdated, lambda m: self.roster.updated(m.participant))
         self.session.route(ParticipantLeft, lambda m: self._remove(m.participant_id, m.reason))
         self.session.route(Error, self._on_error)
 
@@ -142,6 +145,7 @@ class RoomConnection:
         self.local = LocalParticipant(
             participant_id, self._name, self.media.video, self.media.audio
         )
+        self.roster.local = self.local
         if not self._sfu_ready.done():
             self.log.debug("waiting for the SFU")
             self.progress.step = "sfu_ready"
@@ -186,7 +190,7 @@ class RoomConnection:
         self.roster.local_id = own
         for info in message.participants:
             if info.id != own:
-                self.roster.joined(info.id, info.name)
+                self.roster.joined(info.id, info.name, info)
         if message.sfu_ready:
             set_result(self._sfu_ready, None)
 
@@ -219,11 +223,11 @@ class RoomConnection:
     def _on_resumed(self, identified: Identified) -> None:
         """Signaling is back: catch up on who is here, and check the media."""
         own = self.session.participant_id
-        present = {p.id: p.name for p in identified.participants if p.id != own}
+        present = {p.id: p for p in identified.participants if p.id != own}
         for participant_id in self.roster.absent(present):  # left while we were away
             self._remove(participant_id, "left")
-        for participant_id, name in present.items():
-            self.roster.joined(participant_id, name)
+        for participant_id, info in present.items():  # renames and hands missed too
+            self.roster.joined(participant_id, info.name, info)
         self.log.debug(
             "signaling back (resumed=%s, sfu_ready=%s)", identified.resumed, identified.sfu_ready
         )

@@ -11,6 +11,7 @@ from typing import Literal
 
 from arbiter_protocol import (
     CHAT_TOPIC,
+    ActiveSpeakers,
     DataMessage,
     Error,
     ProtocolError,
@@ -25,7 +26,9 @@ from ._roster import Roster
 
 __all__ = ["DATA_ACTIONS", "DataReader", "data_message"]
 
-DATA_ACTIONS = frozenset({DataMessage.action, Error.action, TrackState.action})
+DATA_ACTIONS = frozenset(
+    {DataMessage.action, Error.action, TrackState.action, ActiveSpeakers.action}
+)
 "What the SFU may send on a client's data channel."
 
 
@@ -51,9 +54,10 @@ def data_message(
 
 
 class DataReader:
-    """Reads the producer's data channel: ``data`` (and chat), ``track_state``, ``error``.
+    """Reads the producer's data channel: ``data`` (and chat), ``track_state``, ``error``,
+    ``active_speakers``.
 
-    Each becomes an event for ``emit``; mute states go to the ``roster``.
+    Each becomes an event for ``emit``; mute states and speakers go to the ``roster``.
     """
 
     def __init__(self, emit: Callable[[Event], None], roster: Roster, log: RoomLog) -> None:
@@ -75,6 +79,9 @@ class DataReader:
             return
         if isinstance(message, TrackState):
             self._roster.track_state(message)
+            return
+        if isinstance(message, ActiveSpeakers):
+            self._roster.active_speakers(message.speakers)
             return
         assert isinstance(message, DataMessage)
         data: str | bytes = message.data

@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
 from typing import ClassVar, Literal
 
-from ._participant import RemoteParticipant, TrackKind
+from arbiter_protocol import TrackSource
+
+from ._participant import LocalParticipant, RemoteParticipant, TrackKind
 from ._track import RemoteTrack
 
 __all__ = [
     "EVENTS",
+    "ActiveSpeakersChanged",
     "ChatMessage",
     "ConnectionState",
     "ConnectionStateChanged",
@@ -31,6 +34,7 @@ __all__ = [
     "EventType",
     "ParticipantJoined",
     "ParticipantLeft",
+    "ParticipantUpdated",
     "TrackMuted",
     "TrackSubscribed",
     "TrackUnsubscribed",
@@ -49,6 +53,8 @@ EventType = Literal[
     "track_muted",
     "connection_state_changed",
     "chat_message",
+    "active_speakers_changed",
+    "participant_updated",
 ]
 "The name of each event, as used by ``room.on``."
 
@@ -84,6 +90,8 @@ class TrackSubscribed:
     "``audio`` or ``video``."
     track: RemoteTrack
     "The received track: ``track.frames()`` (numpy) or ``await track.recv()`` (av frames)."
+    source: TrackSource = "unknown"
+    "What it is: ``camera``, ``microphone``, ``screen`` ... (as ``track.source``)."
 
 
 @dataclass(frozen=True)
@@ -142,7 +150,7 @@ ConnectionState = Literal["connecting", "connected", "reconnecting", "reconnecte
 
 @dataclass(frozen=True)
 class TrackMuted:
-    """A participant muted or unmuted its audio or video (from its ``track_state``)."""
+    """A participant muted or unmuted one of its tracks (from its ``track_state``)."""
 
     type: ClassVar[EventType] = "track_muted"
     participant: RemoteParticipant
@@ -151,6 +159,27 @@ class TrackMuted:
     "``audio`` or ``video``."
     muted: bool
     "The new state: ``True`` when muted."
+    track_id: str = ""
+    "Which track: ``microphone``, ``camera``, ``screen`` ..."
+
+
+@dataclass(frozen=True)
+class ActiveSpeakersChanged:
+    """Who is speaking changed (the SFU says so at most four times a second)."""
+
+    type: ClassVar[EventType] = "active_speakers_changed"
+    speakers: tuple[RemoteParticipant | LocalParticipant, ...]
+    "The speakers now, loudest first (this client too, when it speaks); empty: nobody."
+
+
+@dataclass(frozen=True)
+class ParticipantUpdated:
+    """A participant renamed itself or raised or lowered its hand (``participant_updated``);
+    also sent for this client's own change, once the server has it."""
+
+    type: ClassVar[EventType] = "participant_updated"
+    participant: RemoteParticipant | LocalParticipant
+    "The participant, as it is now (``name``, ``hand_raised``)."
 
 
 @dataclass(frozen=True)
@@ -192,6 +221,8 @@ Event = (
     | TrackMuted
     | ConnectionStateChanged
     | ChatMessage
+    | ActiveSpeakersChanged
+    | ParticipantUpdated
 )
 "Any room event."
 
@@ -209,6 +240,8 @@ EVENTS: Mapping[str, type[Event]] = MappingProxyType(
             TrackMuted,
             ConnectionStateChanged,
             ChatMessage,
+            ActiveSpeakersChanged,
+            ParticipantUpdated,
         )
     }
 )

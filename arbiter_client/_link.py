@@ -12,6 +12,8 @@ from arbiter_rtc import IceTransportPolicy, PeerConnection, TaskSet, ice_servers
 
 from ._consumers import Consumers
 from ._exceptions import ArbiterError, ConnectionLost
+from ._media import LocalTrack
+from ._participant import TrackKind
 from ._producer import Producer
 from ._progress import Progress, RoomLog
 from ._publish import LocalMedia
@@ -19,7 +21,14 @@ from ._roster import Roster
 from ._session import Session
 from ._stats import ConnectionStats, connection_stats
 
-__all__ = ["MediaLink"]
+__all__ = ["MediaLink", "track_state"]
+
+
+def track_state(track: LocalTrack) -> TrackState:
+    """The ``track_state`` announcing ``track``'s mute state (the main tracks without id)."""
+    main = track.track_id in ("microphone", "camera")
+    kind: TrackKind = "video" if track.kind == "video" else "audio"
+    return TrackState(kind=kind, muted=track.muted, track_id=None if main else track.track_id)
 
 
 class MediaLink:
@@ -67,6 +76,7 @@ class MediaLink:
         self._restart_task: asyncio.Task[None] | None = None
         self._deadline: asyncio.Task[None] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
+        self._renegotiating = asyncio.Lock()
         self.producer: Producer | None = None
         "The producer connection (``None`` while being replaced)."
         self.consumers = Consumers(
@@ -96,6 +106,17 @@ class MediaLink:
         )
         self.producer = producer
         await producer.negotiate(self._session.send, self._progress)
+
+    async def renegotiate(self, change: Callable[[Producer], None]) -> None:
+        """Apply ``change`` (tracks added or removed) to the producer connection and offer
+        it again, one renegotiation at a time. Without a producer (media is being
+        restarted) nothing is needed: the new producer sends what ``LocalMedia`` holds."""
+        async with self._renegotiating:
+            producer = self.producer
+            if producer is None or producer.retired:
+                return
+            change(producer)
+            await producer.renegotiate(self._session.send)
 
     def handshake(self, message: Handshake) -> None:
         """A handshake from the SFU, for the producer or for a consumer."""
@@ -161,8 +182,8 @@ class MediaLink:
             return
         producer = self.producer
         assert producer is not None
-        for kind in self._media.muted():  # the SFU repeats mute state to others: tell it
-            producer.channel.send(encode_message(TrackState(kind=kind, muted=True)))
+        for track in self._media.muted():  # the SFU repeats mute state to others: tell it
+            producer.channel.send(encode_message(track_state(track)))
         for subscription in self._roster.subscriptions.values():  # the new SFU knows none
             producer.channel.send(encode_message(subscription))
         if self._deadline is not None:

@@ -28,6 +28,8 @@ from aiortc import MediaStreamTrack
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
 
+from arbiter_protocol import TrackSource as Origin
+
 from ._exceptions import DeviceNotFound
 
 __all__ = [
@@ -429,7 +431,7 @@ _AUDIO_FRAME = 0.020
 
 
 class LocalTrack(MediaStreamTrack):
-    """A published track (``room.local_participant.video`` / ``.audio``).
+    """A published track (``room.local_participant.video`` / ``.audio`` / ``.screen``).
 
     It forwards the frames of its current :attr:`source`; while :attr:`muted` it sends
     black frames (video) or silence (audio) in their place, paced by the source, so the
@@ -438,9 +440,20 @@ class LocalTrack(MediaStreamTrack):
     Timestamps are its own, so switching sources never makes them jump back.
     """
 
-    def __init__(self, kind: Literal["audio", "video"], source: MediaStreamTrack | None) -> None:
+    def __init__(
+        self,
+        kind: Literal["audio", "video"],
+        source: MediaStreamTrack | None,
+        *,
+        track_id: str | None = None,
+        track_source: Origin | None = None,
+    ) -> None:
         super().__init__()
         self.kind = kind
+        self.track_id = track_id or ("microphone" if kind == "audio" else "camera")
+        "The id the room publishes it under (``microphone``, ``camera``, ``screen``)."
+        self.track_source: Origin = track_source or ("microphone" if kind == "audio" else "camera")
+        "What it is to the others (``microphone``, ``camera``, ``screen``)."
         self._source = source
         self._muted = False
         self._changed = asyncio.Event()

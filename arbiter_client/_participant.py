@@ -27,16 +27,21 @@ class RemoteParticipant:
     track received from it by track id (a participant may publish more than one video
     track, e.g. a screen beside its camera).
 
-    ``audio_muted`` / ``video_muted`` follow the participant's ``track_state`` messages
-    (``False`` until one says otherwise); ``audio_level`` and ``is_speaking`` are measured
-    on the received audio, which the room always reads.
+    ``audio_muted`` / ``video_muted`` / ``screen_muted`` follow the participant's
+    ``track_state`` messages (``False`` until one says otherwise); ``audio_level`` is
+    measured on the received audio, which the room always reads; ``is_speaking`` is what
+    the SFU says (``room.active_speakers``); ``name`` and ``hand_raised`` are what the
+    participant last said of itself (:class:`ParticipantUpdated`).
     """
 
-    def __init__(self, participant_id: str, name: str) -> None:
+    def __init__(self, participant_id: str, name: str, hand_raised: bool = False) -> None:
         self._id = participant_id
         self._name = name
+        self._hand_raised = hand_raised
+        self._speaking = False
         self._tracks: dict[str, RemoteTrack] = {}
-        self._muted: dict[TrackKind, bool] = {"audio": False, "video": False}
+        self._muted: dict[str, bool] = {}
+        "Mute state by track id (``microphone``, ``camera``, ``screen`` ...)."
 
     @property
     def id(self) -> str:
@@ -45,8 +50,13 @@ class RemoteParticipant:
 
     @property
     def name(self) -> str:
-        """The display name chosen at join."""
+        """The display name (chosen at join, or since with ``room.set_name``)."""
         return self._name
+
+    @property
+    def hand_raised(self) -> bool:
+        """True while the participant has its hand raised."""
+        return self._hand_raised
 
     @property
     def tracks(self) -> Mapping[str, RemoteTrack]:
@@ -63,19 +73,29 @@ class RemoteParticipant:
         """Its microphone (or else its first audio track), ``None`` while not subscribed."""
         return self._main("audio", "microphone")
 
+    @property
+    def screen(self) -> RemoteTrack | None:
+        """Its shared screen, ``None`` while it shares none (or it is not subscribed)."""
+        return next((t for t in self._tracks.values() if t.source == "screen"), None)
+
     def _main(self, kind: TrackKind, source: str) -> RemoteTrack | None:
-        tracks = [t for t in self._tracks.values() if t.kind == kind]
+        tracks = [t for t in self._tracks.values() if t.kind == kind and t.source != "screen"]
         return next((t for t in tracks if t.source == source), tracks[0] if tracks else None)
 
     @property
     def audio_muted(self) -> bool:
-        """True if the participant said its audio is muted."""
-        return self._muted["audio"]
+        """True if the participant said its audio (microphone) is muted."""
+        return self._muted.get("microphone", False)
 
     @property
     def video_muted(self) -> bool:
-        """True if the participant said its video is muted."""
-        return self._muted["video"]
+        """True if the participant said its video (camera) is muted."""
+        return self._muted.get("camera", False)
+
+    @property
+    def screen_muted(self) -> bool:
+        """True if the participant paused its shared screen."""
+        return self._muted.get("screen", False)
 
     @property
     def audio_level(self) -> float:
@@ -91,9 +111,8 @@ class RemoteParticipant:
 
     @property
     def is_speaking(self) -> bool:
-        """True if the audio level crossed 0.02 in the last half second and not muted."""
-        track = self.audio
-        return track is not None and not self.audio_muted and track.is_speaking
+        """True while the SFU lists the participant among the active speakers."""
+        return self._speaking
 
     def __repr__(self) -> str:
         kinds = ",".join(sorted(self._tracks))  # track ids
@@ -114,6 +133,9 @@ class LocalParticipant:
         self._name = name
         self._video = video
         self._audio = audio
+        self._screen: LocalTrack | None = None
+        self._hand_raised = False
+        self._speaking = False
 
     @property
     def id(self) -> str:
@@ -122,8 +144,28 @@ class LocalParticipant:
 
     @property
     def name(self) -> str:
-        """This client's display name."""
+        """This client's display name (``room.set_name`` changes it)."""
         return self._name
+
+    @property
+    def hand_raised(self) -> bool:
+        """True while this client's hand is raised (``room.set_hand_raised``)."""
+        return self._hand_raised
+
+    @property
+    def is_speaking(self) -> bool:
+        """True while the SFU lists this client among the active speakers."""
+        return self._speaking
+
+    @property
+    def screen(self) -> LocalTrack | None:
+        """The shared screen (``room.publish_screen``), ``None`` while none is shared."""
+        return self._screen
+
+    @property
+    def screen_muted(self) -> bool:
+        """True while the shared screen is paused (or none is shared)."""
+        return self._screen is None or self._screen.muted
 
     @property
     def video(self) -> LocalTrack | None:

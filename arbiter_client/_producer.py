@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Literal
 
-from aiortc import RTCConfiguration, RTCDataChannel, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCDataChannel, RTCRtpTransceiver, RTCSessionDescription
 
 from arbiter_protocol import Handshake, IceCandidate, Message, SessionDescription, TrackInfo
 from arbiter_rtc import PeerConnection, TaskSet
@@ -16,12 +16,7 @@ from ._media import LocalTrack
 from ._progress import Progress, RoomLog, apply_candidate, read_exception, set_result
 from ._stats import Meter
 
-__all__ = ["CAMERA", "DATA_CHANNEL_LABEL", "MICROPHONE", "Producer"]
-
-CAMERA = TrackInfo(id="camera", kind="video", source="camera")
-"How the producer offer names the published video (whatever feeds it)."
-MICROPHONE = TrackInfo(id="microphone", kind="audio", source="microphone")
-"How the producer offer names the published audio."
+__all__ = ["DATA_CHANNEL_LABEL", "NEGOTIATION_TIMEOUT", "Producer"]
 
 DATA_CHANNEL_LABEL = "arbiter"
 "Label of the data channel on the producer connection (the SFU looks for it)."
@@ -29,13 +24,17 @@ HIGH_WATER = 1024 * 1024
 "Bytes queued on the data channel above which :meth:`Producer.send_paced` waits..."
 LOW_WATER = 256 * 1024
 "... until they are down to this."
+NEGOTIATION_TIMEOUT = 10.0
+"Seconds a renegotiation (a track added or removed) waits for the SFU's answer."
 
 
 class Producer(PeerConnection):
     """The connection that carries this client's media and data to the SFU.
 
     The client offers (one sendonly transceiver per published track and the ``arbiter``
-    data channel), the SFU answers. ``on_message`` gets every data channel message;
+    data channel), the SFU answers. A track added or removed later (a shared screen)
+    renegotiates the same connection (:meth:`add`, :meth:`remove`, :meth:`renegotiate`):
+    the other tracks flow on untouched. ``on_message`` gets every data channel message;
     ``on_failure(reason)`` is called when the connection or the channel goes down, unless
     the producer was retired or closed first.
     """
@@ -70,8 +69,8 @@ class Producer(PeerConnection):
         channel.on("message", on_message)
         channel.on("bufferedamountlow", self._buffer_low.set)
         channel.on("close", self._channel_closed)
-        self._named = [
-            (self.pc.addTransceiver(track, direction="sendonly"), track.kind) for track in tracks
+        self._named: list[tuple[RTCRtpTransceiver, LocalTrack]] = [
+            (self.pc.addTransceiver(track, direction="sendonly"), track) for track in tracks
         ]
 
     def __repr__(self) -> str:
@@ -82,17 +81,7 @@ class Producer(PeerConnection):
     ) -> None:
         """Offer, apply the SFU's answer, and return once media and data can flow."""
         pc = self.pc
-        await pc.setLocalDescription(await pc.createOffer())
-        await send(
-            Handshake(
-                connection="producer",
-                sdp=SessionDescription(type="offer", sdp=pc.localDescription.sdp),
-                tracks=[
-                    dataclasses.replace(MICROPHONE if kind == "audio" else CAMERA, mid=t.mid)
-                    for t, kind in self._named
-                ],
-            )
-        )
+        await self._offer(send)
         progress.step = "the SFU's answer to the producer offer"
         answer = await progress.until(self._answer)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))
@@ -103,6 +92,53 @@ class Producer(PeerConnection):
         await progress.until(self._connected)
         progress.step = "the data channel to open"
         await progress.until(self._channel_open)
+
+    async def _offer(self, send: Callable[[Message], Awaitable[None]]) -> None:
+        """Make an offer and send it, naming each media section's track."""
+        pc = self.pc
+        loop = asyncio.get_running_loop()
+        if self._answer.done():  # a renegotiation: a new answer to wait for
+            self._answer = loop.create_future()
+            self._answer.add_done_callback(read_exception)
+        await pc.setLocalDescription(await pc.createOffer())
+        await send(
+            Handshake(
+                connection="producer",
+                sdp=SessionDescription(type="offer", sdp=pc.localDescription.sdp),
+                tracks=[
+                    TrackInfo(id=t.track_id, kind=_kind(t), source=t.track_source, mid=tr.mid)
+                    for tr, t in self._named
+                ],
+            )
+        )
+
+    def add(self, track: LocalTrack) -> None:
+        """Send ``track`` too once :meth:`renegotiate` is done (a stopped section of the
+        same kind is taken up again, else a new one is added)."""
+        for index, (transceiver, _sent) in enumerate(self._named):
+            if transceiver.direction == "inactive" and transceiver.kind == track.kind:
+                transceiver.direction = "sendonly"
+                transceiver.sender.replaceTrack(track)
+                self._named[index] = (transceiver, track)
+                return
+        self._named.append((self.pc.addTransceiver(track, direction="sendonly"), track))
+
+    def remove(self, track: LocalTrack) -> None:
+        """Stop sending ``track`` (its section goes inactive at :meth:`renegotiate`)."""
+        for transceiver, sent in self._named:
+            if sent is track:
+                transceiver.direction = "inactive"
+                transceiver.sender.replaceTrack(None)
+
+    async def renegotiate(self, send: Callable[[Message], Awaitable[None]]) -> None:
+        """Offer again on this connection and apply the SFU's answer (within
+        :data:`NEGOTIATION_TIMEOUT`, else :class:`ConnectionLost`)."""
+        await self._offer(send)
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(self._answer), NEGOTIATION_TIMEOUT)
+        except TimeoutError:
+            raise ConnectionLost("the SFU did not answer the renegotiation") from None
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))
 
     def handshake(self, message: Handshake, tasks: TaskSet) -> None:
         """The SFU's answer or a trickled candidate for this connection."""
@@ -167,3 +203,7 @@ class Producer(PeerConnection):
     def _channel_closed(self) -> None:
         if not self.retired and not self.closed:
             self._on_failure("data channel closed")
+
+
+def _kind(track: LocalTrack) -> Literal["audio", "video"]:
+    return "video" if track.kind == "video" else "audio"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from typing import Any, Literal
 
+from aiortc import MediaStreamTrack
+
+from ._exceptions import NotPublishing
 from ._media import (
     CameraSource,
     FileSource,
@@ -15,6 +17,7 @@ from ._media import (
     TestPatternSource,
 )
 from ._participant import TrackKind
+from ._screen import feed_frames
 
 __all__ = ["LocalMedia", "Publish", "make_source"]
 
@@ -28,12 +31,18 @@ class LocalMedia:
     """The published tracks of one room; they outlive every producer connection.
 
     A source the room made (``owns``) is closed with the room; one given by the caller
-    is left open.
+    is left open. A shared screen (:attr:`screen`) comes and goes; its track object stays
+    (a later share sends on it again). Sources the room opened later (a device switched
+    to, a screen) are its own: closed when replaced and with the room.
     """
 
     def __init__(self, source: MediaSource | None, *, owns: bool, video: bool, audio: bool) -> None:
         self._source = source
         self._owns = owns
+        self._screen: LocalTrack | None = None
+        self.screen_published = False
+        "True while the screen track is published."
+        self._opened: dict[str, Callable[[], None]] = {}
         self.video = (
             LocalTrack("video", source.video)
             if source is not None and video and source.video is not None
@@ -48,17 +57,63 @@ class LocalMedia:
         "The published audio track, if any."
 
     def track(self, kind: str) -> LocalTrack | None:
-        """The published track of ``kind`` (``audio`` or ``video``), if any."""
+        """The published microphone (``audio``) or camera (``video``) track, if any."""
         return self.audio if kind == "audio" else self.video
+
+    @property
+    def screen(self) -> LocalTrack | None:
+        """The shared screen's track while one is published."""
+        return self._screen if self.screen_published else None
 
     def tracks(self) -> list[LocalTrack]:
         """The published tracks, audio first (the order of the producer's m-lines)."""
-        return [t for t in (self.audio, self.video) if t is not None]
+        return [t for t in (self.audio, self.video, self.screen) if t is not None]
 
-    def muted(self) -> list[TrackKind]:
-        """The kinds whose published track is muted."""
-        kinds: tuple[TrackKind, ...] = ("audio", "video")
-        return [k for k in kinds if (t := self.track(k)) is not None and t.muted]
+    def muted(self) -> list[LocalTrack]:
+        """The published tracks that are muted."""
+        return [t for t in self.tracks() if t.muted]
+
+    def share_screen(
+        self, source: MediaStreamTrack, close: Callable[[], None] | None
+    ) -> LocalTrack:
+        """Publish ``source`` as the screen (the room then renegotiates); ``close`` ends
+        it when it is replaced or unpublished. Returns the screen track."""
+        if self._screen is None:
+            self._screen = LocalTrack("video", None, track_id="screen", track_source="screen")
+        self._screen.set_muted(False)
+        self._replace("screen", self._screen, source, close)
+        self.screen_published = True
+        return self._screen
+
+    def stop_screen(self) -> None:
+        """Unpublish the screen (the room then renegotiates) and close its source."""
+        self.screen_published = False
+        if self._screen is not None:
+            self._replace("screen", self._screen, None, None)
+
+    def switch(
+        self, kind: TrackKind, source: MediaStreamTrack, close: Callable[[], None] | None
+    ) -> None:
+        """Send ``source`` as the microphone or camera from now on, without renegotiating;
+        the previous source is closed if the room opened it."""
+        local = self.track(kind)
+        if local is None:
+            raise NotPublishing(f"this room publishes no {kind}: join with a source of it")
+        self._replace(local.track_id, local, source, close)
+
+    def _replace(
+        self,
+        track_id: str,
+        local: LocalTrack,
+        source: MediaStreamTrack | None,
+        close: Callable[[], None] | None,
+    ) -> None:
+        local.replace_source(source)
+        previous = self._opened.pop(track_id, None)
+        if close is not None:
+            self._opened[track_id] = close
+        if previous is not None:
+            previous()
 
     async def publish_frames(
         self,
@@ -72,29 +127,20 @@ class LocalMedia:
         assert local is not None
         track = NumpyVideoTrack(format=format)
         previous = local.replace_source(track)
-        loop = asyncio.get_running_loop()
-        count = 0
         try:
-            start = loop.time()
-            async for image in frames:
-                track.put(image)
-                count += 1
-                delay = start + count / fps - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)  # pacing, not synchronisation
-                elif delay < -1.0:
-                    start = loop.time() - count / fps
+            return await feed_frames(frames, track, fps)
         finally:
-            track.end()
             if local.source is track:
                 local.replace_source(previous)
-        return count
 
     def close(self) -> None:
-        """Close the source if the room made it, and stop the published tracks."""
+        """Close the sources the room made, and stop the published tracks."""
         if self._source is not None and self._owns:
             self._source.close()
-        for local in (self.video, self.audio):
+        for close in self._opened.values():
+            close()
+        self._opened.clear()
+        for local in (self.video, self.audio, self._screen):
             if local is not None:
                 local.close()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterable, Callable, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
 from aiortc import MediaStreamTrack
 
@@ -25,13 +25,14 @@ from arbiter_protocol import (
 )
 from arbiter_rtc import IceTransportPolicy
 
-from . import _events as ev
 from ._attachment import Attachment
+from ._callbacks import Callbacks
 from ._connection import RoomConnection, RoomState
 from ._data import data_message
-from ._events import ConnectionState, EventStream, EventType
+from ._events import ConnectionState, EventStream
 from ._exceptions import ArbiterError, JoinTimeout, NotPublishing, RoomClosed
 from ._media import MediaSource
+from ._meeting import Meeting
 from ._participant import LocalParticipant, RemoteParticipant, TrackKind
 from ._player import AudioPlayer
 from ._publish import LocalMedia, Publish, make_source
@@ -69,7 +70,7 @@ class JoinContext:
             await self._room.leave()
 
 
-class Room:
+class Room(Callbacks, Meeting):
     """A connection to one Arbiter room. Make one with :meth:`Room.join`.
 
     ```python
@@ -276,71 +277,6 @@ class Room:
         delivered to the next stream opened. The stream ends after :class:`Disconnected`.
         """
         return self._c.hub.stream(maxsize)
-
-    @overload
-    def on(
-        self,
-        event: Literal["participant_joined"],
-        callback: Callable[[ev.ParticipantJoined], object],
-    ) -> None: ...
-    @overload
-    def on(
-        self, event: Literal["participant_left"], callback: Callable[[ev.ParticipantLeft], object]
-    ) -> None: ...
-    @overload
-    def on(
-        self, event: Literal["track_subscribed"], callback: Callable[[ev.TrackSubscribed], object]
-    ) -> None: ...
-    @overload
-    def on(
-        self,
-        event: Literal["track_unsubscribed"],
-        callback: Callable[[ev.TrackUnsubscribed], object],
-    ) -> None: ...
-    @overload
-    def on(
-        self, event: Literal["data_received"], callback: Callable[[ev.DataReceived], object]
-    ) -> None: ...
-    @overload
-    def on(
-        self, event: Literal["error_received"], callback: Callable[[ev.ErrorReceived], object]
-    ) -> None: ...
-    @overload
-    def on(
-        self, event: Literal["disconnected"], callback: Callable[[ev.Disconnected], object]
-    ) -> None: ...
-    @overload
-    def on(
-        self, event: Literal["track_muted"], callback: Callable[[ev.TrackMuted], object]
-    ) -> None: ...
-    @overload
-    def on(
-        self,
-        event: Literal["connection_state_changed"],
-        callback: Callable[[ev.ConnectionStateChanged], object],
-    ) -> None: ...
-    @overload
-    def on(
-        self, event: Literal["chat_message"], callback: Callable[[ev.ChatMessage], object]
-    ) -> None: ...
-    def on(self, event: EventType, callback: Callable[[Any], object]) -> None:
-        """Call ``callback(event)`` for every event of one type, in registration order.
-
-        Event types and the dataclass each callback gets: ``participant_joined``
-        (:class:`ParticipantJoined`), ``participant_left`` (:class:`ParticipantLeft`),
-        ``track_subscribed`` (:class:`TrackSubscribed`), ``track_unsubscribed``
-        (:class:`TrackUnsubscribed`), ``data_received`` (:class:`DataReceived`),
-        ``error_received`` (:class:`ErrorReceived`), ``disconnected``
-        (:class:`Disconnected`), ``track_muted`` (:class:`TrackMuted`),
-        ``connection_state_changed`` (:class:`ConnectionStateChanged`), ``chat_message``
-        (:class:`ChatMessage`). Callbacks must be plain functions: for async work,
-        start a task from the callback. An exception in a callback is logged and ignored.
-        """
-        self._c.hub.on(event, callback)
-
-    def off(self, event: EventType, callback: Callable[[Any], object]) -> None:
-        """Remove a callback registered with :meth:`on` (a no-op if it is not registered)."""
-        self._c.hub.off(event, callback)
 
     async def send(
         self,

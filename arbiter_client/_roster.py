@@ -8,12 +8,12 @@ from types import MappingProxyType
 
 from aiortc import MediaStreamTrack
 
-from arbiter_protocol import Subscription, TrackInfo, TrackState
+from arbiter_protocol import ParticipantInfo, Subscription, TrackInfo, TrackState
 from arbiter_rtc import TaskSet
 
 from . import _events as ev
 from ._events import Event
-from ._participant import RemoteParticipant, TrackKind
+from ._participant import LocalParticipant, RemoteParticipant, TrackKind
 from ._progress import RoomLog
 from ._track import RemoteTrack
 
@@ -32,12 +32,16 @@ class Roster:
         self._tasks = tasks
         self._log = log
         self._participants: dict[str, RemoteParticipant] = {}
-        self._early_states: dict[str, dict[TrackKind, bool]] = {}
+        self._early_states: dict[str, dict[str, bool]] = {}
         self.subscriptions: dict[tuple[str, str | None], Subscription] = {}
         """(participant id, track id or ``None``) -> what this client asked for there, with
         the quality in force (kept to tell a new SFU)."""
         self.local_id: str | None = None
         "This client's own participant id, once known (never listed)."
+        self.local: LocalParticipant | None = None
+        "This client, once joined."
+        self.speakers: list[str] = []
+        "The active speakers' ids, loudest first (as the SFU last said)."
 
     @property
     def view(self) -> Mapping[str, RemoteParticipant]:
@@ -48,18 +52,58 @@ class Roster:
         """The participant ``participant_id``, if present."""
         return self._participants.get(participant_id)
 
-    def joined(self, participant_id: str, name: str) -> None:
-        """A participant is present (joined, or known from ``identified``); renames a known one."""
+    def joined(self, participant_id: str, name: str, info: ParticipantInfo | None = None) -> None:
+        """A participant is present (joined, or known from ``identified``); a known one
+        takes what ``info`` says of it now (name, hand)."""
         if participant_id == self.local_id:
             return
         participant = self._participants.get(participant_id)
         if participant is not None:
-            participant._name = name
+            if info is not None:
+                self.updated(info)
+            else:
+                participant._name = name
             return
-        participant = RemoteParticipant(participant_id, name)
+        participant = RemoteParticipant(
+            participant_id, name, hand_raised=bool(info is not None and info.hand_raised)
+        )
         participant._muted.update(self._early_states.pop(participant_id, {}))
+        participant._speaking = participant_id in self.speakers
         self._participants[participant_id] = participant
         self._emit(ev.ParticipantJoined(participant))
+
+    def updated(self, info: ParticipantInfo) -> None:
+        """A participant's state changed (``participant_updated``; this client's own too)."""
+        participant: RemoteParticipant | LocalParticipant | None
+        participant = self.local if info.id == self.local_id else self._participants.get(info.id)
+        if participant is None:
+            return
+        hand = bool(info.hand_raised)
+        if (participant._name, participant._hand_raised) == (info.name, hand):
+            return
+        participant._name, participant._hand_raised = info.name, hand
+        self._emit(ev.ParticipantUpdated(participant))
+
+    def active_speakers(self, speakers: list[str]) -> None:
+        """The SFU says who speaks now (``active_speakers``), loudest first."""
+        if speakers == self.speakers:
+            return
+        self.speakers = list(speakers)
+        speaking = set(speakers)
+        for participant in self._participants.values():
+            participant._speaking = participant.id in speaking
+        if self.local is not None:
+            self.local._speaking = self.local.id in speaking
+        self._emit(ev.ActiveSpeakersChanged(tuple(self.speaker_list())))
+
+    def speaker_list(self) -> list[RemoteParticipant | LocalParticipant]:
+        """The active speakers (known participants and this client), loudest first."""
+        found: list[RemoteParticipant | LocalParticipant] = []
+        for pid in self.speakers:
+            participant = self.local if pid == self.local_id else self._participants.get(pid)
+            if participant is not None:
+                found.append(participant)
+        return found
 
     def left(self, participant_id: str, reason: str) -> None:
         """A participant is gone (its tracks are unsubscribed first)."""
@@ -107,7 +151,9 @@ class Roster:
         if old is not None:
             self.end_track(old)
         participant._tracks[info.id] = track
-        self._emit(ev.TrackSubscribed(participant=participant, kind=kind, track=track))
+        self._emit(
+            ev.TrackSubscribed(participant=participant, kind=kind, track=track, source=info.source)
+        )
         return track
 
     def end_track(self, track: RemoteTrack) -> None:
@@ -137,11 +183,16 @@ class Roster:
         if message.sender is None:
             self._log.warning("ignoring a track_state without sender")
             return
+        track_id = message.track_id or ("microphone" if message.kind == "audio" else "camera")
         participant = self._participants.get(message.sender)
         if participant is None:  # the data channel overtook participant_joined
-            self._early_states.setdefault(message.sender, {})[message.kind] = message.muted
+            self._early_states.setdefault(message.sender, {})[track_id] = message.muted
             return
-        if participant._muted[message.kind] == message.muted:
+        if participant._muted.get(track_id, False) == message.muted:
             return
-        participant._muted[message.kind] = message.muted
-        self._emit(ev.TrackMuted(participant=participant, kind=message.kind, muted=message.muted))
+        participant._muted[track_id] = message.muted
+        self._emit(
+            ev.TrackMuted(
+                participant=participant, kind=message.kind, muted=message.muted, track_id=track_id
+            )
+        )

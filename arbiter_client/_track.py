@@ -29,10 +29,6 @@ __all__ = ["RemoteTrack", "audio_ndarray", "rms_level"]
 
 TrackKind = Literal["audio", "video"]
 
-SPEAKING_THRESHOLD = 0.02
-"Audio level (RMS, 0..1) above which a participant counts as speaking."
-SPEAKING_HOLD = 0.5
-"Seconds a participant still counts as speaking after the level last crossed the threshold."
 _STALE = 0.5
 _RECV_BUFFER = {"video": 4, "audio": 50}
 _ITER_BUFFER = {"video": 8, "audio": 100}
@@ -144,7 +140,6 @@ class RemoteTrack(MediaStreamTrack):
         self._times: collections.deque[float] = collections.deque(maxlen=31)
         self._count = 0
         self._level = 0.0
-        self._loud_at = -1.0
         self._finished = False
 
     # ------------------------------------------------------------------ reading
@@ -168,8 +163,6 @@ class RemoteTrack(MediaStreamTrack):
         self._count += 1
         if isinstance(frame, av.AudioFrame):
             self._level = rms_level(frame.to_ndarray())
-            if self._level >= SPEAKING_THRESHOLD:
-                self._loud_at = now
         for subscriber in list(self._subscribers):
             subscriber.put(frame)
 
@@ -295,11 +288,6 @@ class RemoteTrack(MediaStreamTrack):
         if self.kind != "audio" or time.monotonic() - self._latest_at > _STALE:
             return 0.0
         return self._level
-
-    @property
-    def is_speaking(self) -> bool:
-        """True if the level crossed the speaking threshold in the last half second."""
-        return self.kind == "audio" and time.monotonic() - self._loud_at <= SPEAKING_HOLD
 
     @property
     def ended(self) -> bool:

@@ -65,6 +65,8 @@ class Settings:
     "``identify``, ``resume`` and ``leave`` per participant (or SFU) per window."
     session_rate_window: float = 60.0
     "Window of ``session_rate_limit``."
+    update_rate_limit: int = 20
+    "``update_participant`` (new name, hand) per participant per ``session_rate_window``."
     join_rate_limit: int = 30
     "``POST /rooms/{id}/join`` requests per client address per window."
     create_rate_limit: int = 10
@@ -79,7 +81,13 @@ class Settings:
     def __post_init__(self) -> None:
         if self.refresh_ttl < self.token_ttl:
             raise ValueError("refresh_ttl must be at least token_ttl")
-        for name in ("rate_limit", "session_rate_limit", "join_rate_limit", "create_rate_limit"):
+        for name in (
+            "rate_limit",
+            "session_rate_limit",
+            "update_rate_limit",
+            "join_rate_limit",
+            "create_rate_limit",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
 

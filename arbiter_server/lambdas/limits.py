@@ -3,7 +3,8 @@
 Buckets are keyed by what cannot be renewed at will: the connection id (every signaling
 message but the SFU's), the session (``identify``, ``resume``, ``leave``: one participant or
 SFU however many sockets it opens; ``refresh`` needs the current credential and is counted
-with the connection's messages) and the client address (``POST /rooms/{id}/join`` and
+with the connection's messages; ``update_participant``, which the whole room hears, has a
+bucket of its own) and the client address (``POST /rooms/{id}/join`` and
 ``POST /rooms``). They live in their own store items, so no identify,
 leave or reconnect resets them.
 """
@@ -14,7 +15,7 @@ from arbiter_protocol import ErrorCode, ProtocolError
 
 from .services import Services
 
-__all__ = ["check_address", "check_connection", "check_session"]
+__all__ = ["check_address", "check_connection", "check_session", "check_update"]
 
 
 def check_connection(services: Services, connection_id: str) -> None:
@@ -41,6 +42,20 @@ def check_session(services: Services, session_id: str, action: str) -> None:
             f"more than {s.session_rate_limit} identify, resume or leave in "
             f"{s.session_rate_window:g} s for this participant; try again later",
             action,
+        )
+
+
+def check_update(services: Services, session_id: str) -> None:
+    """Count one ``update_participant`` of a participant (each one is told to the room)."""
+    s = services.settings
+    if not services.store.allow(
+        f"update:{session_id}", services.clock(), s.update_rate_limit, s.session_rate_window
+    ):
+        raise ProtocolError(
+            ErrorCode.RATE_LIMITED,
+            f"more than {s.update_rate_limit} updates in {s.session_rate_window:g} s "
+            "for this participant; try again later",
+            "update_participant",
         )
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "ensure_sfu",
     "expire_rooms",
     "grants_of",
+    "info_of",
     "new_id",
     "participants_of",
     "refill_pool",
@@ -34,11 +35,17 @@ def new_id(prefix: str = "") -> str:
 
 def participants_of(services: Services, room_id: str) -> list[ParticipantInfo]:
     """Participants currently identified in a room."""
-    return [
-        ParticipantInfo(id=c.participant_id or "", name=c.name or "", grants=grants_of(c))
-        for c in services.store.list_connections(room_id)
-        if c.role in SEAT_ROLES
-    ]
+    return [info_of(c) for c in services.store.list_connections(room_id) if c.role in SEAT_ROLES]
+
+
+def info_of(conn: ConnectionRecord) -> ParticipantInfo:
+    """A participant's connection as the protocol shows it to others."""
+    return ParticipantInfo(
+        id=conn.participant_id or "",
+        name=conn.name or "",
+        grants=grants_of(conn),
+        hand_raised=conn.hand_raised or None,
+    )
 
 
 def grants_of(conn: ConnectionRecord) -> list[Grant] | None:

@@ -23,6 +23,7 @@ WS_ROUTES: tuple[str, ...] = (
     "refresh",
     "handshake",
     "leave",
+    "update_participant",
     "error",
     "$default",
 )

@@ -1,8 +1,9 @@
 """Signaling handler (API Gateway WebSocket API; route selection ``$request.body.action``).
 
 Routes: ``$connect``, ``$disconnect``, ``identify``, ``resume``, ``refresh``,
-``handshake``, ``leave``, ``error`` and ``$default``. Replies go through the poster, never
-the integration response, so the code is the same on API Gateway and on the local gateway.
+``handshake``, ``leave``, ``update_participant``, ``error`` and ``$default``. Replies go
+through the poster, never the integration response, so the code is the same on API
+Gateway and on the local gateway.
 Every invalid message is answered with an ``error`` and changes nothing. Sessions (who may
 identify, resume and refresh) are :mod:`.sessions`; rate limits are :mod:`.limits`.
 """
@@ -22,14 +23,15 @@ from arbiter_protocol import (
     Identified,
     Identify,
     Message,
-    ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantUpdated,
     ProtocolError,
     Refresh,
     Refreshed,
     Resume,
     SfuReady,
+    UpdateParticipant,
     error_message,
     parse_message,
 )
@@ -38,7 +40,7 @@ from ..auth import new_refresh_credential, split_refresh_credential
 from ..store import SEAT_ROLES, Admission, ConnectionRecord, SessionRecord, StoreUnavailable
 from . import limits
 from ._responses import error_response
-from .rooms import grants_of, participants_of
+from .rooms import info_of, participants_of
 from .services import Services, get_services
 from .sessions import Credentials, admit_token, end_session, rotate_refresh
 
@@ -49,7 +51,9 @@ logger = logging.getLogger(__name__)
 Event = dict[str, Any]
 OK: dict[str, Any] = {"statusCode": 200}
 
-CLIENT_ACTIONS = frozenset({"identify", "resume", "refresh", "handshake", "leave", "error"})
+CLIENT_ACTIONS = frozenset(
+    {"identify", "resume", "refresh", "handshake", "leave", "update_participant", "error"}
+)
 "Actions a connection may send; everything else is ``unknown_action`` (``error`` only SFUs)."
 
 
@@ -231,6 +235,7 @@ def _admit_participant(
     pid = session.session_id
     conn.role, conn.room_id = "participant", room.room_id
     conn.participant_id, conn.name, conn.grants = pid, session.name, session.grants
+    conn.hand_raised = session.hand_raised
     conn.session_id, conn.session_ends_at = pid, session.ends_at
     others = [p for p in participants_of(services, room.room_id) if p.id != pid]
     admission = store.admit_participant(
@@ -243,7 +248,7 @@ def _admit_participant(
             action,
         )
     store.update_room(room.room_id, empty_since=None, waiting_since=None)
-    info = ParticipantInfo(id=pid, name=session.name, grants=grants_of(conn))
+    info = info_of(conn)
     resumed = admission is Admission.TOOK_OVER
     if resumed:
         assert previous is not None
@@ -409,6 +414,32 @@ def _error(services: Services, connection_id: str, message: Message) -> None:
     logger.info("SFU error for %s who has left: %s", message.participant_id, message.message)
 
 
+# ------------------------------------------------------------------ room state
+
+
+def _update_participant(services: Services, connection_id: str, message: Message) -> None:
+    """A participant renames itself or raises/lowers its hand: keep it with the connection
+    and the session (late joiners and resumes see it) and tell the whole room."""
+    assert isinstance(message, UpdateParticipant)
+    conn = _identified(services, connection_id)
+    if conn.role != "participant":
+        raise ProtocolError(
+            ErrorCode.FORBIDDEN, "only participants update themselves", message.action
+        )
+    limits.check_update(services, conn.session_id or connection_id)
+    changes: dict[str, object] = {}
+    if message.name is not None:
+        conn.name = changes["name"] = message.name
+    if message.hand_raised is not None:
+        conn.hand_raised = changes["hand_raised"] = message.hand_raised
+    services.store.put_connection(conn)
+    if conn.session_id:
+        services.store.update_session(conn.session_id, {}, **changes)
+    _broadcast(
+        services, conn.room_id or "", ParticipantUpdated(participant=info_of(conn)), exclude=""
+    )
+
+
 # ------------------------------------------------------------------ leaving
 
 
@@ -512,5 +543,6 @@ _HANDLERS: dict[str, Callable[[Services, str, Message], None]] = {
     "refresh": _refresh,
     "handshake": _handshake,
     "leave": _leave,
+    "update_participant": _update_participant,
     "error": _error,
 }

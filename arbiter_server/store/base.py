@@ -83,6 +83,8 @@ class ConnectionRecord:
     "The session this connection belongs to (participant id, or SFU id)."
     session_ends_at: float | None = None
     "When that session ends (participants); the connection is then closed."
+    hand_raised: bool = False
+    "True while the participant's hand is raised (``update_participant``)."
 
 
 @dataclass
@@ -105,6 +107,8 @@ class SessionRecord:
     "SHA-256 of the current refresh credential's secret part; None before it has one."
     token_id: str | None = None
     "The ``jti`` of the one unused token that may still ``identify``; None once used."
+    hand_raised: bool = False
+    "True while the participant's hand is raised (kept across resumes, as ``name``)."
 
 
 class Admission(enum.Enum):

@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS connections (
     away_since REAL,
     grants TEXT,
     session_id TEXT,
-    session_ends_at REAL
+    session_ends_at REAL,
+    hand_raised INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS connections_room ON connections (room_id, role);
 CREATE TABLE IF NOT EXISTS sessions (
@@ -70,7 +71,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     grants TEXT,
     ends_at REAL,
     refresh_digest TEXT,
-    token_id TEXT
+    token_id TEXT,
+    hand_raised INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS limits (
     key TEXT PRIMARY KEY,
@@ -296,7 +298,11 @@ class SQLiteStore(Store):
             .execute("SELECT * FROM sessions WHERE session_id = ?", (session_id,))
             .fetchone()
         )
-        return SessionRecord(**_known(row, _SESSION_COLUMNS)) if row else None
+        if row is None:
+            return None
+        data = _known(row, _SESSION_COLUMNS)
+        data["hand_raised"] = bool(data.get("hand_raised"))
+        return SessionRecord(**data)
 
     def update_session(
         self, session_id: str, expect: Mapping[str, object], **changes: object
@@ -393,7 +399,12 @@ class SQLiteStore(Store):
 
 _ADDED_COLUMNS = {
     "rooms": {"sfu_started_by": "TEXT", "waiting_since": "REAL"},
-    "connections": {"session_id": "TEXT", "session_ends_at": "REAL"},
+    "connections": {
+        "session_id": "TEXT",
+        "session_ends_at": "REAL",
+        "hand_raised": "INTEGER NOT NULL DEFAULT 0",
+    },
+    "sessions": {"hand_raised": "INTEGER NOT NULL DEFAULT 0"},
 }
 "Columns newer than the first schema: a file written before them gets them added."
 
@@ -464,4 +475,6 @@ def _room(row: sqlite3.Row) -> RoomRecord:
 
 
 def _conn(row: sqlite3.Row) -> ConnectionRecord:
-    return ConnectionRecord(**_known(row, _CONN_COLUMNS))
+    data = _known(row, _CONN_COLUMNS)
+    data["hand_raised"] = bool(data.get("hand_raised"))
+    return ConnectionRecord(**data)
