@@ -14,6 +14,7 @@ import pytest
 from aiortc import MediaStreamTrack
 
 from arbiter_client import (
+    ActiveSpeakersChanged,
     ChatMessage,
     DeviceNotFound,
     NotPublishing,
@@ -26,6 +27,7 @@ from arbiter_client import (
 )
 from arbiter_client import sync as sync_client
 from arbiter_protocol import (
+    ActiveSpeakers,
     DataMessage,
     Handshake,
     Subscription,
@@ -92,7 +94,8 @@ async def test_frames_fan_out_to_every_consumer_as_numpy(room: Room) -> None:
     floats = (await asyncio.wait_for(take(audio, 1, format="f32"), WAIT))[0]
     assert floats.dtype == np.float32 and np.abs(floats).max() <= 1.0
     await wait_until(lambda: alice.audio_level > 0.05)  # the fake's tone: RMS ~0.14
-    assert alice.audio_level < 0.5 and alice.is_speaking
+    assert alice.audio_level < 0.5
+    assert not alice.is_speaking  # a level is no speaker: the SFU says who speaks
     assert video.fps is not None and video.fps > 5
 
 
@@ -200,6 +203,26 @@ async def test_remote_track_state_becomes_track_muted(fake: FakeServer, room: Ro
     await wait_until(lambda: "bob" in room.participants)
     assert room.participants["bob"].video_muted
     assert [e.muted for e in seen] == [True, False]
+
+
+async def test_the_sfus_active_speakers_become_events_and_speaking_flags(
+    fake: FakeServer, room: Room
+) -> None:
+    session = fake.sessions[0]
+    alice = await alice_tracks(room)
+    events = room.events()
+    assert session.channel is not None
+    me = room.participant_id
+    session.channel.send(encode_message(ActiveSpeakers(speakers=["alice", me])))
+    event = await next_event(events, ActiveSpeakersChanged)
+    assert event.speakers == (alice, room.local_participant)
+    assert room.active_speakers == [alice, room.local_participant]
+    assert alice.is_speaking and room.local_participant.is_speaking
+    # the same list again is no change; nobody speaking is one
+    session.channel.send(encode_message(ActiveSpeakers(speakers=["alice", me])))
+    session.channel.send(encode_message(ActiveSpeakers(speakers=[])))
+    assert (await next_event(events, ActiveSpeakersChanged)).speakers == ()
+    assert not alice.is_speaking and room.active_speakers == []
 
 
 async def test_chat_both_ways(fake: FakeServer, room: Room) -> None:
