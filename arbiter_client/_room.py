@@ -547,7 +547,7 @@ class Room:
         return RoomStats(connections=tuple(found), rtt_ms=rtt)
 
     def _ipython_display_(self) -> None:
-        """Show the room as a live grid of participant tiles in Jupyter (``arbiter[notebook]``)."""
+        """Show the room as a live grid of participant tiles in Jupyter (``[notebook]`` extra)."""
         from ._notebook import RoomView
 
         RoomView(self).display()

@@ -1,4 +1,9 @@
-"""``arbiter-server``: run the local stack (``dev``)."""
+"""``arbiter-server``: run the local stack (``dev``) or deploy to AWS (``deploy`` ...).
+
+Each command imports what it needs when it runs, so an install with only the extra a
+command needs runs it: ``arbiter-video[server]`` for ``dev`` (aiohttp),
+``arbiter-video[aws]`` for ``deploy``, ``status`` and ``destroy`` (boto3, rich).
+"""
 
 from __future__ import annotations
 
@@ -9,17 +14,22 @@ import logging
 import signal
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import __version__
 from .infra import cli as infra_cli
-from .local import LocalStack, LocalStackConfig
+from .resources import web_dir
+
+if TYPE_CHECKING:
+    from .local import LocalStack
 
 __all__ = ["main"]
 
 logger = logging.getLogger("arbiter.cli")
 
-WEB_DIST = Path(__file__).resolve().parent.parent / "apps" / "web-sdk" / "dist-demo"
+EXTRA_FOR = {"dev": "server", **{command: "aws" for command in infra_cli.COMMANDS}}
+"The extra (``pip install 'arbiter-video[EXTRA]'``) each command needs."
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="arbiter-server",
         description="Arbiter: self-hosted video rooms. Run it locally with 'dev'.",
     )
-    parser.add_argument("--version", action="version", version=f"arbiter {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"arbiter-server {version('arbiter-video')}"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     dev = sub.add_parser(
         "dev",
@@ -63,31 +75,42 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    if args.command == "dev":
-        logging.basicConfig(
-            level=args.log_level.upper(),
-            stream=sys.stderr,
-            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    try:
+        if args.command == "dev":
+            logging.basicConfig(
+                level=args.log_level.upper(),
+                stream=sys.stderr,
+                format="%(asctime)s %(name)s %(levelname)s %(message)s",
+            )
+            try:
+                return asyncio.run(_dev(args))
+            except OSError as exc:
+                print(f"arbiter-server dev: {exc}", file=sys.stderr)
+                return 1
+        if args.command in infra_cli.COMMANDS:
+            return infra_cli.run(args)
+    except ModuleNotFoundError as exc:
+        extra = EXTRA_FOR[args.command]
+        print(
+            f"arbiter-server {args.command} needs the '{extra}' extra ({exc.name} is not "
+            f"installed): pip install 'arbiter-video[{extra}]'",
+            file=sys.stderr,
         )
-        try:
-            return asyncio.run(_dev(args))
-        except OSError as exc:
-            print(f"arbiter-server dev: {exc}", file=sys.stderr)
-            return 1
-    if args.command in infra_cli.COMMANDS:
-        return infra_cli.run(args)
+        return 1
     parser.error(f"unknown command {args.command}")
     return 2
 
 
 async def _dev(args: argparse.Namespace) -> int:
+    from .local import LocalStack, LocalStackConfig
+
     config = LocalStackConfig(
         data_dir=args.data_dir,
         host=args.host,
         port=args.port,
         pool_size=args.pool_size,
         log_level=args.log_level,
-        web_dir=WEB_DIST if WEB_DIST.exists() else None,
+        web_dir=web_dir(),
         turn=not args.no_turn,
     )
     stack = LocalStack(config)

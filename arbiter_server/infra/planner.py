@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..lambdas.routes import HTTP_ROUTES, WS_ROUTES
+from ..lambdas.routes import HTTP_CORS, HTTP_ROUTES, WS_ROUTES
 from .awsclient import AwsClient
 from .models import (
     TAG_KEY,
@@ -480,7 +480,11 @@ def _plan_security_groups(ctx: _Ctx) -> None:
 
 def _plan_apis(ctx: _Ctx) -> None:
     specs: list[tuple[str, str, dict[str, Any]]] = [
-        ("http_api_id", ctx.names.http_api, {"ProtocolType": "HTTP", "CorsConfiguration": _CORS}),
+        (
+            "http_api_id",
+            ctx.names.http_api,
+            {"ProtocolType": "HTTP", "CorsConfiguration": HTTP_CORS},
+        ),
         (
             "ws_api_id",
             ctx.names.ws_api,
@@ -518,14 +522,6 @@ def _plan_apis(ctx: _Ctx) -> None:
             ],
             str(extra["ProtocolType"]),
         )
-
-
-_CORS = {
-    "AllowOrigins": ["*"],
-    "AllowMethods": ["GET", "POST"],
-    "AllowHeaders": ["content-type", "x-api-key"],
-    "MaxAge": 3600,
-}
 
 
 def _trust(service: str) -> dict[str, Any]:

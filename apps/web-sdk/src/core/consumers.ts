@@ -3,10 +3,10 @@
  * here; each one's tracks go on that participant.
  * @packageDocumentation
  */
-import { ArbiterError } from './errors';
-import { makeMessage, type Handshake, type Message } from './protocol';
-import { waitForIceGathering } from './rtc';
-import type { RoomEnvironment } from './types';
+import { ArbiterError } from './errors.js';
+import { makeMessage, type Handshake, type Message } from './protocol/index.js';
+import { waitForIceGathering } from './rtc.js';
+import type { RoomEnvironment } from './types.js';
 
 interface Consumer {
   producerId: string;

@@ -3,8 +3,8 @@
  * new list, and is announced (`participantsChanged`, `participantJoined` ...).
  * @packageDocumentation
  */
-import type { ParticipantInfo } from './protocol';
-import type { Emit, Participant } from './types';
+import type { ParticipantInfo } from './protocol/index.js';
+import type { Emit, Participant } from './types.js';
 
 /** Everyone in the room, the local participant first. */
 export class Roster {

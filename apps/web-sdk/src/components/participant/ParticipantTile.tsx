@@ -1,6 +1,6 @@
 import * as React from 'react';
-import type { Participant } from '../../core/room';
-import { VideoTrack } from './VideoTrack';
+import type { Participant } from '../../core/room.js';
+import { VideoTrack } from './VideoTrack.js';
 
 /** Props of {@link ParticipantTile}. @public */
 export interface ParticipantTileProps extends React.HTMLAttributes<HTMLDivElement> {

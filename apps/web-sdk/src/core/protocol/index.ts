@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-export { ErrorCode, ProtocolError } from './errors';
+export { ErrorCode, ProtocolError } from './errors.js';
 export {
   CHAT_TOPIC,
   checkSdp,
@@ -20,9 +20,9 @@ export {
   MAX_MESSAGE_BYTES,
   MAX_NAME,
   PROTOCOL_VERSION,
-} from './limits';
-export * from './types';
-export { ACTIONS } from './schemas';
+} from './limits.js';
+export * from './types.js';
+export { ACTIONS } from './schemas.js';
 export {
   bodyToDict,
   decodeBody,
@@ -33,5 +33,5 @@ export {
   messageFromDict,
   messageToDict,
   parseMessage,
-} from './messages';
-export { protocolManifest, type ProtocolManifest } from './manifest';
+} from './messages.js';
+export { protocolManifest, type ProtocolManifest } from './manifest.js';

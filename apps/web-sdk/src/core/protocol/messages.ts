@@ -2,11 +2,11 @@
  * Parsing, validating and serialising messages and bodies (Python's `parse_message`, `encode_body` ...).
  * @packageDocumentation
  */
-import { fromDict, isPlainObject, pyLen, pyReprValue, toDict } from './codec';
-import { ErrorCode, ProtocolError } from './errors';
-import { MAX_BODY_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './limits';
-import { BODY_SCHEMAS, MESSAGE_SCHEMAS } from './schemas';
-import type { Action, Bodies, BodyType, ErrorMessage, Message, MessageInit } from './types';
+import { fromDict, isPlainObject, pyLen, pyReprValue, toDict } from './codec.js';
+import { ErrorCode, ProtocolError } from './errors.js';
+import { MAX_BODY_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './limits.js';
+import { BODY_SCHEMAS, MESSAGE_SCHEMAS } from './schemas.js';
+import type { Action, Bodies, BodyType, ErrorMessage, Message, MessageInit } from './types.js';
 
 function byteLength(raw: string | Uint8Array): number {
   // Python measures `len(raw)`: characters of a str, bytes of a bytes object.

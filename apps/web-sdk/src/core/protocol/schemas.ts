@@ -2,9 +2,9 @@
  * The schema of every message and body: what Python derives from its dataclass annotations.
  * @packageDocumentation
  */
-import { ErrorCode, ProtocolError } from './errors';
-import { CANDIDATE_RE, checkSdp, MAX_CANDIDATE, MAX_NAME, MAX_SDP } from './limits';
-import type { Action, BodyType } from './types';
+import { ErrorCode, ProtocolError } from './errors.js';
+import { CANDIDATE_RE, checkSdp, MAX_CANDIDATE, MAX_NAME, MAX_SDP } from './limits.js';
+import type { Action, BodyType } from './types.js';
 
 /** A field's type, as the validator reads it. */
 export type FieldType =
