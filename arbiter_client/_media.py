@@ -476,6 +476,18 @@ class LocalTrack(MediaStreamTrack):
             return None
         return (len(times) - 1) / (times[-1] - times[0]) if times[-1] > times[0] else None
 
+    def stop(self) -> None:
+        """Ignored: a published track outlives its peer connections.
+
+        aiortc's sender stops its track when its connection ends, also when the far end
+        closed it (an SFU stopped or restarted); the room then publishes the same track on a
+        new connection. :meth:`close` ends the track.
+        """
+
+    def close(self) -> None:
+        """End the track for good (the room was left)."""
+        super().stop()
+
     def set_muted(self, muted: bool) -> None:
         """Send black/silence (``True``) or the source's media (``False``)."""
         self._muted = muted

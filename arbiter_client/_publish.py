@@ -96,7 +96,7 @@ class LocalMedia:
             self._source.close()
         for local in (self.video, self.audio):
             if local is not None:
-                local.stop()
+                local.close()
 
 
 def make_source(

@@ -48,6 +48,8 @@ class ErrorCode(StrEnum):
     "The HTTP route does not exist."
     METHOD_NOT_ALLOWED = "method_not_allowed"
     "The HTTP route exists but not with this method."
+    STORE_UNAVAILABLE = "store_unavailable"
+    "The server's state store cannot serve the request now (locked or full); try again later."
     INTERNAL_ERROR = "internal_error"
     "The server failed; the message says no more than is safe."
 

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -19,7 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .infra import cli as infra_cli
+from .launcher import SubprocessLauncher
 from .resources import web_dir
+from .supervisor import spawn, stop_processes
 
 if TYPE_CHECKING:
     from .local import LocalStack
@@ -101,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+STOP_TIMEOUT = 4.0
+"Seconds ``dev`` takes at most to stop after Ctrl-C or SIGTERM before it kills what is left."
+
+
 async def _dev(args: argparse.Namespace) -> int:
     from .local import LocalStack, LocalStackConfig
 
@@ -112,48 +119,95 @@ async def _dev(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         web_dir=web_dir(),
         turn=not args.no_turn,
+        stop_timeout=2.0,
     )
     stack = LocalStack(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     bot: subprocess.Popen[bytes] | None = None
-    await stack.start()
+
+    def on_signal() -> None:
+        if stop.is_set():  # a second Ctrl-C: do not wait any longer
+            _kill_and_exit(_child_pids(stack, bot), "stopped at once (second signal)")
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
     try:
+        await stack.start()
         url = await stack.create_room(args.room)
         if not args.no_bot:
-            log = open(args.data_dir / "logs" / "demo-bot.log", "ab")  # noqa: SIM115
-            bot = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "arbiter_server.demo_bot",
-                    url,
-                    "--name",
-                    "demo-bot",
-                    "--log-level",
-                    args.log_level,
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-            log.close()
+            bot = _start_bot(args, url)
         _announce(args, stack, url, bot)
         await stop.wait()
         print("\nStopping...", flush=True)
     finally:
-        if bot is not None and bot.poll() is None:
-            bot.terminate()
-            try:
-                await loop.run_in_executor(None, bot.wait, 10)
-            except subprocess.TimeoutExpired:
-                bot.kill()
-                bot.wait()
-        await stack.stop()
+        pids = _child_pids(stack, bot)
+        try:
+            await asyncio.wait_for(_stop(stack, bot), STOP_TIMEOUT)
+        except TimeoutError:
+            _kill_and_exit(pids, f"did not stop within {STOP_TIMEOUT:g} s")
     print("Stopped.", flush=True)
     return 0
+
+
+def _start_bot(args: argparse.Namespace, url: str) -> subprocess.Popen[bytes]:
+    with open(args.data_dir / "logs" / "demo-bot.log", "ab") as log:
+        return spawn(
+            [
+                sys.executable,
+                "-m",
+                "arbiter_server.demo_bot",
+                url,
+                "--name",
+                "demo-bot",
+                "--log-level",
+                args.log_level,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+BOT_STOP_TIMEOUT = 1.5
+"Seconds the demo bot gets to leave (through the still running stack) before it is killed."
+
+
+async def _stop(stack: LocalStack, bot: subprocess.Popen[bytes] | None) -> None:
+    """Stop the bot (it leaves through the running stack), then the SFUs and coturn, then
+    the gateway."""
+    if bot is not None:
+        await asyncio.get_running_loop().run_in_executor(
+            None, stop_processes, [bot], BOT_STOP_TIMEOUT
+        )
+    await stack.stop()
+
+
+def _child_pids(stack: LocalStack, bot: subprocess.Popen[bytes] | None) -> list[int]:
+    """Every child process ``dev`` started and still tracks."""
+    pids = [bot.pid] if bot is not None and bot.poll() is None else []
+    if stack.turn is not None and stack.turn.pid is not None:
+        pids.append(stack.turn.pid)
+    launcher = stack.launcher
+    if isinstance(launcher, SubprocessLauncher):
+        pids += launcher.pids()
+    return pids
+
+
+def _kill_and_exit(pids: list[int], why: str) -> None:
+    """Last resort: SIGKILL our children by PID and leave now, threads and all."""
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:  # still ours, not a reused PID
+                if int(f.read().rsplit(")", 1)[1].split()[1]) != os.getpid():
+                    continue
+            os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            pass
+    print(f"arbiter-server dev: {why}; killed its child processes", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(1)
 
 
 def _announce(
@@ -167,6 +221,8 @@ def _announce(
                     "api": stack.base_url,
                     "signaling": f"ws://{args.host}:{stack.port}/ws",
                     "bot_pid": bot.pid if bot else None,
+                    "turn": _turn_url(stack),
+                    "turn_pid": stack.turn.pid if stack.turn is not None else None,
                     "data_dir": str(args.data_dir),
                 }
             ),

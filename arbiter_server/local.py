@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from arbiter_protocol import IceServer
 
+from .datadir import read_or_create_secret
 from .gateway import LocalGateway
 from .lambdas import Services, configure
 from .lambdas.rooms import ensure_sfu, refill_pool
@@ -18,6 +20,7 @@ from .launcher import Launcher, SubprocessLauncher
 from .poster import LocalPoster
 from .settings import Settings
 from .store import RoomRecord, SQLiteStore
+from .supervisor import Watchdog, stop_processes
 from .turn import TurnServer
 
 __all__ = ["LocalStack", "LocalStackConfig"]
@@ -47,6 +50,10 @@ class LocalStackConfig:
     "Start coturn and hand out TURN credentials (off if ``turnserver`` is not installed)."
     launcher_factory: Callable[[Settings], Launcher] | None = None
     "Replaces the subprocess launcher (tests that play the SFU themselves)."
+    store_factory: Callable[[Path], SQLiteStore] | None = None
+    "Opens the SQLite store at the given path (tests that limit its size or lock timeout)."
+    stop_timeout: float = 3.0
+    "Seconds :meth:`LocalStack.stop` gives child processes before it kills them."
 
 
 class LocalStack:
@@ -60,6 +67,7 @@ class LocalStack:
         self.store: SQLiteStore | None = None
         self.turn: TurnServer | None = None
         self.turn_off_reason: str | None = None
+        self.turn_watchdog: Watchdog | None = None
         self.port = 0
 
     @property
@@ -84,13 +92,16 @@ class LocalStack:
         settings = Settings(
             public_url=self.base_url,
             signaling_url=f"ws://{cfg.host}:{self.port}/ws",
+            # kept in the data dir, so tokens (and so resuming) survive a restart
+            secret=read_or_create_secret(cfg.data_dir / "secret"),
             pool_size=cfg.pool_size,
             empty_room_grace=cfg.empty_room_grace,
             open_room_creation=cfg.open_room_creation,
             api_key=cfg.api_key,
         )
-        self.store = SQLiteStore(cfg.data_dir / "arbiter.sqlite3")
-        self._forget_previous_run(self.store)
+        db_path = cfg.data_dir / "arbiter.sqlite3"
+        self.store = cfg.store_factory(db_path) if cfg.store_factory else SQLiteStore(db_path)
+        self._forget_previous_run(self.store, time.time())
         poster = LocalPoster(asyncio.get_running_loop())
         ice_servers: Callable[[str], list[IceServer]] = self._static_ice_servers
         sfu_ice: list[IceServer] = list(cfg.ice_servers)
@@ -98,6 +109,8 @@ class LocalStack:
             if TurnServer.available():
                 self.turn = TurnServer(cfg.data_dir, host=cfg.host)
                 await asyncio.get_running_loop().run_in_executor(None, self.turn.start)
+                self.turn_watchdog = Watchdog("coturn", self._turn_running, self.turn.start)
+                self.turn_watchdog.start()
                 ice_servers = self.turn.ice_servers
                 sfu_ice = self.turn.ice_servers("sfu", ttl=settings.sfu_token_ttl)
             else:
@@ -111,6 +124,7 @@ class LocalStack:
                 cfg.data_dir / "logs",
                 ice_servers=[_ice_dict(s) for s in sfu_ice],
                 log_level=cfg.log_level,
+                stop_timeout=cfg.stop_timeout,
             )
         self.services = Services(
             store=self.store,
@@ -126,24 +140,43 @@ class LocalStack:
         await self.gateway.start()
         await asyncio.get_running_loop().run_in_executor(None, refill_pool, self.services)
 
+    def _turn_running(self) -> bool:
+        proc = self.turn.proc if self.turn is not None else None
+        return proc is not None and proc.poll() is None
+
     def _static_ice_servers(self, participant_id: str) -> list[IceServer]:
         return list(self.config.ice_servers)
 
     @staticmethod
-    def _forget_previous_run(store: SQLiteStore) -> None:
-        """SFU processes and sockets of an earlier run are gone: reset their records."""
+    def _forget_previous_run(store: SQLiteStore, now: float) -> None:
+        """SFU processes and sockets of an earlier run are gone: reset their records.
+
+        Rooms stay, without an SFU (pooled ones are dropped). Their participants become
+        ``away`` as of ``now``: each may resume within the reconnect grace (its client gets
+        ``sfu_ready`` once the room's new SFU is up), the others are then announced as left.
+        """
+        participants = []
         for room in store.list_rooms():
             if room.pooled:
                 store.delete_room(room.room_id)
-            else:
-                store.update_room(
-                    room.room_id,
-                    sfu_state="none",
-                    sfu_id=None,
-                    sfu_handle=None,
-                    sfu_connection_id=None,
-                )
+                continue
+            store.update_room(
+                room.room_id,
+                sfu_state="none",
+                sfu_id=None,
+                sfu_handle=None,
+                sfu_connection_id=None,
+                sfu_changed_at=now,
+            )
+            for conn in store.list_connections(room.room_id):
+                if conn.role in ("participant", "away"):
+                    conn.role, conn.away_since = "away", now
+                    participants.append(conn)
         store.clear_connections()
+        for conn in participants:
+            store.put_connection(conn)
+        if participants:
+            logger.info("%d participants of the previous run may resume", len(participants))
 
     async def create_room(self, room_id: str) -> str:
         """Create a room (if missing) and start its SFU; return its URL."""
@@ -159,21 +192,41 @@ class LocalStack:
         await asyncio.get_running_loop().run_in_executor(None, create)
         return self.room_url(room_id)
 
+    async def stop_children(self) -> None:
+        """Stop the SFUs and coturn at once (SIGTERM, SIGKILL after ``config.stop_timeout``).
+
+        Done before the gateway closes, so no SFU sees its signaling go and tries to
+        reconnect while it is being stopped.
+        """
+        loop = asyncio.get_running_loop()
+        if self.gateway is not None:  # maintenance would restart the SFUs stopped here
+            await self.gateway.stop_maintenance()
+        if self.turn_watchdog is not None:
+            await self.turn_watchdog.stop()
+            self.turn_watchdog = None
+        stopping = []
+        if self.launcher is not None:
+            stopping.append(loop.run_in_executor(None, self.launcher.stop_all))
+        turn, self.turn = self.turn, None
+        if turn is not None and turn.proc is not None:
+            stopping.append(
+                loop.run_in_executor(None, stop_processes, [turn.proc], self.config.stop_timeout)
+            )
+        await asyncio.gather(*stopping)
+        if turn is not None:
+            turn.stop()  # already stopped: forgets it
+
     def _require(self) -> Services:
         if self.services is None:
             raise RuntimeError("the local stack is not started")
         return self.services
 
     async def stop(self) -> None:
-        """Stop serving and stop every SFU process."""
+        """Stop every child process (SFUs, coturn), then serving, then the store."""
+        await self.stop_children()
         if self.gateway is not None:
             await self.gateway.stop()
             self.gateway = None
-        if self.launcher is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.launcher.stop_all)
-        if self.turn is not None:
-            self.turn.stop()
-            self.turn = None
         if self.store is not None:
             self.store.close()
             self.store = None

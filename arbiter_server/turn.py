@@ -20,6 +20,8 @@ from pathlib import Path
 
 from arbiter_protocol import IceServer
 
+from .supervisor import spawn
+
 __all__ = ["TurnServer", "turn_credentials"]
 
 logger = logging.getLogger(__name__)
@@ -127,7 +129,7 @@ class TurnServer:
             )
         )
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
+            self.proc = spawn(
                 [self.binary, "-c", str(config)],
                 stdout=log,
                 stderr=subprocess.STDOUT,

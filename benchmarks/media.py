@@ -125,10 +125,17 @@ def encode_clip(
     return Clip(out, width, height, fps, bitrate)
 
 
-def load_clip(cache_dir: Path, frames: int = 150, bitrate: int = 600_000) -> Clip:
+def load_clip(
+    cache_dir: Path,
+    frames: int = 150,
+    bitrate: int = 600_000,
+    width: int = 640,
+    height: int = 480,
+    fps: int = 30,
+) -> Clip:
     """:func:`encode_clip` once, cached in ``cache_dir`` (length-prefixed frames)."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    path = cache_dir / f"clip-v2-640x480-30fps-{bitrate}-{frames}.bin"
+    path = cache_dir / f"clip-v2-{width}x{height}-{fps}fps-{bitrate}-{frames}.bin"
     if path.exists():
         raw = path.read_bytes()
         out, pos = [], 0
@@ -137,12 +144,12 @@ def load_clip(cache_dir: Path, frames: int = 150, bitrate: int = 600_000) -> Cli
             out.append(raw[pos + 4 : pos + 4 + size])
             pos += 4 + size
         if len(out) == frames:
-            return Clip(out, 640, 480, 30, bitrate)
+            return Clip(out, width, height, fps, bitrate)
     # libvpx undershoots on this content: scale its target until the clip's mean rate is
     # within 3 % of ``bitrate`` (the "good" deadline makes encoding deterministic).
     setting = bitrate
     for _ in range(5):
-        clip = encode_clip(frames, bitrate=setting)
+        clip = encode_clip(frames, width, height, fps, bitrate=setting)
         if abs(clip.mean_kbps * 1000 / bitrate - 1) <= 0.03:
             break
         setting = int(setting * bitrate / (clip.mean_kbps * 1000))
@@ -178,6 +185,8 @@ class PublisherLog:
     index_times: dict[int, list[int]] = field(default_factory=dict)
     keyframes: int = 0
     keyframe_requests: int = 0
+    sent: int = 0
+    "Frames sent in all (``send_times`` may be trimmed by long runs)."
 
     def sent_between(self, t0: int, t1: int) -> int:
         return bisect.bisect_left(self.send_times, t1) - bisect.bisect_left(self.send_times, t0)
@@ -237,6 +246,7 @@ class ClipTrack(MediaStreamTrack):
         packet.pts = self._seq * self._step
         packet.time_base = self._time_base
         self.log.send_times.append(sent)
+        self.log.sent += 1
         self.log.index_times.setdefault(index, []).append(sent)
         self._seq += 1
         self._index = (index + 1) % len(self.clip.frames)
@@ -389,3 +399,18 @@ def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def fit_line(points: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """Least-squares line through ``points`` ``(x, y)``: (slope, intercept); None with fewer
+    than two points or a single x."""
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    if sxx == 0:
+        return None
+    slope = sum((x - mx) * (y - my) for x, y in points) / sxx
+    return slope, my - slope * mx

@@ -35,7 +35,7 @@ if __package__ in (None, ""):  # python benchmarks/sfu_bench.py
     sys.path.insert(0, str(HERE.parent))
     __package__ = "benchmarks"
 
-from .media import ClipTrack, load_clip, now_ns, percentile  # noqa: E402
+from .media import ClipTrack, fit_line, load_clip, now_ns, percentile  # noqa: E402
 from .procs import Children, cpu_seconds, cpu_split, loadavg, rss_bytes  # noqa: E402
 from .targets import TARGETS, Target, media_address, pin_media_address  # noqa: E402
 
@@ -297,17 +297,7 @@ def marginal_cpu(steps: list[dict[str, Any]]) -> tuple[float, float] | None:
     The slope is the CPU seconds one more forwarded stream costs per second, without the
     SFU's fixed cost (timers, idle connections) that the average includes at low load.
     """
-    pts = [(s["streams"], s["sfu_cpu_cores"]) for s in steps if held(s)]
-    if len(pts) < 2:
-        return None
-    n = len(pts)
-    mx = sum(x for x, _ in pts) / n
-    my = sum(y for _, y in pts) / n
-    sxx = sum((x - mx) ** 2 for x, _ in pts)
-    if sxx == 0:
-        return None
-    slope = sum((x - mx) * (y - my) for x, y in pts) / sxx
-    return slope, my - slope * mx
+    return fit_line([(s["streams"], s["sfu_cpu_cores"]) for s in steps if held(s)])
 
 
 def summarize(result: dict[str, Any], direct_ms: float | None) -> dict[str, Any]:

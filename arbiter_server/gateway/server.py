@@ -32,6 +32,7 @@ from arbiter_protocol import (
 from ..lambdas import maintenance, room_api, signaling
 from ..lambdas.routes import cors_headers, match_http_route
 from ..poster import LocalPoster
+from ..store import StoreUnavailable
 from .events import http_event, websocket_event
 
 __all__ = ["LocalGateway"]
@@ -66,23 +67,29 @@ class LocalGateway:
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_get("/ws", self._websocket)
         app.router.add_route("*", "/{tail:.*}", self._http)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         await web.SockSite(self._runner, self.sock).start()
         self._maintenance_task = asyncio.create_task(self._maintain())
 
-    async def stop(self) -> None:
-        """Close every WebSocket, stop serving and wait for running handlers."""
-        if self._maintenance_task is not None:
-            self._maintenance_task.cancel()
-            await asyncio.gather(self._maintenance_task, return_exceptions=True)
-            self._maintenance_task = None
-        for ws in list(self._sockets):
-            await ws.close()
+    async def stop(self, timeout: float = 2.0) -> None:
+        """Close every WebSocket (all at once, at most ``timeout`` s for their closing
+        handshakes), stop serving and wait for running handlers without blocking the loop."""
+        await self.stop_maintenance()
+        closing = [asyncio.ensure_future(ws.close()) for ws in list(self._sockets)]
+        if closing:
+            await asyncio.wait(closing, timeout=timeout)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        self._executor.shutdown(wait=True)
+        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
+
+    async def stop_maintenance(self) -> None:
+        """Stop the maintenance timer (idempotent): nothing restarts or stops SFUs any more."""
+        task, self._maintenance_task = self._maintenance_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def _call(self, handler: Handler, event: dict[str, Any]) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
@@ -93,6 +100,8 @@ class LocalGateway:
             await asyncio.sleep(self.maintenance_interval)
             try:
                 await self._call(maintenance.handler, {"source": "arbiter.maintenance"})
+            except StoreUnavailable as exc:  # tried again at the next interval
+                logger.warning("maintenance skipped: %s", exc)
             except Exception:
                 logger.exception("maintenance failed")
 
@@ -163,23 +172,25 @@ class LocalGateway:
 
     # WebSocket
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(max_msg_size=4 * MAX_MESSAGE_BYTES, heartbeat=30.0)
-        await ws.prepare(request)
         connection_id = base64.b64encode(os.urandom(12)).decode().replace("/", "_")
         domain = request.host
-        self._sockets.add(ws)
+        connected = await self._call(
+            signaling.handler,
+            websocket_event(
+                "$connect",
+                connection_id,
+                domain,
+                headers=request.headers,
+                source_ip=request.remote or "",
+            ),
+        )
+        if int(connected.get("statusCode", 200)) >= 300:
+            return _to_aiohttp(connected)  # refused before the upgrade, as API Gateway does
+        ws = web.WebSocketResponse(max_msg_size=4 * MAX_MESSAGE_BYTES, heartbeat=30.0)
         self.poster.register(connection_id, ws.send_str, ws.close)
         try:
-            await self._call(
-                signaling.handler,
-                websocket_event(
-                    "$connect",
-                    connection_id,
-                    domain,
-                    headers=request.headers,
-                    source_ip=request.remote or "",
-                ),
-            )
+            await ws.prepare(request)
+            self._sockets.add(ws)
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
                     data = msg.data

@@ -36,5 +36,6 @@ STATUS_FOR_CODE: dict[ErrorCode, int] = {
     ErrorCode.ROOM_FULL: 409,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.SFU_UNAVAILABLE: 503,
+    ErrorCode.STORE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
 }

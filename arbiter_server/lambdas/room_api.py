@@ -26,7 +26,7 @@ from arbiter_protocol import (
 )
 
 from ..auth import TokenError, issue_participant_token, verify_token
-from ..store import RoomRecord
+from ..store import RoomRecord, StoreUnavailable
 from ._responses import STATUS_FOR_CODE, HttpResponse, error_response, json_response
 from .rooms import ensure_sfu, new_id, participants_of, refill_pool
 from .services import Services, get_services
@@ -48,6 +48,9 @@ def handler(event: Event, context: object) -> HttpResponse:
         return route_handler(get_services(), event)
     except ProtocolError as exc:
         return error_response(STATUS_FOR_CODE.get(exc.code, 400), exc.code, exc.message)
+    except StoreUnavailable as exc:
+        logger.error("room API %s: %s", route, exc)
+        return error_response(503, ErrorCode.STORE_UNAVAILABLE, str(exc))
     except Exception:
         logger.exception("room API %s failed", route)
         return error_response(500, ErrorCode.INTERNAL_ERROR, "internal error")
@@ -127,7 +130,7 @@ def _create_room(services: Services, event: Event) -> HttpResponse:
         )
         if not store.create_room(room):
             raise ProtocolError(ErrorCode.ROOM_EXISTS, f"room '{request.room_id}' exists already")
-        room = ensure_sfu(services, room)
+        room = _ensure_sfu_or_forget(services, room)
     else:
         taken = store.take_pooled_room()
         if taken is None:
@@ -135,12 +138,25 @@ def _create_room(services: Services, event: Event) -> HttpResponse:
                 room_id=new_id(), created_at=services.clock(), empty_since=services.clock()
             )
             store.create_room(room)
-            room = ensure_sfu(services, room)
+            room = _ensure_sfu_or_forget(services, room)
         else:
             store.update_room(taken.room_id, empty_since=services.clock())
             room = taken
         refill_pool(services)
     return json_response(201, _info(services, room, with_url=True))
+
+
+def _ensure_sfu_or_forget(services: Services, room: RoomRecord) -> RoomRecord:
+    """Start a new room's SFU; if the store fails meanwhile, the room is not kept either
+    (the caller gets 503 and may simply try again)."""
+    try:
+        return ensure_sfu(services, room)
+    except StoreUnavailable:
+        try:
+            services.store.delete_room(room.room_id)
+        except StoreUnavailable:
+            logger.error("room %s is left without an SFU: the store fails", room.room_id)
+        raise
 
 
 def _join_room(services: Services, event: Event) -> HttpResponse:

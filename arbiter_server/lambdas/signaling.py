@@ -29,7 +29,8 @@ from arbiter_protocol import (
 )
 
 from ..auth import TokenError, verify_token
-from ..store import ConnectionRecord
+from ..store import ConnectionRecord, StoreUnavailable
+from ._responses import error_response
 from .rooms import grants_of, participants_of
 from .services import Services, get_services
 
@@ -50,13 +51,19 @@ def handler(event: Event, context: object) -> dict[str, Any]:
     connection_id = str(ctx.get("connectionId", ""))
     route = str(ctx.get("routeKey", "$default"))
     services = get_services()
-    if route == "$connect":
-        services.store.put_connection(
-            ConnectionRecord(connection_id=connection_id, connected_at=services.clock())
-        )
-        return OK
-    if route == "$disconnect":
-        _disconnected(services, connection_id)
+    if route in ("$connect", "$disconnect"):
+        try:
+            if route == "$connect":
+                services.store.put_connection(
+                    ConnectionRecord(connection_id=connection_id, connected_at=services.clock())
+                )
+            else:
+                _disconnected(services, connection_id)
+        except StoreUnavailable as exc:
+            # $connect: the socket is refused; $disconnect: the record stays until a send to
+            # the gone connection fails, which cleans it up as a disconnect
+            logger.error("signaling %s for %s: %s", route, connection_id, exc)
+            return error_response(503, ErrorCode.STORE_UNAVAILABLE, str(exc))
         return OK
     try:
         _check_rate(services, connection_id)
@@ -65,6 +72,13 @@ def handler(event: Event, context: object) -> dict[str, Any]:
     except ProtocolError as exc:
         logger.info("signaling error for %s: %s %s", connection_id, exc.code.value, exc.message)
         _send(services, connection_id, error_message(exc))
+    except StoreUnavailable as exc:
+        logger.error("signaling %s failed for %s: %s", route, connection_id, exc)
+        _send(
+            services,
+            connection_id,
+            error_message(ProtocolError(ErrorCode.STORE_UNAVAILABLE, str(exc), _action(event))),
+        )
     except Exception:
         logger.exception("signaling %s failed for %s", route, connection_id)
         _send(
@@ -73,6 +87,12 @@ def handler(event: Event, context: object) -> dict[str, Any]:
             error_message(ProtocolError(ErrorCode.INTERNAL_ERROR, "internal error")),
         )
     return OK
+
+
+def _action(event: Event) -> str | None:
+    """The route's action, for the ``ref`` of an error reply (None for ``$default``)."""
+    route = str((event.get("requestContext") or {}).get("routeKey", ""))
+    return route if route in CLIENT_ACTIONS else None
 
 
 def _check_rate(services: Services, connection_id: str) -> None:
@@ -166,9 +186,11 @@ def _identify(services: Services, connection_id: str, message: Message) -> None:
     # a participant; the same participant identifying again takes over its old record: after
     # a dropped socket (``away``) nobody was told it left, so nobody is told it is back
     resumed = False
+    away_since: float | None = None
     for old in store.list_connections(room.room_id):
         if old.participant_id == claims.subject and old.role in ("participant", "away"):
             resumed = True
+            away_since = old.away_since if old.role == "away" else None
             store.delete_connection(old.connection_id)
             if old.role == "participant":
                 services.poster.close_connection(old.connection_id)
@@ -208,6 +230,14 @@ def _identify(services: Services, connection_id: str, message: Message) -> None:
             resumed=resumed,
         ),
     )
+    if (
+        away_since is not None
+        and fresh.sfu_state == "ready"
+        and (fresh.sfu_changed_at or 0.0) >= away_since
+    ):
+        # the room got a new SFU while this participant was away (an SFU or server restart):
+        # the ``sfu_ready`` it missed tells it to set its media up again
+        _send(services, connection_id, SfuReady(room_id=room.room_id))
 
 
 def _handshake(services: Services, connection_id: str, message: Message) -> None:

@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+from ..supervisor import spawn, stop_processes
 from .base import Launcher, LaunchError, sfu_command
 
 __all__ = ["SubprocessLauncher"]
@@ -18,7 +19,10 @@ logger = logging.getLogger(__name__)
 
 
 class SubprocessLauncher(Launcher):
-    """Runs each room's SFU as a child process; handles are process ids."""
+    """Runs each room's SFU as a child process; handles are process ids.
+
+    The SFUs die with this process, however it ends (:func:`~arbiter_server.supervisor.spawn`).
+    """
 
     def __init__(
         self,
@@ -35,8 +39,11 @@ class SubprocessLauncher(Launcher):
         self.stop_timeout = stop_timeout
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     def start(self, room_id: str, sfu_token: str) -> str:
+        if self._closed:
+            raise LaunchError(f"not starting an SFU for room {room_id}: the server is stopping")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env["ARBITER_SFU_TOKEN"] = sfu_token
@@ -46,7 +53,7 @@ class SubprocessLauncher(Launcher):
         log_path = self.log_dir / f"sfu-{room_id}.log"
         try:
             with open(log_path, "ab") as log:
-                proc = subprocess.Popen(
+                proc = spawn(
                     args,
                     env=env,
                     stdout=log,
@@ -59,6 +66,10 @@ class SubprocessLauncher(Launcher):
         handle = str(proc.pid)
         with self._lock:
             self._procs[handle] = proc
+            closed = self._closed
+        if closed:  # stop_all() ran while this one started
+            self.stop(handle)
+            raise LaunchError(f"not starting an SFU for room {room_id}: the server is stopping")
         logger.info("started SFU for room %s (pid %s, log %s)", room_id, handle, log_path)
         return handle
 
@@ -91,7 +102,11 @@ class SubprocessLauncher(Launcher):
             return [p.pid for p in self._procs.values()]
 
     def stop_all(self) -> None:
+        """Stop every SFU at once (SIGTERM, SIGKILL after ``stop_timeout``); start no more."""
         with self._lock:
-            handles = list(self._procs)
-        for handle in handles:
-            self.stop(handle)
+            self._closed = True
+            procs = dict(self._procs)
+            self._procs.clear()
+        stop_processes(procs.values(), self.stop_timeout)
+        for handle, proc in procs.items():
+            logger.info("stopped SFU pid %s (exit %s)", handle, proc.returncode)

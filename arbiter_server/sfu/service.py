@@ -42,7 +42,8 @@ class SfuConfig:
     open_timeout: float = 10.0
     "Seconds to open the WebSocket and receive ``identified``."
     state_file: Path | None = None
-    "Where to keep a JSON snapshot of :meth:`Room.stats` (for operators and tests)."
+    """Where to keep a JSON snapshot of :meth:`Room.stats`, the process id and its number of
+    asyncio tasks (for operators, tests and the soak benchmark)."""
     state_interval: float = 0.25
     "Seconds between checks for a changed snapshot."
 
@@ -81,6 +82,7 @@ class SfuService:
                 "room_id": self.config.room_id,
                 "pid": os.getpid(),
                 **dataclasses.asdict(self.room.stats()),
+                "tasks": len(asyncio.all_tasks()),  # this process's, for leak checks (soak)
             }
             if snapshot != last:
                 tmp = path.with_name(path.name + ".tmp")

@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING
 
-from .base import ConnectionRecord, Role, RoomRecord, SfuState, Store
+from .base import ConnectionRecord, Role, RoomRecord, SfuState, Store, StoreUnavailable
 from .sqlite import SQLiteStore
 
 if TYPE_CHECKING:  # imported lazily below (needs botocore)
@@ -16,6 +16,7 @@ __all__ = [
     "SQLiteStore",
     "SfuState",
     "Store",
+    "StoreUnavailable",
 ]
 
 

@@ -6,7 +6,15 @@ import abc
 from dataclasses import dataclass, fields
 from typing import Literal
 
-__all__ = ["ConnectionRecord", "Role", "RoomRecord", "SfuState", "Store", "check_room_changes"]
+__all__ = [
+    "ConnectionRecord",
+    "Role",
+    "RoomRecord",
+    "SfuState",
+    "Store",
+    "StoreUnavailable",
+    "check_room_changes",
+]
 
 SfuState = Literal["none", "starting", "ready", "stopping"]
 Role = Literal["pending", "participant", "away", "sfu"]
@@ -52,6 +60,20 @@ class ConnectionRecord:
     "When an ``away`` participant's socket dropped."
     grants: str | None = None
     "A participant's grants, comma-separated (from its join token)."
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot serve the request now; nothing was changed by it.
+
+    ``reason`` is ``busy`` (another writer held the lock past the store's timeout) or
+    ``full`` (no room left to write). Handlers answer it with HTTP 503 /
+    ``store_unavailable``.
+    """
+
+    def __init__(self, reason: Literal["busy", "full"], message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        "``busy`` or ``full``."
 
 
 _ROOM_FIELDS = frozenset(f.name for f in fields(RoomRecord)) - {"room_id"}

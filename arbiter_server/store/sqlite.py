@@ -8,7 +8,15 @@ from dataclasses import astuple, fields
 from pathlib import Path
 from typing import Any
 
-from .base import ConnectionRecord, Role, RoomRecord, SfuState, Store, check_room_changes
+from .base import (
+    ConnectionRecord,
+    Role,
+    RoomRecord,
+    SfuState,
+    Store,
+    StoreUnavailable,
+    check_room_changes,
+)
 
 __all__ = ["SQLiteStore"]
 
@@ -44,10 +52,20 @@ CREATE INDEX IF NOT EXISTS connections_room ON connections (room_id, role);
 
 
 class SQLiteStore(Store):
-    """Store in a SQLite file; one connection per thread, writes in IMMEDIATE transactions."""
+    """Store in a SQLite file; one connection per thread, writes in IMMEDIATE transactions.
 
-    def __init__(self, path: str | Path) -> None:
+    A write that waits more than ``busy_timeout`` seconds for another writer's lock, or that
+    finds the file full (the disk, or ``max_pages`` pages), raises
+    :class:`~.base.StoreUnavailable` and changes nothing.
+    """
+
+    def __init__(
+        self, path: str | Path, *, busy_timeout: float = 10.0, max_pages: int | None = None
+    ) -> None:
         self.path = str(path)
+        self.busy_timeout = busy_timeout
+        self.max_pages = max_pages
+        "Largest size of the file in pages (SQLite's ``max_page_count``); None: no limit."
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -57,11 +75,16 @@ class SQLiteStore(Store):
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(
-                self.path, timeout=10.0, isolation_level=None, check_same_thread=False
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
             )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=10000")
+            db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+            if self.max_pages is not None:
+                db.execute(f"PRAGMA max_page_count={int(self.max_pages)}")
             db.row_factory = sqlite3.Row
             self._local.db = db
             with self._lock:
@@ -201,17 +224,48 @@ class SQLiteStore(Store):
 
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error)."""
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error).
+
+    A locked or full database surfaces as :class:`StoreUnavailable`, after the rollback.
+    """
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
 
     def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc) or exc from exc
         return self.db
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        failed_commit: sqlite3.OperationalError | None = None
+        if exc is None:
+            try:
+                self.db.execute("COMMIT")
+                return
+            except sqlite3.OperationalError as commit_exc:
+                exc = failed_commit = commit_exc
+        if self.db.in_transaction:  # SQLite rolls some failures back by itself
+            self.db.execute("ROLLBACK")
+        unavailable = _unavailable(exc) if isinstance(exc, sqlite3.OperationalError) else None
+        if unavailable is not None:
+            raise unavailable from exc
+        if failed_commit is not None:
+            raise failed_commit
+
+
+def _unavailable(exc: sqlite3.OperationalError) -> StoreUnavailable | None:
+    """The :class:`StoreUnavailable` for a locked or full database, else None."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return StoreUnavailable(
+            "busy", "the room store is busy: another writer holds its lock; try again shortly"
+        )
+    if name.startswith("SQLITE_FULL"):
+        return StoreUnavailable("full", "the room store is full: no space is left to write")
+    return None
 
 
 def _room(row: sqlite3.Row) -> RoomRecord:

@@ -34,7 +34,7 @@ def test_the_manifest_covers_every_action_code_and_body() -> None:
         "track_state",
         "subscription",
     }
-    assert len(data["error_codes"]) == 18
+    assert len(data["error_codes"]) == 19
     assert data["topics"] == {"CHAT_TOPIC": "chat"}
     assert {"ParticipantInfo", "SessionDescription", "IceCandidate", "IceServer"} <= set(
         data["types"]

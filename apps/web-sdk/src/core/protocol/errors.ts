@@ -24,6 +24,7 @@ export const ErrorCode = {
   RATE_LIMITED: 'rate_limited',
   NOT_FOUND: 'not_found',
   METHOD_NOT_ALLOWED: 'method_not_allowed',
+  STORE_UNAVAILABLE: 'store_unavailable',
   INTERNAL_ERROR: 'internal_error',
 } as const;
 
