@@ -1,10 +1,10 @@
 """End to end: the web SDK's demo page in Debian's Chromium, against a real local stack
 (gateway, SQLite, SFU subprocess) and Python bots from ``arbiter_client``.
 
-Needs the demo page built (``npm ci && npm run build`` in apps/web-sdk, which
-``scripts/setup.sh`` does) and ``/usr/bin/chromium``. Chromium's fake camera and microphone
-stand in for real devices. The grid screenshot of the two-browser test is saved under
-``test-artifacts/``.
+Needs the demo page built into ``arbiter_server/web`` (``npm ci && npm run build`` in
+apps/web-sdk, which ``scripts/setup.sh`` does) and ``/usr/bin/chromium``. Chromium's fake
+camera and microphone stand in for real devices. The grid screenshot of the two-browser
+test is saved under ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from playwright.async_api import Browser, Page, async_playwright
 from arbiter_client import DataReceived, ParticipantLeft, Room, TrackSubscribed
 from arbiter_client import Event as RoomEvent
 from arbiter_server.local import LocalStack, LocalStackConfig
+from arbiter_server.resources import web_dir
 
 REPO = Path(__file__).resolve().parents[2]
-WEB_DIR = REPO / "apps" / "web-sdk" / "dist-demo"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = os.environ.get("ARBITER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -53,10 +53,9 @@ T = TypeVar("T")
 @pytest.fixture
 async def web_stack(tmp_path: Path) -> AsyncIterator[LocalStack]:
     """A real local stack that serves the built demo page at room URLs."""
-    assert (WEB_DIR / "index.html").exists(), (
-        f"{WEB_DIR} is not built: run `npm ci && npm run build` in apps/web-sdk"
-    )
-    stack = LocalStack(LocalStackConfig(data_dir=tmp_path, port=0, pool_size=0, web_dir=WEB_DIR))
+    page = web_dir()
+    assert page is not None, "arbiter_server/web is not built: run `npm run build` in apps/web-sdk"
+    stack = LocalStack(LocalStackConfig(data_dir=tmp_path, port=0, pool_size=0, web_dir=page))
     await stack.start()
     pids: list[int] = []
     try:
