@@ -113,7 +113,7 @@ class LocalGateway:
         if (
             request.method == "OPTIONS"
             and origin
-            and "Access-Control-Request-Method" in (request.headers)
+            and "Access-Control-Request-Method" in request.headers
         ):
             return web.Response(status=204, headers=cors_headers(origin, preflight=True))
         response = await self._route(request)
