@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from arbiter_protocol import (
     Error,
+    ErrorCode,
     Grant,
     Handshake,
     Identified,
@@ -201,6 +202,10 @@ class RoomConnection:
         )
 
     def _on_error(self, message: Error) -> None:
+        if message.code == ErrorCode.SESSION_EXPIRED.value:
+            # the server ends the session (and closes the socket): no retry, no leave
+            self.fail(ConnectionLost("session_expired", code=message.code))
+            return
         exc = error_from_code(message.code, message.message)
         joining = self.state is RoomState.JOINING
         if joining and message.ref in (None, Identify.action, Handshake.action):

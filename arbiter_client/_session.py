@@ -1,5 +1,5 @@
 """Session: a room's signaling (HTTP join, identify, the read loop and its dispatch table,
-resume on a new WebSocket with backoff)."""
+resume on a new WebSocket with backoff, its refresh credential kept fresh)."""
 
 from __future__ import annotations
 
@@ -23,12 +23,14 @@ from arbiter_protocol import (
     Leave,
     Message,
     ProtocolError,
+    Refreshed,
     decode_body,
     encode_body,
     parse_message,
 )
 from arbiter_rtc import TaskSet
 
+from ._credentials import RefreshCredential
 from ._exceptions import (
     ArbiterError,
     ConnectionLost,
@@ -51,7 +53,7 @@ RETRY_FIRST = 0.25
 RETRY_MAX = 5.0
 "... up to this many seconds."
 ATTEMPT_TIMEOUT = 10.0
-"Longest one reconnection attempt (join request, WebSocket, identify) may take."
+"Longest one reconnection attempt (WebSocket and resume) may take."
 
 
 class Session:
@@ -60,10 +62,11 @@ class Session:
     :meth:`join` asks the Room API for a token, :meth:`open` opens the WebSocket and
     identifies. Every message read is dispatched by action through the table that
     :meth:`route` fills. When the WebSocket drops while ``may_resume()`` says so, the
-    session reconnects as the same participant (``POST /join`` with ``resume_token``, new
-    WebSocket, ``identify``) with backoff within ``reconnect_timeout`` seconds, then calls
+    session reconnects as the same participant (a new WebSocket, ``resume`` with the
+    refresh credential) with backoff within ``reconnect_timeout`` seconds, then calls
     ``on_resumed``; otherwise, or when the server refuses, it calls ``on_failed``.
-    :meth:`send` waits while a reconnection is under way.
+    :meth:`send` waits while a reconnection is under way. Once identified, it ``refresh``es
+    the credential whenever half of its lifetime is gone.
     """
 
     def __init__(
@@ -103,13 +106,16 @@ class Session:
         self._closing = False
         self.down = False
         "True while the WebSocket is being got back."
-        self.token: str | None = None
-        "The current join token (the resume credential)."
+        self.credential: RefreshCredential | None = None
+        "The session's refresh credential (what resumes it), once joined."
+        self.signaling_url = ""
+        "The WebSocket URL of the join response."
         self.ice_servers: list[IceServer] = []
-        "STUN/TURN servers of the latest join response."
+        "STUN/TURN servers of the latest join response, resume or refresh."
         self.participant_id: str | None = None
         "This client's participant id, once identified."
         self.route(Identified, self._identified_message)
+        self.route(Refreshed, self._refreshed)
 
     # ------------------------------------------------------------------ joining
 
@@ -122,10 +128,10 @@ class Session:
 
         self._handlers[cls.action] = handle
 
-    async def join(self, resume_token: str | None = None) -> JoinResponse:
-        """``POST {url}/join``: a token, the signaling URL and ICE servers."""
+    async def join(self) -> JoinResponse:
+        """``POST {url}/join``: a token, a refresh credential, the signaling URL, ICE servers."""
         join_url = f"{self._url}/join"
-        request = JoinRequest(name=self._name, resume_token=resume_token, grants=self._grants)
+        request = JoinRequest(name=self._name, grants=self._grants)
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as http:
                 reply = await http.post(
@@ -146,7 +152,8 @@ class Session:
 
     async def open(self, response: JoinResponse) -> Identified:
         """Open the WebSocket of ``response``, identify, and return the ``identified`` reply."""
-        self.token = response.token
+        self.credential = RefreshCredential(response)
+        self.signaling_url = response.signaling_url
         self.ice_servers = list(response.ice_servers)
         self._signaling = Signaling(response.signaling_url)
         self._progress.step = "the signaling WebSocket"
@@ -157,6 +164,7 @@ class Session:
         identified = await self._progress.until(self._identified)
         self.participant_id = identified.participant_id or response.participant_id
         self._up.set()
+        self._tasks.spawn(self.credential.keep_fresh(self.send), "session-refresh")
         return identified
 
     def _identified_message(self, message: Identified) -> None:
@@ -167,6 +175,10 @@ class Session:
             return
         self._on_identified(message)
         set_result(self._identified, message)
+
+    def _refreshed(self, message: Refreshed) -> None:
+        if self.credential is not None and (ice := self.credential.update(message)):
+            self.ice_servers = list(ice)
 
     # ------------------------------------------------------------------ messages
 
@@ -290,17 +302,14 @@ class Session:
         )
 
     async def _resume_once(self) -> tuple[Signaling, Identified]:
-        """One attempt: ``POST /join`` with ``resume_token``, open the WebSocket, identify."""
+        """One attempt: a new WebSocket, ``resume`` with the refresh credential."""
         own = self.participant_id
-        response = await self.join(resume_token=self.token)
-        if response.participant_id != own:
-            raise ProtocolMismatch(
-                f"the server resumed us as {response.participant_id!r}, not {own!r}"
-            )
-        signaling = Signaling(response.signaling_url)
+        credential = self.credential
+        assert credential is not None
+        signaling = Signaling(self.signaling_url)
         try:
             await signaling.connect()
-            await signaling.send(Identify(token=response.token))
+            await signaling.send(credential.resume_message())
             while True:
                 message = await self._receive(signaling)
                 if isinstance(message, Identified):
@@ -310,15 +319,15 @@ class Session:
                         )
                     identified = message
                     break
-                if isinstance(message, Error) and message.ref in (None, Identify.action):
+                if isinstance(message, Error) and message.ref in (None, "resume"):
                     raise error_from_code(message.code, message.message)
                 if message is not None:
                     self.dispatch(message)
         except BaseException:
             await signaling.close()
             raise
-        self.token = response.token
-        self.ice_servers = list(response.ice_servers)
+        if (ice := credential.update(identified)) is not None:
+            self.ice_servers = list(ice)
         return signaling, identified
 
     # ------------------------------------------------------------------ closing

@@ -3,8 +3,10 @@
 Standard library only, so the Lambda handlers, the SFU and every client share it.
 """
 
+from ._json import MAX_DEPTH, MAX_NUMBER_CHARS, decode_json, utf8_length
 from .errors import ErrorCode, ProtocolError
 from .http import (
+    MAX_BODY_BYTES,
     CreateRoomRequest,
     ErrorBody,
     IceServer,
@@ -21,6 +23,7 @@ from .messages import (
     CHAT_TOPIC,
     MAX_FRAME_BYTES,
     MAX_MESSAGE_BYTES,
+    MAX_SDP,
     PROTOCOL_VERSION,
     DataMessage,
     Error,
@@ -34,15 +37,20 @@ from .messages import (
     ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
+    Refresh,
+    Refreshed,
+    Resume,
     SessionDescription,
     SfuReady,
     Subscription,
     TrackState,
+    check_sdp,
     encode_message,
     error_message,
     is_valid_id,
     message_from_dict,
     parse_message,
+    peek_action,
 )
 
 __version__ = "0.1.0"
@@ -52,8 +60,12 @@ __all__ = [
     "ACTIONS",
     "ALL_GRANTS",
     "CHAT_TOPIC",
+    "MAX_BODY_BYTES",
+    "MAX_DEPTH",
     "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
+    "MAX_NUMBER_CHARS",
+    "MAX_SDP",
     "PROTOCOL_VERSION",
     "CreateRoomRequest",
     "DataMessage",
@@ -74,13 +86,18 @@ __all__ = [
     "ParticipantJoined",
     "ParticipantLeft",
     "ProtocolError",
+    "Refresh",
+    "Refreshed",
+    "Resume",
     "RoomInfo",
     "SessionDescription",
     "SfuReady",
     "Subscription",
     "TrackState",
     "__version__",
+    "check_sdp",
     "decode_body",
+    "decode_json",
     "encode_body",
     "encode_message",
     "error_message",
@@ -88,4 +105,6 @@ __all__ = [
     "manifest",
     "message_from_dict",
     "parse_message",
+    "peek_action",
+    "utf8_length",
 ]

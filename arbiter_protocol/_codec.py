@@ -1,8 +1,8 @@
 """Turn dataclasses into JSON-ready dicts and back, validating every field by its type.
 
 Supported field types: ``str``, ``int``, ``float``, ``bool``, ``X | None``, ``list[X]``,
-``Literal[...]`` and nested dataclasses. Strings are bounded by ``MAX_STRING`` unless a
-field's metadata says otherwise (``field(metadata={"max_len": N})``).
+``Literal[...]`` and nested dataclasses. Strings are bounded by ``MAX_STRING`` UTF-8 bytes
+unless a field's metadata says otherwise (``field(metadata={"max_len": N})``, in bytes).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import types
 import typing
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from ._json import utf8_length
 from .errors import ErrorCode, ProtocolError
 
 __all__ = ["from_dict", "to_dict"]
@@ -125,9 +126,10 @@ def _load(tp: Any, value: Any, where: str, meta: typing.Mapping[str, Any]) -> An
     if tp is str:
         if not isinstance(value, str):
             raise _invalid(where, "must be a string")
-        if len(value) > meta.get("max_len", MAX_STRING):
+        size = utf8_length(value)
+        if size > meta.get("max_len", MAX_STRING):
             raise _invalid(where, "is too long")
-        if "min_len" in meta and len(value) < meta["min_len"]:
+        if "min_len" in meta and size < meta["min_len"]:
             raise _invalid(where, "is too short")
         return value
     raise TypeError(f"unsupported field type {tp!r} at {where}")

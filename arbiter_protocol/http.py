@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ._codec import from_dict, to_dict
-from .errors import ErrorCode, ProtocolError
-from .messages import MAX_NAME, Grant, ParticipantInfo
+from ._json import decode_json
+from .messages import MAX_NAME, Grant, IceServer, ParticipantInfo
 
 __all__ = [
     "CreateRoomRequest",
@@ -22,20 +22,9 @@ __all__ = [
 ]
 
 MAX_BODY_BYTES = 16 * 1024
+"Largest HTTP request or response body, in bytes."
 
 B = TypeVar("B")
-
-
-@dataclass
-class IceServer:
-    """One STUN/TURN server, as ``RTCIceServer``."""
-
-    urls: list[str]
-    "``stun:`` / ``turn:`` URLs."
-    username: str | None = None
-    "TURN username (``<expiry>:<participant>``)."
-    credential: str | None = None
-    "TURN password."
 
 
 @dataclass
@@ -44,8 +33,6 @@ class JoinRequest:
 
     name: str = field(default="guest", metadata={"max_len": MAX_NAME, "min_len": 1})
     "Display name."
-    resume_token: str | None = field(default=None, metadata={"max_len": 4096, "min_len": 1})
-    "The client's previous join token: rejoin as the same participant (reconnection)."
     grants: list[Grant] | None = field(default=None, metadata={"max_items": 3})
     "Ask for fewer permissions than all (e.g. only 'subscribe' for a viewer); never more."
 
@@ -59,13 +46,19 @@ class JoinResponse:
     participant_id: str
     "The joiner's id."
     token: str
-    "Short-lived, room-scoped token for ``identify``."
+    "Short-lived, single-use, room-scoped token for ``identify``."
     signaling_url: str
     "The WebSocket URL."
     ice_servers: list[IceServer]
     "STUN/TURN servers with short-lived credentials."
     expires_at: int
-    "Unix time when the token expires."
+    "Unix time when the token expires (identify before then)."
+    refresh_token: str
+    "The session's refresh credential: ``resume`` and ``refresh`` need it; it rotates."
+    refresh_expires_at: int
+    "Unix time after which ``refresh_token`` no longer works (refresh before then)."
+    session_expires_at: int
+    "Unix time the session ends: the participant then gets ``session_expired``."
 
 
 @dataclass
@@ -112,14 +105,5 @@ def decode_body(cls: type[B], raw: str | bytes | None) -> B:
     if raw is None or raw in ("", b""):
         data: Any = {}
     else:
-        if len(raw) > MAX_BODY_BYTES:
-            raise ProtocolError(
-                ErrorCode.MESSAGE_TOO_LARGE, f"body is larger than {MAX_BODY_BYTES} bytes"
-            )
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ProtocolError(
-                ErrorCode.MALFORMED_JSON, f"body is not valid JSON: {exc}"
-            ) from None
+        data = decode_json(raw, max_bytes=MAX_BODY_BYTES, what="body")
     return from_dict(cls, data)

@@ -15,7 +15,7 @@ import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from . import _codec, http, messages
+from . import _codec, _json, http, messages
 from .errors import ErrorCode
 
 __all__ = ["manifest"]
@@ -49,6 +49,9 @@ def manifest() -> dict[str, Any]:
             "MAX_CANDIDATE": messages.MAX_CANDIDATE,
             "MAX_STRING": _codec.MAX_STRING,
             "MAX_LIST": _codec.MAX_LIST,
+            "MAX_DEPTH": _json.MAX_DEPTH,
+            "MAX_NUMBER_CHARS": _json.MAX_NUMBER_CHARS,
+            "MAX_REFRESH_TOKEN": messages.MAX_REFRESH_TOKEN,
         },
         "error_codes": {code.name: code.value for code in ErrorCode},
         "topics": {"CHAT_TOPIC": messages.CHAT_TOPIC},

@@ -1,9 +1,10 @@
 """Every signaling message, as a typed dataclass with its ``action``.
 
-Signaling messages travel as JSON text over the WebSocket (``identify``, ``handshake``,
-events, ``error``); ``data`` messages travel over the producer data channel between a
-client and its SFU. Each message carries the protocol version ``v``; :func:`parse_message`
-validates a raw message and :func:`encode_message` serialises one.
+Signaling messages travel as JSON text over the WebSocket (``identify``, ``resume``,
+``refresh``, ``handshake``, events, ``error``); ``data`` messages travel over the producer
+data channel between a client and its SFU. Each message carries the protocol version
+``v``; :func:`parse_message` validates a raw message and :func:`encode_message` serialises
+one. Sizes are UTF-8 bytes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
 from ._codec import from_dict, to_dict
+from ._json import decode_json
 from .errors import ErrorCode, ProtocolError
 
 __all__ = [
@@ -26,8 +28,10 @@ __all__ = [
     "DataMessage",
     "Error",
     "Grant",
+    "MAX_SDP",
     "Handshake",
     "IceCandidate",
+    "IceServer",
     "Identified",
     "Identify",
     "Leave",
@@ -35,6 +39,9 @@ __all__ = [
     "ParticipantInfo",
     "ParticipantJoined",
     "ParticipantLeft",
+    "Refresh",
+    "Refreshed",
+    "Resume",
     "SessionDescription",
     "SfuReady",
     "Subscription",
@@ -45,6 +52,8 @@ __all__ = [
     "is_valid_id",
     "message_from_dict",
     "parse_message",
+    "peek_action",
+    "sdp_json_size",
 ]
 
 PROTOCOL_VERSION = 1
@@ -59,9 +68,13 @@ MAX_FRAME_BYTES = 32 * 1024
 CHAT_TOPIC = "chat"
 "Topic of chat messages: a text ``data`` message with this topic is a chat message."
 
-MAX_SDP = 60 * 1024
+MAX_SDP = 30 * 1024
+"""Largest SDP, in bytes of its JSON-encoded text (quotes and escapes included), so that a
+handshake carrying it fits one API Gateway frame (:data:`MAX_FRAME_BYTES`)."""
+
 MAX_CANDIDATE = 1024
 MAX_NAME = 64
+MAX_REFRESH_TOKEN = 256
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SDP_LINE_RE = re.compile(r"^[a-z]=[\x20-\x7e]*$")
@@ -125,8 +138,8 @@ class SessionDescription:
 
     type: Literal["offer", "answer"]
     "Whether this is an offer or an answer."
-    sdp: str = field(metadata={"max_len": MAX_SDP, "min_len": 1})
-    "The SDP text."
+    sdp: str = field(metadata={"max_len": MAX_MESSAGE_BYTES, "min_len": 1})
+    "The SDP text (at most :data:`MAX_SDP` bytes JSON-encoded; :func:`check_sdp`)."
 
     def __post_init__(self) -> None:
         check_sdp(self.sdp)
@@ -156,12 +169,16 @@ class IceCandidate:
 def check_sdp(sdp: str) -> None:
     """Refuse text that is not plausibly SDP before it reaches a WebRTC stack.
 
-    It must start with ``v=0``, every line must be ``<letter>=<printable ASCII>``, and it
-    must have an ``o=`` and at most 32 ``m=`` sections. Raises :class:`ProtocolError`.
+    It must start with ``v=0``, every line must be ``<letter>=<printable ASCII>``, it must
+    have an ``o=`` and at most 32 ``m=`` sections, and JSON-encoded it must fit in
+    :data:`MAX_SDP` bytes (so a handshake fits one 32 KB frame). Raises
+    :class:`ProtocolError`.
     """
     lines = sdp.replace("\r\n", "\n").rstrip("\n").split("\n")
     problem = None
-    if not lines or lines[0] != "v=0":
+    if (size := sdp_json_size(sdp)) > MAX_SDP:
+        problem = f"is {size} bytes as JSON; the limit is {MAX_SDP} (one 32 KB frame)"
+    elif not lines or lines[0] != "v=0":
         problem = "must start with 'v=0'"
     elif not any(line.startswith("o=") for line in lines):
         problem = "has no 'o=' line"
@@ -176,18 +193,86 @@ def check_sdp(sdp: str) -> None:
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"field 'sdp.sdp' {problem}")
 
 
+def sdp_json_size(sdp: str) -> int:
+    """Bytes of ``sdp`` as a JSON string: quotes, and two bytes per escaped character.
+
+    Exact for text :func:`check_sdp` accepts (printable ASCII and line breaks).
+    """
+    escaped = sdp.count('"') + sdp.count("\\") + sdp.count("\r") + sdp.count("\n")
+    return len(sdp) + escaped + 2
+
+
+@dataclass
+class IceServer:
+    """One STUN/TURN server, as ``RTCIceServer``."""
+
+    urls: list[str] = field(metadata={"max_items": 8})
+    "``stun:`` / ``turn:`` URLs."
+    username: str | None = None
+    "TURN username (``<expiry>:<participant>``)."
+    credential: str | None = None
+    "TURN password."
+
+
 @dataclass
 class Identify(Message):
-    """First message on every signaling connection: who is this (client or SFU)."""
+    """First message on a signaling connection: admit this participant (or SFU), once.
+
+    ``token`` is a join token from ``POST /rooms/{id}/join`` (participants) or the
+    launcher's bootstrap code (SFUs). Each is single-use: it admits one connection and
+    never takes over a participant that is connected already (that needs ``resume``).
+    """
 
     action: ClassVar[str] = "identify"
     token: str = field(metadata={"max_len": 4096, "min_len": 1})
-    "The join token (clients) or SFU credential (SFUs)."
+    "The join token (clients) or bootstrap code (SFUs)."
+
+
+@dataclass
+class Resume(Message):
+    """First message on a new signaling connection of someone who was connected before.
+
+    The current refresh credential takes over the participant (or SFU) it belongs to:
+    its old connection, if still open, is closed, nobody is told it left, and the reply
+    ``identified`` has ``resumed`` true and the next refresh credential. This is the only
+    way to take over a participant.
+    """
+
+    action: ClassVar[str] = "resume"
+    refresh_token: str = field(metadata={"max_len": MAX_REFRESH_TOKEN, "min_len": 1})
+    "The current refresh credential (from the join response, ``identified`` or ``refreshed``)."
+
+
+@dataclass
+class Refresh(Message):
+    """Renew an identified connection's credential ahead of its expiry (reply ``refreshed``).
+
+    The refresh credential rotates: the one sent is spent, the reply carries the next.
+    """
+
+    action: ClassVar[str] = "refresh"
+    refresh_token: str = field(metadata={"max_len": MAX_REFRESH_TOKEN, "min_len": 1})
+    "The current refresh credential."
+
+
+@dataclass
+class Refreshed(Message):
+    """Reply to ``refresh``: the next refresh credential and fresh ICE servers."""
+
+    action: ClassVar[str] = "refreshed"
+    refresh_token: str = field(metadata={"max_len": MAX_REFRESH_TOKEN, "min_len": 1})
+    "The next refresh credential (the one sent is spent)."
+    refresh_expires_at: int
+    "Unix time after which this credential no longer resumes or refreshes."
+    session_expires_at: int | None = None
+    "Unix time the session ends (``session_expired``); none for an SFU."
+    ice_servers: list[IceServer] | None = field(default=None, metadata={"max_items": 8})
+    "STUN/TURN servers with fresh credentials, for peer connections made from now on."
 
 
 @dataclass
 class Identified(Message):
-    """Reply to a successful ``identify``."""
+    """Reply to a successful ``identify`` or ``resume``."""
 
     action: ClassVar[str] = "identified"
     room_id: str = field(metadata=_ID)
@@ -202,6 +287,16 @@ class Identified(Message):
     "The receiver's own participant id (participants only)."
     resumed: bool = False
     "True when this connection took over a briefly disconnected participant (nobody was told)."
+    refresh_token: str | None = field(
+        default=None, metadata={"max_len": MAX_REFRESH_TOKEN, "min_len": 1}
+    )
+    "A new refresh credential, when this identify or resume issued one (it replaces the old)."
+    refresh_expires_at: int | None = None
+    "Unix time after which ``refresh_token`` no longer resumes or refreshes."
+    session_expires_at: int | None = None
+    "Unix time the session ends (``session_expired``); none for an SFU."
+    ice_servers: list[IceServer] | None = field(default=None, metadata={"max_items": 8})
+    "STUN/TURN servers with fresh credentials (on resume)."
 
 
 @dataclass
@@ -353,6 +448,9 @@ class Subscription(Message):
 
 _MESSAGES: tuple[type[Message], ...] = (
     Identify,
+    Resume,
+    Refresh,
+    Refreshed,
     Identified,
     Handshake,
     Leave,
@@ -370,21 +468,26 @@ ACTIONS: dict[str, type[Message]] = {m.action: m for m in _MESSAGES}
 
 
 def parse_message(raw: str | bytes, allowed: frozenset[str] | None = None) -> Message:
-    """Decode and validate one message.
+    """Decode and validate one message (text or UTF-8 bytes).
 
     ``allowed`` restricts which actions are acceptable (e.g. what a client may send);
-    others raise ``unknown_action``. Raises :class:`ProtocolError` with the error code.
+    others raise ``unknown_action``. Raises :class:`ProtocolError` with the error code,
+    and nothing else, whatever ``raw`` holds (see :func:`~arbiter_protocol.decode_json`).
     """
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise ProtocolError(
-            ErrorCode.MESSAGE_TOO_LARGE,
-            f"message is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}",
-        )
+    return message_from_dict(decode_json(raw, max_bytes=MAX_MESSAGE_BYTES), allowed)
+
+
+def peek_action(raw: str | bytes) -> str | None:
+    """The ``action`` of a message if it decodes to an object with a string action.
+
+    For route selection (API Gateway's ``$request.body.action``): never raises.
+    """
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError(ErrorCode.MALFORMED_JSON, f"message is not valid JSON: {exc}") from None
-    return message_from_dict(data, allowed)
+        data = decode_json(raw, max_bytes=MAX_MESSAGE_BYTES)
+    except ProtocolError:
+        return None
+    action = data.get("action") if isinstance(data, dict) else None
+    return action if isinstance(action, str) else None
 
 
 def message_from_dict(data: Any, allowed: frozenset[str] | None = None) -> Message:

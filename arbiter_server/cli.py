@@ -66,9 +66,44 @@ def _parser() -> argparse.ArgumentParser:
         "--pool-size", type=int, default=1, help="ready rooms kept with an SFU started (default 1)"
     )
     dev.add_argument("--no-turn", action="store_true", help="do not start coturn")
+    dev.add_argument(
+        "--max-participants",
+        type=_positive,
+        default=16,
+        metavar="N",
+        help="seats per room; the N+1st participant gets room_full (default 16)",
+    )
+    dev.add_argument(
+        "--session-lifetime",
+        type=_positive,
+        default=12 * 3600,
+        metavar="SECONDS",
+        help="how long a participant's session lasts before session_expired (default 43200)",
+    )
+    dev.add_argument(
+        "--token-ttl",
+        type=_positive,
+        default=600,
+        metavar="SECONDS",
+        help="how long a join token may wait for its single identify (default 600)",
+    )
+    dev.add_argument(
+        "--refresh-ttl",
+        type=_positive,
+        default=3600,
+        metavar="SECONDS",
+        help="how long a refresh credential works; clients refresh at half (default 3600)",
+    )
     dev.add_argument("--json", action="store_true", help="print the startup facts as one JSON line")
     infra_cli.add_subcommands(sub)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +154,11 @@ async def _dev(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         web_dir=web_dir(),
         turn=not args.no_turn,
+        max_participants=args.max_participants,
+        session_lifetime=args.session_lifetime,
+        token_ttl=min(args.token_ttl, args.refresh_ttl),
+        refresh_ttl=args.refresh_ttl,
+        keep_rooms=(args.room,),
         stop_timeout=2.0,
     )
     stack = LocalStack(config)

@@ -18,10 +18,11 @@ _MIN_LENGTH = 32
 def read_or_create_secret(path: Path) -> str:
     """The signing secret kept in ``path``, created (random, owner-only 0600) if missing.
 
-    Join tokens and SFU credentials are signed with it, so a restarted ``dev`` with the same
-    data directory still accepts the tokens it handed out (clients resume). A file that
-    others may read is made owner-only again; one that holds no usable secret raises
-    ``OSError`` (delete it to get a new secret, which ends every session).
+    Join tokens and SFU bootstrap codes are signed with it, so a restarted ``dev`` with the
+    same data directory still accepts the unused tokens it handed out (clients resume with
+    their refresh credentials, kept in the store). A file that others may read is made
+    owner-only again; one that holds no usable secret raises ``OSError`` (delete it to get a
+    new secret, which invalidates every unused token).
     """
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

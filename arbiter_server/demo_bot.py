@@ -18,30 +18,47 @@ logger = logging.getLogger("arbiter.demo_bot")
 
 
 async def run(url: str, name: str) -> int:
-    """Join ``url`` and publish until stopped; returns an exit code."""
+    """Join ``url`` and publish until stopped; returns an exit code.
+
+    When its session reaches its lifetime (``session_expired``) the bot joins again as a
+    new participant; any other disconnection ends it (exit code 1).
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    while True:
+        reason = await _stay(url, name, stop)
+        if reason != "session_expired" or stop.is_set():
+            return 1 if reason is not None and not stop.is_set() else 0
+        logger.info("demo bot's session ended; joining again")
+
+
+async def _stay(url: str, name: str, stop: asyncio.Event) -> str | None:
+    """Be in the room until ``stop`` (None) or a disconnection (its reason)."""
     room = await Room.join(url, name=name)
     logger.info("demo bot joined %s as %s", url, room.participant_id)
-    lost = asyncio.Event()
+    lost: list[str] = []
+    gone = asyncio.Event()
 
     async def watch() -> None:
         async for event in room.events():
             if isinstance(event, Disconnected):
                 logger.warning("demo bot disconnected: %s", event.reason)
-                lost.set()
+                lost.append(event.reason)
+                gone.set()
                 return
 
     watcher = asyncio.create_task(watch())
-    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(lost.wait())]
-    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    for task in (*waiters, watcher):
-        task.cancel()
-    await asyncio.gather(*waiters, watcher, return_exceptions=True)
-    await room.leave()
-    return 1 if lost.is_set() and not stop.is_set() else 0
+    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(gone.wait())]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (*waiters, watcher):
+            task.cancel()
+        await asyncio.gather(*waiters, watcher, return_exceptions=True)
+        await room.leave()
+    return lost[0] if lost else None
 
 
 def main(argv: list[str] | None = None) -> int:

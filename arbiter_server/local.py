@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from arbiter_protocol import IceServer
 
@@ -50,6 +52,18 @@ class LocalStackConfig:
     "Start coturn and hand out TURN credentials (off if ``turnserver`` is not installed)."
     launcher_factory: Callable[[Settings], Launcher] | None = None
     "Replaces the subprocess launcher (tests that play the SFU themselves)."
+    max_participants: int = 16
+    "Seats per room (``dev --max-participants``)."
+    session_lifetime: int = 12 * 3600
+    "Seconds a participant's session lasts (``dev --session-lifetime``)."
+    token_ttl: int = 600
+    "Seconds a join token may wait for its identify (``dev --token-ttl``)."
+    refresh_ttl: int = 3600
+    "Seconds a refresh credential works (``dev --refresh-ttl``)."
+    keep_rooms: tuple[str, ...] = ()
+    "Rooms recreated after a maintenance pass finds them expired (the demo room)."
+    settings: dict[str, Any] = field(default_factory=dict)
+    "Any other :class:`~arbiter_server.settings.Settings` field, e.g. to compress time."
     store_factory: Callable[[Path], SQLiteStore] | None = None
     "Opens the SQLite store at the given path (tests that limit its size or lock timeout)."
     stop_timeout: float = 3.0
@@ -98,7 +112,12 @@ class LocalStack:
             empty_room_grace=cfg.empty_room_grace,
             open_room_creation=cfg.open_room_creation,
             api_key=cfg.api_key,
+            max_participants=cfg.max_participants,
+            session_lifetime=cfg.session_lifetime,
+            token_ttl=cfg.token_ttl,
+            refresh_ttl=cfg.refresh_ttl,
         )
+        settings = dataclasses.replace(settings, **cfg.settings)
         db_path = cfg.data_dir / "arbiter.sqlite3"
         self.store = cfg.store_factory(db_path) if cfg.store_factory else SQLiteStore(db_path)
         self._forget_previous_run(self.store, time.time())
@@ -107,12 +126,16 @@ class LocalStack:
         sfu_ice: list[IceServer] = list(cfg.ice_servers)
         if cfg.turn:
             if TurnServer.available():
-                self.turn = TurnServer(cfg.data_dir, host=cfg.host)
+                self.turn = TurnServer(
+                    cfg.data_dir, host=cfg.host, max_participants=settings.max_participants
+                )
                 await asyncio.get_running_loop().run_in_executor(None, self.turn.start)
                 self.turn_watchdog = Watchdog("coturn", self._turn_running, self.turn.start)
                 self.turn_watchdog.start()
                 ice_servers = self.turn.ice_servers
-                sfu_ice = self.turn.ice_servers("sfu", ttl=settings.sfu_token_ttl)
+                # the SFU needs no relay of its own (clients relay to it): STUN only, so no
+                # TURN credential sits in its environment
+                sfu_ice = self.turn.ice_servers("sfu")[:1]
             else:
                 self.turn_off_reason = "coturn (turnserver) is not installed"
                 logger.warning("TURN is off: %s", self.turn_off_reason)
@@ -124,6 +147,7 @@ class LocalStack:
                 cfg.data_dir / "logs",
                 ice_servers=[_ice_dict(s) for s in sfu_ice],
                 log_level=cfg.log_level,
+                data_rate=(settings.data_rate_limit, settings.data_rate_window),
                 stop_timeout=cfg.stop_timeout,
             )
         self.services = Services(
@@ -135,10 +159,27 @@ class LocalStack:
         )
         configure(self.services)
         self.gateway = LocalGateway(
-            poster, sock, web_dir=cfg.web_dir, maintenance_interval=cfg.maintenance_interval
+            poster,
+            sock,
+            web_dir=cfg.web_dir,
+            maintenance_interval=cfg.maintenance_interval,
+            after_maintenance=self._keep_rooms,
         )
         await self.gateway.start()
         await asyncio.get_running_loop().run_in_executor(None, refill_pool, self.services)
+
+    def _keep_rooms(self) -> None:
+        """Recreate kept rooms (the demo room) that expired; their SFU starts at a join."""
+        services = self.services
+        if services is None:
+            return
+        for room_id in self.config.keep_rooms:
+            if services.store.get_room(room_id) is None:
+                now = services.clock()
+                if services.store.create_room(
+                    RoomRecord(room_id=room_id, created_at=now, empty_since=now)
+                ):
+                    logger.info("room %s expired and was made again", room_id)
 
     def _turn_running(self) -> bool:
         proc = self.turn.proc if self.turn is not None else None
@@ -167,6 +208,8 @@ class LocalStack:
                 sfu_handle=None,
                 sfu_connection_id=None,
                 sfu_changed_at=now,
+                sfu_started_by=None,
+                waiting_since=None,
             )
             for conn in store.list_connections(room.room_id):
                 if conn.role in ("participant", "away"):

@@ -10,18 +10,27 @@ __all__ = ["Settings"]
 
 @dataclass
 class Settings:
-    """What the Room API and signaling handlers need to know about their deployment."""
+    """What the Room API and signaling handlers need to know about their deployment.
+
+    Times are seconds. ``docs/security.md`` lists what each limit protects.
+    """
 
     public_url: str
     "Base URL of the Room API, e.g. ``http://127.0.0.1:8080``; room URLs are built on it."
     signaling_url: str
     "WebSocket URL clients and SFUs connect to, e.g. ``ws://127.0.0.1:8080/ws``."
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    "HMAC key for join tokens and SFU credentials; never leaves the server."
+    "HMAC key for join tokens and SFU bootstrap codes; never leaves the server."
+    # sessions
     token_ttl: int = 600
-    "Seconds a join token stays valid for ``identify``."
-    sfu_token_ttl: int = 24 * 3600
-    "Seconds an SFU credential stays valid."
+    "How long a join token may wait before its (single) ``identify``."
+    refresh_ttl: int = 3600
+    "How long a refresh credential works; each ``refresh`` or ``resume`` issues a new one."
+    session_lifetime: int = 12 * 3600
+    "How long a participant's session lasts from its join; then ``session_expired``."
+    sfu_bootstrap_ttl: int = 300
+    "How long the bootstrap code a launcher hands an SFU works (once) for its ``identify``."
+    # rooms and SFUs
     open_room_creation: bool = True
     "Anyone may create rooms; when false, ``POST /rooms`` needs ``api_key``."
     api_key: str | None = None
@@ -29,16 +38,44 @@ class Settings:
     pool_size: int = 1
     "Ready rooms (SFU started) kept waiting to be handed out by ``POST /rooms``."
     empty_room_grace: float = 30.0
-    "Seconds an empty room keeps its SFU before it is stopped."
+    "How long a room that has become empty keeps its SFU."
+    identify_timeout: float = 30.0
+    "How long an SFU started by a join waits for one of its joiners to identify."
+    room_idle_ttl: float = 3600.0
+    "How long a room without participants or SFU lives (named and demo rooms too)."
     sfu_start_timeout: float = 60.0
-    "Seconds an SFU may take to identify before its start counts as failed."
+    "How long an SFU may take to identify before its start counts as failed."
+    max_sfus: int = 20
+    "Most rooms with an SFU (starting or running) at once, pooled rooms included."
+    max_sfus_per_address: int = 5
+    "Most rooms with an SFU that requests from one client address may have started."
     max_participants: int = 16
-    "Most participants one room admits."
+    "Seats per room: participants, away ones and viewers each hold one."
     reconnect_grace: float = 15.0
-    "Seconds a participant whose socket dropped is kept before the room hears it left."
-    resume_window: int = 3600
-    "Seconds past its expiry a join token may still be used to rejoin as the same participant."
+    "How long a participant whose socket dropped keeps its seat before the room hears it left."
+    # rate limits (token buckets: so many per window, in bursts of up to so many)
     rate_limit: int = 120
-    "Most signaling messages one connection may send per ``rate_window`` seconds."
+    "Signaling messages one connection may send per ``rate_window``."
     rate_window: float = 10.0
-    "Length of the signaling rate-limit window in seconds."
+    "Window of ``rate_limit``."
+    session_rate_limit: int = 10
+    "``identify``, ``resume`` and ``leave`` per participant (or SFU) per window."
+    session_rate_window: float = 60.0
+    "Window of ``session_rate_limit``."
+    join_rate_limit: int = 30
+    "``POST /rooms/{id}/join`` requests per client address per window."
+    create_rate_limit: int = 10
+    "``POST /rooms`` requests per client address per window."
+    http_rate_window: float = 60.0
+    "Window of ``join_rate_limit`` and ``create_rate_limit``."
+    data_rate_limit: int = 200
+    "Data-channel messages one participant may send the SFU per ``data_rate_window``."
+    data_rate_window: float = 10.0
+    "Window of ``data_rate_limit``."
+
+    def __post_init__(self) -> None:
+        if self.refresh_ttl < self.token_ttl:
+            raise ValueError("refresh_ttl must be at least token_ttl")
+        for name in ("rate_limit", "session_rate_limit", "join_rate_limit", "create_rate_limit"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")

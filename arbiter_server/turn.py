@@ -2,7 +2,8 @@
 
 Credentials follow the TURN REST API (coturn's ``--use-auth-secret``): the username is
 ``<expiry unix time>:<participant id>`` and the password is
-``base64(HMAC-SHA1(secret, username))``; coturn refuses them after the expiry.
+``base64(HMAC-SHA1(secret, username))``; coturn refuses them after the expiry. The
+configuration comes from :mod:`arbiter_server.turn_config`, as in production.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
 import shutil
@@ -21,8 +23,9 @@ from pathlib import Path
 from arbiter_protocol import IceServer
 
 from .supervisor import spawn
+from .turn_config import limits_for, render, write_config
 
-__all__ = ["TurnServer", "turn_credentials"]
+__all__ = ["TurnServer", "dev_allowed_peers", "turn_credentials"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +38,25 @@ def turn_credentials(
     username = f"{expiry}:{participant_id}"
     digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
     return username, base64.b64encode(digest).decode()
+
+
+def dev_allowed_peers(host: str) -> list[str]:
+    """The peers ``dev``'s coturn may relay to despite the deny list.
+
+    This host's own interface addresses (aioice never gathers 127.0.0.1, so local peers'
+    candidates are these) and, only when coturn listens on loopback (so only this host
+    can use it), the loopback address it listens on.
+    """
+    from aioice.ice import get_host_addresses
+
+    allowed = list(get_host_addresses(use_ipv4=True, use_ipv6=True))
+    try:
+        listening = ipaddress.ip_address(host)
+    except ValueError:
+        listening = None
+    if listening is not None and listening.is_loopback:
+        allowed.append(listening.compressed)
+    return allowed
 
 
 def _free_udp_port(host: str) -> int:
@@ -56,6 +78,7 @@ class TurnServer:
         credential_ttl: int = 4 * 3600,
         realm: str = "arbiter.local",
         binary: str = "turnserver",
+        max_participants: int = 16,
     ) -> None:
         self.data_dir = data_dir
         self.host = host
@@ -68,6 +91,7 @@ class TurnServer:
         self.credential_ttl = credential_ttl
         self.realm = realm
         self.binary = binary
+        self.max_participants = max_participants
         self.secret = secrets.token_urlsafe(24)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "logs" / "turnserver.log"
@@ -102,32 +126,7 @@ class TurnServer:
         if not self.port:
             self.port = _free_udp_port(self.host)
         config = turn_dir / "turnserver.conf"
-        config.write_text(
-            "\n".join(
-                [
-                    f"listening-ip={self.host}",
-                    f"listening-port={self.port}",
-                    f"relay-ip={self.host}",
-                    f"min-port={self.relay_ports[0]}",
-                    f"max-port={self.relay_ports[1]}",
-                    "use-auth-secret",
-                    f"static-auth-secret={self.secret}",
-                    f"realm={self.realm}",
-                    "fingerprint",
-                    "no-cli",
-                    "no-tls",
-                    "no-dtls",
-                    "allow-loopback-peers",
-                    "no-multicast-peers",
-                    "log-file=stdout",
-                    "simple-log",
-                    "verbose",
-                    f"pidfile={turn_dir / 'turnserver.pid'}",
-                    f"userdb={turn_dir / 'turndb.sqlite'}",
-                    "",
-                ]
-            )
-        )
+        write_config(config, self.config_text())
         with open(self.log_path, "ab") as log:
             self.proc = spawn(
                 [self.binary, "-c", str(config)],
@@ -138,6 +137,26 @@ class TurnServer:
             )
         self._wait_listening()
         logger.info("coturn on %s:%s (pid %s)", self.host, self.port, self.proc.pid)
+
+    @property
+    def config_path(self) -> Path:
+        """Where the configuration is written (readable by its owner only)."""
+        return self.data_dir / "turn" / "turnserver.conf"
+
+    def config_text(self) -> str:
+        """The configuration, from :func:`arbiter_server.turn_config.render`."""
+        return render(
+            secret=self.secret,
+            realm=self.realm,
+            port=self.port,
+            relay_ports=self.relay_ports,
+            state_dir=self.data_dir / "turn",
+            limits=limits_for(self.max_participants),
+            listening_ips=[self.host],
+            relay_ips=[self.host],
+            allowed_peers=dev_allowed_peers(self.host),
+            verbose=True,
+        )
 
     def _wait_listening(self, timeout: float = 10.0) -> None:
         """Wait until coturn answers a STUN binding request."""

@@ -1,24 +1,23 @@
 #!/bin/sh
-# Start coturn on a Fargate task: relay addresses are the task's public IP, which
-# coturn's image finds with detect-external-ip; the NLB only carries 3478.
+# Start coturn on a Fargate task. The configuration comes from the same code as the local
+# stack's (python3 -m arbiter_server.turn_config, see docs/security.md): private ranges
+# denied, no TCP relay, quotas and a bandwidth cap, the secret in a file only this user
+# reads. Relay addresses are the task's public IP, found by detect-external-ip; without
+# it coturn would hand out unreachable relays, so the task refuses to start instead.
 set -eu
 : "${TURN_SECRET:?TURN_SECRET must be set (the task definition reads it from SSM)}"
-REALM="${TURN_REALM:-arbiter}"
-MIN_PORT="${TURN_MIN_PORT:-49152}"
-MAX_PORT="${TURN_MAX_PORT:-65535}"
-EXTERNAL_IP="$(detect-external-ip 2>/dev/null || true)"
-PRIVATE_IP="$(hostname -i 2>/dev/null | awk '{print $1}')"
 
-set -- turnserver \
-  --listening-port=3478 \
-  --min-port="$MIN_PORT" --max-port="$MAX_PORT" \
-  --use-auth-secret --static-auth-secret="$TURN_SECRET" \
-  --realm="$REALM" \
-  --fingerprint --no-cli --no-tls --no-dtls --no-multicast-peers \
-  --denied-peer-ip=169.254.0.0-169.254.255.255 \
-  --log-file=stdout --simple-log
-
-if [ -n "$EXTERNAL_IP" ] && [ -n "$PRIVATE_IP" ]; then
-  set -- "$@" --external-ip="$EXTERNAL_IP/$PRIVATE_IP"
+if ! EXTERNAL_IP="$(detect-external-ip)" || [ -z "$EXTERNAL_IP" ]; then
+  echo "arbiter-turn: cannot find this task's public address (detect-external-ip failed); not starting" >&2
+  exit 1
 fi
-exec "$@"
+PRIVATE_IP="$(hostname -i | awk '{print $1}')"
+if [ -z "$PRIVATE_IP" ]; then
+  echo "arbiter-turn: cannot find this task's own address (hostname -i); not starting" >&2
+  exit 1
+fi
+
+CONFIG_DIR="${TURN_CONFIG_DIR:-/tmp/arbiter-turn}"
+CONFIG="$(python3 -m arbiter_server.turn_config production \
+  --external-ip "$EXTERNAL_IP" --private-ip "$PRIVATE_IP" --dir "$CONFIG_DIR")"
+exec turnserver -c "$CONFIG"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import os
 import socket
@@ -22,11 +21,14 @@ from aiohttp import WSMsgType, web
 
 from arbiter_protocol import (
     MAX_MESSAGE_BYTES,
-    Error,
     ErrorBody,
     ErrorCode,
+    ProtocolError,
+    decode_json,
     encode_body,
     encode_message,
+    error_message,
+    peek_action,
 )
 
 from ..lambdas import maintenance, room_api, signaling
@@ -52,11 +54,14 @@ class LocalGateway:
         web_dir: Path | None = None,
         maintenance_interval: float = 5.0,
         workers: int = 8,
+        after_maintenance: Callable[[], None] | None = None,
     ) -> None:
         self.poster = poster
         self.sock = sock
         self.web_dir = web_dir
         self.maintenance_interval = maintenance_interval
+        self.after_maintenance = after_maintenance
+        "Called (in a worker thread) after each maintenance pass, e.g. to recreate rooms."
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="handler")
         self._runner: web.AppRunner | None = None
         self._maintenance_task: asyncio.Task[None] | None = None
@@ -100,6 +105,10 @@ class LocalGateway:
             await asyncio.sleep(self.maintenance_interval)
             try:
                 await self._call(maintenance.handler, {"source": "arbiter.maintenance"})
+                if self.after_maintenance is not None:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._executor, self.after_maintenance
+                    )
             except StoreUnavailable as exc:  # tried again at the next interval
                 logger.warning("maintenance skipped: %s", exc)
             except Exception:
@@ -199,14 +208,7 @@ class LocalGateway:
                         signaling.handler, websocket_event(route, connection_id, domain, body=data)
                     )
                 elif msg.type == WSMsgType.BINARY:
-                    await ws.send_str(
-                        encode_message(
-                            Error(
-                                code=ErrorCode.INVALID_MESSAGE.value,
-                                message="binary frames are not accepted; send JSON text",
-                            )
-                        )
-                    )
+                    await ws.send_str(encode_message(error_message(_binary_refusal(msg.data))))
         finally:
             self.poster.unregister(connection_id)
             self._sockets.discard(ws)
@@ -217,13 +219,20 @@ class LocalGateway:
 
 
 def _select_route(body: str) -> str:
-    """API Gateway's ``$request.body.action`` route selection."""
+    """API Gateway's ``$request.body.action`` route selection (never raises)."""
+    action = peek_action(body)
+    return action if action is not None and action in signaling.CLIENT_ACTIONS else "$default"
+
+
+def _binary_refusal(data: bytes) -> ProtocolError:
+    """Why a binary frame is refused: not UTF-8 JSON at all, or not sent as text."""
     try:
-        data = json.loads(body)
-    except ValueError:
-        return "$default"
-    action = data.get("action") if isinstance(data, dict) else None
-    return action if isinstance(action, str) and action in signaling.CLIENT_ACTIONS else "$default"
+        decode_json(data, max_bytes=MAX_MESSAGE_BYTES)
+    except ProtocolError as exc:
+        return exc
+    return ProtocolError(
+        ErrorCode.INVALID_MESSAGE, "binary frames are not accepted; send JSON text"
+    )
 
 
 def _error(status: int, code: ErrorCode, message: str) -> web.Response:

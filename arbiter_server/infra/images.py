@@ -41,7 +41,11 @@ def image_tags(deploy_dir: Path = DEPLOY_DIR) -> dict[str, str]:
             + source_hash(("arbiter_protocol", "arbiter_server"))
         ).encode()
     ).hexdigest()
-    coturn = _file_hash(deploy_dir / "coturn.Dockerfile", deploy_dir / "coturn-entrypoint.sh")
+    coturn = _file_hash(
+        deploy_dir / "coturn.Dockerfile",
+        deploy_dir / "coturn-entrypoint.sh",
+        deploy_dir.parent / "arbiter_server" / "turn_config.py",
+    )
     return {"sfu": f"src-{sfu[:12]}", "coturn": f"src-{coturn[:12]}"}
 
 

@@ -118,7 +118,11 @@ class APICall(Instruction):
     "Error codes that mean 'already done' (e.g. not found when deleting)."
 
     def describe(self) -> str:
-        shown = ", ".join(f"{k}={_short(v)}" for k, v in self.params.items())
+        secret = self.params.get("Type") == "SecureString"  # a generated secret: never shown
+        shown = ", ".join(
+            f"{k}=<secret>" if secret and k == "Value" else f"{k}={_short(v)}"
+            for k, v in self.params.items()
+        )
         return f"{self.service}.{self.method}({shown})"
 
 

@@ -92,6 +92,7 @@ def services_from_environment(env: Mapping[str, str], aws: AwsClient | None = No
         secret=secret,
         pool_size=int(env.get("ARBITER_POOL_SIZE", "1")),
         max_participants=int(env.get("ARBITER_MAX_PARTICIPANTS", "16")),
+        max_sfus=int(env.get("ARBITER_MAX_ROOMS", "20")),
         open_room_creation=env.get("ARBITER_OPEN_ROOMS", "false") == "true",
         api_key=api_key,
         empty_room_grace=float(env.get("ARBITER_EMPTY_ROOM_GRACE", "60")),

@@ -28,6 +28,7 @@ STATUS_FOR_CODE: dict[ErrorCode, int] = {
     ErrorCode.INVALID_MESSAGE: 400,
     ErrorCode.MESSAGE_TOO_LARGE: 413,
     ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.SESSION_EXPIRED: 401,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.ROOM_NOT_FOUND: 404,
     ErrorCode.NOT_FOUND: 404,

@@ -2,7 +2,8 @@
 
 Routes (see :mod:`.routes`): ``GET /health``, ``POST /rooms`` (create a named room, or
 hand out a ready room from the pool), ``GET /rooms/{room_id}`` (does it exist, who is in
-it), ``POST /rooms/{room_id}/join`` (token, signaling URL, ICE servers, participant id).
+it), ``POST /rooms/{room_id}/join`` (token, refresh credential, signaling URL, ICE
+servers, participant id). ``POST /rooms`` and the join are throttled per client address.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from arbiter_protocol import (
     is_valid_id,
 )
 
-from ..auth import TokenError, issue_participant_token, verify_token
 from ..store import RoomRecord, StoreUnavailable
+from . import limits
 from ._responses import STATUS_FOR_CODE, HttpResponse, error_response, json_response
 from .rooms import ensure_sfu, new_id, participants_of, refill_pool
 from .services import Services, get_services
+from .sessions import start_participant_session
 
 __all__ = ["handler"]
 
@@ -75,6 +77,12 @@ def _room_id(event: Event) -> str:
     return str(room_id)
 
 
+def _address(event: Event) -> str:
+    """The client's address as API Gateway saw it (``requestContext.http.sourceIp``)."""
+    http = (event.get("requestContext") or {}).get("http") or {}
+    return str(http.get("sourceIp") or "unknown")
+
+
 def _room_url(services: Services, room_id: str) -> str:
     return f"{services.settings.public_url.rstrip('/')}/rooms/{room_id}"
 
@@ -108,15 +116,17 @@ def _check_create_allowed(services: Services, event: Event) -> None:
     settings = services.settings
     if settings.open_room_creation:
         return
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    given = headers.get("x-api-key", "")
-    if not settings.api_key or not hmac.compare_digest(str(given), settings.api_key):
+    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+    given = str(headers.get("x-api-key", "")).encode("utf-8", "surrogatepass")
+    if not settings.api_key or not hmac.compare_digest(given, settings.api_key.encode()):
         raise ProtocolError(
             ErrorCode.UNAUTHORIZED, "creating rooms needs a valid API key in the x-api-key header"
         )
 
 
 def _create_room(services: Services, event: Event) -> HttpResponse:
+    address = _address(event)
+    limits.check_address(services, "create", address, services.settings.create_rate_limit)
     _check_create_allowed(services, event)
     request = decode_body(CreateRoomRequest, _body(event))
     store = services.store
@@ -130,7 +140,7 @@ def _create_room(services: Services, event: Event) -> HttpResponse:
         )
         if not store.create_room(room):
             raise ProtocolError(ErrorCode.ROOM_EXISTS, f"room '{request.room_id}' exists already")
-        room = _ensure_sfu_or_forget(services, room)
+        room = _ensure_sfu_or_forget(services, room, address)
     else:
         taken = store.take_pooled_room()
         if taken is None:
@@ -138,19 +148,20 @@ def _create_room(services: Services, event: Event) -> HttpResponse:
                 room_id=new_id(), created_at=services.clock(), empty_since=services.clock()
             )
             store.create_room(room)
-            room = _ensure_sfu_or_forget(services, room)
+            room = _ensure_sfu_or_forget(services, room, address)
         else:
-            store.update_room(taken.room_id, empty_since=services.clock())
+            now = services.clock()
+            store.update_room(taken.room_id, empty_since=now, waiting_since=now)
             room = taken
         refill_pool(services)
     return json_response(201, _info(services, room, with_url=True))
 
 
-def _ensure_sfu_or_forget(services: Services, room: RoomRecord) -> RoomRecord:
+def _ensure_sfu_or_forget(services: Services, room: RoomRecord, address: str) -> RoomRecord:
     """Start a new room's SFU; if the store fails meanwhile, the room is not kept either
     (the caller gets 503 and may simply try again)."""
     try:
-        return ensure_sfu(services, room)
+        return ensure_sfu(services, room, address)
     except StoreUnavailable:
         try:
             services.store.delete_room(room.room_id)
@@ -161,6 +172,8 @@ def _ensure_sfu_or_forget(services: Services, room: RoomRecord) -> RoomRecord:
 
 def _join_room(services: Services, event: Event) -> HttpResponse:
     room_id = _room_id(event)
+    address = _address(event)
+    limits.check_address(services, "join", address, services.settings.join_rate_limit)
     request = decode_body(JoinRequest, _body(event))
     store, settings = services.store, services.settings
     room = store.get_room(room_id)
@@ -168,29 +181,20 @@ def _join_room(services: Services, event: Event) -> HttpResponse:
         raise ProtocolError(ErrorCode.ROOM_NOT_FOUND, f"room '{room_id}' does not exist")
     if room.pooled:
         # someone joined a pooled room by its id: it is no longer free to hand out
-        store.update_room(room_id, pooled=False)
-    if (
-        request.resume_token is None
-        and len(participants_of(services, room_id)) >= settings.max_participants
-    ):
+        now = services.clock()
+        store.update_room(room_id, pooled=False, empty_since=now, waiting_since=now)
+    # an early answer; the seat itself is taken atomically at identify
+    if len(participants_of(services, room_id)) >= settings.max_participants:
         raise ProtocolError(
-            ErrorCode.ROOM_FULL, f"room '{room_id}' has {settings.max_participants} participants"
+            ErrorCode.ROOM_FULL,
+            f"room '{room_id}' has all its {settings.max_participants} seats taken",
         )
-    ensure_sfu(services, room)
-    allowed: tuple[str, ...] = ALL_GRANTS
-    participant_id, name = new_id("p-"), request.name
-    if request.resume_token is not None:
-        participant_id, name, allowed = _resumed_identity(services, room_id, request.resume_token)
-    # a joiner may ask for fewer grants, never for more (nor more than it had on resume)
-    grants = tuple(g for g in allowed if request.grants is None or g in request.grants)
-    token, expires = issue_participant_token(
-        settings.secret,
-        room_id,
-        participant_id,
-        name,
-        settings.token_ttl,
-        grants=grants,
-        now=services.clock(),
+    ensure_sfu(services, room, address)
+    participant_id = new_id("p-")
+    # a joiner may ask for fewer grants, never for more
+    grants = tuple(g for g in ALL_GRANTS if request.grants is None or g in request.grants)
+    token, expires, credentials = start_participant_session(
+        services, room_id, participant_id, request.name, grants
     )
     return json_response(
         200,
@@ -201,23 +205,11 @@ def _join_room(services: Services, event: Event) -> HttpResponse:
             signaling_url=settings.signaling_url,
             ice_servers=services.ice_servers(participant_id),
             expires_at=expires,
+            refresh_token=credentials.refresh_token,
+            refresh_expires_at=credentials.refresh_expires_at,
+            session_expires_at=credentials.session_expires_at or 0,
         ),
     )
-
-
-def _resumed_identity(
-    services: Services, room_id: str, resume_token: str
-) -> tuple[str, str, tuple[str, ...]]:
-    """The participant id, name and grants a previous token of this room stood for."""
-    try:
-        claims = verify_token(
-            services.settings.secret, resume_token, expired_grace=services.settings.resume_window
-        )
-    except TokenError as exc:
-        raise ProtocolError(ErrorCode.UNAUTHORIZED, f"cannot resume: {exc}") from None
-    if claims.role != "participant" or claims.room_id != room_id:
-        raise ProtocolError(ErrorCode.UNAUTHORIZED, "cannot resume: the token is for another room")
-    return claims.subject, claims.name, claims.grants
 
 
 _ROUTES: dict[str, Callable[[Services, Event], HttpResponse]] = {

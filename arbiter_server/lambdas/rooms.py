@@ -7,13 +7,15 @@ import secrets
 
 from arbiter_protocol import ALL_GRANTS, ErrorCode, Grant, ParticipantInfo, ProtocolError
 
-from ..auth import issue_sfu_token
 from ..launcher import LaunchError
-from ..store import ConnectionRecord, RoomRecord
+from ..store import SEAT_ROLES, ConnectionRecord, RoomRecord, SfuClaim
 from .services import Services
+from .sessions import end_session, start_sfu_session
 
 __all__ = [
     "ensure_sfu",
+    "expire_rooms",
+    "grants_of",
     "new_id",
     "participants_of",
     "refill_pool",
@@ -35,7 +37,7 @@ def participants_of(services: Services, room_id: str) -> list[ParticipantInfo]:
     return [
         ParticipantInfo(id=c.participant_id or "", name=c.name or "", grants=grants_of(c))
         for c in services.store.list_connections(room_id)
-        if c.role in ("participant", "away")
+        if c.role in SEAT_ROLES
     ]
 
 
@@ -46,26 +48,41 @@ def grants_of(conn: ConnectionRecord) -> list[Grant] | None:
     return [g for g in ALL_GRANTS if g in conn.grants.split(",")]
 
 
-def ensure_sfu(services: Services, room: RoomRecord) -> RoomRecord:
+def ensure_sfu(services: Services, room: RoomRecord, address: str | None = None) -> RoomRecord:
     """Make sure ``room`` has an SFU starting or ready; start one if it has none.
 
-    Two concurrent callers cannot both start one: the state moves ``none -> starting``
-    with a conditional write, and only the winner launches.
+    ``address`` is the client address whose request needs it (None: the service itself).
+    The state moves ``none -> starting`` with the caps checked in the same atomic step
+    (:meth:`~arbiter_server.store.Store.claim_sfu`), so two concurrent callers cannot both
+    start one and no burst of requests gets past ``max_sfus`` or ``max_sfus_per_address``.
+    The SFU gets a single-use bootstrap code, valid ``sfu_bootstrap_ttl`` seconds.
     """
     if room.sfu_state in ("starting", "ready"):
         return room
     store, settings = services.store, services.settings
     sfu_id = new_id("sfu-")
-    now = services.clock()
-    if not store.update_room(
+    claim = store.claim_sfu(
         room.room_id,
-        expect_sfu_state=("none",),
-        sfu_state="starting",
-        sfu_id=sfu_id,
-        sfu_handle=None,
-        sfu_connection_id=None,
-        sfu_changed_at=now,
-    ):
+        sfu_id,
+        services.clock(),
+        address,
+        settings.max_sfus,
+        settings.max_sfus_per_address,
+    )
+    if claim is SfuClaim.NO_ROOM:
+        raise ProtocolError(ErrorCode.ROOM_NOT_FOUND, f"room '{room.room_id}' does not exist")
+    if claim is SfuClaim.DEPLOYMENT_FULL:
+        raise ProtocolError(
+            ErrorCode.SFU_UNAVAILABLE,
+            f"this deployment runs as many rooms as it may ({settings.max_sfus}); try again later",
+        )
+    if claim is SfuClaim.ADDRESS_FULL:
+        raise ProtocolError(
+            ErrorCode.RATE_LIMITED,
+            f"requests from your address have started {settings.max_sfus_per_address} rooms "
+            "that are still running; try again when one has ended",
+        )
+    if claim is SfuClaim.BUSY:
         fresh = store.get_room(room.room_id)
         if fresh is None:
             raise ProtocolError(ErrorCode.ROOM_NOT_FOUND, f"room '{room.room_id}' does not exist")
@@ -75,18 +92,13 @@ def ensure_sfu(services: Services, room: RoomRecord) -> RoomRecord:
             ErrorCode.SFU_UNAVAILABLE,
             f"room '{room.room_id}' is stopping its SFU; try again in a moment",
         )
-    token, _ = issue_sfu_token(settings.secret, room.room_id, sfu_id, settings.sfu_token_ttl, now)
+    bootstrap = start_sfu_session(services, room.room_id, sfu_id)
     try:
-        handle = services.launcher.start(room.room_id, token)
+        handle = services.launcher.start(room.room_id, bootstrap)
     except LaunchError as exc:
         logger.error("%s", exc)
-        store.update_room(
-            room.room_id,
-            expect_sfu_id=sfu_id,
-            sfu_state="none",
-            sfu_id=None,
-            sfu_changed_at=services.clock(),
-        )
+        store.release_sfu(room.room_id, sfu_id, services.clock())
+        end_session(services, sfu_id)
         raise ProtocolError(
             ErrorCode.SFU_UNAVAILABLE, "the room's SFU could not be started"
         ) from exc
@@ -95,7 +107,7 @@ def ensure_sfu(services: Services, room: RoomRecord) -> RoomRecord:
 
 
 def reset_sfu(services: Services, room: RoomRecord, reason: str) -> None:
-    """Stop the room's SFU (if any) and mark the room as having none."""
+    """Stop the room's SFU (if any), end its session and mark the room as having none."""
     logger.info("stopping SFU of room %s: %s", room.room_id, reason)
     if not services.store.update_room(
         room.room_id,
@@ -104,19 +116,12 @@ def reset_sfu(services: Services, room: RoomRecord, reason: str) -> None:
         sfu_changed_at=services.clock(),
     ):
         return
+    end_session(services, room.sfu_id)
     if room.sfu_handle:
         services.launcher.stop(room.sfu_handle)
     if room.sfu_connection_id:
         services.poster.close_connection(room.sfu_connection_id)
-    services.store.update_room(
-        room.room_id,
-        expect_sfu_id=room.sfu_id,
-        sfu_state="none",
-        sfu_id=None,
-        sfu_handle=None,
-        sfu_connection_id=None,
-        sfu_changed_at=services.clock(),
-    )
+    services.store.release_sfu(room.room_id, room.sfu_id, services.clock())
 
 
 def refill_pool(services: Services) -> list[str]:
@@ -148,14 +153,19 @@ def restart_lost_sfus(services: Services) -> list[str]:
             except ProtocolError as exc:
                 logger.error("room %s: cannot restart its SFU: %s", room.room_id, exc.message)
                 continue
+            # its participants are in the room already: nobody is waiting to identify
+            services.store.update_room(room.room_id, empty_since=None, waiting_since=None)
             restarted.append(room.room_id)
     return restarted
 
 
 def stop_idle_sfus(services: Services) -> list[str]:
-    """Stop SFUs of rooms empty past the grace period, and of SFUs that died or never came.
+    """Stop SFUs of rooms nobody uses, and SFUs that died or never came.
 
-    Pooled rooms keep their SFUs. Returns the ids of rooms whose SFU was stopped.
+    Stopped: an SFU whose process is gone; one that did not identify within
+    ``sfu_start_timeout``; one started for joiners none of whom identified within
+    ``identify_timeout``; one whose room has been empty for ``empty_room_grace``. Pooled
+    rooms keep their SFUs. Returns the ids of rooms whose SFU was stopped.
     """
     now = services.clock()
     settings = services.settings
@@ -163,21 +173,46 @@ def stop_idle_sfus(services: Services) -> list[str]:
     for room in services.store.list_rooms():
         if room.sfu_state not in ("starting", "ready"):
             continue
+        reason = None
         if room.sfu_handle and not services.launcher.is_alive(room.sfu_handle):
-            reset_sfu(services, room, "the SFU process is gone")
-            stopped.append(room.room_id)
+            reason = "the SFU process is gone"
         elif (
             room.sfu_state == "starting"
             and now - (room.sfu_changed_at or now) > settings.sfu_start_timeout
         ):
-            reset_sfu(services, room, "the SFU did not identify in time")
-            stopped.append(room.room_id)
+            reason = "the SFU did not identify in time"
+        elif room.pooled or participants_of(services, room.room_id):
+            continue
         elif (
-            not room.pooled
-            and room.empty_since is not None
-            and now - room.empty_since > settings.empty_room_grace
-            and not participants_of(services, room.room_id)
+            room.waiting_since is not None and now - room.waiting_since > settings.identify_timeout
         ):
-            reset_sfu(services, room, "the room has been empty")
+            reason = f"none of its joiners identified within {settings.identify_timeout:g} s"
+        elif room.empty_since is not None and now - room.empty_since > settings.empty_room_grace:
+            reason = "the room has been empty"
+        if reason is not None:
+            reset_sfu(services, room, reason)
             stopped.append(room.room_id)
     return stopped
+
+
+def expire_rooms(services: Services) -> list[str]:
+    """Delete rooms that have had neither participants nor an SFU for ``room_idle_ttl``.
+
+    Named rooms and the dev demo room included; pooled rooms are the pool's. Returns the
+    ids of the rooms deleted.
+    """
+    now = services.clock()
+    expired: list[str] = []
+    for room in services.store.list_rooms():
+        since = room.empty_since
+        if (
+            room.pooled
+            or room.sfu_state != "none"
+            or since is None
+            or now - since <= services.settings.room_idle_ttl
+        ):
+            continue
+        if services.store.expire_room(room.room_id, since):
+            logger.info("room %s expired after %.0f s without anyone", room.room_id, now - since)
+            expired.append(room.room_id)
+    return expired

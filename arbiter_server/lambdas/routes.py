@@ -29,6 +29,8 @@ WS_ROUTES: tuple[str, ...] = (
     "$connect",
     "$disconnect",
     "identify",
+    "resume",
+    "refresh",
     "handshake",
     "leave",
     "error",

@@ -1,13 +1,16 @@
 """Signaling handler (API Gateway WebSocket API; route selection ``$request.body.action``).
 
-Routes: ``$connect``, ``$disconnect``, ``identify``, ``handshake``, ``leave`` and
-``$default``. Replies go through the poster, never the integration response, so the code
-is the same on API Gateway and on the local gateway. Every invalid message is answered
-with an ``error`` and changes nothing.
+Routes: ``$connect``, ``$disconnect``, ``identify``, ``resume``, ``refresh``,
+``handshake``, ``leave``, ``error`` and ``$default``. Replies go through the poster, never
+the integration response, so the code is the same on API Gateway and on the local gateway.
+Every invalid message is answered with an ``error`` and changes nothing. Sessions (who may
+identify, resume and refresh) are :mod:`.sessions`; rate limits are :mod:`.limits`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -23,25 +26,30 @@ from arbiter_protocol import (
     ParticipantJoined,
     ParticipantLeft,
     ProtocolError,
+    Refresh,
+    Refreshed,
+    Resume,
     SfuReady,
     error_message,
     parse_message,
 )
 
-from ..auth import TokenError, verify_token
-from ..store import ConnectionRecord, StoreUnavailable
+from ..auth import new_refresh_credential, split_refresh_credential
+from ..store import SEAT_ROLES, Admission, ConnectionRecord, SessionRecord, StoreUnavailable
+from . import limits
 from ._responses import error_response
 from .rooms import grants_of, participants_of
 from .services import Services, get_services
+from .sessions import Credentials, admit_token, end_session, rotate_refresh
 
-__all__ = ["CLIENT_ACTIONS", "expire_away", "handler"]
+__all__ = ["CLIENT_ACTIONS", "expire_connections", "handler"]
 
 logger = logging.getLogger(__name__)
 
 Event = dict[str, Any]
 OK: dict[str, Any] = {"statusCode": 200}
 
-CLIENT_ACTIONS = frozenset({"identify", "handshake", "leave", "error"})
+CLIENT_ACTIONS = frozenset({"identify", "resume", "refresh", "handshake", "leave", "error"})
 "Actions a connection may send; everything else is ``unknown_action`` (``error`` only SFUs)."
 
 
@@ -66,8 +74,13 @@ def handler(event: Event, context: object) -> dict[str, Any]:
             return error_response(503, ErrorCode.STORE_UNAVAILABLE, str(exc))
         return OK
     try:
-        _check_rate(services, connection_id)
-        message = parse_message(event.get("body") or "", CLIENT_ACTIONS)
+        conn = services.store.get_connection(connection_id)
+        if conn is None or conn.role != "sfu":  # SFUs: their offers grow with the room
+            limits.check_connection(services, connection_id)
+        if conn is not None and _session_over(services, conn):
+            _end_session(services, conn)
+            return OK
+        message = parse_message(_body(event), CLIENT_ACTIONS)
         _HANDLERS[message.action](services, connection_id, message)
     except ProtocolError as exc:
         logger.info("signaling error for %s: %s %s", connection_id, exc.code.value, exc.message)
@@ -95,21 +108,17 @@ def _action(event: Event) -> str | None:
     return route if route in CLIENT_ACTIONS else None
 
 
-def _check_rate(services: Services, connection_id: str) -> None:
-    settings = services.settings
-    count = services.store.count_message(connection_id, services.clock(), settings.rate_window)
-    if count > settings.rate_limit and not _is_sfu(services, connection_id):
-        raise ProtocolError(
-            ErrorCode.RATE_LIMITED,
-            f"more than {settings.rate_limit} messages in {settings.rate_window:g} s; "
-            "this message was dropped",
-        )
-
-
-def _is_sfu(services: Services, connection_id: str) -> bool:
-    """SFUs are infrastructure: their offers grow with the square of the room size."""
-    conn = services.store.get_connection(connection_id)
-    return conn is not None and conn.role == "sfu"
+def _body(event: Event) -> str | bytes:
+    """The message as API Gateway delivers it (base64 for a binary frame)."""
+    body = event.get("body")
+    if body is None:
+        return ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(str(body), validate=True)
+        except (binascii.Error, ValueError):
+            raise ProtocolError(ErrorCode.MALFORMED_JSON, "message is not valid base64") from None
+    return str(body)
 
 
 def _send(services: Services, connection_id: str, message: Message) -> bool:
@@ -135,101 +144,139 @@ def _identified(services: Services, connection_id: str) -> ConnectionRecord:
     return conn
 
 
-def _identify(services: Services, connection_id: str, message: Message) -> None:
-    assert isinstance(message, Identify)
-    store = services.store
-    conn = store.get_connection(connection_id)
+def _pending(services: Services, connection_id: str, action: str) -> ConnectionRecord:
+    conn = services.store.get_connection(connection_id)
     if conn is None:
         conn = ConnectionRecord(connection_id=connection_id, connected_at=services.clock())
     if conn.role != "pending":
         raise ProtocolError(
-            ErrorCode.ALREADY_IDENTIFIED, "this connection has identified already", "identify"
+            ErrorCode.ALREADY_IDENTIFIED, "this connection has identified already", action
         )
-    try:
-        claims = verify_token(services.settings.secret, message.token)
-    except TokenError as exc:
-        raise ProtocolError(ErrorCode.UNAUTHORIZED, str(exc), "identify") from None
-    room = store.get_room(claims.room_id)
-    if room is None:
-        raise ProtocolError(
-            ErrorCode.ROOM_NOT_FOUND, f"room '{claims.room_id}' does not exist", "identify"
-        )
+    return conn
+
+
+# ------------------------------------------------------------------ identify, resume, refresh
+
+
+def _identify(services: Services, connection_id: str, message: Message) -> None:
+    assert isinstance(message, Identify)
+    conn = _pending(services, connection_id, "identify")
+    claims, session = admit_token(services, message.token)
     if claims.role == "sfu":
-        if room.sfu_id != claims.subject or room.sfu_state not in ("starting", "ready"):
-            raise ProtocolError(
-                ErrorCode.UNAUTHORIZED,
-                "this SFU credential is not the room's current SFU",
-                "identify",
-            )
-        conn.role, conn.room_id = "sfu", room.room_id
-        store.put_connection(conn)
-        store.update_room(
-            room.room_id,
-            expect_sfu_id=claims.subject,
-            sfu_state="ready",
-            sfu_connection_id=connection_id,
-            sfu_changed_at=services.clock(),
-        )
-        _send(
-            services,
-            connection_id,
-            Identified(
-                room_id=room.room_id,
-                role="sfu",
-                sfu_ready=True,
-                participants=participants_of(services, room.room_id),
-            ),
-        )
-        for other in store.list_connections(room.room_id, "participant"):
-            _send(services, other.connection_id, SfuReady(room_id=room.room_id))
-        return
-    # a participant; the same participant identifying again takes over its old record: after
-    # a dropped socket (``away``) nobody was told it left, so nobody is told it is back
-    resumed = False
-    away_since: float | None = None
-    for old in store.list_connections(room.room_id):
-        if old.participant_id == claims.subject and old.role in ("participant", "away"):
-            resumed = True
-            away_since = old.away_since if old.role == "away" else None
-            store.delete_connection(old.connection_id)
-            if old.role == "participant":
-                services.poster.close_connection(old.connection_id)
-    others = participants_of(services, room.room_id)
-    conn.role, conn.room_id = "participant", room.room_id
-    conn.participant_id, conn.name = claims.subject, claims.name
-    conn.grants = ",".join(claims.grants)
-    store.put_connection(conn)
-    store.update_room(room.room_id, empty_since=None)
-    info = ParticipantInfo(id=claims.subject, name=claims.name, grants=grants_of(conn))
-    if resumed:
-        # the other participants never heard of the blip; the SFU is told again so it can
-        # re-send consumer offers that could not be delivered while the socket was down
-        logger.info("participant %s resumed on %s", claims.subject, connection_id)
-        room_now = store.get_room(room.room_id)
-        if room_now is not None and room_now.sfu_connection_id:
-            _send(services, room_now.sfu_connection_id, ParticipantJoined(participant=info))
+        _admit_sfu(services, conn, session, None)
     else:
-        # the SFU must know the participant before the participant can send it anything,
-        # so the room hears of the newcomer before the newcomer hears ``identified``
-        _broadcast(
-            services,
-            room.room_id,
-            ParticipantJoined(participant=info),
-            exclude=connection_id,
-        )
-    fresh = store.get_room(room.room_id) or room
+        _admit_participant(services, conn, session, None, None)
+
+
+def _resume(services: Services, connection_id: str, message: Message) -> None:
+    assert isinstance(message, Resume)
+    conn = _pending(services, connection_id, "resume")
+    parts = split_refresh_credential(message.refresh_token)
+    if parts is not None:
+        limits.check_session(services, parts[0], "resume")
+    session, credentials = rotate_refresh(services, message.refresh_token, "resume")
+    if session.role == "sfu":
+        _admit_sfu(services, conn, session, credentials)
+        return
+    previous = next(
+        (
+            c
+            for c in services.store.list_connections(session.room_id)
+            if c.participant_id == session.session_id and c.role in SEAT_ROLES
+        ),
+        None,
+    )
+    _admit_participant(services, conn, session, previous, credentials)
+
+
+def _refresh(services: Services, connection_id: str, message: Message) -> None:
+    assert isinstance(message, Refresh)
+    conn = _identified(services, connection_id)
+    _, credentials = rotate_refresh(
+        services, message.refresh_token, "refresh", session_id=conn.session_id or ""
+    )
+    ice = services.ice_servers(conn.participant_id or "") if conn.role == "participant" else None
     _send(
         services,
         connection_id,
+        Refreshed(
+            refresh_token=credentials.refresh_token,
+            refresh_expires_at=credentials.refresh_expires_at,
+            session_expires_at=credentials.session_expires_at,
+            ice_servers=ice,
+        ),
+    )
+
+
+def _admit_participant(
+    services: Services,
+    conn: ConnectionRecord,
+    session: SessionRecord,
+    previous: ConnectionRecord | None,
+    credentials: Credentials | None,
+) -> None:
+    """Give the participant a seat (or its previous connection's seat) and tell the room.
+
+    A connection that replaces the participant's previous one (a ``resume``) is a resume:
+    the room was never told it left, so it is not told it is back; the old socket, if still
+    open, is closed. Anything else is a newcomer whom everyone hears of.
+    """
+    store, settings = services.store, services.settings
+    action = "resume" if credentials is not None else "identify"
+    room = store.get_room(session.room_id)
+    if room is None:
+        raise ProtocolError(
+            ErrorCode.ROOM_NOT_FOUND, f"room '{session.room_id}' does not exist", action
+        )
+    pid = session.session_id
+    conn.role, conn.room_id = "participant", room.room_id
+    conn.participant_id, conn.name, conn.grants = pid, session.name, session.grants
+    conn.session_id, conn.session_ends_at = pid, session.ends_at
+    others = [p for p in participants_of(services, room.room_id) if p.id != pid]
+    admission = store.admit_participant(
+        conn, settings.max_participants, previous.connection_id if previous else None
+    )
+    if admission is Admission.FULL:
+        raise ProtocolError(
+            ErrorCode.ROOM_FULL,
+            f"room '{room.room_id}' has all its {settings.max_participants} seats taken",
+            action,
+        )
+    store.update_room(room.room_id, empty_since=None, waiting_since=None)
+    info = ParticipantInfo(id=pid, name=session.name, grants=grants_of(conn))
+    resumed = admission is Admission.TOOK_OVER
+    if resumed:
+        assert previous is not None
+        if previous.role == "participant":  # a socket that still looked alive
+            services.poster.close_connection(previous.connection_id)
+        # the other participants never heard of the blip; the SFU is told again so it can
+        # re-send consumer offers that could not be delivered while the socket was down
+        logger.info("participant %s resumed on %s", pid, conn.connection_id)
+        fresh = store.get_room(room.room_id)
+        if fresh is not None and fresh.sfu_connection_id:
+            _send(services, fresh.sfu_connection_id, ParticipantJoined(participant=info))
+    else:
+        # the SFU must know the participant before the participant can send it anything,
+        # so the room hears of the newcomer before the newcomer hears ``identified``
+        _broadcast(services, room.room_id, ParticipantJoined(participant=info), conn.connection_id)
+    fresh = store.get_room(room.room_id) or room
+    _send(
+        services,
+        conn.connection_id,
         Identified(
             room_id=room.room_id,
             role="participant",
-            participant_id=claims.subject,
+            participant_id=pid,
             sfu_ready=fresh.sfu_state == "ready",
             participants=others,
             resumed=resumed,
+            refresh_token=credentials.refresh_token if credentials else None,
+            refresh_expires_at=credentials.refresh_expires_at if credentials else None,
+            session_expires_at=int(session.ends_at) if session.ends_at is not None else None,
+            ice_servers=services.ice_servers(pid) if credentials else None,
         ),
     )
+    away_since = previous.away_since if resumed and previous and previous.role == "away" else None
     if (
         away_since is not None
         and fresh.sfu_state == "ready"
@@ -237,7 +284,80 @@ def _identify(services: Services, connection_id: str, message: Message) -> None:
     ):
         # the room got a new SFU while this participant was away (an SFU or server restart):
         # the ``sfu_ready`` it missed tells it to set its media up again
-        _send(services, connection_id, SfuReady(room_id=room.room_id))
+        _send(services, conn.connection_id, SfuReady(room_id=room.room_id))
+
+
+def _admit_sfu(
+    services: Services,
+    conn: ConnectionRecord,
+    session: SessionRecord,
+    credentials: Credentials | None,
+) -> None:
+    """Make ``conn`` the room's SFU connection, if its session is the room's current SFU.
+
+    A fresh identify (the bootstrap code) is a new SFU: the participants are told
+    ``sfu_ready`` and publish to it. A resume is the same SFU on a new socket: its peer
+    connections are intact, so nobody is told anything.
+    """
+    store = services.store
+    action = "resume" if credentials is not None else "identify"
+    room = store.get_room(session.room_id)
+    if (
+        room is None
+        or room.sfu_id != session.session_id
+        or room.sfu_state not in ("starting", "ready")
+    ):
+        raise ProtocolError(
+            ErrorCode.UNAUTHORIZED, "this SFU credential is not the room's current SFU", action
+        )
+    if credentials is None:
+        credentials = _first_sfu_credential(services, session)
+    old_connection = room.sfu_connection_id
+    conn.role, conn.room_id, conn.session_id = "sfu", room.room_id, session.session_id
+    store.put_connection(conn)
+    store.update_room(
+        room.room_id,
+        expect_sfu_id=session.session_id,
+        sfu_state="ready",
+        sfu_connection_id=conn.connection_id,
+        sfu_changed_at=services.clock(),
+    )
+    if old_connection and old_connection != conn.connection_id:
+        # its socket still looked alive: forget it first, so its $disconnect changes nothing
+        store.delete_connection(old_connection)
+        services.poster.close_connection(old_connection)
+    _send(
+        services,
+        conn.connection_id,
+        Identified(
+            room_id=room.room_id,
+            role="sfu",
+            sfu_ready=True,
+            participants=participants_of(services, room.room_id),
+            resumed=action == "resume",
+            refresh_token=credentials.refresh_token,
+            refresh_expires_at=credentials.refresh_expires_at,
+        ),
+    )
+    if action == "identify":
+        for other in store.list_connections(room.room_id, "participant"):
+            _send(services, other.connection_id, SfuReady(room_id=room.room_id))
+
+
+def _first_sfu_credential(services: Services, session: SessionRecord) -> Credentials:
+    credential, digest = new_refresh_credential(session.session_id)
+    expires = services.clock() + services.settings.refresh_ttl
+    if not services.store.update_session(
+        session.session_id,
+        {"refresh_digest": None},
+        refresh_digest=digest,
+        refresh_expires_at=expires,
+    ):
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "this SFU has a credential already")
+    return Credentials(credential, int(expires), None)
+
+
+# ------------------------------------------------------------------ handshakes and errors
 
 
 def _handshake(services: Services, connection_id: str, message: Message) -> None:
@@ -289,11 +409,16 @@ def _error(services: Services, connection_id: str, message: Message) -> None:
     logger.info("SFU error for %s who has left: %s", message.participant_id, message.message)
 
 
+# ------------------------------------------------------------------ leaving
+
+
 def _leave(services: Services, connection_id: str, message: Message) -> None:
     conn = _identified(services, connection_id)
     if conn.role != "participant":
         raise ProtocolError(ErrorCode.FORBIDDEN, "only participants leave", "leave")
+    limits.check_session(services, conn.session_id or connection_id, "leave")
     _drop(services, connection_id, "left")
+    end_session(services, conn.session_id)
     # the socket stays open but is no longer identified
     services.store.put_connection(
         ConnectionRecord(connection_id=connection_id, connected_at=conn.connected_at)
@@ -311,16 +436,49 @@ def _disconnected(services: Services, connection_id: str) -> None:
     _drop(services, connection_id, "disconnected")
 
 
-def expire_away(services: Services) -> list[str]:
-    """Tell rooms about ``away`` participants past the reconnect grace; return their ids."""
+def _session_over(services: Services, conn: ConnectionRecord) -> bool:
+    ends = conn.session_ends_at
+    return ends is not None and ends <= services.clock() and conn.role in SEAT_ROLES
+
+
+def _end_session(services: Services, conn: ConnectionRecord) -> None:
+    """The participant's session reached its lifetime: tell it, drop it, close its socket."""
+    logger.info("session of participant %s has ended", conn.participant_id)
+    if conn.role == "participant":
+        services.poster.post(
+            conn.connection_id,
+            Error(
+                code=ErrorCode.SESSION_EXPIRED.value,
+                message="the session has reached its lifetime; join again for a new one",
+            ),
+        )
+    _drop(services, conn.connection_id, "session_expired")
+    end_session(services, conn.session_id)
+    if conn.role == "participant":
+        services.poster.close_connection(conn.connection_id)
+
+
+def expire_connections(services: Services) -> tuple[list[str], list[str]]:
+    """End participants whose session is over, and drop ``away`` ones past the grace.
+
+    Returns ``(left, ended)``: ids of participants the room heard left (``disconnected``)
+    and of those whose session ended (``session_expired``).
+    """
     now = services.clock()
     gone: list[str] = []
+    ended: list[str] = []
     for room in services.store.list_rooms():
-        for conn in services.store.list_connections(room.room_id, "away"):
-            if now - (conn.away_since or now) > services.settings.reconnect_grace:
+        for conn in services.store.list_connections(room.room_id):
+            if _session_over(services, conn):
+                _end_session(services, conn)
+                ended.append(conn.participant_id or "")
+            elif (
+                conn.role == "away"
+                and now - (conn.away_since or now) > services.settings.reconnect_grace
+            ):
                 _drop(services, conn.connection_id, "disconnected")
                 gone.append(conn.participant_id or "")
-    return gone
+    return gone, ended
 
 
 def _drop(services: Services, connection_id: str, reason: str) -> None:
@@ -329,13 +487,13 @@ def _drop(services: Services, connection_id: str, reason: str) -> None:
     conn = store.delete_connection(connection_id)
     if conn is None or conn.room_id is None:
         return
-    if conn.role in ("participant", "away") and conn.participant_id:
+    if conn.role in SEAT_ROLES and conn.participant_id:
         left = ParticipantLeft(participant_id=conn.participant_id, reason=reason)
         for other in store.list_connections(conn.room_id):
             if other.role != "away":
                 _send(services, other.connection_id, left)
         if not participants_of(services, conn.room_id):
-            store.update_room(conn.room_id, empty_since=services.clock())
+            store.update_room(conn.room_id, empty_since=services.clock(), waiting_since=None)
     elif conn.role == "sfu":
         room = store.get_room(conn.room_id)
         if room is not None and room.sfu_connection_id == connection_id:
@@ -350,6 +508,8 @@ def _drop(services: Services, connection_id: str, reason: str) -> None:
 
 _HANDLERS: dict[str, Callable[[Services, str, Message], None]] = {
     "identify": _identify,
+    "resume": _resume,
+    "refresh": _refresh,
     "handshake": _handshake,
     "leave": _leave,
     "error": _error,

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import abc
 
-__all__ = ["LaunchError", "Launcher", "sfu_command"]
+__all__ = ["DEFAULT_DATA_RATE", "LaunchError", "Launcher", "sfu_command"]
 
 
-def sfu_command(python: str, room_id: str, signaling_url: str, log_level: str) -> list[str]:
-    """The command line of one room's SFU (its credential goes in the environment)."""
+DEFAULT_DATA_RATE = (200, 10.0)
+"Data-channel messages per participant per window the SFU allows unless told otherwise."
+
+
+def sfu_command(
+    python: str,
+    room_id: str,
+    signaling_url: str,
+    log_level: str,
+    data_rate: tuple[int, float] = DEFAULT_DATA_RATE,
+) -> list[str]:
+    """The command line of one room's SFU (its bootstrap code goes in the environment)."""
     return [
         python,
         "-m",
@@ -19,6 +29,10 @@ def sfu_command(python: str, room_id: str, signaling_url: str, log_level: str) -
         signaling_url,
         "--log-level",
         log_level,
+        "--data-rate-limit",
+        str(data_rate[0]),
+        "--data-rate-window",
+        f"{data_rate[1]:g}",
     ]
 
 
@@ -31,7 +45,11 @@ class Launcher(abc.ABC):
 
     @abc.abstractmethod
     def start(self, room_id: str, sfu_token: str) -> str:
-        """Start an SFU for ``room_id`` that identifies with ``sfu_token``; return a handle."""
+        """Start an SFU for ``room_id``; return a handle.
+
+        ``sfu_token`` is the SFU's bootstrap code: it admits this SFU once, for a few
+        minutes; the SFU then holds a refresh credential that never leaves its process.
+        """
 
     @abc.abstractmethod
     def stop(self, handle: str) -> None:

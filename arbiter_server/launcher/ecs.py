@@ -24,10 +24,12 @@ _GONE_STATES = frozenset({"STOPPED", "STOPPING", "DEPROVISIONING", "DEACTIVATING
 class EcsLauncher(Launcher):
     """Runs ``python -m arbiter_server.sfu`` as a Fargate task (awsvpc, public IP).
 
-    The SFU credential travels in the container's environment override
-    (``ARBITER_SFU_TOKEN``), never in the task definition. ``max_tasks`` caps the SFU
-    tasks running at once (the deployment's "max rooms"); ``client`` is a botocore ECS
-    client.
+    The SFU's bootstrap code travels in the container's environment override
+    (``ARBITER_SFU_TOKEN``), never in the task definition. ``DescribeTasks`` and CloudTrail
+    show it, but it admits that one SFU once and expires minutes after the start
+    (``Settings.sfu_bootstrap_ttl``); the refresh credential the SFU gets in exchange
+    never leaves the task. ``max_tasks`` caps the SFU tasks running at once (a backstop
+    for ``Settings.max_sfus``); ``client`` is a botocore ECS client.
     """
 
     def __init__(

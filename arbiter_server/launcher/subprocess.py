@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 from ..supervisor import spawn, stop_processes
-from .base import Launcher, LaunchError, sfu_command
+from .base import DEFAULT_DATA_RATE, Launcher, LaunchError, sfu_command
 
 __all__ = ["SubprocessLauncher"]
 
@@ -31,8 +31,10 @@ class SubprocessLauncher(Launcher):
         ice_servers: list[dict[str, object]] | None = None,
         log_level: str = "info",
         stop_timeout: float = 5.0,
+        data_rate: tuple[int, float] = DEFAULT_DATA_RATE,
     ) -> None:
         self.signaling_url = signaling_url
+        self.data_rate = data_rate
         self.log_dir = Path(log_dir)
         self.ice_servers = ice_servers or []
         self.log_level = log_level
@@ -49,7 +51,9 @@ class SubprocessLauncher(Launcher):
         env["ARBITER_SFU_TOKEN"] = sfu_token
         env["ARBITER_ICE_SERVERS"] = json.dumps(self.ice_servers)
         env["ARBITER_SFU_STATE_FILE"] = str(self.state_path(room_id))
-        args = sfu_command(sys.executable, room_id, self.signaling_url, self.log_level)
+        args = sfu_command(
+            sys.executable, room_id, self.signaling_url, self.log_level, self.data_rate
+        )
         log_path = self.log_dir / f"sfu-{room_id}.log"
         try:
             with open(log_path, "ab") as log:

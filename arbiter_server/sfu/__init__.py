@@ -1,7 +1,8 @@
 """Arbiter's SFU: forwards each participant's audio, video and data to the others.
 
 One process per room (``python -m arbiter_server.sfu --room ROOM --signaling URL``,
-credential in ``ARBITER_SFU_TOKEN``, ICE servers in ``ARBITER_ICE_SERVERS``). Media is
+single-use bootstrap code in ``ARBITER_SFU_TOKEN``, ICE servers in ``ARBITER_ICE_SERVERS``;
+it then holds a refresh credential of its own). Media is
 forwarded without decoding or encoding (see :mod:`.forwarder`).
 
 Embedding: build a :class:`Room` with a send callback and feed it signaling messages

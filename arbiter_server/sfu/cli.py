@@ -2,8 +2,11 @@
 
 Usage::
 
-    ARBITER_SFU_TOKEN=... ARBITER_ICE_SERVERS='[{"urls": ["turn:host:3478"], ...}]' \\
+    ARBITER_SFU_TOKEN=... ARBITER_ICE_SERVERS='[{"urls": ["stun:host:3478"]}]' \\
         python -m arbiter_server.sfu --room ROOM --signaling ws://HOST:PORT/ws [--log-level info]
+
+``ARBITER_SFU_TOKEN`` is the bootstrap code the launcher made for this SFU: it admits it
+once, within minutes; the refresh credential it gets in exchange stays in this process.
 
 Exits 0 on SIGTERM/SIGINT (after closing every peer connection), 1 when signaling cannot
 be reached or is lost for good, 2 on bad arguments or environment.
@@ -52,6 +55,18 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="seconds before the first retry, doubling up to 10 (default: 1)",
+    )
+    parser.add_argument(
+        "--data-rate-limit",
+        type=int,
+        default=200,
+        help="data-channel messages one participant may send per window (default: 200)",
+    )
+    parser.add_argument(
+        "--data-rate-window",
+        type=float,
+        default=10.0,
+        help="seconds of that window (default: 10)",
     )
     parser.add_argument(
         "--log-level",
@@ -121,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         connect_attempts=max(1, args.connect_attempts),
         retry_delay=max(0.0, args.retry_delay),
         state_file=Path(state) if (state := os.environ.get(STATE_FILE_ENV)) else None,
+        data_rate=(max(1, args.data_rate_limit), max(0.001, args.data_rate_window)),
     )
     logger.info("SFU for room %s, signaling %s", config.room_id, config.signaling_url)
     return asyncio.run(serve(config))

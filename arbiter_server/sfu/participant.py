@@ -2,15 +2,53 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from arbiter_protocol import TrackState
+from arbiter_protocol import ErrorCode, ProtocolError, TrackState
 
+from ..store.base import gcra
 from .consumer import Consumer
 from .producer import Producer
 
-__all__ = ["Participant"]
+__all__ = ["Participant", "RateLimiter"]
+
+
+class RateLimiter:
+    """An in-memory token bucket: ``capacity`` per ``window`` seconds, bursts of ``capacity``.
+
+    The same algorithm as the store's rate limits (:func:`~arbiter_server.store.base.gcra`).
+    """
+
+    def __init__(self, capacity: int, window: float) -> None:
+        self.capacity = capacity
+        self.window = window
+        self._tat: float | None = None
+        self.refused = 0
+        "Requests refused since the last one allowed."
+
+    def refusal(self, what: str) -> ProtocolError | None:
+        """The ``rate_limited`` answer to give now: for the first refused request of a
+        burst and every 50th after it (a flood gets few answers); None otherwise."""
+        if self.refused != 1 and self.refused % 50 != 0:
+            return None
+        return ProtocolError(
+            ErrorCode.RATE_LIMITED,
+            f"more than {self.capacity} {what} in {self.window:g} s; {self.refused} dropped so far",
+        )
+
+    def allow(self, now: float | None = None) -> bool:
+        """Count one request; False (and nothing counted) when the bucket is empty."""
+        allowed, tat = gcra(
+            self._tat, time.monotonic() if now is None else now, self.capacity, self.window
+        )
+        if allowed:
+            self._tat = tat
+            self.refused = 0
+        else:
+            self.refused += 1
+        return allowed
 
 
 @dataclass(eq=False)
@@ -32,6 +70,8 @@ class Participant:
     paused: dict[str, dict[str, bool]] = field(default_factory=dict)
     """What it paused (``subscription`` messages): producer id -> kind -> paused. Kept
     for consumers made later (a producer that publishes again, a re-offer)."""
+    data_limit: RateLimiter = field(default_factory=lambda: RateLimiter(200, 10.0))
+    "Its data-channel messages (``data``, ``track_state``, ``subscription``), per producer."
 
     def may(self, grant: str) -> bool:
         """Whether the participant's token grants ``grant``."""

@@ -32,7 +32,7 @@ from arbiter_protocol import (
 from arbiter_rtc import TaskSet, rtc_configuration
 
 from .consumer import Consumer
-from .participant import Participant
+from .participant import Participant, RateLimiter
 from .producer import Producer
 
 __all__ = ["Handler", "Room", "RoomStats", "SendCallback"]
@@ -93,6 +93,8 @@ class Room:
     * **room_id** - the room this SFU serves.
     * **send** - coroutine that delivers a message to signaling.
     * **ice_servers** - STUN/TURN servers for every peer connection (may be empty).
+    * **data_rate** - ``(messages, seconds)`` one participant may send on its data channel
+      (more are dropped, answered ``rate_limited``: :meth:`.RateLimiter.refusal`).
     """
 
     def __init__(
@@ -101,8 +103,10 @@ class Room:
         send: SendCallback,
         *,
         ice_servers: Sequence[RTCIceServer] = (),
+        data_rate: tuple[int, float] = (200, 10.0),
     ) -> None:
         self.room_id = room_id
+        self._data_rate = data_rate
         self._send_callback = send
         self._ice_servers = list(ice_servers)
         self._participants: dict[str, Participant] = {}
@@ -201,17 +205,20 @@ class Room:
                     await self._remove(participant)
             for info in message.participants:
                 if info.id not in self._participants:
-                    self._participants[info.id] = Participant(
-                        info.id, info.name, grants=_grants(info)
-                    )
+                    self._participants[info.id] = self._new_participant(info)
         logger.info("room %s: identified; %d participant(s)", self.room_id, len(present))
+
+    def _new_participant(self, info: ParticipantInfo) -> Participant:
+        return Participant(
+            info.id, info.name, grants=_grants(info), data_limit=RateLimiter(*self._data_rate)
+        )
 
     async def _on_participant_joined(self, message: ParticipantJoined) -> None:
         info = message.participant
         async with self._lock:
             known = self._participants.get(info.id)
             if known is None:
-                self._participants[info.id] = Participant(info.id, info.name, grants=_grants(info))
+                self._participants[info.id] = self._new_participant(info)
                 logger.info("room %s: %s joined", self.room_id, info.id)
                 return
             # announced again: the participant reconnected to signaling; offers sent
@@ -465,9 +472,13 @@ class Room:
             await consumer.close()
 
     def _relay(self, producer: Producer, raw: str | bytes) -> None:
-        """Validate a data channel message from ``producer`` and relay it by action."""
+        """Validate a data channel message and relay it by action (nothing escapes to aiortc)."""
         sender = self._participants.get(producer.participant_id)
         if sender is None or sender.producer is not producer:
+            return
+        if not sender.data_limit.allow():
+            if (refusal := sender.data_limit.refusal("data channel messages")) is not None:
+                producer.send(encode_message(error_message(refusal)))
             return
         try:
             message = parse_message(raw, allowed=self._channel_actions)
@@ -477,7 +488,12 @@ class Room:
             )
             producer.send(encode_message(error_message(exc)))
             return
-        self._channel_handlers[message.action](sender, message)
+        try:
+            self._channel_handlers[message.action](sender, message)
+        except Exception:
+            logger.exception(
+                "room %s: relaying %s from %s failed", self.room_id, message.action, sender.id
+            )
 
     def _relay_data(self, sender: Participant, message: Message) -> None:
         """Stamp ``sender`` on a ``data`` message; relay it once to ``to`` or everyone else."""

@@ -1,4 +1,10 @@
-"""SfuService: a Room connected to signaling, with reconnection."""
+"""SfuService: a Room connected to signaling, with reconnection and its session.
+
+The launcher hands the SFU a single-use bootstrap code; the first ``identify`` spends it
+and ``identified`` returns a refresh credential. The service renews that credential with
+``refresh`` when half its lifetime is gone, and after a dropped socket it ``resume``s with
+it: the same SFU on a new socket, its room and peer connections untouched.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,15 @@ import dataclasses
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiortc import RTCIceServer
 
-from arbiter_protocol import Message
+from arbiter_protocol import Identified, Identify, Message, Refresh, Refreshed, Resume
 
-from . import passthrough
+from . import passthrough, textguard
 from .room import Room
 from .signaling import SignalingConnection, SignalingError, SignalingRefused
 
@@ -32,7 +39,7 @@ class SfuConfig:
     signaling_url: str
     "Signaling WebSocket URL, ``ws://host:port/ws``."
     token: str
-    "The SFU credential for ``identify``."
+    "The bootstrap code for the first ``identify`` (single-use, minutes long)."
     ice_servers: list[RTCIceServer] = field(default_factory=list)
     "STUN/TURN servers for the peer connections (may be empty)."
     connect_attempts: int = 5
@@ -46,6 +53,8 @@ class SfuConfig:
     asyncio tasks (for operators, tests and the soak benchmark)."""
     state_interval: float = 0.25
     "Seconds between checks for a changed snapshot."
+    data_rate: tuple[int, float] = (200, 10.0)
+    "Data-channel messages one participant may send per so many seconds."
 
 
 class SfuService:
@@ -58,12 +67,18 @@ class SfuService:
 
     def __init__(self, config: SfuConfig) -> None:
         self.config = config
-        self.room = Room(config.room_id, self._send, ice_servers=config.ice_servers)
+        self.room = Room(
+            config.room_id, self._send, ice_servers=config.ice_servers, data_rate=config.data_rate
+        )
         self._connection: SignalingConnection | None = None
+        self._refresh_token: str | None = None
+        self._refresh_expires_at = 0.0
+        self._refreshed = asyncio.Event()
 
     async def run(self) -> None:
         """Serve until cancelled; raises ``SignalingError`` when signaling is gone for good."""
         passthrough.install()
+        textguard.install()
         if self.config.state_file is None:
             await self._serve()
             return
@@ -95,23 +110,55 @@ class SfuService:
         while True:
             connection = await self._connect()
             self._connection = connection
+            renew = asyncio.create_task(self._renew(connection), name="sfu-refresh")
             try:
                 await connection.run()
             finally:
+                renew.cancel()
+                await asyncio.gather(renew, return_exceptions=True)
                 self._connection = None
                 await connection.close()
-            logger.warning("SFU for room %s lost signaling; reconnecting", self.config.room_id)
+            logger.warning("SFU for room %s lost signaling; resuming", self.config.room_id)
+
+    async def _renew(self, connection: SignalingConnection) -> None:
+        """Send ``refresh`` whenever half of the refresh credential's lifetime is gone."""
+        while self._refresh_token is not None:
+            wait = max(0.5, (self._refresh_expires_at - time.time()) / 2)
+            self._refreshed.clear()
+            try:
+                await asyncio.wait_for(self._refreshed.wait(), wait)
+                continue  # a new credential came: wait for its half-life
+            except TimeoutError:
+                pass
+            await connection.send(Refresh(refresh_token=self._refresh_token))
+            try:
+                await asyncio.wait_for(self._refreshed.wait(), 10.0)
+            except TimeoutError:
+                logger.warning("no 'refreshed' within 10 s; trying again")
+
+    async def _on_refreshed(self, message: Message) -> None:
+        if isinstance(message, Refreshed):
+            self._keep(message.refresh_token, message.refresh_expires_at)
+
+    def _keep(self, token: str | None, expires_at: int | None) -> None:
+        if token is not None:
+            self._refresh_token = token
+            self._refresh_expires_at = float(expires_at or 0)
+            self._refreshed.set()
 
     async def _connect(self) -> SignalingConnection:
         config = self.config
         delay = config.retry_delay
         last: SignalingError | None = None
+        handlers = {**self.room.handlers(), Refreshed.action: self._on_refreshed}
         for attempt in range(1, config.connect_attempts + 1):
+            hello: Identify | Resume = (
+                Resume(refresh_token=self._refresh_token)
+                if self._refresh_token is not None
+                else Identify(token=config.token)
+            )
             connection = SignalingConnection(
-                config.signaling_url,
-                config.token,
-                self.room.handlers(),
-                open_timeout=config.open_timeout,
+                config.signaling_url, hello, handlers, open_timeout=config.open_timeout
             )
             try:
                 identified = await connection.connect()
@@ -132,11 +179,19 @@ class SfuService:
                     f"identified as {identified.role} of room {identified.room_id}, "
                     f"not as the SFU of room {config.room_id}"
                 )
+            self._identified(identified)
             await self.room.handle(identified)
             return connection
         raise SignalingError(
             f"signaling unreachable after {config.connect_attempts} attempts: {last}"
         )
+
+    def _identified(self, identified: Identified) -> None:
+        if identified.refresh_token is not None:
+            self._keep(identified.refresh_token, identified.refresh_expires_at)
+        elif not identified.resumed:
+            # a signaling server without sessions: identify with the same code next time
+            self._refresh_token = None
 
     async def _send(self, message: Message) -> None:
         connection = self._connection

@@ -16,6 +16,7 @@ from arbiter_protocol import (
     Identify,
     Message,
     ProtocolError,
+    Resume,
     encode_message,
     parse_message,
 )
@@ -52,7 +53,8 @@ class SignalingConnection:
     **Parameters:**
 
     * **url** - the signaling WebSocket URL (``ws://host:port/ws``).
-    * **token** - the SFU credential sent in ``identify``.
+    * **hello** - the first message: ``identify`` with the bootstrap code (a new SFU) or
+      ``resume`` with the refresh credential (the same SFU on a new socket).
     * **handlers** - action -> coroutine, e.g. :meth:`.Room.handlers`.
     * **open_timeout** - seconds to open the connection and get ``identified``.
     """
@@ -60,13 +62,13 @@ class SignalingConnection:
     def __init__(
         self,
         url: str,
-        token: str,
+        hello: Identify | Resume,
         handlers: Mapping[str, Handler],
         *,
         open_timeout: float = 10.0,
     ) -> None:
         self.url = url
-        self._token = token
+        self._hello = hello
         self._handlers: dict[str, Handler] = {Error.action: self._log_error, **handlers}
         self._open_timeout = open_timeout
         self._ws: ClientConnection | None = None
@@ -77,7 +79,7 @@ class SignalingConnection:
         return self._ws is not None
 
     async def connect(self) -> Identified:
-        """Open the connection, send ``identify`` and return the ``identified`` reply.
+        """Open the connection, send the hello and return the ``identified`` reply.
 
         Raises :class:`SignalingRefused` if the server answers with an error and
         :class:`SignalingError` if it cannot be reached or answers nonsense.
@@ -92,7 +94,7 @@ class SignalingConnection:
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
             raise SignalingError(f"cannot connect to {self.url}: {exc}") from exc
         try:
-            await ws.send(encode_message(Identify(token=self._token)))
+            await ws.send(encode_message(self._hello))
             # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
             # that arrives as the reply does.
             async with asyncio.timeout(self._open_timeout):

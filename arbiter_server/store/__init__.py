@@ -2,18 +2,33 @@
 
 from typing import TYPE_CHECKING
 
-from .base import ConnectionRecord, Role, RoomRecord, SfuState, Store, StoreUnavailable
+from .base import (
+    SEAT_ROLES,
+    Admission,
+    ConnectionRecord,
+    Role,
+    RoomRecord,
+    SessionRecord,
+    SfuClaim,
+    SfuState,
+    Store,
+    StoreUnavailable,
+)
 from .sqlite import SQLiteStore
 
 if TYPE_CHECKING:  # imported lazily below (needs botocore)
     from .dynamodb import DynamoDBStore
 
 __all__ = [
+    "SEAT_ROLES",
+    "Admission",
     "ConnectionRecord",
     "DynamoDBStore",
     "Role",
     "RoomRecord",
     "SQLiteStore",
+    "SessionRecord",
+    "SfuClaim",
     "SfuState",
     "Store",
     "StoreUnavailable",

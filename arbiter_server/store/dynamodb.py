@@ -9,64 +9,66 @@ Item layout (partition key ``pk``, sort key ``sk``, both strings):
 ``conn#<conn_id>``  ``conn``        a :class:`~.base.ConnectionRecord`
 ``room#<room_id>``  ``conn#<id>``   membership: a copy of an identified connection, so
                                     the connections of a room are one consistent Query
+``session#<id>``    ``session``     a :class:`~.base.SessionRecord`
+``limit#<key>``     ``limit``       a rate limit's theoretical arrival time ``tat``
+``sfus``            ``all``         ``n``: rooms whose SFU is not ``none``
+``sfus``            ``addr#<ip>``   ``n``: such rooms whose SFU that address started
 ==================  ==============  ====================================================
 
-Connection items carry ``expires_at`` (the table's TTL attribute): API Gateway closes
-WebSockets after two hours at most, so a connection whose ``$disconnect`` was lost is
-deleted by DynamoDB's TTL sweeper and ignored by reads as soon as it has expired.
+Room items also carry ``seats``: how many of the room's connections hold a seat
+(``participant`` or ``away``). The caps are conditions on these counters inside the same
+transaction as the change they count (:meth:`DynamoDBStore.admit_participant`,
+:meth:`DynamoDBStore.claim_sfu`); :meth:`DynamoDBStore.sweep` recounts them, so a count a
+lost ``$disconnect`` left behind is repaired by the next maintenance pass.
+
+Connection, session and limit items carry ``expires_at`` (the table's TTL attribute): API
+Gateway closes WebSockets after two hours at most, so a connection whose ``$disconnect``
+was lost is deleted by DynamoDB's TTL sweeper and ignored by reads as soon as it has
+expired; a session lasts until it ends (an SFU's: until its refresh credential expires); a
+rate limit until its bucket is full again.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import fields
-from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .base import ConnectionRecord, Role, RoomRecord, SfuState, Store, check_room_changes
+from ._dynamo import (
+    CONNECTION_TTL,
+    TTL_ATTRIBUTE,
+    Update,
+    code,
+    conn_of,
+    encode,
+    pk_sk,
+    room_of,
+)
+from .base import (
+    SEAT_ROLES,
+    ConnectionRecord,
+    Role,
+    RoomRecord,
+    SfuState,
+    Store,
+    check_room_changes,
+)
+from .dynamodb_sessions import SessionItems
+from .dynamodb_slots import CountedItems
 
 __all__ = ["CONNECTION_TTL", "DynamoDBStore", "TTL_ATTRIBUTE"]
 
-TTL_ATTRIBUTE = "expires_at"
-"The table's time-to-live attribute (Unix seconds)."
 
-CONNECTION_TTL = 3 * 3600
-"Seconds a connection record outlives its last write (API Gateway's limit is 2 h)."
-
-_ROOM_FIELDS = [f.name for f in fields(RoomRecord)]
-_CONN_FIELDS = [f.name for f in fields(ConnectionRecord)]
-# numbers come back as text: the records' annotations say which are floats
-_FLOAT_FIELDS = {
-    f.name for f in (*fields(RoomRecord), *fields(ConnectionRecord)) if "float" in str(f.type)
-}
-
-
-class DynamoDBStore(Store):
+class DynamoDBStore(CountedItems, SessionItems, Store):
     """Store in one DynamoDB table (see the module docstring for the item layout).
 
     ``client`` is a botocore DynamoDB client (``AwsClient.client("dynamodb")``); the table
     needs keys ``pk`` (S) and ``sk`` (S) and TTL on ``expires_at``.
     """
 
-    def __init__(
-        self,
-        client: Any,
-        table_name: str,
-        *,
-        connection_ttl: int = CONNECTION_TTL,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._db = client
-        self.table_name = table_name
-        self.connection_ttl = connection_ttl
-        self._clock = clock
-
     # rooms
     def create_room(self, room: RoomRecord) -> bool:
-        item = _encode(room.__dict__, pk=f"room#{room.room_id}", sk="room")
+        item = encode(room.__dict__, pk=f"room#{room.room_id}", sk="room")
         try:
             self._db.put_item(
                 TableName=self.table_name,
@@ -74,7 +76,7 @@ class DynamoDBStore(Store):
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -82,15 +84,15 @@ class DynamoDBStore(Store):
     def get_room(self, room_id: str) -> RoomRecord | None:
         resp = self._db.get_item(
             TableName=self.table_name,
-            Key=_key(f"room#{room_id}", "room"),
+            Key=pk_sk(f"room#{room_id}", "room"),
             ConsistentRead=True,
         )
         item = resp.get("Item")
-        return _room(item) if item else None
+        return room_of(item) if item else None
 
     def list_rooms(self) -> list[RoomRecord]:
         rooms = [
-            _room(item)
+            room_of(item)
             for item in self._scan(
                 FilterExpression="sk = :room", ExpressionAttributeValues={":room": {"S": "room"}}
             )
@@ -108,56 +110,23 @@ class DynamoDBStore(Store):
         check_room_changes(changes)
         if not changes:
             return self.get_room(room_id) is not None
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        sets: list[str] = []
-        removes: list[str] = []
-        for i, (key, value) in enumerate(changes.items()):
-            names[f"#f{i}"] = key
-            if value is None:
-                removes.append(f"#f{i}")
-            else:
-                values[f":v{i}"] = _attr(value)
-                sets.append(f"#f{i} = :v{i}")
-        update = ""
-        if sets:
-            update += "SET " + ", ".join(sets)
-        if removes:
-            update += " REMOVE " + ", ".join(removes)
-        conditions = ["attribute_exists(pk)"]
+        update = Update(changes)
         if expect_sfu_state is not None:
-            names["#state"] = "sfu_state"
+            update.names["#state"] = "sfu_state"
             marks = []
             for j, state in enumerate(expect_sfu_state):
-                values[f":s{j}"] = {"S": state}
+                update.values[f":s{j}"] = {"S": state}
                 marks.append(f":s{j}")
-            conditions.append(
+            update.conditions.append(
                 f"#state IN ({', '.join(marks)})" if marks else "attribute_not_exists(pk)"
             )
         if expect_sfu_id is not None:
-            names["#sid"] = "sfu_id"
-            values[":sid"] = {"S": expect_sfu_id}
-            conditions.append("#sid = :sid")
-        params: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": _key(f"room#{room_id}", "room"),
-            "UpdateExpression": update.strip(),
-            "ConditionExpression": " AND ".join(conditions),
-            "ExpressionAttributeNames": names,
-        }
-        if values:
-            params["ExpressionAttributeValues"] = values
-        try:
-            self._db.update_item(**params)
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            update.expect({"sfu_id": expect_sfu_id})
+        return self._apply(update, pk_sk(f"room#{room_id}", "room"))
 
     def take_pooled_room(self) -> RoomRecord | None:
         candidates = [
-            _room(item)
+            room_of(item)
             for item in self._scan(
                 FilterExpression="sk = :room AND pooled = :t AND sfu_state IN (:ready, :starting)",
                 ExpressionAttributeValues={
@@ -174,7 +143,7 @@ class DynamoDBStore(Store):
             try:
                 self._db.update_item(
                     TableName=self.table_name,
-                    Key=_key(f"room#{room.room_id}", "room"),
+                    Key=pk_sk(f"room#{room.room_id}", "room"),
                     UpdateExpression="SET pooled = :f",
                     ConditionExpression=(
                         "attribute_exists(pk) AND pooled = :t AND sfu_state IN (:ready, :starting)"
@@ -188,7 +157,7 @@ class DynamoDBStore(Store):
                     ReturnValues="ALL_NEW",
                 )
             except ClientError as exc:
-                if _code(exc) == "ConditionalCheckFailedException":
+                if code(exc) == "ConditionalCheckFailedException":
                     continue
                 raise
             room.pooled = False
@@ -196,9 +165,8 @@ class DynamoDBStore(Store):
         return None
 
     def delete_room(self, room_id: str) -> None:
-        self._db.delete_item(TableName=self.table_name, Key=_key(f"room#{room_id}", "room"))
+        self._db.delete_item(TableName=self.table_name, Key=pk_sk(f"room#{room_id}", "room"))
 
-    # connections
     def put_connection(self, conn: ConnectionRecord) -> None:
         old = self.get_connection(conn.connection_id)
         expires = int(self._clock() + self.connection_ttl)
@@ -207,7 +175,7 @@ class DynamoDBStore(Store):
             {
                 "Put": {
                     "TableName": self.table_name,
-                    "Item": _encode(data, pk=f"conn#{conn.connection_id}", sk="conn"),
+                    "Item": encode(data, pk=f"conn#{conn.connection_id}", sk="conn"),
                 }
             }
         ]
@@ -216,7 +184,7 @@ class DynamoDBStore(Store):
                 {
                     "Put": {
                         "TableName": self.table_name,
-                        "Item": _encode(
+                        "Item": encode(
                             data, pk=f"room#{conn.room_id}", sk=f"conn#{conn.connection_id}"
                         ),
                     }
@@ -227,7 +195,7 @@ class DynamoDBStore(Store):
                 {
                     "Delete": {
                         "TableName": self.table_name,
-                        "Key": _key(f"room#{old.room_id}", f"conn#{conn.connection_id}"),
+                        "Key": pk_sk(f"room#{old.room_id}", f"conn#{conn.connection_id}"),
                     }
                 }
             )
@@ -236,7 +204,7 @@ class DynamoDBStore(Store):
                 {
                     "Delete": {
                         "TableName": self.table_name,
-                        "Key": _key(f"room#{old.room_id}", f"conn#{conn.connection_id}"),
+                        "Key": pk_sk(f"room#{old.room_id}", f"conn#{conn.connection_id}"),
                     }
                 }
             )
@@ -245,29 +213,32 @@ class DynamoDBStore(Store):
     def get_connection(self, connection_id: str) -> ConnectionRecord | None:
         resp = self._db.get_item(
             TableName=self.table_name,
-            Key=_key(f"conn#{connection_id}", "conn"),
+            Key=pk_sk(f"conn#{connection_id}", "conn"),
             ConsistentRead=True,
         )
         item = resp.get("Item")
         if not item or self._expired(item):
             return None
-        return _conn(item)
+        return conn_of(item)
 
     def delete_connection(self, connection_id: str) -> ConnectionRecord | None:
         resp = self._db.delete_item(
             TableName=self.table_name,
-            Key=_key(f"conn#{connection_id}", "conn"),
+            Key=pk_sk(f"conn#{connection_id}", "conn"),
             ReturnValues="ALL_OLD",
         )
         item = resp.get("Attributes")
         if not item:
             return None
-        conn = _conn(item)
+        conn = conn_of(item)
         if conn.room_id is not None:
             self._db.delete_item(
                 TableName=self.table_name,
-                Key=_key(f"room#{conn.room_id}", f"conn#{connection_id}"),
+                Key=pk_sk(f"room#{conn.room_id}", f"conn#{connection_id}"),
             )
+            if conn.role in SEAT_ROLES:
+                # only the caller that deleted the item gets it back: one decrement
+                self._add_seats(conn.room_id, -1)
         return None if self._expired(item) else conn
 
     def list_connections(self, room_id: str, role: Role | None = None) -> list[ConnectionRecord]:
@@ -283,7 +254,7 @@ class DynamoDBStore(Store):
             for item in resp.get("Items", []):
                 if self._expired(item):
                     continue
-                conn = _conn(item)
+                conn = conn_of(item)
                 if conn.role == "pending" or (role is not None and conn.role != role):
                     continue
                 conns.append(conn)
@@ -292,104 +263,3 @@ class DynamoDBStore(Store):
             params["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         conns.sort(key=lambda c: c.connected_at)
         return conns
-
-    def count_message(self, connection_id: str, now: float, window: float) -> int:
-        key = _key(f"conn#{connection_id}", "conn")
-        cutoff = {"N": str(Decimal(repr(now - window)))}
-        for _ in range(5):
-            try:  # same window: count one more
-                resp = self._db.update_item(
-                    TableName=self.table_name,
-                    Key=key,
-                    UpdateExpression="ADD rate_count :one",
-                    ConditionExpression="attribute_exists(pk) AND rate_window >= :cutoff",
-                    ExpressionAttributeValues={":one": {"N": "1"}, ":cutoff": cutoff},
-                    ReturnValues="UPDATED_NEW",
-                )
-                return int(resp["Attributes"]["rate_count"]["N"])
-            except ClientError as exc:
-                if _code(exc) != "ConditionalCheckFailedException":
-                    raise
-            try:  # no window or an old one: start a new window
-                self._db.update_item(
-                    TableName=self.table_name,
-                    Key=key,
-                    UpdateExpression="SET rate_count = :one, rate_window = :now",
-                    ConditionExpression=(
-                        "attribute_exists(pk) AND "
-                        "(attribute_not_exists(rate_window) OR rate_window < :cutoff)"
-                    ),
-                    ExpressionAttributeValues={
-                        ":one": {"N": "1"},
-                        ":now": {"N": str(Decimal(repr(now)))},
-                        ":cutoff": cutoff,
-                    },
-                )
-                return 1
-            except ClientError as exc:
-                if _code(exc) != "ConditionalCheckFailedException":
-                    raise
-            if self.get_connection(connection_id) is None:
-                return 0
-            # another caller started the window between our two writes: count again
-        return 0
-
-    # helpers
-    def _expired(self, item: dict[str, Any]) -> bool:
-        ttl = item.get(TTL_ATTRIBUTE)
-        return ttl is not None and int(ttl["N"]) <= self._clock()
-
-    def _scan(self, **params: Any) -> Iterator[dict[str, Any]]:
-        params = dict(params, TableName=self.table_name, ConsistentRead=True)
-        while True:
-            resp = self._db.scan(**params)
-            yield from resp.get("Items", [])
-            if "LastEvaluatedKey" not in resp:
-                return
-            params["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _key(pk: str, sk: str) -> dict[str, Any]:
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
-
-
-def _attr(value: object) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | float):
-        return {"N": str(Decimal(repr(value)))}
-    if isinstance(value, str):
-        return {"S": value}
-    raise TypeError(f"cannot store {type(value).__name__} in DynamoDB")
-
-
-def _encode(data: dict[str, Any], pk: str, sk: str) -> dict[str, Any]:
-    item = _key(pk, sk)
-    for name, value in data.items():
-        if value is not None:
-            item[name] = _attr(value)
-    return item
-
-
-def _value(name: str, attr: dict[str, Any]) -> object:
-    if "BOOL" in attr:
-        return bool(attr["BOOL"])
-    if "N" in attr:
-        return float(attr["N"]) if name in _FLOAT_FIELDS else int(attr["N"])
-    return str(attr["S"])
-
-
-def _decode(item: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    return {n: _value(n, item[n]) for n in names if n in item}
-
-
-def _room(item: dict[str, Any]) -> RoomRecord:
-    return RoomRecord(**_decode(item, _ROOM_FIELDS))
-
-
-def _conn(item: dict[str, Any]) -> ConnectionRecord:
-    return ConnectionRecord(**_decode(item, _CONN_FIELDS))

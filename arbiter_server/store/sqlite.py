@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+from collections.abc import Mapping
 from dataclasses import astuple, fields
 from pathlib import Path
 from typing import Any
 
 from .base import (
+    SEAT_ROLES,
+    Admission,
     ConnectionRecord,
     Role,
     RoomRecord,
+    SessionRecord,
+    SfuClaim,
     SfuState,
     Store,
     StoreUnavailable,
     check_room_changes,
+    check_session_changes,
+    gcra,
 )
 
 __all__ = ["SQLiteStore"]
 
 _ROOM_COLUMNS = [f.name for f in fields(RoomRecord)]
 _CONN_COLUMNS = [f.name for f in fields(ConnectionRecord)]
+_SESSION_COLUMNS = [f.name for f in fields(SessionRecord)]
+_SEATS = ", ".join(f"'{r}'" for r in SEAT_ROLES)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rooms (
@@ -33,7 +43,9 @@ CREATE TABLE IF NOT EXISTS rooms (
     sfu_handle TEXT,
     sfu_connection_id TEXT,
     sfu_changed_at REAL,
-    empty_since REAL
+    empty_since REAL,
+    sfu_started_by TEXT,
+    waiting_since REAL
 );
 CREATE TABLE IF NOT EXISTS connections (
     connection_id TEXT PRIMARY KEY,
@@ -42,17 +54,37 @@ CREATE TABLE IF NOT EXISTS connections (
     room_id TEXT,
     participant_id TEXT,
     name TEXT,
-    rate_window REAL NOT NULL DEFAULT 0,
-    rate_count INTEGER NOT NULL DEFAULT 0,
     away_since REAL,
-    grants TEXT
+    grants TEXT,
+    session_id TEXT,
+    session_ends_at REAL
 );
 CREATE INDEX IF NOT EXISTS connections_room ON connections (room_id, role);
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    refresh_expires_at REAL NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    grants TEXT,
+    ends_at REAL,
+    refresh_digest TEXT,
+    token_id TEXT
+);
+CREATE TABLE IF NOT EXISTS limits (
+    key TEXT PRIMARY KEY,
+    tat REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
 """
 
 
 class SQLiteStore(Store):
     """Store in a SQLite file; one connection per thread, writes in IMMEDIATE transactions.
+
+    The file (and its WAL) is readable by its owner only: it holds refresh-credential
+    digests. A file of an earlier version gets the columns it lacks.
 
     A write that waits more than ``busy_timeout`` seconds for another writer's lock, or that
     finds the file full (the disk, or ``max_pages`` pages), raises
@@ -69,7 +101,12 @@ class SQLiteStore(Store):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._db().executescript(_SCHEMA)
+        # SQLite gives the WAL and shared-memory files the database file's mode
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(self.path, 0o600)
+        db = self._db()
+        db.executescript(_SCHEMA)
+        _add_missing_columns(db)
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -205,22 +242,169 @@ class SQLiteStore(Store):
         with self._tx() as db:
             db.execute("DELETE FROM connections")
 
-    def count_message(self, connection_id: str, now: float, window: float) -> int:
+    def admit_participant(
+        self, conn: ConnectionRecord, max_seats: int, replace: str | None = None
+    ) -> Admission:
+        cols = ", ".join(_CONN_COLUMNS)
+        marks = ", ".join("?" for _ in _CONN_COLUMNS)
+        with self._tx() as db:
+            replaced = 0
+            if replace is not None and replace != conn.connection_id:
+                replaced = db.execute(
+                    "DELETE FROM connections WHERE connection_id = ?", (replace,)
+                ).rowcount
+            if not replaced:
+                row = db.execute(
+                    f"SELECT COUNT(*) FROM connections WHERE room_id = ? AND role IN ({_SEATS}) "
+                    "AND connection_id != ?",
+                    (conn.room_id, conn.connection_id),
+                ).fetchone()
+                if int(row[0]) >= max_seats:
+                    return Admission.FULL
+            db.execute(
+                f"INSERT OR REPLACE INTO connections ({cols}) VALUES ({marks})", astuple(conn)
+            )
+            return Admission.TOOK_OVER if replaced else Admission.SEATED
+
+    # rate limits
+    def allow(self, key: str, now: float, capacity: int, window: float) -> bool:
         with self._tx() as db:
             row = db.execute(
-                "UPDATE connections SET "
-                "rate_count = CASE WHEN ? - rate_window > ? THEN 1 ELSE rate_count + 1 END, "
-                "rate_window = CASE WHEN ? - rate_window > ? THEN ? ELSE rate_window END "
-                "WHERE connection_id = ? RETURNING rate_count",
-                (now, window, now, window, now, connection_id),
+                "SELECT tat FROM limits WHERE key = ? AND expires_at > ?", (key, now)
             ).fetchone()
-            return int(row[0]) if row else 0
+            allowed, tat = gcra(float(row[0]) if row else None, now, capacity, window)
+            if tat is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO limits (key, tat, expires_at) VALUES (?, ?, ?)",
+                    (key, tat, tat + window),
+                )
+            return allowed
+
+    # sessions
+    def create_session(self, session: SessionRecord) -> bool:
+        cols = ", ".join(_SESSION_COLUMNS)
+        marks = ", ".join("?" for _ in _SESSION_COLUMNS)
+        with self._tx() as db:
+            cur = db.execute(
+                f"INSERT OR IGNORE INTO sessions ({cols}) VALUES ({marks})", astuple(session)
+            )
+            return cur.rowcount == 1
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        row = (
+            self._db()
+            .execute("SELECT * FROM sessions WHERE session_id = ?", (session_id,))
+            .fetchone()
+        )
+        return SessionRecord(**_known(row, _SESSION_COLUMNS)) if row else None
+
+    def update_session(
+        self, session_id: str, expect: Mapping[str, object], **changes: object
+    ) -> bool:
+        check_session_changes(changes)
+        check_session_changes(expect)
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        where = ["session_id = ?"]
+        args: list[Any] = [*changes.values(), session_id]
+        for key, value in expect.items():
+            if value is None:
+                where.append(f"{key} IS NULL")
+            else:
+                where.append(f"{key} = ?")
+                args.append(value)
+        with self._tx() as db:
+            cur = db.execute(f"UPDATE sessions SET {sets} WHERE {' AND '.join(where)}", args)
+            return cur.rowcount == 1
+
+    def delete_session(self, session_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
+
+    # SFU slots
+    def claim_sfu(
+        self,
+        room_id: str,
+        sfu_id: str,
+        now: float,
+        address: str | None,
+        max_total: int,
+        max_per_address: int,
+    ) -> SfuClaim:
+        with self._tx() as db:
+            row = db.execute("SELECT sfu_state FROM rooms WHERE room_id = ?", (room_id,)).fetchone()
+            if row is None:
+                return SfuClaim.NO_ROOM
+            if row[0] != "none":
+                return SfuClaim.BUSY
+            running = db.execute("SELECT COUNT(*) FROM rooms WHERE sfu_state != 'none'").fetchone()
+            if int(running[0]) >= max_total:
+                return SfuClaim.DEPLOYMENT_FULL
+            if address is not None:
+                mine = db.execute(
+                    "SELECT COUNT(*) FROM rooms WHERE sfu_state != 'none' AND sfu_started_by = ?",
+                    (address,),
+                ).fetchone()
+                if int(mine[0]) >= max_per_address:
+                    return SfuClaim.ADDRESS_FULL
+            db.execute(
+                "UPDATE rooms SET sfu_state = 'starting', sfu_id = ?, sfu_handle = NULL, "
+                "sfu_connection_id = NULL, sfu_changed_at = ?, sfu_started_by = ?, "
+                "empty_since = ?, waiting_since = ? WHERE room_id = ?",
+                (sfu_id, now, address, now, now, room_id),
+            )
+            return SfuClaim.CLAIMED
+
+    def release_sfu(self, room_id: str, sfu_id: str | None, now: float) -> bool:
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE rooms SET sfu_state = 'none', sfu_id = NULL, sfu_handle = NULL, "
+                "sfu_connection_id = NULL, sfu_changed_at = ?, sfu_started_by = NULL, "
+                "waiting_since = NULL WHERE room_id = ? AND sfu_id IS ?",
+                (now, room_id, sfu_id),
+            )
+            return cur.rowcount == 1
+
+    def expire_room(self, room_id: str, empty_since: float) -> bool:
+        with self._tx() as db:
+            cur = db.execute(
+                "DELETE FROM rooms WHERE room_id = ? AND sfu_state = 'none' AND empty_since = ? "
+                f"AND NOT EXISTS (SELECT 1 FROM connections WHERE room_id = ? "
+                f"AND role IN ({_SEATS}))",
+                (room_id, empty_since, room_id),
+            )
+            return cur.rowcount == 1
+
+    def sweep(self, now: float) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM limits WHERE expires_at <= ?", (now,))
+            db.execute(
+                "DELETE FROM sessions WHERE (ends_at IS NOT NULL AND ends_at <= ?) "
+                "OR (refresh_expires_at <= ? AND NOT EXISTS (SELECT 1 FROM connections c "
+                "WHERE c.session_id = sessions.session_id))",
+                (now, now),
+            )
 
     def close(self) -> None:
         with self._lock:
             for db in self._all:
                 db.close()
             self._all.clear()
+
+
+_ADDED_COLUMNS = {
+    "rooms": {"sfu_started_by": "TEXT", "waiting_since": "REAL"},
+    "connections": {"session_id": "TEXT", "session_ends_at": "REAL"},
+}
+"Columns newer than the first schema: a file written before them gets them added."
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring a file of an earlier version up to date (columns it no longer uses stay)."""
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 class _Transaction:
@@ -268,11 +452,16 @@ def _unavailable(exc: sqlite3.OperationalError) -> StoreUnavailable | None:
     return None
 
 
+def _known(row: sqlite3.Row, columns: list[str]) -> dict[str, Any]:
+    """The row's values of the record's fields (a column an earlier version used is left)."""
+    return {k: row[k] for k in row.keys() if k in columns}  # noqa: SIM118 - a sqlite3.Row
+
+
 def _room(row: sqlite3.Row) -> RoomRecord:
-    data = dict(row)
+    data = _known(row, _ROOM_COLUMNS)
     data["pooled"] = bool(data["pooled"])
     return RoomRecord(**data)
 
 
 def _conn(row: sqlite3.Row) -> ConnectionRecord:
-    return ConnectionRecord(**dict(row))
+    return ConnectionRecord(**_known(row, _CONN_COLUMNS))

@@ -38,6 +38,7 @@ from arbiter_protocol import (
     JoinResponse,
     Message,
     ParticipantInfo,
+    Resume,
     SessionDescription,
     SfuReady,
     decode_body,
@@ -86,8 +87,9 @@ class FakeServer:
         self.offer_consumer = True
         "Whether to offer a consumer for ``alice`` after the producer is answered."
         self.resume: str = "refuse"
-        """How ``POST /join`` with a ``resume_token`` is answered: ``refuse`` (401),
-        ``accept`` (the same participant), ``fail`` (503) or ``hang``."""
+        """How ``resume`` (with the refresh credential) is answered: ``refuse``
+        (``unauthorized``), ``accept`` (the same participant), ``fail`` (``internal_error``)
+        or ``hang``."""
         self.resumed: bool | None = None
         "Force ``identified.resumed``; by default true when the participant had a session."
         self.trickle = False
@@ -95,6 +97,8 @@ class FakeServer:
         self.sessions: list[Session] = []
         self.new_session = asyncio.Event()
         self.join_requests: list[JoinRequest] = []
+        self.resumes: list[Resume] = []
+        "Every ``resume`` received, in order."
         self._ids = itertools.count(1)
         self._hang = asyncio.Event()
         self._tracks: list[MediaStreamTrack] = []
@@ -144,20 +148,7 @@ class FakeServer:
             return web.Response(text='{"hello": 1}', content_type="application/json")
         request = decode_body(JoinRequest, raw)
         self.join_requests.append(request)
-        if request.resume_token is not None and self.resume != "accept":
-            if self.resume == "hang":
-                await self._hang.wait()
-            status, code = (
-                (401, "unauthorized") if self.resume == "refuse" else (503, "internal_error")
-            )
-            error = ErrorBody(code=code, message=f"resume: {self.resume}")
-            return web.Response(
-                status=status, text=encode_body(error), content_type="application/json"
-            )
-        if request.resume_token is not None:
-            pid = request.resume_token.removeprefix("token-")
-        else:
-            pid = f"p{next(self._ids)}"
+        pid = f"p{next(self._ids)}"
         response = JoinResponse(
             room_id=room,
             participant_id=pid,
@@ -165,6 +156,9 @@ class FakeServer:
             signaling_url=f"ws://127.0.0.1:{self.port}/ws",
             ice_servers=[],
             expires_at=int(time.time()) + 600,
+            refresh_token=f"refresh-{pid}",
+            refresh_expires_at=int(time.time()) + 3600,
+            session_expires_at=int(time.time()) + 43200,
         )
         return web.Response(text=encode_body(response), content_type="application/json")
 
@@ -188,7 +182,20 @@ class FakeServer:
         return ws
 
     async def _handle(self, session: Session, message: Message) -> None:
-        if isinstance(message, Identify):
+        if isinstance(message, Resume):
+            self.resumes.append(message)
+            if self.resume == "hang":
+                await self._hang.wait()
+                return
+            if self.resume != "accept":
+                code = "unauthorized" if self.resume == "refuse" else "internal_error"
+                await session.send(
+                    ErrorMessage(code=code, message=f"resume: {self.resume}", ref="resume")
+                )
+                return
+            pid = message.refresh_token.removeprefix("refresh-").split(".")[0]
+            await self._identified(session, pid, f"refresh-{pid}.{len(self.resumes)}")
+        elif isinstance(message, Identify):
             session.identify_seen.set()
             if self.hang_identify:
                 return
@@ -197,26 +204,7 @@ class FakeServer:
                     ErrorMessage(code=self.identify_error, message="no", ref="identify")
                 )
                 return
-            session.participant_id = message.token.removeprefix("token-")
-            resumed = any(
-                other.participant_id == session.participant_id
-                for other in self.sessions
-                if other is not session
-            )
-            if self.resumed is not None and resumed:
-                resumed = self.resumed
-            await session.send(
-                Identified(
-                    room_id="demo",
-                    role="participant",
-                    sfu_ready=self.sfu_ready,
-                    participants=list(self.present),
-                    participant_id=session.participant_id,
-                    resumed=resumed,
-                )
-            )
-            if not self.sfu_ready:
-                await session.send(SfuReady(room_id="demo"))
+            await self._identified(session, message.token.removeprefix("token-"), None)
         elif isinstance(message, Handshake) and message.sdp is not None:
             if message.connection == "producer":
                 await self._answer_producer(session, message.sdp)
@@ -227,6 +215,31 @@ class FakeServer:
                     RTCSessionDescription(sdp=message.sdp.sdp, type=message.sdp.type)
                 )
                 session.consumer_answered.set()
+
+    async def _identified(self, session: Session, pid: str, refresh: str | None) -> None:
+        """Answer an identify or an accepted resume."""
+        session.participant_id = pid
+        resumed = any(
+            other.participant_id == session.participant_id
+            for other in self.sessions
+            if other is not session
+        )
+        if self.resumed is not None and resumed:
+            resumed = self.resumed
+        await session.send(
+            Identified(
+                room_id="demo",
+                role="participant",
+                sfu_ready=self.sfu_ready,
+                participants=list(self.present),
+                participant_id=session.participant_id,
+                resumed=resumed,
+                refresh_token=refresh,
+                refresh_expires_at=int(time.time()) + 3600 if refresh else None,
+            )
+        )
+        if not self.sfu_ready:
+            await session.send(SfuReady(room_id="demo"))
 
     async def _answer_producer(self, session: Session, offer: SessionDescription) -> None:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))

@@ -29,16 +29,15 @@ from arbiter_client import (
     TrackSubscribed,
 )
 from arbiter_protocol import (
-    ErrorBody,
     ErrorCode,
     Handshake,
     Leave,
+    ProtocolError,
     SfuReady,
     TrackState,
-    encode_body,
     parse_message,
 )
-from arbiter_server.lambdas import maintenance, room_api
+from arbiter_server.lambdas import maintenance, signaling
 from arbiter_server.local import LocalStack
 
 from .fake_sfu import FakeServer
@@ -84,7 +83,7 @@ async def test_fake_resume_keeps_the_session_and_its_media(fake: FakeServer) -> 
     events = room.events()
     await fake.sessions[0].ws.close()
     assert await until_state(events, "reconnected") == ["reconnecting", "reconnected"]
-    assert fake.join_requests[-1].resume_token == "token-p1"
+    assert fake.resumes[-1].refresh_token == "refresh-p1"  # the credential, not the token
     assert room.participant_id == "p1" and room.state is RoomState.CONNECTED
     assert room.participants["alice"].video is video and not video.ended
     count = video.frames_received
@@ -135,8 +134,7 @@ async def test_fake_reconnection_gives_up_after_reconnect_timeout(fake: FakeServ
     elapsed = time.monotonic() - started
     assert 1.4 < elapsed < 3.0
     assert gone.reason.startswith("could not reconnect within 1.5 s")
-    resumes = [r for r in fake.join_requests if r.resume_token is not None]
-    assert 3 <= len(resumes) <= 5  # at once, then after 0.25, 0.5 (and 1) s
+    assert 3 <= len(fake.resumes) <= 5  # at once, then after 0.25, 0.5 (and 1) s
     assert client_tasks() == []
 
 
@@ -147,7 +145,7 @@ async def test_fake_leave_while_reconnecting(fake: FakeServer) -> None:
     events = room.events()
     await fake.sessions[0].ws.close()
     assert await until_state(events, "reconnecting") == ["reconnecting"]
-    await wait_until(lambda: len(fake.join_requests) == 2)  # the resume request hangs
+    await wait_until(lambda: len(fake.resumes) == 1)  # the resume hangs
     await asyncio.wait_for(room.leave(), 3.0)
     assert room.state is RoomState.CLOSED
     assert await until_state(events, "disconnected") == ["disconnected"]
@@ -344,16 +342,11 @@ async def test_leave_while_reconnecting(
     await video_of(b, a.participant_id)
     attempts: list[float] = []
 
-    def unavailable(services: object, event: object) -> Any:
+    def unavailable(services: object, connection_id: str, message: object) -> None:
         attempts.append(time.monotonic())
-        error = ErrorBody(code=ErrorCode.INTERNAL_ERROR.value, message="down for the test")
-        return {
-            "statusCode": 503,
-            "headers": {"content-type": "application/json"},
-            "body": encode_body(error),
-        }
+        raise ProtocolError(ErrorCode.INTERNAL_ERROR, "down for the test", "resume")
 
-    monkeypatch.setitem(room_api._ROUTES, "POST /rooms/{room_id}/join", unavailable)
+    monkeypatch.setitem(signaling._HANDLERS, "resume", unavailable)
     a_events = a.events()
     b_left: list[ParticipantLeft] = []
     b.on("participant_left", b_left.append)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from arbiter_client import Room
@@ -61,6 +62,8 @@ async def test_dev_serves_a_demo_room_and_sigint_stops_everything(tmp_path: Path
             "--json",
             "--pool-size",
             "1",
+            "--max-participants",
+            "2",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -85,8 +88,16 @@ async def test_dev_serves_a_demo_room_and_sigint_stops_everything(tmp_path: Path
                 )
                 bot = next(p for p in room.participants.values() if p.name == "demo-bot")
                 assert probe.video_sizes[bot.id] == (640, 480)
+                # --max-participants 2: the bot and the visitor hold both seats
+                async with httpx.AsyncClient() as http:
+                    third = await http.post(f"{facts['url']}/join", json={"name": "third"})
+                assert third.status_code == 409, third.text
+                assert third.json()["error"]["code"] == "room_full"
             finally:
                 await probe.close()
+        # the secrets dev writes are readable by their owner only
+        for secret in (tmp_path / "turn" / "turnserver.conf", tmp_path / "arbiter.sqlite3"):
+            assert secret.stat().st_mode & 0o777 == 0o600, secret
         children |= _children(proc.pid)
         # the demo room's SFU, the pooled room's SFU, the bot and coturn (when installed)
         assert len(children) >= 3, children

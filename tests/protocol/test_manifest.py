@@ -23,6 +23,9 @@ def test_the_manifest_covers_every_action_code_and_body() -> None:
     data = manifest()
     assert set(data["actions"]) == {
         "identify",
+        "resume",
+        "refresh",
+        "refreshed",
         "identified",
         "handshake",
         "leave",
@@ -34,9 +37,10 @@ def test_the_manifest_covers_every_action_code_and_body() -> None:
         "track_state",
         "subscription",
     }
-    assert len(data["error_codes"]) == 19
+    assert len(data["error_codes"]) == 20
     assert data["topics"] == {"CHAT_TOPIC": "chat"}
     assert {"ParticipantInfo", "SessionDescription", "IceCandidate", "IceServer"} <= set(
         data["types"]
     )
-    assert data["limits"]["MAX_SDP"] == 60 * 1024
+    assert data["limits"]["MAX_SDP"] == 30 * 1024  # JSON-encoded: one 32 KB frame
+    assert data["limits"]["MAX_DEPTH"] == 32 and data["limits"]["MAX_NUMBER_CHARS"] == 32

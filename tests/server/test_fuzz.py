@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
+import os
+import signal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +18,7 @@ from hypothesis import strategies as st
 from arbiter_protocol import ACTIONS, ErrorCode
 from arbiter_server.lambdas import signaling
 from arbiter_server.lambdas.routes import WS_ROUTES
-from arbiter_server.local import LocalStack
+from arbiter_server.local import LocalStack, LocalStackConfig
 from tests.utils import ManualLauncher, WsPeer
 
 pytestmark = pytest.mark.timeout(120)
@@ -47,12 +52,87 @@ message_like = st.dictionaries(
     st.sampled_from(sorted(ACTIONS)) | st.sampled_from([1, 2, 0, "1"]) | json_values,
     max_size=6,
 )
+# what an attacker puts on the wire besides well-typed junk
+deep_nesting = st.builds(
+    lambda n, pair, inner: pair[0] * n + inner + pair[1] * n,
+    st.integers(min_value=20, max_value=4000),
+    st.sampled_from([("[", "]"), ('{"a":', "}"), ('[{"b":', "}]")]),
+    st.sampled_from(["", "1", '"x"', "[]", "{}"]),
+)
+escapes = st.sampled_from(
+    [
+        "\\ud800",
+        "\\udfff",
+        "\\ud83d",
+        "\\udc00\\ud800",
+        "\\u0000",
+        "\\ufeff",
+        "\\u202e",
+        "\\ud83c\\udfa5",
+        "\\uFFFF",
+        "\\\\",
+    ]
+)
+odd_text = st.text(
+    alphabet=st.characters(codec="utf-8", categories=["Cc", "Cf", "Co", "Zs", "Mn", "So", "Lo"]),
+    max_size=40,
+)
+huge_numbers = st.one_of(
+    st.integers(min_value=20, max_value=5000).map(lambda n: "9" * n),
+    st.integers(min_value=300, max_value=10**6).map(lambda e: f"1e{e}"),
+    st.integers(min_value=300, max_value=10**6).map(lambda e: f"-1.5e-{e}"),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "-0", "1E400", "0.0000000000000000000001"]),
+)
+hostile = st.one_of(
+    deep_nesting,
+    st.builds(
+        lambda action, field, esc: (
+            json.dumps({"action": action, "v": 1})[:-1] + f', "{field}": "{esc}"}}'
+        ),
+        st.sampled_from(sorted(ACTIONS)),
+        fields,
+        escapes,
+    ),
+    st.builds(
+        lambda action, field, text: json.dumps({"action": action, "v": 1, field: text}),
+        st.sampled_from(sorted(ACTIONS)),
+        fields,
+        odd_text,
+    ),
+    st.builds(
+        lambda action, field, number: (
+            json.dumps({"action": action, "v": 1})[:-1] + f', "{field}": {number}}}'
+        ),
+        st.sampled_from(sorted(ACTIONS)),
+        fields | st.just("v"),
+        huge_numbers,
+    ),
+)
 raw_messages = (
     message_like.map(json.dumps)
     | st.text(max_size=200)
     | st.binary(max_size=100).map(lambda b: b.decode("latin-1"))
     | json_values.map(json.dumps)
+    | hostile
 )
+"Text an attacker sends: junk, hostile JSON (depth, escapes, odd unicode, huge numbers)."
+raw_bytes = st.binary(max_size=300) | hostile.map(lambda t: t.encode("utf-8"))
+"Bytes an attacker sends (binary frames, HTTP bodies, binary data channel messages)."
+
+
+def _samples(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
+    """``count`` examples of ``strategy`` (drawn outside the event loop's test)."""
+    found: list[Any] = []
+
+    @settings(
+        max_examples=count, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(strategy)
+    def collect(value: Any) -> None:
+        found.append(value)
+
+    collect()
+    return found
 
 
 def _is_error(raw: str) -> bool:
@@ -77,16 +157,7 @@ async def test_fuzzed_messages_through_the_gateway_only_get_errors(
     await sfu.expect("identified")
     attacker = await WsPeer.connect(f"ws://127.0.0.1:{stack.port}/ws")
 
-    samples: list[str] = []
-
-    @settings(
-        max_examples=400, deadline=None, database=None, suppress_health_check=list(HealthCheck)
-    )
-    @given(raw_messages)
-    def collect(raw: str) -> None:
-        samples.append(raw)
-
-    collect()
+    samples = _samples(raw_messages, 400) + _samples(raw_bytes, 150)  # bytes: binary frames
     for raw in samples:
         # even a well-formed message is refused: identify with a junk token, or anything
         # else before identifying
@@ -120,16 +191,18 @@ class _Recorder:
 
 
 @settings(max_examples=3000, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-@given(route=st.sampled_from(WS_ROUTES), body=st.none() | raw_messages)
+@given(route=st.sampled_from(WS_ROUTES), body=st.none() | raw_messages | raw_bytes)
 def test_fuzzed_events_straight_into_the_handler(
-    handler_services: Any, route: str, body: str | None
+    handler_services: Any, route: str, body: str | bytes | None
 ) -> None:
-    """Random bodies on every route: the handler never raises and only ever replies errors
-    to the unidentified sender."""
+    """Random bodies on every route (bytes as API Gateway delivers a binary frame, base64):
+    the handler never raises and only ever replies errors to the unidentified sender."""
     recorder = handler_services.poster
     recorder.sent.clear()
     event: dict[str, Any] = {"requestContext": {"routeKey": route, "connectionId": "fuzz"}}
-    if body is not None:
+    if isinstance(body, bytes):
+        event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+    elif body is not None:
         event["body"] = body
     result = signaling.handler(event, None)
     assert result == {"statusCode": 200}
@@ -156,3 +229,62 @@ def handler_services(tmp_path_factory: pytest.TempPathFactory) -> Any:
     yield services
     configure(None)
     store.close()
+
+
+async def test_fuzzed_http_bodies_only_get_clear_answers(
+    manual_stack: tuple[LocalStack, ManualLauncher],
+) -> None:
+    """Hostile bodies on the Room API: a JSON answer every time, an error for anything that
+    is not a valid request, and the server stays up."""
+    stack, _ = manual_stack
+    await stack.create_room("fuzzed")
+    assert stack.services is not None
+    stack.services.settings.join_rate_limit = stack.services.settings.create_rate_limit = 10**6
+    samples = _samples(raw_bytes, 150) + [s.encode("utf-8") for s in _samples(raw_messages, 150)]
+    async with httpx.AsyncClient(base_url=stack.base_url) as http:
+        for body in samples:
+            for path in ("/rooms/fuzzed/join", "/rooms"):
+                reply = await http.post(path, content=body)
+                answer = reply.json()
+                if reply.status_code >= 400:
+                    assert answer["error"]["code"] in ERROR_CODES, (body, answer)
+                    assert reply.status_code < 500, (body, answer)
+                else:  # a body that happens to be a valid request
+                    assert reply.status_code in (200, 201), (body, answer)
+        assert (await http.get("/health")).status_code == 200
+
+
+async def test_fuzzed_data_channel_messages_only_get_errors(tmp_path: Path) -> None:
+    """Hostile text and bytes on a producer data channel: each is answered by an error or
+    relayed as the valid message it happens to be; the SFU and the channel stay up."""
+    from tests.e2e.rawpeer import RawPeer
+
+    stack = LocalStack(
+        LocalStackConfig(
+            data_dir=tmp_path, port=0, pool_size=0, settings={"data_rate_limit": 10**6}
+        )
+    )
+    await stack.start()
+    mallory: RawPeer | None = None
+    try:
+        url = await stack.create_room("channel")
+        mallory = await RawPeer.join(url)
+        samples: list[str | bytes] = [*_samples(raw_messages, 250), *_samples(raw_bytes, 100)]
+        for n, raw in enumerate(samples):
+            mallory.send(raw)
+            mallory.send(f'{{"action": "sentinel-{n}", "v": 1}}')  # answered after the sample
+            while True:
+                reply = await mallory.reply(timeout=10)
+                assert reply["action"] == "error" and reply["code"] in ERROR_CODES, (raw, reply)
+                if reply["message"] == f"unknown action 'sentinel-{n}'":
+                    break
+        assert mallory.channel.readyState == "open"
+    finally:
+        if mallory is not None:
+            await mallory.close()
+        launcher = stack.launcher
+        pids = list(launcher.pids()) if launcher is not None and hasattr(launcher, "pids") else []
+        await stack.stop()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

@@ -65,14 +65,11 @@ async def test_participants_come_back_after_a_restart_and_the_absent_are_ended(
             # both are still in the room while they may come back
             assert sorted(p["name"] for p in info["participants"]) == ["alice", "bob"]
             assert info["sfu_state"] == "none"
-            again = await http.post(
-                f"{second.room_url('stay')}/join", json={"resume_token": a_join["token"]}
-            )
-        assert again.status_code == 200, again.text  # the restarted server knows its tokens
-        assert again.json()["participant_id"] == a_join["participant_id"]
-        alice2 = await WsPeer.connect(again.json()["signaling_url"])
-        await alice2.send({"action": "identify", "v": 1, "token": again.json()["token"]})
+        # the restarted server knows its sessions: alice resumes with her refresh credential
+        alice2 = await WsPeer.connect(a_join["signaling_url"])
+        await alice2.send({"action": "resume", "v": 1, "refresh_token": a_join["refresh_token"]})
         back = await alice2.expect("identified")
+        assert back["participant_id"] == a_join["participant_id"]
         assert back["resumed"] is True and back["sfu_ready"] is False
         # bob does not come back: after the grace alice hears he left
         second.services.settings.reconnect_grace = 0.0
@@ -110,12 +107,8 @@ async def test_a_participant_away_while_its_sfu_was_replaced_gets_sfu_ready_on_r
     await new_sfu.send({"action": "identify", "v": 1, "token": launcher.tokens["swap"]})
     await new_sfu.expect("identified")
 
-    async with httpx.AsyncClient() as http:
-        again = await http.post(
-            f"{stack.room_url('swap')}/join", json={"resume_token": a_join["token"]}
-        )
-    alice2 = await WsPeer.connect(again.json()["signaling_url"])
-    await alice2.send({"action": "identify", "v": 1, "token": again.json()["token"]})
+    alice2 = await WsPeer.connect(a_join["signaling_url"])
+    await alice2.send({"action": "resume", "v": 1, "refresh_token": a_join["refresh_token"]})
     back = await alice2.expect("identified")
     assert back["resumed"] is True and back["sfu_ready"] is True
     # its producer went to the dead SFU: it must publish again to the new one

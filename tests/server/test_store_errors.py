@@ -35,6 +35,8 @@ def _stack(
             maintenance_interval=maintenance_interval,
             launcher_factory=lambda s: launcher,
             store_factory=lambda p: SQLiteStore(p, busy_timeout=BUSY_TIMEOUT, max_pages=max_pages),
+            # rooms are created from one address until the file is full: no cap before that
+            settings={"create_rate_limit": 10**6, "max_sfus": 10**6, "max_sfus_per_address": 10**6},
         )
     )
 

@@ -1,7 +1,9 @@
 """A WebSocket signaling stand-in for the SFU process: identify, then route messages.
 
-It accepts the SFU's connection (checking the token), answers ``identified`` and lets a
-test push messages to the SFU and see what it sends. With :meth:`FakeSignaling.attach`,
+It accepts the SFU's connection (checking the bootstrap code, or the refresh credential of
+a ``resume``), answers ``identified`` with the next refresh credential, answers
+``refresh`` with ``refreshed``, and lets a test push messages to the SFU and see what it
+sends. With :meth:`FakeSignaling.attach`,
 in-process :class:`~tests.sfu.peers.Peer` clients talk to the SFU through it, the way the
 real gateway routes handshakes (stamping ``participant_id``).
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -23,6 +26,9 @@ from arbiter_protocol import (
     Message,
     ParticipantInfo,
     ParticipantJoined,
+    Refresh,
+    Refreshed,
+    Resume,
     encode_message,
     parse_message,
 )
@@ -38,6 +44,15 @@ class FakeSignaling:
         self.token = token
         self.participants: list[ParticipantInfo] = []
         self.identifies: list[str] = []
+        "Every hello's credential: the bootstrap code of an identify, a resume's credential."
+        self.hellos: list[str] = []
+        "The action of every hello (``identify`` or ``resume``)."
+        self.credential_ttl = 3600
+        "Seconds each refresh credential works (the SFU refreshes at half)."
+        self.refreshes = 0
+        self.credential: str | None = None
+        "The SFU's current refresh credential."
+        self._issued = 0
         self.from_sfu: asyncio.Queue[Message] = asyncio.Queue(maxsize=10000)
         self.connected = asyncio.Event()
         self.peers: dict[str, Peer] = {}
@@ -59,14 +74,24 @@ class FakeSignaling:
             await self._server.wait_closed()
             self._server = None
 
+    def _next_credential(self) -> str:
+        self._issued += 1
+        self.credential = f"sfu-1.credential-{self._issued:020d}"
+        return self.credential
+
     async def _serve(self, ws: ServerConnection) -> None:
-        identify = parse_message(await ws.recv())
-        assert isinstance(identify, Identify)
-        self.identifies.append(identify.token)
-        if identify.token != self.token:
+        hello = parse_message(await ws.recv())
+        assert isinstance(hello, Identify | Resume)
+        presented = hello.token if isinstance(hello, Identify) else hello.refresh_token
+        self.identifies.append(presented)
+        self.hellos.append(hello.action)
+        wanted = self.token if isinstance(hello, Identify) else self.credential
+        if presented != wanted:
             await ws.send(encode_message(Error(code="unauthorized", message="bad token")))
             await ws.close()
             return
+        if isinstance(hello, Identify):
+            self.token = ""  # the bootstrap code is single-use
         await ws.send(
             encode_message(
                 Identified(
@@ -74,6 +99,9 @@ class FakeSignaling:
                     role="sfu",
                     sfu_ready=True,
                     participants=list(self.participants),
+                    resumed=isinstance(hello, Resume),
+                    refresh_token=self._next_credential(),
+                    refresh_expires_at=int(time.time()) + self.credential_ttl,
                 )
             )
         )
@@ -82,6 +110,9 @@ class FakeSignaling:
         try:
             async for raw in ws:
                 message = parse_message(raw)
+                if isinstance(message, Refresh):
+                    await self._refresh(ws, message)
+                    continue
                 self.from_sfu.put_nowait(message)
                 peer = self.peers.get(getattr(message, "participant_id", None) or "")
                 if peer is not None:
@@ -92,6 +123,22 @@ class FakeSignaling:
             if self._sfu is ws:
                 self._sfu = None
                 self.connected.clear()
+
+    async def _refresh(self, ws: ServerConnection, message: Refresh) -> None:
+        if message.refresh_token != self.credential:
+            await ws.send(
+                encode_message(Error(code="unauthorized", message="spent", ref="refresh"))
+            )
+            return
+        self.refreshes += 1
+        await ws.send(
+            encode_message(
+                Refreshed(
+                    refresh_token=self._next_credential(),
+                    refresh_expires_at=int(time.time()) + self.credential_ttl,
+                )
+            )
+        )
 
     async def to_sfu(self, message: Message) -> None:
         await asyncio.wait_for(self.connected.wait(), 10)

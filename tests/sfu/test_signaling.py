@@ -62,13 +62,36 @@ async def test_service_identifies_dispatches_and_reconnects(
             await _until(lambda: "bob" in service.room.participant_ids())
             await _until(lambda: "rate_limited" in caplog.text)
 
-        # Signaling restarts: the SFU reconnects, identifies again and forgets whoever
-        # is no longer in the room.
+        # Signaling restarts: the SFU reconnects, resumes with the refresh credential it got
+        # (the bootstrap code is spent) and forgets whoever is no longer in the room.
         signaling.participants = [ParticipantInfo(id="bob", name="B")]
+        credential = signaling.credential
         await signaling.drop_sfu()
         await _until(lambda: len(signaling.identifies) == 2 and signaling.connected.is_set())
+        assert signaling.hellos == ["identify", "resume"]
+        assert signaling.identifies[1] == credential
         await _until(lambda: service.room.participant_ids() == ["bob"])
         assert not task.done()
+    finally:
+        task.cancel()
+        await asyncio.wait({task})
+        await service.close()
+
+
+async def test_service_refreshes_its_credential_ahead_of_expiry(
+    signaling: FakeSignaling,
+) -> None:
+    signaling.credential_ttl = 2  # the SFU refreshes every second
+    service = SfuService(config(signaling.url))
+    task = asyncio.create_task(service.run())
+    try:
+        await asyncio.wait_for(signaling.connected.wait(), 5)
+        await _until(lambda: signaling.refreshes >= 3, timeout=10)
+        # a resume after that uses the latest credential, not one it refreshed away
+        credential = signaling.credential
+        await signaling.drop_sfu()
+        await _until(lambda: signaling.hellos[-1:] == ["resume"] and signaling.connected.is_set())
+        assert signaling.identifies[-1] == credential
     finally:
         task.cancel()
         await asyncio.wait({task})

@@ -109,11 +109,24 @@ describe('protocol helpers', () => {
     expect.assertions(1);
   });
 
-  it('measures bytes of binary input and characters of text, as Python does', () => {
+  it('measures every limit in UTF-8 bytes, text and binary alike, as Python does', () => {
     const text = '{"action":"leave","v":1}'.padEnd(131072, ' ');
     expect(parseMessage(text).action).toBe('leave');
+    expect(() => parseMessage(text + ' ')).toThrow(/131073 bytes/);
     const bytes = new TextEncoder().encode(text + ' ');
     expect(() => parseMessage(bytes)).toThrow(/131073 bytes/);
+    const accented = '{"action":"leave","v":1,"x":"é"}'.padEnd(131072, ' ');
+    expect(() => parseMessage(accented)).toThrow(/131073 bytes/);
+  });
+
+  it('refuses bytes that are not UTF-8 as malformed JSON', () => {
+    const bad = new Uint8Array([0x7b, 0xff, 0x7d]);
+    try {
+      parseMessage(bad);
+    } catch (exc) {
+      expect((exc as ProtocolError).code).toBe('malformed_json');
+    }
+    expect.assertions(1);
   });
 });
 

@@ -158,6 +158,9 @@ export class FakeServer {
         signaling_url: 'ws://arbiter.test/ws',
         ice_servers: [{ urls: ['stun:127.0.0.1:3478'] }],
         expires_at: 2000000000,
+        refresh_token: `p_local${this.counter}.cmVmcmVzaA`,
+        refresh_expires_at: 2000003600,
+        session_expires_at: 2000043200,
       }),
       { status: 200 },
     );

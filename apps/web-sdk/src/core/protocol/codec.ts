@@ -7,6 +7,24 @@ import { MAX_LIST, MAX_SAFE, MAX_STRING } from './limits.js';
 import type { FieldType, Schema } from './schemas.js';
 
 
+/** Length in UTF-8 bytes (a lone surrogate counts 3, as Python's `surrogatepass`). @public */
+export function utf8Length(value: string): number {
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < value.length) {
+      const d = value.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
 /** Length in code points, as Python's `len(str)`. */
 export function pyLen(value: string): number {
   let n = 0;
@@ -95,7 +113,7 @@ function load(tp: FieldType, value: unknown, where: string, withMeta: boolean): 
     }
     case 'str': {
       if (typeof value !== 'string') throw invalid(where, 'must be a string');
-      const n = pyLen(value);
+      const n = utf8Length(value);
       if (n > (tp.maxLen ?? MAX_STRING)) throw invalid(where, 'is too long');
       if (tp.minLen !== undefined && n < tp.minLen) throw invalid(where, 'is too short');
       return value;

@@ -15,6 +15,7 @@ export const ErrorCode = {
   NOT_IDENTIFIED: 'not_identified',
   ALREADY_IDENTIFIED: 'already_identified',
   UNAUTHORIZED: 'unauthorized',
+  SESSION_EXPIRED: 'session_expired',
   FORBIDDEN: 'forbidden',
   ROOM_NOT_FOUND: 'room_not_found',
   ROOM_EXISTS: 'room_exists',

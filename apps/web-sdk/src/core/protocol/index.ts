@@ -16,11 +16,17 @@ export {
   checkSdp,
   isValidId,
   MAX_BODY_BYTES,
+  MAX_DEPTH,
   MAX_FRAME_BYTES,
   MAX_MESSAGE_BYTES,
   MAX_NAME,
+  MAX_NUMBER_CHARS,
+  MAX_SDP,
   PROTOCOL_VERSION,
+  sdpJsonSize,
 } from './limits.js';
+export { utf8Length } from './codec.js';
+export { decodeJson } from './json.js';
 export * from './types.js';
 export { ACTIONS } from './schemas.js';
 export {

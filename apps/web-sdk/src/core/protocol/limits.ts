@@ -12,12 +12,21 @@ export const MAX_MESSAGE_BYTES = 128 * 1024;
 export const MAX_FRAME_BYTES = 32 * 1024;
 /** Largest HTTP request/response body. @public */
 export const MAX_BODY_BYTES = 16 * 1024;
-/** Longest display name. @public */
+/** Longest display name, in UTF-8 bytes. @public */
 export const MAX_NAME = 64;
 /** Topic of chat messages: a text `data` message with this topic is a chat message. @public */
 export const CHAT_TOPIC = 'chat';
-/** Longest SDP. */
-export const MAX_SDP = 60 * 1024;
+/**
+ * Largest SDP, in bytes of its JSON-encoded text, so that a handshake fits one 32 KB frame.
+ * @public
+ */
+export const MAX_SDP = 30 * 1024;
+/** Deepest nesting of arrays and objects accepted in a message or body. @public */
+export const MAX_DEPTH = 32;
+/** Longest number literal accepted, in characters. @public */
+export const MAX_NUMBER_CHARS = 32;
+/** Longest refresh credential, in bytes. */
+export const MAX_REFRESH_TOKEN = 256;
 /** Longest ICE candidate line. */
 export const MAX_CANDIDATE = 1024;
 /** Longest string field without a bound of its own. */
@@ -35,15 +44,18 @@ export const CANDIDATE_RE =
   /^(a=)?candidate:[!-~]{1,32} \p{Nd}{1,3} (udp|tcp|UDP|TCP) \p{Nd}{1,10} [0-9A-Za-z.:_-]{1,253} \p{Nd}{1,5} typ (host|srflx|prflx|relay)( [\x21-\x7e]+)*\n?$/u;
 
 /**
- * Refuse text that is not plausibly SDP (Python's `check_sdp`): it must start with `v=0`,
- * every line must be `<letter>=<printable ASCII>`, with an `o=` line and at most 32 `m=`
- * sections. Throws {@link ProtocolError}.
+ * Refuse text that is not plausibly SDP (Python's `check_sdp`): JSON-encoded it must fit in
+ * {@link MAX_SDP} bytes, it must start with `v=0`, every line must be
+ * `<letter>=<printable ASCII>`, with an `o=` line and at most 32 `m=` sections. Throws
+ * {@link ProtocolError}.
  * @public
  */
 export function checkSdp(sdp: string): void {
   const lines = sdp.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n');
   let problem: string | null = null;
-  if (lines[0] !== 'v=0') problem = "must start with 'v=0'";
+  const size = sdpJsonSize(sdp);
+  if (size > MAX_SDP) problem = `is ${size} bytes as JSON; the limit is ${MAX_SDP} (one 32 KB frame)`;
+  else if (lines[0] !== 'v=0') problem = "must start with 'v=0'";
   else if (!lines.some((l) => l.startsWith('o='))) problem = "has no 'o=' line";
   else if (lines.filter((l) => l.startsWith('m=')).length > 32) problem = 'has more than 32 media sections';
   else {
@@ -51,6 +63,20 @@ export function checkSdp(sdp: string): void {
     if (bad >= 0) problem = `line ${bad + 1} is not '<letter>=<printable text>'`;
   }
   if (problem !== null) throw new ProtocolError(ErrorCode.INVALID_MESSAGE, `field 'sdp.sdp' ${problem}`);
+}
+
+/**
+ * Bytes of `sdp` as a JSON string (Python's `sdp_json_size`): quotes, and two bytes per
+ * escaped character. Exact for text {@link checkSdp} accepts.
+ * @public
+ */
+export function sdpJsonSize(sdp: string): number {
+  let escaped = 0;
+  for (let i = 0; i < sdp.length; i++) {
+    const c = sdp.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c || c === 0x0d || c === 0x0a) escaped++;
+  }
+  return sdp.length + escaped + 2;
 }
 
 /**

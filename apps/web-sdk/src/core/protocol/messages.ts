@@ -3,32 +3,11 @@
  * @packageDocumentation
  */
 import { fromDict, isPlainObject, pyLen, pyReprValue, toDict } from './codec.js';
+import { decodeJson } from './json.js';
 import { ErrorCode, ProtocolError } from './errors.js';
 import { MAX_BODY_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './limits.js';
 import { BODY_SCHEMAS, MESSAGE_SCHEMAS } from './schemas.js';
 import type { Action, Bodies, BodyType, ErrorMessage, Message, MessageInit } from './types.js';
-
-function byteLength(raw: string | Uint8Array): number {
-  // Python measures `len(raw)`: characters of a str, bytes of a bytes object.
-  return typeof raw === 'string' ? pyLen(raw) : raw.byteLength;
-}
-
-function decodeJson(raw: string | Uint8Array, what: string): unknown {
-  let text: string;
-  try {
-    text = typeof raw === 'string' ? raw : new TextDecoder('utf-8', { fatal: true }).decode(raw);
-  } catch (exc) {
-    throw new ProtocolError(ErrorCode.MALFORMED_JSON, `${what} is not valid JSON: ${String(exc)}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (exc) {
-    throw new ProtocolError(
-      ErrorCode.MALFORMED_JSON,
-      `${what} is not valid JSON: ${(exc as Error).message}`,
-    );
-  }
-}
 
 /**
  * Decode and validate one message (Python's `parse_message`).
@@ -47,14 +26,7 @@ export function parseMessage(
   raw: string | Uint8Array,
   allowed?: ReadonlySet<string> | readonly string[],
 ): Message {
-  const size = byteLength(raw);
-  if (size > MAX_MESSAGE_BYTES) {
-    throw new ProtocolError(
-      ErrorCode.MESSAGE_TOO_LARGE,
-      `message is ${size} bytes; the limit is ${MAX_MESSAGE_BYTES}`,
-    );
-  }
-  return messageFromDict(decodeJson(raw, 'message'), allowed);
+  return messageFromDict(decodeJson(raw, MAX_MESSAGE_BYTES, 'message'), allowed);
 }
 
 /**
@@ -172,13 +144,7 @@ export function decodeBody<T extends BodyType>(
   if (raw === null || raw === undefined || raw === '' || (typeof raw !== 'string' && raw.byteLength === 0)) {
     data = {};
   } else {
-    if (byteLength(raw) > MAX_BODY_BYTES) {
-      throw new ProtocolError(
-        ErrorCode.MESSAGE_TOO_LARGE,
-        `body is larger than ${MAX_BODY_BYTES} bytes`,
-      );
-    }
-    data = decodeJson(raw, 'body');
+    data = decodeJson(raw, MAX_BODY_BYTES, 'body');
   }
   return fromDict(BODY_SCHEMAS[type], data) as unknown as Bodies[T];
 }

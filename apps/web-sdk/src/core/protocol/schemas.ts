@@ -3,7 +3,14 @@
  * @packageDocumentation
  */
 import { ErrorCode, ProtocolError } from './errors.js';
-import { CANDIDATE_RE, checkSdp, MAX_CANDIDATE, MAX_NAME, MAX_SDP } from './limits.js';
+import {
+  CANDIDATE_RE,
+  checkSdp,
+  MAX_CANDIDATE,
+  MAX_MESSAGE_BYTES,
+  MAX_NAME,
+  MAX_REFRESH_TOKEN,
+} from './limits.js';
 import type { Action, BodyType } from './types.js';
 
 /** A field's type, as the validator reads it. */
@@ -56,7 +63,7 @@ const SESSION_DESCRIPTION: Schema = {
   name: 'SessionDescription',
   fields: [
     { name: 'type', type: { t: 'literal', values: ['offer', 'answer'] } },
-    { name: 'sdp', type: { t: 'str', maxLen: MAX_SDP, minLen: 1 } },
+    { name: 'sdp', type: { t: 'str', maxLen: MAX_MESSAGE_BYTES, minLen: 1 } },
   ],
   check: (d) => checkSdp(d.sdp as string),
 };
@@ -81,9 +88,35 @@ const ICE_CANDIDATE: Schema = {
   },
 };
 
+const ICE_SERVER: Schema = {
+  name: 'IceServer',
+  fields: [
+    { name: 'urls', type: { t: 'list', item: STR, maxItems: 8 } },
+    { name: 'username', type: STR, optional: true },
+    { name: 'credential', type: STR, optional: true },
+  ],
+};
+
+const REFRESH_TOKEN: FieldType = { t: 'str', maxLen: MAX_REFRESH_TOKEN, minLen: 1 };
+const ICE_SERVERS: FieldType = {
+  t: 'list',
+  item: { t: 'object', schema: ICE_SERVER },
+  maxItems: 8,
+};
+
 /** Every message's schema, by action. */
 export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
   identify: { fields: [{ name: 'token', type: { t: 'str', maxLen: 4096, minLen: 1 } }] },
+  resume: { fields: [{ name: 'refresh_token', type: REFRESH_TOKEN }] },
+  refresh: { fields: [{ name: 'refresh_token', type: REFRESH_TOKEN }] },
+  refreshed: {
+    fields: [
+      { name: 'refresh_token', type: REFRESH_TOKEN },
+      { name: 'refresh_expires_at', type: { t: 'int' } },
+      { name: 'session_expires_at', type: { t: 'int' }, optional: true },
+      { name: 'ice_servers', type: ICE_SERVERS, optional: true },
+    ],
+  },
   identified: {
     fields: [
       { name: 'room_id', type: ID },
@@ -96,6 +129,10 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       },
       { name: 'participant_id', type: ID, optional: true },
       { name: 'resumed', type: { t: 'bool' }, default: () => false },
+      { name: 'refresh_token', type: REFRESH_TOKEN, optional: true },
+      { name: 'refresh_expires_at', type: { t: 'int' }, optional: true },
+      { name: 'session_expires_at', type: { t: 'int' }, optional: true },
+      { name: 'ice_servers', type: ICE_SERVERS, optional: true },
     ],
   },
   handshake: {
@@ -168,22 +205,12 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
   },
 };
 
-const ICE_SERVER: Schema = {
-  name: 'IceServer',
-  fields: [
-    { name: 'urls', type: { t: 'list', item: STR } },
-    { name: 'username', type: STR, optional: true },
-    { name: 'credential', type: STR, optional: true },
-  ],
-};
-
 /** Every body's schema, by its Python class name. */
 export const BODY_SCHEMAS: Record<BodyType, Schema> = {
   IceServer: ICE_SERVER,
   JoinRequest: {
     fields: [
       { name: 'name', type: { t: 'str', maxLen: MAX_NAME, minLen: 1 }, default: () => 'guest' },
-      { name: 'resume_token', type: { t: 'str', maxLen: 4096, minLen: 1 }, optional: true },
       { name: 'grants', type: GRANTS, optional: true },
     ],
   },
@@ -195,6 +222,9 @@ export const BODY_SCHEMAS: Record<BodyType, Schema> = {
       { name: 'signaling_url', type: STR },
       { name: 'ice_servers', type: { t: 'list', item: { t: 'object', schema: ICE_SERVER } } },
       { name: 'expires_at', type: { t: 'int' } },
+      { name: 'refresh_token', type: STR },
+      { name: 'refresh_expires_at', type: { t: 'int' } },
+      { name: 'session_expires_at', type: { t: 'int' } },
     ],
   },
   CreateRoomRequest: {

@@ -29,13 +29,44 @@ export interface IceCandidate {
   sdpMLineIndex?: number | null;
 }
 
-/** First message on every signaling connection. @public */
+/**
+ * First message on a signaling connection: admit this participant (or SFU), once. The
+ * token is single-use and never takes over a connected participant (that needs `resume`).
+ * @public
+ */
 export interface Identify {
   action: 'identify';
   token: string;
 }
 
-/** Reply to a successful `identify`. @public */
+/**
+ * First message on a new connection of someone who was connected before: the current
+ * refresh credential takes over its participant (or SFU); nobody is told it left.
+ * @public
+ */
+export interface Resume {
+  action: 'resume';
+  refresh_token: string;
+}
+
+/** Renew an identified connection's refresh credential before it expires. @public */
+export interface Refresh {
+  action: 'refresh';
+  refresh_token: string;
+}
+
+/** Reply to `refresh`: the next refresh credential (the one sent is spent). @public */
+export interface Refreshed {
+  action: 'refreshed';
+  refresh_token: string;
+  refresh_expires_at: number;
+  /** When the session ends (`session_expired`); absent for an SFU. */
+  session_expires_at?: number | null;
+  /** STUN/TURN servers with fresh credentials. */
+  ice_servers?: IceServer[] | null;
+}
+
+/** Reply to a successful `identify` or `resume`. @public */
 export interface Identified {
   action: 'identified';
   room_id: string;
@@ -45,6 +76,11 @@ export interface Identified {
   participant_id?: string | null;
   /** True when this connection took over a briefly disconnected participant. */
   resumed: boolean;
+  /** A new refresh credential, when this identify or resume issued one. */
+  refresh_token?: string | null;
+  refresh_expires_at?: number | null;
+  session_expires_at?: number | null;
+  ice_servers?: IceServer[] | null;
 }
 
 /** SDP and ICE between a client and its room's SFU, routed by signaling. @public */
@@ -130,6 +166,9 @@ export interface Subscription {
 /** Any signaling or data-channel message. @public */
 export type Message =
   | Identify
+  | Resume
+  | Refresh
+  | Refreshed
   | Identified
   | Handshake
   | Leave
@@ -157,8 +196,6 @@ export interface IceServer {
 /** `POST /rooms/{room_id}/join`. @public */
 export interface JoinRequest {
   name: string;
-  /** The previous join token: rejoin as the same participant (reconnection). */
-  resume_token?: string | null;
   /** Ask for fewer permissions than all (e.g. only `subscribe` for a viewer). */
   grants?: Grant[] | null;
 }
@@ -170,7 +207,13 @@ export interface JoinResponse {
   token: string;
   signaling_url: string;
   ice_servers: IceServer[];
+  /** When the single-use token expires (identify before then). */
   expires_at: number;
+  /** The session's refresh credential (`resume`, `refresh`); it rotates. */
+  refresh_token: string;
+  refresh_expires_at: number;
+  /** When the session ends: the participant then gets `session_expired`. */
+  session_expires_at: number;
 }
 
 /** `POST /rooms`. @public */
