@@ -157,7 +157,9 @@ class Room:
 
         **Raises:** :class:`RoomNotFound`, :class:`Unauthorized`, :class:`RoomFull`,
         :class:`JoinTimeout`, :class:`ConnectionLost`, :class:`ProtocolMismatch`,
-        :class:`ServerError` (all :class:`ArbiterError`); ``ValueError`` for bad arguments.
+        :class:`ServerError`, :class:`MediaSourceError` (a file to publish cannot be opened;
+        :class:`DeviceNotFound` for a camera or microphone) (all :class:`ArbiterError`);
+        ``ValueError`` for bad arguments.
         """
 
         def run() -> Generator[Any, None, Room]:

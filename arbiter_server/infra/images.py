@@ -12,13 +12,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .. import resources
 from .awsclient import AwsClient
 from .package import source_hash
 
 __all__ = ["DEPLOY_DIR", "ImageError", "build_and_push", "image_tags"]
 
-DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
-"The Dockerfiles (``deploy/sfu.Dockerfile``, ``deploy/coturn.Dockerfile``)."
+DEPLOY_DIR = resources.deploy_dir()
+"""The Dockerfiles (``sfu.Dockerfile``, ``coturn.Dockerfile``): package data of an installed
+wheel, the repository's ``deploy/`` in a checkout (:func:`arbiter_server.resources.deploy_dir`)."""
 
 
 class ImageError(RuntimeError):

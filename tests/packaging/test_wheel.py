@@ -279,6 +279,15 @@ def test_the_aws_extra_alone_runs_deploy_dry_run_and_status(
         [str(venv.python), "-c", "import aiohttp"], capture_output=True, timeout=60, check=False
     )
     assert missing.returncode != 0, "the aws extra installed aiohttp"
+    found = venv.sh(
+        "python -c 'from arbiter_server.infra.images import DEPLOY_DIR; print(DEPLOY_DIR)'",
+        cwd=tmp_path,
+        timeout=60,
+    ).strip()
+    site = next((venv.path / "lib").glob("python3.*/site-packages"))
+    assert Path(found) == site / "arbiter_server" / "deploy"  # package data, not a checkout
+    for name in ("sfu.Dockerfile", "coturn.Dockerfile", "coturn-entrypoint.sh"):
+        assert (Path(found) / name).is_file(), name
     outputs = [venv.sh(line, cwd=tmp_path, timeout=300, **moto_env) for line in lines[1:]]
     assert "arbiter-http" in outputs[0]  # the plan names the HTTP API it would create
     assert "No deployment 'arbiter' in eu-west-1" in outputs[1]
