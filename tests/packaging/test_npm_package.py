@@ -10,6 +10,7 @@ chat, the stylesheet and its documented override. Also the web SDK's own dev flo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -36,7 +37,6 @@ from tests.snippets import ROOT, shell_lines, to_run
 from tests.web.test_browser import (
     Collector,
     assert_video_plays,
-    browser,  # noqa: F401 - the fixture
     close_pages,
     join_in_browser,
     within,
@@ -309,60 +309,62 @@ async def _plays(page: Page, name: str) -> None:
     await within(playing(), f"{name}'s video to play in the app")
 
 
-async def test_the_hooks_snippet_app_joins_from_its_own_origin(
-    site: str,
-    dev_server: str,
-    browser: Browser,  # noqa: F811
-) -> None:
-    async with Room.join(dev_server, name="bot", video_size=(320, 240)) as bot:
+@contextlib.asynccontextmanager
+async def bot_and_app(
+    chromium: Browser, room_url: str, page_url: str
+) -> AsyncIterator[tuple[Room, Collector, Page]]:
+    """A Python bot in ``room_url`` and a Chromium page at ``page_url``; both closed after."""
+    async with Room.join(room_url, name="bot", video_size=(320, 240)) as bot:
         events = Collector(bot)
-        context = await browser.new_context()
+        context = await chromium.new_context()
         page = await context.new_page()
         page.on("console", lambda msg: print(f"[app console] {msg.type}: {msg.text}"))
         try:
-            await page.goto(f"{site}/?url={dev_server}")
-            await _plays(page, "bot")  # the bot's video in the README's <Stage>
-            await _browser_video_reaches(bot, events, "Ada")
-            await page.get_by_role("button", name="wave").click()
-            chat = await events.wait_for(
-                lambda e: isinstance(e, ChatMessage) and e.name == "Ada", "the wave"
-            )
-            assert isinstance(chat, ChatMessage) and chat.text == "hi"
-            style = await page.evaluate(
-                """() => {
-                  const room = getComputedStyle(document.querySelector('.arb-room'));
-                  return {bg: room.backgroundColor, accent: room.getPropertyValue('--arb-accent'),
-                          minHeight: room.minHeight};
-                }"""
-            )
-            # the package's stylesheet applies, and the README's override wins over it
-            assert style == {"bg": "rgb(255, 255, 255)", "accent": "#3b82f6", "minHeight": "360px"}
+            await page.goto(page_url)
+            yield bot, events, page
         finally:
             await events.close()
             await context.close()
+
+
+async def test_the_hooks_snippet_app_joins_from_its_own_origin(
+    site: str,
+    dev_server: str,
+    browser: Browser,
+) -> None:
+    async with bot_and_app(browser, dev_server, f"{site}/?url={dev_server}") as (bot, events, page):
+        await _plays(page, "bot")  # the bot's video in the README's <Stage>
+        await _browser_video_reaches(bot, events, "Ada")
+        await page.get_by_role("button", name="wave").click()
+        chat = await events.wait_for(
+            lambda e: isinstance(e, ChatMessage) and e.name == "Ada", "the wave"
+        )
+        assert isinstance(chat, ChatMessage) and chat.text == "hi"
+        style = await page.evaluate(
+            """() => {
+              const room = getComputedStyle(document.querySelector('.arb-room'));
+              return {bg: room.backgroundColor, accent: room.getPropertyValue('--arb-accent'),
+                      minHeight: room.minHeight};
+            }"""
+        )
+        # the package's stylesheet applies, and the README's override wins over it
+        assert style == {"bg": "rgb(255, 255, 255)", "accent": "#3b82f6", "minHeight": "360px"}
 
 
 async def test_the_first_snippet_shows_the_room_with_tiles(
     site: str,
     dev_server: str,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
-    async with Room.join(dev_server, name="bot", video_size=(320, 240)) as bot:
-        events = Collector(bot)
-        context = await browser.new_context()
-        page = await context.new_page()
-        try:
-            await page.goto(f"{site}/?snippet=Call&url={dev_server}")
-            await page.locator('.arb-conference[data-state="connected"]').wait_for(timeout=30_000)
-            await assert_video_plays(page, "bot")
-            await _browser_video_reaches(bot, events, "Ada")
-            radius = await page.evaluate(
-                "() => getComputedStyle(document.querySelector('.arb-tile')).borderRadius"
-            )
-            assert radius == "0px"  # the README's override of an arb- class
-        finally:
-            await events.close()
-            await context.close()
+    page_url = f"{site}/?snippet=Call&url={dev_server}"
+    async with bot_and_app(browser, dev_server, page_url) as (bot, events, page):
+        await page.locator('.arb-conference[data-state="connected"]').wait_for(timeout=30_000)
+        await assert_video_plays(page, "bot")
+        await _browser_video_reaches(bot, events, "Ada")
+        radius = await page.evaluate(
+            "() => getComputedStyle(document.querySelector('.arb-tile')).borderRadius"
+        )
+        assert radius == "0px"  # the README's override of an arb- class
 
 
 # ------------------------------------------------------------------------ the SDK's dev flow
@@ -408,7 +410,7 @@ async def vite_dev() -> AsyncIterator[str]:
 async def test_npm_run_dev_page_joins_a_room_on_dev(
     vite_dev: str,
     dev_server: str,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     async with Room.join(dev_server, name="bot", video_size=(320, 240)) as bot:
         events = Collector(bot)
