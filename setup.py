@@ -10,7 +10,10 @@ The wheel carries what the server serves and deploys, as package data of
   npm is not there. ``ARBITER_SKIP_WEB_BUILD=1`` builds without the page instead (the SFU
   image does: it installs the package where there is neither npm nor the web SDK); a
   server without it says so at room URLs.
-- ``arbiter_server/deploy/``: the Dockerfiles and entrypoints of ``deploy/``.
+- ``arbiter_server/deploy/``: the Dockerfiles and entrypoints of ``deploy/``, and in
+  ``deploy/project/`` the files that install the package (``pyproject.toml``, this file,
+  ``README.md``, ``LICENSE``, ``.dockerignore``): ``deploy`` builds the SFU image from an
+  installed wheel with them (:mod:`arbiter_server.resources`).
 
 The sdist carries both, so a wheel built from it needs no npm.
 """
@@ -30,6 +33,8 @@ ROOT = Path(__file__).resolve().parent
 WEB_OUT = ROOT / "arbiter_server" / "web"
 WEB_SDK = ROOT / "apps" / "web-sdk"
 DEPLOY = ROOT / "deploy"
+PROJECT_FILES = ("pyproject.toml", "setup.py", "README.md", "LICENSE", ".dockerignore")
+"What an image build context needs besides deploy/ and the packages."
 SKIP_WEB = "ARBITER_SKIP_WEB_BUILD"
 NODE_MIN = (20, 19)
 
@@ -88,13 +93,15 @@ class BuildPy(build_py):
         if not self.editable_mode:  # an editable install reads the checkout itself
             ensure_web_page()
         super().run()
-        if self.editable_mode or not DEPLOY.is_dir():
+        if self.editable_mode or not DEPLOY.is_dir():  # the SFU image has no deploy/
             return
         target = Path(self.build_lib) / "arbiter_server" / "deploy"
-        target.mkdir(parents=True, exist_ok=True)
+        (target / "project").mkdir(parents=True, exist_ok=True)
         for path in sorted(DEPLOY.iterdir()):
             if path.is_file():
                 self.copy_file(str(path), str(target / path.name))
+        for name in PROJECT_FILES:
+            self.copy_file(str(ROOT / name), str(target / "project" / name))
 
 
 class Sdist(sdist):

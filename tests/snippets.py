@@ -30,7 +30,8 @@ RUNNERS = {
     ("README.md", "python"): "tests/e2e/test_readme.py",
     ("docs/python-sdk.md", "python"): "tests/test_snippets.py",
     ("README.md", "sh"): "tests/packaging/test_wheel.py",
-    ("docs/aws.md", "sh"): "tests/packaging/test_wheel.py",
+    ("docs/aws.md", "sh"): "tests/aws/test_runbook.py",  # its own line markers; and the
+    # install line runs in tests/packaging/test_wheel.py
     ("apps/tui/README.md", "sh"): "tests/packaging/test_wheel.py",
     ("apps/web-sdk/README.md", "sh"): "tests/packaging/test_npm_package.py",
     ("apps/web-sdk/README.md", "tsx"): "tests/packaging/test_npm_package.py",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from arbiter_server.infra.buildcontext import copied_files
 from tests.packaging.conftest import BUILD_TIMEOUT, wheel_of
 from tests.snippets import ROOT
 
@@ -82,7 +83,7 @@ def _checkout_copy(tmp_path: Path) -> Path:
     return copy
 
 
-def _bin_without_node(tmp_path: Path) -> str:
+def _bin_without_node(tmp_path: Path, python: Path | None = None) -> str:
     """A PATH with the interpreter and a shell but neither node nor npm."""
     bare = tmp_path / "bin"
     bare.mkdir()
@@ -90,7 +91,7 @@ def _bin_without_node(tmp_path: Path) -> str:
         found = shutil.which(tool)
         if found:
             (bare / tool).symlink_to(found)
-    return f"{Path(sys.executable).parent}{os.pathsep}{bare}"
+    return f"{(python or Path(sys.executable)).parent}{os.pathsep}{bare}"
 
 
 def _wheel(source: Path, out: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -132,29 +133,40 @@ def test_without_the_page_the_build_builds_it(tmp_path: Path) -> None:
     assert any(re.match(r"arbiter_server/web/assets/index-.*\.js$", n) for n in web)
 
 
-def test_the_sfu_image_installs_the_package_without_node_or_the_web_sdk(tmp_path: Path) -> None:
-    """What ``deploy/sfu.Dockerfile`` does: copy its sources, set its ENV, pip install."""
-    dockerfile = (ROOT / "deploy" / "sfu.Dockerfile").read_text()
-    context = tmp_path / "image"
-    context.mkdir()
-    env: dict[str, str] = {}
-    for line in dockerfile.splitlines():
+def sfu_image_install(
+    context: Path, python: Path, out: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """What ``deploy/sfu.Dockerfile`` does with the build context ``context``: copy what its
+    ``COPY`` lines take (``.dockerignore`` applied), set its ``ENV``, install the package (a
+    wheel of it, into ``out``) where there is no Node.js, with ``python`` (setuptools from
+    the index, as in the image)."""
+    dockerfile = context / "deploy" / "sfu.Dockerfile"
+    image = out / "app"
+    for rel in copied_files(dockerfile, context):  # COPY, with .dockerignore as Docker reads it
+        (image / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(context / rel, image / rel)
+    image_env: dict[str, str] = {}
+    for line in dockerfile.read_text().splitlines():
         words = line.split()
-        if words[:1] == ["COPY"]:
-            *sources, _dest = words[1:]
-            for src in sources:
-                target = context / Path(src).name
-                if (ROOT / src).is_dir():
-                    shutil.copytree(ROOT / src, target, ignore=shutil.ignore_patterns("web"))
-                else:
-                    shutil.copy2(ROOT / src, target)
-        elif words[:1] == ["ENV"]:
-            env.update(dict(word.split("=", 1) for word in words[1:]))
-    assert env.get("ARBITER_SKIP_WEB_BUILD") == "1"
-    assert not (context / "apps").exists()
-    out = _wheel(context, tmp_path / "wheel", PATH=_bin_without_node(tmp_path), **env)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert _web_files(tmp_path / "wheel") == []
+        if words[:1] == ["ENV"]:
+            image_env.update(dict(word.split("=", 1) for word in words[1:]))
+    assert image_env.get("ARBITER_SKIP_WEB_BUILD") == "1"
+    assert not (image / "apps").exists()
+    full = {**(env or os.environ), **image_env, "PATH": _bin_without_node(out, python)}
+    return subprocess.run(
+        [str(python), "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(image)],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT,
+        check=False,
+    )
+
+
+def test_the_sfu_image_installs_the_package_without_node_or_the_web_sdk(tmp_path: Path) -> None:
+    built = sfu_image_install(ROOT, Path(sys.executable), tmp_path)
+    assert built.returncode == 0, built.stderr[-3000:]
+    assert _web_files(tmp_path) == []
 
 
 @pytest.mark.parametrize("skip", ["0", ""])

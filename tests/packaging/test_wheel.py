@@ -37,6 +37,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from tests.packaging.conftest import INSTALL_TIMEOUT, Venv
+from tests.packaging.test_build import sfu_image_install
 from tests.snippets import ROOT, shell_lines, to_run
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, assert_video_plays, join_in_browser
 
@@ -270,27 +271,51 @@ async def test_tui_readme_commands_join_the_room(dev: Dev, server_venv: Venv) ->
 def test_the_aws_extra_alone_runs_deploy_dry_run_and_status(
     make_venv: Any, moto_env: dict[str, str], tmp_path: Path
 ) -> None:
+    """docs/aws.md's install line, then ``deploy --dry-run`` and ``status`` against moto; the
+    images' build context comes from the wheel, and the SFU image's install step works."""
     venv: Venv = make_venv()
-    (block,) = to_run("docs/aws.md", "sh")
-    lines = shell_lines(block)
-    assert lines[0] == "pip install 'arbiter-video[aws]'", lines
-    venv.sh(lines[0], cwd=tmp_path, timeout=INSTALL_TIMEOUT)
+    runbook = (ROOT / "docs" / "aws.md").read_text()
+    (install,) = re.findall(r"^(pip install .*?)\s+# prerequisite$", runbook, re.M)
+    assert install == "pip install 'arbiter-video[aws]'", install
+    venv.sh(install, cwd=tmp_path, timeout=INSTALL_TIMEOUT)
     missing = subprocess.run(
         [str(venv.python), "-c", "import aiohttp"], capture_output=True, timeout=60, check=False
     )
     assert missing.returncode != 0, "the aws extra installed aiohttp"
-    found = venv.sh(
-        "python -c 'from arbiter_server.infra.images import DEPLOY_DIR; print(DEPLOY_DIR)'",
+    help_text = venv.sh("arbiter-server deploy --help", cwd=tmp_path, timeout=60)
+    assert "--dry-run" in help_text
+    plan = venv.sh(
+        "arbiter-server deploy --region eu-west-1 --dry-run", cwd=tmp_path, timeout=300, **moto_env
+    )
+    assert "arbiter-http" in plan  # the plan names the HTTP API it would create
+    status = venv.sh(
+        "arbiter-server status --region eu-west-1", cwd=tmp_path, timeout=300, **moto_env
+    )
+    assert "No deployment 'arbiter' in eu-west-1" in status
+
+    # deploy's images: their build context, assembled from the installed wheel
+    probe = (
+        "from arbiter_server.infra.images import DEPLOY_DIR, image_tags; "
+        "print(DEPLOY_DIR); print(image_tags())"
+    )
+    found, tags = venv.sh(f'python -c "{probe}"', cwd=tmp_path, timeout=60).splitlines()
+    context = Path(found).parent
+    assert not context.is_relative_to(ROOT), "the context came from the checkout"
+    assert re.fullmatch(r"\{'sfu': 'src-[0-9a-f]{12}', 'coturn': 'src-[0-9a-f]{12}'\}", tags)
+    # (the probe's process removed its context when it ended: assemble one here to build)
+    keep = tmp_path / "context"
+    venv.sh(
+        "python -c 'import shutil, sys; from arbiter_server.infra.images import DEPLOY_DIR; "
+        f"shutil.copytree(DEPLOY_DIR.parent, sys.argv[1])' {keep}",
         cwd=tmp_path,
         timeout=60,
-    ).strip()
-    site = next((venv.path / "lib").glob("python3.*/site-packages"))
-    assert Path(found) == site / "arbiter_server" / "deploy"  # package data, not a checkout
+    )
     for name in ("sfu.Dockerfile", "coturn.Dockerfile", "coturn-entrypoint.sh"):
-        assert (Path(found) / name).is_file(), name
-    outputs = [venv.sh(line, cwd=tmp_path, timeout=300, **moto_env) for line in lines[1:]]
-    assert "arbiter-http" in outputs[0]  # the plan names the HTTP API it would create
-    assert "No deployment 'arbiter' in eu-west-1" in outputs[1]
+        assert (keep / "deploy" / name).is_file(), name
+    assert not (keep / "arbiter_server" / "web").exists()
+    built = sfu_image_install(keep, venv.python, tmp_path / "sfu-wheel", venv.env())
+    assert built.returncode == 0, built.stderr[-3000:]
+
     dev = subprocess.run(
         [str(venv.bin / "arbiter-server"), "dev", "--port", "0"],
         capture_output=True,

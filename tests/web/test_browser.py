@@ -23,8 +23,8 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from arbiter_client import DataReceived, ParticipantLeft, Room, TrackSubscribed
 from arbiter_client import Event as RoomEvent
+from arbiter_server.lambdas.page import find_web_dir
 from arbiter_server.local import LocalStack, LocalStackConfig
-from arbiter_server.resources import web_dir
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -53,7 +53,7 @@ T = TypeVar("T")
 @pytest.fixture
 async def web_stack(tmp_path: Path) -> AsyncIterator[LocalStack]:
     """A real local stack that serves the built demo page at room URLs."""
-    page = web_dir()
+    page = find_web_dir()
     assert page is not None, "arbiter_server/web is not built: run `npm run build` in apps/web-sdk"
     stack = LocalStack(LocalStackConfig(data_dir=tmp_path, port=0, pool_size=0, web_dir=page))
     await stack.start()
