@@ -53,7 +53,8 @@ def _installed_context() -> Path:
     atexit.register(shutil.rmtree, context, True)
     shutil.copytree(packaged, context / "deploy", ignore=shutil.ignore_patterns("project"))
     for path in sorted((packaged / "project").iterdir()):
-        shutil.copy2(path, context / path.name)
+        if path.is_file():  # (pip byte-compiles setup.py into a __pycache__ beside it)
+            shutil.copy2(path, context / path.name)
     for name in IMAGE_PACKAGES:
         # as .dockerignore leaves out: bytecode, the web page; and this package data itself
         skip = shutil.ignore_patterns("__pycache__", "*.pyc", "web", "deploy")
