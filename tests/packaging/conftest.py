@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.snippets import ROOT
-from tests.web.test_browser import browser  # noqa: F401 - Chromium, for the tests here
+from tests.web.conftest import browser  # noqa: F401 - Chromium, for the tests here
 
 BUILD_TIMEOUT = 300
 INSTALL_TIMEOUT = 600

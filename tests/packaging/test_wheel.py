@@ -39,7 +39,8 @@ from playwright.async_api import async_playwright
 from tests.packaging.conftest import INSTALL_TIMEOUT, Venv
 from tests.packaging.test_build import sfu_image_install
 from tests.snippets import ROOT, shell_lines, to_run
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, assert_video_plays, join_in_browser
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.web.test_browser import assert_video_plays, join_in_browser
 
 pytestmark = pytest.mark.timeout(900)
 
