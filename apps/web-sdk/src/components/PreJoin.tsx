@@ -1,17 +1,22 @@
 import * as React from 'react';
+import type { ActiveDevices } from '../core/room.js';
+import { MediaDeviceSelect } from './controls/MediaDeviceSelect.js';
 
 /** Props of {@link PreJoin}. @public */
 export interface PreJoinProps extends Omit<React.FormHTMLAttributes<HTMLFormElement>, 'onSubmit' | 'title'> {
   /** The name the input starts with. */
   defaultName?: string;
-  /** Called with the chosen name when the user presses Join. */
-  onJoin: (name: string) => void;
+  /** Called with the chosen name and devices when the user presses Join. */
+  onJoin: (name: string, devices: ActiveDevices) => void;
+  /** Show the camera, microphone and speaker choices. Default true. */
+  devices?: boolean;
   /** What to show above the form (e.g. the room name). */
   title?: React.ReactNode;
 }
 
 /**
- * The pre-join screen: a name input and a `Join` button.
+ * The pre-join screen: a name, the camera, microphone and speaker to use (labelled
+ * selects), and a `Join` button.
  * @example
  * ```tsx
  * <PreJoin onJoin={(name) => setName(name)} />
@@ -19,10 +24,11 @@ export interface PreJoinProps extends Omit<React.FormHTMLAttributes<HTMLFormElem
  * @public
  */
 export const PreJoin = React.forwardRef<HTMLFormElement, PreJoinProps>(function PreJoin(
-  { defaultName = '', onJoin, title, className, ...props },
+  { defaultName = '', onJoin, title, devices = true, className, ...props },
   ref,
 ) {
   const [name, setName] = React.useState(defaultName);
+  const [chosen, setChosen] = React.useState<ActiveDevices>({});
   const id = React.useId();
   const trimmed = name.trim();
   return (
@@ -31,7 +37,7 @@ export const PreJoin = React.forwardRef<HTMLFormElement, PreJoinProps>(function 
       className={['arb-prejoin', className ?? ''].filter(Boolean).join(' ')}
       onSubmit={(event) => {
         event.preventDefault();
-        if (trimmed) onJoin(trimmed);
+        if (trimmed) onJoin(trimmed, chosen);
       }}
       {...props}
     >
@@ -46,6 +52,14 @@ export const PreJoin = React.forwardRef<HTMLFormElement, PreJoinProps>(function 
         value={name}
         onChange={(e) => setName(e.target.value)}
       />
+      {devices &&
+        (['videoinput', 'audioinput', 'audiooutput'] as const).map((kind) => (
+          <MediaDeviceSelect
+            key={kind}
+            kind={kind}
+            onChange={(deviceId) => setChosen((c) => ({ ...c, [kind]: deviceId }))}
+          />
+        ))}
       <button type="submit" className="arb-button arb-button--primary" disabled={!trimmed}>
         Join
       </button>

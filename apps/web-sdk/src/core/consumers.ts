@@ -8,7 +8,6 @@
 import { ArbiterError } from './errors.js';
 import { makeMessage, type Handshake, type Message, type TrackInfo } from './protocol/index.js';
 import { waitForIceGathering } from './rtc.js';
-import type { LevelSource } from './speaking.js';
 import type { RoomEnvironment } from './types.js';
 
 /** One media section and the track it carries now. */
@@ -105,14 +104,6 @@ export class Consumers {
       section.info = info;
       if (info) this.handlers.onTrack(info, section.track);
     }
-  }
-
-  /** The audio sections with their owner, for the speaking indicator. */
-  audioSources(): LevelSource[] {
-    const sections = this.consumer ? [...this.consumer.sections.values()] : [];
-    return sections
-      .filter((s) => s.info?.participant_id && s.track.kind === 'audio')
-      .map((s) => ({ id: s.info!.participant_id!, pc: s.receiver, type: 'inbound-rtp' as const }));
   }
 
   /** A participant left: its sections carry nothing until the SFU reuses them. */

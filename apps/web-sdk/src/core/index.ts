@@ -15,13 +15,16 @@ export {
   type MediaDevice,
   type MediaProblem,
 } from './media.js';
-export { gridLayout, isSpeaking } from './layout.js';
+export { gridLayout, tilesPerPage } from './layout.js';
+export { deviceConstraints, listDevices, setAudioOutput, type DeviceKind } from './devices.js';
+export { Wishes, type SubscriptionOptions } from './wishes.js';
 export {
   CHAT_TOPIC,
   normaliseRoomUrl,
   Room,
   toRtcIceServers,
   waitForIceGathering,
+  type ActiveDevices,
   type ChatMessage,
   type ConnectionState,
   type Participant,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gridLayout, isSpeaking } from './layout.js';
+import { gridLayout, tilesPerPage } from './layout.js';
 
 describe('gridLayout', () => {
   it('puts four tiles in a 2x2 grid in a 16:9 box', () => {
@@ -23,11 +23,11 @@ describe('gridLayout', () => {
   });
 });
 
-describe('isSpeaking', () => {
-  it('starts above the on threshold and stops only below the off threshold', () => {
-    expect(isSpeaking(0.03, false)).toBe(false);
-    expect(isSpeaking(0.05, false)).toBe(true);
-    expect(isSpeaking(0.03, true)).toBe(true);
-    expect(isSpeaking(0.01, true)).toBe(false);
+describe('tilesPerPage', () => {
+  it('counts the tiles of the smallest allowed size that fit the box', () => {
+    expect(tilesPerPage(1000, 600, 240)).toBe(4 * 4); // 248 px a column, 143 a row
+    expect(tilesPerPage(744, 400, 240)).toBe(3 * 2);
+    expect(tilesPerPage(100, 100, 240)).toBe(1); // never less than one tile
+    expect(tilesPerPage(0, 500)).toBe(1);
   });
 });

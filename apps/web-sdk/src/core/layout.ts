@@ -37,10 +37,19 @@ export function gridLayout(
 }
 
 /**
- * Whether an audio level (0..1, as WebRTC's `audioLevel`) counts as speaking, with
- * hysteresis: once speaking, a participant stays so until the level drops below `off`.
+ * How many tiles of at least `minTileWidth` pixels (and `aspect` width/height) fit a
+ * `width` x `height` box with `gap` between tiles: one page of a paged grid (at least 1).
+ *
+ * @example
+ * ```ts
+ * tilesPerPage(1000, 600, 240); // 4 columns x 3 rows = 12
+ * ```
  * @public
  */
-export function isSpeaking(level: number, wasSpeaking: boolean, on = 0.04, off = 0.02): boolean {
-  return wasSpeaking ? level >= off : level >= on;
+export function tilesPerPage(width: number, height: number, minTileWidth = 240, aspect = 16 / 9, gap = 8): number {
+  if (width <= 0 || height <= 0) return 1;
+  const minHeight = minTileWidth / aspect;
+  const columns = Math.max(1, Math.floor((width + gap) / (minTileWidth + gap)));
+  const rows = Math.max(1, Math.floor((height + gap) / (minHeight + gap)));
+  return columns * rows;
 }

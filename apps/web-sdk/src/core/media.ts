@@ -1,3 +1,4 @@
+import { deviceConstraints } from './devices.js';
 import { ArbiterError } from './errors.js';
 
 /** Which devices a media problem is about. @public */
@@ -82,14 +83,16 @@ export function mediaProblemError(problem: MediaProblem): ArbiterError {
 export async function acquireMedia(
   getUserMedia: GetUserMedia,
   want: { audio: boolean; video: boolean },
+  devices: { audioinput?: string; videoinput?: string } = {},
 ): Promise<AcquiredMedia> {
   const out: AcquiredMedia = { audio: null, video: null, problems: [] };
   if (!want.audio && !want.video) return out;
   // 720p where the camera has it: the producer sends it in three simulcast layers
-  const videoConstraints: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 } };
+  const videoConstraints = deviceConstraints(devices.videoinput, { width: { ideal: 1280 }, height: { ideal: 720 } });
+  const audioConstraints = deviceConstraints(devices.audioinput);
   try {
     const stream = await getUserMedia({
-      audio: want.audio,
+      audio: want.audio ? audioConstraints : false,
       video: want.video ? videoConstraints : false,
     });
     out.audio = stream.getAudioTracks()[0] ?? null;
@@ -105,7 +108,7 @@ export async function acquireMedia(
     const device: MediaDevice = kind === 'audio' ? 'microphone' : 'camera';
     try {
       const stream = await getUserMedia(
-        kind === 'audio' ? { audio: true, video: false } : { audio: false, video: videoConstraints },
+        kind === 'audio' ? { audio: audioConstraints, video: false } : { audio: false, video: videoConstraints },
       );
       out[kind] = (kind === 'audio' ? stream.getAudioTracks() : stream.getVideoTracks())[0] ?? null;
     } catch (error) {

@@ -1,6 +1,8 @@
 /**
  * The producer connection: this browser's microphone and camera (sendonly) and the
- * `arbiter` data channel, offered to the SFU, which answers.
+ * `arbiter` data channel, offered to the SFU, which answers. A shared screen is a third
+ * section added later: the same connection is offered again (renegotiated), and the
+ * microphone and camera flow on.
  * @packageDocumentation
  */
 import { ArbiterError } from './errors.js';
@@ -46,8 +48,11 @@ export class Producer {
   private readonly audioSender: RTCRtpSender;
   private readonly videoSender: RTCRtpSender;
   private readonly opened: Promise<void>;
-  private readonly answered: Promise<void>;
+  private answered: Promise<void>;
   private resolveAnswered: (() => void) | null = null;
+  private screen: RTCRtpTransceiver | null = null;
+  private negotiation: Promise<void> = Promise.resolve();
+  private readonly streams: MediaStream[];
   private closed = false;
 
   constructor(
@@ -60,6 +65,7 @@ export class Producer {
     this.pc = pc;
     const stream = typeof MediaStream !== 'undefined' ? new MediaStream() : null;
     const streams = stream ? [stream] : [];
+    this.streams = streams;
     this.audio = pc.addTransceiver(local.audio ?? 'audio', { direction: 'sendonly', streams });
     const sendEncodings = local.video ? simulcastEncodings(local.video) : undefined;
     this.video = pc.addTransceiver(local.video ?? 'video', {
@@ -98,14 +104,58 @@ export class Producer {
     await until(waitForIceGathering(pc));
     const local = pc.localDescription;
     if (!local || this.closed) throw new ArbiterError('connection_lost', 'the room was closed while joining');
-    // the offer names its media sections: the microphone and the camera track
+    send(makeMessage('handshake', { connection: 'producer', sdp: { type: 'offer', sdp: local.sdp }, tracks: this.tracks() }));
+    await this.answered;
+    await this.opened;
+  }
+
+  /** What the offer says its media sections carry: the microphone, the camera, the screen. */
+  private tracks(): TrackInfo[] {
     const tracks: TrackInfo[] = [
       { id: 'microphone', kind: 'audio', source: 'microphone', mid: this.audio.mid },
       { id: 'camera', kind: 'video', source: 'camera', mid: this.video.mid },
     ];
-    send(makeMessage('handshake', { connection: 'producer', sdp: { type: 'offer', sdp: local.sdp }, tracks }));
-    await this.answered;
-    await this.opened;
+    if (this.screen) tracks.push({ id: 'screen', kind: 'video', source: 'screen', mid: this.screen.mid });
+    return tracks;
+  }
+
+  /**
+   * Send `track` as the shared screen (null: stop sending one) and offer the connection
+   * again; resolves once the SFU's answer is applied. A stopped screen's section is taken
+   * up again by the next one. Renegotiations run one at a time.
+   */
+  shareScreen(
+    track: MediaStreamTrack | null,
+    send: (message: Message) => void,
+    until: <T>(p: Promise<T>) => Promise<T>,
+  ): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (track) {
+        if (this.screen) {
+          this.screen.direction = 'sendonly';
+          await this.screen.sender.replaceTrack(track);
+        } else {
+          this.screen = this.pc.addTransceiver(track, { direction: 'sendonly', streams: this.streams });
+        }
+      } else {
+        if (!this.screen) return;
+        this.screen.direction = 'inactive';
+        await this.screen.sender.replaceTrack(null);
+      }
+      this.answered = new Promise<void>((resolve) => {
+        this.resolveAnswered = resolve;
+      });
+      const pc = this.pc;
+      await pc.setLocalDescription(await pc.createOffer());
+      await until(waitForIceGathering(pc));
+      const local = pc.localDescription;
+      if (!local || this.closed) throw new ArbiterError('connection_lost', 'the room is closed');
+      send(makeMessage('handshake', { connection: 'producer', sdp: { type: 'offer', sdp: local.sdp }, tracks: this.tracks() }));
+      await until(this.answered);
+    };
+    const next = this.negotiation.then(run, run);
+    this.negotiation = next.catch(() => undefined);
+    return next;
   }
 
   /** The SFU's answer, or a trickled candidate. */

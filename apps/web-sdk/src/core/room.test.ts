@@ -66,8 +66,8 @@ describe('Room.connect', () => {
     room = makeRoom({ video: false });
     await room.connect();
     expect(producer().channels[0]!.messages()).toEqual([
-      { action: 'track_state', kind: 'audio', muted: false, sender: null },
-      { action: 'track_state', kind: 'video', muted: true, sender: null },
+      { action: 'track_state', kind: 'audio', muted: false, sender: null, track_id: null },
+      { action: 'track_state', kind: 'video', muted: true, sender: null, track_id: null },
     ]);
   });
 
@@ -194,7 +194,8 @@ describe('a connected room', () => {
     expect(room.getParticipant('p_bot')!.videoTrack).toBeNull();
     expect(unsubscribed).toHaveBeenCalledTimes(1);
     const bob = room.getParticipant('p_2')!;
-    expect(bob.videoTrack).toBe(asTrack(consumer.received('2'))); // no camera: its first video
+    expect(bob.videoTrack).toBeNull(); // a screen is not a camera
+    expect(bob.screenTrack).toBe(asTrack(consumer.received('2')));
     expect(bob.tracks.map((t) => t.source)).toEqual(['screen']);
 
     server.socket.deliver({ action: 'participant_left', participant_id: 'p_bot', reason: 'left' });
@@ -276,7 +277,7 @@ describe('a connected room', () => {
     await room.setMicrophoneEnabled(false);
     expect(room.localParticipant!.audioEnabled).toBe(false);
     expect((room.localParticipant!.audioTrack as unknown as FakeTrack).enabled).toBe(false);
-    expect(channel.messages()).toEqual([{ action: 'track_state', kind: 'audio', muted: true, sender: null }]);
+    expect(channel.messages()).toEqual([{ action: 'track_state', kind: 'audio', muted: true, sender: null, track_id: null }]);
   });
 
   it('leaves: sends leave, closes every connection and stops the devices', async () => {

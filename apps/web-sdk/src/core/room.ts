@@ -8,25 +8,24 @@
 import { Consumers } from './consumers.js';
 import { Emitter } from './emitter.js';
 import { ArbiterError } from './errors.js';
-import { isSpeaking } from './layout.js';
 import { acquireMedia, mediaProblemError, withoutDevice, type MediaProblem } from './media.js';
 import {
   CHAT_TOPIC,
-  encodeMessage,
   makeMessage,
   parseMessage,
   ProtocolError,
   type DataMessage,
   type Message,
-  type Quality,
 } from './protocol/index.js';
 import { Producer } from './producer.js';
 import { Roster } from './roster.js';
 import { toRtcIceServers } from './rtc.js';
 import { normaliseRoomUrl, Session } from './session.js';
-import { audioLevels, type LevelSource } from './speaking.js';
+import { Wishes, type SubscriptionOptions } from './wishes.js';
+import type { DeviceKind } from './devices.js';
 import {
   defaultEnvironment,
+  type ActiveDevices,
   type ChatMessage,
   type ConnectionState,
   type Participant,
@@ -39,6 +38,7 @@ export { CHAT_TOPIC } from './protocol/index.js';
 export { toRtcIceServers, waitForIceGathering } from './rtc.js';
 export { normaliseRoomUrl } from './session.js';
 export type {
+  ActiveDevices,
   ChatMessage,
   ConnectionState,
   Participant,
@@ -48,8 +48,6 @@ export type {
   RoomOptions,
   TrackEvent,
 } from './types.js';
-
-const SPEAKING_INTERVAL_MS = 300;
 
 let idCounter = 0;
 function newId(): string {
@@ -90,8 +88,9 @@ export class Room extends Emitter<RoomEvents> {
   private producer: Producer | null = null;
   private sfuReady: (() => void) | null = null;
   private connectPromise: Promise<void> | null = null;
-  private speakingTimer: ReturnType<typeof setInterval> | null = null;
-  private readonly lastSubscription = new Map<string, string>();
+  private localScreen: MediaStreamTrack | null = null;
+  private devices: ActiveDevices;
+  private readonly wishes = new Wishes();
   private readonly abort = new AbortController();
   private readonly roster: Roster;
   private readonly session: Session;
@@ -107,6 +106,7 @@ export class Room extends Emitter<RoomEvents> {
     this.wantAudio = options.audio ?? true;
     this.wantVideo = options.video ?? true;
     this.timeoutMs = (options.timeout ?? 20) * 1000;
+    this.devices = { ...options.devices };
     this.env = { ...defaultEnvironment(), ...options.environment };
     this.closed = new Promise<never>((_, reject) => {
       this.rejectClosed = reject;
@@ -128,8 +128,12 @@ export class Room extends Emitter<RoomEvents> {
     this.session.route('participant_joined', (m) => {
       if (m.participant.id !== this.roster.localId) this.roster.addRemote(m.participant);
     });
+    this.session.route('participant_updated', (m) => {
+      this.roster.updateInfo(m.participant);
+    });
     this.session.route('participant_left', (m) => {
       this.consumers.forget(m.participant_id);
+      this.wishes.forget(m.participant_id);
       this.roster.removeRemote(m.participant_id, m.reason);
     });
     this.session.route('handshake', (m) => {
@@ -212,7 +216,11 @@ export class Room extends Emitter<RoomEvents> {
       this.timeoutMs,
     );
     try {
-      const acquiring = acquireMedia(this.env.getUserMedia, { audio: this.wantAudio, video: this.wantVideo });
+      const acquiring = acquireMedia(
+        this.env.getUserMedia,
+        { audio: this.wantAudio, video: this.wantVideo },
+        this.devices,
+      );
       const [media, join] = await this.until(Promise.all([acquiring, this.session.join()])).catch(
         async (exc: unknown) => {
           // whatever was acquired must not keep the camera light on
@@ -241,10 +249,13 @@ export class Room extends Emitter<RoomEvents> {
         isLocal: true,
         audioTrack: media.audio,
         videoTrack: media.video,
+        screenTrack: null,
         tracks: [],
         audioEnabled: media.audio !== null,
         videoEnabled: media.video !== null,
+        screenEnabled: true,
         isSpeaking: false,
+        handRaised: false,
       });
       const sfuReady = new Promise<void>((resolve) => {
         this.sfuReady = resolve;
@@ -265,7 +276,6 @@ export class Room extends Emitter<RoomEvents> {
       await this.until(this.startProducer());
       if (this.isClosed()) throw this.closedError();
       this.setState('connected');
-      this.startSpeakingMonitor();
       this.emit('joined', { roomId: join.room_id, participantId: join.participant_id });
     } catch (exc) {
       const error = toArbiterError(exc);
@@ -307,7 +317,7 @@ export class Room extends Emitter<RoomEvents> {
     if (text === null) return;
     let message: Message;
     try {
-      message = parseMessage(text, ['data', 'track_state', 'error', 'layers']);
+      message = parseMessage(text, ['data', 'track_state', 'error', 'layers', 'active_speakers']);
     } catch (exc) {
       console.warn('arbiter: ignoring a bad data channel message', exc);
       return;
@@ -316,11 +326,17 @@ export class Room extends Emitter<RoomEvents> {
       this.emit('error', new ArbiterError(message.code as ArbiterError['code'], message.message));
     } else if (message.action === 'track_state') {
       if (message.sender) {
-        this.roster.update(
-          message.sender,
-          message.kind === 'audio' ? { audioEnabled: !message.muted } : { videoEnabled: !message.muted },
-        );
+        const enabled = !message.muted;
+        const patch =
+          message.track_id === 'screen'
+            ? { screenEnabled: enabled }
+            : message.kind === 'audio'
+              ? { audioEnabled: enabled }
+              : { videoEnabled: enabled };
+        this.roster.update(message.sender, patch);
       }
+    } else if (message.action === 'active_speakers') {
+      this.roster.setSpeakers(message.speakers);
     } else if (message.action === 'data') {
       this.onData(message);
     } else if (message.action === 'layers') {
@@ -391,7 +407,7 @@ export class Room extends Emitter<RoomEvents> {
     const message: ChatMessage = {
       id,
       senderId: this.roster.localId ?? '',
-      senderName: this.name,
+      senderName: this.localParticipant?.name ?? this.name,
       text: trimmed,
       timestamp: Date.now(),
       isLocal: true,
@@ -403,37 +419,31 @@ export class Room extends Emitter<RoomEvents> {
   /**
    * Choose what to receive of a participant (or of one of its tracks, `trackId`): `video`
    * / `audio` false pause it, `quality` picks the simulcast layer of its video (`low`,
-   * `medium`, `high`). The same request is not sent twice in a row. Throws
-   * {@link ArbiterError} if the data channel is not open.
+   * `medium`, `high`). A field left out stays as it was (at first: received, `high`), so a
+   * tile's quality and its page keep each other; nothing is sent when nothing changes.
+   * Throws {@link ArbiterError} if the data channel is not open.
    */
-  setSubscription(
-    participantId: string,
-    options: { video?: boolean; audio?: boolean; quality?: Quality | null; trackId?: string | null } = {},
-  ): void {
+  setSubscription(participantId: string, options: SubscriptionOptions = {}): void {
     const producer = this.producer;
     if (!producer || !producer.open) {
       throw new ArbiterError('connection_lost', 'cannot change a subscription: the data channel is not open');
     }
-    const message = makeMessage('subscription', {
-      producer_id: participantId,
-      video: options.video ?? true,
-      audio: options.audio ?? true,
-      track_id: options.trackId ?? null,
-      quality: options.quality ?? null,
-    });
-    const key = `${participantId}/${options.trackId ?? ''}`;
-    const text = encodeMessage(message);
-    if (this.lastSubscription.get(key) === text) return;
-    this.lastSubscription.set(key, text);
-    producer.send(message);
+    const message = this.wishes.change(participantId, options);
+    if (message) producer.send(message);
   }
 
   /** Tell the others (through the SFU, which repeats it to late joiners) our mute state. */
-  private announceTrackState(kinds: readonly ('audio' | 'video')[] = ['audio', 'video']): void {
+  private announceTrackState(kinds: readonly ('audio' | 'video' | 'screen')[] = ['audio', 'video', 'screen']): void {
     const local = this.localParticipant;
     const producer = this.producer;
     if (!local || !producer || !producer.open) return;
     for (const kind of kinds) {
+      if (kind === 'screen') {
+        if (local.screenTrack) {
+          producer.send(makeMessage('track_state', { kind: 'video', muted: !local.screenEnabled, track_id: 'screen' }));
+        }
+        continue;
+      }
       const muted = kind === 'audio' ? !local.audioEnabled : !local.videoEnabled;
       producer.send(makeMessage('track_state', { kind, muted }));
     }
@@ -485,26 +495,122 @@ export class Room extends Emitter<RoomEvents> {
     return enabled;
   }
 
-  // --------------------------------------------------------------------------- speaking
+  // ---------------------------------------------------------------------------- meeting
 
-  private startSpeakingMonitor(): void {
-    if (this.speakingTimer) return;
-    this.speakingTimer = setInterval(() => void this.measureSpeaking(), SPEAKING_INTERVAL_MS);
+  /** Who speaks now, loudest first (participant ids, as the SFU says: audio levels). */
+  get activeSpeakers(): readonly string[] {
+    return this.roster.speakers;
   }
 
-  private async measureSpeaking(): Promise<void> {
-    const sources: LevelSource[] = [];
+  /** The camera, microphone and speaker in use (ids; absent: the browser's default). */
+  get activeDevices(): ActiveDevices {
+    return this.devices;
+  }
+
+  /**
+   * Share a screen, window or tab (`getDisplayMedia`; the browser asks which) as a second
+   * video track, `screen`, beside the camera: the producer connection is offered again and
+   * the others see it (`screenTrack`). Resolves to whether a screen is shared (false when
+   * the user cancelled). Sharing ends by {@link Room.stopScreenShare} or the browser's own
+   * "Stop sharing".
+   */
+  async startScreenShare(): Promise<boolean> {
+    const producer = this.producer;
     const local = this.localParticipant;
-    if (local && this.producer && local.audioEnabled) {
-      sources.push({ id: local.id, pc: this.producer.pc, type: 'media-source' });
+    if (!producer || !local || this.isClosed()) return false;
+    if (this.localScreen) return true;
+    let track: MediaStreamTrack | undefined;
+    try {
+      const stream = await this.env.getDisplayMedia({ video: { frameRate: 15 }, audio: false });
+      track = stream.getVideoTracks()[0];
+    } catch (exc) {
+      const name = (exc as { name?: string } | null)?.name;
+      if (name !== 'NotAllowedError' && name !== 'AbortError') {
+        this.emit('error', new ArbiterError('media_error', `the screen could not be shared: ${String(exc)}`));
+      }
+      return false;
     }
-    sources.push(...this.consumers.audioSources());
-    const levels = await audioLevels(sources);
-    if (this.isClosed()) return;
-    for (const p of this.roster.participants) {
-      const level = p.audioEnabled ? (levels.get(p.id) ?? 0) : 0;
-      this.roster.update(p.id, { isSpeaking: isSpeaking(level, p.isSpeaking) });
+    if (!track || this.isClosed() || this.localScreen) {
+      track?.stop();
+      return this.localScreen !== null;
     }
+    if ('contentHint' in track) track.contentHint = 'detail';
+    track.addEventListener('ended', () => void this.stopScreenShare());
+    this.localScreen = track;
+    this.roster.update(local.id, { screenTrack: track, screenEnabled: true });
+    await producer.shareScreen(track, (m) => this.session.send(m), (p) => this.until(p));
+    this.announceTrackState(['screen']);
+    return true;
+  }
+
+  /** Stop sharing the screen (its section goes quiet; the others' screen tile goes away). */
+  async stopScreenShare(): Promise<void> {
+    const track = this.localScreen;
+    const local = this.localParticipant;
+    if (!track) return;
+    this.localScreen = null;
+    track.stop();
+    if (local) this.roster.update(local.id, { screenTrack: null });
+    await this.producer?.shareScreen(null, (m) => this.session.send(m), (p) => this.until(p));
+  }
+
+  /** Start (true) or stop sharing the screen; resolves to whether one is shared. */
+  async setScreenShareEnabled(enabled: boolean): Promise<boolean> {
+    if (enabled) return this.startScreenShare();
+    await this.stopScreenShare();
+    return false;
+  }
+
+  /** Raise or lower this participant's hand; everyone (late joiners too) sees it. */
+  setHandRaised(raised: boolean): void {
+    this.session.send(makeMessage('update_participant', { hand_raised: raised }));
+  }
+
+  /** Change this participant's display name; everyone (late joiners too) sees the new one. */
+  setName(name: string): void {
+    const trimmed = name.trim();
+    if (!trimmed) throw new ProtocolError('invalid_message', 'a name cannot be empty');
+    this.session.send(makeMessage('update_participant', { name: trimmed }));
+  }
+
+  /**
+   * Use another camera, microphone (sent from now on with `replaceTrack`: nothing is
+   * renegotiated, the mute state is kept) or speaker (every remote audio element's
+   * `setSinkId`, see {@link RoomAudioRenderer}). Resolves to whether it worked; a device
+   * that cannot be opened is a media problem (`mediaProblems`) and the old one goes on.
+   */
+  async switchDevice(kind: DeviceKind, deviceId: string): Promise<boolean> {
+    const local = this.localParticipant;
+    if (kind === 'audiooutput') {
+      this.devices = { ...this.devices, audiooutput: deviceId };
+      this.emit('devicesChanged', this.devices);
+      return true;
+    }
+    if (!local || this.isClosed()) return false;
+    const media = kind === 'audioinput' ? 'audio' : 'video';
+    const got = await acquireMedia(
+      this.env.getUserMedia,
+      { audio: media === 'audio', video: media === 'video' },
+      { [kind]: deviceId },
+    );
+    const track = got[media];
+    const device = media === 'audio' ? 'microphone' : 'camera';
+    this.setProblems([...withoutDevice(this.problems, device), ...got.problems]);
+    for (const problem of got.problems) this.emit('error', mediaProblemError(problem));
+    if (!track || this.isClosed()) {
+      track?.stop();
+      return false;
+    }
+    const old = media === 'audio' ? this.localAudio : this.localVideo;
+    track.enabled = media === 'audio' ? local.audioEnabled : local.videoEnabled;
+    await this.producer?.replaceTrack(media, track);
+    if (media === 'audio') this.localAudio = track;
+    else this.localVideo = track;
+    old?.stop();
+    this.roster.update(local.id, media === 'audio' ? { audioTrack: track } : { videoTrack: track });
+    this.devices = { ...this.devices, [kind]: deviceId };
+    this.emit('devicesChanged', this.devices);
+    return true;
   }
 
   // ---------------------------------------------------------------------------- leaving
@@ -532,8 +638,8 @@ export class Room extends Emitter<RoomEvents> {
       this.state === 'connecting' ? this.closedError() : new ArbiterError('connection_lost', 'the room is closed'),
     );
     this.abort.abort();
-    if (this.speakingTimer) clearInterval(this.speakingTimer);
-    this.speakingTimer = null;
+    this.localScreen?.stop();
+    this.localScreen = null;
     this.consumers.closeAll();
     this.producer?.close();
     this.producer = null;

@@ -6,12 +6,21 @@
 import type { ParticipantInfo, TrackInfo, TrackSource } from './protocol/index.js';
 import type { Emit, Participant, RemoteTrackRef } from './types.js';
 
-/** The camera and microphone of a remote participant (else its first video/audio track). */
-function mainTracks(tracks: readonly RemoteTrackRef[]): Pick<Participant, 'audioTrack' | 'videoTrack'> {
+/**
+ * The camera and microphone of a remote participant (else its first video/audio track that
+ * is not a screen), and its screen.
+ */
+function mainTracks(
+  tracks: readonly RemoteTrackRef[],
+): Pick<Participant, 'audioTrack' | 'videoTrack' | 'screenTrack'> {
+  const own = tracks.filter((t) => t.source !== 'screen');
   const pick = (kind: 'audio' | 'video', source: TrackSource) =>
-    (tracks.find((t) => t.kind === kind && t.source === source) ?? tracks.find((t) => t.kind === kind))?.track ??
-    null;
-  return { audioTrack: pick('audio', 'microphone'), videoTrack: pick('video', 'camera') };
+    (own.find((t) => t.kind === kind && t.source === source) ?? own.find((t) => t.kind === kind))?.track ?? null;
+  return {
+    audioTrack: pick('audio', 'microphone'),
+    videoTrack: pick('video', 'camera'),
+    screenTrack: tracks.find((t) => t.source === 'screen' && t.kind === 'video')?.track ?? null,
+  };
 }
 
 /** Everyone in the room, the local participant first. */
@@ -20,6 +29,7 @@ export class Roster {
   private list: readonly Participant[] = [];
   /** The local participant's id, once joined. */
   localId: string | null = null;
+  private speakerIds: readonly string[] = [];
 
   constructor(private readonly emit: Emit) {}
 
@@ -55,11 +65,16 @@ export class Roster {
     return next;
   }
 
-  /** A remote participant is present (renames a known one). */
+  /** Who speaks now, loudest first (participant ids, as the SFU last said). */
+  get speakers(): readonly string[] {
+    return this.speakerIds;
+  }
+
+  /** A remote participant is present (a known one takes its name and hand from `info`). */
   addRemote(info: ParticipantInfo): Participant {
     const existing = this.map.get(info.id);
     if (existing) {
-      return this.update(info.id, { name: info.name }) ?? existing;
+      return this.updateInfo(info) ?? existing;
     }
     const p: Participant = {
       id: info.id,
@@ -67,14 +82,41 @@ export class Roster {
       isLocal: false,
       audioTrack: null,
       videoTrack: null,
+      screenTrack: null,
       tracks: [],
       audioEnabled: true,
       videoEnabled: true,
-      isSpeaking: false,
+      screenEnabled: true,
+      isSpeaking: this.speakerIds.includes(info.id),
+      handRaised: info.hand_raised === true,
     };
     this.put(p);
     this.emit('participantJoined', p);
     return p;
+  }
+
+  /** A participant's name or hand changed (`participant_updated`; the local one too). */
+  updateInfo(info: ParticipantInfo): Participant | undefined {
+    const old = this.map.get(info.id);
+    const next = this.update(info.id, { name: info.name, handRaised: info.hand_raised === true });
+    if (next && next !== old) this.emit('participantUpdated', next);
+    return next;
+  }
+
+  /** The SFU says who speaks now (`active_speakers`), loudest first. */
+  setSpeakers(ids: readonly string[]): void {
+    if (ids.length === this.speakerIds.length && ids.every((id, i) => this.speakerIds[i] === id)) return;
+    this.speakerIds = [...ids];
+    let changed = false;
+    for (const p of [...this.map.values()]) {
+      const isSpeaking = ids.includes(p.id);
+      if (p.isSpeaking !== isSpeaking) {
+        this.map.set(p.id, { ...p, isSpeaking });
+        changed = true;
+      }
+    }
+    if (changed) this.publish();
+    this.emit('activeSpeakersChanged', this.speakerIds);
   }
 
   /** A remote participant left. */

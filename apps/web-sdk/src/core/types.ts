@@ -27,8 +27,14 @@ export interface Participant {
   audioEnabled: boolean;
   /** Camera on (local), or as the remote participant's last `track_state` said (default true). */
   videoEnabled: boolean;
-  /** Audio level above the speaking threshold, measured from WebRTC stats. */
+  /** The shared screen (local: this browser's while it shares; remote: its `screen` track). */
+  screenTrack: MediaStreamTrack | null;
+  /** The shared screen is not paused (its publisher's `track_state` for `screen`; default true). */
+  screenEnabled: boolean;
+  /** The SFU lists the participant among the active speakers (audio levels, no decoding). */
   isSpeaking: boolean;
+  /** The participant has its hand raised (`room.setHandRaised`, seen by everyone). */
+  handRaised: boolean;
 }
 
 /** A track received from a remote participant, with what its publisher said of it. @public */
@@ -75,6 +81,12 @@ export interface RoomEvents {
   chatChanged: (messages: readonly ChatMessage[]) => void;
   data: (data: ReceivedData) => void;
   mediaProblemsChanged: (problems: readonly MediaProblem[]) => void;
+  /** Who speaks now (participant ids, loudest first), when the SFU says it changed. */
+  activeSpeakersChanged: (speakers: readonly string[]) => void;
+  /** A participant renamed itself or raised or lowered its hand (the local one too). */
+  participantUpdated: (participant: Participant) => void;
+  /** The camera, microphone or speaker in use changed. */
+  devicesChanged: (devices: ActiveDevices) => void;
   error: (error: ArbiterError) => void;
   joined: (info: { roomId: string; participantId: string }) => void;
   left: (reason: string) => void;
@@ -83,12 +95,21 @@ export interface RoomEvents {
 /** How the room's parts emit its events (the room's own `emit`). */
 export type Emit = <K extends keyof RoomEvents>(event: K, ...args: Parameters<RoomEvents[K]>) => void;
 
+/** The devices a room uses (device ids; absent: the browser's default). @public */
+export interface ActiveDevices {
+  audioinput?: string;
+  videoinput?: string;
+  audiooutput?: string;
+}
+
 /** What the room uses from the browser; every field can be replaced (tests do). @public */
 export interface RoomEnvironment {
   fetch: typeof fetch;
   WebSocket: new (url: string) => WebSocket;
   RTCPeerConnection: new (config: RTCConfiguration) => RTCPeerConnection;
   getUserMedia: GetUserMedia;
+  /** `navigator.mediaDevices.getDisplayMedia` (screen share). */
+  getDisplayMedia: (constraints: DisplayMediaStreamOptions) => Promise<MediaStream>;
 }
 
 /** Options of a {@link Room}. @public */
@@ -103,6 +124,8 @@ export interface RoomOptions {
   video?: boolean;
   /** Seconds for the whole join before a `timeout` error. Default 20. */
   timeout?: number;
+  /** The camera, microphone and speaker to use from the start (ids from `enumerateDevices`). */
+  devices?: ActiveDevices;
   /** Replace browser APIs (tests). */
   environment?: Partial<RoomEnvironment>;
 }
@@ -124,6 +147,15 @@ export function defaultEnvironment(): RoomEnvironment {
         return Promise.reject(err);
       }
       return devices.getUserMedia(constraints);
+    },
+    getDisplayMedia: (constraints) => {
+      const devices = g.navigator?.mediaDevices;
+      if (!devices?.getDisplayMedia) {
+        const err = new Error('this browser cannot share a screen here (needs HTTPS or localhost)');
+        err.name = 'NotSupportedError';
+        return Promise.reject(err);
+      }
+      return devices.getDisplayMedia(constraints);
     },
   };
 }

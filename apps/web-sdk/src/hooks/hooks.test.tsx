@@ -4,7 +4,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { RoomContext } from '../context/room-context.js';
 import { Room } from '../core/room.js';
 import { FakePeerConnection, FakeServer, FakeTrack, fakeSdp, resetFakes } from '../test-utils/fakes.js';
+import { useActiveSpeakers } from './useActiveSpeakers.js';
 import { useChat } from './useChat.js';
+import { usePagination } from './usePagination.js';
 import { useConnectionState } from './useConnectionState.js';
 import { useParticipants } from './useParticipants.js';
 import { tracksOf, useTracks } from './useTracks.js';
@@ -89,7 +91,15 @@ describe('useTracks', () => {
   it('tracksOf keeps participant order and skips missing tracks', () => {
     const v = new FakeTrack('video') as unknown as MediaStreamTrack;
     const a = new FakeTrack('audio') as unknown as MediaStreamTrack;
-    const base = { isLocal: false, audioEnabled: true, videoEnabled: true, isSpeaking: false };
+    const base = {
+      isLocal: false,
+      audioEnabled: true,
+      videoEnabled: true,
+      isSpeaking: false,
+      screenTrack: null,
+      screenEnabled: true,
+      handRaised: false,
+    };
     const refs = tracksOf(
       [
         { ...base, id: '1', name: 'x', audioTrack: a, videoTrack: null, tracks: [] },
@@ -125,5 +135,56 @@ describe('useChat', () => {
       }),
     );
     expect(result.current.messages.map((m) => `${m.senderName}: ${m.text}`)).toEqual(['Ada: hi', 'bot: yo']);
+  });
+});
+
+describe('useActiveSpeakers, usePagination and tracksOf by source', () => {
+  it('useActiveSpeakers gives the speakers the SFU lists, loudest first', async () => {
+    await act(async () => {
+      await room.connect();
+    });
+    const { result } = renderHook(() => useActiveSpeakers(), { wrapper });
+    expect(result.current).toEqual([]);
+    act(() =>
+      FakePeerConnection.all[0]!.channels[0]!.deliver({ action: 'active_speakers', speakers: ['p_bot', 'p_local1'] }),
+    );
+    expect(result.current.map((p) => p.name)).toEqual(['bot', 'Ada']);
+  });
+
+  it('usePagination keeps the page in range as items come and go', () => {
+    const { result, rerender } = renderHook(({ count }) => usePagination(count, 4), { initialProps: { count: 10 } });
+    expect([result.current.page, result.current.pages, result.current.start, result.current.end]).toEqual([0, 3, 0, 4]);
+    act(() => result.current.next());
+    act(() => result.current.next());
+    act(() => result.current.next()); // no page 4
+    expect([result.current.page, result.current.start, result.current.end]).toEqual([2, 8, 10]);
+    rerender({ count: 5 });
+    expect([result.current.page, result.current.pages, result.current.start]).toEqual([1, 2, 4]);
+    act(() => result.current.previous());
+    expect(result.current.page).toBe(0);
+  });
+
+  it('tracksOf filters by source: a shared screen apart from the camera', () => {
+    const camera = new FakeTrack('video') as unknown as MediaStreamTrack;
+    const screenTrack = new FakeTrack('video') as unknown as MediaStreamTrack;
+    const p = {
+      id: '1',
+      name: 'x',
+      isLocal: false,
+      audioTrack: null,
+      videoTrack: camera,
+      screenTrack,
+      tracks: [
+        { id: 'camera', kind: 'video' as const, source: 'camera' as const, track: camera },
+        { id: 'screen', kind: 'video' as const, source: 'screen' as const, track: screenTrack },
+      ],
+      audioEnabled: true,
+      videoEnabled: true,
+      screenEnabled: true,
+      isSpeaking: false,
+      handRaised: false,
+    };
+    expect(tracksOf([p], ['video'], ['screen']).map((t) => [t.trackId, t.track])).toEqual([['screen', screenTrack]]);
+    expect(tracksOf([p], ['video']).map((t) => t.source)).toEqual(['camera', 'screen']);
   });
 });

@@ -1,6 +1,6 @@
 import * as React from 'react';
 import type { ArbiterError } from '../core/errors.js';
-import { Room, type RoomEnvironment } from '../core/room.js';
+import { Room, type ActiveDevices, type RoomEnvironment } from '../core/room.js';
 
 /** Options of {@link useArbiterRoom}. @public */
 export interface UseArbiterRoomOptions {
@@ -17,6 +17,8 @@ export interface UseArbiterRoomOptions {
   onJoined?: (info: { roomId: string; participantId: string }) => void;
   onLeft?: (reason: string) => void;
   onError?: (error: ArbiterError) => void;
+  /** The camera, microphone and speaker to start with (read when joining). */
+  devices?: ActiveDevices;
   /** Replace browser APIs (tests). Read when joining. */
   environment?: Partial<RoomEnvironment>;
 }
@@ -42,7 +44,14 @@ export function useArbiterRoom(options: UseArbiterRoomOptions): Room | undefined
   React.useEffect(() => {
     if (!connect) return undefined;
     const o = latest.current;
-    const r = new Room({ url, name, audio: o.audio, video: o.video, environment: o.environment });
+    const r = new Room({
+      url,
+      name,
+      audio: o.audio,
+      video: o.video,
+      devices: o.devices,
+      environment: o.environment,
+    });
     const offs = [
       r.on('joined', (info) => latest.current.onJoined?.(info)),
       r.on('left', (reason) => latest.current.onLeft?.(reason)),

@@ -40,7 +40,7 @@ export function useTileQuality(participant: Participant, element: React.RefObjec
       const width = entries[entries.length - 1]?.contentRect.width ?? 0;
       if (width <= 0 || room.connectionState !== 'connected') return;
       try {
-        room.setSubscription(id, { quality: qualityForWidth(width, ratio) });
+        room.setSubscription(id, { trackId: 'camera', quality: qualityForWidth(width, ratio) });
       } catch {
         // the data channel is down: the next resize (or reconnection) asks again
       }

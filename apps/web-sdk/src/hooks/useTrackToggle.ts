@@ -5,13 +5,14 @@ import { useLocalParticipant } from './useParticipants.js';
 
 /** Options of {@link useTrackToggle}. @public */
 export interface UseTrackToggleOptions {
-  kind: 'audio' | 'video';
+  /** The microphone (`audio`), the camera (`video`) or screen sharing (`screen`). */
+  kind: 'audio' | 'video' | 'screen';
   room?: Room;
   onChange?: (enabled: boolean) => void;
 }
 
 /**
- * State and button props for a microphone or camera toggle.
+ * State and button props for a microphone, camera or screen-share toggle.
  *
  * @example
  * ```tsx
@@ -23,12 +24,22 @@ export interface UseTrackToggleOptions {
 export function useTrackToggle({ kind, room, onChange }: UseTrackToggleOptions) {
   const r = useEnsureRoom(room);
   const local = useLocalParticipant(r);
-  const enabled = kind === 'audio' ? (local?.audioEnabled ?? false) : (local?.videoEnabled ?? false);
+  const enabled =
+    kind === 'audio'
+      ? (local?.audioEnabled ?? false)
+      : kind === 'video'
+        ? (local?.videoEnabled ?? false)
+        : local?.screenTrack != null;
   const [pending, setPending] = React.useState(false);
   const toggle = React.useCallback(async () => {
     setPending(true);
     try {
-      const next = kind === 'audio' ? await r.setMicrophoneEnabled(!enabled) : await r.setCameraEnabled(!enabled);
+      const next =
+        kind === 'audio'
+          ? await r.setMicrophoneEnabled(!enabled)
+          : kind === 'video'
+            ? await r.setCameraEnabled(!enabled)
+            : await r.setScreenShareEnabled(!enabled);
       onChange?.(next);
     } finally {
       setPending(false);

@@ -1,6 +1,6 @@
 import * as React from 'react';
 import type { ArbiterError } from '../core/errors.js';
-import type { Participant, RoomEnvironment } from '../core/room.js';
+import type { ActiveDevices, Participant, RoomEnvironment } from '../core/room.js';
 import { RoomContext } from '../context/room-context.js';
 import { useArbiterRoom } from '../hooks/useArbiterRoom.js';
 import { useConnectionState } from '../hooks/useConnectionState.js';
@@ -61,10 +61,12 @@ export const ArbiterRoom = React.forwardRef<HTMLDivElement, ArbiterRoomProps>(fu
 ) {
   const showPreJoin = preJoin ?? name === undefined;
   const [chosenName, setChosenName] = React.useState<string | null>(showPreJoin ? null : (name ?? 'guest'));
+  const [devices, setDevices] = React.useState<ActiveDevices | undefined>(undefined);
   const [error, setError] = React.useState<ArbiterError | null>(null);
   const room = useArbiterRoom({
     url,
     name: chosenName ?? undefined,
+    devices,
     audio,
     video,
     connect: chosenName !== null,
@@ -79,7 +81,16 @@ export const ArbiterRoom = React.forwardRef<HTMLDivElement, ArbiterRoomProps>(fu
 
   let body: React.ReactNode;
   if (chosenName === null) {
-    body = <PreJoin defaultName={name ?? ''} onJoin={(n) => setChosenName(n)} title={roomTitle(url)} />;
+    body = (
+      <PreJoin
+        defaultName={name ?? ''}
+        onJoin={(n, d) => {
+          setDevices(d);
+          setChosenName(n);
+        }}
+        title={roomTitle(url)}
+      />
+    );
   } else if (!room) {
     body = (
       <p className="arb-status" role="status">

@@ -1,6 +1,8 @@
 import * as React from 'react';
 import type { Room } from '../core/room.js';
 import { DisconnectButton } from '../components/controls/DisconnectButton.js';
+import { HandRaiseToggle } from '../components/controls/HandRaiseToggle.js';
+import { MediaDeviceSelect } from '../components/controls/MediaDeviceSelect.js';
 import { TrackToggle } from '../components/controls/TrackToggle.js';
 
 /** Props of {@link ControlBar}. @public */
@@ -11,7 +13,8 @@ export interface ControlBarProps extends React.HTMLAttributes<HTMLDivElement> {
 }
 
 /**
- * Microphone, camera and leave buttons.
+ * Microphone, camera, screen share, raise hand, device settings and leave buttons. The
+ * settings panel switches the camera, microphone and speaker mid-call.
  * @example
  * ```tsx
  * <ControlBar />
@@ -22,6 +25,8 @@ export const ControlBar = React.forwardRef<HTMLDivElement, ControlBarProps>(func
   { room, extra, className, ...props },
   ref,
 ) {
+  const [settings, setSettings] = React.useState(false);
+  const panel = React.useId();
   return (
     <div
       ref={ref}
@@ -32,8 +37,26 @@ export const ControlBar = React.forwardRef<HTMLDivElement, ControlBarProps>(func
     >
       <TrackToggle kind="audio" room={room} />
       <TrackToggle kind="video" room={room} />
+      <TrackToggle kind="screen" room={room} />
+      <HandRaiseToggle room={room} />
+      <button
+        type="button"
+        className="arb-button"
+        aria-expanded={settings}
+        aria-controls={panel}
+        onClick={() => setSettings((s) => !s)}
+      >
+        Devices
+      </button>
       {extra}
       <DisconnectButton room={room} />
+      {settings && (
+        <div id={panel} className="arb-devices" role="group" aria-label="Devices">
+          <MediaDeviceSelect kind="videoinput" room={room} />
+          <MediaDeviceSelect kind="audioinput" room={room} />
+          <MediaDeviceSelect kind="audiooutput" room={room} />
+        </div>
+      )}
     </div>
   );
 });

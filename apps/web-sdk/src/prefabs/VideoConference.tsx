@@ -1,7 +1,9 @@
 import * as React from 'react';
 import type { Participant, Room } from '../core/room.js';
 import { Chat } from '../components/chat/Chat.js';
+import { FocusLayout } from '../components/layout/FocusLayout.js';
 import { GridLayout } from '../components/layout/GridLayout.js';
+import { PagedGrid } from '../components/layout/PagedGrid.js';
 import { ParticipantTile } from '../components/participant/ParticipantTile.js';
 import { RoomAudioRenderer } from '../components/participant/RoomAudioRenderer.js';
 import { useConnectionState } from '../hooks/useConnectionState.js';
@@ -16,10 +18,15 @@ export interface VideoConferenceProps extends React.HTMLAttributes<HTMLDivElemen
   renderParticipant?: (participant: Participant) => React.ReactNode;
   /** Show the chat panel. Default true. */
   chat?: boolean;
+  /** Smallest tile width of the paged grid, in pixels (a page is what fits). Default 240. */
+  minTileWidth?: number;
 }
 
 /**
- * The whole room UI: the participant grid, remote audio, the control bar and the chat.
+ * The whole room UI: the participants in pages of what fits ({@link PagedGrid}), or a shared
+ * screen large with the cameras beside it ({@link FocusLayout}) while someone presents;
+ * your own camera small in a corner; remote audio, the control bar and the chat. Only the
+ * video on screen is received.
  * @example
  * ```tsx
  * <ArbiterRoom url={url}><VideoConference chat={false} /></ArbiterRoom>
@@ -27,16 +34,35 @@ export interface VideoConferenceProps extends React.HTMLAttributes<HTMLDivElemen
  * @public
  */
 export const VideoConference = React.forwardRef<HTMLDivElement, VideoConferenceProps>(function VideoConference(
-  { room, renderParticipant, chat = true, className, ...props },
+  { room, renderParticipant, chat = true, minTileWidth, className, ...props },
   ref,
 ) {
   const participants = useParticipants(room);
   const state = useConnectionState(room);
+  const local = participants.find((p) => p.isLocal);
+  const remote = participants.filter((p) => !p.isLocal);
+  // a remote presenter first (what the others show), else our own screen
+  const presenter = remote.find((p) => p.screenTrack) ?? (local?.screenTrack ? local : undefined);
+  const tile = (p: Participant) =>
+    renderParticipant ? <React.Fragment key={p.id}>{renderParticipant(p)}</React.Fragment> : <ParticipantTile key={p.id} participant={p} />;
+  let main: React.ReactNode;
+  if (presenter) {
+    main = <FocusLayout presenter={presenter} participants={remote} renderParticipant={renderParticipant} />;
+  } else if (remote.length > 0) {
+    main = <PagedGrid participants={remote} minTileWidth={minTileWidth} renderParticipant={renderParticipant} />;
+  } else {
+    main = (
+      <GridLayout count={local ? 1 : 0} aria-label="Participants">
+        {local && tile(local)}
+      </GridLayout>
+    );
+  }
   return (
     <div
       ref={ref}
       className={['arb-conference', className ?? ''].filter(Boolean).join(' ')}
       data-state={state}
+      data-layout={presenter ? 'focus' : 'grid'}
       {...props}
     >
       <div className="arb-conference__main">
@@ -46,15 +72,14 @@ export const VideoConference = React.forwardRef<HTMLDivElement, VideoConferenceP
             Joining…
           </p>
         )}
-        <GridLayout count={participants.length} aria-label="Participants">
-          {participants.map((p) =>
-            renderParticipant ? (
-              <React.Fragment key={p.id}>{renderParticipant(p)}</React.Fragment>
-            ) : (
-              <ParticipantTile key={p.id} participant={p} />
-            ),
+        <div className="arb-stage">
+          {main}
+          {local && (remote.length > 0 || presenter) && (
+            <div className="arb-self" aria-label="Your camera">
+              {tile(local)}
+            </div>
           )}
-        </GridLayout>
+        </div>
         <ControlBar room={room} />
       </div>
       {chat && <Chat room={room} className="arb-conference__chat" />}

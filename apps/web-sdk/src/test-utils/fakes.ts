@@ -199,6 +199,8 @@ export class FakeServer {
   sfuReady = true;
   /** Answer the producer offer automatically. */
   autoAnswer = true;
+  /** What `getDisplayMedia` gives: a screen track (the user picked a screen). */
+  getDisplayMedia = vi.fn(async () => fakeStream([new FakeTrack('video')]));
   private counter = 0;
 
   fetch = vi.fn(async (url: string, init?: RequestInit) => {
@@ -256,6 +258,7 @@ export class FakeServer {
       WebSocket: WS as unknown as RoomEnvironment['WebSocket'],
       RTCPeerConnection: FakePeerConnection as unknown as RoomEnvironment['RTCPeerConnection'],
       getUserMedia: getUserMedia ?? grantingGetUserMedia(),
+      getDisplayMedia: this.getDisplayMedia as unknown as RoomEnvironment['getDisplayMedia'],
     };
   }
 }

@@ -4,14 +4,14 @@ import { useTrackToggle } from '../../hooks/useTrackToggle.js';
 
 /** Props of {@link TrackToggle}. @public */
 export interface TrackToggleProps extends Omit<React.ButtonHTMLAttributes<HTMLButtonElement>, 'onChange'> {
-  kind: 'audio' | 'video';
+  kind: 'audio' | 'video' | 'screen';
   room?: Room;
   onChange?: (enabled: boolean) => void;
 }
 
 /**
- * A button that turns the microphone (`audio`) or camera (`video`) on and off;
- * `aria-pressed` tells whether it is on.
+ * A button that turns the microphone (`audio`), the camera (`video`) or screen sharing
+ * (`screen`) on and off; `aria-pressed` tells whether it is on.
  *
  * @example
  * ```tsx
@@ -24,7 +24,7 @@ export const TrackToggle = React.forwardRef<HTMLButtonElement, TrackToggleProps>
   ref,
 ) {
   const { buttonProps, enabled } = useTrackToggle({ kind, room, onChange });
-  const label = kind === 'audio' ? 'Microphone' : 'Camera';
+  const label = kind === 'audio' ? 'Microphone' : kind === 'video' ? 'Camera' : 'Share screen';
   return (
     <button
       ref={ref}

@@ -15,8 +15,8 @@ function initials(name: string): string {
 }
 
 /**
- * One participant: video (or initials when the camera is off), name, microphone state and
- * a speaking indicator. A remote participant's tile asks the SFU for the video quality its
+ * One participant: video (or initials when the camera is off), name, a raised hand,
+ * microphone state and a speaking outline (the SFU's active speakers). A remote participant's tile asks the SFU for the video quality its
  * size needs ({@link useTileQuality}).
  *
  * @example
@@ -46,6 +46,7 @@ export const ParticipantTile = React.forwardRef<HTMLDivElement, ParticipantTileP
       data-local={p.isLocal ? 'true' : 'false'}
       data-speaking={p.isSpeaking ? 'true' : 'false'}
       data-muted={p.audioEnabled ? 'false' : 'true'}
+      data-hand-raised={p.handRaised ? 'true' : 'false'}
       {...props}
     >
       <VideoTrack
@@ -61,6 +62,11 @@ export const ParticipantTile = React.forwardRef<HTMLDivElement, ParticipantTileP
         </div>
       )}
       <div className="arb-tile__bar">
+        {p.handRaised && (
+          <span className="arb-tile__hand" role="img" aria-label="hand raised">
+            ✋
+          </span>
+        )}
         <span className="arb-tile__name">{label}</span>
         {!p.audioEnabled && (
           <span className="arb-tile__muted" role="img" aria-label="microphone off">
