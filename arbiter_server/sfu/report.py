@@ -33,6 +33,8 @@ class RoomStats:
     receiving: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per subscriber id: how many ``audio`` and ``video`` tracks its consumer connection
     carries and the subscriber has not paused (``subscription``): what it receives."""
+    receiving_video: dict[str, list[str]] = field(default_factory=dict)
+    "Per subscriber id: ``<publisher id>/<track id>`` of each video track it receives."
 
 
 def room_stats(participants: Iterable[Participant], forwarders: int) -> RoomStats:
@@ -41,13 +43,18 @@ def room_stats(participants: Iterable[Participant], forwarders: int) -> RoomStat
     producers = [p.producer for p in everyone if p.producer]
     consumers = [p.consumer for p in everyone if p.consumer]
     receiving: dict[str, dict[str, int]] = {}
+    videos: dict[str, list[str]] = {}
     for participant in everyone:
         counts = {"audio": 0, "video": 0}
+        labels = []
         consumer = participant.consumer
         for downtrack in consumer.downtracks if consumer is not None else ():
             if downtrack.forwarder is not None and not downtrack.paused:
                 counts[downtrack.kind] = counts.get(downtrack.kind, 0) + 1
+                if downtrack.kind == "video":
+                    labels.append(downtrack.forwarder.label)
         receiving[participant.id] = counts
+        videos[participant.id] = sorted(labels)
     return RoomStats(
         participants=len(everyone),
         producers=len(producers),
@@ -56,4 +63,5 @@ def room_stats(participants: Iterable[Participant], forwarders: int) -> RoomStat
         forwarders=forwarders,
         forwarded_tracks=sum(len(c.tracks) for c in consumers),
         receiving=receiving,
+        receiving_video=videos,
     )
