@@ -34,6 +34,8 @@ __all__ = [
     "IceServer",
     "Identified",
     "Identify",
+    "Keepalive",
+    "KeepaliveAck",
     "Leave",
     "Message",
     "ParticipantInfo",
@@ -297,6 +299,9 @@ class Identified(Message):
     "Unix time the session ends (``session_expired``); none for an SFU."
     ice_servers: list[IceServer] | None = field(default=None, metadata={"max_items": 8})
     "STUN/TURN servers with fresh credentials (on resume)."
+    idle_timeout: int | None = field(default=None, metadata={"min": 1})
+    """Seconds without a message from this connection after which the server closes it
+    (API Gateway: 600); send ``keepalive`` every :func:`~arbiter_protocol.keepalive_interval`."""
 
 
 @dataclass
@@ -334,6 +339,27 @@ class Handshake(Message):
                 "a consumer handshake needs 'producer_id'",
                 self.action,
             )
+
+
+@dataclass
+class Keepalive(Message):
+    """Keeps a quiet signaling connection open; the server answers ``keepalive_ack``.
+
+    API Gateway closes a WebSocket after 10 minutes without a message from its client
+    (WebSocket pings do not count), so every holder of a socket sends one every
+    :func:`~arbiter_protocol.keepalive_interval` seconds. It is answered without touching
+    the server's state (on AWS by a mock integration; locally by the gateway itself) and
+    rate limited there.
+    """
+
+    action: ClassVar[str] = "keepalive"
+
+
+@dataclass
+class KeepaliveAck(Message):
+    """Reply to ``keepalive``: the connection is alive both ways."""
+
+    action: ClassVar[str] = "keepalive_ack"
 
 
 @dataclass
@@ -453,6 +479,8 @@ _MESSAGES: tuple[type[Message], ...] = (
     Refreshed,
     Identified,
     Handshake,
+    Keepalive,
+    KeepaliveAck,
     Leave,
     SfuReady,
     ParticipantJoined,
