@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["HTTP_ROUTES", "WS_ROUTES", "match_http_route"]
+__all__ = ["HTTP_ROUTES", "MOCK_WS_ROUTES", "WS_ROUTES", "match_http_route"]
 
 HTTP_ROUTES: tuple[str, ...] = (
     "GET /health",
@@ -26,6 +26,10 @@ WS_ROUTES: tuple[str, ...] = (
     "$default",
 )
 "Route keys of the WebSocket API; selection expression ``$request.body.action``."
+
+MOCK_WS_ROUTES: tuple[str, ...] = ("keepalive",)
+"""Route keys of the WebSocket API answered without a handler (no Lambda, no store): on AWS
+by a mock integration with route throttling, locally by the gateway itself."""
 
 _compiled: list[tuple[str, str, re.Pattern[str]]] = []
 for _key in HTTP_ROUTES:

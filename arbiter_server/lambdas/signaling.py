@@ -274,6 +274,7 @@ def _admit_participant(
             refresh_expires_at=credentials.refresh_expires_at if credentials else None,
             session_expires_at=int(session.ends_at) if session.ends_at is not None else None,
             ice_servers=services.ice_servers(pid) if credentials else None,
+            idle_timeout=settings.idle_timeout,
         ),
     )
     away_since = previous.away_since if resumed and previous and previous.role == "away" else None
@@ -337,6 +338,7 @@ def _admit_sfu(
             resumed=action == "resume",
             refresh_token=credentials.refresh_token,
             refresh_expires_at=credentials.refresh_expires_at,
+            idle_timeout=services.settings.idle_timeout,
         ),
     )
     if action == "identify":
