@@ -556,7 +556,7 @@ async def test_limits_count_bytes_and_an_sdp_fits_one_frame(stack: LocalStack) -
         await peer.send({"action": "identify", "v": 1, "token": joined["token"]})
         await peer.expect("identified")
         # an SDP of 31 KB as JSON: the message fits one 32 KB frame, the SDP is too long
-        lines = "".join(f"a=x-pad:{i:05d}{'y' * 90}\r\n" for i in range(305))
+        lines = "".join(f"a=x-pad:{i:05d}{'y' * 90}\r\n" for i in range(290))
         sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" + lines
         offer = {"action": "handshake", "v": 1, "connection": "producer"}
         await peer.send({**offer, "sdp": {"type": "offer", "sdp": sdp}})
