@@ -277,15 +277,19 @@ def _admit_participant(
             idle_timeout=settings.idle_timeout,
         ),
     )
+    ready = fresh.sfu_state == "ready"
+    owed = resumed and previous is not None and previous.awaits_sfu
     away_since = previous.away_since if resumed and previous and previous.role == "away" else None
-    if (
-        away_since is not None
-        and fresh.sfu_state == "ready"
-        and (fresh.sfu_changed_at or 0.0) >= away_since
-    ):
-        # the room got a new SFU while this participant was away (an SFU or server restart):
-        # the ``sfu_ready`` it missed tells it to set its media up again
+    if ready and (owed or (away_since is not None and (fresh.sfu_since or 0.0) >= away_since)):
+        # the room got a new SFU while this participant was away (an SFU or server restart),
+        # or the one it waited for came back: the ``sfu_ready`` it missed sets its media up
         _send(services, conn.connection_id, SfuReady(room_id=room.room_id))
+    elif not ready and (owed or not resumed):
+        # a newcomer (or one still waiting) hears ``sfu_ready`` when the SFU is back; one
+        # that resumed keeps its media meanwhile (the SFU's socket is only away, or a new
+        # SFU's ``sfu_ready`` will reach everyone)
+        conn.awaits_sfu = True
+        store.put_connection(conn)
 
 
 def _admit_sfu(
@@ -314,14 +318,19 @@ def _admit_sfu(
     if credentials is None:
         credentials = _first_sfu_credential(services, session)
     old_connection = room.sfu_connection_id
+    was_away = room.sfu_state == "starting" and action == "resume"
+    away_since = room.sfu_changed_at or 0.0
     conn.role, conn.room_id, conn.session_id = "sfu", room.room_id, session.session_id
     store.put_connection(conn)
+    now = services.clock()
     store.update_room(
         room.room_id,
         expect_sfu_id=session.session_id,
         sfu_state="ready",
         sfu_connection_id=conn.connection_id,
-        sfu_changed_at=services.clock(),
+        sfu_changed_at=now,
+        # a new SFU instance starts here; a resume is the same one on a new socket
+        sfu_since=now if action == "identify" else room.sfu_since,
     )
     if old_connection and old_connection != conn.connection_id:
         # its socket still looked alive: forget it first, so its $disconnect changes nothing
@@ -341,9 +350,20 @@ def _admit_sfu(
             idle_timeout=services.settings.idle_timeout,
         ),
     )
-    if action == "identify":
-        for other in store.list_connections(room.room_id, "participant"):
+    for other in store.list_connections(room.room_id, "participant"):
+        if action == "identify" or other.awaits_sfu:
+            # a new SFU: everyone publishes to it; the same one back: those who waited
             _send(services, other.connection_id, SfuReady(room_id=room.room_id))
+            if other.awaits_sfu:
+                other.awaits_sfu = False
+                store.put_connection(other)
+        elif was_away and other.connected_at >= away_since:
+            # resumed while the SFU's socket was away: what the SFU sent it meanwhile was
+            # lost, so it hears of it again (and offers anew), as after any resume
+            info = ParticipantInfo(
+                id=other.participant_id or "", name=other.name or "", grants=grants_of(other)
+            )
+            _send(services, conn.connection_id, ParticipantJoined(participant=info))
 
 
 def _first_sfu_credential(services: Services, session: SessionRecord) -> Credentials:
@@ -369,6 +389,7 @@ def _handshake(services: Services, connection_id: str, message: Message) -> None
     if conn.role == "participant":
         room = services.store.get_room(room_id)
         if room is None or room.sfu_state != "ready" or not room.sfu_connection_id:
+            _owe_sfu_ready(services, conn)
             raise ProtocolError(
                 ErrorCode.SFU_UNAVAILABLE,
                 "the room's SFU is not connected yet; wait for 'sfu_ready'",
@@ -376,6 +397,7 @@ def _handshake(services: Services, connection_id: str, message: Message) -> None
             )
         message.participant_id = conn.participant_id
         if not _send(services, room.sfu_connection_id, message):
+            _owe_sfu_ready(services, conn)
             raise ProtocolError(ErrorCode.SFU_UNAVAILABLE, "the room's SFU went away", "handshake")
         return
     # from the SFU: address a participant of the same room
@@ -392,6 +414,14 @@ def _handshake(services: Services, connection_id: str, message: Message) -> None
         f"participant '{message.participant_id}' is not in this room",
         "handshake",
     )
+
+
+def _owe_sfu_ready(services: Services, conn: ConnectionRecord) -> None:
+    """``conn`` sent its SFU something that could not be delivered: when the SFU is back it
+    gets ``sfu_ready``, and sets up again whatever the lost message was part of."""
+    if not conn.awaits_sfu:
+        conn.awaits_sfu = True
+        services.store.put_connection(conn)
 
 
 def _error(services: Services, connection_id: str, message: Message) -> None:
