@@ -10,7 +10,15 @@ import { Emitter } from './emitter';
 import { ArbiterError } from './errors';
 import { isSpeaking } from './layout';
 import { acquireMedia, mediaProblemError, withoutDevice, type MediaProblem } from './media';
-import { CHAT_TOPIC, makeMessage, parseMessage, ProtocolError, type DataMessage, type Message } from './protocol';
+import {
+  CHAT_TOPIC,
+  makeMessage,
+  parseMessage,
+  ProtocolError,
+  type DataMessage,
+  type Identified,
+  type Message,
+} from './protocol';
 import { Producer } from './producer';
 import { Roster } from './roster';
 import { toRtcIceServers } from './rtc';
@@ -70,6 +78,7 @@ export class Room extends Emitter<RoomEvents> {
   private readonly wantAudio: boolean;
   private readonly wantVideo: boolean;
   private readonly timeoutMs: number;
+  private readonly reconnectTimeoutMs: number;
 
   private state: ConnectionState = 'idle';
   private chat: readonly ChatMessage[] = [];
@@ -82,6 +91,11 @@ export class Room extends Emitter<RoomEvents> {
   private sfuReady: (() => void) | null = null;
   private connectPromise: Promise<void> | null = null;
   private speakingTimer: ReturnType<typeof setInterval> | null = null;
+  /** True while the media is down (a new SFU is awaited, or being published to). */
+  private mediaDown = false;
+  private mediaDeadline: ReturnType<typeof setTimeout> | null = null;
+  /** Counts media restarts: an older restart still running stops when it sees a newer one. */
+  private mediaGeneration = 0;
   private readonly abort = new AbortController();
   private readonly roster: Roster;
   private readonly session: Session;
@@ -97,13 +111,14 @@ export class Room extends Emitter<RoomEvents> {
     this.wantAudio = options.audio ?? true;
     this.wantVideo = options.video ?? true;
     this.timeoutMs = (options.timeout ?? 20) * 1000;
+    this.reconnectTimeoutMs = (options.reconnectTimeout ?? 30) * 1000;
     this.env = { ...defaultEnvironment(), ...options.environment };
     this.closed = new Promise<never>((_, reject) => {
       this.rejectClosed = reject;
     });
     this.closed.catch(() => undefined);
     this.roster = new Roster((event, ...args) => this.emit(event, ...args));
-    this.session = new Session(this.url, this.name, this.env, this.abort.signal);
+    this.session = new Session(this.url, this.name, this.env, this.abort.signal, this.reconnectTimeoutMs);
     this.consumers = new Consumers(this.env, () => ({ iceServers: this.iceServers }), {
       send: (message) => this.session.send(message),
       onConsumer: (id) => {
@@ -114,9 +129,9 @@ export class Room extends Emitter<RoomEvents> {
       onError: (error) => this.emit('error', error),
     });
     this.session.route('sfu_ready', () => {
-      const ready = this.sfuReady;
-      this.sfuReady = null;
-      ready?.();
+      // joining, or publishing again once the SFU is back; else a new SFU mid-call
+      if (this.sfuIsReady()) return;
+      if (this.state === 'connected' || this.state === 'reconnecting') this.restartMedia('the room has a new SFU');
     });
     this.session.route('participant_joined', (m) => {
       if (m.participant.id !== this.roster.localId) this.roster.addRemote(m.participant);
@@ -131,8 +146,19 @@ export class Room extends Emitter<RoomEvents> {
     });
     this.session.route('error', (m) => {
       console.warn(`arbiter: signaling error ${m.code}: ${m.message}`);
-      this.emit('error', new ArbiterError(m.code as ArbiterError['code'], m.message));
+      const error = new ArbiterError(m.code as ArbiterError['code'], m.message);
+      // an offer that found no SFU: published again after the SFU's sfu_ready
+      if (m.code === 'sfu_unavailable' && m.ref === 'handshake') this.producer?.refuse(error);
+      this.emit('error', error);
     });
+  }
+
+  /** Wake whoever waits for the SFU (once); false if nobody did. */
+  private sfuIsReady(): boolean {
+    const ready = this.sfuReady;
+    this.sfuReady = null;
+    ready?.();
+    return ready !== null;
   }
 
   private until<T>(promise: Promise<T>): Promise<T> {
@@ -246,15 +272,21 @@ export class Room extends Emitter<RoomEvents> {
           join,
           (identified) => {
             for (const p of identified.participants) if (p.id !== this.roster.localId) this.roster.addRemote(p);
-            if (identified.sfu_ready) this.sfuReady?.();
+            if (identified.sfu_ready) this.sfuIsReady();
           },
-          () => {
-            if (!this.isClosed()) this.fail(new ArbiterError('connection_lost', 'the signaling connection was lost'));
+          {
+            mayResume: () => this.state === 'connected' || this.state === 'reconnecting',
+            onLost: () => this.setState('reconnecting'),
+            onResumed: (identified) => this.resumed(identified),
+            onFailed: (error) => this.fail(error),
+            onIceServers: (servers) => {
+              this.iceServers = toRtcIceServers(servers);
+            },
           },
         ),
       );
       await this.until(sfuReady);
-      await this.until(this.startProducer());
+      await this.until(this.publish());
       if (this.isClosed()) throw this.closedError();
       this.setState('connected');
       this.startSpeakingMonitor();
@@ -284,11 +316,109 @@ export class Room extends Emitter<RoomEvents> {
       {
         onMessage: (raw) => this.onChannelMessage(raw),
         onOpen: () => this.announceTrackState(),
-        onFailed: (error) => this.fail(error),
+        onFailed: (error) => this.producerFailed(producer, error),
       },
     );
     this.producer = producer;
     await producer.publish((message) => this.session.send(message), (p) => this.until(p));
+  }
+
+  /**
+   * Publish to the room's SFU; if the SFU went away under the offer (`sfu_unavailable`),
+   * wait for its `sfu_ready` and offer again. Rejects when the room closes.
+   */
+  private async publish(): Promise<void> {
+    for (;;) {
+      try {
+        await this.startProducer();
+        return;
+      } catch (exc) {
+        if (!(exc instanceof ArbiterError) || exc.code !== 'sfu_unavailable' || this.isClosed()) throw exc;
+        this.producer?.close();
+        this.producer = null;
+        await this.until(
+          new Promise<void>((resolve) => {
+            this.sfuReady = resolve;
+          }),
+        );
+      }
+    }
+  }
+
+  // --------------------------------------------------------------------- staying joined
+
+  /** The producer connection failed: joining, that ends the room; later, a new SFU is awaited. */
+  private producerFailed(producer: Producer, error: ArbiterError): void {
+    if (this.state === 'connecting') this.fail(error);
+    else if (producer === this.producer) this.mediaLost(error.message); // no leave: wait for sfu_ready
+  }
+
+  /** Signaling is back on a new socket: catch up on who came and went meanwhile. */
+  private resumed(identified: Identified): void {
+    const present = new Map(
+      identified.participants.filter((p) => p.id !== this.roster.localId).map((p) => [p.id, p]),
+    );
+    for (const p of this.roster.participants) {
+      if (!p.isLocal && !present.has(p.id)) {
+        this.consumers.close(p.id);
+        this.roster.removeRemote(p.id, 'left'); // left while we were away
+      }
+    }
+    for (const info of present.values()) this.roster.addRemote(info);
+    if (!identified.resumed) {
+      // the server had dropped us: set the media up again (once the SFU is there)
+      if (identified.sfu_ready) this.restartMedia('rejoined as a new session');
+      else this.mediaLost('rejoined while the SFU is away');
+    }
+    // resumed while the SFU is not ready: its own socket is away (our media is fine), or
+    // a new SFU is starting, whose sfu_ready restarts the media
+    this.settled();
+  }
+
+  /** Media is down: show `reconnecting`, and fail if it is not back within the budget. */
+  private mediaLost(reason: string): void {
+    if (this.isClosed()) return;
+    this.mediaDown = true;
+    this.setState('reconnecting');
+    if (!this.mediaDeadline) {
+      this.mediaDeadline = setTimeout(
+        () =>
+          this.fail(
+            new ArbiterError('connection_lost', `media not restored within ${this.reconnectTimeoutMs / 1000} s (${reason})`),
+          ),
+        this.reconnectTimeoutMs,
+      );
+    }
+  }
+
+  /**
+   * A new SFU (or a new session): replace every peer connection under the same
+   * participant and local tracks; the mute state is announced again when the channel opens.
+   */
+  private restartMedia(reason: string): void {
+    console.warn(`arbiter: restarting media: ${reason}`);
+    this.mediaLost(reason);
+    this.consumers.closeAll();
+    this.producer?.close();
+    this.producer = null;
+    const generation = ++this.mediaGeneration;
+    this.publish().then(
+      () => {
+        if (generation !== this.mediaGeneration || this.isClosed()) return;
+        this.mediaDown = false;
+        if (this.mediaDeadline) clearTimeout(this.mediaDeadline);
+        this.mediaDeadline = null;
+        this.settled();
+      },
+      (exc: unknown) => {
+        if (generation === this.mediaGeneration && !this.isClosed()) this.fail(toArbiterError(exc));
+      },
+    );
+  }
+
+  /** Back to `connected` once both signaling and media are up again. */
+  private settled(): void {
+    if (this.state === 'reconnecting' && !this.mediaDown && !this.session.isReconnecting) this.setState('connected');
   }
 
   // ------------------------------------------------------------------------------- data
@@ -492,6 +622,8 @@ export class Room extends Emitter<RoomEvents> {
       this.state === 'connecting' ? this.closedError() : new ArbiterError('connection_lost', 'the room is closed'),
     );
     this.abort.abort();
+    if (this.mediaDeadline) clearTimeout(this.mediaDeadline);
+    this.mediaDeadline = null;
     if (this.speakingTimer) clearInterval(this.speakingTimer);
     this.speakingTimer = null;
     this.consumers.closeAll();
