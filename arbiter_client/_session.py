@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -56,6 +57,9 @@ RETRY_MAX = 5.0
 "... up to this many seconds."
 ATTEMPT_TIMEOUT = 10.0
 "Longest one reconnection attempt (WebSocket and resume) may take."
+CLOCK_SLACK = 30.0
+"""Seconds by which this machine's clock may lag the server's: a resume refused this close
+to the session's end is taken for the end (``session_expired``)."""
 
 
 class Session:
@@ -303,6 +307,15 @@ class Session:
                 async with asyncio.timeout(min(remaining, ATTEMPT_TIMEOUT)):
                     signaling, identified = await self._resume_once()
             except ArbiterError as exc:
+                if exc.code == ErrorCode.SESSION_EXPIRED.value or (
+                    _refused(exc) and self._session_over()
+                ):
+                    # the session reached its lifetime while the socket was down (the
+                    # server may have forgotten it already): not a refusal, its end
+                    self._on_failed(
+                        ConnectionLost("session_expired", code=ErrorCode.SESSION_EXPIRED.value)
+                    )
+                    return
                 if _refused(exc):
                     self._on_failed(
                         ConnectionLost(
@@ -331,6 +344,11 @@ class Session:
         self._on_failed(
             ConnectionLost(f"could not reconnect within {budget:g} s (last error: {last})")
         )
+
+    def _session_over(self) -> bool:
+        """Whether the session's lifetime is (about) over, by this machine's clock."""
+        credential = self.credential
+        return credential is not None and time.time() + CLOCK_SLACK >= credential.session_expires_at
 
     async def _resume_once(self) -> tuple[Signaling, Identified]:
         """One attempt: a new WebSocket, ``resume`` with the refresh credential."""

@@ -160,6 +160,25 @@ describe('keepalive and refresh', () => {
   });
 });
 
+describe('the end of the session', () => {
+  it('is session_expired when a resume is refused at the session lifetime', async () => {
+    const original = server.fetch.getMockImplementation()!;
+    server.fetch.mockImplementation(async (url: string, init?: RequestInit) => {
+      const body = await (await original(url, init)).json();
+      return new Response(JSON.stringify({ ...body, session_expires_at: Math.floor(Date.now() / 1000) }), {
+        status: 200,
+      });
+    });
+    room = makeRoom();
+    await room.connect();
+    const seen = record(room);
+    server.resume = 'refuse'; // the server forgot the ended session: "unknown credential"
+    server.sockets[0]!.drop();
+    await vi.waitFor(() => expect(room.connectionState).toBe('failed'));
+    expect(seen).toEqual(['state reconnecting', 'state failed', 'room left session_expired']);
+  });
+});
+
 describe('a new SFU mid-call', () => {
   it('publishes again on sfu_ready: new producer and consumers, same participants, no leave', async () => {
     room = makeRoom();

@@ -79,6 +79,12 @@ interface Credential {
 }
 
 /**
+ * Seconds by which this machine's clock may lag the server's: a resume refused this close
+ * to the session's end is taken for the end (`session_expired`).
+ */
+const CLOCK_SLACK = 30;
+
+/**
  * One participant's signaling, across WebSockets. {@link Session.join} asks the Room API
  * for a token, {@link Session.open} identifies on the WebSocket; after that every message
  * goes to the handler {@link Session.route}d for its action (unrouted ones are ignored).
@@ -88,6 +94,8 @@ export class Session {
   private readonly routes = new Map<Action, Handler>();
   private credential: Credential | null = null;
   private idleTimeout = DEFAULT_IDLE_TIMEOUT;
+  /** When the session ends (Unix seconds): then the server sends `session_expired`. */
+  private sessionExpiresAt = Infinity;
   private handlers: SessionHandlers | null = null;
   private reconnecting = false;
   private closed = false;
@@ -160,6 +168,7 @@ export class Session {
     this.handlers = handlers;
     this.signalingUrl = join.signaling_url;
     this.credential = { refreshToken: join.refresh_token, refreshExpiresAt: join.refresh_expires_at };
+    this.sessionExpiresAt = join.session_expires_at;
     return new Promise<Identified>((resolve, reject) => {
       let identified = false;
       const ws = new this.env.WebSocket(join.signaling_url);
@@ -245,6 +254,7 @@ export class Session {
 
   private identified(message: Identified): void {
     if (message.idle_timeout) this.idleTimeout = message.idle_timeout;
+    if (message.session_expires_at) this.sessionExpiresAt = message.session_expires_at;
     if (message.refresh_token && message.refresh_expires_at) {
       this.credential = { refreshToken: message.refresh_token, refreshExpiresAt: message.refresh_expires_at };
     }
@@ -353,6 +363,12 @@ export class Session {
         return;
       } catch (exc) {
         const error = exc instanceof ArbiterError ? exc : new ArbiterError('network_error', String(exc));
+        const over = Date.now() / 1000 + CLOCK_SLACK >= this.sessionExpiresAt;
+        if (error.code === 'session_expired' || (REFUSED.has(error.code) && over)) {
+          // the session reached its lifetime while the socket was down: its end, not a refusal
+          this.fail(new ArbiterError('session_expired', 'the session has reached its lifetime'));
+          return;
+        }
         if (REFUSED.has(error.code)) {
           this.fail(new ArbiterError(error.code, `reconnection refused: ${error.message}`));
           return;
