@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .infra import cli as infra_cli
+from .lambdas.page import find_web_dir
 from .launcher import SubprocessLauncher
 from .local import LocalStack, LocalStackConfig
 from .supervisor import spawn, stop_processes
@@ -21,8 +22,6 @@ from .supervisor import spawn, stop_processes
 __all__ = ["main"]
 
 logger = logging.getLogger("arbiter.cli")
-
-WEB_DIST = Path(__file__).resolve().parent.parent / "apps" / "web-sdk" / "dist-demo"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +38,17 @@ def _parser() -> argparse.ArgumentParser:
         "this machine, create a demo room with a bot in it, and print its URL. "
         "Ctrl-C stops everything.",
     )
-    dev.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    dev.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)"
+    )
+    dev.add_argument(
+        "--public-host",
+        default=None,
+        metavar="NAME",
+        help="host name or address other machines reach this one by, used in the room, "
+        "signaling and TURN URLs (default: --host, or this machine's first address "
+        "when --host is 0.0.0.0)",
+    )
     dev.add_argument("--port", type=int, default=8080, help="port (0 picks a free one)")
     dev.add_argument(
         "--data-dir",
@@ -105,6 +114,25 @@ def _parser() -> argparse.ArgumentParser:
         "participant and SFU) as JSON at GET /_dev/gateway",
     )
     dev.add_argument("--json", action="store_true", help="print the startup facts as one JSON line")
+    smoke = sub.add_parser(
+        "smoke",
+        help="check that a deployment (or dev) carries video, through the SFU and TURN",
+        description="Get a room (creating it with the API key if needed), join two bots, "
+        "one relay-only, and check that video decodes both ways through the SFU and TURN. "
+        "Prints each step with its time; exit code 0 only if every step passed.",
+    )
+    smoke.add_argument(
+        "url",
+        nargs="?",
+        help="the Room API URL or a room URL (default: the deployment named by --region "
+        "and --prefix)",
+    )
+    smoke.add_argument(
+        "--api-key", default=None, help="x-api-key for creating rooms (default: ARBITER_API_KEY)"
+    )
+    smoke.add_argument("--timeout", type=float, default=30.0, help="seconds per step (30)")
+    smoke.add_argument("--region", default=None, help="find the deployment in this AWS region")
+    smoke.add_argument("--prefix", default="arbiter", help="the deployment's prefix (arbiter)")
     infra_cli.add_subcommands(sub)
     return parser
 
@@ -134,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             print(f"arbiter-server dev: {exc}", file=sys.stderr)
             return 1
+    if args.command == "smoke":
+        from . import smoke
+
+        return smoke.main(args)
     if args.command in infra_cli.COMMANDS:
         return infra_cli.run(args)
     parser.error(f"unknown command {args.command}")
@@ -148,10 +180,11 @@ async def _dev(args: argparse.Namespace) -> int:
     config = LocalStackConfig(
         data_dir=args.data_dir,
         host=args.host,
+        public_host=args.public_host,
         port=args.port,
         pool_size=args.pool_size,
         log_level=args.log_level,
-        web_dir=WEB_DIST if WEB_DIST.exists() else None,
+        web_dir=find_web_dir(),
         turn=not args.no_turn,
         max_participants=args.max_participants,
         session_lifetime=args.session_lifetime,
@@ -261,10 +294,10 @@ def _announce(
                 {
                     "url": url,
                     "api": stack.base_url,
-                    "signaling": f"ws://{args.host}:{stack.port}/ws",
-                    "bot_pid": bot.pid if bot else None,
+                    "signaling": stack.signaling_url,
                     "turn": _turn_url(stack),
                     "turn_pid": stack.turn.pid if stack.turn is not None else None,
+                    "bot_pid": bot.pid if bot else None,
                     "data_dir": str(args.data_dir),
                 }
             ),
@@ -286,7 +319,7 @@ def _announce(
 def _turn_url(stack: LocalStack) -> str | None:
     if stack.turn is None:
         return None
-    return f"turn:{stack.turn.host}:{stack.turn.port}"
+    return f"turn:{stack.turn.public_host}:{stack.turn.port}"
 
 
 def _python_example(url: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import socket
 import time
@@ -25,7 +26,7 @@ from .store import RoomRecord, SQLiteStore
 from .supervisor import Watchdog, stop_processes
 from .turn import TurnServer
 
-__all__ = ["LocalStack", "LocalStackConfig"]
+__all__ = ["LocalStack", "LocalStackConfig", "public_host_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,11 @@ class LocalStackConfig:
     data_dir: Path
     "Where the SQLite file and SFU logs go."
     host: str = "127.0.0.1"
+    "Address to listen on (``0.0.0.0``: every interface)."
+    public_host: str | None = None
+    """Host name or address in the URLs handed out (room, signaling, TURN), for other
+    machines to reach; default ``host``, or this machine's first address when ``host`` is
+    ``0.0.0.0``."""
     port: int = 8080
     "0 picks a free port."
     pool_size: int = 1
@@ -89,11 +95,18 @@ class LocalStack:
         self.turn_off_reason: str | None = None
         self.turn_watchdog: Watchdog | None = None
         self.port = 0
+        self.public_host = public_host_for(config.host, config.public_host)
+        "The host in every URL handed out."
 
     @property
     def base_url(self) -> str:
-        """``http://host:port``."""
-        return f"http://{self.config.host}:{self.port}"
+        """``http://public-host:port``."""
+        return f"http://{self.public_host}:{self.port}"
+
+    @property
+    def signaling_url(self) -> str:
+        """The WebSocket URL clients are given."""
+        return f"ws://{self.public_host}:{self.port}/ws"
 
     def room_url(self, room_id: str) -> str:
         """The URL clients join."""
@@ -109,9 +122,11 @@ class LocalStack:
         sock.listen(128)
         sock.setblocking(False)
         self.port = sock.getsockname()[1]
+        # SFUs run on this machine: they reach signaling on the address it listens on
+        local_host = "127.0.0.1" if _is_wildcard(cfg.host) else cfg.host
         settings = Settings(
             public_url=self.base_url,
-            signaling_url=f"ws://{cfg.host}:{self.port}/ws",
+            signaling_url=self.signaling_url,
             # kept in the data dir, so tokens (and so resuming) survive a restart
             secret=read_or_create_secret(cfg.data_dir / "secret"),
             pool_size=cfg.pool_size,
@@ -124,6 +139,7 @@ class LocalStack:
             refresh_ttl=cfg.refresh_ttl,
             idle_timeout=cfg.idle_timeout,
             max_connection_age=cfg.max_connection_age,
+            web_dir=cfg.web_dir,
         )
         settings = dataclasses.replace(settings, **cfg.settings)
         db_path = cfg.data_dir / "arbiter.sqlite3"
@@ -134,16 +150,20 @@ class LocalStack:
         sfu_ice: list[IceServer] = list(cfg.ice_servers)
         if cfg.turn:
             if TurnServer.available():
+                turn_host = _first_address() if _is_wildcard(cfg.host) else cfg.host
                 self.turn = TurnServer(
-                    cfg.data_dir, host=cfg.host, max_participants=settings.max_participants
+                    cfg.data_dir,
+                    host=turn_host,
+                    max_participants=settings.max_participants,
+                    public_host=self.public_host,
                 )
                 await asyncio.get_running_loop().run_in_executor(None, self.turn.start)
                 self.turn_watchdog = Watchdog("coturn", self._turn_running, self.turn.start)
                 self.turn_watchdog.start()
-                ice_servers = self.turn.ice_servers
+                ice_servers = functools.partial(self.turn.ice_servers, ttl=settings.turn_ttl)
                 # the SFU needs no relay of its own (clients relay to it): STUN only, so no
                 # TURN credential sits in its environment
-                sfu_ice = self.turn.ice_servers("sfu")[:1]
+                sfu_ice = self.turn.ice_servers("sfu", ttl=settings.turn_ttl)[:1]
             else:
                 self.turn_off_reason = "coturn (turnserver) is not installed"
                 logger.warning("TURN is off: %s", self.turn_off_reason)
@@ -151,7 +171,7 @@ class LocalStack:
             self.launcher = cfg.launcher_factory(settings)
         else:
             self.launcher = SubprocessLauncher(
-                settings.signaling_url,
+                f"ws://{local_host}:{self.port}/ws",
                 cfg.data_dir / "logs",
                 ice_servers=[_ice_dict(s) for s in sfu_ice],
                 log_level=cfg.log_level,
@@ -169,7 +189,6 @@ class LocalStack:
         self.gateway = LocalGateway(
             poster,
             sock,
-            web_dir=cfg.web_dir,
             maintenance_interval=cfg.maintenance_interval,
             after_maintenance=self._keep_rooms,
             limits=SocketLimits(
@@ -287,6 +306,25 @@ class LocalStack:
             self.store.close()
             self.store = None
         configure(None)
+
+
+def _is_wildcard(host: str) -> bool:
+    return host in ("", "0.0.0.0")
+
+
+def _first_address() -> str:
+    """This machine's first non-loopback IPv4 address (loopback if it has none)."""
+    from aioice.ice import get_host_addresses
+
+    addresses = get_host_addresses(use_ipv4=True, use_ipv6=False)
+    return addresses[0] if addresses else "127.0.0.1"
+
+
+def public_host_for(host: str, public_host: str | None) -> str:
+    """The host for URLs: ``public_host``, else ``host`` unless it means every interface."""
+    if public_host:
+        return public_host
+    return _first_address() if _is_wildcard(host) else host
 
 
 def _ice_dict(server: IceServer) -> dict[str, object]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = ["Settings"]
 
@@ -30,6 +31,8 @@ class Settings:
     "How long a participant's session lasts from its join; then ``session_expired``."
     sfu_bootstrap_ttl: int = 300
     "How long the bootstrap code a launcher hands an SFU works (once) for its ``identify``."
+    turn_ttl: int = 6 * 3600
+    "How long the TURN credentials a join hands out work (locally and on AWS)."
     # rooms and SFUs
     open_room_creation: bool = True
     "Anyone may create rooms; when false, ``POST /rooms`` needs ``api_key``."
@@ -91,3 +94,6 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
+
+    web_dir: Path | None = None
+    "The built web demo served at room URLs to browsers (None: a page saying it is not built)."

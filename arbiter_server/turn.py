@@ -1,9 +1,12 @@
-"""STUN/TURN: coturn as a local child process, and TURN REST credentials.
+"""STUN/TURN: TURN REST credentials and ICE servers, and coturn as a local child process.
 
 Credentials follow the TURN REST API (coturn's ``--use-auth-secret``): the username is
 ``<expiry unix time>:<participant id>`` and the password is
 ``base64(HMAC-SHA1(secret, username))``; coturn refuses them after the expiry. The
 configuration comes from :mod:`arbiter_server.turn_config`, as in production.
+:func:`turn_ice_servers` is the one place ICE server entries are built, for the local
+stack (:class:`TurnServer`) and for AWS (:mod:`arbiter_server.aws`); how long they stay
+valid is :attr:`arbiter_server.settings.Settings.turn_ttl`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from arbiter_protocol import IceServer
@@ -25,9 +29,12 @@ from arbiter_protocol import IceServer
 from .supervisor import spawn
 from .turn_config import limits_for, render, write_config
 
-__all__ = ["TurnServer", "dev_allowed_peers", "turn_credentials"]
+__all__ = ["TURN_PORT", "TurnServer", "dev_allowed_peers", "turn_credentials", "turn_ice_servers"]
 
 logger = logging.getLogger(__name__)
+
+TURN_PORT = 3478
+"STUN/TURN port of coturn behind the AWS load balancer (the standard port)."
 
 
 def turn_credentials(
@@ -38,6 +45,28 @@ def turn_credentials(
     username = f"{expiry}:{participant_id}"
     digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
     return username, base64.b64encode(digest).decode()
+
+
+def turn_ice_servers(
+    host: str,
+    port: int,
+    secret: str,
+    participant_id: str,
+    ttl: int,
+    *,
+    transports: Sequence[str] = ("udp",),
+    now: float | None = None,
+) -> list[IceServer]:
+    """A STUN entry and a TURN entry (one URL per transport) with fresh credentials."""
+    username, password = turn_credentials(secret, participant_id, ttl, now)
+    return [
+        IceServer(urls=[f"stun:{host}:{port}"]),
+        IceServer(
+            urls=[f"turn:{host}:{port}?transport={t}" for t in transports],
+            username=username,
+            credential=password,
+        ),
+    ]
 
 
 def dev_allowed_peers(host: str) -> list[str]:
@@ -75,20 +104,21 @@ class TurnServer:
         host: str = "127.0.0.1",
         port: int = 0,
         relay_ports: tuple[int, int] | None = None,
-        credential_ttl: int = 4 * 3600,
         realm: str = "arbiter.local",
         binary: str = "turnserver",
         max_participants: int = 16,
+        public_host: str | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.host = host
+        self.public_host = public_host or host
+        "The host in the STUN/TURN URLs handed out (``host`` unless others reach it by name)."
         self.port = port
         if relay_ports is None:
             # a random block, so several stacks on one machine do not compete for ports
             base = 50000 + secrets.randbelow(60) * 200
             relay_ports = (base, base + 199)
         self.relay_ports = relay_ports
-        self.credential_ttl = credential_ttl
         self.realm = realm
         self.binary = binary
         self.max_participants = max_participants
@@ -184,19 +214,9 @@ class TurnServer:
         """The coturn process id while it runs."""
         return self.proc.pid if self.proc is not None else None
 
-    def ice_servers(self, participant_id: str, ttl: int | None = None) -> list[IceServer]:
-        """STUN and TURN entries with fresh credentials for one participant."""
-        username, password = turn_credentials(
-            self.secret, participant_id, ttl if ttl is not None else self.credential_ttl
-        )
-        return [
-            IceServer(urls=[f"stun:{self.host}:{self.port}"]),
-            IceServer(
-                urls=[f"turn:{self.host}:{self.port}?transport=udp"],
-                username=username,
-                credential=password,
-            ),
-        ]
+    def ice_servers(self, participant_id: str, ttl: int) -> list[IceServer]:
+        """STUN and TURN entries with credentials valid ``ttl`` seconds for one participant."""
+        return turn_ice_servers(self.public_host, self.port, self.secret, participant_id, ttl)
 
     def stop(self) -> None:
         """Stop coturn by PID (idempotent)."""

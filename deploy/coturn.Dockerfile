@@ -12,7 +12,8 @@ RUN apt-get update \
 COPY arbiter_server/__init__.py /opt/arbiter/arbiter_server/__init__.py
 COPY arbiter_server/turn_config.py /opt/arbiter/arbiter_server/turn_config.py
 COPY deploy/coturn-entrypoint.sh /usr/local/bin/arbiter-turn
-RUN chmod 0755 /usr/local/bin/arbiter-turn
+COPY deploy/coturn-healthcheck.sh /usr/local/bin/arbiter-turn-health
+RUN chmod 0755 /usr/local/bin/arbiter-turn /usr/local/bin/arbiter-turn-health
 ENV PYTHONPATH=/opt/arbiter PYTHONDONTWRITEBYTECODE=1
 USER nobody:nogroup
 

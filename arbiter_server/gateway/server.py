@@ -17,7 +17,6 @@ import os
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -61,7 +60,6 @@ class LocalGateway:
         self,
         poster: LocalPoster,
         sock: socket.socket,
-        web_dir: Path | None = None,
         maintenance_interval: float = 5.0,
         workers: int = 8,
         after_maintenance: Callable[[], None] | None = None,
@@ -70,7 +68,6 @@ class LocalGateway:
     ) -> None:
         self.poster = poster
         self.sock = sock
-        self.web_dir = web_dir
         self.maintenance_interval = maintenance_interval
         self.after_maintenance = after_maintenance
         "Called (in a worker thread) after each maintenance pass, e.g. to recreate rooms."
@@ -137,8 +134,6 @@ class LocalGateway:
     # HTTP
     async def _http(self, request: web.Request) -> web.StreamResponse:
         path = request.path
-        if request.method == "GET" and self._wants_page(request, path):
-            return await self._page(path)
         route, params, known = match_http_route(request.method, path)
         if route is None:
             if known:
@@ -162,28 +157,6 @@ class LocalGateway:
             request.remote or "",
         )
         return _to_aiohttp(await self._call(room_api.handler, event))
-
-    def _wants_page(self, request: web.Request, path: str) -> bool:
-        if path.startswith("/assets/"):
-            return True
-        accept = request.headers.get("Accept", "")
-        return path.startswith("/rooms/") and path.count("/") == 2 and "text/html" in accept
-
-    async def _page(self, path: str) -> web.StreamResponse:
-        web_dir = self.web_dir
-        if web_dir is None or not (web_dir / "index.html").exists():
-            return web.Response(
-                text="<!doctype html><title>Arbiter</title><p>The web SDK demo page is not "
-                "built. Run <code>npm ci && npm run build</code> in apps/web-sdk.</p>",
-                content_type="text/html",
-                status=200,
-            )
-        if path.startswith("/assets/"):
-            target = (web_dir / path.lstrip("/")).resolve()
-            if not str(target).startswith(str(web_dir.resolve()) + os.sep) or not target.is_file():
-                return _error(404, ErrorCode.NOT_FOUND, f"no file {path}")
-            return web.FileResponse(target)
-        return web.FileResponse(web_dir / "index.html")
 
     async def _stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats.snapshot())
@@ -320,11 +293,10 @@ def _error(status: int, code: ErrorCode, message: str) -> web.Response:
 
 
 def _to_aiohttp(resp: dict[str, Any]) -> web.Response:
+    """An HTTP API payload 2.0 response as API Gateway would send it."""
     headers = dict(resp.get("headers") or {})
     content_type = headers.pop("content-type", "application/json")
-    return web.Response(
-        status=int(resp.get("statusCode", 200)),
-        text=resp.get("body", ""),
-        headers=headers,
-        content_type=content_type.split(";")[0],
-    )
+    body = resp.get("body", "")
+    data = base64.b64decode(body) if resp.get("isBase64Encoded") else body.encode("utf-8")
+    headers["Content-Type"] = content_type
+    return web.Response(status=int(resp.get("statusCode", 200)), body=data, headers=headers)

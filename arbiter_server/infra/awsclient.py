@@ -1,10 +1,14 @@
 """The one module that imports boto3: typed reads for the planner, one write entry point.
 
-Everything in :mod:`arbiter_server.infra` (and the runtime adapters it wires) gets its AWS
-access from :class:`AwsClient`. Reads are small typed methods that translate "not
-found" into ``None``/``False``; writes all go through :meth:`AwsClient.call`, which
-retries the errors AWS returns while a fresh dependency propagates (an IAM role not yet
-assumable, a security group still attached to an ENI) with an injected ``sleep``.
+Everything in :mod:`arbiter_server.infra` (and the AWS composition root,
+:mod:`arbiter_server.aws`) gets its AWS access from :class:`AwsClient`. Reads are small
+typed methods that translate "not found" into ``None``/``False``; writes all go through
+:meth:`AwsClient.call`, which retries the errors AWS returns while a fresh dependency
+propagates (an IAM role not yet assumable, a security group still attached to an ENI)
+until a deadline, and :meth:`AwsClient.wait` polls a read until it holds or its time is
+up. Both take the time from an injected ``clock`` and ``sleep`` (instant in tests) and
+report each retry or poll to a ``progress`` callback. Every write reaches boto3 through
+:meth:`AwsClient._invoke`.
 
 boto3's standard configuration applies: the credential chain, ``AWS_PROFILE``, and
 ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_<SERVICE>``) to point it at an emulator.
@@ -22,7 +26,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-__all__ = ["AwsClient", "AwsError", "NoCredentials"]
+from .models import DEFAULT_RETRY_FOR, DEFAULT_WAIT
+
+__all__ = ["AwsClient", "AwsError", "NoCredentials", "Progress"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +44,9 @@ class AwsError(RuntimeError):
 class NoCredentials(AwsError):
     """No AWS credentials (or no region) were found by boto3's normal chain."""
 
+
+Progress = Callable[[str], None]
+"Receives one line per retry or poll (the CLI shows it beside its progress bar)."
 
 _PROPAGATION_ERRORS = frozenset(
     {
@@ -55,8 +64,9 @@ _PROPAGATION_ERRORS = frozenset(
 class AwsClient:
     """Typed boto3 access for one region.
 
-    ``sleep`` is injected so retries and waits are instant in tests; ``attempts`` bounds
-    both.
+    ``sleep`` and ``clock`` (monotonic seconds) are injected so retries and waits are
+    instant in tests; ``delay`` is the first pause between tries, growing by half each
+    time up to ``max_delay``.
     """
 
     def __init__(
@@ -64,15 +74,17 @@ class AwsClient:
         region: str | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
-        attempts: int = 30,
+        clock: Callable[[], float] = time.monotonic,
         delay: float = 2.0,
+        max_delay: float = 15.0,
         session: Any = None,
     ) -> None:
         self._session = session or boto3.session.Session(region_name=region)
         self.region: str = self._session.region_name or ""
         self._sleep = sleep
-        self._attempts = attempts
+        self._clock = clock
         self._delay = delay
+        self._max_delay = max_delay
         self._clients: dict[str, Any] = {}
         self._account: str | None = None
 
@@ -128,38 +140,63 @@ class AwsClient:
         params: dict[str, Any],
         retry_on: tuple[str, ...] = (),
         ignore: tuple[str, ...] = (),
+        retry_for: float = DEFAULT_RETRY_FOR,
+        progress: Progress | None = None,
     ) -> dict[str, Any]:
         """Run one (mutating) API call, retrying propagation errors and ``retry_on``.
 
-        Errors in ``ignore`` (e.g. "not found" when deleting) return ``{}``.
+        Retries go on for ``retry_for`` seconds, then the last error is raised as
+        :class:`AwsError`. Errors in ``ignore`` (e.g. "not found" when deleting) return ``{}``.
         """
-        client = self.client(service)
-        func = getattr(client, method)
         retryable = _PROPAGATION_ERRORS | set(retry_on)
-        for attempt in range(self._attempts):
+        start = self._clock()
+        delay = self._delay
+        while True:
             try:
-                result: dict[str, Any] = func(**params)
-                return result
+                return self._invoke(service, method, params)
             except ClientError as exc:
                 code = _code(exc)
                 if code in ignore:
                     return {}
-                if code in retryable and attempt + 1 < self._attempts:
+                elapsed = self._clock() - start
+                if code in retryable and elapsed < retry_for:
                     logger.info("%s.%s: %s, retrying", service, method, code)
-                    self._sleep(self._delay)
+                    if progress is not None:
+                        progress(
+                            f"{service}.{method}: {code}, retrying "
+                            f"({elapsed:.0f} s of at most {retry_for:.0f} s)"
+                        )
+                    self._sleep(min(delay, retry_for - elapsed))
+                    delay = min(delay * 1.5, self._max_delay)
                     continue
-                raise AwsError(f"{service}.{method} failed: {exc}", code) from None
+                retried = f" (retried for {elapsed:.0f} s)" if code in retryable else ""
+                raise AwsError(f"{service}.{method} failed{retried}: {exc}", code) from None
             except BotoCoreError as exc:
                 raise AwsError(f"{service}.{method} failed: {exc}") from None
-        raise AwsError(f"{service}.{method} did not succeed")  # pragma: no cover
 
-    def wait(self, what: str, check: Callable[[], bool]) -> None:
-        """Poll ``check`` with the injected sleep until it is true."""
-        for _ in range(self._attempts):
-            if check():
-                return
-            self._sleep(self._delay)
-        raise AwsError(f"timed out waiting for {what}")
+    def _invoke(self, service: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The one place a write reaches boto3."""
+        result: dict[str, Any] = getattr(self.client(service), method)(**params)
+        return result
+
+    def wait(
+        self,
+        what: str,
+        check: Callable[[], bool],
+        timeout: float = DEFAULT_WAIT,
+        progress: Progress | None = None,
+    ) -> None:
+        """Poll ``check`` until it is true; :class:`AwsError` after ``timeout`` seconds."""
+        start = self._clock()
+        delay = self._delay
+        while not check():
+            elapsed = self._clock() - start
+            if elapsed >= timeout:
+                raise AwsError(f"timed out after {timeout:.0f} s waiting for {what}", "Timeout")
+            if progress is not None:
+                progress(f"waiting for {what} ({elapsed:.0f} s of at most {timeout:.0f} s)")
+            self._sleep(min(delay, timeout - elapsed))
+            delay = min(delay * 1.5, self._max_delay)
 
     def _read(self, service: str, method: str, missing: tuple[str, ...], **params: Any) -> Any:
         try:
@@ -350,6 +387,11 @@ class AwsClient:
         resp = self._read("elbv2", "describe_target_groups", ("TargetGroupNotFound",), Names=[name])
         return None if resp is None else dict(resp["TargetGroups"][0])
 
+    def load_balancer_attributes(self, arn: str) -> dict[str, str]:
+        """A load balancer's attributes as a dict."""
+        resp = self._read("elbv2", "describe_load_balancer_attributes", (), LoadBalancerArn=arn)
+        return {a["Key"]: a["Value"] for a in resp.get("Attributes", [])}
+
     def target_group_attributes(self, arn: str) -> dict[str, str]:
         """A target group's attributes as a dict."""
         resp = self._read("elbv2", "describe_target_group_attributes", (), TargetGroupArn=arn)
@@ -429,7 +471,7 @@ class AwsClient:
         return None
 
     def tasks(self, cluster: str, **filters: str) -> list[dict[str, Any]]:
-        """Tasks of a cluster (``startedBy=...``, ``serviceName=...``), described."""
+        """Tasks of a cluster (``startedBy=...``, ``serviceName=...``), described with tags."""
         try:
             arns = list(self._pages("ecs", "list_tasks", "taskArns", cluster=cluster, **filters))
         except AwsError as exc:
@@ -438,7 +480,14 @@ class AwsClient:
             raise
         out: list[dict[str, Any]] = []
         for i in range(0, len(arns), 100):
-            resp = self._read("ecs", "describe_tasks", (), cluster=cluster, tasks=arns[i : i + 100])
+            resp = self._read(
+                "ecs",
+                "describe_tasks",
+                (),
+                cluster=cluster,
+                tasks=arns[i : i + 100],
+                include=["TAGS"],
+            )
             out.extend(resp.get("tasks", []))
         return out
 
@@ -458,13 +507,12 @@ class AwsClient:
         resp = self._read("lambda", "list_tags", (), Resource=arn)
         return dict(resp.get("Tags", {}))
 
-    def function_policy_sids(self, name: str) -> list[str]:
-        """Statement ids of a function's resource policy."""
+    def function_policy(self, name: str) -> list[dict[str, Any]]:
+        """The statements of a function's resource policy (empty if it has none)."""
         resp = self._read("lambda", "get_policy", ("ResourceNotFoundException",), FunctionName=name)
         if resp is None:
             return []
-        policy = json.loads(resp["Policy"])
-        return [str(s.get("Sid")) for s in policy.get("Statement", [])]
+        return list(json.loads(resp["Policy"]).get("Statement", []))
 
     # apigatewayv2
     def apis(self, name: str) -> list[dict[str, Any]]:

@@ -62,6 +62,12 @@ def add_subcommands(subparsers: Any) -> None:
         "--max-participants", type=int, default=16, help="most participants per room (16)"
     )
     deploy.add_argument("--log-retention", type=int, default=14, help="log retention days (14)")
+    deploy.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="log level of the functions and SFU tasks (info)",
+    )
     deploy.add_argument("--vpc-id", default=None, help="VPC (default: the default VPC)")
     deploy.add_argument(
         "--subnets", default="", help="comma-separated public subnets (default: the VPC's)"
@@ -79,6 +85,11 @@ def add_subcommands(subparsers: Any) -> None:
     )
     _common(status)
     status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument(
+        "--api-key",
+        action="store_true",
+        help="print only the deployment's API key (the x-api-key that creating rooms needs)",
+    )
     destroy = subparsers.add_parser(
         "destroy",
         help="delete everything a deployment made",
@@ -89,8 +100,12 @@ def add_subcommands(subparsers: Any) -> None:
     destroy.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``args.command``; returns the exit code."""
+def run(args: argparse.Namespace, aws: Any = None) -> int:
+    """Run ``args.command``; returns the exit code.
+
+    ``aws`` replaces the :class:`~.awsclient.AwsClient` the command would make (tests
+    inject faults through it).
+    """
     from rich.console import Console
 
     from .awsclient import AwsError, NoCredentials
@@ -107,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.command == "status":
-            return _status(args)
-        return _change(args, console)
+            return _status(args, aws)
+        return _change(args, console, aws)
     except NoCredentials as exc:
         console.print(f"[red]{exc}[/]")
         return 1
@@ -138,17 +153,28 @@ def _config(args: argparse.Namespace) -> Any:
         vpc_id=args.vpc_id,
         subnets=tuple(s for s in args.subnets.split(",") if s),
         skip_images=args.skip_images,
+        log_level=args.log_level,
     )
 
 
-def _status(args: argparse.Namespace) -> int:
+def _status(args: argparse.Namespace, aws: Any) -> int:
     from rich.console import Console
     from rich.table import Table
 
     from .awsclient import AwsClient
     from .deployer import status
+    from .planner import Names
 
-    info = status(AwsClient(args.region), _config(args))
+    aws = aws or AwsClient(args.region)
+    if args.api_key:
+        aws.check_credentials()
+        key = aws.get_parameter(Names(args.prefix).api_key_param)
+        if key is None:
+            Console(stderr=True).print(f"[red]No deployment '{args.prefix}' in {args.region}.[/]")
+            return 1
+        print(key)
+        return 0
+    info = status(aws, _config(args))
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
@@ -182,14 +208,14 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _change(args: argparse.Namespace, console: Any) -> int:
-    from rich.progress import BarColumn, Progress, TextColumn
+def _change(args: argparse.Namespace, console: Any, aws: Any) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .deployer import create_deployer
     from .executor import format_plan
 
     config = _config(args)
-    deployer = create_deployer(config, state_path=args.state_file)
+    deployer = create_deployer(config, state_path=args.state_file, aws=aws)
     destroying = args.command == "destroy"
     with console.status("Reading the current state from AWS..."):
         plan = deployer.plan_destroy() if destroying else deployer.plan_deploy()
@@ -216,22 +242,49 @@ def _change(args: argparse.Namespace, console: Any) -> int:
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
         console=console,
     ) as progress:
         task = progress.add_task("starting", total=len(plan.changes))
+        current = [""]
 
         def started(index: int, change: Any) -> None:
-            progress.update(task, description=f"{change.action} {change.kind} {change.name}")
+            current[0] = f"{change.action} {change.kind} {change.name}"
+            progress.update(task, description=current[0])
 
         def done(index: int, change: Any) -> None:
             progress.advance(task)
 
-        values = deployer.apply(plan, on_start=started, on_done=done, destroying=destroying)
+        def waiting(line: str) -> None:
+            progress.update(task, description=f"{current[0]}: {line}")
+
+        values = deployer.apply(
+            plan, on_start=started, on_done=done, on_progress=waiting, destroying=destroying
+        )
     if destroying:
+        if deployer.failures:
+            return _report_left(deployer, console, out)
         out.print(f"Destroyed deployment '{config.prefix}' in {config.region}.")
     else:
         _print_outputs(deployer, values, args.prefix)
     return 0
+
+
+def _report_left(deployer: Any, console: Any, out: Any) -> int:
+    """After a destroy that could not delete everything: why, and exactly what is left."""
+    from .executor import format_plan
+
+    console.print("[red]destroy did not finish: AWS refused to delete[/]")
+    for change, exc in deployer.failures:
+        console.print(f"[red]  {change.kind} {change.name}: {exc}[/]")
+    left = deployer.plan_destroy()
+    out.print("Still in the account:")
+    out.print(format_plan(left))
+    out.print(
+        "Run 'arbiter-server destroy' again once AWS has released them (network interfaces "
+        "of Fargate tasks and load balancers can take several minutes)."
+    )
+    return 1
 
 
 def _stdout() -> Any:
@@ -242,11 +295,14 @@ def _stdout() -> Any:
 
 def _print_outputs(deployer: Any, values: dict[str, str], prefix: str) -> None:
     outputs = deployer.outputs(values)
+    region = deployer.config.region
     out = _stdout()
     out.print(f"Room API:  {outputs.room_api}")
+    out.print(f"Rooms:     {outputs.room_api}/rooms/<room id>  (a browser gets the room page)")
     out.print(f"Signaling: {outputs.signaling}")
     out.print(f"TURN:      {outputs.turn_host}")
     out.print(
         "Creating rooms needs the API key (x-api-key header), unless deployed with --open-rooms:"
-        f"\n  aws ssm get-parameter --with-decryption --name /arbiter/{prefix}/api-key"
+        f"\n  arbiter-server status --region {region} --prefix {prefix} --api-key"
     )
+    out.print(f"Check it end to end:\n  arbiter-server smoke --region {region} --prefix {prefix}")

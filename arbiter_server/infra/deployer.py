@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .awsclient import AwsClient
+from .awsclient import AwsClient, AwsError, Progress
 from .executor import ChangeCallback, Executor
 from .images import image_tags
-from .models import DeployConfig, Plan
+from .models import Change, DeployConfig, Plan
 from .package import build_lambda_zip
 from .planner import WS_STAGE, Names, Planner
 from .state import DeployState, default_state_path
@@ -58,6 +58,8 @@ class Deployer:
         self._planner = planner or Planner(aws)
         self._sweeper = sweeper or Sweeper(aws)
         self._executor_factory = executor_factory
+        self.failures: list[tuple[Change, AwsError]] = []
+        "Changes the last :meth:`apply` could not make (destroy goes on past them)."
 
     def plan_deploy(self) -> Plan:
         """Build the Lambda zip (local, cached) and plan against AWS (reads only)."""
@@ -76,9 +78,15 @@ class Deployer:
         *,
         on_start: ChangeCallback | None = None,
         on_done: ChangeCallback | None = None,
+        on_progress: Progress | None = None,
         destroying: bool = False,
     ) -> dict[str, str]:
-        """Execute ``plan``, recording the state after every change."""
+        """Execute ``plan``, recording the state after every change.
+
+        A deploy stops at the first error. A destroy goes on past a change that fails
+        (it is kept in :attr:`failures` and in the state file) so everything that can
+        go, goes; plan the destroy again to see exactly what is left.
+        """
         state = DeployState.load(self.state_path) or DeployState(
             self.config.prefix, self.aws.region
         )
@@ -94,10 +102,17 @@ class Deployer:
             if on_done:
                 on_done(index, change)
 
-        executor = self._executor_factory(self.aws, on_start=on_start, on_done=done)
+        executor = self._executor_factory(
+            self.aws,
+            on_start=on_start,
+            on_done=done,
+            on_progress=on_progress,
+            keep_going=destroying,
+        )
         values = executor.execute(plan)
+        self.failures = list(executor.failures)
         state.values.update(values)
-        if destroying:
+        if destroying and not self.failures:
             if self.state_path.exists():
                 self.state_path.unlink()
         else:
@@ -121,10 +136,12 @@ def create_deployer(
     state_path: Path | None = None,
     cache_dir: Path | None = None,
     sleep: Callable[[float], None] | None = None,
+    aws: AwsClient | None = None,
 ) -> Deployer:
-    """A deployer with the real AWS client, planner, sweeper and executor."""
-    kwargs: dict[str, Any] = {} if sleep is None else {"sleep": sleep}
-    aws = AwsClient(config.region, **kwargs)
+    """A deployer with the real AWS client (or ``aws``), planner, sweeper and executor."""
+    if aws is None:
+        kwargs: dict[str, Any] = {} if sleep is None else {"sleep": sleep}
+        aws = AwsClient(config.region, **kwargs)
     return Deployer(
         aws,
         config,

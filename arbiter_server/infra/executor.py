@@ -3,7 +3,9 @@
 The executor is the only place that writes. It resolves placeholders, runs each
 instruction through :class:`~.awsclient.AwsClient`, keeps the outputs for later
 instructions, and reports progress and results to the callbacks it was given (the CLI
-draws them with rich; the state file records them).
+draws them with rich; the state file records them). With ``keep_going`` (destroy) a
+change that fails is recorded in :attr:`Executor.failures` and the next one is tried,
+so one resource AWS will not let go of yet does not keep the others.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .awsclient import AwsClient
+from .awsclient import AwsClient, AwsError, Progress
 from .images import build_and_push
 from .models import APICall, BuildImage, Change, Instruction, Plan, Wait, resolve
 
@@ -80,13 +82,19 @@ class Executor:
         *,
         on_start: ChangeCallback | None = None,
         on_done: ChangeCallback | None = None,
+        on_progress: Progress | None = None,
         build_image: Callable[[AwsClient, str, str, str], None] = build_and_push,
+        keep_going: bool = False,
     ) -> None:
         self._aws = aws
         self._on_start = on_start
         self._on_done = on_done
+        self._on_progress = on_progress
         self._build_image = build_image
+        self._keep_going = keep_going
         self.values: dict[str, str] = {}
+        self.failures: list[tuple[Change, AwsError]] = []
+        "Changes that failed (only with ``keep_going``), with their error."
 
     def execute(self, plan: Plan) -> dict[str, str]:
         """Apply every change; returns the values (ids) known at the end."""
@@ -94,8 +102,14 @@ class Executor:
         for index, change in enumerate(plan.changes):
             if self._on_start:
                 self._on_start(index, change)
-            for instruction in change.instructions:
-                self._run(instruction)
+            try:
+                for instruction in change.instructions:
+                    self._run(instruction)
+            except AwsError as exc:
+                if not self._keep_going:
+                    raise
+                self.failures.append((change, exc))
+                continue
             if self._on_done:
                 self._on_done(index, change)
         return self.values
@@ -109,6 +123,8 @@ class Executor:
                 params,
                 retry_on=instruction.retry_on,
                 ignore=instruction.ignore,
+                retry_for=instruction.retry_for,
+                progress=self._on_progress,
             )
             if instruction.output_var and instruction.output_path:
                 self.values[instruction.output_var] = str(_dig(result, instruction.output_path))
@@ -123,10 +139,14 @@ class Executor:
                     found.append(value)
                 return value is not None
 
-            self._aws.wait(instruction.what, ready)
+            self._aws.wait(
+                instruction.what, ready, timeout=instruction.timeout, progress=self._on_progress
+            )
             if instruction.output_var:
                 self.values[instruction.output_var] = found[-1]
         elif isinstance(instruction, BuildImage):
+            if self._on_progress is not None:
+                self._on_progress(instruction.describe())
             uri = resolve(instruction.repository_uri, self.values)
             self._build_image(self._aws, instruction.dockerfile, str(uri), instruction.tag)
         else:  # pragma: no cover - a new instruction type without a branch

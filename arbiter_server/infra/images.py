@@ -1,8 +1,11 @@
 """Container images: content-hash tags, and ``docker build`` + ``docker push`` to ECR.
 
-Tags are derived from what goes into an image (its Dockerfile and, for the SFU, the
-package sources), so re-deploying unchanged sources neither rebuilds nor changes the
-task definitions. ``--skip-images`` skips the build and push but keeps the same tags.
+Tags are derived from what goes into an image: its Dockerfile and every file of the
+build context its ``COPY`` lines take, with ``.dockerignore`` applied as Docker applies
+it (:mod:`.buildcontext`). Re-deploying unchanged sources neither rebuilds nor changes
+the task definitions; changing any file the image contains changes its tag, so new SFU
+tasks start from the new image while running ones keep theirs. ``--skip-images`` skips
+the build and push but keeps the same tags.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ import subprocess
 from pathlib import Path
 
 from .awsclient import AwsClient
-from .package import source_hash
+from .buildcontext import copied_files
 
-__all__ = ["DEPLOY_DIR", "ImageError", "build_and_push", "image_tags"]
+__all__ = ["DEPLOY_DIR", "IMAGES", "ImageError", "build_and_push", "image_tag", "image_tags"]
 
 DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
 "The Dockerfiles (``deploy/sfu.Dockerfile``, ``deploy/coturn.Dockerfile``)."
@@ -25,28 +28,22 @@ class ImageError(RuntimeError):
     """Building or pushing an image failed (or Docker is missing)."""
 
 
-def _file_hash(*paths: Path) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes() if path.exists() else b"<missing>")
-    return digest.hexdigest()
+IMAGES = {"sfu": "sfu.Dockerfile", "coturn": "coturn.Dockerfile"}
+"Image name -> its Dockerfile in ``deploy/``."
+
+
+def image_tag(dockerfile: Path, context: Path) -> str:
+    """``src-<12 hex>``: SHA-256 of the Dockerfile and the context files it copies."""
+    digest = hashlib.sha256(dockerfile.read_bytes())
+    for rel in copied_files(dockerfile, context):
+        digest.update(b"\0" + rel.encode() + b"\0")
+        digest.update((context / rel).read_bytes())
+    return f"src-{digest.hexdigest()[:12]}"
 
 
 def image_tags(deploy_dir: Path = DEPLOY_DIR) -> dict[str, str]:
     """``{"sfu": tag, "coturn": tag}`` from the image inputs' content."""
-    sfu = hashlib.sha256(
-        (
-            _file_hash(deploy_dir / "sfu.Dockerfile")
-            + source_hash(("arbiter_protocol", "arbiter_server"))
-        ).encode()
-    ).hexdigest()
-    coturn = _file_hash(
-        deploy_dir / "coturn.Dockerfile",
-        deploy_dir / "coturn-entrypoint.sh",
-        deploy_dir.parent / "arbiter_server" / "turn_config.py",
-    )
-    return {"sfu": f"src-{sfu[:12]}", "coturn": f"src-{coturn[:12]}"}
+    return {name: image_tag(deploy_dir / file, deploy_dir.parent) for name, file in IMAGES.items()}
 
 
 def build_and_push(

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "DEFAULT_RETRY_FOR",
+    "DEFAULT_WAIT",
     "APICall",
     "BuildImage",
     "Change",
@@ -27,6 +29,12 @@ __all__ = [
     "Wait",
     "resolve",
 ]
+
+DEFAULT_RETRY_FOR = 120.0
+"Seconds a write keeps retrying propagation errors unless its instruction says otherwise."
+
+DEFAULT_WAIT = 300.0
+"Seconds a wait polls unless its instruction says otherwise."
 
 TAG_KEY = "arbiter:deployment"
 "Tag on every resource a deployment makes; its value is the prefix."
@@ -68,6 +76,8 @@ class DeployConfig:
     "Public subnets (default: those of the VPC)."
     skip_images: bool = False
     "Do not build and push the container images."
+    log_level: str = "info"
+    "Log level of the Lambda functions and the SFU tasks."
 
     def name(self, suffix: str) -> str:
         """``<prefix>-<suffix>``."""
@@ -116,6 +126,8 @@ class APICall(Instruction):
     "Error codes that mean 'not yet' (e.g. a role not yet assumable)."
     ignore: tuple[str, ...] = ()
     "Error codes that mean 'already done' (e.g. not found when deleting)."
+    retry_for: float = DEFAULT_RETRY_FOR
+    "Seconds to keep retrying propagation errors and ``retry_on`` before giving up."
 
     def describe(self) -> str:
         secret = self.params.get("Type") == "SecureString"  # a generated secret: never shown
@@ -136,9 +148,11 @@ class Wait(Instruction):
     params: dict[str, Any]
     output_var: str | None = None
     "Store the value the check returns under this name."
+    timeout: float = DEFAULT_WAIT
+    "Seconds to wait before giving up (sized to how long AWS really takes)."
 
     def describe(self) -> str:
-        return f"wait for {self.what}"
+        return f"wait for {self.what} (at most {self.timeout:.0f} s)"
 
 
 @dataclass(frozen=True)

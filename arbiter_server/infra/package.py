@@ -1,10 +1,16 @@
-"""The Lambda zip: ``arbiter_protocol`` + ``arbiter_server`` + ``jwt`` from the installed packages.
+"""The Lambda zip: the modules the handlers import, from the installed packages.
 
-The zip is deterministic (sorted entries, fixed timestamps), so the same sources give the
-same bytes and the same ``CodeSha256``: an unchanged deployment does not update its
-functions. It is cached under ``cache_dir`` by the content hash of its inputs. The
-handlers need neither aiortc nor av (nor aiohttp, rich, numpy); the SFU and the local
-gateway are left out, which a test checks by importing the handlers from the zip alone.
+The zip is built from an include list (:data:`LAMBDA_MODULES` and
+:data:`LAMBDA_PACKAGES`): the AWS composition root :mod:`arbiter_server.aws`, the
+handlers, the adapters they use, the protocol and ``jwt``; nothing of the SFU, the local
+gateway or the deployer but its boto3 boundary, nor the protocol's command line. The
+built web demo goes in as ``arbiter_server/web/`` (the room page,
+:mod:`arbiter_server.lambdas.page`). A test
+imports the handlers from the unzipped files alone and checks that every shipped module
+is imported and nothing else is needed. The zip is deterministic (sorted entries, fixed
+timestamps), so the same sources give the same bytes and the same ``CodeSha256``: an
+unchanged deployment does not update its functions. It is cached under ``cache_dir`` by
+the content hash of its inputs.
 """
 
 from __future__ import annotations
@@ -14,22 +20,72 @@ import hashlib
 import importlib.util
 import io
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LAMBDA_PACKAGES", "LambdaZip", "build_lambda_zip", "source_hash"]
+from ..lambdas.page import find_web_dir
 
-LAMBDA_PACKAGES = ("arbiter_protocol", "arbiter_server", "jwt")
-"Top-level packages put in the zip (boto3 comes with the Lambda runtime)."
+__all__ = [
+    "LAMBDA_MODULES",
+    "LAMBDA_PACKAGES",
+    "LambdaZip",
+    "build_lambda_zip",
+    "lambda_files",
+    "package_files",
+    "source_hash",
+    "web_files",
+]
 
-_EXCLUDED = (
-    "arbiter_server/sfu/",
-    "arbiter_server/gateway/",
-    "arbiter_server/demo_bot.py",
-    "arbiter_server/local.py",
-    "arbiter_server/cli.py",
-    "arbiter_server/__main__.py",
+LAMBDA_PACKAGES = ("jwt",)
+"Third-party packages shipped whole (boto3 comes with the Lambda runtime)."
+
+LAMBDA_MODULES = (
+    "arbiter_protocol",
+    "arbiter_protocol._codec",
+    "arbiter_protocol._json",
+    "arbiter_protocol.errors",
+    "arbiter_protocol.http",
+    "arbiter_protocol.manifest",
+    "arbiter_protocol.messages",
+    "arbiter_server",
+    "arbiter_server.auth",
+    "arbiter_server.aws",
+    "arbiter_server.settings",
+    "arbiter_server.supervisor",  # turn.py's local coturn imports it; stdlib only
+    "arbiter_server.turn",
+    "arbiter_server.turn_config",
+    "arbiter_server.infra",
+    "arbiter_server.infra.awsclient",
+    "arbiter_server.infra.models",
+    "arbiter_server.lambdas",
+    "arbiter_server.lambdas._responses",
+    "arbiter_server.lambdas.limits",
+    "arbiter_server.lambdas.maintenance",
+    "arbiter_server.lambdas.page",
+    "arbiter_server.lambdas.room_api",
+    "arbiter_server.lambdas.rooms",
+    "arbiter_server.lambdas.services",
+    "arbiter_server.lambdas.sessions",
+    "arbiter_server.lambdas.signaling",
+    "arbiter_server.launcher",
+    "arbiter_server.launcher.base",
+    "arbiter_server.launcher.ecs",
+    "arbiter_server.launcher.subprocess",
+    "arbiter_server.poster",
+    "arbiter_server.poster.apigw",
+    "arbiter_server.poster.base",
+    "arbiter_server.poster.local",
+    "arbiter_server.store",
+    "arbiter_server.store._dynamo",
+    "arbiter_server.store.base",
+    "arbiter_server.store.dynamodb",
+    "arbiter_server.store.dynamodb_sessions",
+    "arbiter_server.store.dynamodb_slots",
+    "arbiter_server.store.sqlite",
 )
+"Single modules shipped: exactly those importing :mod:`arbiter_server.aws` loads."
+
 _MAX_ZIP = 50 * 1024 * 1024
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -55,7 +111,18 @@ def _package_root(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _files(packages: tuple[str, ...] = LAMBDA_PACKAGES) -> list[tuple[str, Path]]:
+def _module_file(name: str) -> tuple[str, Path]:
+    top, _, rest = name.partition(".")
+    root = _package_root(top)
+    base = root.joinpath(*rest.split(".")) if rest else root
+    path = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+    if not path.is_file():
+        raise RuntimeError(f"module {name!r} is not installed")
+    return f"{top}/{path.relative_to(root).as_posix()}", path
+
+
+def package_files(packages: Iterable[str]) -> list[tuple[str, Path]]:
+    """``(name in the zip or image, path)`` of every ``.py``/``py.typed`` file of packages."""
     out: list[tuple[str, Path]] = []
     for name in packages:
         root = _package_root(name)
@@ -64,18 +131,38 @@ def _files(packages: tuple[str, ...] = LAMBDA_PACKAGES) -> list[tuple[str, Path]
                 continue
             if path.suffix not in (".py", ".typed"):
                 continue
-            arcname = f"{name}/{path.relative_to(root).as_posix()}"
-            if arcname.startswith(_EXCLUDED):
-                continue
-            out.append((arcname, path))
+            out.append((f"{name}/{path.relative_to(root).as_posix()}", path))
     out.sort()
     return out
 
 
-def source_hash(packages: tuple[str, ...] = LAMBDA_PACKAGES) -> str:
-    """Hex SHA-256 over the names and contents of the files that go in the zip."""
+def web_files() -> list[tuple[str, Path]]:
+    """``(name in the zip, path)`` of the built web demo, under ``arbiter_server/web/``."""
+    web_dir = find_web_dir()
+    if web_dir is None:
+        raise RuntimeError(
+            "the web demo page is not built (the room page on AWS serves it): "
+            "run `npm ci && npm run build` in apps/web-sdk"
+        )
+    return [
+        (f"arbiter_server/web/{path.relative_to(web_dir).as_posix()}", path)
+        for path in sorted(web_dir.rglob("*"))
+        if path.is_file()
+    ]
+
+
+def lambda_files() -> list[tuple[str, Path]]:
+    """``(name in the zip, path)`` of the include list's files and the web demo, sorted."""
+    files = dict(package_files(LAMBDA_PACKAGES))
+    files.update(_module_file(name) for name in LAMBDA_MODULES)
+    files.update(web_files())
+    return sorted(files.items())
+
+
+def source_hash(files: Iterable[tuple[str, Path]]) -> str:
+    """Hex SHA-256 over the names and contents of ``files``."""
     digest = hashlib.sha256()
-    for arcname, path in _files(packages):
+    for arcname, path in files:
         digest.update(arcname.encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
@@ -85,13 +172,14 @@ def source_hash(packages: tuple[str, ...] = LAMBDA_PACKAGES) -> str:
 
 def build_lambda_zip(cache_dir: Path) -> LambdaZip:
     """Build (or reuse from ``cache_dir``) the Lambda zip."""
-    key = source_hash()
+    files = lambda_files()
+    key = source_hash(files)
     cache_dir.mkdir(parents=True, exist_ok=True)
     path = cache_dir / f"lambda-{key[:16]}.zip"
     if not path.exists():
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            for arcname, src in _files():
+            for arcname, src in files:
                 info = zipfile.ZipInfo(arcname, date_time=_EPOCH)
                 info.external_attr = 0o644 << 16
                 info.compress_type = zipfile.ZIP_DEFLATED

@@ -4,16 +4,16 @@ Resources are found by their names (from the prefix) and must carry the deployme
 ``arbiter:deployment`` tag where the service supports tags, so ``destroy`` never
 removes something it did not make. The order: schedule, the coturn service scaled to 0
 then deleted, SFU tasks stopped, APIs, functions, listener before target group and load
-balancer, task definitions and cluster, security groups (retried until the task ENIs
-are gone), repositories, table, parameters, log groups, and inline policies before
-roles.
+balancer, task definitions and cluster, security groups (retried for up to 20 minutes
+while AWS releases the task and load balancer ENIs), repositories, table, parameters,
+log groups, and inline policies before roles.
 """
 
 from __future__ import annotations
 
 from .awsclient import AwsClient
 from .models import TAG_KEY, APICall, Change, DeployConfig, Instruction, Plan, Wait
-from .planner import Names
+from .planner.names import LOAD_BALANCER_WAIT, NETWORK_INTERFACES_WAIT, TASKS_STOP_WAIT, Names
 from .state import DeployState
 
 __all__ = ["Sweeper"]
@@ -57,9 +57,27 @@ class Sweeper:
         if cluster_ours:
             service = aws.service(n.cluster, n.turn_service)
             if service is not None:
+                drained = aws.target_group(n.target_group)
+                # coturn tasks would drain for 50 minutes (a redeploy keeps relayed sessions):
+                # nobody is kept when the whole deployment goes
+                no_drain = [
+                    APICall(
+                        "elbv2",
+                        "modify_target_group_attributes",
+                        {
+                            "TargetGroupArn": drained["TargetGroupArn"],
+                            "Attributes": [
+                                {"Key": "deregistration_delay.timeout_seconds", "Value": "0"}
+                            ],
+                        },
+                    )
+                    for _ in [drained]
+                    if drained is not None
+                ]
                 delete(
                     "ecs-service",
                     n.turn_service,
+                    *no_drain,
                     APICall(
                         "ecs",
                         "update_service",
@@ -86,7 +104,12 @@ class Sweeper:
                         )
                         for t in running
                     ],
-                    Wait(f"tasks of {n.cluster} to stop", "tasks_stopped", {"cluster": n.cluster}),
+                    Wait(
+                        f"tasks of {n.cluster} to stop",
+                        "tasks_stopped",
+                        {"cluster": n.cluster},
+                        timeout=TASKS_STOP_WAIT,
+                    ),
                 )
 
         # APIs (routes, integrations and stages go with them)
@@ -130,7 +153,12 @@ class Sweeper:
                 APICall(
                     "elbv2", "delete_load_balancer", {"LoadBalancerArn": lb["LoadBalancerArn"]}
                 ),
-                Wait(f"load balancer {n.nlb} to go", "load_balancer_gone", {"name": n.nlb}),
+                Wait(
+                    f"load balancer {n.nlb} to go",
+                    "load_balancer_gone",
+                    {"name": n.nlb},
+                    timeout=LOAD_BALANCER_WAIT,
+                ),
             )
         tg = aws.target_group(n.target_group)
         if tg is not None and ours(aws.elbv2_tags(str(tg["TargetGroupArn"])), n.target_group):
@@ -142,6 +170,7 @@ class Sweeper:
                     "delete_target_group",
                     {"TargetGroupArn": tg["TargetGroupArn"]},
                     retry_on=("ResourceInUse",),
+                    retry_for=LOAD_BALANCER_WAIT,
                 ),
             )
 
@@ -170,6 +199,7 @@ class Sweeper:
                     "delete_cluster",
                     {"cluster": n.cluster},
                     retry_on=("ClusterContainsTasksException", "ClusterContainsServicesException"),
+                    retry_for=TASKS_STOP_WAIT,
                 ),
             )
 
@@ -189,6 +219,7 @@ class Sweeper:
                             "delete_security_group",
                             {"GroupId": group["GroupId"]},
                             retry_on=("DependencyViolation",),
+                            retry_for=NETWORK_INTERFACES_WAIT,
                         ),
                     )
 
@@ -235,7 +266,7 @@ class Sweeper:
                     ),
                 )
 
-        for name in (n.lambda_role, n.execution_role):
+        for name in (n.lambda_role, n.execution_role, n.sfu_task_role):
             role = aws.role(name)
             if role is None:
                 continue

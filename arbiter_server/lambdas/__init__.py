@@ -5,6 +5,6 @@
 - :mod:`.maintenance` - the scheduled clean-up and pool refill.
 """
 
-from .services import Services, configure, get_services
+from .services import Services, configure, get_services, is_configured
 
-__all__ = ["Services", "configure", "get_services"]
+__all__ = ["Services", "configure", "get_services", "is_configured"]

@@ -2,8 +2,10 @@
 
 Routes (see :mod:`.routes`): ``GET /health``, ``POST /rooms`` (create a named room, or
 hand out a ready room from the pool), ``GET /rooms/{room_id}`` (does it exist, who is in
-it), ``POST /rooms/{room_id}/join`` (token, refresh credential, signaling URL, ICE
-servers, participant id). ``POST /rooms`` and the join are throttled per client address.
+it; a browser asking for ``text/html`` gets the room page instead, see :mod:`.page`),
+``GET /assets/{file}`` (the page's bundle), ``POST /rooms/{room_id}/join`` (token,
+refresh credential, signaling URL, ICE servers, participant id). ``POST /rooms`` and the
+join are throttled per client address.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from arbiter_protocol import (
 from ..store import RoomRecord, StoreUnavailable
 from . import limits
 from ._responses import STATUS_FOR_CODE, HttpResponse, error_response, json_response
+from .page import asset_response, page_response, wants_page
 from .rooms import ensure_sfu, new_id, participants_of, refill_pool
 from .services import Services, get_services
 from .sessions import start_participant_session
@@ -106,10 +109,17 @@ def _health(services: Services, event: Event) -> HttpResponse:
 
 def _get_room(services: Services, event: Event) -> HttpResponse:
     room_id = _room_id(event)
+    if wants_page(event.get("headers")):
+        return page_response(services.settings.web_dir)
     room = services.store.get_room(room_id)
     if room is None:
         raise ProtocolError(ErrorCode.ROOM_NOT_FOUND, f"room '{room_id}' does not exist")
     return json_response(200, _info(services, room))
+
+
+def _asset(services: Services, event: Event) -> HttpResponse:
+    name = str((event.get("pathParameters") or {}).get("file", ""))
+    return asset_response(services.settings.web_dir, name)
 
 
 def _check_create_allowed(services: Services, event: Event) -> None:
@@ -215,6 +225,7 @@ def _join_room(services: Services, event: Event) -> HttpResponse:
 _ROUTES: dict[str, Callable[[Services, Event], HttpResponse]] = {
     "GET /health": _health,
     "GET /rooms/{room_id}": _get_room,
+    "GET /assets/{file}": _asset,
     "POST /rooms": _create_room,
     "POST /rooms/{room_id}/join": _join_room,
 }

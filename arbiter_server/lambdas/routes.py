@@ -11,6 +11,7 @@ HTTP_ROUTES: tuple[str, ...] = (
     "POST /rooms",
     "GET /rooms/{room_id}",
     "POST /rooms/{room_id}/join",
+    "GET /assets/{file}",
 )
 "Route keys of the HTTP API (API Gateway HTTP API syntax)."
 

@@ -13,7 +13,7 @@ from ..poster import Poster
 from ..settings import Settings
 from ..store import Store
 
-__all__ = ["Services", "configure", "from_environment", "get_services"]
+__all__ = ["Services", "configure", "get_services", "is_configured"]
 
 
 def _no_ice_servers(participant_id: str) -> list[IceServer]:
@@ -37,29 +37,25 @@ _services: Services | None = None
 
 
 def configure(services: Services | None) -> None:
-    """Install the services the handlers of this process use (None to reset)."""
+    """Install the services the handlers of this process use (None to reset).
+
+    The composition roots call it: :mod:`arbiter_server.local` for ``dev`` and
+    :mod:`arbiter_server.aws` on a Lambda cold start.
+    """
     global _services
     _services = services
 
 
+def is_configured() -> bool:
+    """Whether :func:`configure` has installed services in this process."""
+    return _services is not None
+
+
 def get_services() -> Services:
-    """The configured services, else those of :func:`from_environment` (on Lambda)."""
-    global _services
+    """The configured services; raises ``RuntimeError`` if no composition root ran."""
     if _services is None:
-        _services = from_environment()
+        raise RuntimeError(
+            "arbiter handlers are not configured: run them through arbiter_server.local "
+            "or arbiter_server.aws, or call arbiter_server.lambdas.configure()"
+        )
     return _services
-
-
-def from_environment() -> Services:
-    """Services from the ``ARBITER_*`` variables the AWS deployer sets on its Lambdas.
-
-    Imported lazily so the local stack never loads the AWS adapters; raises if the
-    process was neither configured nor deployed.
-    """
-    import os
-
-    if "ARBITER_TABLE" not in os.environ:
-        raise RuntimeError("arbiter handlers are not configured: call services.configure()")
-    from ..infra.runtime import services_from_environment
-
-    return services_from_environment(os.environ)

@@ -9,7 +9,9 @@ Usage::
 once, within minutes; the refresh credential it gets in exchange stays in this process.
 
 Exits 0 on SIGTERM/SIGINT (after closing every peer connection), 1 when signaling cannot
-be reached or is lost for good, 2 on bad arguments or environment.
+be reached or is lost for good, 2 on bad arguments or environment (including a public
+address that cannot be found on ECS, or media ports outside the open range: see
+:mod:`.address`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from arbiter_rtc import parse_ice_servers
 
+from .address import PORTS_ENV, AddressError, announce, check_port_range, find_public_address
 from .service import SfuConfig, SfuService
 from .signaling import SignalingError
 
@@ -40,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m arbiter_server.sfu",
         description="Arbiter SFU for one room.",
-        epilog=f"Environment: {TOKEN_ENV} (required), {ICE_SERVERS_ENV} (JSON, default []).",
+        epilog=f"Environment: {TOKEN_ENV} (required), {ICE_SERVERS_ENV} (JSON, default []), "
+        "ARBITER_SFU_PUBLIC_IP or ECS task metadata (the address to announce), "
+        f"{PORTS_ENV} (LOW-HIGH, the UDP ports open to the SFU).",
     )
     parser.add_argument("--room", required=True, help="room id to serve")
     parser.add_argument("--signaling", required=True, help="signaling URL, ws://HOST:PORT/ws")
@@ -128,6 +133,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         logger.error("%s: %s", ICE_SERVERS_ENV, exc)
         return 2
+    try:
+        check_port_range(os.environ.get(PORTS_ENV))
+        address = find_public_address(os.environ)
+    except AddressError as exc:
+        logger.error("%s", exc)
+        return 2
+    if address is not None:
+        announce(address)
+        logger.info(
+            "announcing public address %s (for %s)",
+            address.public_ip,
+            address.private_ip or "every IPv4 host address",
+        )
     config = SfuConfig(
         room_id=args.room,
         signaling_url=args.signaling,

@@ -7,7 +7,9 @@ from collections import Counter
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
+from arbiter_server.infra.awsclient import AwsClient
 from arbiter_server.infra.models import TAG_KEY
 
 REGION = "us-east-1"
@@ -141,3 +143,40 @@ def policy(role: str, name: str = "arbiter") -> dict[str, Any]:
 def tags_ok(tags: dict[str, str], prefix: str) -> bool:
     """The deployment tag is there."""
     return tags.get(TAG_KEY) == prefix
+
+
+class FakeTime:
+    """A clock that only moves when slept on: waits and retries finish at once."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class FaultyAws(AwsClient):
+    """The project's AWS client with errors injected at its boto3 boundary (``_invoke``).
+
+    ``faults`` maps ``(service, method)`` to ``(error code, times)``; ``times`` < 0 means
+    every call. Everything else reaches moto as usual.
+    """
+
+    def __init__(self, faults: dict[tuple[str, str], tuple[str, int]], time: FakeTime) -> None:
+        super().__init__(REGION, sleep=time.sleep, clock=time.clock)
+        self.faults = dict(faults)
+        self.injected: list[tuple[str, str]] = []
+
+    def _invoke(self, service: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        code, times = self.faults.get((service, method), ("", 0))
+        if times:
+            self.faults[(service, method)] = (code, times - 1 if times > 0 else times)
+            self.injected.append((service, method))
+            error = {"Code": code, "Message": f"{method} {params}: resource has a dependent object"}
+            raise ClientError({"Error": error}, method)
+        return super()._invoke(service, method, params)

@@ -17,8 +17,9 @@ import pytest
 
 from arbiter_protocol import DataMessage, SfuReady
 from arbiter_server.infra.package import build_lambda_zip
-from arbiter_server.infra.runtime import turn_credentials
+from arbiter_server.infra.planner import FUNCTIONS
 from arbiter_server.poster.apigw import ApiGatewayPoster
+from arbiter_server.turn import turn_credentials
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -103,7 +104,7 @@ def test_turn_credentials_follow_coturn_rest_api() -> None:
 
 
 _PROBE = """
-import importlib.abc, sys
+import importlib, importlib.abc, json, sys
 BLOCKED = {"aiortc", "av", "aiohttp", "rich", "numpy", "websockets", "httpx", "aioice"}
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
@@ -111,12 +112,13 @@ class Block(importlib.abc.MetaPathFinder):
             raise ImportError(f"{name} must not be imported on Lambda")
         return None
 sys.meta_path.insert(0, Block())
-import arbiter_server.lambdas.room_api, arbiter_server.lambdas.signaling
-import arbiter_server.lambdas.maintenance, arbiter_server.infra.runtime
+for handler in json.loads(sys.argv[2]):
+    module, _, func = handler.rpartition(".")
+    assert callable(getattr(importlib.import_module(module), func)), handler
 import arbiter_server, jwt
 assert arbiter_server.__file__.startswith(sys.argv[1]), arbiter_server.__file__
 assert jwt.__file__.startswith(sys.argv[1]), jwt.__file__
-print("ok")
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("arbiter_"))))
 """
 
 
@@ -127,7 +129,10 @@ def test_lambda_zip_imports_the_handlers_without_media_packages(tmp_path: Path) 
     names = zipfile.ZipFile(built.path).namelist()
     assert "arbiter_server/lambdas/signaling.py" in names and "jwt/api_jwt.py" in names
     assert not [
-        n for n in names if n.startswith(("arbiter_server/sfu/", "arbiter_server/gateway/"))
+        n
+        for n in names
+        if n.startswith(("arbiter_server/sfu/", "arbiter_server/gateway/", "arbiter_client/"))
+        or n.startswith(("arbiter_server/local.py", "arbiter_server/infra/planner/"))
     ]
     assert built.size < 5 * 1024 * 1024
     unzipped = tmp_path / "task"
@@ -140,6 +145,7 @@ def test_lambda_zip_imports_the_handlers_without_media_packages(tmp_path: Path) 
             "-c",
             f"import sys; sys.path.insert(0, {str(unzipped)!r}); exec({_PROBE!r})",
             str(unzipped),
+            json.dumps([handler for handler, _ in FUNCTIONS.values()]),
         ],
         capture_output=True,
         text=True,
@@ -147,4 +153,11 @@ def test_lambda_zip_imports_the_handlers_without_media_packages(tmp_path: Path) 
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    # the include list is exactly what the handlers import: nothing missing, nothing unused
+    imported = set(json.loads(result.stdout))
+    shipped = {
+        n.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        for n in names
+        if n.startswith("arbiter_") and n.endswith(".py")
+    }
+    assert shipped == imported

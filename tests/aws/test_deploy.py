@@ -1,39 +1,64 @@
-"""``arbiter-server deploy / status / destroy`` against moto running as a server.
+"""``arbiter-server deploy / status`` against moto running as a server.
 
-The tests of this module run in order on one deployment (prefix ``t1``): deploy, check
-every resource, deploy again (no change), run the handlers of the deployed functions
-against moto's DynamoDB, Management API and ECS, destroy, and find nothing left.
+One deployment (prefix ``t1``) is made once for the module by the ``deployed`` fixture;
+each test checks one thing about it and passes on its own (``-k``) or in any order:
+every resource made once, configured as it should be, a second deploy changes nothing,
+the handlers of the deployed functions run against moto's DynamoDB, Management API and
+ECS, and ``status`` reports it. Tests of a plan against nothing deployed use prefix
+``t0``, which is never deployed. ``destroy`` has its own module and deployment.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
+import re
+import subprocess
+import sys
+import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
+from arbiter_server import aws
+from arbiter_server.aws import services_from_environment
 from arbiter_server.cli import main
 from arbiter_server.infra.awsclient import AwsClient
 from arbiter_server.infra.deployer import create_deployer
 from arbiter_server.infra.models import TAG_KEY, DeployConfig
-from arbiter_server.infra.runtime import services_from_environment
-from arbiter_server.lambdas import configure, maintenance, room_api, signaling
+from arbiter_server.infra.package import build_lambda_zip
+from arbiter_server.lambdas import (
+    configure,
+    get_services,
+    is_configured,
+    maintenance,
+    room_api,
+    signaling,
+)
 from arbiter_server.lambdas.routes import HTTP_ROUTES, WS_ROUTES
+from arbiter_server.settings import Settings
+from arbiter_server.smoke import resolve_deployment
+from arbiter_server.store.dynamodb import DynamoDBStore
 from tests.aws.helpers import REGION, client, duplicates, inventory, policy
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("aws_env")]
 
 PREFIX = "t1"
+FRESH = "t0"
+"A prefix nothing is ever deployed under."
 EXPECTED = {
     "log-group": sorted(
         [f"/aws/lambda/{PREFIX}-{s}" for s in ("maintenance", "room-api", "signaling")]
         + [f"/arbiter/{PREFIX}/sfu", f"/arbiter/{PREFIX}/turn"]
     ),
     "table": [f"{PREFIX}-state"],
-    "role": [f"{PREFIX}-lambda", f"{PREFIX}-task-execution"],
+    "role": [f"{PREFIX}-lambda", f"{PREFIX}-sfu-task", f"{PREFIX}-task-execution"],
     "repository": [f"{PREFIX}/coturn", f"{PREFIX}/sfu"],
     "security-group": [f"{PREFIX}-sfu", f"{PREFIX}-turn"],
     "load-balancer": [f"{PREFIX}-turn"],
@@ -62,15 +87,25 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("deploy")
 
 
-def _cli(workdir: Path, *args: str) -> list[str]:
+@pytest.fixture(scope="module")
+def deployed(workdir: Path, aws_env: str) -> str:
+    """Deploy ``t1`` once for the module; its printed output."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(_cli(workdir, "deploy", "--yes", "--skip-images", "--log-retention", "7"))
+    assert code == 0
+    return out.getvalue()
+
+
+def _cli(workdir: Path, *args: str, prefix: str = PREFIX) -> list[str]:
     return [
         *args,
         "--region",
         REGION,
         "--prefix",
-        PREFIX,
+        prefix,
         "--state-file",
-        str(workdir / "state.json"),
+        str(workdir / f"{prefix}.json"),
     ]
 
 
@@ -95,28 +130,25 @@ def test_no_credentials_is_a_clear_error(
 def test_dry_run_shows_the_plan_and_changes_nothing(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(_cli(workdir, "deploy", "--dry-run", "--skip-images")) == 0
+    assert main(_cli(workdir, "deploy", "--dry-run", "--skip-images", prefix=FRESH)) == 0
     out = capsys.readouterr().out
     assert "+ lambda-function" in out and "lambda.create_function(" in out
     assert "+ api-route" in out and "Plan:" in out and "to create" in out
-    assert not any(inventory(PREFIX).values())
-    assert not (workdir / "state.json").exists()
+    assert not any(inventory(FRESH).values())
+    assert not (workdir / f"{FRESH}.json").exists()
 
 
 def test_deploy_refuses_without_yes_when_not_interactive(
     workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    assert main(_cli(workdir, "deploy", "--skip-images")) == 3
+    assert main(_cli(workdir, "deploy", "--skip-images", prefix=FRESH)) == 3
     assert "--yes" in capsys.readouterr().err
-    assert not any(inventory(PREFIX).values())
+    assert not any(inventory(FRESH).values())
 
 
-def test_deploy_creates_every_resource_once(
-    workdir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(_cli(workdir, "deploy", "--yes", "--skip-images", "--log-retention", "7")) == 0
-    out = capsys.readouterr().out
+def test_deploy_creates_every_resource_once(workdir: Path, deployed: str) -> None:
+    out = deployed
     inv = inventory(PREFIX)
     assert duplicates(inv) == {}
     got = {k: v for k, v in inv.items() if k != "integration"}
@@ -124,13 +156,14 @@ def test_deploy_creates_every_resource_once(
     assert len(inv["integration"]) == 2  # one per API
     apis = _apis()
     assert f"https://{apis[PREFIX + '-http']['ApiId']}.execute-api" in out
-    state = json.loads((workdir / "state.json").read_text())
+    assert f"arbiter-server smoke --region {REGION} --prefix {PREFIX}" in out
+    state = json.loads((workdir / f"{PREFIX}.json").read_text())
     assert (
         state["prefix"] == PREFIX and state["values"]["ws_api_id"] == apis[PREFIX + "-ws"]["ApiId"]
     )
 
 
-def test_resources_are_configured(workdir: Path) -> None:
+def test_resources_are_configured(deployed: str) -> None:
     # log retention
     for group in client("logs").describe_log_groups(logGroupNamePrefix=f"/arbiter/{PREFIX}/")[
         "logGroups"
@@ -171,6 +204,14 @@ def test_resources_are_configured(workdir: Path) -> None:
         ]
     }
     assert attrs["stickiness.enabled"] == "true" and attrs["stickiness.type"] == "source_ip"
+    # cross-zone on: the NLB node of a zone without a coturn task still forwards
+    lb_attrs = {
+        a["Key"]: a["Value"]
+        for a in elb.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])[
+            "Attributes"
+        ]
+    }
+    assert lb_attrs["load_balancing.cross_zone.enabled"] == "true"
     # ECS: coturn service behind the target group, Fargate task definitions
     ecs = client("ecs")
     (svc,) = ecs.describe_services(cluster=PREFIX, services=[f"{PREFIX}-turn"])["services"]
@@ -180,6 +221,23 @@ def test_resources_are_configured(workdir: Path) -> None:
     sfu = ecs.describe_task_definition(taskDefinition=f"{PREFIX}-sfu")["taskDefinition"]
     assert sfu["networkMode"] == "awsvpc" and sfu["requiresCompatibilities"] == ["FARGATE"]
     assert (sfu["cpu"], sfu["memory"]) == ("1024", "2048")
+    # what the SFU needs to learn its public address and keep to the open ports
+    assert sfu["taskRoleArn"].endswith(f":role/{PREFIX}-sfu-task")
+    (sfu_container,) = sfu["containerDefinitions"]
+    sfu_env = {e["name"]: e["value"] for e in sfu_container["environment"]}
+    assert sfu_env["ARBITER_SFU_PORTS"] == "40000-49999"
+    assert sfu_container["systemControls"] == [
+        {"namespace": "net.ipv4.ip_local_port_range", "value": "40000 49999"}
+    ]
+    (sfu_group,) = client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"{PREFIX}-sfu"]}]
+    )["SecurityGroups"]
+    assert [(r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in sfu_group["IpPermissions"]] == [
+        ("udp", 40000, 49999)
+    ]
+    assert policy(f"{PREFIX}-sfu-task")["Statement"][0]["Action"] == [
+        "ec2:DescribeNetworkInterfaces"
+    ]
     turn = ecs.describe_task_definition(taskDefinition=f"{PREFIX}-turn")["taskDefinition"]
     (container,) = turn["containerDefinitions"]
     assert {(p["containerPort"], p["protocol"]) for p in container["portMappings"]} == {
@@ -188,6 +246,9 @@ def test_resources_are_configured(workdir: Path) -> None:
     }
     assert container["secrets"][0]["valueFrom"].endswith(f"parameter/arbiter/{PREFIX}/turn-secret")
     assert container["logConfiguration"]["options"]["awslogs-group"] == f"/arbiter/{PREFIX}/turn"
+    # ECS checks coturn over UDP itself (the NLB can only check TCP)
+    assert container["healthCheck"]["command"] == ["CMD", "/usr/local/bin/arbiter-turn-health"]
+    assert (container["healthCheck"]["interval"], container["healthCheck"]["retries"]) == (15, 3)
     # DynamoDB: keys and TTL
     ddb = client("dynamodb")
     table = ddb.describe_table(TableName=f"{PREFIX}-state")["Table"]
@@ -196,7 +257,7 @@ def test_resources_are_configured(workdir: Path) -> None:
     assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == "expires_at"
     # IAM: inline policies only, scoped to this deployment's resources
     iam = client("iam")
-    for role in (f"{PREFIX}-lambda", f"{PREFIX}-task-execution"):
+    for role in (f"{PREFIX}-lambda", f"{PREFIX}-task-execution", f"{PREFIX}-sfu-task"):
         assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["arbiter"]
         assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
     lam = {s["Sid"]: s for s in policy(f"{PREFIX}-lambda")["Statement"]}
@@ -213,7 +274,7 @@ def test_resources_are_configured(workdir: Path) -> None:
     # Lambda: handlers, environment, permissions for API Gateway and EventBridge
     lam_client = client("lambda")
     fn = lam_client.get_function_configuration(FunctionName=f"{PREFIX}-signaling")
-    assert fn["Handler"] == "arbiter_server.lambdas.signaling.handler"
+    assert fn["Handler"] == "arbiter_server.aws.signaling_handler"
     env = fn["Environment"]["Variables"]
     assert (
         env["ARBITER_SIGNALING_URL"]
@@ -237,11 +298,13 @@ def test_resources_are_configured(workdir: Path) -> None:
     assert target["Arn"].endswith(f"function:{PREFIX}-maintenance")
 
 
-def test_second_deploy_changes_nothing(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_second_deploy_changes_nothing(
+    workdir: Path, deployed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = inventory(PREFIX)
     deployer = create_deployer(
         DeployConfig(region=REGION, prefix=PREFIX, skip_images=True, log_retention_days=7),
-        state_path=workdir / "state.json",
+        state_path=workdir / f"{PREFIX}.json",
         cache_dir=workdir / "build",
         sleep=lambda s: None,
     )
@@ -254,7 +317,7 @@ def test_second_deploy_changes_nothing(workdir: Path, capsys: pytest.CaptureFixt
         DeployConfig(
             region=REGION, prefix=PREFIX, skip_images=True, log_retention_days=7, turn_count=2
         ),
-        state_path=workdir / "state.json",
+        state_path=workdir / f"{PREFIX}.json",
         cache_dir=workdir / "build",
     ).plan_deploy()
     assert [(c.action, c.kind) for c in changed.changes] == [("update", "ecs-service")]
@@ -301,7 +364,7 @@ def _http(
     return {"status": resp["statusCode"], **json.loads(resp["body"])}
 
 
-def test_deployed_handlers_run_against_dynamodb_management_api_and_ecs() -> None:
+def test_deployed_handlers_run_against_dynamodb_management_api_and_ecs(deployed: str) -> None:
     # as on Lambda, plus the emulator's endpoint (which also serves the Management API)
     env = {
         **_lambda_env(),
@@ -382,51 +445,162 @@ def test_deployed_handlers_run_against_dynamodb_management_api_and_ecs() -> None
         configure(None)
 
 
-def test_status_json(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["status", "--json", "--region", REGION, "--prefix", PREFIX]) == 0
-    info = json.loads(capsys.readouterr().out)
+def test_status_shows_each_sfu_with_its_room(
+    deployed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {**_lambda_env(), "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"]}
+    launcher = services_from_environment(env, AwsClient(REGION)).launcher
+    handle = launcher.start("status-room", "sfu-token")
+    try:
+        assert main(["status", "--json", "--region", REGION, "--prefix", PREFIX]) == 0
+        info = json.loads(capsys.readouterr().out)
+        assert main(["status", "--region", REGION, "--prefix", PREFIX]) == 0
+        table = capsys.readouterr().out
+    finally:
+        launcher.stop(handle)
     assert info["deployed"] is True
     assert info["endpoints"]["signaling"].startswith("wss://")
     assert info["endpoints"]["turn"]
     assert set(info["functions"].values()) == {"Active"}
     assert info["turn_service"]["desired"] == 1
-    assert all(t["kind"] in ("sfu", "turn") for t in info["tasks"])
+    (sfu,) = [t for t in info["tasks"] if t["arn"] == handle]
+    assert sfu["kind"] == "sfu" and sfu["room"] == "status-room"
+    row = next(line for line in table.splitlines() if handle.rsplit("/", 1)[-1][:8] in line)
+    assert "sfu" in row and "status-room" in row
 
 
-def test_destroy_leaves_nothing(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # an SFU still running is stopped by destroy too
-    client("ecs").run_task(
-        cluster=PREFIX,
-        taskDefinition=f"{PREFIX}-sfu",
-        launchType="FARGATE",
-        startedBy="arbiter-sfu",
-        networkConfiguration={
-            "awsvpcConfiguration": {"subnets": [_subnet()], "securityGroups": [_sfu_sg()]}
+def test_a_permission_naming_another_api_is_replaced(workdir: Path, deployed: str) -> None:
+    lam = client("lambda")
+    name = f"{PREFIX}-signaling"
+    lam.remove_permission(FunctionName=name, StatementId="arbiter-ws")
+    stale = f"arn:aws:execute-api:{REGION}:123456789012:gone123/*"
+    lam.add_permission(
+        FunctionName=name,
+        StatementId="arbiter-ws",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=stale,
+    )
+    deployer = create_deployer(
+        DeployConfig(region=REGION, prefix=PREFIX, skip_images=True, log_retention_days=7),
+        state_path=workdir / f"{PREFIX}.json",
+        cache_dir=workdir / "build",
+    )
+    plan = deployer.plan_deploy()
+    ws_id = _apis()[f"{PREFIX}-ws"]["ApiId"]
+    assert [(c.action, c.kind, c.name, c.detail) for c in plan.changes] == [
+        ("update", "lambda-permission", f"{name}/arbiter-ws", "statement differs")
+    ]
+    assert [(i.method, i.params["StatementId"]) for i in plan.changes[0].instructions] == [
+        ("remove_permission", "arbiter-ws"),
+        ("add_permission", "arbiter-ws"),
+    ]
+    deployer.apply(plan)
+    (statement,) = json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]
+    assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == (
+        f"arn:aws:execute-api:{REGION}:123456789012:{ws_id}/*"
+    )
+    assert deployer.plan_deploy().changes == []
+
+
+def test_the_functions_entry_points_build_their_services_on_a_cold_start(
+    deployed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in _lambda_env().items():
+        monkeypatch.setenv(key, value)
+    configure(None)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.WARNING)  # what Lambda's Python runtime leaves it at
+    try:
+        health = aws.room_api_handler({"routeKey": "GET /health"}, None)
+        assert health["statusCode"] == 200 and is_configured()
+        assert root.level == logging.INFO  # ARBITER_LOG_LEVEL: the handlers' logs are kept
+        services = get_services()
+        assert isinstance(services.store, DynamoDBStore)
+        # TURN credentials through the NLB, valid for the one TTL setting, UDP and TCP
+        stun, turn = services.ice_servers("p-1")
+        host = _lambda_env()["ARBITER_TURN_HOST"]
+        assert stun.urls == [f"stun:{host}:3478"]
+        assert turn.urls == [f"turn:{host}:3478?transport=udp", f"turn:{host}:3478?transport=tcp"]
+        assert turn.username is not None and turn.username.endswith(":p-1")
+        expiry = int(turn.username.split(":")[0])
+        assert abs(expiry - (time.time() + services.settings.turn_ttl)) < 30
+        assert services.settings.turn_ttl == Settings.turn_ttl
+    finally:
+        configure(None)
+        root.setLevel(level)
+
+
+_HANDLER_PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from arbiter_server import aws
+print(json.dumps(aws.room_api_handler(json.loads(sys.argv[2]), None)))
+"""
+
+
+def _from_zip(unzipped: Path, event: dict[str, Any]) -> dict[str, Any]:
+    """The Room API function's answer to ``event``, run from the unzipped Lambda code alone."""
+    result = subprocess.run(
+        [sys.executable, "-c", _HANDLER_PROBE, str(unzipped), json.dumps(event)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **_lambda_env()},
+        cwd=unzipped.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def test_the_room_page_is_served_by_the_deployed_function_from_its_zip(
+    deployed: str, tmp_path: Path
+) -> None:
+    # the routes API Gateway sends a browser's requests through
+    gw = client("apigatewayv2")
+    http = _apis()[f"{PREFIX}-http"]
+    (integration,) = gw.get_integrations(ApiId=http["ApiId"])["Items"]
+    routes = {r["RouteKey"]: r["Target"] for r in gw.get_routes(ApiId=http["ApiId"])["Items"]}
+    for key in ("GET /rooms/{room_id}", "GET /assets/{file}"):
+        assert routes[key] == f"integrations/{integration['IntegrationId']}"
+    # the zip is deterministic: this build is the code the function runs
+    built = build_lambda_zip(tmp_path / "cache")
+    fn = client("lambda").get_function_configuration(FunctionName=f"{PREFIX}-room-api")
+    assert fn["CodeSha256"] == built.sha256
+    unzipped = tmp_path / "task"
+    zipfile.ZipFile(built.path).extractall(unzipped)
+    # a browser at a room URL: an HTTP API 2.0 event with Accept: text/html
+    page = _from_zip(
+        unzipped,
+        {
+            "version": "2.0",
+            "routeKey": "GET /rooms/{room_id}",
+            "rawPath": "/rooms/any-room",
+            "pathParameters": {"room_id": "any-room"},
+            "headers": {"accept": "text/html,application/xhtml+xml"},
+            "requestContext": {"http": {"method": "GET", "path": "/rooms/any-room"}},
         },
     )
-    assert main(_cli(workdir, "destroy", "--dry-run")) == 0
-    out = capsys.readouterr().out
-    order = [line.split()[1] for line in out.splitlines() if line.startswith("- ")]
-    assert order.index("ecs-service") < order.index("ecs-cluster")
-    assert order.index("listener") < order.index("target-group")
-    assert order.index("load-balancer") < order.index("security-group")
-    assert order[-1] == "iam-role"
-    assert any(inventory(PREFIX).values())
-
-    assert main(_cli(workdir, "destroy", "--yes")) == 0
-    left = {k: v for k, v in inventory(PREFIX).items() if v}
-    assert left == {}
-    assert not (workdir / "state.json").exists()
-    assert main(_cli(workdir, "destroy", "--yes")) == 0  # nothing to do, no error
-    assert "No changes" in capsys.readouterr().out
+    assert page["statusCode"] == 200
+    assert page["headers"]["content-type"].startswith("text/html")
+    (asset,) = re.findall(r'src="/assets/([^"]+\.js)"', page["body"])
+    # ...and the bundle it loads
+    bundle = _from_zip(
+        unzipped,
+        {"routeKey": "GET /assets/{file}", "pathParameters": {"file": asset}, "headers": {}},
+    )
+    assert bundle["statusCode"] == 200 and "javascript" in bundle["headers"]["content-type"]
+    assert bundle["body"] == (unzipped / "arbiter_server" / "web" / "assets" / asset).read_text()
 
 
-def _sfu_sg() -> str:
-    groups = client("ec2").describe_security_groups(
-        Filters=[{"Name": "group-name", "Values": [f"{PREFIX}-sfu"]}]
-    )["SecurityGroups"]
-    return str(groups[0]["GroupId"])
-
-
-def _subnet() -> str:
-    return str(client("ec2").describe_subnets()["Subnets"][0]["SubnetId"])
+def test_smoke_finds_the_deployments_url_and_api_key(
+    deployed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, key = resolve_deployment(REGION, PREFIX)
+    assert url == f"https://{_apis()[f'{PREFIX}-http']['ApiId']}.execute-api.{REGION}.amazonaws.com"
+    stored = client("ssm").get_parameter(Name=f"/arbiter/{PREFIX}/api-key", WithDecryption=True)
+    assert key == stored["Parameter"]["Value"]
+    assert main(["smoke", "--region", REGION, "--prefix", FRESH]) == 1
+    assert f"no deployment '{FRESH}' in {REGION}" in capsys.readouterr().out

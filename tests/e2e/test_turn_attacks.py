@@ -184,7 +184,7 @@ def test_dev_turn_on_all_interfaces_does_not_relay_to_loopback(tmp_path: Path) -
     server = TurnServer(tmp_path, host="0.0.0.0")
     server.start()
     try:
-        ice = server.ice_servers("p-1")[1]
+        ice = server.ice_servers("p-1", ttl=600)[1]
         assert ice.username and ice.credential
         with TurnProbe(("127.0.0.1", server.port), ice.username, ice.credential) as probe:
             assert probe.allocate().code == 0

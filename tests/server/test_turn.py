@@ -59,7 +59,7 @@ async def test_valid_credentials_allocate_a_relay_that_carries_traffic(turn: Tur
     loop = asyncio.get_running_loop()
     echo_transport, _ = await loop.create_datagram_endpoint(_Echo, local_addr=("127.0.0.1", 0))
     echo_addr = echo_transport.get_extra_info("sockname")
-    ice = turn.ice_servers("p-1")[1]
+    ice = turn.ice_servers("p-1", ttl=600)[1]
     transport, proto = await create_turn_endpoint(
         _Collector, ("127.0.0.1", turn.port), ice.username, ice.credential
     )

@@ -1,0 +1,315 @@
+"""Plan steps for API Gateway: the two APIs, their integrations, routes and stages.
+
+Also the functions' resource policies (who may invoke them), which need the APIs' ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ...lambdas.routes import HTTP_ROUTES, WS_ROUTES
+from ..models import TAG_KEY, APICall, Instruction, Template, Var
+from .context import PlanContext
+from .names import WS_STAGE
+
+__all__ = ["plan_api_routes", "plan_apis", "plan_permissions"]
+
+
+_CORS = {
+    "AllowOrigins": ["*"],
+    "AllowMethods": ["GET", "POST"],
+    "AllowHeaders": ["content-type", "x-api-key"],
+    "MaxAge": 3600,
+}
+
+
+def plan_apis(ctx: PlanContext) -> None:
+    """The HTTP API (Room API) and the WebSocket API (signaling), one of each."""
+    specs: list[tuple[str, str, dict[str, Any]]] = [
+        ("http_api_id", ctx.names.http_api, {"ProtocolType": "HTTP", "CorsConfiguration": _CORS}),
+        (
+            "ws_api_id",
+            ctx.names.ws_api,
+            {"ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"},
+        ),
+    ]
+    for var, name, extra in specs:
+        apis = [
+            a for a in ctx.aws.apis(name) if a.get("Tags", {}).get(TAG_KEY) == ctx.config.prefix
+        ]
+        if apis:
+            ctx.values[var] = str(apis[0]["ApiId"])
+            ctx.plan.resources[f"api:{name}"] = ctx.values[var]
+            for dup in apis[1:]:  # AWS allows two APIs of one name; keep one
+                ctx.change(
+                    "delete",
+                    "api",
+                    f"{name} ({dup['ApiId']})",
+                    [APICall("apigatewayv2", "delete_api", {"ApiId": dup["ApiId"]})],
+                    "duplicate",
+                )
+            continue
+        ctx.change(
+            "create",
+            "api",
+            name,
+            [
+                APICall(
+                    "apigatewayv2",
+                    "create_api",
+                    {"Name": name, "Tags": dict(ctx.config.tags), **extra},
+                    output_var=var,
+                    output_path="ApiId",
+                )
+            ],
+            str(extra["ProtocolType"]),
+        )
+
+
+def _permissions(ctx: PlanContext) -> list[tuple[str, str, str, Any]]:
+    """``(function suffix, statement id, principal, source ARN)`` of each invoke permission."""
+    n, v = ctx.names, ctx.values
+    p, r, a = v["partition"], v["region"], v["account"]
+    return [
+        (
+            "room-api",
+            "arbiter-http",
+            "apigateway.amazonaws.com",
+            Template(f"arn:{p}:execute-api:{r}:{a}:{{http_api_id}}/*"),
+        ),
+        (
+            "signaling",
+            "arbiter-ws",
+            "apigateway.amazonaws.com",
+            Template(f"arn:{p}:execute-api:{r}:{a}:{{ws_api_id}}/*"),
+        ),
+        (
+            "maintenance",
+            "arbiter-events",
+            "events.amazonaws.com",
+            f"arn:{p}:events:{r}:{a}:rule/{n.rule}",
+        ),
+    ]
+
+
+def _statement(sid: str, principal: str, function_arn: str, source_arn: Any) -> dict[str, Any]:
+    """A permission as ``get_policy`` shows it."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": principal},
+        "Action": "lambda:InvokeFunction",
+        "Resource": function_arn,
+        "Condition": {"ArnLike": {"AWS:SourceArn": source_arn}},
+    }
+
+
+def plan_permissions(ctx: PlanContext) -> None:
+    """Resource policies letting API Gateway and EventBridge invoke the functions.
+
+    A statement is compared in full (principal, action, function, source ARN), not by its
+    id alone, so a permission naming a deleted API is replaced, not kept.
+    """
+    for suffix, sid, principal, source_arn in _permissions(ctx):
+        name = ctx.names.fn(suffix)
+        function_arn = ctx.arn("lambda", f"function:{name}")
+        want = ctx.known(_statement(sid, principal, function_arn, source_arn))
+        have = [s for s in ctx.aws.function_policy(name) if s.get("Sid") == sid]
+        if have and have[0] == want:
+            continue
+        calls: list[Instruction] = []
+        if have:
+            calls.append(
+                APICall("lambda", "remove_permission", {"FunctionName": name, "StatementId": sid})
+            )
+        calls.append(
+            APICall(
+                "lambda",
+                "add_permission",
+                {
+                    "FunctionName": name,
+                    "StatementId": sid,
+                    "Action": "lambda:InvokeFunction",
+                    "Principal": principal,
+                    "SourceArn": source_arn,
+                },
+            )
+        )
+        ctx.change(
+            "update" if have else "create",
+            "lambda-permission",
+            f"{name}/{sid}",
+            calls,
+            "statement differs" if have else "",
+        )
+
+
+@dataclass(frozen=True)
+class _Api:
+    kind: str
+    name: str
+    id_var: str
+    uri: str
+    extra: dict[str, Any]
+    route_keys: tuple[str, ...]
+    stage: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}_integration_id"
+
+
+def _apis(ctx: PlanContext) -> list[_Api]:
+    v = ctx.values
+    lambda_uri = (
+        f"arn:{v['partition']}:apigateway:{v['region']}:lambda:path/2015-03-31/functions/"
+        f"{v['fn_signaling_arn']}/invocations"
+    )
+    return [
+        _Api(
+            "http",
+            ctx.names.http_api,
+            "http_api_id",
+            v["fn_room_api_arn"],
+            {"PayloadFormatVersion": "2.0"},
+            HTTP_ROUTES,
+            "$default",
+        ),
+        _Api("ws", ctx.names.ws_api, "ws_api_id", lambda_uri, {}, WS_ROUTES, WS_STAGE),
+    ]
+
+
+def plan_api_routes(ctx: PlanContext) -> None:
+    """Each API's Lambda integration, exactly its routes, and its AutoDeploy stage."""
+    for api in _apis(ctx):
+        api_id = ctx.values.get(api.id_var)
+        _plan_integration(ctx, api, api_id)
+        _plan_routes(ctx, api, api_id)
+        _plan_stage(ctx, api, api_id)
+
+
+def _plan_integration(ctx: PlanContext, api: _Api, api_id: str | None) -> None:
+    integrations = ctx.aws.integrations(api_id) if api_id else []
+    ours = [i for i in integrations if i.get("IntegrationUri") == api.uri]
+    if ours:
+        ctx.values[api.id] = str(ours[0]["IntegrationId"])
+    else:
+        ctx.change(
+            "create",
+            "api-integration",
+            f"{api.name} -> {api.uri.rsplit(':', 1)[-1].split('/')[0]}",
+            [
+                APICall(
+                    "apigatewayv2",
+                    "create_integration",
+                    {
+                        "ApiId": Var(api.id_var),
+                        "IntegrationType": "AWS_PROXY",
+                        "IntegrationUri": api.uri,
+                        "IntegrationMethod": "POST",
+                        **api.extra,
+                    },
+                    output_var=api.id,
+                    output_path="IntegrationId",
+                )
+            ],
+            "AWS_PROXY",
+        )
+    for dup in integrations:
+        if ours and dup["IntegrationId"] != ours[0]["IntegrationId"]:
+            ctx.change(
+                "delete",
+                "api-integration",
+                f"{api.name} ({dup['IntegrationId']})",
+                [
+                    APICall(
+                        "apigatewayv2",
+                        "delete_integration",
+                        {"ApiId": api_id, "IntegrationId": dup["IntegrationId"]},
+                    )
+                ],
+                "not ours",
+            )
+
+
+def _plan_routes(ctx: PlanContext, api: _Api, api_id: str | None) -> None:
+    routes = ctx.aws.routes(api_id) if api_id else []
+    seen: set[str] = set()
+    target = Template(f"integrations/{{{api.id}}}")
+    want_target = ctx.known(target)
+    for route in routes:
+        key = str(route["RouteKey"])
+        ok = key in api.route_keys and key not in seen and route.get("Target") == want_target
+        if ok:
+            seen.add(key)
+            continue
+        ctx.change(
+            "delete",
+            "api-route",
+            f"{api.name} {key}",
+            [
+                APICall(
+                    "apigatewayv2",
+                    "delete_route",
+                    {"ApiId": api_id, "RouteId": route["RouteId"]},
+                )
+            ],
+            "duplicate" if key in seen else "not wanted",
+        )
+    for key in api.route_keys:
+        if key in seen:
+            continue
+        ctx.change(
+            "create",
+            "api-route",
+            f"{api.name} {key}",
+            [
+                APICall(
+                    "apigatewayv2",
+                    "create_route",
+                    {"ApiId": Var(api.id_var), "RouteKey": key, "Target": target},
+                )
+            ],
+        )
+
+
+def _plan_stage(ctx: PlanContext, api: _Api, api_id: str | None) -> None:
+    stages = [s for s in (ctx.aws.stages(api_id) if api_id else []) if s["StageName"] == api.stage]
+    if not stages:
+        ctx.change(
+            "create",
+            "api-stage",
+            f"{api.name} {api.stage}",
+            [
+                APICall(
+                    "apigatewayv2",
+                    "create_stage",
+                    {
+                        "ApiId": Var(api.id_var),
+                        "StageName": api.stage,
+                        "AutoDeploy": True,
+                        "DefaultRouteSettings": {
+                            "ThrottlingBurstLimit": 500,
+                            "ThrottlingRateLimit": 1000,
+                        },
+                        "Tags": dict(ctx.config.tags),
+                    },
+                )
+            ],
+            "AutoDeploy",
+        )
+    elif not stages[0].get("AutoDeploy"):
+        ctx.change(
+            "update",
+            "api-stage",
+            f"{api.name} {api.stage}",
+            [
+                APICall(
+                    "apigatewayv2",
+                    "update_stage",
+                    {"ApiId": api_id, "StageName": api.stage, "AutoDeploy": True},
+                )
+            ],
+            "AutoDeploy",
+        )
