@@ -9,6 +9,7 @@ import { Consumers } from './consumers';
 import { Emitter } from './emitter';
 import { ArbiterError } from './errors';
 import { isSpeaking } from './layout';
+import { MediaLink } from './link';
 import { acquireMedia, mediaProblemError, withoutDevice, type MediaProblem } from './media';
 import {
   CHAT_TOPIC,
@@ -87,19 +88,13 @@ export class Room extends Emitter<RoomEvents> {
   private iceServers: RTCIceServer[] = [];
   private localAudio: MediaStreamTrack | null = null;
   private localVideo: MediaStreamTrack | null = null;
-  private producer: Producer | null = null;
-  private sfuReady: (() => void) | null = null;
   private connectPromise: Promise<void> | null = null;
   private speakingTimer: ReturnType<typeof setInterval> | null = null;
-  /** True while the media is down (a new SFU is awaited, or being published to). */
-  private mediaDown = false;
-  private mediaDeadline: ReturnType<typeof setTimeout> | null = null;
-  /** Counts media restarts: an older restart still running stops when it sees a newer one. */
-  private mediaGeneration = 0;
   private readonly abort = new AbortController();
   private readonly roster: Roster;
   private readonly session: Session;
   private readonly consumers: Consumers;
+  private readonly link: MediaLink;
   private rejectClosed: (error: ArbiterError) => void = () => undefined;
   /** Rejects when the room is closed (left or failed): every wait while joining races it. */
   private readonly closed: Promise<never>;
@@ -128,10 +123,30 @@ export class Room extends Emitter<RoomEvents> {
       onTrackEnded: (id, track) => this.roster.dropTrack(id, track),
       onError: (error) => this.emit('error', error),
     });
+    this.link = new MediaLink(
+      this.consumers,
+      {
+        createProducer: (onFailed) =>
+          new Producer(
+            this.env,
+            { iceServers: this.iceServers },
+            { audio: this.localAudio, video: this.localVideo },
+            { onMessage: (raw) => this.onChannelMessage(raw), onOpen: () => this.announceTrackState(), onFailed },
+          ),
+        send: (message) => this.session.send(message),
+        until: (promise) => this.until(promise),
+        joining: () => this.state === 'connecting',
+        closed: () => this.isClosed(),
+        down: () => this.setState('reconnecting'),
+        settled: () => this.settled(),
+        fail: (error) => this.fail(error),
+      },
+      this.reconnectTimeoutMs,
+    );
     this.session.route('sfu_ready', () => {
       // joining, or publishing again once the SFU is back; else a new SFU mid-call
-      if (this.sfuIsReady()) return;
-      if (this.state === 'connected' || this.state === 'reconnecting') this.restartMedia('the room has a new SFU');
+      if (this.link.sfuReady()) return;
+      if (this.state === 'connected' || this.state === 'reconnecting') this.link.restart('the room has a new SFU');
     });
     this.session.route('participant_joined', (m) => {
       if (m.participant.id !== this.roster.localId) this.roster.addRemote(m.participant);
@@ -141,24 +156,16 @@ export class Room extends Emitter<RoomEvents> {
       this.roster.removeRemote(m.participant_id, m.reason);
     });
     this.session.route('handshake', (m) => {
-      if (m.connection === 'producer') this.producer?.onHandshake(m);
+      if (m.connection === 'producer') this.link.producer?.onHandshake(m);
       else if (!this.isClosed()) this.consumers.onHandshake(m);
     });
     this.session.route('error', (m) => {
       console.warn(`arbiter: signaling error ${m.code}: ${m.message}`);
       const error = new ArbiterError(m.code as ArbiterError['code'], m.message);
       // an offer that found no SFU: published again after the SFU's sfu_ready
-      if (m.code === 'sfu_unavailable' && m.ref === 'handshake') this.producer?.refuse(error);
+      if (m.code === 'sfu_unavailable' && m.ref === 'handshake') this.link.refused(error);
       this.emit('error', error);
     });
-  }
-
-  /** Wake whoever waits for the SFU (once); false if nobody did. */
-  private sfuIsReady(): boolean {
-    const ready = this.sfuReady;
-    this.sfuReady = null;
-    ready?.();
-    return ready !== null;
   }
 
   private until<T>(promise: Promise<T>): Promise<T> {
@@ -264,15 +271,13 @@ export class Room extends Emitter<RoomEvents> {
         videoEnabled: media.video !== null,
         isSpeaking: false,
       });
-      const sfuReady = new Promise<void>((resolve) => {
-        this.sfuReady = resolve;
-      });
+      const sfuReady = this.link.waitForSfu();
       await this.until(
         this.session.open(
           join,
           (identified) => {
             for (const p of identified.participants) if (p.id !== this.roster.localId) this.roster.addRemote(p);
-            if (identified.sfu_ready) this.sfuIsReady();
+            if (identified.sfu_ready) this.link.sfuReady();
           },
           {
             mayResume: () => this.state === 'connected' || this.state === 'reconnecting',
@@ -286,7 +291,7 @@ export class Room extends Emitter<RoomEvents> {
         ),
       );
       await this.until(sfuReady);
-      await this.until(this.publish());
+      await this.until(this.link.publish());
       if (this.isClosed()) throw this.closedError();
       this.setState('connected');
       this.startSpeakingMonitor();
@@ -308,50 +313,7 @@ export class Room extends Emitter<RoomEvents> {
     return new ArbiterError('connection_lost', 'the room was closed while joining');
   }
 
-  private async startProducer(): Promise<void> {
-    const producer = new Producer(
-      this.env,
-      { iceServers: this.iceServers },
-      { audio: this.localAudio, video: this.localVideo },
-      {
-        onMessage: (raw) => this.onChannelMessage(raw),
-        onOpen: () => this.announceTrackState(),
-        onFailed: (error) => this.producerFailed(producer, error),
-      },
-    );
-    this.producer = producer;
-    await producer.publish((message) => this.session.send(message), (p) => this.until(p));
-  }
-
-  /**
-   * Publish to the room's SFU; if the SFU went away under the offer (`sfu_unavailable`),
-   * wait for its `sfu_ready` and offer again. Rejects when the room closes.
-   */
-  private async publish(): Promise<void> {
-    for (;;) {
-      try {
-        await this.startProducer();
-        return;
-      } catch (exc) {
-        if (!(exc instanceof ArbiterError) || exc.code !== 'sfu_unavailable' || this.isClosed()) throw exc;
-        this.producer?.close();
-        this.producer = null;
-        await this.until(
-          new Promise<void>((resolve) => {
-            this.sfuReady = resolve;
-          }),
-        );
-      }
-    }
-  }
-
   // --------------------------------------------------------------------- staying joined
-
-  /** The producer connection failed: joining, that ends the room; later, a new SFU is awaited. */
-  private producerFailed(producer: Producer, error: ArbiterError): void {
-    if (this.state === 'connecting') this.fail(error);
-    else if (producer === this.producer) this.mediaLost(error.message); // no leave: wait for sfu_ready
-  }
 
   /** Signaling is back on a new socket: catch up on who came and went meanwhile. */
   private resumed(identified: Identified): void {
@@ -367,58 +329,17 @@ export class Room extends Emitter<RoomEvents> {
     for (const info of present.values()) this.roster.addRemote(info);
     if (!identified.resumed) {
       // the server had dropped us: set the media up again (once the SFU is there)
-      if (identified.sfu_ready) this.restartMedia('rejoined as a new session');
-      else this.mediaLost('rejoined while the SFU is away');
+      if (identified.sfu_ready) this.link.restart('rejoined as a new session');
+      else this.link.lost('rejoined while the SFU is away');
     }
     // resumed while the SFU is not ready: its own socket is away (our media is fine), or
     // a new SFU is starting, whose sfu_ready restarts the media
     this.settled();
   }
 
-  /** Media is down: show `reconnecting`, and fail if it is not back within the budget. */
-  private mediaLost(reason: string): void {
-    if (this.isClosed()) return;
-    this.mediaDown = true;
-    this.setState('reconnecting');
-    if (!this.mediaDeadline) {
-      this.mediaDeadline = setTimeout(
-        () =>
-          this.fail(
-            new ArbiterError('connection_lost', `media not restored within ${this.reconnectTimeoutMs / 1000} s (${reason})`),
-          ),
-        this.reconnectTimeoutMs,
-      );
-    }
-  }
-
-  /**
-   * A new SFU (or a new session): replace every peer connection under the same
-   * participant and local tracks; the mute state is announced again when the channel opens.
-   */
-  private restartMedia(reason: string): void {
-    console.warn(`arbiter: restarting media: ${reason}`);
-    this.mediaLost(reason);
-    this.consumers.closeAll();
-    this.producer?.close();
-    this.producer = null;
-    const generation = ++this.mediaGeneration;
-    this.publish().then(
-      () => {
-        if (generation !== this.mediaGeneration || this.isClosed()) return;
-        this.mediaDown = false;
-        if (this.mediaDeadline) clearTimeout(this.mediaDeadline);
-        this.mediaDeadline = null;
-        this.settled();
-      },
-      (exc: unknown) => {
-        if (generation === this.mediaGeneration && !this.isClosed()) this.fail(toArbiterError(exc));
-      },
-    );
-  }
-
   /** Back to `connected` once both signaling and media are up again. */
   private settled(): void {
-    if (this.state === 'reconnecting' && !this.mediaDown && !this.session.isReconnecting) this.setState('connected');
+    if (this.state === 'reconnecting' && !this.link.down && !this.session.isReconnecting) this.setState('connected');
   }
 
   // ------------------------------------------------------------------------------- data
@@ -484,7 +405,7 @@ export class Room extends Emitter<RoomEvents> {
    * message breaks the protocol's limits.
    */
   sendData(data: string | Uint8Array, options: { topic?: string; to?: string[] } = {}): string {
-    const producer = this.producer;
+    const producer = this.link.producer;
     if (!producer || !producer.open) {
       throw new ArbiterError('connection_lost', 'cannot send: the data channel is not open');
     }
@@ -521,7 +442,7 @@ export class Room extends Emitter<RoomEvents> {
   /** Tell the others (through the SFU, which repeats it to late joiners) our mute state. */
   private announceTrackState(kinds: readonly ('audio' | 'video')[] = ['audio', 'video']): void {
     const local = this.localParticipant;
-    const producer = this.producer;
+    const producer = this.link.producer;
     if (!local || !producer || !producer.open) return;
     for (const kind of kinds) {
       const muted = kind === 'audio' ? !local.audioEnabled : !local.videoEnabled;
@@ -565,7 +486,7 @@ export class Room extends Emitter<RoomEvents> {
       }
       if (kind === 'audio') this.localAudio = track;
       else this.localVideo = track;
-      await this.producer?.replaceTrack(kind, track);
+      await this.link.producer?.replaceTrack(kind, track);
       this.roster.update(local.id, kind === 'audio' ? { audioTrack: track } : { videoTrack: track });
     }
     if (!track) return false;
@@ -585,8 +506,8 @@ export class Room extends Emitter<RoomEvents> {
   private async measureSpeaking(): Promise<void> {
     const sources: LevelSource[] = [];
     const local = this.localParticipant;
-    if (local && this.producer && local.audioEnabled) {
-      sources.push({ id: local.id, pc: this.producer.pc, type: 'media-source' });
+    if (local && this.link.producer && local.audioEnabled) {
+      sources.push({ id: local.id, pc: this.link.producer.pc, type: 'media-source' });
     }
     for (const [id, pc] of this.consumers.connections()) sources.push({ id, pc, type: 'inbound-rtp' });
     const levels = await audioLevels(sources);
@@ -622,17 +543,12 @@ export class Room extends Emitter<RoomEvents> {
       this.state === 'connecting' ? this.closedError() : new ArbiterError('connection_lost', 'the room is closed'),
     );
     this.abort.abort();
-    if (this.mediaDeadline) clearTimeout(this.mediaDeadline);
-    this.mediaDeadline = null;
     if (this.speakingTimer) clearInterval(this.speakingTimer);
     this.speakingTimer = null;
-    this.consumers.closeAll();
-    this.producer?.close();
-    this.producer = null;
+    this.link.close();
     this.localAudio?.stop();
     this.localVideo?.stop();
     this.session.close();
-    this.sfuReady = null;
   }
 }
 
