@@ -1,7 +1,8 @@
 """Sessions that last, against a running ``arbiter-server dev`` with time compressed: API
 Gateway's idle timeout and connection age replace every signaling socket (the SFU's too)
 while the call goes on; short tokens and refresh credentials keep the same participants; a
-session ends with ``session_expired``; a killed SFU is replaced under a browser."""
+session ends with ``session_expired``; a killed SFU is replaced under a browser; sockets
+frozen half-open (the in-process stack behind a proxy) are found dead and replaced."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from arbiter_client import Room
+from arbiter_server.launcher import SubprocessLauncher
+from arbiter_server.local import LocalStack, LocalStackConfig
 from tests.faults.dev import Dev
+from tests.faults.freezer import FreezingProxy
 from tests.faults.watch import ClientWatch, gateway_stats, page_report, watch_page
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, WEB_DIR, join_in_browser
 
@@ -226,3 +230,76 @@ async def test_a_killed_sfu_is_replaced_under_a_browser_without_a_leave(
     print(f"\nvideo back in the page {back:.2f} s after SIGKILL; states {report['states']}")
     assert report["removed"] == [], report
     assert set(report["states"]) <= {"connected", "reconnecting"}, report["states"]
+
+
+@pytest.mark.timeout(120)
+async def test_half_open_sockets_are_found_dead_by_keepalive_and_replaced(
+    tmp_path: Path, browser: Browser
+) -> None:
+    """Every signaling socket (two Python clients, a Chromium page, the SFU) goes through a
+    proxy that freezes them: no byte either way, no close. Each holder finds its socket
+    dead when a keepalive goes unanswered and resumes on a new one; media never stops and
+    nobody sees a leave."""
+    proxy = FreezingProxy()
+    port = await proxy.listen()
+    stack = LocalStack(
+        LocalStackConfig(
+            data_dir=tmp_path,
+            port=0,
+            pool_size=0,
+            web_dir=WEB_DIR,
+            idle_timeout=3,
+            settings={"signaling_url": f"ws://127.0.0.1:{port}/ws"},
+            # the SFU process through the proxy too
+            launcher_factory=lambda s: SubprocessLauncher(s.signaling_url, tmp_path / "logs"),
+        )
+    )
+    await stack.start()
+    proxy.target = stack.port
+    rooms: list[Room] = []
+    watches: list[ClientWatch] = []
+    try:
+        url = await stack.create_room("blip")
+        for name in ("a", "b"):
+            rooms.append(await Room.join(url, name=name, video_size=(160, 120)))
+            watches.append(ClientWatch(rooms[-1], name).start())
+        page = await join_in_browser(browser, url, "web")
+        await watch_page(page)
+        await until(
+            lambda: all(set(w.last_frame) == {"a", "b", "web"} - {w.name} for w in watches),
+            30,
+            "video from everyone",
+        )
+        assert proxy.freeze() == 4  # the SFU's, a's, b's and the page's sockets
+        frozen_at = time.monotonic()
+        gateway = stack.gateway
+        assert gateway is not None
+        holders = {f"participant:{r.participant_id}" for r in rooms} | {"sfu:blip"}
+        await until(
+            lambda: len(gateway.stats.resumes) == 4 and holders <= set(gateway.stats.resumes),
+            15,
+            "every holder on a new socket",
+        )
+        replaced_after = time.monotonic() - frozen_at
+        await until(lambda: time.monotonic() - frozen_at > replaced_after + 2, 5, "2 s more")
+        report = await page_report(page)
+        await page.context.close()
+    finally:
+        for w in watches:
+            await w.close()
+        for room in rooms:
+            await room.leave()
+        await stack.stop_children()
+        await stack.stop()
+        await proxy.close()
+    gaps = {f"{s}->{w.name}": g for w in watches for s, g in w.gaps_until_now().items()}
+    gaps.update({f"{s}->web": g for s, g in report["gaps"].items() if s != "web"})
+    print(f"\nevery socket replaced {replaced_after:.1f} s after the freeze; largest gaps {gaps}")
+    for w in watches:  # when each sender's longest pause ended, from the freeze
+        print(w.name, {s: round(t - frozen_at, 2) for s, t in w.gap_ended_at.items()})
+    assert max(gaps.values()) <= MAX_GAP, gaps
+    for w in watches:
+        assert w.left == [] and w.disconnected is None, (w.name, w.left)
+        assert w.states == ["connected", "reconnecting", "reconnected"], (w.name, w.states)
+    assert report["removed"] == [], report
+    assert report["states"] == ["connected", "reconnecting", "connected"], report["states"]

@@ -38,6 +38,8 @@ class ClientWatch:
     "Connection states, in order."
     disconnected: str | None = None
     "The reason of the room's end, if it ended."
+    gap_ended_at: dict[str, float] = field(default_factory=dict)
+    "Sender name -> when its largest gap ended (monotonic)."
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> ClientWatch:
@@ -63,6 +65,8 @@ class ClientWatch:
                 now = time.monotonic()
                 if sender in self.last_frame:
                     gap = now - self.last_frame[sender]
+                    if gap > self.largest_gap.get(sender, 0.0):
+                        self.gap_ended_at[sender] = now
                     self.largest_gap[sender] = max(self.largest_gap.get(sender, 0.0), gap)
                 self.last_frame[sender] = now
 
@@ -97,11 +101,17 @@ PAGE_MONITOR = """() => {
         w.last[name] = { frames, at: now, video };
       }
     }
-    const conference = document.querySelector('.arb-conference');
-    const state = conference ? conference.dataset.state : 'gone';
-    if (w.states[w.states.length - 1] !== state) w.states.push(state);
   };
+  const state = () => {
+    const conference = document.querySelector('.arb-conference');
+    const now = conference ? conference.dataset.state : 'gone';
+    if (w.states[w.states.length - 1] !== now) w.states.push(now);
+  };
+  state();
   setInterval(tick, 50);
+  new MutationObserver(state).observe(document.body, {
+    subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'],
+  });
   new MutationObserver((changes) => {
     for (const change of changes) {
       for (const node of change.removedNodes) {
