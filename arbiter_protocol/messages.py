@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 from ._codec import from_dict, to_dict
 from ._json import decode_json
@@ -25,6 +25,8 @@ __all__ = [
     "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
     "PROTOCOL_VERSION",
+    "QUALITIES",
+    "TRACK_SOURCES",
     "DataMessage",
     "Error",
     "Grant",
@@ -36,17 +38,21 @@ __all__ = [
     "Identify",
     "Keepalive",
     "KeepaliveAck",
+    "Layers",
     "Leave",
     "Message",
     "ParticipantInfo",
     "ParticipantJoined",
     "ParticipantLeft",
+    "Quality",
     "Refresh",
     "Refreshed",
     "Resume",
     "SessionDescription",
     "SfuReady",
     "Subscription",
+    "TrackInfo",
+    "TrackSource",
     "TrackState",
     "check_sdp",
     "encode_message",
@@ -97,6 +103,23 @@ Grant = Literal["publish", "subscribe", "data"]
 "One permission in a join token: send media, receive media, send data messages."
 ALL_GRANTS: tuple[Grant, ...] = ("publish", "subscribe", "data")
 "Every grant; a join token has these unless the joiner asked for fewer."
+
+TrackSource = Literal["camera", "microphone", "screen", "screen_audio", "unknown"]
+"Where a published track comes from."
+TRACK_SOURCES: tuple[TrackSource, ...] = (
+    "camera",
+    "microphone",
+    "screen",
+    "screen_audio",
+    "unknown",
+)
+"Every track source."
+
+Quality = Literal["low", "medium", "high"]
+"""A subscriber's wish for one video track: the lowest, middle or highest simulcast layer
+(a track published in one layer has only that one)."""
+QUALITIES: tuple[Quality, ...] = get_args(Quality)
+"Every quality, lowest first."
 
 M = TypeVar("M", bound="Message")
 
@@ -217,6 +240,27 @@ class IceServer:
 
 
 @dataclass
+class TrackInfo:
+    """One published media track, as its publisher describes it and subscribers see it.
+
+    In a producer offer the client names each of its sendonly media sections (``mid``);
+    in a consumer offer the SFU names the track each media section carries, with the
+    ``participant_id`` that publishes it.
+    """
+
+    id: str = field(metadata=_ID)
+    "Track id chosen by its publisher, unique among that participant's tracks (e.g. ``camera``)."
+    kind: Literal["audio", "video"]
+    "Audio or video."
+    source: TrackSource = "unknown"
+    "What it shows or plays: ``camera``, ``microphone``, ``screen``, ``screen_audio``."
+    mid: str | None = field(default=None, metadata={"max_len": 32})
+    "The SDP media section (``a=mid``) carrying it in this connection's offer."
+    participant_id: str | None = field(default=None, metadata=_ID)
+    "Who publishes it (set by the SFU in consumer offers)."
+
+
+@dataclass
 class Identify(Message):
     """First message on a signaling connection: admit this participant (or SFU), once.
 
@@ -309,34 +353,30 @@ class Handshake(Message):
     """SDP and ICE between a client and its room's SFU, routed by signaling.
 
     ``connection`` says which peer connection: the client's ``producer`` (the client
-    offers) or a ``consumer`` carrying ``producer_id``'s media (the SFU offers).
-    Signaling fills ``participant_id`` with the sending client when forwarding to the
-    SFU; the SFU sets it to address a client. A client cannot choose it.
+    offers) or its ``consumer``, the one connection on which the SFU sends it every other
+    participant's tracks (the SFU offers, again whenever tracks come or go). Signaling
+    fills ``participant_id`` with the sending client when forwarding to the SFU; the SFU
+    sets it to address a client. A client cannot choose it.
     """
 
     action: ClassVar[str] = "handshake"
     connection: Literal["producer", "consumer"]
     "Which peer connection this is about."
-    producer_id: str | None = field(default=None, metadata=_ID)
-    "For a consumer connection: the participant whose media it carries."
     participant_id: str | None = field(default=None, metadata=_ID)
     "The client this handshake is from (to the SFU) or for (from the SFU)."
     sdp: SessionDescription | None = None
     "An offer or answer."
     candidate: IceCandidate | None = None
     "A trickled ICE candidate."
+    tracks: list[TrackInfo] | None = field(default=None, metadata={"max_items": 64})
+    """With an offer: the tracks it carries, by media section (producer: the client's own;
+    consumer: the published tracks the SFU sends, with their ``participant_id``)."""
 
     def __post_init__(self) -> None:
         if self.sdp is None and self.candidate is None:
             raise ProtocolError(
                 ErrorCode.INVALID_MESSAGE,
                 "a handshake needs 'sdp' or 'candidate'",
-                self.action,
-            )
-        if self.connection == "consumer" and self.producer_id is None:
-            raise ProtocolError(
-                ErrorCode.INVALID_MESSAGE,
-                "a consumer handshake needs 'producer_id'",
                 self.action,
             )
 
@@ -455,12 +495,16 @@ class TrackState(Message):
 
 @dataclass
 class Subscription(Message):
-    """A subscriber pauses or resumes one producer's video and/or audio (data channel).
+    """What a subscriber receives of one participant, or of one of its tracks (data channel).
 
-    For stream pagination: the client sends it on its producer data channel; the SFU
-    stops forwarding the kinds set to ``False`` to this subscriber (its consumer
-    connection stays up) and resumes them when set to ``True`` again, asking the producer
-    for a key frame so video comes back at once. It applies to consumers made later too.
+    For stream pagination and tile sizes: the client sends it on its producer data
+    channel. Without ``track_id`` it applies to every track of ``producer_id``: the SFU
+    stops forwarding the kinds set to ``False`` (the consumer connection stays up) and
+    resumes them when set to ``True`` again, asking for a key frame so video comes back at
+    once. With ``track_id`` it applies to that track only, and only the flag of the
+    track's kind counts. ``quality`` picks the simulcast layer of video (``None``: leave it
+    as it is; ``high`` until asked otherwise); the SFU sends a lower one while the
+    subscriber's bandwidth is short. It applies to tracks published later too.
     """
 
     action: ClassVar[str] = "subscription"
@@ -470,6 +514,27 @@ class Subscription(Message):
     "Whether to receive its video."
     audio: bool = True
     "Whether to receive its audio."
+    track_id: str | None = field(default=None, metadata=_ID)
+    "One track of that participant (its ``TrackInfo.id``); ``None``: all its tracks."
+    quality: Quality | None = None
+    "``low``, ``medium`` or ``high`` for its video; ``None``: unchanged."
+
+
+@dataclass
+class Layers(Message):
+    """The SFU tells a simulcast publisher which layers of one of its tracks anybody
+    receives (data channel, SFU to client).
+
+    The publisher may stop encoding the layers not listed (the web SDK makes their
+    encodings inactive) and encodes them again when a later message lists them. The
+    lowest layer is always listed: a subscriber falls back to it at once.
+    """
+
+    action: ClassVar[str] = "layers"
+    track_id: str = field(metadata=_ID)
+    "The publisher's track (its ``TrackInfo.id``)."
+    active: list[str] = field(default_factory=list, metadata={"max_items": 8})
+    "The rids (``a=rid``) of the layers to encode, lowest first."
 
 
 _MESSAGES: tuple[type[Message], ...] = (
@@ -489,6 +554,7 @@ _MESSAGES: tuple[type[Message], ...] = (
     DataMessage,
     TrackState,
     Subscription,
+    Layers,
 )
 
 ACTIONS: dict[str, type[Message]] = {m.action: m for m in _MESSAGES}

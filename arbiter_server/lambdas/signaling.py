@@ -319,7 +319,6 @@ def _admit_sfu(
         credentials = _first_sfu_credential(services, session)
     old_connection = room.sfu_connection_id
     was_away = room.sfu_state == "starting" and action == "resume"
-    away_since = room.sfu_changed_at or 0.0
     conn.role, conn.room_id, conn.session_id = "sfu", room.room_id, session.session_id
     store.put_connection(conn)
     now = services.clock()
@@ -357,9 +356,10 @@ def _admit_sfu(
             if other.awaits_sfu:
                 other.awaits_sfu = False
                 store.put_connection(other)
-        elif was_away and other.connected_at >= away_since:
-            # resumed while the SFU's socket was away: what the SFU sent it meanwhile was
-            # lost, so it hears of it again (and offers anew), as after any resume
+        elif was_away:
+            # the SFU's socket was away: what it sent a participant meanwhile (one that
+            # resumed then) and what a participant answered it were lost, so it hears of
+            # each again, as after a participant's resume, and offers again what waits
             info = ParticipantInfo(
                 id=other.participant_id or "", name=other.name or "", grants=grants_of(other)
             )
@@ -389,7 +389,7 @@ def _handshake(services: Services, connection_id: str, message: Message) -> None
     if conn.role == "participant":
         room = services.store.get_room(room_id)
         if room is None or room.sfu_state != "ready" or not room.sfu_connection_id:
-            _owe_sfu_ready(services, conn)
+            _owe_sfu_ready(services, conn, message)
             raise ProtocolError(
                 ErrorCode.SFU_UNAVAILABLE,
                 "the room's SFU is not connected yet; wait for 'sfu_ready'",
@@ -397,7 +397,7 @@ def _handshake(services: Services, connection_id: str, message: Message) -> None
             )
         message.participant_id = conn.participant_id
         if not _send(services, room.sfu_connection_id, message):
-            _owe_sfu_ready(services, conn)
+            _owe_sfu_ready(services, conn, message)
             raise ProtocolError(ErrorCode.SFU_UNAVAILABLE, "the room's SFU went away", "handshake")
         return
     # from the SFU: address a participant of the same room
@@ -416,10 +416,11 @@ def _handshake(services: Services, connection_id: str, message: Message) -> None
     )
 
 
-def _owe_sfu_ready(services: Services, conn: ConnectionRecord) -> None:
-    """``conn`` sent its SFU something that could not be delivered: when the SFU is back it
-    gets ``sfu_ready``, and sets up again whatever the lost message was part of."""
-    if not conn.awaits_sfu:
+def _owe_sfu_ready(services: Services, conn: ConnectionRecord, message: Handshake) -> None:
+    """``conn``'s producer handshake could not reach its SFU: when the SFU is back it gets
+    ``sfu_ready`` and offers again. (A lost consumer answer needs nothing: the SFU, told of
+    everyone again when its socket is back, offers again what waits for an answer.)"""
+    if message.connection == "producer" and not conn.awaits_sfu:
         conn.awaits_sfu = True
         services.store.put_connection(conn)
 

@@ -35,7 +35,7 @@ from arbiter_protocol import (
 )
 from arbiter_rtc import SocketKeepalive
 
-from . import passthrough, textguard
+from . import textguard
 from .room import Room
 from .signaling import SignalingConnection, SignalingError, SignalingRefused
 
@@ -97,7 +97,6 @@ class SfuService:
 
     async def run(self) -> None:
         """Serve until cancelled; raises ``SignalingError`` when signaling is gone for good."""
-        passthrough.install()
         textguard.install()
         if self.config.state_file is None:
             await self._serve()

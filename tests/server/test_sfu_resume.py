@@ -90,22 +90,34 @@ async def test_a_newcomer_told_the_sfu_is_away_hears_sfu_ready_when_it_resumes(
 SDP_OFFER = {"type": "offer", "sdp": SDP}
 
 
-async def test_an_offer_that_finds_the_sfu_away_is_owed_sfu_ready(
+async def test_an_offer_that_finds_the_sfu_away_is_owed_sfu_ready_an_answer_an_offer(
     manual_stack: tuple[LocalStack, ManualLauncher],
 ) -> None:
+    """A producer offer refused with sfu_unavailable: sfu_ready when the SFU is back (the
+    client offers again). A consumer answer refused: the SFU hears of its sender again
+    (and sends the offer that waits for an answer again); no sfu_ready."""
     stack, launcher = manual_stack
     await stack.create_room("r")
     sfu, credential = await _sfu(stack, launcher.tokens["r"])
     alice, _, _ = await _join(stack, "alice")
     await sfu.expect("participant_joined")
+    bob, bob_join, _ = await _join(stack, "bob")
+    await sfu.expect("participant_joined")
+    await alice.expect("participant_joined")
     await sfu.close()
     await _until_sfu_state(stack, "starting")
     await alice.send({"action": "handshake", "v": 1, "connection": "producer", "sdp": SDP_OFFER})
-    refused = await alice.expect("error")
-    assert (refused["code"], refused["ref"]) == ("sfu_unavailable", "handshake")
+    answer = {"type": "answer", "sdp": SDP}
+    await bob.send({"action": "handshake", "v": 1, "connection": "consumer", "sdp": answer})
+    for peer in (alice, bob):
+        refused = await peer.expect("error")
+        assert (refused["code"], refused["ref"]) == ("sfu_unavailable", "handshake")
     sfu, _ = await _sfu(stack, credential, "resume")
     assert (await alice.expect("sfu_ready"))["room_id"] == "r"  # offer again now
-    for peer in (alice, sfu):
+    announced = await sfu.expect("participant_joined")
+    assert announced["participant"]["id"] == bob_join["participant_id"]
+    await bob.assert_silent()
+    for peer in (alice, bob, sfu):
         await peer.close()
 
 

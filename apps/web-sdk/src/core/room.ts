@@ -13,12 +13,14 @@ import { MediaLink } from './link';
 import { acquireMedia, mediaProblemError, withoutDevice, type MediaProblem } from './media';
 import {
   CHAT_TOPIC,
+  encodeMessage,
   makeMessage,
   parseMessage,
   ProtocolError,
   type DataMessage,
   type Identified,
   type Message,
+  type Quality,
 } from './protocol';
 import { Producer } from './producer';
 import { Roster } from './roster';
@@ -90,6 +92,7 @@ export class Room extends Emitter<RoomEvents> {
   private localVideo: MediaStreamTrack | null = null;
   private connectPromise: Promise<void> | null = null;
   private speakingTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly lastSubscription = new Map<string, string>();
   private readonly abort = new AbortController();
   private readonly roster: Roster;
   private readonly session: Session;
@@ -116,11 +119,8 @@ export class Room extends Emitter<RoomEvents> {
     this.session = new Session(this.url, this.name, this.env, this.abort.signal, this.reconnectTimeoutMs);
     this.consumers = new Consumers(this.env, () => ({ iceServers: this.iceServers }), {
       send: (message) => this.session.send(message),
-      onConsumer: (id) => {
-        if (!this.roster.get(id)) this.roster.addRemote({ id, name: id });
-      },
-      onTrack: (id, track) => this.roster.addTrack(id, track),
-      onTrackEnded: (id, track) => this.roster.dropTrack(id, track),
+      onTrack: (info, track) => this.roster.addTrack(info, track),
+      onTrackEnded: (info, track) => this.roster.dropTrack(info, track),
       onError: (error) => this.emit('error', error),
     });
     this.link = new MediaLink(
@@ -152,7 +152,7 @@ export class Room extends Emitter<RoomEvents> {
       if (m.participant.id !== this.roster.localId) this.roster.addRemote(m.participant);
     });
     this.session.route('participant_left', (m) => {
-      this.consumers.close(m.participant_id);
+      this.consumers.forget(m.participant_id);
       this.roster.removeRemote(m.participant_id, m.reason);
     });
     this.session.route('handshake', (m) => {
@@ -267,6 +267,7 @@ export class Room extends Emitter<RoomEvents> {
         isLocal: true,
         audioTrack: media.audio,
         videoTrack: media.video,
+        tracks: [],
         audioEnabled: media.audio !== null,
         videoEnabled: media.video !== null,
         isSpeaking: false,
@@ -322,7 +323,7 @@ export class Room extends Emitter<RoomEvents> {
     );
     for (const p of this.roster.participants) {
       if (!p.isLocal && !present.has(p.id)) {
-        this.consumers.close(p.id);
+        this.consumers.forget(p.id);
         this.roster.removeRemote(p.id, 'left'); // left while we were away
       }
     }
@@ -350,7 +351,7 @@ export class Room extends Emitter<RoomEvents> {
     if (text === null) return;
     let message: Message;
     try {
-      message = parseMessage(text, ['data', 'track_state', 'error']);
+      message = parseMessage(text, ['data', 'track_state', 'error', 'layers']);
     } catch (exc) {
       console.warn('arbiter: ignoring a bad data channel message', exc);
       return;
@@ -366,6 +367,10 @@ export class Room extends Emitter<RoomEvents> {
       }
     } else if (message.action === 'data') {
       this.onData(message);
+    } else if (message.action === 'layers') {
+      this.link.producer?.setLayers(message.track_id, message.active).catch((exc: unknown) => {
+        console.warn('arbiter: could not change the simulcast layers', exc);
+      });
     }
   }
 
@@ -439,6 +444,34 @@ export class Room extends Emitter<RoomEvents> {
     return message;
   }
 
+  /**
+   * Choose what to receive of a participant (or of one of its tracks, `trackId`): `video`
+   * / `audio` false pause it, `quality` picks the simulcast layer of its video (`low`,
+   * `medium`, `high`). The same request is not sent twice in a row. Throws
+   * {@link ArbiterError} if the data channel is not open.
+   */
+  setSubscription(
+    participantId: string,
+    options: { video?: boolean; audio?: boolean; quality?: Quality | null; trackId?: string | null } = {},
+  ): void {
+    const producer = this.link.producer;
+    if (!producer || !producer.open) {
+      throw new ArbiterError('connection_lost', 'cannot change a subscription: the data channel is not open');
+    }
+    const message = makeMessage('subscription', {
+      producer_id: participantId,
+      video: options.video ?? true,
+      audio: options.audio ?? true,
+      track_id: options.trackId ?? null,
+      quality: options.quality ?? null,
+    });
+    const key = `${participantId}/${options.trackId ?? ''}`;
+    const text = encodeMessage(message);
+    if (this.lastSubscription.get(key) === text) return;
+    this.lastSubscription.set(key, text);
+    producer.send(message);
+  }
+
   /** Tell the others (through the SFU, which repeats it to late joiners) our mute state. */
   private announceTrackState(kinds: readonly ('audio' | 'video')[] = ['audio', 'video']): void {
     const local = this.localParticipant;
@@ -509,7 +542,7 @@ export class Room extends Emitter<RoomEvents> {
     if (local && this.link.producer && local.audioEnabled) {
       sources.push({ id: local.id, pc: this.link.producer.pc, type: 'media-source' });
     }
-    for (const [id, pc] of this.consumers.connections()) sources.push({ id, pc, type: 'inbound-rtp' });
+    sources.push(...this.consumers.audioSources());
     const levels = await audioLevels(sources);
     if (this.isClosed()) return;
     for (const p of this.roster.participants) {

@@ -4,7 +4,7 @@
  * scripted server of test-utils.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakePeerConnection, FakeServer, FakeTrack, fakeSdp, resetFakes } from '../test-utils/fakes';
+import { FakePeerConnection, FakeServer, fakeSdp, resetFakes } from '../test-utils/fakes';
 import { Room } from './room';
 
 let server: FakeServer;
@@ -34,6 +34,8 @@ function record(r: Room) {
 
 const sentOn = (index: number) => server.sockets[index]!.messages();
 
+const BOT_CAMERA = { id: 'camera', kind: 'video', source: 'camera', mid: '0', participant_id: 'p_bot' };
+
 describe('a dropped signaling socket', () => {
   it('is resumed with the refresh credential: same participant, media untouched, the roster caught up', async () => {
     room = makeRoom();
@@ -61,8 +63,8 @@ describe('a dropped signaling socket', () => {
     server.sockets[0]!.deliver({
       action: 'handshake',
       connection: 'consumer',
-      producer_id: 'p_bot',
-      sdp: { type: 'offer', sdp: fakeSdp('sfu offer') },
+      sdp: { type: 'offer', sdp: fakeSdp('sfu offer', ['video']) },
+      tracks: [BOT_CAMERA],
     });
     server.sockets[0]!.drop();
     await vi.waitFor(() => expect(room.connectionState).toBe('connected'));
@@ -187,12 +189,10 @@ describe('a new SFU mid-call', () => {
     server.socket.deliver({
       action: 'handshake',
       connection: 'consumer',
-      producer_id: 'p_bot',
-      sdp: { type: 'offer', sdp: fakeSdp('old sfu') },
+      sdp: { type: 'offer', sdp: fakeSdp('old sfu', ['video']) },
+      tracks: [BOT_CAMERA],
     });
-    await vi.waitFor(() => expect(FakePeerConnection.all).toHaveLength(2));
-    FakePeerConnection.all[1]!.emitTrack(new FakeTrack('video'));
-    expect(room.getParticipant('p_bot')!.videoTrack).not.toBeNull();
+    await vi.waitFor(() => expect(room.getParticipant('p_bot')!.videoTrack).not.toBeNull());
 
     server.socket.deliver({ action: 'sfu_ready', room_id: 'r' });
     expect(room.connectionState).toBe('reconnecting');

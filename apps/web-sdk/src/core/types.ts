@@ -4,6 +4,7 @@
  */
 import type { ArbiterError } from './errors';
 import type { GetUserMedia, MediaProblem } from './media';
+import type { TrackSource } from './protocol';
 
 /**
  * Where a room is in its life. `reconnecting`: joined, and the signaling socket or the
@@ -23,14 +24,25 @@ export interface Participant {
   isLocal: boolean;
   /** The audio track (local: the microphone; remote: what the SFU forwards). */
   audioTrack: MediaStreamTrack | null;
-  /** The video track (local: the camera; remote: what the SFU forwards). */
+  /** The video track (local: the camera; remote: its camera, else its first video track). */
   videoTrack: MediaStreamTrack | null;
+  /** Every track received from a remote participant (a screen beside the camera ...). */
+  tracks: readonly RemoteTrackRef[];
   /** Microphone on (local), or as the remote participant's last `track_state` said (default true). */
   audioEnabled: boolean;
   /** Camera on (local), or as the remote participant's last `track_state` said (default true). */
   videoEnabled: boolean;
   /** Audio level above the speaking threshold, measured from WebRTC stats. */
   isSpeaking: boolean;
+}
+
+/** A track received from a remote participant, with what its publisher said of it. @public */
+export interface RemoteTrackRef {
+  /** The publisher's id for it (`camera`, `microphone`, `screen` ...). */
+  id: string;
+  kind: 'audio' | 'video';
+  source: TrackSource;
+  track: MediaStreamTrack;
 }
 
 /** One chat message (a `data` message with topic `chat`). @public */
