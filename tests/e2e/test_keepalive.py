@@ -4,8 +4,6 @@ signaling socket (the client's and the SFU's) open, answered by the gateway alon
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 
 from arbiter_client import Room
 from arbiter_server.local import LocalStack, LocalStackConfig
+from tests.conftest import running_stack
 from tests.e2e.probe import MediaProbe
 
 pytestmark = pytest.mark.timeout(60)
@@ -23,21 +22,9 @@ IDLE = 2
 @pytest.fixture
 async def quick_idle(tmp_path: Path) -> AsyncIterator[LocalStack]:
     """A real stack (SFU subprocess) whose gateway closes a socket quiet for 2 s."""
-    stack = LocalStack(LocalStackConfig(data_dir=tmp_path, port=0, pool_size=0, idle_timeout=IDLE))
-    await stack.start()
-    pids: list[int] = []
-    try:
+    config = LocalStackConfig(data_dir=tmp_path, port=0, pool_size=0, idle_timeout=IDLE)
+    async with running_stack(config) as stack:
         yield stack
-    finally:
-        launcher = stack.launcher
-        if launcher is not None and hasattr(launcher, "pids"):
-            pids = list(launcher.pids())
-        await stack.stop()
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 async def test_keepalive_holds_a_quiet_call_past_the_idle_timeout(quick_idle: LocalStack) -> None:

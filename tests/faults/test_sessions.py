@@ -12,6 +12,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, async_playwright
@@ -19,10 +20,12 @@ from playwright.async_api import Browser, async_playwright
 from arbiter_client import Room
 from arbiter_server.launcher import SubprocessLauncher
 from arbiter_server.local import LocalStack, LocalStackConfig
+from tests.conftest import running_stack
 from tests.faults.dev import Dev
 from tests.faults.freezer import FreezingProxy
 from tests.faults.watch import ClientWatch, gateway_stats, page_report, watch_page
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, WEB_DIR, join_in_browser
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, WEB_DIR
+from tests.web.test_browser import join_in_browser
 
 pytestmark = [pytest.mark.faults]
 
@@ -192,11 +195,13 @@ async def test_a_killed_sfu_is_replaced_under_a_browser_without_a_leave(
     tmp_path: Path, devs: list[Dev], browser: Browser
 ) -> None:
     """SIGKILL the room's SFU mid-call: the page plays both Python clients' video again
-    within 10 s, and never shows anyone leave."""
+    within 10 s, publishes to the new SFU (both clients get its video again), and never
+    shows anyone leave."""
     dev = await start_dev(devs, tmp_path / "data")
     url = dev.facts["url"]
     a = await Room.join(url, name="a", video_size=(320, 240))
     b = await Room.join(url, name="b", video_size=(320, 240))
+    watches = [ClientWatch(a, "a").start(), ClientWatch(b, "b").start()]
     page = await join_in_browser(browser, url, "web")
     try:
         await watch_page(page)
@@ -222,14 +227,30 @@ async def test_a_killed_sfu_is_replaced_under_a_browser_without_a_leave(
             )
             await asyncio.sleep(0.2)
         back = time.monotonic() - killed
+
+        async def connected() -> bool:
+            return bool((await page_report(page))["states"][-1] == "connected")
+
+        while not await connected():  # the new producer is up too
+            assert time.monotonic() - killed < 20, await page_report(page)
+            await asyncio.sleep(0.2)
+        # the page published to the new SFU: both clients get its video again
+        await until(
+            lambda: all(w.last_frame.get("web", 0.0) > killed for w in watches),
+            10,
+            "the page's video at both clients after the new SFU",
+        )
         report = await page_report(page)
     finally:
         await page.context.close()
+        for w in watches:
+            await w.close()
         for room in (a, b):
             await room.leave()
     print(f"\nvideo back in the page {back:.2f} s after SIGKILL; states {report['states']}")
     assert report["removed"] == [], report
-    assert set(report["states"]) <= {"connected", "reconnecting"}, report["states"]
+    assert all(w.left == [] for w in watches), [w.left for w in watches]
+    assert report["states"] == ["connected", "reconnecting", "connected"], report["states"]
 
 
 @pytest.mark.timeout(120)
@@ -242,28 +263,59 @@ async def test_half_open_sockets_are_found_dead_by_keepalive_and_replaced(
     nobody sees a leave."""
     proxy = FreezingProxy()
     port = await proxy.listen()
-    stack = LocalStack(
-        LocalStackConfig(
-            data_dir=tmp_path,
-            port=0,
-            pool_size=0,
-            web_dir=WEB_DIR,
-            idle_timeout=3,
-            settings={"signaling_url": f"ws://127.0.0.1:{port}/ws"},
-            # the SFU process through the proxy too
-            launcher_factory=lambda s: SubprocessLauncher(s.signaling_url, tmp_path / "logs"),
-        )
+    config = LocalStackConfig(
+        data_dir=tmp_path,
+        port=0,
+        pool_size=0,
+        web_dir=WEB_DIR,
+        idle_timeout=3,
+        settings={"signaling_url": f"ws://127.0.0.1:{port}/ws"},
+        # the SFU process through the proxy too
+        launcher_factory=lambda s: SubprocessLauncher(s.signaling_url, tmp_path / "logs"),
     )
-    await stack.start()
-    proxy.target = stack.port
     rooms: list[Room] = []
     watches: list[ClientWatch] = []
+    async with running_stack(config) as stack:
+        proxy.target = stack.port
+        try:
+            report, replaced_after, frozen_at = await _freeze_and_watch(
+                stack, proxy, browser, rooms, watches
+            )
+        finally:
+            for w in watches:
+                await w.close()
+            for room in rooms:
+                await room.leave()
+            await proxy.close()
+    gaps = {f"{s}->{w.name}": g for w in watches for s, g in w.gaps_until_now().items()}
+    gaps.update({f"{s}->web": g for s, g in report["gaps"].items() if s != "web"})
+    print(f"\nevery socket replaced {replaced_after:.1f} s after the freeze; largest gaps {gaps}")
+    for w in watches:  # when each sender's longest pause ended, from the freeze
+        print(w.name, {s: round(t - frozen_at, 2) for s, t in w.gap_ended_at.items()})
+    assert max(gaps.values()) <= MAX_GAP, gaps
+    for w in watches:
+        assert w.left == [] and w.disconnected is None, (w.name, w.left)
+        assert w.states == ["connected", "reconnecting", "reconnected"], (w.name, w.states)
+    assert report["removed"] == [], report
+    assert report["states"] == ["connected", "reconnecting", "connected"], report["states"]
+
+
+async def _freeze_and_watch(
+    stack: LocalStack,
+    proxy: FreezingProxy,
+    browser: Browser,
+    rooms: list[Room],
+    watches: list[ClientWatch],
+) -> tuple[dict[str, Any], float, float]:
+    """Two clients and a page in a call; freeze every socket; wait until every holder is on
+    a new one, then 2 s more. Returns the page's report, how long the replacement took,
+    and when the freeze was."""
+    url = await stack.create_room("blip")
+    for name in ("a", "b"):
+        rooms.append(await Room.join(url, name=name, video_size=(160, 120)))
+        watches.append(ClientWatch(rooms[-1], name).start())
+    page = await join_in_browser(browser, url, "web")
     try:
-        url = await stack.create_room("blip")
-        for name in ("a", "b"):
-            rooms.append(await Room.join(url, name=name, video_size=(160, 120)))
-            watches.append(ClientWatch(rooms[-1], name).start())
-        page = await join_in_browser(browser, url, "web")
         await watch_page(page)
         await until(
             lambda: all(set(w.last_frame) == {"a", "b", "web"} - {w.name} for w in watches),
@@ -282,24 +334,6 @@ async def test_half_open_sockets_are_found_dead_by_keepalive_and_replaced(
         )
         replaced_after = time.monotonic() - frozen_at
         await until(lambda: time.monotonic() - frozen_at > replaced_after + 2, 5, "2 s more")
-        report = await page_report(page)
-        await page.context.close()
+        return await page_report(page), replaced_after, frozen_at
     finally:
-        for w in watches:
-            await w.close()
-        for room in rooms:
-            await room.leave()
-        await stack.stop_children()
-        await stack.stop()
-        await proxy.close()
-    gaps = {f"{s}->{w.name}": g for w in watches for s, g in w.gaps_until_now().items()}
-    gaps.update({f"{s}->web": g for s, g in report["gaps"].items() if s != "web"})
-    print(f"\nevery socket replaced {replaced_after:.1f} s after the freeze; largest gaps {gaps}")
-    for w in watches:  # when each sender's longest pause ended, from the freeze
-        print(w.name, {s: round(t - frozen_at, 2) for s, t in w.gap_ended_at.items()})
-    assert max(gaps.values()) <= MAX_GAP, gaps
-    for w in watches:
-        assert w.left == [] and w.disconnected is None, (w.name, w.left)
-        assert w.states == ["connected", "reconnecting", "reconnected"], (w.name, w.states)
-    assert report["removed"] == [], report
-    assert report["states"] == ["connected", "reconnecting", "connected"], report["states"]
+        await page.context.close()
