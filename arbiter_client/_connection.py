@@ -154,9 +154,8 @@ class RoomConnection:
                 if exc.code != ErrorCode.SFU_UNAVAILABLE.value:
                     raise
                 # the SFU's socket went away under the offer: the server owes us its
-                # sfu_ready, then we offer again
+                # sfu_ready (awaited from the refusal on, see _on_error), then we offer again
                 self.log.debug("the SFU went away while joining; waiting for it")
-                self._sfu_ready = asyncio.get_running_loop().create_future()
                 self.link.discard()
         self.state = RoomState.CONNECTED
         self._set_connection_state("connected", None)
@@ -226,6 +225,8 @@ class RoomConnection:
             self.fail(exc)
             return
         if refused:  # an offer that found no SFU: offered again after its sfu_ready
+            if joining and self._sfu_ready.done():  # its sfu_ready may come next
+                self._sfu_ready = asyncio.get_running_loop().create_future()
             self.link.refused(message.code, exc)
         self.log.warning("server error %s (ref %s): %s", message.code, message.ref, message.message)
         self.hub.emit(ev.ErrorReceived(code=message.code, message=message.message, ref=message.ref))

@@ -389,16 +389,11 @@ def _handshake(services: Services, connection_id: str, message: Message) -> None
     if conn.role == "participant":
         room = services.store.get_room(room_id)
         if room is None or room.sfu_state != "ready" or not room.sfu_connection_id:
-            _owe_sfu_ready(services, conn, message)
-            raise ProtocolError(
-                ErrorCode.SFU_UNAVAILABLE,
-                "the room's SFU is not connected yet; wait for 'sfu_ready'",
-                "handshake",
-            )
+            _sfu_away(services, conn, message, "the room's SFU is not connected yet")
+            return
         message.participant_id = conn.participant_id
         if not _send(services, room.sfu_connection_id, message):
-            _owe_sfu_ready(services, conn, message)
-            raise ProtocolError(ErrorCode.SFU_UNAVAILABLE, "the room's SFU went away", "handshake")
+            _sfu_away(services, conn, message, "the room's SFU went away")
         return
     # from the SFU: address a participant of the same room
     if message.participant_id is None:
@@ -416,13 +411,23 @@ def _handshake(services: Services, connection_id: str, message: Message) -> None
     )
 
 
-def _owe_sfu_ready(services: Services, conn: ConnectionRecord, message: Handshake) -> None:
-    """``conn``'s producer handshake could not reach its SFU: when the SFU is back it gets
-    ``sfu_ready`` and offers again. (A lost consumer answer needs nothing: the SFU, told of
-    everyone again when its socket is back, offers again what waits for an answer.)"""
-    if message.connection == "producer" and not conn.awaits_sfu:
+def _sfu_away(services: Services, conn: ConnectionRecord, message: Handshake, why: str) -> None:
+    """A participant's handshake found no SFU (its socket away, or none yet).
+
+    A producer handshake is refused with ``sfu_unavailable`` and its sender is owed
+    ``sfu_ready``: it offers again when the SFU is back. A consumer handshake (an answer)
+    is dropped: the SFU, told of everyone again when its socket is back, sends the offer
+    still waiting for an answer again, and the client answers that.
+    """
+    if message.connection == "consumer":
+        logger.info("consumer handshake of %s dropped: %s", conn.participant_id, why)
+        return
+    if not conn.awaits_sfu:
         conn.awaits_sfu = True
         services.store.put_connection(conn)
+    raise ProtocolError(
+        ErrorCode.SFU_UNAVAILABLE, f"{why}; offer again after 'sfu_ready'", "handshake"
+    )
 
 
 def _error(services: Services, connection_id: str, message: Message) -> None:

@@ -39,6 +39,8 @@ export class MediaLink {
   /** True while media is down: a new SFU is awaited, or being published to. */
   down = false;
   private waiting: (() => void) | null = null;
+  /** The SFU's `sfu_ready` owed after a refused offer (it may come before it is awaited). */
+  private owed: Promise<void> | null = null;
   private deadline: ReturnType<typeof setTimeout> | null = null;
   /** Counts restarts: an older one still running stops when it sees a newer one. */
   private generation = 0;
@@ -80,14 +82,22 @@ export class MediaLink {
         if (!(exc instanceof ArbiterError) || exc.code !== 'sfu_unavailable' || this.hooks.closed()) throw exc;
         producer.close();
         if (this.producer === producer) this.producer = null;
-        await this.hooks.until(this.waitForSfu());
+        const back = this.owed ?? this.waitForSfu();
+        this.owed = null;
+        await this.hooks.until(back);
       }
     }
   }
 
-  /** The server refused a handshake because the SFU is gone: a pending offer fails. */
+  /**
+   * The server refused the producer offer because the SFU is gone: the offer fails, and
+   * the `sfu_ready` the server owes is awaited from now on (it may come right after).
+   */
   refused(error: ArbiterError): void {
-    this.producer?.refuse(error);
+    const producer = this.producer;
+    if (!producer?.awaitingAnswer) return;
+    this.owed = this.waitForSfu();
+    producer.refuse(error);
   }
 
   /** Media is down: report it, and fail if it is not back within the budget. */
@@ -136,6 +146,7 @@ export class MediaLink {
   close(): void {
     this.clearDeadline();
     this.waiting = null;
+    this.owed = null;
     this.consumers.closeAll();
     this.producer?.close();
     this.producer = null;

@@ -140,6 +140,11 @@ export class Producer {
     refuse?.(error);
   }
 
+  /** Whether the offer still waits for the SFU's answer. */
+  get awaitingAnswer(): boolean {
+    return this.rejectAnswered !== null;
+  }
+
   /** Whether the data channel is open. */
   get open(): boolean {
     return this.channel.readyState === 'open';

@@ -228,6 +228,18 @@ describe('a new SFU mid-call', () => {
     await vi.waitFor(() => expect(room.connectionState).toBe('failed'));
   });
 
+  it('offers again when sfu_ready comes right after the refusal', async () => {
+    server.autoAnswer = false;
+    room = makeRoom();
+    const connected = room.connect();
+    await vi.waitFor(() => expect(server.socket.messages().some((m) => m.action === 'handshake')).toBe(true));
+    server.autoAnswer = true;
+    server.socket.deliver({ action: 'error', code: 'sfu_unavailable', message: 'the SFU went away', ref: 'handshake' });
+    server.socket.deliver({ action: 'sfu_ready', room_id: 'r' });
+    await connected;
+    expect(server.socket.messages().filter((m) => m.action === 'handshake')).toHaveLength(2);
+  });
+
   it('offers again after sfu_ready when the SFU went away under the join offer', async () => {
     server.autoAnswer = false;
     room = makeRoom();
