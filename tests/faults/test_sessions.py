@@ -10,12 +10,11 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page
 
 from arbiter_client import Room
 from arbiter_server.launcher import SubprocessLauncher
@@ -24,7 +23,7 @@ from tests.conftest import running_stack
 from tests.faults.dev import Dev
 from tests.faults.freezer import FreezingProxy
 from tests.faults.watch import ClientWatch, gateway_stats, page_report, watch_page
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, WEB_DIR
+from tests.web.conftest import WEB_DIR
 from tests.web.test_browser import join_in_browser
 
 pytestmark = [pytest.mark.faults]
@@ -32,16 +31,6 @@ pytestmark = [pytest.mark.faults]
 ROOM = ("--no-bot", "--pool-size", "0", "--no-turn", "--room", "talk", "--debug-stats")
 MAX_GAP = 2.0
 "Seconds a participant's video may pause at any other participant."
-
-
-@pytest.fixture
-def devs() -> Iterator[list[Dev]]:
-    started: list[Dev] = []
-    try:
-        yield started
-    finally:
-        for dev in started:
-            dev.cleanup()
 
 
 async def start_dev(devs: list[Dev], data_dir: Path, *args: str) -> Dev:
@@ -52,15 +41,12 @@ async def start_dev(devs: list[Dev], data_dir: Path, *args: str) -> Dev:
     return dev
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    assert (WEB_DIR / "index.html").exists(), f"{WEB_DIR} is not built (scripts/setup.sh)"
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
-        try:
-            yield b
-        finally:
-            await b.close()
+async def join_call(url: str, browser: Browser) -> tuple[Room, Room, list[ClientWatch], Page]:
+    """Python clients ``a`` and ``b`` (watched) and a Chromium page ``web`` in one room."""
+    a = await Room.join(url, name="a", video_size=(320, 240))
+    b = await Room.join(url, name="b", video_size=(320, 240))
+    watches = [ClientWatch(a, "a").start(), ClientWatch(b, "b").start()]
+    return a, b, watches, await join_in_browser(browser, url, "web")
 
 
 async def until(check: object, timeout: float, what: str) -> None:
@@ -84,10 +70,7 @@ async def test_a_call_survives_api_gateway_limits_in_compressed_time(
         devs, tmp_path / "data", "--idle-timeout", "3", "--max-connection-age", "10"
     )
     url, api = dev.facts["url"], dev.facts["api"]
-    a = await Room.join(url, name="a", video_size=(320, 240))
-    b = await Room.join(url, name="b", video_size=(320, 240))
-    watches = [ClientWatch(a, "a").start(), ClientWatch(b, "b").start()]
-    page = await join_in_browser(browser, url, "web")
+    a, b, watches, page = await join_call(url, browser)
     try:
         await watch_page(page)
 
@@ -198,11 +181,7 @@ async def test_a_killed_sfu_is_replaced_under_a_browser_without_a_leave(
     within 10 s, publishes to the new SFU (both clients get its video again), and never
     shows anyone leave."""
     dev = await start_dev(devs, tmp_path / "data")
-    url = dev.facts["url"]
-    a = await Room.join(url, name="a", video_size=(320, 240))
-    b = await Room.join(url, name="b", video_size=(320, 240))
-    watches = [ClientWatch(a, "a").start(), ClientWatch(b, "b").start()]
-    page = await join_in_browser(browser, url, "web")
+    a, b, watches, page = await join_call(dev.facts["url"], browser)
     try:
         await watch_page(page)
 

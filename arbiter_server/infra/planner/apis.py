@@ -248,19 +248,25 @@ def _plan_integration(ctx: PlanContext, api: _Api, api_id: str | None) -> None:
         if api.mock_route_keys and dup.get("IntegrationType") == "MOCK":
             continue  # the mock integration's own step keeps one
         if ours and dup["IntegrationId"] != ours[0]["IntegrationId"]:
-            ctx.change(
-                "delete",
-                "api-integration",
-                f"{api.name} ({dup['IntegrationId']})",
-                [
-                    APICall(
-                        "apigatewayv2",
-                        "delete_integration",
-                        {"ApiId": api_id, "IntegrationId": dup["IntegrationId"]},
-                    )
-                ],
-                "not ours",
+            _delete_integration(ctx, api, api_id, str(dup["IntegrationId"]), "not ours")
+
+
+def _delete_integration(
+    ctx: PlanContext, api: _Api, api_id: str | None, integration_id: str, why: str
+) -> None:
+    ctx.change(
+        "delete",
+        "api-integration",
+        f"{api.name} ({integration_id})",
+        [
+            APICall(
+                "apigatewayv2",
+                "delete_integration",
+                {"ApiId": api_id, "IntegrationId": integration_id},
             )
+        ],
+        why,
+    )
 
 
 def _plan_mock_integration(ctx: PlanContext, api: _Api, api_id: str | None) -> None:
@@ -306,19 +312,7 @@ def _plan_mock_integration(ctx: PlanContext, api: _Api, api_id: str | None) -> N
     mock_id = str(mocks[0]["IntegrationId"])
     ctx.values[_MOCK_ID] = mock_id
     for dup in mocks[1:]:
-        ctx.change(
-            "delete",
-            "api-integration",
-            f"{api.name} ({dup['IntegrationId']})",
-            [
-                APICall(
-                    "apigatewayv2",
-                    "delete_integration",
-                    {"ApiId": api_id, "IntegrationId": dup["IntegrationId"]},
-                )
-            ],
-            "duplicate",
-        )
+        _delete_integration(ctx, api, api_id, str(dup["IntegrationId"]), "duplicate")
     calls: list[Instruction] = []
     if mocks[0].get("RequestTemplates") != integration["RequestTemplates"]:
         calls.append(

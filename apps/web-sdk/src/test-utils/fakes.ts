@@ -242,18 +242,24 @@ export class FakeServer {
     return ws;
   }
 
+  /** The `identified` this server answers with (`extra`: a resume's fields). */
+  identified(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      action: 'identified',
+      room_id: 'r',
+      role: 'participant',
+      sfu_ready: this.sfuReady,
+      participant_id: `p_local${this.counter}`,
+      participants: this.existing,
+      ...(this.idleTimeout ? { idle_timeout: this.idleTimeout } : {}),
+      ...extra,
+    };
+  }
+
   onClientMessage(ws: FakeWebSocket, message: Message): void {
     if (ws.closed) return;
     if (message.action === 'identify') {
-      ws.deliver({
-        action: 'identified',
-        room_id: 'r',
-        role: 'participant',
-        sfu_ready: this.sfuReady,
-        participant_id: `p_local${this.counter}`,
-        participants: this.existing,
-        ...(this.idleTimeout ? { idle_timeout: this.idleTimeout } : {}),
-      });
+      ws.deliver(this.identified());
     } else if (message.action === 'resume') {
       this.spent.push(message.refresh_token);
       if (this.resume === 'refuse') {
@@ -261,19 +267,14 @@ export class FakeServer {
         return;
       }
       this.issued += 1;
-      ws.deliver({
-        action: 'identified',
-        room_id: 'r',
-        role: 'participant',
-        sfu_ready: this.sfuReady,
-        participant_id: `p_local${this.counter}`,
-        participants: this.existing,
-        resumed: this.resume === 'resumed',
-        refresh_token: `p_local${this.counter}.next${this.issued}`,
-        refresh_expires_at: 2000003600,
-        session_expires_at: 2000043200,
-        ...(this.idleTimeout ? { idle_timeout: this.idleTimeout } : {}),
-      });
+      ws.deliver(
+        this.identified({
+          resumed: this.resume === 'resumed',
+          refresh_token: `p_local${this.counter}.next${this.issued}`,
+          refresh_expires_at: 2000003600,
+          session_expires_at: 2000043200,
+        }),
+      );
     } else if (message.action === 'refresh') {
       this.spent.push(message.refresh_token);
       this.issued += 1;
