@@ -26,7 +26,6 @@ from arbiter_protocol import (
     ErrorBody,
     ErrorCode,
     Keepalive,
-    KeepaliveAck,
     ProtocolError,
     decode_json,
     encode_body,
@@ -36,7 +35,7 @@ from arbiter_protocol import (
 )
 
 from ..lambdas import maintenance, room_api, signaling
-from ..lambdas.routes import match_http_route
+from ..lambdas.routes import KEEPALIVE_REPLY, match_http_route
 from ..poster import LocalPoster
 from ..store import StoreUnavailable
 from .events import http_event, websocket_event
@@ -48,9 +47,6 @@ __all__ = ["LocalGateway"]
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], object], dict[str, Any]]
-
-KEEPALIVE_ACK = encode_message(KeepaliveAck())
-"What ``keepalive`` is answered (the same text as the deployed mock integration's)."
 
 
 class LocalGateway:
@@ -250,7 +246,7 @@ class LocalGateway:
         """Answer ``keepalive`` without the handlers (no store), within the socket's rate."""
         if clock.allow_keepalive(now):
             self.stats.keepalives += 1
-            await ws.send_str(KEEPALIVE_ACK)
+            await ws.send_str(KEEPALIVE_REPLY)
             return
         self.stats.keepalives_limited += 1
         limits = self.limits

@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from arbiter_protocol import KeepaliveAck, encode_message
-
-from ...lambdas.routes import HTTP_ROUTES, MOCK_WS_ROUTES, WS_ROUTES
+from ...lambdas.routes import HTTP_ROUTES, KEEPALIVE_REPLY, MOCK_WS_ROUTES, WS_ROUTES
 from ..models import TAG_KEY, APICall, Instruction, Template, Var
 from .context import PlanContext
 from .names import WS_STAGE
@@ -29,8 +27,6 @@ __all__ = [
 
 MOCK_REQUEST = '{"statusCode": 200}'
 "The mock integration's request template: it answers every request with status 200."
-KEEPALIVE_REPLY = encode_message(KeepaliveAck())
-"What the mock integration sends back to a ``keepalive`` (the local gateway sends the same)."
 KEEPALIVE_THROTTLE: dict[str, Any] = {"ThrottlingBurstLimit": 200, "ThrottlingRateLimit": 100.0}
 """Route throttling of ``keepalive`` (the whole API; each socket sends one a minute at most,
 so 100 a second carries about 6000 sockets)."""
