@@ -70,6 +70,7 @@ from .timing import (
 )
 
 __version__ = "0.1.0"
+"The version of the ``arbiter-video`` distribution (``pyproject.toml`` reads it from here)."
 
 __all__ = [
     "ACTIONS",

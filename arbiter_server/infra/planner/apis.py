@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...lambdas.routes import HTTP_ROUTES, KEEPALIVE_REPLY, MOCK_WS_ROUTES, WS_ROUTES
+from ...lambdas.routes import HTTP_CORS, HTTP_ROUTES, KEEPALIVE_REPLY, MOCK_WS_ROUTES, WS_ROUTES
 from ..models import TAG_KEY, APICall, Instruction, Template, Var
 from .context import PlanContext
 from .names import WS_STAGE
@@ -33,18 +33,14 @@ so 100 a second carries about 6000 sockets)."""
 _MOCK_ID = "ws_mock_integration_id"
 
 
-_CORS = {
-    "AllowOrigins": ["*"],
-    "AllowMethods": ["GET", "POST"],
-    "AllowHeaders": ["content-type", "x-api-key"],
-    "MaxAge": 3600,
-}
-
-
 def plan_apis(ctx: PlanContext) -> None:
     """The HTTP API (Room API) and the WebSocket API (signaling), one of each."""
     specs: list[tuple[str, str, dict[str, Any]]] = [
-        ("http_api_id", ctx.names.http_api, {"ProtocolType": "HTTP", "CorsConfiguration": _CORS}),
+        (
+            "http_api_id",
+            ctx.names.http_api,
+            {"ProtocolType": "HTTP", "CorsConfiguration": HTTP_CORS},
+        ),
         (
             "ws_api_id",
             ctx.names.ws_api,

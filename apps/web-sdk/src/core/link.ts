@@ -7,10 +7,10 @@
  * the reconnect budget fails the room.
  * @packageDocumentation
  */
-import type { Consumers } from './consumers';
-import { ArbiterError } from './errors';
-import type { Message } from './protocol';
-import type { Producer } from './producer';
+import type { Consumers } from './consumers.js';
+import { ArbiterError } from './errors.js';
+import type { Message } from './protocol/index.js';
+import type { Producer } from './producer.js';
 
 /** What the link needs from its room. */
 export interface MediaLinkHooks {

@@ -20,7 +20,7 @@ import {
   ProtocolError,
   refreshDelay,
   type BodyType,
-} from './protocol';
+} from './protocol/index.js';
 
 const EXAMPLES = resolve(__dirname, '../../../../tests/protocol/examples');
 const MANIFEST = resolve(__dirname, '../../../../tests/protocol/manifest.json');

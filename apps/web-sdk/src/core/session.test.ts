@@ -4,8 +4,8 @@
  * scripted server of test-utils.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakePeerConnection, FakeServer, fakeSdp, resetFakes } from '../test-utils/fakes';
-import { Room } from './room';
+import { FakePeerConnection, FakeServer, fakeSdp, resetFakes } from '../test-utils/fakes.js';
+import { Room } from './room.js';
 
 let server: FakeServer;
 let room: Room;

@@ -8,7 +8,7 @@
  * does the same (docs/signaling.md). Nothing here knows about media.
  * @packageDocumentation
  */
-import { ArbiterError } from './errors';
+import { ArbiterError } from './errors.js';
 import {
   decodeBody,
   DEFAULT_IDLE_TIMEOUT,
@@ -25,8 +25,8 @@ import {
   type JoinResponse,
   type Message,
   type Refreshed,
-} from './protocol';
-import type { RoomEnvironment } from './types';
+} from './protocol/index.js';
+import type { RoomEnvironment } from './types.js';
 
 /** The room URL without a trailing slash, or an error for something that is not one. */
 export function normaliseRoomUrl(url: string): string {
