@@ -17,13 +17,13 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from arbiter_client import Room
+from arbiter_server.lambdas.page import find_web_dir
 from arbiter_server.launcher import SubprocessLauncher
 from arbiter_server.local import LocalStack, LocalStackConfig
 from tests.conftest import running_stack
 from tests.faults.dev import Dev
 from tests.faults.freezer import FreezingProxy
 from tests.faults.watch import ClientWatch, gateway_stats, page_report, watch_page
-from tests.web.conftest import WEB_DIR
 from tests.web.test_browser import join_in_browser
 
 pytestmark = [pytest.mark.faults]
@@ -240,13 +240,15 @@ async def test_half_open_sockets_are_found_dead_by_keepalive_and_replaced(
     proxy that freezes them: no byte either way, no close. Each holder finds its socket
     dead when a keepalive goes unanswered and resumes on a new one; media never stops and
     nobody sees a leave."""
+    page_dir = find_web_dir()
+    assert page_dir is not None, "the demo page is not built: run `npm run build` in apps/web-sdk"
     proxy = FreezingProxy()
     port = await proxy.listen()
     config = LocalStackConfig(
         data_dir=tmp_path,
         port=0,
         pool_size=0,
-        web_dir=WEB_DIR,
+        web_dir=page_dir,
         idle_timeout=3,
         settings={"signaling_url": f"ws://127.0.0.1:{port}/ws"},
         # the SFU process through the proxy too
