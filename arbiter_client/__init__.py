@@ -51,6 +51,7 @@ from ._exceptions import (
     ServerError,
     Unauthorized,
 )
+from ._follow import SpeakerFollower
 from ._media import (
     CameraSource,
     FileSource,
@@ -63,7 +64,6 @@ from ._media import (
     TrackSource,
     color_for_name,
 )
-from ._follow import SpeakerFollower
 from ._notebook import RoomView
 from ._participant import LocalParticipant, RemoteParticipant, TrackKind
 from ._player import AudioPlayer

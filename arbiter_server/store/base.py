@@ -63,6 +63,9 @@ class RoomRecord:
     "The client address whose request started the current SFU (None: the service itself)."
     waiting_since: float | None = None
     "When an SFU was started for joiners none of whom has identified yet."
+    sfu_since: float | None = None
+    """When the room's current SFU instance first identified (a resume on a new socket does
+    not change it): participants away since before then missed its ``sfu_ready``."""
 
 
 @dataclass
@@ -85,6 +88,9 @@ class ConnectionRecord:
     "When that session ends (participants); the connection is then closed."
     hand_raised: bool = False
     "True while the participant's hand is raised (``update_participant``)."
+    awaits_sfu: bool = False
+    """A participant told that the room's SFU is not ready (or whose handshake found it
+    gone): it is owed ``sfu_ready`` when the SFU is back."""
 
 
 @dataclass

@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS rooms (
     sfu_changed_at REAL,
     empty_since REAL,
     sfu_started_by TEXT,
-    waiting_since REAL
+    waiting_since REAL,
+    sfu_since REAL
 );
 CREATE TABLE IF NOT EXISTS connections (
     connection_id TEXT PRIMARY KEY,
@@ -58,7 +59,8 @@ CREATE TABLE IF NOT EXISTS connections (
     grants TEXT,
     session_id TEXT,
     session_ends_at REAL,
-    hand_raised INTEGER NOT NULL DEFAULT 0
+    hand_raised INTEGER NOT NULL DEFAULT 0,
+    awaits_sfu INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS connections_room ON connections (room_id, role);
 CREATE TABLE IF NOT EXISTS sessions (
@@ -398,11 +400,12 @@ class SQLiteStore(Store):
 
 
 _ADDED_COLUMNS = {
-    "rooms": {"sfu_started_by": "TEXT", "waiting_since": "REAL"},
+    "rooms": {"sfu_started_by": "TEXT", "waiting_since": "REAL", "sfu_since": "REAL"},
     "connections": {
         "session_id": "TEXT",
         "session_ends_at": "REAL",
         "hand_raised": "INTEGER NOT NULL DEFAULT 0",
+        "awaits_sfu": "INTEGER NOT NULL DEFAULT 0",
     },
     "sessions": {"hand_raised": "INTEGER NOT NULL DEFAULT 0"},
 }
@@ -477,4 +480,5 @@ def _room(row: sqlite3.Row) -> RoomRecord:
 def _conn(row: sqlite3.Row) -> ConnectionRecord:
     data = _known(row, _CONN_COLUMNS)
     data["hand_raised"] = bool(data.get("hand_raised"))
+    data["awaits_sfu"] = bool(data.get("awaits_sfu"))
     return ConnectionRecord(**data)

@@ -98,6 +98,22 @@ describe('screen share', () => {
     expect(errors).not.toHaveBeenCalled();
   });
 
+  it('goes on over the new producer connection of a new SFU', async () => {
+    await room.startScreenShare();
+    const track = room.localParticipant!.screenTrack;
+    server.socket.deliver({ action: 'sfu_ready', room_id: 'r' });
+    await vi.waitFor(() => expect(offers()).toHaveLength(4)); // join, share, new SFU, its share
+    const fresh = FakePeerConnection.all.at(-1)!;
+    expect(fresh).not.toBe(producer());
+    expect(fresh.transceivers.map((t) => [t.kind, t.direction])).toEqual([
+      ['audio', 'sendonly'],
+      ['video', 'sendonly'],
+      ['video', 'sendonly'],
+    ]);
+    expect(fresh.transceivers[2]!.track).toBe(track);
+    expect(offers()[3]).toMatchObject({ tracks: [{ id: 'microphone' }, { id: 'camera' }, { id: 'screen' }] });
+  });
+
   it("shows a remote participant's paused screen from its track_state", () => {
     channel().deliver({ action: 'track_state', kind: 'video', muted: true, sender: 'p_bot', track_id: 'screen' });
     const bot = room.getParticipant('p_bot')!;

@@ -53,6 +53,7 @@ export class Producer {
   private screen: RTCRtpTransceiver | null = null;
   private negotiation: Promise<void> = Promise.resolve();
   private readonly streams: MediaStream[];
+  private rejectAnswered: ((error: ArbiterError) => void) | null = null;
   private closed = false;
 
   constructor(
@@ -84,9 +85,11 @@ export class Producer {
         handlers.onOpen();
       };
     });
-    this.answered = new Promise<void>((resolve) => {
+    this.answered = new Promise<void>((resolve, reject) => {
       this.resolveAnswered = resolve;
+      this.rejectAnswered = reject;
     });
+    this.answered.catch(() => undefined); // read by publish(); nobody else waits on it
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'failed') {
         handlers.onFailed(new ArbiterError('webrtc_error', 'the media connection to the server failed'));
@@ -142,8 +145,9 @@ export class Producer {
         this.screen.direction = 'inactive';
         await this.screen.sender.replaceTrack(null);
       }
-      this.answered = new Promise<void>((resolve) => {
+      this.answered = new Promise<void>((resolve, reject) => {
         this.resolveAnswered = resolve;
+        this.rejectAnswered = reject;
       });
       const pc = this.pc;
       await pc.setLocalDescription(await pc.createOffer());
@@ -167,6 +171,7 @@ export class Producer {
         () => {
           const answered = this.resolveAnswered;
           this.resolveAnswered = null;
+          this.rejectAnswered = null;
           answered?.();
         },
         (exc: unknown) => this.handlers.onFailed(new ArbiterError('webrtc_error', `bad producer answer: ${String(exc)}`)),
@@ -176,6 +181,24 @@ export class Producer {
         console.warn('arbiter: producer candidate refused', exc),
       );
     }
+  }
+
+  /** The offer will get no answer (e.g. the SFU went away): {@link Producer.publish} rejects. */
+  refuse(error: ArbiterError): void {
+    const refuse = this.rejectAnswered;
+    this.resolveAnswered = null;
+    this.rejectAnswered = null;
+    refuse?.(error);
+  }
+
+  /** Whether the offer still waits for the SFU's answer. */
+  get awaitingAnswer(): boolean {
+    return this.rejectAnswered !== null;
+  }
+
+  /** Whether a screen is being sent (see {@link Producer.shareScreen}). */
+  get sharesScreen(): boolean {
+    return this.screen !== null && this.screen.direction === 'sendonly';
   }
 
   /** Whether the data channel is open. */
@@ -218,7 +241,7 @@ export class Producer {
   /** Close the channel and the connection. */
   close(): void {
     this.closed = true;
-    this.resolveAnswered = null;
+    this.refuse(new ArbiterError('connection_lost', 'the producer connection was closed'));
     this.channel.close();
     this.pc.close();
   }

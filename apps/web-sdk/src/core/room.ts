@@ -8,6 +8,7 @@
 import { Consumers } from './consumers.js';
 import { Emitter } from './emitter.js';
 import { ArbiterError } from './errors.js';
+import { MediaLink } from './link.js';
 import { acquireMedia, mediaProblemError, withoutDevice, type MediaProblem } from './media.js';
 import {
   CHAT_TOPIC,
@@ -15,6 +16,7 @@ import {
   parseMessage,
   ProtocolError,
   type DataMessage,
+  type Identified,
   type Message,
 } from './protocol/index.js';
 import { Producer } from './producer.js';
@@ -77,6 +79,7 @@ export class Room extends Emitter<RoomEvents> {
   private readonly wantAudio: boolean;
   private readonly wantVideo: boolean;
   private readonly timeoutMs: number;
+  private readonly reconnectTimeoutMs: number;
 
   private state: ConnectionState = 'idle';
   private chat: readonly ChatMessage[] = [];
@@ -85,8 +88,6 @@ export class Room extends Emitter<RoomEvents> {
   private iceServers: RTCIceServer[] = [];
   private localAudio: MediaStreamTrack | null = null;
   private localVideo: MediaStreamTrack | null = null;
-  private producer: Producer | null = null;
-  private sfuReady: (() => void) | null = null;
   private connectPromise: Promise<void> | null = null;
   private localScreen: MediaStreamTrack | null = null;
   private devices: ActiveDevices;
@@ -95,6 +96,7 @@ export class Room extends Emitter<RoomEvents> {
   private readonly roster: Roster;
   private readonly session: Session;
   private readonly consumers: Consumers;
+  private readonly link: MediaLink;
   private rejectClosed: (error: ArbiterError) => void = () => undefined;
   /** Rejects when the room is closed (left or failed): every wait while joining races it. */
   private readonly closed: Promise<never>;
@@ -107,23 +109,47 @@ export class Room extends Emitter<RoomEvents> {
     this.wantVideo = options.video ?? true;
     this.timeoutMs = (options.timeout ?? 20) * 1000;
     this.devices = { ...options.devices };
+    this.reconnectTimeoutMs = (options.reconnectTimeout ?? 30) * 1000;
     this.env = { ...defaultEnvironment(), ...options.environment };
     this.closed = new Promise<never>((_, reject) => {
       this.rejectClosed = reject;
     });
     this.closed.catch(() => undefined);
     this.roster = new Roster((event, ...args) => this.emit(event, ...args));
-    this.session = new Session(this.url, this.name, this.env, this.abort.signal);
+    this.session = new Session(this.url, this.name, this.env, this.abort.signal, this.reconnectTimeoutMs);
     this.consumers = new Consumers(this.env, () => ({ iceServers: this.iceServers }), {
       send: (message) => this.session.send(message),
       onTrack: (info, track) => this.roster.addTrack(info, track),
       onTrackEnded: (info, track) => this.roster.dropTrack(info, track),
       onError: (error) => this.emit('error', error),
     });
+    this.link = new MediaLink(
+      this.consumers,
+      {
+        createProducer: (onFailed) =>
+          new Producer(
+            this.env,
+            { iceServers: this.iceServers },
+            { audio: this.localAudio, video: this.localVideo },
+            { onMessage: (raw) => this.onChannelMessage(raw), onOpen: () => this.announceTrackState(), onFailed },
+          ),
+        send: (message) => this.session.send(message),
+        until: (promise) => this.until(promise),
+        joining: () => this.state === 'connecting',
+        closed: () => this.isClosed(),
+        down: () => this.setState('reconnecting'),
+        settled: () => {
+          this.shareScreenAgain();
+          this.settled();
+        },
+        fail: (error) => this.fail(error),
+      },
+      this.reconnectTimeoutMs,
+    );
     this.session.route('sfu_ready', () => {
-      const ready = this.sfuReady;
-      this.sfuReady = null;
-      ready?.();
+      // joining, or publishing again once the SFU is back; else a new SFU mid-call
+      if (this.link.sfuReady()) return;
+      if (this.state === 'connected' || this.state === 'reconnecting') this.link.restart('the room has a new SFU');
     });
     this.session.route('participant_joined', (m) => {
       if (m.participant.id !== this.roster.localId) this.roster.addRemote(m.participant);
@@ -137,12 +163,15 @@ export class Room extends Emitter<RoomEvents> {
       this.roster.removeRemote(m.participant_id, m.reason);
     });
     this.session.route('handshake', (m) => {
-      if (m.connection === 'producer') this.producer?.onHandshake(m);
+      if (m.connection === 'producer') this.link.producer?.onHandshake(m);
       else if (!this.isClosed()) this.consumers.onHandshake(m);
     });
     this.session.route('error', (m) => {
       console.warn(`arbiter: signaling error ${m.code}: ${m.message}`);
-      this.emit('error', new ArbiterError(m.code as ArbiterError['code'], m.message));
+      const error = new ArbiterError(m.code as ArbiterError['code'], m.message);
+      // an offer that found no SFU: published again after the SFU's sfu_ready
+      if (m.code === 'sfu_unavailable' && m.ref === 'handshake') this.link.refused(error);
+      this.emit('error', error);
     });
   }
 
@@ -257,23 +286,27 @@ export class Room extends Emitter<RoomEvents> {
         isSpeaking: false,
         handRaised: false,
       });
-      const sfuReady = new Promise<void>((resolve) => {
-        this.sfuReady = resolve;
-      });
+      const sfuReady = this.link.waitForSfu();
       await this.until(
         this.session.open(
           join,
           (identified) => {
             for (const p of identified.participants) if (p.id !== this.roster.localId) this.roster.addRemote(p);
-            if (identified.sfu_ready) this.sfuReady?.();
+            if (identified.sfu_ready) this.link.sfuReady();
           },
-          () => {
-            if (!this.isClosed()) this.fail(new ArbiterError('connection_lost', 'the signaling connection was lost'));
+          {
+            mayResume: () => this.state === 'connected' || this.state === 'reconnecting',
+            onLost: () => this.setState('reconnecting'),
+            onResumed: (identified) => this.resumed(identified),
+            onFailed: (error) => this.fail(error),
+            onIceServers: (servers) => {
+              this.iceServers = toRtcIceServers(servers);
+            },
           },
         ),
       );
       await this.until(sfuReady);
-      await this.until(this.startProducer());
+      await this.until(this.link.publish());
       if (this.isClosed()) throw this.closedError();
       this.setState('connected');
       this.emit('joined', { roomId: join.room_id, participantId: join.participant_id });
@@ -294,19 +327,33 @@ export class Room extends Emitter<RoomEvents> {
     return new ArbiterError('connection_lost', 'the room was closed while joining');
   }
 
-  private async startProducer(): Promise<void> {
-    const producer = new Producer(
-      this.env,
-      { iceServers: this.iceServers },
-      { audio: this.localAudio, video: this.localVideo },
-      {
-        onMessage: (raw) => this.onChannelMessage(raw),
-        onOpen: () => this.announceTrackState(),
-        onFailed: (error) => this.fail(error),
-      },
+  // --------------------------------------------------------------------- staying joined
+
+  /** Signaling is back on a new socket: catch up on who came and went meanwhile. */
+  private resumed(identified: Identified): void {
+    const present = new Map(
+      identified.participants.filter((p) => p.id !== this.roster.localId).map((p) => [p.id, p]),
     );
-    this.producer = producer;
-    await producer.publish((message) => this.session.send(message), (p) => this.until(p));
+    for (const p of this.roster.participants) {
+      if (!p.isLocal && !present.has(p.id)) {
+        this.consumers.forget(p.id);
+        this.roster.removeRemote(p.id, 'left'); // left while we were away
+      }
+    }
+    for (const info of present.values()) this.roster.addRemote(info);
+    if (!identified.resumed) {
+      // the server had dropped us: set the media up again (once the SFU is there)
+      if (identified.sfu_ready) this.link.restart('rejoined as a new session');
+      else this.link.lost('rejoined while the SFU is away');
+    }
+    // resumed while the SFU is not ready: its own socket is away (our media is fine), or
+    // a new SFU is starting, whose sfu_ready restarts the media
+    this.settled();
+  }
+
+  /** Back to `connected` once both signaling and media are up again. */
+  private settled(): void {
+    if (this.state === 'reconnecting' && !this.link.down && !this.session.isReconnecting) this.setState('connected');
   }
 
   // ------------------------------------------------------------------------------- data
@@ -340,7 +387,7 @@ export class Room extends Emitter<RoomEvents> {
     } else if (message.action === 'data') {
       this.onData(message);
     } else if (message.action === 'layers') {
-      this.producer?.setLayers(message.track_id, message.active).catch((exc: unknown) => {
+      this.link.producer?.setLayers(message.track_id, message.active).catch((exc: unknown) => {
         console.warn('arbiter: could not change the simulcast layers', exc);
       });
     }
@@ -382,7 +429,7 @@ export class Room extends Emitter<RoomEvents> {
    * message breaks the protocol's limits.
    */
   sendData(data: string | Uint8Array, options: { topic?: string; to?: string[] } = {}): string {
-    const producer = this.producer;
+    const producer = this.link.producer;
     if (!producer || !producer.open) {
       throw new ArbiterError('connection_lost', 'cannot send: the data channel is not open');
     }
@@ -424,7 +471,7 @@ export class Room extends Emitter<RoomEvents> {
    * Throws {@link ArbiterError} if the data channel is not open.
    */
   setSubscription(participantId: string, options: SubscriptionOptions = {}): void {
-    const producer = this.producer;
+    const producer = this.link.producer;
     if (!producer || !producer.open) {
       throw new ArbiterError('connection_lost', 'cannot change a subscription: the data channel is not open');
     }
@@ -435,7 +482,7 @@ export class Room extends Emitter<RoomEvents> {
   /** Tell the others (through the SFU, which repeats it to late joiners) our mute state. */
   private announceTrackState(kinds: readonly ('audio' | 'video' | 'screen')[] = ['audio', 'video', 'screen']): void {
     const local = this.localParticipant;
-    const producer = this.producer;
+    const producer = this.link.producer;
     if (!local || !producer || !producer.open) return;
     for (const kind of kinds) {
       if (kind === 'screen') {
@@ -485,7 +532,7 @@ export class Room extends Emitter<RoomEvents> {
       }
       if (kind === 'audio') this.localAudio = track;
       else this.localVideo = track;
-      await this.producer?.replaceTrack(kind, track);
+      await this.link.producer?.replaceTrack(kind, track);
       this.roster.update(local.id, kind === 'audio' ? { audioTrack: track } : { videoTrack: track });
     }
     if (!track) return false;
@@ -515,7 +562,7 @@ export class Room extends Emitter<RoomEvents> {
    * "Stop sharing".
    */
   async startScreenShare(): Promise<boolean> {
-    const producer = this.producer;
+    const producer = this.link.producer;
     const local = this.localParticipant;
     if (!producer || !local || this.isClosed()) return false;
     if (this.localScreen) return true;
@@ -543,6 +590,19 @@ export class Room extends Emitter<RoomEvents> {
     return true;
   }
 
+  /** A new producer connection (a new SFU) carries the screen still being shared. */
+  private shareScreenAgain(): void {
+    const producer = this.link.producer;
+    const track = this.localScreen;
+    if (!producer || !track || producer.sharesScreen) return;
+    producer.shareScreen(track, (m) => this.session.send(m), (p) => this.until(p)).then(
+      () => this.announceTrackState(['screen']),
+      (exc: unknown) => {
+        if (!this.isClosed()) this.emit('error', toArbiterError(exc));
+      },
+    );
+  }
+
   /** Stop sharing the screen (its section goes quiet; the others' screen tile goes away). */
   async stopScreenShare(): Promise<void> {
     const track = this.localScreen;
@@ -551,7 +611,7 @@ export class Room extends Emitter<RoomEvents> {
     this.localScreen = null;
     track.stop();
     if (local) this.roster.update(local.id, { screenTrack: null });
-    await this.producer?.shareScreen(null, (m) => this.session.send(m), (p) => this.until(p));
+    await this.link.producer?.shareScreen(null, (m) => this.session.send(m), (p) => this.until(p));
   }
 
   /** Start (true) or stop sharing the screen; resolves to whether one is shared. */
@@ -603,7 +663,7 @@ export class Room extends Emitter<RoomEvents> {
     }
     const old = media === 'audio' ? this.localAudio : this.localVideo;
     track.enabled = media === 'audio' ? local.audioEnabled : local.videoEnabled;
-    await this.producer?.replaceTrack(media, track);
+    await this.link.producer?.replaceTrack(media, track);
     if (media === 'audio') this.localAudio = track;
     else this.localVideo = track;
     old?.stop();
@@ -640,13 +700,10 @@ export class Room extends Emitter<RoomEvents> {
     this.abort.abort();
     this.localScreen?.stop();
     this.localScreen = null;
-    this.consumers.closeAll();
-    this.producer?.close();
-    this.producer = null;
+    this.link.close();
     this.localAudio?.stop();
     this.localVideo?.stop();
     this.session.close();
-    this.sfuReady = null;
   }
 }
 

@@ -72,6 +72,11 @@ export const VideoConference = React.forwardRef<HTMLDivElement, VideoConferenceP
             Joining…
           </p>
         )}
+        {state === 'reconnecting' && (
+          <p className="arb-status" role="status">
+            Reconnecting…
+          </p>
+        )}
         <div className="arb-stage">
           {main}
           {local && (remote.length > 0 || presenter) && (

@@ -1,5 +1,6 @@
 import * as React from 'react';
 import { gridLayout } from '../../core/layout.js';
+import { useBoxSize } from './useBoxSize.js';
 
 /** Props of {@link GridLayout}. @public */
 export interface GridLayoutProps extends React.HTMLAttributes<HTMLDivElement> {
@@ -22,17 +23,7 @@ export const GridLayout = React.forwardRef<HTMLDivElement, GridLayoutProps>(func
 ) {
   const inner = React.useRef<HTMLDivElement | null>(null);
   React.useImperativeHandle(ref, () => inner.current as HTMLDivElement);
-  const [size, setSize] = React.useState<{ width: number; height: number } | null>(null);
-  React.useEffect(() => {
-    const el = inner.current;
-    if (!el || typeof ResizeObserver === 'undefined') return undefined;
-    const observer = new ResizeObserver((entries) => {
-      const box = entries[0]?.contentRect;
-      if (box) setSize({ width: box.width, height: box.height });
-    });
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, []);
+  const size = useBoxSize(inner);
   const gap = 8;
   // Tiles sized so that all of them fit the box (16:9), never overflowing the controls.
   const layout = size ? gridLayout(count, size.width, size.height, 16 / 9, gap) : null;
