@@ -18,6 +18,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from arbiter_client import (
+    ActiveSpeakersChanged,
     ArbiterError,
     AudioPlayer,
     ChatMessage,
@@ -28,6 +29,7 @@ from arbiter_client import (
     NotPublishing,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantUpdated,
     Publish,
     RemoteTrack,
     Room,
@@ -42,22 +44,27 @@ from .messages import (
     AudioLevel,
     ChatReceived,
     ConnectionChanged,
+    HandChanged,
     JoinFailed,
     MuteChanged,
     ParticipantAdded,
+    ParticipantChanged,
     ParticipantRemoved,
     RoomJoined,
     RttMeasured,
+    ScreenEnded,
+    ScreenStarted,
+    SpeakersChanged,
     VideoEnded,
     VideoFrame,
 )
 from .render import Pixels, VideoRows, frame_to_rows
-from .widgets import ChatPanel, ParticipantTile, Stage, StatusBar
+from .widgets import ChatPanel, ParticipantTile, ScreenTile, Stage, StatusBar, VideoView
 
 __all__ = ["CHAT_TOPIC", "ArbiterTUI", "grid_columns"]
 
 LEVEL_INTERVAL = 0.1
-"Seconds between audio level updates."
+"Seconds between audio level (meter) updates."
 STATS_INTERVAL = 2.0
 "Seconds between round-trip time measurements."
 
@@ -89,13 +96,15 @@ def _render_frame(frame: av.VideoFrame, cols: int, rows: int) -> VideoRows:
 
 
 class ArbiterTUI(App[int]):
-    """Join an Arbiter room in the terminal: video tiles, levels, chat, mute."""
+    """Join an Arbiter room in the terminal: video tiles, a shared screen large, level
+    meters, the SFU's active speakers, raised hands, chat, mute."""
 
     CSS_PATH = "app.tcss"
     TITLE = "Arbiter"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("m", "toggle_mic", "Mute mic"),
         Binding("v", "toggle_camera", "Stop/start video"),
+        Binding("h", "toggle_hand", "Raise/lower hand"),
         Binding("c", "focus_chat", "Chat"),
         Binding("escape", "leave_chat", "Back", show=False),
         Binding("q", "leave", "Leave"),
@@ -126,33 +135,36 @@ class ArbiterTUI(App[int]):
         self.video_size = video_size
         self.room: Room | None = None
         self.tiles: dict[str, ParticipantTile] = {}
+        self.screens: dict[str, RemoteTrack] = {}
+        "Shared screens by participant id, oldest first: the first one is shown large."
         self._video: dict[str, Worker[None]] = {}
+        self._screen_video: Worker[None] | None = None
+        # the widgets the room's messages touch are kept, not queried: messages may still
+        # arrive while the app tears down
+        self.stage = Stage(id="stage")
+        "Where the tiles go."
+        self.empty = Static("Joining\u2026", id="empty")
+        "What the stage says while nobody else is here."
+        self.screen_tile = ScreenTile(id="screen")
+        "The large tile of the shared screen (hidden while nobody shares one)."
+        self.grid = Container(id="tiles")
+        "The container of participant tiles."
+        self.chat = ChatPanel(id="chat")
+        "The chat panel."
+        self.status = StatusBar(id="status")
+        "The status bar."
 
     # ------------------------------------------------------------------ structure
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
-            with Stage(id="stage"):
-                yield Static("Joining\u2026", id="empty")
-                yield Container(id="tiles")
-            yield ChatPanel(id="chat")
-        yield StatusBar(id="status")
+            with self.stage:
+                yield self.empty
+                yield self.screen_tile
+                yield self.grid
+            yield self.chat
+        yield self.status
         yield Footer()
-
-    @property
-    def grid(self) -> Container:
-        """The container of participant tiles."""
-        return self.query_one("#tiles", Container)
-
-    @property
-    def chat(self) -> ChatPanel:
-        """The chat panel."""
-        return self.query_one("#chat", ChatPanel)
-
-    @property
-    def status(self) -> StatusBar:
-        """The status bar."""
-        return self.query_one("#status", StatusBar)
 
     def on_mount(self) -> None:
         self.status.local_name = self.display_name
@@ -204,17 +216,37 @@ class ArbiterTUI(App[int]):
     def _on_room_event(self, event: Event) -> None:
         match event:
             case ParticipantJoined(participant=p):
-                self.post_message(ParticipantAdded(p.id, p.name))
-                for kind, muted in (("audio", p.audio_muted), ("video", p.video_muted)):
+                self.post_message(ParticipantAdded(p.id, p.name, p.hand_raised))
+                for kind, muted in (
+                    ("audio", p.audio_muted),
+                    ("video", p.video_muted),
+                    ("screen", p.screen_muted),
+                ):
                     if muted:
                         self.post_message(MuteChanged(p.id, kind, True))
             case ParticipantLeft(participant=p):
                 self._stop_video(p.id)
+                if self.screens.pop(p.id, None) is not None:
+                    self.post_message(ScreenEnded(p.id))
                 self.post_message(ParticipantRemoved(p.id))
+            case ParticipantUpdated(participant=p):
+                self.post_message(ParticipantChanged(p.id, p.name, p.hand_raised))
+            case ActiveSpeakersChanged(speakers=speakers):
+                self.post_message(SpeakersChanged(tuple(p.id for p in speakers)))
+            case TrackSubscribed(participant=p, kind="video", source="screen", track=track):
+                self.screens[p.id] = track
+                self.post_message(ScreenStarted(p.id))
             case TrackSubscribed(participant=p, kind="video", track=track):
                 self._start_video(p.id, track)
-            case TrackUnsubscribed(participant=p, kind="video"):
-                self._stop_video(p.id)
+            case TrackUnsubscribed(participant=p, kind="video", track=track):
+                if track.source == "screen":
+                    if self.screens.get(p.id) is track:
+                        del self.screens[p.id]
+                        self.post_message(ScreenEnded(p.id))
+                else:
+                    self._stop_video(p.id)
+            case TrackMuted(participant=p, kind=kind, muted=muted, track_id="screen"):
+                self.post_message(MuteChanged(p.id, "screen", muted))
             case TrackMuted(participant=p, kind=kind, muted=muted):
                 self.post_message(MuteChanged(p.id, kind, muted))
             case ChatMessage(name=name, text=text):
@@ -228,11 +260,12 @@ class ArbiterTUI(App[int]):
 
     @work(exclusive=True, group="poll")
     async def _poll_room(self, room: Room) -> None:
-        """Audio levels and speaking ten times a second, the round-trip time every 2 s."""
+        """Audio levels for the meters ten times a second (who speaks comes from the
+        SFU's ``active_speakers``), the round-trip time every 2 s."""
         next_stats = 0.0
         while room.state in (RoomState.JOINING, RoomState.CONNECTED):
             for p in list(room.participants.values()):
-                self.post_message(AudioLevel(p.id, p.audio_level, p.is_speaking))
+                self.post_message(AudioLevel(p.id, p.audio_level))
             if time.monotonic() >= next_stats:
                 next_stats = time.monotonic() + STATS_INTERVAL
                 try:
@@ -255,20 +288,52 @@ class ArbiterTUI(App[int]):
             worker.cancel()
             self.post_message(VideoEnded(pid))
 
-    async def _pump_video(self, pid: str, track: RemoteTrack) -> None:
+    def _view(self, pid: str, screen: bool) -> VideoView | None:
+        """Where ``pid``'s camera (or shared screen) shows now; ``None`` while it does not
+        (no tile, camera off, another presenter's screen, paused)."""
+        if screen:
+            shown = self.screen_tile
+            return shown.video if shown.presenter_id == pid and not shown.paused else None
+        tile = self.tiles.get(pid)
+        return tile.video if tile is not None and not tile.video_muted else None
+
+    async def _pump_video(self, pid: str, track: RemoteTrack, screen: bool = False) -> None:
         """Render the newest frame (the SDK drops older ones) at most ``fps`` times a
         second, converting and scaling in a thread."""
         interval = 1 / self.fps
         async for frame in track.av_frames(latest=True):
             started = time.monotonic()
-            tile = self.tiles.get(pid)
-            if tile is None or tile.video_muted or not isinstance(frame, av.VideoFrame):
+            view = self._view(pid, screen)
+            if view is None or not isinstance(frame, av.VideoFrame):
                 continue
-            cols, rows = tile.video.size
+            cols, rows = view.size
             if cols > 0 and rows > 0:
                 rendered = await asyncio.to_thread(_render_frame, frame, cols, rows)
-                self.post_message(VideoFrame(pid, rendered))
+                self.post_message(VideoFrame(pid, rendered, screen=screen))
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+    def _show_screen(self) -> None:
+        """Show the oldest shared screen large (the cameras go to a column beside it), or
+        the grid again when nobody shares one."""
+        shown = self.screen_tile
+        presenter = next(iter(self.screens), None)
+        if presenter == shown.presenter_id:
+            return
+        if self._screen_video is not None:
+            self._screen_video.cancel()
+            self._screen_video = None
+        shown.presenter_id = presenter
+        self.stage.set_class(presenter is not None, "presenting")
+        if presenter is not None:
+            tile = self.tiles.get(presenter)
+            shown.presenter_name = tile.participant_name if tile is not None else presenter
+            shown.paused = False
+            self._screen_video = self.run_worker(
+                self._pump_video(presenter, self.screens[presenter], screen=True),
+                name=f"screen:{presenter}",
+                group="screen",
+            )
+        self._layout_grid()
 
     # ------------------------------------------------------------------ UI reactions
 
@@ -281,9 +346,7 @@ class ArbiterTUI(App[int]):
     def on_join_failed(self, message: JoinFailed) -> None:
         self.status.state = "failed"
         self.status.reason = message.reason
-        self.query_one("#empty", Static).update(
-            f"Could not join {self.url}:\n{message.reason}\n\nPress q to quit."
-        )
+        self.empty.update(f"Could not join {self.url}:\n{message.reason}\n\nPress q to quit.")
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         self.status.state = message.state
@@ -296,8 +359,10 @@ class ArbiterTUI(App[int]):
         tile = self.tiles.get(message.participant_id)
         if tile is not None:
             tile.participant_name = message.name
+            tile.hand_raised = message.hand_raised
             return
         tile = ParticipantTile(message.participant_id, message.name)
+        tile.hand_raised = message.hand_raised
         self.tiles[message.participant_id] = tile
         await self.grid.mount(tile)
         self.participant_count = len(self.tiles)
@@ -310,10 +375,42 @@ class ArbiterTUI(App[int]):
             await tile.remove()
             self.participant_count = len(self.tiles)
 
-    def on_video_frame(self, message: VideoFrame) -> None:
+    def on_participant_changed(self, message: ParticipantChanged) -> None:
+        room = self.room
+        if room is not None and message.participant_id == room.participant_id:
+            self.status.local_name = message.name
+            self.status.hand_raised = message.hand_raised
+            return
         tile = self.tiles.get(message.participant_id)
-        if tile is not None and not tile.video_muted:
-            tile.video.show(message.rows)
+        if tile is None:
+            return
+        if tile.participant_name != message.name:
+            self.chat.note(f"{tile.participant_name} is now {message.name}")
+        if message.hand_raised and not tile.hand_raised:
+            self.chat.note(f"{message.name} raised a hand")
+        tile.participant_name = message.name
+        tile.hand_raised = message.hand_raised
+        if self.screen_tile.presenter_id == message.participant_id:
+            self.screen_tile.presenter_name = message.name
+
+    def on_hand_changed(self, message: HandChanged) -> None:
+        self.status.hand_raised = message.raised
+
+    def on_speakers_changed(self, message: SpeakersChanged) -> None:
+        speakers = set(message.speakers)
+        for pid, tile in self.tiles.items():
+            tile.speaking = pid in speakers and not tile.audio_muted
+
+    def on_screen_started(self, message: ScreenStarted) -> None:
+        self._show_screen()
+
+    def on_screen_ended(self, message: ScreenEnded) -> None:
+        self._show_screen()
+
+    def on_video_frame(self, message: VideoFrame) -> None:
+        view = self._view(message.participant_id, message.screen)
+        if view is not None:
+            view.show(message.rows)
 
     def on_video_ended(self, message: VideoEnded) -> None:
         tile = self.tiles.get(message.participant_id)
@@ -324,14 +421,19 @@ class ArbiterTUI(App[int]):
         tile = self.tiles.get(message.participant_id)
         if tile is not None:
             tile.level = message.level
-            tile.speaking = message.speaking and not tile.audio_muted
 
     def on_mute_changed(self, message: MuteChanged) -> None:
+        if message.kind == "screen":
+            if self.screen_tile.presenter_id == message.participant_id:
+                self.screen_tile.paused = message.muted
+            return
         tile = self.tiles.get(message.participant_id)
         if tile is None:
             return
         if message.kind == "audio":
             tile.audio_muted = message.muted
+            if message.muted:
+                tile.speaking = False
         else:
             tile.video_muted = message.muted
 
@@ -359,7 +461,7 @@ class ArbiterTUI(App[int]):
         self._layout_grid()
 
     def _update_empty(self) -> None:
-        empty = self.query_one("#empty", Static)
+        empty = self.empty
         if self.room is not None:
             empty.update("Nobody else is here yet.")
         empty.display = not self.tiles
@@ -369,8 +471,12 @@ class ArbiterTUI(App[int]):
         count = len(self.tiles)
         if count == 0:
             return
-        stage = self.query_one("#stage")
-        width, height = stage.size
+        if self.screen_tile.presenter_id is not None:
+            # a screen is shown large: the cameras in one column beside it
+            self.grid.styles.grid_size_columns = 1
+            self.grid.styles.grid_size_rows = count
+            return
+        width, height = self.stage.size
         cols = grid_columns(count, width or self.size.width, height or self.size.height)
         self.grid.styles.grid_size_columns = cols
         self.grid.styles.grid_size_rows = math.ceil(count / cols)
@@ -408,6 +514,19 @@ class ArbiterTUI(App[int]):
         local = room.local_participant
         self.status.mic = _device_state(local.audio is not None, local.audio_muted)
         self.status.cam = _device_state(local.video is not None, local.video_muted)
+
+    async def action_toggle_hand(self) -> None:
+        room = self.room
+        if room is None or room.state is not RoomState.CONNECTED:
+            self.notify("not in the room", severity="warning")
+            return
+        raised = not room.local_participant.hand_raised
+        try:
+            await room.set_hand_raised(raised)
+        except ArbiterError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.status.hand_raised = raised
 
     def action_focus_chat(self) -> None:
         self.query_one("#chat-input").focus()

@@ -10,12 +10,17 @@ __all__ = [
     "AudioLevel",
     "ChatReceived",
     "ConnectionChanged",
+    "HandChanged",
     "JoinFailed",
     "MuteChanged",
     "ParticipantAdded",
+    "ParticipantChanged",
     "ParticipantRemoved",
     "RoomJoined",
     "RttMeasured",
+    "ScreenEnded",
+    "ScreenStarted",
+    "SpeakersChanged",
     "VideoEnded",
     "VideoFrame",
 ]
@@ -60,10 +65,53 @@ class RttMeasured(Message):
 class ParticipantAdded(Message):
     """Someone is in the room: give them a tile."""
 
-    def __init__(self, participant_id: str, name: str) -> None:
+    def __init__(self, participant_id: str, name: str, hand_raised: bool = False) -> None:
         super().__init__()
         self.participant_id = participant_id
         self.name = name
+        self.hand_raised = hand_raised
+
+
+class ParticipantChanged(Message):
+    """Someone renamed itself or raised or lowered its hand (``ParticipantUpdated``)."""
+
+    def __init__(self, participant_id: str, name: str, hand_raised: bool) -> None:
+        super().__init__()
+        self.participant_id = participant_id
+        self.name = name
+        self.hand_raised = hand_raised
+
+
+class HandChanged(Message):
+    """This client's own hand is now raised (``True``) or lowered, as the server has it."""
+
+    def __init__(self, raised: bool) -> None:
+        super().__init__()
+        self.raised = raised
+
+
+class SpeakersChanged(Message):
+    """The SFU's active speakers (participant ids, loudest first) changed."""
+
+    def __init__(self, speakers: tuple[str, ...]) -> None:
+        super().__init__()
+        self.speakers = speakers
+
+
+class ScreenStarted(Message):
+    """Someone shares a screen: it takes the large tile."""
+
+    def __init__(self, participant_id: str) -> None:
+        super().__init__()
+        self.participant_id = participant_id
+
+
+class ScreenEnded(Message):
+    """Someone's shared screen ended."""
+
+    def __init__(self, participant_id: str) -> None:
+        super().__init__()
+        self.participant_id = participant_id
 
 
 class ParticipantRemoved(Message):
@@ -75,16 +123,18 @@ class ParticipantRemoved(Message):
 
 
 class VideoFrame(Message):
-    """A frame of someone's video, already rendered to cells for their tile."""
+    """A frame of someone's camera (``screen`` False) or shared screen, already rendered
+    to cells for the view that shows it."""
 
-    def __init__(self, participant_id: str, rows: VideoRows) -> None:
+    def __init__(self, participant_id: str, rows: VideoRows, screen: bool = False) -> None:
         super().__init__()
         self.participant_id = participant_id
         self.rows = rows
+        self.screen = screen
 
 
 class VideoEnded(Message):
-    """Someone's video track ended."""
+    """Someone's camera track ended."""
 
     def __init__(self, participant_id: str) -> None:
         super().__init__()
@@ -92,17 +142,17 @@ class VideoEnded(Message):
 
 
 class AudioLevel(Message):
-    """Someone's audio level (``0..1``) and whether they are speaking."""
+    """Someone's audio level (``0..1``), for the level meter."""
 
-    def __init__(self, participant_id: str, level: float, speaking: bool) -> None:
+    def __init__(self, participant_id: str, level: float) -> None:
         super().__init__()
         self.participant_id = participant_id
         self.level = level
-        self.speaking = speaking
 
 
 class MuteChanged(Message):
-    """Someone muted or unmuted their microphone (``audio``) or camera (``video``)."""
+    """Someone muted or unmuted their microphone (``audio``), camera (``video``) or
+    shared screen (``screen``)."""
 
     def __init__(self, participant_id: str, kind: str, muted: bool) -> None:
         super().__init__()

@@ -1,4 +1,5 @@
-"""The app's widgets: participant tiles with video, the chat panel and the status bar."""
+"""The app's widgets: participant tiles with video, the shared screen's large tile, the
+chat panel and the status bar."""
 
 from __future__ import annotations
 
@@ -18,7 +19,15 @@ from textual.widgets import Input, RichLog, Static
 
 from .render import VideoRows
 
-__all__ = ["ChatPanel", "ParticipantTile", "Stage", "StatusBar", "VideoView", "level_meter"]
+__all__ = [
+    "ChatPanel",
+    "ParticipantTile",
+    "ScreenTile",
+    "Stage",
+    "StatusBar",
+    "VideoView",
+    "level_meter",
+]
 
 METER_CELLS = 8
 _METER_STEPS = " \u258f\u258e\u258d\u258c\u258b\u258a\u2589\u2588"
@@ -83,27 +92,32 @@ class VideoView(Widget):
 
 
 class ParticipantTile(Vertical):
-    """One participant: video, then a caption with name, mute state, level and speaking."""
+    """One participant: video, then a caption with name, raised hand, mute state, level
+    meter and speaking (an active speaker of the SFU's list)."""
 
     participant_name: reactive[str] = reactive("")
     audio_muted: reactive[bool] = reactive(False)
     video_muted: reactive[bool] = reactive(False)
     level: reactive[float] = reactive(0.0)
     speaking: reactive[bool] = reactive(False)
+    hand_raised: reactive[bool] = reactive(False)
 
     def __init__(self, participant_id: str, name: str) -> None:
         super().__init__(classes="tile")
         self.participant_id = participant_id
         self.set_reactive(ParticipantTile.participant_name, name)
+        # kept, not queried: messages may still arrive while the app tears down
+        self._video = VideoView(id="video")
+        self._caption = Static(id="caption")
 
     def compose(self) -> ComposeResult:
-        yield VideoView(id="video")
-        yield Static(id="caption")
+        yield self._video
+        yield self._caption
 
     @property
     def video(self) -> VideoView:
         """The tile's video view."""
-        return self.query_one("#video", VideoView)
+        return self._video
 
     def on_mount(self) -> None:
         self._update_caption()
@@ -112,12 +126,18 @@ class ParticipantTile(Vertical):
         mic = "[red]mic off[/]" if self.audio_muted else "mic"
         cam = " [red]cam off[/]" if self.video_muted else ""
         speaking = " [b green]speaking[/]" if self.speaking else ""
+        hand = " [b yellow]hand raised[/]" if self.hand_raised else ""
         meter = level_meter(0.0 if self.audio_muted else self.level)
-        self.query_one("#caption", Static).update(
-            f"[b]{escape(self.participant_name)}[/]  {mic}{cam} [green]{meter}[/]{speaking}"
+        self._caption.update(
+            f"[b]{escape(self.participant_name)}[/]{hand}  {mic}{cam} [green]{meter}[/]{speaking}"
         )
 
     def watch_participant_name(self) -> None:
+        if self.is_mounted:
+            self._update_caption()
+
+    def watch_hand_raised(self, raised: bool) -> None:
+        self.set_class(raised, "hand-raised")
         if self.is_mounted:
             self._update_caption()
 
@@ -141,6 +161,51 @@ class ParticipantTile(Vertical):
             self._update_caption()
 
 
+class ScreenTile(Vertical):
+    """The large tile of a shared screen: its video, then whose screen it is."""
+
+    presenter_id: reactive[str | None] = reactive(None)
+    "Whose screen is shown (``None``: nobody shares one; the tile is hidden)."
+    presenter_name: reactive[str] = reactive("")
+    paused: reactive[bool] = reactive(False)
+    "The presenter paused its screen (``track_state`` of ``screen``)."
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._video = VideoView(id="screen-video")
+        self._caption = Static(id="screen-caption")
+
+    def compose(self) -> ComposeResult:
+        yield self._video
+        yield self._caption
+
+    @property
+    def video(self) -> VideoView:
+        """The screen's video view."""
+        return self._video
+
+    def on_mount(self) -> None:
+        self._update_caption()
+
+    def _update_caption(self) -> None:
+        paused = " [red]paused[/]" if self.paused else ""
+        self._caption.update(f"[b]{escape(self.presenter_name)}[/] is presenting{paused}")
+
+    def watch_presenter_id(self) -> None:
+        if self.is_mounted:
+            self.video.clear("waiting for the screen")
+
+    def watch_presenter_name(self) -> None:
+        if self.is_mounted:
+            self._update_caption()
+
+    def watch_paused(self, paused: bool) -> None:
+        if self.is_mounted:
+            if paused:
+                self.video.clear("screen paused")
+            self._update_caption()
+
+
 class ChatPanel(Vertical):
     """The chat: the conversation so far and a line to type in."""
 
@@ -154,20 +219,21 @@ class ChatPanel(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lines: list[tuple[str, str]] = []
+        self._log = RichLog(id="chat-log", wrap=True, markup=True)
 
     def compose(self) -> ComposeResult:
-        yield RichLog(id="chat-log", wrap=True, markup=True)
+        yield self._log
         yield Input(placeholder="Type a message, Enter to send", id="chat-input")
 
     def add(self, name: str, text: str, *, own: bool = False) -> None:
         """Show a chat line."""
         self.lines.append((name, text))
         colour = "cyan" if own else "yellow"
-        self.query_one(RichLog).write(f"[b {colour}]{escape(name)}[/]: {escape(text)}")
+        self._log.write(f"[b {colour}]{escape(name)}[/]: {escape(text)}")
 
     def note(self, text: str) -> None:
         """Show a line about the room (joins, leaves)."""
-        self.query_one(RichLog).write(f"[dim]{escape(text)}[/]")
+        self._log.write(f"[dim]{escape(text)}[/]")
 
     @on(Input.Submitted, "#chat-input")
     def _submit(self, event: Input.Submitted) -> None:
@@ -188,6 +254,8 @@ class StatusBar(Static):
     cam: reactive[str] = reactive("-")
     speaker: reactive[str] = reactive("-")
     "Where the room's audio plays (an ALSA device), or ``off`` and why."
+    hand_raised: reactive[bool] = reactive(False)
+    "This client's own hand (``h``)."
 
     def render(self) -> str:
         colour = {
@@ -203,6 +271,8 @@ class StatusBar(Static):
             state += f" ({escape(self.reason)})"
         rtt = "rtt \u2014" if self.rtt_ms is None else f"rtt {self.rtt_ms:.0f} ms"
         you = f"you: [b]{escape(self.local_name)}[/]" if self.local_name else ""
+        if self.hand_raised:
+            you += " [b yellow]hand raised[/]"
         return (
             f"{state}   {rtt}   {you}   mic {self.mic}   cam {self.cam}   "
             f"speaker {escape(self.speaker)}"
