@@ -9,7 +9,8 @@ import { Consumers } from './consumers.js';
 import { Emitter } from './emitter.js';
 import { ArbiterError } from './errors.js';
 import { MediaLink } from './link.js';
-import { acquireMedia, mediaProblemError, withoutDevice, type MediaProblem } from './media.js';
+import { LocalMedia } from './local-media.js';
+import { acquireMedia, mediaProblemError, type MediaProblem } from './media.js';
 import {
   CHAT_TOPIC,
   makeMessage,
@@ -83,20 +84,16 @@ export class Room extends Emitter<RoomEvents> {
 
   private state: ConnectionState = 'idle';
   private chat: readonly ChatMessage[] = [];
-  private problems: readonly MediaProblem[] = [];
   private roomIdValue: string | null = null;
   private iceServers: RTCIceServer[] = [];
-  private localAudio: MediaStreamTrack | null = null;
-  private localVideo: MediaStreamTrack | null = null;
   private connectPromise: Promise<void> | null = null;
-  private localScreen: MediaStreamTrack | null = null;
-  private devices: ActiveDevices;
   private readonly wishes = new Wishes();
   private readonly abort = new AbortController();
   private readonly roster: Roster;
   private readonly session: Session;
   private readonly consumers: Consumers;
   private readonly link: MediaLink;
+  private readonly media: LocalMedia;
   private rejectClosed: (error: ArbiterError) => void = () => undefined;
   /** Rejects when the room is closed (left or failed): every wait while joining races it. */
   private readonly closed: Promise<never>;
@@ -108,7 +105,6 @@ export class Room extends Emitter<RoomEvents> {
     this.wantAudio = options.audio ?? true;
     this.wantVideo = options.video ?? true;
     this.timeoutMs = (options.timeout ?? 20) * 1000;
-    this.devices = { ...options.devices };
     this.reconnectTimeoutMs = (options.reconnectTimeout ?? 30) * 1000;
     this.env = { ...defaultEnvironment(), ...options.environment };
     this.closed = new Promise<never>((_, reject) => {
@@ -130,8 +126,8 @@ export class Room extends Emitter<RoomEvents> {
           new Producer(
             this.env,
             { iceServers: this.iceServers },
-            { audio: this.localAudio, video: this.localVideo },
-            { onMessage: (raw) => this.onChannelMessage(raw), onOpen: () => this.announceTrackState(), onFailed },
+            { audio: this.media.audio, video: this.media.video },
+            { onMessage: (raw) => this.onChannelMessage(raw), onOpen: () => this.media.announce(), onFailed },
           ),
         send: (message) => this.session.send(message),
         until: (promise) => this.until(promise),
@@ -139,12 +135,24 @@ export class Room extends Emitter<RoomEvents> {
         closed: () => this.isClosed(),
         down: () => this.setState('reconnecting'),
         settled: () => {
-          this.shareScreenAgain();
+          this.media.shareScreenAgain();
           this.settled();
         },
         fail: (error) => this.fail(error),
       },
       this.reconnectTimeoutMs,
+    );
+    this.media = new LocalMedia(
+      {
+        env: this.env,
+        roster: this.roster,
+        link: this.link,
+        emit: (event, ...args) => this.emit(event, ...args),
+        send: (message) => this.session.send(message),
+        until: (promise) => this.until(promise),
+        closed: () => this.isClosed(),
+      },
+      options.devices,
     );
     this.session.route('sfu_ready', () => {
       // joining, or publishing again once the SFU is back; else a new SFU mid-call
@@ -208,7 +216,7 @@ export class Room extends Emitter<RoomEvents> {
 
   /** Why the camera or microphone is not available, if it is not. */
   get mediaProblems(): readonly MediaProblem[] {
-    return this.problems;
+    return this.media.problems;
   }
 
   /** A participant by id. */
@@ -248,7 +256,7 @@ export class Room extends Emitter<RoomEvents> {
       const acquiring = acquireMedia(
         this.env.getUserMedia,
         { audio: this.wantAudio, video: this.wantVideo },
-        this.devices,
+        this.media.devices,
       );
       const [media, join] = await this.until(Promise.all([acquiring, this.session.join()])).catch(
         async (exc: unknown) => {
@@ -265,9 +273,9 @@ export class Room extends Emitter<RoomEvents> {
         media.video?.stop();
         throw this.closedError();
       }
-      this.localAudio = media.audio;
-      this.localVideo = media.video;
-      this.setProblems(media.problems);
+      this.media.audio = media.audio;
+      this.media.video = media.video;
+      this.media.setProblems(media.problems);
       for (const problem of media.problems) this.emit('error', mediaProblemError(problem));
       this.roomIdValue = join.room_id;
       this.iceServers = toRtcIceServers(join.ice_servers);
@@ -479,67 +487,19 @@ export class Room extends Emitter<RoomEvents> {
     if (message) producer.send(message);
   }
 
-  /** Tell the others (through the SFU, which repeats it to late joiners) our mute state. */
-  private announceTrackState(kinds: readonly ('audio' | 'video' | 'screen')[] = ['audio', 'video', 'screen']): void {
-    const local = this.localParticipant;
-    const producer = this.link.producer;
-    if (!local || !producer || !producer.open) return;
-    for (const kind of kinds) {
-      if (kind === 'screen') {
-        if (local.screenTrack) {
-          producer.send(makeMessage('track_state', { kind: 'video', muted: !local.screenEnabled, track_id: 'screen' }));
-        }
-        continue;
-      }
-      const muted = kind === 'audio' ? !local.audioEnabled : !local.videoEnabled;
-      producer.send(makeMessage('track_state', { kind, muted }));
-    }
-  }
-
   // ------------------------------------------------------------------------ local media
-
-  private setProblems(problems: readonly MediaProblem[]): void {
-    this.problems = problems;
-    this.emit('mediaProblemsChanged', problems);
-  }
 
   /**
    * Turn the microphone on or off. Turning it on asks for it if the room has no
    * microphone yet (e.g. permission was refused at join); resolves to the new state.
    */
   setMicrophoneEnabled(enabled: boolean): Promise<boolean> {
-    return this.setEnabled('audio', enabled);
+    return this.media.setEnabled('audio', enabled);
   }
 
   /** Turn the camera on or off (see {@link Room.setMicrophoneEnabled}). */
   setCameraEnabled(enabled: boolean): Promise<boolean> {
-    return this.setEnabled('video', enabled);
-  }
-
-  private async setEnabled(kind: 'audio' | 'video', enabled: boolean): Promise<boolean> {
-    const local = this.localParticipant;
-    if (!local) return false;
-    let track = kind === 'audio' ? this.localAudio : this.localVideo;
-    if (enabled && (!track || track.readyState === 'ended')) {
-      const got = await acquireMedia(this.env.getUserMedia, { audio: kind === 'audio', video: kind === 'video' });
-      const device = kind === 'audio' ? 'microphone' : 'camera';
-      this.setProblems([...withoutDevice(this.problems, device), ...got.problems]);
-      for (const problem of got.problems) this.emit('error', mediaProblemError(problem));
-      track = got[kind];
-      if (!track || this.isClosed()) {
-        track?.stop();
-        return false;
-      }
-      if (kind === 'audio') this.localAudio = track;
-      else this.localVideo = track;
-      await this.link.producer?.replaceTrack(kind, track);
-      this.roster.update(local.id, kind === 'audio' ? { audioTrack: track } : { videoTrack: track });
-    }
-    if (!track) return false;
-    track.enabled = enabled;
-    this.roster.update(local.id, kind === 'audio' ? { audioEnabled: enabled } : { videoEnabled: enabled });
-    this.announceTrackState([kind]);
-    return enabled;
+    return this.media.setEnabled('video', enabled);
   }
 
   // ---------------------------------------------------------------------------- meeting
@@ -551,7 +511,7 @@ export class Room extends Emitter<RoomEvents> {
 
   /** The camera, microphone and speaker in use (ids; absent: the browser's default). */
   get activeDevices(): ActiveDevices {
-    return this.devices;
+    return this.media.devices;
   }
 
   /**
@@ -562,56 +522,12 @@ export class Room extends Emitter<RoomEvents> {
    * "Stop sharing".
    */
   async startScreenShare(): Promise<boolean> {
-    const producer = this.link.producer;
-    const local = this.localParticipant;
-    if (!producer || !local || this.isClosed()) return false;
-    if (this.localScreen) return true;
-    let track: MediaStreamTrack | undefined;
-    try {
-      const stream = await this.env.getDisplayMedia({ video: { frameRate: 15 }, audio: false });
-      track = stream.getVideoTracks()[0];
-    } catch (exc) {
-      const name = (exc as { name?: string } | null)?.name;
-      if (name !== 'NotAllowedError' && name !== 'AbortError') {
-        this.emit('error', new ArbiterError('media_error', `the screen could not be shared: ${String(exc)}`));
-      }
-      return false;
-    }
-    if (!track || this.isClosed() || this.localScreen) {
-      track?.stop();
-      return this.localScreen !== null;
-    }
-    if ('contentHint' in track) track.contentHint = 'detail';
-    track.addEventListener('ended', () => void this.stopScreenShare());
-    this.localScreen = track;
-    this.roster.update(local.id, { screenTrack: track, screenEnabled: true });
-    await producer.shareScreen(track, (m) => this.session.send(m), (p) => this.until(p));
-    this.announceTrackState(['screen']);
-    return true;
-  }
-
-  /** A new producer connection (a new SFU) carries the screen still being shared. */
-  private shareScreenAgain(): void {
-    const producer = this.link.producer;
-    const track = this.localScreen;
-    if (!producer || !track || producer.sharesScreen) return;
-    producer.shareScreen(track, (m) => this.session.send(m), (p) => this.until(p)).then(
-      () => this.announceTrackState(['screen']),
-      (exc: unknown) => {
-        if (!this.isClosed()) this.emit('error', toArbiterError(exc));
-      },
-    );
+    return this.media.startScreenShare();
   }
 
   /** Stop sharing the screen (its section goes quiet; the others' screen tile goes away). */
   async stopScreenShare(): Promise<void> {
-    const track = this.localScreen;
-    const local = this.localParticipant;
-    if (!track) return;
-    this.localScreen = null;
-    track.stop();
-    if (local) this.roster.update(local.id, { screenTrack: null });
-    await this.link.producer?.shareScreen(null, (m) => this.session.send(m), (p) => this.until(p));
+    return this.media.stopScreenShare();
   }
 
   /** Start (true) or stop sharing the screen; resolves to whether one is shared. */
@@ -640,37 +556,7 @@ export class Room extends Emitter<RoomEvents> {
    * that cannot be opened is a media problem (`mediaProblems`) and the old one goes on.
    */
   async switchDevice(kind: DeviceKind, deviceId: string): Promise<boolean> {
-    const local = this.localParticipant;
-    if (kind === 'audiooutput') {
-      this.devices = { ...this.devices, audiooutput: deviceId };
-      this.emit('devicesChanged', this.devices);
-      return true;
-    }
-    if (!local || this.isClosed()) return false;
-    const media = kind === 'audioinput' ? 'audio' : 'video';
-    const got = await acquireMedia(
-      this.env.getUserMedia,
-      { audio: media === 'audio', video: media === 'video' },
-      { [kind]: deviceId },
-    );
-    const track = got[media];
-    const device = media === 'audio' ? 'microphone' : 'camera';
-    this.setProblems([...withoutDevice(this.problems, device), ...got.problems]);
-    for (const problem of got.problems) this.emit('error', mediaProblemError(problem));
-    if (!track || this.isClosed()) {
-      track?.stop();
-      return false;
-    }
-    const old = media === 'audio' ? this.localAudio : this.localVideo;
-    track.enabled = media === 'audio' ? local.audioEnabled : local.videoEnabled;
-    await this.link.producer?.replaceTrack(media, track);
-    if (media === 'audio') this.localAudio = track;
-    else this.localVideo = track;
-    old?.stop();
-    this.roster.update(local.id, media === 'audio' ? { audioTrack: track } : { videoTrack: track });
-    this.devices = { ...this.devices, [kind]: deviceId };
-    this.emit('devicesChanged', this.devices);
-    return true;
+    return this.media.switchDevice(kind, deviceId);
   }
 
   // ---------------------------------------------------------------------------- leaving
@@ -698,11 +584,8 @@ export class Room extends Emitter<RoomEvents> {
       this.state === 'connecting' ? this.closedError() : new ArbiterError('connection_lost', 'the room is closed'),
     );
     this.abort.abort();
-    this.localScreen?.stop();
-    this.localScreen = null;
     this.link.close();
-    this.localAudio?.stop();
-    this.localVideo?.stop();
+    this.media.stop();
     this.session.close();
   }
 }
