@@ -25,6 +25,7 @@ __all__ = [
     "ScreenTile",
     "Stage",
     "StatusBar",
+    "VideoTile",
     "VideoView",
     "level_meter",
 ]
@@ -91,24 +92,14 @@ class VideoView(Widget):
         return Strip.blank(width, self.rich_style)
 
 
-class ParticipantTile(Vertical):
-    """One participant: video, then a caption with name, raised hand, mute state, level
-    meter and speaking (an active speaker of the SFU's list)."""
+class VideoTile(Vertical):
+    """A video view with a one-line caption under it (the widgets are kept, not queried:
+    messages may still arrive while the app tears down)."""
 
-    participant_name: reactive[str] = reactive("")
-    audio_muted: reactive[bool] = reactive(False)
-    video_muted: reactive[bool] = reactive(False)
-    level: reactive[float] = reactive(0.0)
-    speaking: reactive[bool] = reactive(False)
-    hand_raised: reactive[bool] = reactive(False)
-
-    def __init__(self, participant_id: str, name: str) -> None:
-        super().__init__(classes="tile")
-        self.participant_id = participant_id
-        self.set_reactive(ParticipantTile.participant_name, name)
-        # kept, not queried: messages may still arrive while the app tears down
-        self._video = VideoView(id="video")
-        self._caption = Static(id="caption")
+    def __init__(self, video_id: str, caption_id: str, **kwargs: str | None) -> None:
+        super().__init__(**kwargs)
+        self._video = VideoView(id=video_id)
+        self._caption = Static(id=caption_id)
 
     def compose(self) -> ComposeResult:
         yield self._video
@@ -121,6 +112,26 @@ class ParticipantTile(Vertical):
 
     def on_mount(self) -> None:
         self._update_caption()
+
+    def _update_caption(self) -> None:
+        """Write the caption (subclasses)."""
+
+
+class ParticipantTile(VideoTile):
+    """One participant: video, then a caption with name, raised hand, mute state, level
+    meter and speaking (an active speaker of the SFU's list)."""
+
+    participant_name: reactive[str] = reactive("")
+    audio_muted: reactive[bool] = reactive(False)
+    video_muted: reactive[bool] = reactive(False)
+    level: reactive[float] = reactive(0.0)
+    speaking: reactive[bool] = reactive(False)
+    hand_raised: reactive[bool] = reactive(False)
+
+    def __init__(self, participant_id: str, name: str) -> None:
+        super().__init__("video", "caption", classes="tile")
+        self.participant_id = participant_id
+        self.set_reactive(ParticipantTile.participant_name, name)
 
     def _update_caption(self) -> None:
         mic = "[red]mic off[/]" if self.audio_muted else "mic"
@@ -161,7 +172,7 @@ class ParticipantTile(Vertical):
             self._update_caption()
 
 
-class ScreenTile(Vertical):
+class ScreenTile(VideoTile):
     """The large tile of a shared screen: its video, then whose screen it is."""
 
     presenter_id: reactive[str | None] = reactive(None)
@@ -171,21 +182,7 @@ class ScreenTile(Vertical):
     "The presenter paused its screen (``track_state`` of ``screen``)."
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._video = VideoView(id="screen-video")
-        self._caption = Static(id="screen-caption")
-
-    def compose(self) -> ComposeResult:
-        yield self._video
-        yield self._caption
-
-    @property
-    def video(self) -> VideoView:
-        """The screen's video view."""
-        return self._video
-
-    def on_mount(self) -> None:
-        self._update_caption()
+        super().__init__("screen-video", "screen-caption", id=id)
 
     def _update_caption(self) -> None:
         paused = " [red]paused[/]" if self.paused else ""
