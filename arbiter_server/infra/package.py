@@ -47,6 +47,7 @@ LAMBDA_MODULES = (
     "arbiter_protocol.errors",
     "arbiter_protocol.http",
     "arbiter_protocol.manifest",
+    "arbiter_protocol.meeting",
     "arbiter_protocol.messages",
     "arbiter_protocol.sdp",
     "arbiter_protocol.timing",
