@@ -28,15 +28,20 @@ from ._events import (
     EventType,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantRemoved,
+    ParticipantUpdated,
+    ParticipantWaiting,
     TrackMuted,
     TrackSubscribed,
     TrackUnsubscribed,
 )
 from ._exceptions import (
+    AdmissionDenied,
     ArbiterError,
     ConnectionLost,
     DeviceNotFound,
     JoinTimeout,
+    MutedByModerator,
     NotPublishing,
     ProtocolMismatch,
     RoomClosed,
@@ -58,7 +63,7 @@ from ._media import (
     color_for_name,
 )
 from ._notebook import RoomView
-from ._participant import LocalParticipant, RemoteParticipant, TrackKind
+from ._participant import LocalParticipant, RemoteParticipant, TrackKind, WaitingParticipant
 from ._player import AudioPlayer
 from ._recorder import Recorder
 from ._room import JoinContext, Publish, Room, RoomState
@@ -71,6 +76,7 @@ __version__ = "0.1.0"
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "AdmissionDenied",
     "ArbiterError",
     "Attachment",
     "AudioPlayer",
@@ -94,10 +100,14 @@ __all__ = [
     "LocalParticipant",
     "LocalTrack",
     "MediaSource",
+    "MutedByModerator",
     "NotPublishing",
     "NumpyVideoTrack",
     "ParticipantJoined",
     "ParticipantLeft",
+    "ParticipantRemoved",
+    "ParticipantUpdated",
+    "ParticipantWaiting",
     "ProtocolMismatch",
     "Publish",
     "Recorder",
@@ -120,6 +130,7 @@ __all__ = [
     "TrackSubscribed",
     "TrackUnsubscribed",
     "Unauthorized",
+    "WaitingParticipant",
     "__version__",
     "color_for_name",
 ]

@@ -75,6 +75,7 @@ class Session:
         *,
         name: str,
         grants: Sequence[Grant] | None,
+        grant: str | None = None,
         timeout: float,
         reconnect_timeout: float,
         tasks: TaskSet,
@@ -82,6 +83,7 @@ class Session:
         log: RoomLog,
         may_resume: Callable[[], bool],
         on_identified: Callable[[Identified], None],
+        on_waiting: Callable[[Identified], None] = lambda _: None,
         on_lost: Callable[[str], None],
         on_resumed: Callable[[Identified], None],
         on_failed: Callable[[ArbiterError], None],
@@ -89,6 +91,7 @@ class Session:
         self._url = url
         self._name = name
         self._grants = list(grants) if grants is not None else None
+        self._grant = grant
         self._timeout = timeout
         self._reconnect_timeout = reconnect_timeout
         self._tasks = tasks
@@ -96,6 +99,7 @@ class Session:
         self._log = log
         self._may_resume = may_resume
         self._on_identified = on_identified
+        self._on_waiting = on_waiting
         self._on_lost = on_lost
         self._on_resumed = on_resumed
         self._on_failed = on_failed
@@ -131,7 +135,7 @@ class Session:
     async def join(self) -> JoinResponse:
         """``POST {url}/join``: a token, a refresh credential, the signaling URL, ICE servers."""
         join_url = f"{self._url}/join"
-        request = JoinRequest(name=self._name, grants=self._grants)
+        request = JoinRequest(name=self._name, grants=self._grants, grant=self._grant)
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as http:
                 reply = await http.post(
@@ -172,6 +176,9 @@ class Session:
             self._on_failed(ProtocolMismatch(f"identified with role {message.role!r}"))
             return
         if self._identified.done():
+            return
+        if message.waiting:  # in the lobby: the next ``identified`` admits us
+            self._on_waiting(message)
             return
         self._on_identified(message)
         set_result(self._identified, message)

@@ -10,6 +10,8 @@ at most ``keyframe_interval``) a new one waits for that key frame instead, and t
 are at least ``KEYFRAME_SPACING`` apart.
 A consumer track can be paused (:meth:`ForwardedTrack.set_paused`, for stream
 pagination): its packets are dropped here and, when it resumes, a key frame is requested.
+A whole forwarder can be muted (:meth:`TrackForwarder.set_muted`, a moderator's lock):
+nothing it reads reaches any consumer until it is unmuted.
 
 The rest of the SFU only uses this module's public names, so another forwarding strategy
 (e.g. raw RTP rewriting) can replace it.
@@ -163,6 +165,8 @@ class ForwarderStats:
     "Consumer tracks subscribed (paused or not)."
     paused: int = 0
     "Of which paused by their subscriber."
+    muted_dropped: int = 0
+    "Encoded frames read but forwarded to nobody because a moderator muted the track."
 
 
 class TrackForwarder:
@@ -206,6 +210,24 @@ class TrackForwarder:
         self._keyframe_requests = 0
         self._started = False
         self._closed = False
+        self._muted = False
+        self._muted_dropped = 0
+
+    @property
+    def muted(self) -> bool:
+        """True while a moderator holds this track muted: no consumer gets its media."""
+        return self._muted
+
+    def set_muted(self, muted: bool) -> None:
+        """Stop (or resume) feeding every consumer; video resumes at a new key frame."""
+        if muted == self._muted:
+            return
+        self._muted = muted
+        if self.kind == "video":
+            for sink in self._sinks:  # a picture resumes at a key frame, never mid-stream
+                sink._waiting_keyframe = True
+        if not muted:
+            self.request_keyframe()
 
     @property
     def closed(self) -> bool:
@@ -221,6 +243,7 @@ class TrackForwarder:
             keyframe_requests=self._keyframe_requests,
             subscribers=len(self._sinks),
             paused=sum(sink.paused for sink in self._sinks),
+            muted_dropped=self._muted_dropped,
         )
 
     def start(self) -> None:
@@ -302,6 +325,9 @@ class TrackForwarder:
                 if keyframe:
                     self._keyframes += 1
                     self._keyframe_answered = True
+                if self._muted:
+                    self._muted_dropped += 1
+                    continue
                 for sink in tuple(self._sinks):
                     sink._push(packet, keyframe)
         except MediaStreamError:

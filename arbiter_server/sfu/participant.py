@@ -70,6 +70,9 @@ class Participant:
     paused: dict[str, dict[str, bool]] = field(default_factory=dict)
     """What it paused (``subscription`` messages): producer id -> kind -> paused. Kept
     for consumers made later (a producer that publishes again, a re-offer)."""
+    locked: dict[str, str] = field(default_factory=dict)
+    """Kinds a moderator holds muted -> who (a moderator's participant id, or ``app``): the
+    SFU forwards none of them and refuses the participant's own unmute."""
     data_limit: RateLimiter = field(default_factory=lambda: RateLimiter(200, 10.0))
     "Its data-channel messages (``data``, ``track_state``, ``subscription``), per producer."
 

@@ -31,6 +31,7 @@ from arbiter_protocol import (
 )
 from arbiter_rtc import TaskSet, rtc_configuration
 
+from . import moderation
 from .consumer import Consumer
 from .participant import Participant, RateLimiter
 from .producer import Producer
@@ -113,16 +114,18 @@ class Room:
         self._lock = asyncio.Lock()
         self._tasks = TaskSet(f"room[{room_id}]")
         self._closed: asyncio.Future[None] | None = None
+        self._locks = moderation.TrackLocks(room_id, self._participants, self._lock, self._deliver)
         self._handlers: dict[str, Handler] = {
             Identified.action: _typed(Identified, self._on_identified),
             ParticipantJoined.action: _typed(ParticipantJoined, self._on_participant_joined),
             ParticipantLeft.action: _typed(ParticipantLeft, self._on_participant_left),
             Handshake.action: _typed(Handshake, self._on_handshake),
+            TrackState.action: _typed(TrackState, self._locks.on_lock),
         }
         # What a client may send on its producer data channel.
         self._channel_handlers: dict[str, Callable[[Participant, Message], None]] = {
             DataMessage.action: self._relay_data,
-            TrackState.action: self._relay_track_state,
+            TrackState.action: self._locks.relay_own_state,
             Subscription.action: self._set_subscription,
         }
         self._channel_actions = frozenset(self._channel_handlers)
@@ -209,9 +212,10 @@ class Room:
         logger.info("room %s: identified; %d participant(s)", self.room_id, len(present))
 
     def _new_participant(self, info: ParticipantInfo) -> Participant:
-        return Participant(
+        participant = Participant(
             info.id, info.name, grants=_grants(info), data_limit=RateLimiter(*self._data_rate)
         )
+        return moderation.learn_locks(participant, info)
 
     async def _on_participant_joined(self, message: ParticipantJoined) -> None:
         info = message.participant
@@ -347,6 +351,7 @@ class Room:
             participant.producer = None
             await producer.close()
             return
+        moderation.apply_locks(participant)
         await self._send(
             Handshake(
                 connection="producer",
@@ -525,16 +530,6 @@ class Room:
                 sender.id,
                 unreachable,
             )
-
-    def _relay_track_state(self, sender: Participant, message: Message) -> None:
-        """Stamp and remember a ``track_state``; relay it to everyone else."""
-        assert isinstance(message, TrackState)
-        stamped = dataclasses.replace(message, sender=sender.id)
-        sender.track_states[stamped.kind] = stamped
-        text = encode_message(stamped)
-        for pid in self._participants:
-            if pid != sender.id:
-                self._deliver(pid, text)
 
     def _set_subscription(self, subscriber: Participant, message: Message) -> None:
         """Pause or resume the media of ``message.producer_id`` sent to ``subscriber``."""

@@ -33,9 +33,10 @@ __all__ = [
 ]
 
 SfuState = Literal["none", "starting", "ready", "stopping"]
-Role = Literal["pending", "participant", "away", "sfu"]
+Role = Literal["pending", "participant", "away", "sfu", "waiting"]
 """``pending`` until identified; ``away``: a participant whose socket dropped, kept for the
-reconnect grace period."""
+reconnect grace period; ``waiting``: identified, in the room's lobby (no seat, hears
+nothing of the room) until a moderator admits it."""
 
 SEAT_ROLES: tuple[Role, ...] = ("participant", "away")
 "Roles that hold one of the room's seats."
@@ -63,6 +64,10 @@ class RoomRecord:
     "The client address whose request started the current SFU (None: the service itself)."
     waiting_since: float | None = None
     "When an SFU was started for joiners none of whom has identified yet."
+    private: bool = False
+    "Joining needs a grant minted by the app's backend."
+    lobby: bool = False
+    "Joiners without a grant (or whose grant says so) wait for a moderator to admit them."
 
 
 @dataclass
@@ -83,6 +88,12 @@ class ConnectionRecord:
     "The session this connection belongs to (participant id, or SFU id)."
     session_ends_at: float | None = None
     "When that session ends (participants); the connection is then closed."
+    identity: str | None = None
+    "The app's id for the user (from its grant)."
+    metadata: str | None = None
+    "The app's data about the participant."
+    locked: str | None = None
+    "Kinds a moderator holds muted, comma-separated (``audio``, ``video``)."
 
 
 @dataclass
@@ -105,6 +116,14 @@ class SessionRecord:
     "SHA-256 of the current refresh credential's secret part; None before it has one."
     token_id: str | None = None
     "The ``jti`` of the one unused token that may still ``identify``; None once used."
+    identity: str | None = None
+    "The app's id for the user (from its grant)."
+    metadata: str | None = None
+    "The app's data about the participant (its grant's, or set by the server API)."
+    locked: str | None = None
+    "Kinds a moderator holds muted, comma-separated; kept across resumes."
+    lobby: bool = False
+    "It waits in the lobby at identify until a moderator admits it (then false)."
 
 
 class Admission(enum.Enum):
@@ -302,6 +321,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def expire_room(self, room_id: str, empty_since: float) -> bool:
         """Delete the room if it has no SFU and is still empty since ``empty_since``."""
+
+    # deployment configuration set at run time (the webhook URL)
+    @abc.abstractmethod
+    def get_config(self, key: str) -> str | None:
+        """A configuration value set with :meth:`put_config`, or None."""
+
+    @abc.abstractmethod
+    def put_config(self, key: str, value: str | None) -> None:
+        """Set (or, with None, forget) a configuration value."""
 
     def sweep(self, now: float) -> None:  # noqa: B027 - optional hook
         """Forget expired items and repair derived counts (maintenance calls it)."""
