@@ -27,7 +27,7 @@ from arbiter_protocol import (
 from ..store import SEAT_ROLES, ConnectionRecord
 from . import lobby, notify
 from .lobby import Seat
-from .presence import broadcast, drop, send
+from .presence import drop, send
 from .rooms import info_of, locked_of, reset_sfu
 from .services import Services
 from .sessions import end_session
@@ -173,6 +173,8 @@ def update_metadata(
     conn.metadata = metadata
     services.store.put_connection(conn)
     info = info_of(conn)
-    if conn.role in SEAT_ROLES:
-        broadcast(services, room_id, ParticipantUpdated(participant=info), exclude="")
+    if conn.role in SEAT_ROLES:  # the participants (it too) are told; the SFU needs none of it
+        told = ParticipantUpdated(participant=info)
+        for other in services.store.list_connections(room_id, "participant"):
+            send(services, other.connection_id, told)
     return info

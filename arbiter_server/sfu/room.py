@@ -256,12 +256,14 @@ class Room:
                 await self._remove(participant)
         logger.info("room %s: %s left (%s)", self.room_id, message.participant_id, message.reason)
 
-    async def _reject(self, participant_id: str, problem: str) -> None:
+    async def _reject(
+        self, participant_id: str, problem: str, code: ErrorCode = ErrorCode.INVALID_MESSAGE
+    ) -> None:
         """Log a refused handshake and tell its sender why, through signaling."""
         logger.warning("room %s: %s: %s", self.room_id, participant_id, problem)
         await self._send(
             Error(
-                code=ErrorCode.INVALID_MESSAGE.value,
+                code=code.value,
                 message=problem,
                 ref=Handshake.action,
                 participant_id=participant_id,
@@ -328,7 +330,9 @@ class Room:
 
     async def _publish(self, participant: Participant, offer: SessionDescription) -> None:
         if not participant.may("publish") and _offers_media(offer.sdp):
-            await self._reject(participant.id, "your token does not allow publishing media")
+            await self._reject(
+                participant.id, "your token does not allow publishing media", ErrorCode.FORBIDDEN
+            )
             return
         if participant.producer is not None:
             logger.info("room %s: %s publishes again", self.room_id, participant.id)

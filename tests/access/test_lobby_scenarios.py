@@ -1,0 +1,81 @@
+"""A room with a lobby, end to end with Python clients (marker ``scenarios``).
+
+Joiners without a grant (and grants that say ``lobby``) wait; the moderator sees each one
+(event and list) and admits or denies; the waiting client sees its state and the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from arbiter_client import (
+    AdmissionDenied,
+    ParticipantJoined,
+    ParticipantWaiting,
+    Room,
+    TrackSubscribed,
+)
+
+from .helpers import MODERATOR, Collector, grant, running_stack, within
+
+pytestmark = [pytest.mark.scenarios, pytest.mark.timeout(120)]
+
+
+async def test_the_lobby_admits_and_denies(tmp_path: Path) -> None:
+    async with running_stack(tmp_path) as stack:
+        url = await stack.create_room("surgery", private=True, lobby=True)
+        host = await Room.join(url, token=grant(stack, "surgery", "dr-who", grants=MODERATOR))
+        seen = Collector(host)
+        waited: list[str] = []
+        try:
+            # a walk-in (no grant) waits; the join does not return meanwhile
+            walk_in = asyncio.ensure_future(
+                Room.join(url, name="walk-in", on_waiting=lambda: waited.append("walk-in"))
+            )
+            arrived = await seen.wait_for(
+                lambda e: isinstance(e, ParticipantWaiting), "the walk-in in the lobby"
+            )
+            assert isinstance(arrived, ParticipantWaiting)
+            assert arrived.participant.name == "walk-in" and waited == ["walk-in"]
+            assert list(host.waiting) == [arrived.participant.id]
+            assert not walk_in.done()
+            # nobody in the room heard of it
+            assert arrived.participant.id not in host.participants
+
+            await host.admit(arrived.participant.id)
+            guest = await within(walk_in, "the admitted join")
+            assert guest.participant_id == arrived.participant.id and not host.waiting
+            await seen.wait_for(
+                lambda e: (
+                    isinstance(e, ParticipantJoined) and e.participant.id == guest.participant_id
+                ),
+                "the guest joined",
+            )
+            await seen.wait_for(
+                lambda e: (
+                    isinstance(e, TrackSubscribed) and e.participant.id == guest.participant_id
+                ),
+                "the guest's media",
+            )
+
+            # a grant that says lobby waits too; this one is denied
+            token = grant(stack, "surgery", "patient-2", name="Bea", lobby=True)
+            refused = asyncio.ensure_future(Room.join(url, token=token))
+            second = await seen.wait_for(
+                lambda e: isinstance(e, ParticipantWaiting) and e.participant.name == "Bea",
+                "Bea in the lobby",
+            )
+            assert isinstance(second, ParticipantWaiting)
+            assert second.participant.identity == "patient-2"
+            await host.deny(second.participant.id, reason="not today")
+            with pytest.raises(AdmissionDenied) as denied:
+                await within(refused, "the denied join")
+            assert denied.value.by == host.participant_id
+            assert not host.waiting
+            await guest.leave()
+        finally:
+            await seen.close()
+            await host.leave()
