@@ -29,6 +29,7 @@ __all__ = [
     "WebhookError",
     "WebhookEvent",
     "WebhookEventType",
+    "decode_webhook",
     "encode_webhook",
     "verify_webhook",
     "webhook_signature",
@@ -87,6 +88,11 @@ def encode_webhook(event: WebhookEvent) -> bytes:
     return json.dumps(to_dict(event), separators=(",", ":")).encode("utf-8")
 
 
+def decode_webhook(body: bytes | str) -> WebhookEvent:
+    """Read a delivery's body (raises :class:`ProtocolError` for anything else)."""
+    return from_dict(WebhookEvent, decode_json(body, max_bytes=MAX_WEBHOOK_BYTES, what="body"))
+
+
 def webhook_signature(body: bytes, key: str, timestamp: int) -> str:
     """The ``Arbiter-Signature`` header value for ``body`` sent at ``timestamp``."""
     mac = hmac.new(key.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
@@ -122,6 +128,6 @@ def verify_webhook(
     if not hmac.compare_digest(expected, given):
         raise WebhookError("the signature does not match the body (another key, or altered)")
     try:
-        return from_dict(WebhookEvent, decode_json(raw, max_bytes=MAX_WEBHOOK_BYTES, what="body"))
+        return decode_webhook(raw)
     except ProtocolError as exc:
         raise WebhookError(f"the body is not a webhook event: {exc.message}") from None

@@ -16,6 +16,7 @@ import {
   MAX_FRAME_BYTES,
   MAX_LIST,
   MAX_MESSAGE_BYTES,
+  MAX_METADATA,
   MAX_NAME,
   MAX_NUMBER_CHARS,
   MAX_REFRESH_TOKEN,
@@ -25,7 +26,7 @@ import {
   PROTOCOL_VERSION,
 } from './limits';
 import { BODY_SCHEMAS, MESSAGE_SCHEMAS, type FieldType, type Schema } from './schemas';
-import { ALL_GRANTS } from './types';
+import { ALL_GRANTS, DEFAULT_GRANTS } from './types';
 
 /** One schema in the manifest. @public */
 export interface SchemaManifest {
@@ -40,6 +41,7 @@ export interface ProtocolManifest {
   error_codes: Record<string, string>;
   topics: Record<string, string>;
   grants: string[];
+  default_grants: string[];
   actions: Record<string, SchemaManifest>;
   bodies: Record<string, SchemaManifest>;
   types: Record<string, SchemaManifest>;
@@ -98,10 +100,12 @@ export function protocolManifest(): ProtocolManifest {
       MAX_DEPTH,
       MAX_NUMBER_CHARS,
       MAX_REFRESH_TOKEN,
+      MAX_METADATA,
     },
     error_codes: { ...ErrorCode },
     topics: { CHAT_TOPIC },
     grants: [...ALL_GRANTS],
+    default_grants: [...DEFAULT_GRANTS],
     actions,
     bodies,
     types: Object.fromEntries(Object.entries(nested).sort(([a], [b]) => (a < b ? -1 : 1))),
