@@ -22,6 +22,12 @@ export const arbiterStyles = `
   background: var(--arb-panel); border-radius: 12px; }
 .arb-prejoin__title { font-size: 1.3rem; margin: 0 0 6px; }
 .arb-status, .arb-ended { padding: 16px; text-align: center; }
+.arb-moderate { position: absolute; top: 6px; right: 6px; display: flex; gap: 4px; flex-wrap: wrap; justify-content: flex-end; }
+.arb-moderate .arb-button { font-size: 12px; padding: 2px 6px; }
+.arb-lobby { padding: 8px 12px; border: 1px solid #2f3742; border-radius: 8px; margin: 8px 0; }
+.arb-lobby ul { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 6px; }
+.arb-lobby li { display: flex; align-items: center; gap: 8px; }
+.arb-lobby__title { font-size: 14px; margin: 0 0 6px; }
 .arb-ended { display: flex; flex-direction: column; align-items: center; gap: 12px; margin-top: 10vh; }
 .arb-conference { display: flex; height: 100%; min-height: inherit; }
 .arb-conference__main { flex: 1; display: flex; flex-direction: column; min-width: 0; padding: 8px; gap: 8px; }

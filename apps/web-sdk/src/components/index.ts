@@ -3,6 +3,8 @@ export { Chat, type ChatProps } from './chat/Chat';
 export { DisconnectButton, type DisconnectButtonProps } from './controls/DisconnectButton';
 export { TrackToggle, type TrackToggleProps } from './controls/TrackToggle';
 export { GridLayout, type GridLayoutProps } from './layout/GridLayout';
+export { LobbyPanel, type LobbyPanelProps } from './moderation/LobbyPanel';
+export { ModeratorControls, type ModeratorControlsProps } from './moderation/ModeratorControls';
 export { AudioTrack, type AudioTrackProps } from './participant/AudioTrack';
 export { ParticipantTile, type ParticipantTileProps } from './participant/ParticipantTile';
 export { RoomAudioRenderer } from './participant/RoomAudioRenderer';

@@ -11,6 +11,7 @@ import { ArbiterError } from './errors';
 import { isSpeaking } from './layout';
 import { acquireMedia, mediaProblemError, withoutDevice, type MediaProblem } from './media';
 import { CHAT_TOPIC, makeMessage, parseMessage, ProtocolError, type DataMessage, type Message } from './protocol';
+import { Moderation } from './moderation';
 import { Producer } from './producer';
 import { Roster } from './roster';
 import { toRtcIceServers } from './rtc';
@@ -21,6 +22,7 @@ import {
   type ChatMessage,
   type ConnectionState,
   type Participant,
+  type RemovedInfo,
   type RoomEnvironment,
   type RoomEvents,
   type RoomOptions,
@@ -34,10 +36,12 @@ export type {
   ConnectionState,
   Participant,
   ReceivedData,
+  RemovedInfo,
   RoomEnvironment,
   RoomEvents,
   RoomOptions,
   TrackEvent,
+  WaitingParticipant,
 } from './types';
 
 const SPEAKING_INTERVAL_MS = 300;
@@ -86,6 +90,12 @@ export class Room extends Emitter<RoomEvents> {
   private readonly roster: Roster;
   private readonly session: Session;
   private readonly consumers: Consumers;
+  /**
+   * Roles in the room: `moderation.isModerator`, the lobby (`moderation.waiting`), why this
+   * participant was removed (`moderation.removed`), and the moderator's actions (`remove`,
+   * `mute`, `endRoom`, `admit`, `deny`; signaling refuses them without the grant).
+   */
+  readonly moderation: Moderation;
   private rejectClosed: (error: ArbiterError) => void = () => undefined;
   /** Rejects when the room is closed (left or failed): every wait while joining races it. */
   private readonly closed: Promise<never>;
@@ -103,7 +113,8 @@ export class Room extends Emitter<RoomEvents> {
     });
     this.closed.catch(() => undefined);
     this.roster = new Roster((event, ...args) => this.emit(event, ...args));
-    this.session = new Session(this.url, this.name, this.env, this.abort.signal);
+    this.session = new Session(this.url, this.name, this.env, this.abort.signal, options.token);
+    this.moderation = new Moderation((m) => this.session.send(m), (event, ...args) => this.emit(event, ...args));
     this.consumers = new Consumers(this.env, () => ({ iceServers: this.iceServers }), {
       send: (message) => this.session.send(message),
       onConsumer: (id) => {
@@ -122,9 +133,16 @@ export class Room extends Emitter<RoomEvents> {
       if (m.participant.id !== this.roster.localId) this.roster.addRemote(m.participant);
     });
     this.session.route('participant_left', (m) => {
+      const gone = this.roster.get(m.participant_id);
+      if (m.reason === 'removed' && gone) this.emit('participantRemoved', gone, m.by ?? null);
       this.consumers.close(m.participant_id);
       this.roster.removeRemote(m.participant_id, m.reason);
     });
+    this.session.route('participant_updated', (m) => {
+      this.roster.update(m.participant.id, { metadata: m.participant.metadata ?? null });
+    });
+    this.session.route('lobby', (m) => this.moderation.onLobby(m));
+    this.session.route('removed', (m) => this.onRemoved(this.moderation.onRemoved(m)));
     this.session.route('handshake', (m) => {
       if (m.connection === 'producer') this.producer?.onHandshake(m);
       else if (!this.isClosed()) this.consumers.onHandshake(m);
@@ -200,10 +218,9 @@ export class Room extends Emitter<RoomEvents> {
   private async doConnect(): Promise<void> {
     if (this.state !== 'idle') throw new ArbiterError('connection_lost', 'this room was already used');
     this.setState('connecting');
-    const timer = setTimeout(
-      () => this.fail(new ArbiterError('timeout', `joining took longer than ${this.timeoutMs / 1000} s`)),
-      this.timeoutMs,
-    );
+    const expire = () => this.fail(new ArbiterError('timeout', `joining took longer than ${this.timeoutMs / 1000} s`));
+    let timer = setTimeout(expire, this.timeoutMs);
+    let waited = false;
     try {
       const acquiring = acquireMedia(this.env.getUserMedia, { audio: this.wantAudio, video: this.wantVideo });
       const [media, join] = await this.until(Promise.all([acquiring, this.session.join()])).catch(
@@ -226,6 +243,7 @@ export class Room extends Emitter<RoomEvents> {
       this.setProblems(media.problems);
       for (const problem of media.problems) this.emit('error', mediaProblemError(problem));
       this.roomIdValue = join.room_id;
+      this.moderation.grants = join.grants ?? [];
       this.iceServers = toRtcIceServers(join.ice_servers);
       this.roster.localId = join.participant_id;
       this.roster.put({
@@ -251,8 +269,18 @@ export class Room extends Emitter<RoomEvents> {
           () => {
             if (!this.isClosed()) this.fail(new ArbiterError('connection_lost', 'the signaling connection was lost'));
           },
+          () => {
+            // in the lobby: no join timeout while a moderator decides
+            clearTimeout(timer);
+            waited = true;
+            this.setState('waiting');
+          },
         ),
       );
+      if (waited) {
+        this.setState('connecting');
+        timer = setTimeout(expire, this.timeoutMs);
+      }
       await this.until(sfuReady);
       await this.until(this.startProducer());
       if (this.isClosed()) throw this.closedError();
@@ -269,7 +297,18 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   private isClosed(): boolean {
-    return this.state === 'disconnected' || this.state === 'failed';
+    return this.state === 'disconnected' || this.state === 'failed' || this.state === 'removed';
+  }
+
+  /** The server ended this participant's session: close everything, show why. */
+  private onRemoved(info: RemovedInfo): void {
+    if (this.isClosed()) return;
+    const denied = info.reason === 'denied';
+    this.rejectClosed(new ArbiterError('denied', denied ? 'a moderator did not admit you' : `you were ${info.reason}`));
+    this.teardown();
+    this.setState('removed');
+    this.emit('removed', info);
+    this.emit('left', info.reason);
   }
 
   private closedError(): ArbiterError {
@@ -307,10 +346,15 @@ export class Room extends Emitter<RoomEvents> {
     if (message.action === 'error') {
       this.emit('error', new ArbiterError(message.code as ArbiterError['code'], message.message));
     } else if (message.action === 'track_state') {
-      if (message.sender) {
+      if (message.sender === this.roster.localId && message.sender) {
+        this.onOwnLock(message.kind, message.by ?? null);
+      } else if (message.sender) {
+        const by = message.by ?? null;
         this.roster.update(
           message.sender,
-          message.kind === 'audio' ? { audioEnabled: !message.muted } : { videoEnabled: !message.muted },
+          message.kind === 'audio'
+            ? { audioEnabled: !message.muted, audioLockedBy: by }
+            : { videoEnabled: !message.muted, videoLockedBy: by },
         );
       }
     } else if (message.action === 'data') {
@@ -399,6 +443,20 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
+  /** A moderator holds this browser's audio or video muted (`by`), or let go (`null`). */
+  private onOwnLock(kind: 'audio' | 'video', by: string | null): void {
+    const local = this.localParticipant;
+    if (!local) return;
+    const track = kind === 'audio' ? this.localAudio : this.localVideo;
+    if (by && track) track.enabled = false;
+    this.roster.update(
+      local.id,
+      kind === 'audio'
+        ? { audioLockedBy: by, ...(by ? { audioEnabled: false } : {}) }
+        : { videoLockedBy: by, ...(by ? { videoEnabled: false } : {}) },
+    );
+  }
+
   // ------------------------------------------------------------------------ local media
 
   private setProblems(problems: readonly MediaProblem[]): void {
@@ -422,6 +480,8 @@ export class Room extends Emitter<RoomEvents> {
   private async setEnabled(kind: 'audio' | 'video', enabled: boolean): Promise<boolean> {
     const local = this.localParticipant;
     if (!local) return false;
+    const lockedBy = kind === 'audio' ? local.audioLockedBy : local.videoLockedBy;
+    if (enabled && lockedBy) throw new ArbiterError('forbidden', `a moderator holds your ${kind} muted`);
     let track = kind === 'audio' ? this.localAudio : this.localVideo;
     if (enabled && (!track || track.readyState === 'ended')) {
       const got = await acquireMedia(this.env.getUserMedia, { audio: kind === 'audio', video: kind === 'video' });

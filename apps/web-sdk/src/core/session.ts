@@ -47,6 +47,7 @@ export class Session {
     private readonly name: string,
     private readonly env: RoomEnvironment,
     private readonly signal: AbortSignal,
+    private readonly token?: string,
   ) {}
 
   /** Handle every message of `action` with `handler`. */
@@ -61,7 +62,7 @@ export class Session {
       response = await this.env.fetch(`${this.url}/join`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify({ name: this.name }),
+        body: JSON.stringify(this.token ? { name: this.name, grant: this.token } : { name: this.name }),
         signal: this.signal,
       });
     } catch (exc) {
@@ -87,9 +88,16 @@ export class Session {
   /**
    * Open the WebSocket and identify with the join token. Resolves with `identified`
    * (after `onIdentified` ran, before any later message is handled); `onLost` is called
-   * if the connection closes after that.
+   * if the connection closes after that. In a lobby, `onWaiting` is called first and the
+   * promise waits for the `identified` that admits this participant; messages routed
+   * meanwhile (`removed`) are dispatched.
    */
-  open(join: JoinResponse, onIdentified: (message: Identified) => void, onLost: () => void): Promise<Identified> {
+  open(
+    join: JoinResponse,
+    onIdentified: (message: Identified) => void,
+    onLost: () => void,
+    onWaiting: (message: Identified) => void = () => undefined,
+  ): Promise<Identified> {
     return new Promise<Identified>((resolve, reject) => {
       let identified = false;
       const ws = new this.env.WebSocket(join.signaling_url);
@@ -111,6 +119,10 @@ export class Session {
           return;
         }
         if (!identified) {
+          if (message.action === 'identified' && message.waiting) {
+            onWaiting(message); // in the lobby: the next `identified` admits us
+            return;
+          }
           if (message.action === 'identified') {
             identified = true;
             onIdentified(message);

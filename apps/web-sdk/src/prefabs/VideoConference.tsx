@@ -2,6 +2,8 @@ import * as React from 'react';
 import type { Participant, Room } from '../core/room';
 import { Chat } from '../components/chat/Chat';
 import { GridLayout } from '../components/layout/GridLayout';
+import { LobbyPanel } from '../components/moderation/LobbyPanel';
+import { ModeratorControls } from '../components/moderation/ModeratorControls';
 import { ParticipantTile } from '../components/participant/ParticipantTile';
 import { RoomAudioRenderer } from '../components/participant/RoomAudioRenderer';
 import { useConnectionState } from '../hooks/useConnectionState';
@@ -19,7 +21,8 @@ export interface VideoConferenceProps extends React.HTMLAttributes<HTMLDivElemen
 }
 
 /**
- * The whole room UI: the participant grid, remote audio, the control bar and the chat.
+ * The whole room UI: the participant grid, remote audio, the control bar and the chat;
+ * for a moderator, the lobby and each tile's moderation buttons too.
  * @example
  * ```tsx
  * <ArbiterRoom url={url}><VideoConference chat={false} /></ArbiterRoom>
@@ -41,6 +44,7 @@ export const VideoConference = React.forwardRef<HTMLDivElement, VideoConferenceP
     >
       <div className="arb-conference__main">
         <MediaProblemBanner room={room} />
+        <LobbyPanel room={room} />
         {state === 'connecting' && (
           <p className="arb-status" role="status">
             Joining…
@@ -51,7 +55,9 @@ export const VideoConference = React.forwardRef<HTMLDivElement, VideoConferenceP
             renderParticipant ? (
               <React.Fragment key={p.id}>{renderParticipant(p)}</React.Fragment>
             ) : (
-              <ParticipantTile key={p.id} participant={p} />
+              <ParticipantTile key={p.id} participant={p}>
+                <ModeratorControls participant={p} room={room} />
+              </ParticipantTile>
             ),
           )}
         </GridLayout>

@@ -142,6 +142,10 @@ export class FakeServer {
   sfuReady = true;
   /** Answer the producer offer automatically. */
   autoAnswer = true;
+  /** The grants the join response carries (none: the field is left out). */
+  grants: string[] | null = null;
+  /** Put the joiner in the lobby: `identified` says `waiting` (the test admits it). */
+  lobby = false;
   private counter = 0;
 
   fetch = vi.fn(async (url: string, init?: RequestInit) => {
@@ -161,6 +165,7 @@ export class FakeServer {
         refresh_token: `p_local${this.counter}.cmVmcmVzaA`,
         refresh_expires_at: 2000003600,
         session_expires_at: 2000043200,
+        ...(this.grants ? { grants: this.grants } : {}),
       }),
       { status: 200 },
     );
@@ -180,7 +185,8 @@ export class FakeServer {
         role: 'participant',
         sfu_ready: this.sfuReady,
         participant_id: `p_local${this.counter}`,
-        participants: this.existing,
+        participants: this.lobby ? [] : this.existing,
+        ...(this.lobby ? { waiting: true, sfu_ready: false } : {}),
       });
     } else if (message.action === 'handshake' && message.connection === 'producer' && message.sdp && this.autoAnswer) {
       ws.deliver({ action: 'handshake', connection: 'producer', sdp: { type: 'answer', sdp: fakeSdp('sfu answer') } });
