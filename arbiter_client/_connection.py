@@ -160,6 +160,7 @@ class RoomConnection:
         response = await self.session.join()
         self.room_id = response.room_id
         self.grants = tuple(response.grants or ())
+        self._name = response.name or self._name  # a grant names the participant
         await self.session.open(response)
         participant_id = self.session.participant_id
         assert participant_id is not None

@@ -65,6 +65,8 @@ class JoinResponse:
     "Unix time the session ends: the participant then gets ``session_expired``."
     grants: list[Grant] | None = field(default=None, metadata={"max_items": 5})
     "What this participant may do (from its grant, or the default grants)."
+    name: str | None = field(default=None, metadata={"max_len": MAX_NAME})
+    "The display name everyone sees (a grant's wins over the name asked for)."
 
 
 @dataclass

@@ -134,6 +134,7 @@ def _join_room(services: Services, event: Event) -> HttpResponse:
             refresh_expires_at=credentials.refresh_expires_at,
             session_expires_at=credentials.session_expires_at or 0,
             grants=list(entry.grants),
+            name=entry.name,
         ),
     )
 

@@ -69,7 +69,8 @@ function newId(): string {
  */
 export class Room extends Emitter<RoomEvents> {
   readonly url: string;
-  readonly name: string;
+  /** The display name (the grant's, once joined with a token). */
+  name: string;
   private readonly env: RoomEnvironment;
   private readonly wantAudio: boolean;
   private readonly wantVideo: boolean;
@@ -244,6 +245,7 @@ export class Room extends Emitter<RoomEvents> {
       for (const problem of media.problems) this.emit('error', mediaProblemError(problem));
       this.roomIdValue = join.room_id;
       this.moderation.grants = join.grants ?? [];
+      if (join.name) this.name = join.name;
       this.iceServers = toRtcIceServers(join.ice_servers);
       this.roster.localId = join.participant_id;
       this.roster.put({

@@ -262,6 +262,7 @@ export const BODY_SCHEMAS: Record<BodyType, Schema> = {
       { name: 'refresh_expires_at', type: { t: 'int' } },
       { name: 'session_expires_at', type: { t: 'int' } },
       { name: 'grants', type: GRANTS, optional: true },
+      { name: 'name', type: { t: 'str', maxLen: MAX_NAME }, optional: true },
     ],
   },
   CreateRoomRequest: {

@@ -274,6 +274,8 @@ export interface JoinResponse {
   session_expires_at: number;
   /** What this participant may do. */
   grants?: Grant[] | null;
+  /** The display name everyone sees (a grant's wins over the name asked for). */
+  name?: string | null;
 }
 
 /** `POST /rooms`. @public */

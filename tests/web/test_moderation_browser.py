@@ -1,0 +1,67 @@
+"""Moderation seen in Chromium (marker ``scenarios``): the web SDK's demo page joins a
+private room with a grant (``?token=``), a Python moderator holds its microphone muted and
+then removes it; the page shows both."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Browser
+
+from arbiter_client import ParticipantRemoved, Room, TrackMuted, TrackSubscribed
+from arbiter_protocol import mint_grant
+from arbiter_server.local import LocalStack
+from tests.web.test_browser import STEP, Collector, browser, close_pages, web_stack  # noqa: F401
+
+pytestmark = [pytest.mark.scenarios, pytest.mark.timeout(120)]
+
+MODERATOR = ("publish", "subscribe", "data", "screen", "moderator")
+
+
+async def test_the_page_shows_it_was_held_muted_and_removed(
+    web_stack: LocalStack,  # noqa: F811 - a fixture
+    browser: Browser,  # noqa: F811 - a fixture
+) -> None:
+    url = await web_stack.create_room("clinic", private=True)
+    host = mint_grant(web_stack.api_key, "clinic", "dr-ada", name="host", grants=MODERATOR)
+    patient = mint_grant(web_stack.api_key, "clinic", "pat-7", name="alice")
+    async with Room.join(url, token=host) as bot:
+        events = Collector(bot)
+        context = await browser.new_context(viewport={"width": 1280, "height": 720})
+        page = await context.new_page()
+        page.on("console", lambda msg: print(f"[alice console] {msg.type}: {msg.text}"))
+        try:
+            await page.goto(f"{url}?token={patient}")  # no pre-join: the grant names her
+            await page.locator('.arb-conference[data-state="connected"]').wait_for(
+                timeout=STEP * 1000
+            )
+            sub = await events.wait_for(
+                lambda e: isinstance(e, TrackSubscribed) and e.participant.name == "alice",
+                "alice's tracks at the moderator",
+            )
+            assert isinstance(sub, TrackSubscribed) and sub.participant.identity == "pat-7"
+            alice = sub.participant.id
+
+            await bot.mute_participant(alice, "audio")
+            own = page.get_by_role("group", name="alice (you)")
+            await own.get_by_role("img", name="microphone held muted by a moderator").wait_for(
+                timeout=STEP * 1000
+            )
+            muted = await events.wait_for(
+                lambda e: isinstance(e, TrackMuted) and e.participant.id == alice,
+                "alice shown muted at the moderator",
+            )
+            assert isinstance(muted, TrackMuted) and muted.by == bot.participant_id
+
+            await bot.remove_participant(alice, reason="consultation over")
+            alert = page.get_by_role("alert")
+            await alert.wait_for(timeout=STEP * 1000)
+            assert await alert.inner_text() == (
+                "You were removed from the room. (consultation over)"
+            )
+            removed = await events.wait_for(
+                lambda e: isinstance(e, ParticipantRemoved), "ParticipantRemoved"
+            )
+            assert isinstance(removed, ParticipantRemoved) and removed.participant.id == alice
+        finally:
+            await events.close()
+            await close_pages(page)
