@@ -13,7 +13,7 @@ from arbiter_protocol import Lobby, Message, ParticipantLeft
 
 from ..store import SEAT_ROLES, ConnectionRecord
 from . import notify
-from .rooms import info_of, participants_of
+from .rooms import info_of
 from .services import Services
 
 __all__ = ["HEARING_ROLES", "announce_lobby", "broadcast", "disconnected", "drop", "send"]
@@ -58,14 +58,18 @@ def drop(services: Services, connection_id: str, reason: str, by: str | None = N
     if conn is None or conn.room_id is None:
         return
     if conn.role in SEAT_ROLES and conn.participant_id:
+        # the app hears of it before the room does, so what anyone does once told comes
+        # after it; of several leaving at once, the one that empties the room (an atomic
+        # step) reports ``room_ended``, once
+        others = store.list_connections(conn.room_id)
+        last = not any(c.role in SEAT_ROLES for c in others) and store.update_room(
+            conn.room_id, expect_occupied=True, empty_since=services.clock(), waiting_since=None
+        )
+        notify.participant_left(services, conn.room_id, info_of(conn), reason, last=last)
         left = ParticipantLeft(participant_id=conn.participant_id, reason=reason, by=by)
-        for other in store.list_connections(conn.room_id):
+        for other in others:
             if other.role in HEARING_ROLES:
                 send(services, other.connection_id, left)
-        empty = not participants_of(services, conn.room_id)
-        if empty:
-            store.update_room(conn.room_id, empty_since=services.clock(), waiting_since=None)
-        notify.participant_left(services, conn.room_id, info_of(conn), reason, last=empty)
     elif conn.role == "waiting":
         announce_lobby(services, conn.room_id)
     elif conn.role == "sfu":

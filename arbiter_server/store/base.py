@@ -224,10 +224,12 @@ class Store(abc.ABC):
         room_id: str,
         expect_sfu_state: tuple[SfuState, ...] | None = None,
         expect_sfu_id: str | None = None,
+        expect_occupied: bool = False,
         **changes: object,
     ) -> bool:
         """Apply ``changes`` if the room exists and (when given) its SFU state is one of
-        ``expect_sfu_state`` and its ``sfu_id`` is ``expect_sfu_id``. True if applied."""
+        ``expect_sfu_state`` and its ``sfu_id`` is ``expect_sfu_id`` (and, with
+        ``expect_occupied``, its ``empty_since`` is unset). True if applied."""
 
     @abc.abstractmethod
     def take_pooled_room(self) -> RoomRecord | None:

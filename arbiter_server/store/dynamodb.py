@@ -106,12 +106,15 @@ class DynamoDBStore(CountedItems, SessionItems, Store):
         room_id: str,
         expect_sfu_state: tuple[SfuState, ...] | None = None,
         expect_sfu_id: str | None = None,
+        expect_occupied: bool = False,
         **changes: object,
     ) -> bool:
         check_room_changes(changes)
         if not changes:
             return self.get_room(room_id) is not None
         update = Update(changes)
+        if expect_occupied:
+            update.expect({"empty_since": None})
         if expect_sfu_state is not None:
             update.names["#state"] = "sfu_state"
             marks = []

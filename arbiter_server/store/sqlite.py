@@ -167,11 +167,12 @@ class SQLiteStore(Store):
         room_id: str,
         expect_sfu_state: tuple[SfuState, ...] | None = None,
         expect_sfu_id: str | None = None,
+        expect_occupied: bool = False,
         **changes: object,
     ) -> bool:
         check_room_changes(changes)
         sets = ", ".join(f"{k} = ?" for k in changes)
-        where = "room_id = ?"
+        where = "room_id = ?" + (" AND empty_since IS NULL" if expect_occupied else "")
         args: list[Any] = [*changes.values(), room_id]
         if expect_sfu_state is not None:
             where += f" AND sfu_state IN ({', '.join('?' for _ in expect_sfu_state)})"
