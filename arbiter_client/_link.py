@@ -23,8 +23,8 @@ __all__ = ["MediaLink"]
 
 
 class MediaLink:
-    """One producer connection (this client's media and data) and a consumer per remote
-    producer, all to the room's current SFU.
+    """One producer connection (this client's media and data) and one consumer connection
+    (everyone else's tracks), both to the room's current SFU.
 
     When media is lost (:meth:`lost`: the producer failed, the SFU is not ready) the link
     waits for a new SFU and fails the room (``fail``) if none comes within the reconnect
@@ -74,11 +74,10 @@ class MediaLink:
             send=session.send,
             tasks=tasks,
             log=log,
-            on_tracks=roster.subscribe,
-            on_dropped=roster.unsubscribe,
+            roster=roster,
             active=active,
         )
-        "The consumer connections."
+        "The consumer connection."
         self.down = False
         "True while media is lost and a new SFU is awaited."
 
@@ -111,8 +110,8 @@ class MediaLink:
             self.producer.refuse(exc)
 
     async def remove(self, participant_id: str, reason: str) -> None:
-        """A participant left: close its consumer, then forget it."""
-        await self.consumers.drop(participant_id)
+        """A participant left: its tracks end (the SFU stops them), then forget it."""
+        self.consumers.forget(participant_id)
         self._roster.left(participant_id, reason)
 
     # ------------------------------------------------------------------ losing media
@@ -143,7 +142,7 @@ class MediaLink:
         if self._restart_task is not None:
             self._restart_task.cancel()
         retired: list[PeerConnection] = list(self.consumers.detach())
-        self._roster.unsubscribe()
+        self._roster.unsubscribe()  # what the detached connection did not carry
         if self.producer is not None:
             self.producer.retire()
             retired.append(self.producer)
@@ -191,22 +190,28 @@ class MediaLink:
     # ------------------------------------------------------------------ reading, closing
 
     async def stats(self) -> list[ConnectionStats]:
-        """Numbers for the producer, then each consumer (see ``Room.stats``)."""
+        """Numbers for the producer, then the consumer connection (see ``Room.stats``)."""
         found: list[ConnectionStats] = []
         producer = self.producer
         if producer is not None:
             video = self._media.video
             fps = video.fps if video is not None else None
             found.append(await connection_stats("producer", producer.pc, producer.meter, fps))
-        for producer_id, consumer in self.consumers.items():
-            participant = self._roster.get(producer_id)
-            track = participant.video if participant is not None else None
+        consumer = self.consumers.consumer
+        if consumer is not None:
+            rates = [
+                fps
+                for section in consumer.sections.values()
+                if section.track is not None
+                and section.track.kind == "video"
+                and (fps := section.track.fps) is not None
+            ]
             found.append(
                 await connection_stats(
-                    f"consumer:{producer_id}",
+                    "consumer",
                     consumer.pc,
                     consumer.meter,
-                    track.fps if track is not None else None,
+                    sum(rates) / len(rates) if rates else None,
                 )
             )
         return found

@@ -22,9 +22,11 @@ class RemoteParticipant:
     """Another participant in the room, as this client sees it.
 
     ``video`` and ``audio`` are the :class:`RemoteTrack` objects received from the
-    participant's producer (``None`` until subscribed, and again after the participant
-    left): ``async for image in participant.video.frames(): ...`` or
-    ``await participant.video.recv()`` (an :class:`av.VideoFrame`).
+    participant's camera and microphone (``None`` until subscribed, and again after the
+    participant left): ``async for image in participant.video.frames(): ...`` or
+    ``await participant.video.recv()`` (an :class:`av.VideoFrame`). ``tracks`` has every
+    track received from it by track id (a participant may publish more than one video
+    track, e.g. a screen beside its camera).
 
     ``audio_muted`` / ``video_muted`` follow the participant's ``track_state`` messages
     (``False`` until one says otherwise); ``audio_level`` and ``is_speaking`` are measured
@@ -42,7 +44,7 @@ class RemoteParticipant:
         self._name = name
         self._identity = identity
         self._metadata = metadata
-        self._tracks: dict[TrackKind, RemoteTrack] = {}
+        self._tracks: dict[str, RemoteTrack] = {}
         self._muted: dict[TrackKind, bool] = {"audio": False, "video": False}
         self._locked: dict[TrackKind, str] = {}
 
@@ -72,14 +74,23 @@ class RemoteParticipant:
         return self._name
 
     @property
+    def tracks(self) -> Mapping[str, RemoteTrack]:
+        """Every track received from the participant, by track id."""
+        return MappingProxyType(self._tracks)
+
+    @property
     def video(self) -> RemoteTrack | None:
-        """The received video track, or ``None`` while not subscribed."""
-        return self._tracks.get("video")
+        """Its camera (or else its first video track), ``None`` while not subscribed."""
+        return self._main("video", "camera")
 
     @property
     def audio(self) -> RemoteTrack | None:
-        """The received audio track, or ``None`` while not subscribed."""
-        return self._tracks.get("audio")
+        """Its microphone (or else its first audio track), ``None`` while not subscribed."""
+        return self._main("audio", "microphone")
+
+    def _main(self, kind: TrackKind, source: str) -> RemoteTrack | None:
+        tracks = [t for t in self._tracks.values() if t.kind == kind]
+        return next((t for t in tracks if t.source == source), tracks[0] if tracks else None)
 
     @property
     def audio_muted(self) -> bool:
@@ -110,7 +121,7 @@ class RemoteParticipant:
         return track is not None and not self.audio_muted and track.is_speaking
 
     def __repr__(self) -> str:
-        kinds = ",".join(sorted(self._tracks))
+        kinds = ",".join(sorted(self._tracks))  # track ids
         return f"<RemoteParticipant id={self._id!r} name={self._name!r} tracks=[{kinds}]>"
 
 

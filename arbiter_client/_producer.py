@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiortc import RTCConfiguration, RTCDataChannel, RTCSessionDescription
 
-from arbiter_protocol import Handshake, IceCandidate, Message, SessionDescription
+from arbiter_protocol import Handshake, IceCandidate, Message, SessionDescription, TrackInfo
 from arbiter_rtc import PeerConnection, TaskSet
 
 from ._exceptions import ConnectionLost
@@ -15,7 +16,12 @@ from ._media import LocalTrack
 from ._progress import Progress, RoomLog, apply_candidate, read_exception, set_result
 from ._stats import Meter
 
-__all__ = ["DATA_CHANNEL_LABEL", "Producer"]
+__all__ = ["CAMERA", "DATA_CHANNEL_LABEL", "MICROPHONE", "Producer"]
+
+CAMERA = TrackInfo(id="camera", kind="video", source="camera")
+"How the producer offer names the published video (whatever feeds it)."
+MICROPHONE = TrackInfo(id="microphone", kind="audio", source="microphone")
+"How the producer offer names the published audio."
 
 DATA_CHANNEL_LABEL = "arbiter"
 "Label of the data channel on the producer connection (the SFU looks for it)."
@@ -64,8 +70,9 @@ class Producer(PeerConnection):
         channel.on("message", on_message)
         channel.on("bufferedamountlow", self._buffer_low.set)
         channel.on("close", self._channel_closed)
-        for track in tracks:
-            self.pc.addTransceiver(track, direction="sendonly")
+        self._named = [
+            (self.pc.addTransceiver(track, direction="sendonly"), track.kind) for track in tracks
+        ]
 
     def __repr__(self) -> str:
         return f"producer({self.pc.connectionState})"
@@ -80,6 +87,10 @@ class Producer(PeerConnection):
             Handshake(
                 connection="producer",
                 sdp=SessionDescription(type="offer", sdp=pc.localDescription.sdp),
+                tracks=[
+                    dataclasses.replace(MICROPHONE if kind == "audio" else CAMERA, mid=t.mid)
+                    for t, kind in self._named
+                ],
             )
         )
         progress.step = "the SFU's answer to the producer offer"

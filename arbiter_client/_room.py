@@ -15,7 +15,9 @@ from aiortc import MediaStreamTrack
 
 from arbiter_protocol import (
     CHAT_TOPIC,
+    QUALITIES,
     Grant,
+    Quality,
     Subscription,
     TrackState,
     encode_message,
@@ -390,35 +392,51 @@ class Room(Callbacks, Moderator):
         producer.send(encode_message(TrackState(kind=kind, muted=not enabled)))
 
     async def set_subscription(
-        self, participant_id: str, *, video: bool = True, audio: bool = True
+        self,
+        participant_id: str,
+        *,
+        video: bool = True,
+        audio: bool = True,
+        quality: Quality | None = None,
+        track_id: str | None = None,
     ) -> None:
-        """Choose whether to receive ``participant_id``'s video and audio (stream pagination).
+        """Choose what to receive of ``participant_id`` (stream pagination, tile sizes).
 
         ``video=False`` and/or ``audio=False`` ask the SFU to stop forwarding that media to
         this client; the connection carrying it stays up, so ``True`` again resumes it
         quickly (video within about a second: the SFU asks the sender for a key frame).
-        Nothing is renegotiated and no event is emitted: the :class:`RemoteTrack` simply
-        gets no frames while paused. The choice is kept for media that participant
-        publishes later and is sent again after a reconnection to a new SFU; it is
-        forgotten when the participant leaves. The participant may be one that has not
-        joined yet only if the SFU knows it: otherwise the SFU answers with an error
-        (logged).
+        ``quality`` (``"low"``, ``"medium"`` or ``"high"``; ``None`` leaves it as it is,
+        ``"high"`` by default) picks the simulcast layer of the participant's video: the
+        SFU sends that layer, or a lower one while this client's bandwidth is short, and
+        switches at a key frame. ``track_id`` limits the choice to one of its tracks
+        (:attr:`RemoteTrack.track_id`); then only the flag of that track's kind counts.
+        Nothing is renegotiated and no event is emitted: a paused :class:`RemoteTrack`
+        gets no frames. The choice is kept for media the participant publishes later and
+        sent again to a new SFU after a reconnection; it is forgotten when the participant
+        leaves. An unknown participant gets an error from the SFU (logged).
 
         **Raises:** :class:`RoomClosed` if the room is not connected;
         :class:`ConnectionLost` if the data channel is down; ``ValueError`` for an
-        invalid participant id or this client's own id.
+        invalid participant or track id, this client's own id or an unknown quality.
         """
         self._c.require_connected("change a subscription")
         if not isinstance(participant_id, str) or not is_valid_id(participant_id):
             raise ValueError(f"not a participant id: {participant_id!r}")
         if participant_id == self._c.roster.local_id:
             raise ValueError("cannot subscribe to your own media")
-        message = Subscription(producer_id=participant_id, video=bool(video), audio=bool(audio))
+        if track_id is not None and (not isinstance(track_id, str) or not is_valid_id(track_id)):
+            raise ValueError(f"not a track id: {track_id!r}")
+        if quality is not None and quality not in QUALITIES:
+            raise ValueError(f"quality must be one of {', '.join(QUALITIES)}, not {quality!r}")
+        message = Subscription(
+            producer_id=participant_id,
+            video=bool(video),
+            audio=bool(audio),
+            track_id=track_id,
+            quality=quality,
+        )
         producer = self._c.producer("change a subscription")
-        if video and audio:
-            self._c.roster.subscriptions.pop(participant_id, None)
-        else:
-            self._c.roster.subscriptions[participant_id] = message
+        self._c.roster.remember(message)
         producer.send(encode_message(message))
 
     async def publish_track(self, track: MediaStreamTrack) -> MediaStreamTrack | None:

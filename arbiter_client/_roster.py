@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
 from aiortc import MediaStreamTrack
 
-from arbiter_protocol import ParticipantInfo, Subscription, TrackState
+from arbiter_protocol import ParticipantInfo, Subscription, TrackInfo, TrackState
 from arbiter_rtc import TaskSet
 
 from . import _events as ev
@@ -23,7 +24,7 @@ class Roster:
     """Who else is in the room, as this client knows it; every change is an event.
 
     ``emit`` receives the events (:class:`~arbiter_client.ParticipantJoined`,
-    ``TrackSubscribed`` ...); each subscribed track's reader runs in ``tasks``.
+    ``TrackSubscribed`` ...).
     """
 
     def __init__(self, emit: Callable[[Event], None], tasks: TaskSet, log: RoomLog) -> None:
@@ -32,8 +33,9 @@ class Roster:
         self._log = log
         self._participants: dict[str, RemoteParticipant] = {}
         self._early_states: dict[str, dict[TrackKind, TrackState]] = {}
-        self.subscriptions: dict[str, Subscription] = {}
-        "Participant id -> the pause this client asked for (kept for a new SFU)."
+        self.subscriptions: dict[tuple[str, str | None], Subscription] = {}
+        """(participant id, track id or ``None``) -> what this client asked for there, with
+        the quality in force (kept to tell a new SFU)."""
         self.local_id: str | None = None
         "This client's own participant id, once known (never listed)."
 
@@ -79,34 +81,63 @@ class Roster:
 
     def left(self, participant_id: str, reason: str) -> None:
         """A participant is gone (its tracks are unsubscribed first)."""
-        self.subscriptions.pop(participant_id, None)
-        participant = self._participants.pop(participant_id, None)
+        for key in [k for k in self.subscriptions if k[0] == participant_id]:
+            del self.subscriptions[key]
+        participant = self._participants.get(participant_id)
         if participant is not None:
             self.unsubscribe(participant_id)
+            del self._participants[participant_id]
             self._emit(ev.ParticipantLeft(participant=participant, reason=reason))
+
+    def remember(self, message: Subscription) -> None:
+        """Keep what this client asked for (with the quality in force) to tell a new SFU."""
+        key = (message.producer_id, message.track_id)
+        previous = self.subscriptions.get(key)
+        quality = message.quality or (previous.quality if previous is not None else None)
+        if message.video and message.audio and quality in (None, "high"):
+            self.subscriptions.pop(key, None)
+        else:
+            self.subscriptions[key] = dataclasses.replace(message, quality=quality)
 
     def absent(self, present: Iterable[str]) -> list[str]:
         """Ids of the participants not in ``present`` (they left while we were away)."""
         keep = set(present)
         return [pid for pid in self._participants if pid not in keep]
 
-    def subscribe(self, producer_id: str, received: Iterable[MediaStreamTrack]) -> None:
-        """Tracks of ``producer_id`` arrived: replace its old ones, announce the new ones."""
-        participant = self._participants.get(producer_id)
+    def add_track(self, info: TrackInfo, received: MediaStreamTrack) -> RemoteTrack | None:
+        """A track of ``info.participant_id`` arrived on ``received``: announce it.
+
+        The consumer connection feeds the returned track (:meth:`RemoteTrack._on_frame`).
+        """
+        participant_id = info.participant_id
+        if participant_id is None:
+            return None
+        participant = self._participants.get(participant_id)
         if participant is None:
-            self._log.debug("consumer for %s before participant_joined", producer_id)
-            self.joined(producer_id, producer_id)
-            participant = self._participants[producer_id]
-        for track in received:
+            self._log.debug("a track of %s before participant_joined", participant_id)
+            self.joined(participant_id, participant_id)
+            participant = self._participants.get(participant_id)
+            if participant is None:  # our own id
+                return None
+        kind: TrackKind = "video" if received.kind == "video" else "audio"
+        track = RemoteTrack(received, participant_id, kind, track_id=info.id, source=info.source)
+        old = participant._tracks.get(info.id)
+        if old is not None:
+            self.end_track(old)
+        participant._tracks[info.id] = track
+        self._emit(ev.TrackSubscribed(participant=participant, kind=kind, track=track))
+        return track
+
+    def end_track(self, track: RemoteTrack) -> None:
+        """``track`` is no longer received: take it off its participant and say so."""
+        if track.ended:
+            return
+        track._finish()
+        participant = self._participants.get(track.participant_id)
+        if participant is not None and participant._tracks.get(track.track_id) is track:
+            del participant._tracks[track.track_id]
             kind: TrackKind = "video" if track.kind == "video" else "audio"
-            remote = RemoteTrack(track, producer_id, kind)
-            old = participant._tracks.get(kind)
-            if old is not None:
-                self._emit(ev.TrackUnsubscribed(participant=participant, kind=kind, track=old))
-                old._finish()
-            participant._tracks[kind] = remote
-            self._tasks.spawn(remote._run(), f"track:{producer_id}:{kind}")
-            self._emit(ev.TrackSubscribed(participant=participant, kind=kind, track=remote))
+            self._emit(ev.TrackUnsubscribed(participant=participant, kind=kind, track=track))
 
     def unsubscribe(self, participant_id: str | None = None) -> None:
         """End the tracks of one participant (of everyone when ``None``)."""
@@ -116,10 +147,8 @@ class Roster:
             found = self._participants.get(participant_id)
             chosen = [found] if found is not None else []
         for participant in chosen:
-            tracks, participant._tracks = participant._tracks, {}
-            for kind, track in tracks.items():
-                track._finish()
-                self._emit(ev.TrackUnsubscribed(participant=participant, kind=kind, track=track))
+            for track in list(participant._tracks.values()):
+                self.end_track(track)
 
     def track_state(self, message: TrackState) -> None:
         """A participant's mute state changed (``track_state`` from the SFU)."""

@@ -23,6 +23,8 @@ import numpy.typing as npt
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
+from arbiter_protocol import TrackSource
+
 __all__ = ["RemoteTrack", "audio_ndarray", "rms_level"]
 
 TrackKind = Literal["audio", "video"]
@@ -120,11 +122,21 @@ class RemoteTrack(MediaStreamTrack):
     or given to aiortc's ``MediaRecorder``.
     """
 
-    def __init__(self, track: MediaStreamTrack, participant_id: str, kind: TrackKind) -> None:
+    def __init__(
+        self,
+        track: MediaStreamTrack,
+        participant_id: str,
+        kind: TrackKind,
+        *,
+        track_id: str | None = None,
+        source: TrackSource = "unknown",
+    ) -> None:
         super().__init__()
         self.kind = kind
         self._track = track
         self._participant_id = participant_id
+        self._track_id = track_id or kind
+        self._source: TrackSource = source
         self._subscribers: weakref.WeakSet[_Subscriber] = weakref.WeakSet()
         self._recv_buffer: _Subscriber | None = None
         self._latest: av.VideoFrame | av.AudioFrame | None = None
@@ -138,7 +150,8 @@ class RemoteTrack(MediaStreamTrack):
     # ------------------------------------------------------------------ reading
 
     async def _run(self) -> None:
-        """Read the aiortc track until it ends (run by the room as an owned task)."""
+        """Read the aiortc track until it ends (when nothing else reads it and feeds
+        :meth:`_on_frame`)."""
         try:
             while True:
                 frame = await self._track.recv()
@@ -183,6 +196,16 @@ class RemoteTrack(MediaStreamTrack):
     def participant_id(self) -> str:
         """The id of the participant whose track this is."""
         return self._participant_id
+
+    @property
+    def track_id(self) -> str:
+        """The id its publisher gave the track (``camera``, ``microphone``, ``screen`` ...)."""
+        return self._track_id
+
+    @property
+    def source(self) -> TrackSource:
+        """What the track shows or plays (``camera``, ``microphone``, ``screen`` ...)."""
+        return self._source
 
     async def recv(self) -> av.VideoFrame | av.AudioFrame:
         """The next frame (:class:`av.VideoFrame` or :class:`av.AudioFrame`).
@@ -292,5 +315,6 @@ class RemoteTrack(MediaStreamTrack):
     def __repr__(self) -> str:
         return (
             f"<RemoteTrack kind={self.kind} participant={self._participant_id!r} "
+            f"id={self._track_id!r} "
             f"frames={self._count}{' ended' if self._finished else ''}>"
         )

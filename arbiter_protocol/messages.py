@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 from ._codec import from_dict, to_dict
 from ._json import decode_json
 from .errors import ErrorCode, ProtocolError
+from .roles import ALL_GRANTS, BY_APP, DEFAULT_GRANTS, MAX_METADATA, Grant, MediaKind
+from .sdp import MAX_SDP, check_sdp, sdp_json_size
 
 __all__ = [
     "ACTIONS",
@@ -28,6 +30,8 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "MAX_METADATA",
     "PROTOCOL_VERSION",
+    "QUALITIES",
+    "TRACK_SOURCES",
     "DataMessage",
     "Error",
     "Grant",
@@ -37,18 +41,22 @@ __all__ = [
     "IceServer",
     "Identified",
     "Identify",
+    "Layers",
     "Leave",
     "MediaKind",
     "Message",
     "ParticipantInfo",
     "ParticipantJoined",
     "ParticipantLeft",
+    "Quality",
     "Refresh",
     "Refreshed",
     "Resume",
     "SessionDescription",
     "SfuReady",
     "Subscription",
+    "TrackInfo",
+    "TrackSource",
     "TrackState",
     "check_sdp",
     "encode_message",
@@ -73,16 +81,11 @@ MAX_FRAME_BYTES = 32 * 1024
 CHAT_TOPIC = "chat"
 "Topic of chat messages: a text ``data`` message with this topic is a chat message."
 
-MAX_SDP = 30 * 1024
-"""Largest SDP, in bytes of its JSON-encoded text (quotes and escapes included), so that a
-handshake carrying it fits one API Gateway frame (:data:`MAX_FRAME_BYTES`)."""
-
 MAX_CANDIDATE = 1024
 MAX_NAME = 64
 MAX_REFRESH_TOKEN = 256
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_SDP_LINE_RE = re.compile(r"^[a-z]=[\x20-\x7e]*$")
 _CANDIDATE_RE = re.compile(
     r"^(a=)?candidate:[!-~]{1,32} \d{1,3} (udp|tcp|UDP|TCP) \d{1,10} [0-9A-Za-z.:_-]{1,253} "
     r"\d{1,5} typ (host|srflx|prflx|relay)( [\x21-\x7e]+)*$"
@@ -98,23 +101,22 @@ _ID = {"max_len": 64, "min_len": 1}
 ID_FIELD = _ID
 "Field metadata of an id (1-64 bytes), for the other modules of this package."
 
-Grant = Literal["publish", "subscribe", "data", "screen", "moderator"]
-"""One permission in a join token: send media, receive media, send data messages, share a
-screen, moderate the room (remove, mute, end it for all, admit from its lobby)."""
-ALL_GRANTS: tuple[Grant, ...] = ("publish", "subscribe", "data", "screen", "moderator")
-"Every grant there is (only a grant minted by the app's backend can hold ``moderator``)."
-DEFAULT_GRANTS: tuple[Grant, ...] = ("publish", "subscribe", "data", "screen")
-"What a plain join of an open room gets, unless the joiner asked for fewer."
+TrackSource = Literal["camera", "microphone", "screen", "screen_audio", "unknown"]
+"Where a published track comes from."
+TRACK_SOURCES: tuple[TrackSource, ...] = (
+    "camera",
+    "microphone",
+    "screen",
+    "screen_audio",
+    "unknown",
+)
+"Every track source."
 
-MAX_METADATA = 1024
-"Largest participant metadata, in UTF-8 bytes (the app's own data, e.g. JSON)."
-
-BY_APP = "app"
-"""``by`` of a moderation done by the app's backend through the server API (a moderator
-client's is its participant id, which never equals this)."""
-
-MediaKind = Literal["audio", "video"]
-"The kind of a media track."
+Quality = Literal["low", "medium", "high"]
+"""A subscriber's wish for one video track: the lowest, middle or highest simulcast layer
+(a track published in one layer has only that one)."""
+QUALITIES: tuple[Quality, ...] = get_args(Quality)
+"Every quality, lowest first."
 
 M = TypeVar("M", bound="Message")
 
@@ -193,42 +195,6 @@ class IceCandidate:
             )
 
 
-def check_sdp(sdp: str) -> None:
-    """Refuse text that is not plausibly SDP before it reaches a WebRTC stack.
-
-    It must start with ``v=0``, every line must be ``<letter>=<printable ASCII>``, it must
-    have an ``o=`` and at most 32 ``m=`` sections, and JSON-encoded it must fit in
-    :data:`MAX_SDP` bytes (so a handshake fits one 32 KB frame). Raises
-    :class:`ProtocolError`.
-    """
-    lines = sdp.replace("\r\n", "\n").rstrip("\n").split("\n")
-    problem = None
-    if (size := sdp_json_size(sdp)) > MAX_SDP:
-        problem = f"is {size} bytes as JSON; the limit is {MAX_SDP} (one 32 KB frame)"
-    elif not lines or lines[0] != "v=0":
-        problem = "must start with 'v=0'"
-    elif not any(line.startswith("o=") for line in lines):
-        problem = "has no 'o=' line"
-    elif sum(line.startswith("m=") for line in lines) > 32:
-        problem = "has more than 32 media sections"
-    else:
-        for number, line in enumerate(lines, 1):
-            if not _SDP_LINE_RE.match(line):
-                problem = f"line {number} is not '<letter>=<printable text>'"
-                break
-    if problem is not None:
-        raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"field 'sdp.sdp' {problem}")
-
-
-def sdp_json_size(sdp: str) -> int:
-    """Bytes of ``sdp`` as a JSON string: quotes, and two bytes per escaped character.
-
-    Exact for text :func:`check_sdp` accepts (printable ASCII and line breaks).
-    """
-    escaped = sdp.count('"') + sdp.count("\\") + sdp.count("\r") + sdp.count("\n")
-    return len(sdp) + escaped + 2
-
-
 @dataclass
 class IceServer:
     """One STUN/TURN server, as ``RTCIceServer``."""
@@ -239,6 +205,27 @@ class IceServer:
     "TURN username (``<expiry>:<participant>``)."
     credential: str | None = None
     "TURN password."
+
+
+@dataclass
+class TrackInfo:
+    """One published media track, as its publisher describes it and subscribers see it.
+
+    In a producer offer the client names each of its sendonly media sections (``mid``);
+    in a consumer offer the SFU names the track each media section carries, with the
+    ``participant_id`` that publishes it.
+    """
+
+    id: str = field(metadata=_ID)
+    "Track id chosen by its publisher, unique among that participant's tracks (e.g. ``camera``)."
+    kind: Literal["audio", "video"]
+    "Audio or video."
+    source: TrackSource = "unknown"
+    "What it shows or plays: ``camera``, ``microphone``, ``screen``, ``screen_audio``."
+    mid: str | None = field(default=None, metadata={"max_len": 32})
+    "The SDP media section (``a=mid``) carrying it in this connection's offer."
+    participant_id: str | None = field(default=None, metadata=_ID)
+    "Who publishes it (set by the SFU in consumer offers)."
 
 
 @dataclass
@@ -335,34 +322,30 @@ class Handshake(Message):
     """SDP and ICE between a client and its room's SFU, routed by signaling.
 
     ``connection`` says which peer connection: the client's ``producer`` (the client
-    offers) or a ``consumer`` carrying ``producer_id``'s media (the SFU offers).
-    Signaling fills ``participant_id`` with the sending client when forwarding to the
-    SFU; the SFU sets it to address a client. A client cannot choose it.
+    offers) or its ``consumer``, the one connection on which the SFU sends it every other
+    participant's tracks (the SFU offers, again whenever tracks come or go). Signaling
+    fills ``participant_id`` with the sending client when forwarding to the SFU; the SFU
+    sets it to address a client. A client cannot choose it.
     """
 
     action: ClassVar[str] = "handshake"
     connection: Literal["producer", "consumer"]
     "Which peer connection this is about."
-    producer_id: str | None = field(default=None, metadata=_ID)
-    "For a consumer connection: the participant whose media it carries."
     participant_id: str | None = field(default=None, metadata=_ID)
     "The client this handshake is from (to the SFU) or for (from the SFU)."
     sdp: SessionDescription | None = None
     "An offer or answer."
     candidate: IceCandidate | None = None
     "A trickled ICE candidate."
+    tracks: list[TrackInfo] | None = field(default=None, metadata={"max_items": 64})
+    """With an offer: the tracks it carries, by media section (producer: the client's own;
+    consumer: the published tracks the SFU sends, with their ``participant_id``)."""
 
     def __post_init__(self) -> None:
         if self.sdp is None and self.candidate is None:
             raise ProtocolError(
                 ErrorCode.INVALID_MESSAGE,
                 "a handshake needs 'sdp' or 'candidate'",
-                self.action,
-            )
-        if self.connection == "consumer" and self.producer_id is None:
-            raise ProtocolError(
-                ErrorCode.INVALID_MESSAGE,
-                "a consumer handshake needs 'producer_id'",
                 self.action,
             )
 
@@ -465,12 +448,16 @@ class TrackState(Message):
 
 @dataclass
 class Subscription(Message):
-    """A subscriber pauses or resumes one producer's video and/or audio (data channel).
+    """What a subscriber receives of one participant, or of one of its tracks (data channel).
 
-    For stream pagination: the client sends it on its producer data channel; the SFU
-    stops forwarding the kinds set to ``False`` to this subscriber (its consumer
-    connection stays up) and resumes them when set to ``True`` again, asking the producer
-    for a key frame so video comes back at once. It applies to consumers made later too.
+    For stream pagination and tile sizes: the client sends it on its producer data
+    channel. Without ``track_id`` it applies to every track of ``producer_id``: the SFU
+    stops forwarding the kinds set to ``False`` (the consumer connection stays up) and
+    resumes them when set to ``True`` again, asking for a key frame so video comes back at
+    once. With ``track_id`` it applies to that track only, and only the flag of the
+    track's kind counts. ``quality`` picks the simulcast layer of video (``None``: leave it
+    as it is; ``high`` until asked otherwise); the SFU sends a lower one while the
+    subscriber's bandwidth is short. It applies to tracks published later too.
     """
 
     action: ClassVar[str] = "subscription"
@@ -480,6 +467,27 @@ class Subscription(Message):
     "Whether to receive its video."
     audio: bool = True
     "Whether to receive its audio."
+    track_id: str | None = field(default=None, metadata=_ID)
+    "One track of that participant (its ``TrackInfo.id``); ``None``: all its tracks."
+    quality: Quality | None = None
+    "``low``, ``medium`` or ``high`` for its video; ``None``: unchanged."
+
+
+@dataclass
+class Layers(Message):
+    """The SFU tells a simulcast publisher which layers of one of its tracks anybody
+    receives (data channel, SFU to client).
+
+    The publisher may stop encoding the layers not listed (the web SDK makes their
+    encodings inactive) and encodes them again when a later message lists them. The
+    lowest layer is always listed: a subscriber falls back to it at once.
+    """
+
+    action: ClassVar[str] = "layers"
+    track_id: str = field(metadata=_ID)
+    "The publisher's track (its ``TrackInfo.id``)."
+    active: list[str] = field(default_factory=list, metadata={"max_items": 8})
+    "The rids (``a=rid``) of the layers to encode, lowest first."
 
 
 _MESSAGES: tuple[type[Message], ...] = (
@@ -497,6 +505,7 @@ _MESSAGES: tuple[type[Message], ...] = (
     DataMessage,
     TrackState,
     Subscription,
+    Layers,
 )
 
 ACTIONS: dict[str, type[Message]] = {m.action: m for m in _MESSAGES}
@@ -505,9 +514,7 @@ ACTIONS: dict[str, type[Message]] = {m.action: m for m in _MESSAGES}
 
 def register_messages(*classes: type[Message]) -> None:
     """Add message classes defined in other modules of this package to :data:`ACTIONS`."""
-    for cls in classes:
-        if ACTIONS.setdefault(cls.action, cls) is not cls:
-            raise ValueError(f"action {cls.action!r} is defined twice")
+    ACTIONS.update({cls.action: cls for cls in classes if ACTIONS.get(cls.action, cls) is cls})
 
 
 def parse_message(raw: str | bytes, allowed: frozenset[str] | None = None) -> Message:

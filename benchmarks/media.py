@@ -280,6 +280,8 @@ class StreamCounter:
         self.label = label
         self.created = now_ns()
         self.joined_at: int | None = None
+        self.connected_at: int | None = None
+        "When the subscriber's connection carrying this stream connected (DTLS up)."
         self.first_frame_at: int | None = None
         self.first_keyframe_at: int | None = None
         self.packets = 0
@@ -295,15 +297,19 @@ class StreamCounter:
         self._probe = probe
 
     def install(self, receiver: Any) -> None:
-        """Replace ``receiver``'s RTP handler (call before the connection starts)."""
+        """Replace ``receiver``'s RTP handler (call before the connection starts); a lean
+        receive path (``benchmarks/lean_rx.py``) finds the counter as ``_lean_counter``."""
         receiver._handle_rtp_packet = self._handle
+        receiver._lean_counter = self if self._probe is None else None
 
     async def _handle(self, packet: Any, arrival_time_ms: int) -> None:
+        self.count(packet.sequence_number, packet.marker, packet.payload, packet)
+
+    def count(self, seq: int, marker: int, payload: bytes, packet: Any = None) -> None:
+        """One RTP packet (``packet``: aiortc's, only for the bar-code probe)."""
         t = now_ns()
-        payload = packet.payload
         if not payload:
             return
-        seq = packet.sequence_number
         if self.base_seq is None:
             self.base_seq = seq
             self._last_seq = seq
@@ -329,7 +335,7 @@ class StreamCounter:
                 pass
         if self._probe is not None:
             self._probe(packet, t)
-        if packet.marker:
+        if marker:
             self.frames += 1
             self.frame_times.append(t)
             if self.first_frame_at is None:

@@ -1,7 +1,7 @@
 """SFU benchmark: the Arbiter SFU vs Janus videoroom vs aiortc's decode/re-encode relay.
 
     .venv/bin/python -m benchmarks.sfu_bench --quick     # ~3 min
-    .venv/bin/python -m benchmarks.sfu_bench             # full ramp, < 15 min
+    .venv/bin/python -m benchmarks.sfu_bench             # full ramp, up to ~25 min
 
 Publishers loop a pre-encoded 640x480 VP8 clip (~600 kbit/s, 30 fps) through aiortc
 senders (packetize only); subscribers count RTP packets and frames without decoding (see
@@ -35,19 +35,34 @@ if __package__ in (None, ""):  # python benchmarks/sfu_bench.py
     sys.path.insert(0, str(HERE.parent))
     __package__ = "benchmarks"
 
-from .media import ClipTrack, fit_line, load_clip, now_ns, percentile  # noqa: E402
+from .media import ClipTrack, load_clip, now_ns, percentile  # noqa: E402
 from .procs import Children, cpu_seconds, cpu_split, loadavg, rss_bytes  # noqa: E402
+from .sfu_report import LOSS_LIMIT, combine, figures, print_table, show, summarize  # noqa: E402
 from .targets import TARGETS, Target, media_address, pin_media_address  # noqa: E402
 
 logger = logging.getLogger("benchmarks")
 
-LOSS_LIMIT = 0.01
-LIGHT_STREAMS = 60
-"Steps up to this many streams count as light load for join times."
-LATENCY_P95_LIMIT_MS = 100.0
-"A step with a higher p95 one-way latency is not counted as 'held' in the strict column."
 CPU_LIMIT = 0.95
 "SFU (or generator) process CPU, in cores, at which the ramp stops."
+FULL_RAMP = [2, 10, 25, 50, 100, 150, 200, 250, 300, 400, 500, 600, 800, 1000]
+"Subscribers per step in full mode (streams = 2 x subscribers), past both SFUs' limits."
+SFU_CPU = 0
+"With pinning: the core the SFU under test runs on."
+GENERATOR_CPU = 1
+"With pinning: the core the benchmark (load generator, gateway) runs on."
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Run every thread of ``pid`` on ``cpu`` only (threads it starts later inherit it)."""
+    try:
+        tasks = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return
+    for tid in tasks:
+        try:
+            os.sched_setaffinity(tid, {cpu})
+        except OSError:
+            pass
 
 
 @dataclass
@@ -62,6 +77,8 @@ class Plan:
     "Seconds a target's ramp may start new steps for."
     batch: int = 8
     targets: list[str] = field(default_factory=lambda: ["direct", "arbiter", "janus", "naive"])
+    pinned: bool = False
+    "SFU on one core, the generator on the other (``--pin``)."
 
 
 def make_plan(quick: bool, publishers: int) -> Plan:
@@ -81,11 +98,11 @@ def make_plan(quick: bool, publishers: int) -> Plan:
         settle=3.0,
         steps={
             "direct": [2],
-            "arbiter": [2, 10, 25, 50, 100, 150, 200, 250, 300],
-            "janus": [2, 10, 25, 50, 100, 150, 200, 250, 300],
+            "arbiter": FULL_RAMP,
+            "janus": FULL_RAMP,
             "naive": [1, 2, 3, 4, 5, 6, 8],
         },
-        budget={"direct": 40, "arbiter": 300, "janus": 300, "naive": 160},
+        budget={"direct": 40, "arbiter": 600, "janus": 600, "naive": 160},
     )
 
 
@@ -186,6 +203,9 @@ async def run_target(
         await target.start()
         await asyncio.sleep(1.0)
         pids = target.pids()
+        if plan.pinned:
+            for pid in pids:
+                pin(pid, SFU_CPU)
         result["pids"] = pids
         result["idle_rss_bytes"] = sum(rss_bytes(p) for p in pids)
         for i in range(plan.publishers):
@@ -217,22 +237,35 @@ async def run_target(
                 for c in new
                 if c.first_keyframe_at is not None and c.joined_at is not None
             ]
+            keyframes = [
+                max(0.0, (c.first_keyframe_at - c.connected_at) / 1e6)
+                for c in new
+                if c.first_keyframe_at is not None and c.connected_at is not None
+            ]
             missing = sum(1 for c in new if c.first_keyframe_at is None)
             result["joins_ms"] += joins
             join_s = time.monotonic() - join_started
+            if plan.pinned:
+                for pid in target.pids():  # threads started since (Janus makes one per handle)
+                    pin(pid, SFU_CPU)
             await asyncio.sleep(plan.settle)
             m = await measure_window(target, plan.window)
             m["subscribers"] = subscribers
             m["join_s"] = round(join_s, 2)
             m["join_to_first_keyframe_ms_median"] = statistics.median(joins) if joins else None
             m["joins_ms"] = joins
+            m["keyframe_from_connected_ms"] = keyframes
+            m["keyframe_from_connected_ms_median"] = percentile(keyframes, 50)
+            m["keyframe_from_connected_ms_p95"] = percentile(keyframes, 95)
             m["streams_without_video"] = missing
             result["steps"].append(m)
             print(
                 f"  {name:8s} subs={subscribers:3d} streams={m['streams']:3d} "
                 f"sfu={m['sfu_cpu_cores']:.2f} cores gen={m['generator_cpu_cores']:.2f} "
                 f"loss={100 * m['loss']:.2f}% "
-                f"lat={_f(m['latency_ms_median'])}/{_f(m['latency_ms_p95'])} ms "
+                f"lat={show(m['latency_ms_median'])}/{show(m['latency_ms_p95'])} ms "
+                f"kf={show(m['keyframe_from_connected_ms_median'], 0)}/"
+                f"{show(m['keyframe_from_connected_ms_p95'], 0)} ms "
                 f"{m['kbps_per_stream']:.0f} kbit/s/stream  load {m['loadavg'].split()[0]}",
                 flush=True,
             )
@@ -257,212 +290,9 @@ async def run_target(
     return result
 
 
-def _f(x: float | None, digits: int = 1) -> str:
-    return "-" if x is None else f"{x:.{digits}f}"
-
-
-def held(step: dict[str, Any], strict: bool = True) -> bool:
-    """< 1 % loss on at most one core and p95 latency under the limit (not strict: loss only).
-
-    Loss alone is not enough: an overloaded aiortc SFU queues (up to 2 s per consumer)
-    before it drops, so a step can show 0 % loss with a one-second delay.
-    """
-    ok = step["loss"] <= LOSS_LIMIT and step["sfu_cpu_cores"] < 1.0
-    if strict:
-        p95 = step["latency_ms_p95"]
-        ok = ok and p95 is not None and p95 < LATENCY_P95_LIMIT_MS
-    return bool(ok)
-
-
-def matched_cpu_ratio(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, int, int] | None:
-    """CPU per stream of ``a`` / ``b`` at comparable load.
-
-    Takes ``b``'s largest held step that ``a`` also reached and ``a``'s held step with the
-    closest stream count; returns (ratio, a streams, b streams).
-    """
-    a_ok = [s for s in a["steps"] if held(s) and s["cpu_s_per_stream_s"]]
-    b_ok = [s for s in b["steps"] if held(s) and s["cpu_s_per_stream_s"]]
-    if not a_ok or not b_ok:
-        return None
-    a_max = max(s["streams"] for s in a_ok)
-    b_cands = [s for s in b_ok if s["streams"] <= a_max] or [min(b_ok, key=lambda s: s["streams"])]
-    bs = max(b_cands, key=lambda s: s["streams"])
-    as_ = min(a_ok, key=lambda s: abs(s["streams"] - bs["streams"]))
-    return as_["cpu_s_per_stream_s"] / bs["cpu_s_per_stream_s"], as_["streams"], bs["streams"]
-
-
-def marginal_cpu(steps: list[dict[str, Any]]) -> tuple[float, float] | None:
-    """Least-squares fit of SFU cores vs streams over held steps: (slope, intercept).
-
-    The slope is the CPU seconds one more forwarded stream costs per second, without the
-    SFU's fixed cost (timers, idle connections) that the average includes at low load.
-    """
-    return fit_line([(s["streams"], s["sfu_cpu_cores"]) for s in steps if held(s)])
-
-
-def summarize(result: dict[str, Any], direct_ms: float | None) -> dict[str, Any]:
-    steps = result["steps"]
-    ok = [s for s in steps if held(s)]
-    loose = [s for s in steps if held(s, strict=False)]
-    best = max(ok, key=lambda s: s["streams"]) if ok else None
-    light = steps[0] if steps else None
-    cpu = (
-        best["cpu_s_per_stream_s"] if best else (steps[-1]["cpu_s_per_stream_s"] if steps else None)
-    )
-    fit = marginal_cpu(steps)
-    # joins while at most LIGHT_STREAMS streams were forwarded (the step's own joins)
-    light_steps = [s for s in steps if s["streams"] <= LIGHT_STREAMS]
-    light_joins = [j for s in light_steps for j in s.get("joins_ms", [])]
-    if not light_joins:  # JSON written before per-step join lists: the steps' medians
-        light_joins = [
-            s["join_to_first_keyframe_ms_median"]
-            for s in light_steps
-            if s.get("join_to_first_keyframe_ms_median") is not None
-        ]
-    summary: dict[str, Any] = {
-        "cpu_s_per_stream_s": cpu,
-        "marginal_cpu_s_per_stream_s": fit[0] if fit else None,
-        "fixed_cpu_cores": fit[1] if fit else None,
-        "max_streams_ok": best["streams"] if best else 0,
-        "max_streams_loss_only": max((s["streams"] for s in loose), default=0),
-        "sfu_cores_at_max": best["sfu_cpu_cores"] if best else None,
-        "generator_cores_at_max": best["generator_cpu_cores"] if best else None,
-        "streams_per_core_est": (1 / cpu) if cpu else None,
-        "stopped_by": result["stopped_by"],
-        "latency_ms_median": light["latency_ms_median"] if light else None,
-        "latency_ms_p95": light["latency_ms_p95"] if light else None,
-        "added_latency_ms_median": (
-            light["latency_ms_median"] - direct_ms
-            if light and light["latency_ms_median"] is not None and direct_ms is not None
-            else None
-        ),
-        "latency_ms_median_at_max": best["latency_ms_median"] if best else None,
-        "join_to_first_frame_ms_median": percentile(light_joins, 50),
-        "join_to_first_frame_ms_p95": percentile(light_joins, 95),
-        "join_to_first_frame_ms_median_all": percentile(result["joins_ms"], 50),
-        "join_to_first_frame_ms_p95_all": percentile(result["joins_ms"], 95),
-        "mem_per_participant_bytes": (
-            (best["sfu_rss_bytes"] - result.get("idle_rss_bytes", 0)) / best["participants"]
-            if best and best["participants"]
-            else None
-        ),
-        "kbps_per_stream": best["kbps_per_stream"] if best else None,
-        "kernel_share_at_max": best.get("sfu_kernel_share") if best else None,
-    }
-    return summary
-
-
-def print_table(
-    summaries: dict[str, dict[str, Any]], direct: dict[str, Any] | None, results: dict[str, Any]
-) -> list[str]:
-    names = [n for n in ("arbiter", "janus", "naive", "arbiter-marker") if n in summaries]
-    rows = [
-        (
-            "SFU CPU per forwarded stream-second (at max held load)",
-            "cpu_s_per_stream_s",
-            lambda v: f"{v * 1000:.2f} ms/s",
-        ),
-        (
-            "SFU CPU per stream-second, marginal (slope over held steps)",
-            "marginal_cpu_s_per_stream_s",
-            lambda v: f"{v * 1000:.2f} ms/s",
-        ),
-        ("  fixed SFU CPU (intercept)", "fixed_cpu_cores", lambda v: f"{v:.3f} cores"),
-        (
-            f"streams held (<1% loss, p95 < {LATENCY_P95_LIMIT_MS:.0f} ms, <1 core), measured",
-            "max_streams_ok",
-            lambda v: f"{v}",
-        ),
-        ("  SFU cores used at that load", "sfu_cores_at_max", lambda v: f"{v:.2f}"),
-        ("  load generator cores at that load", "generator_cores_at_max", lambda v: f"{v:.2f}"),
-        ("  streams with <1% loss, latency ignored", "max_streams_loss_only", lambda v: f"{v}"),
-        ("  ramp stopped by", "stopped_by", str),
-        ("streams per core (1 / CPU per stream)", "streams_per_core_est", lambda v: f"{v:.0f}"),
-        ("one-way latency median (light load)", "latency_ms_median", lambda v: f"{v:.1f} ms"),
-        ("one-way latency p95 (light load)", "latency_ms_p95", lambda v: f"{v:.1f} ms"),
-        ("added latency median (- direct)", "added_latency_ms_median", lambda v: f"{v:.1f} ms"),
-        ("latency median at max load", "latency_ms_median_at_max", lambda v: f"{v:.1f} ms"),
-        (
-            f"join to first key frame median (<= {LIGHT_STREAMS} streams)",
-            "join_to_first_frame_ms_median",
-            lambda v: f"{v:.0f} ms",
-        ),
-        (
-            f"join to first key frame p95 (<= {LIGHT_STREAMS} streams)",
-            "join_to_first_frame_ms_p95",
-            lambda v: f"{v:.0f} ms",
-        ),
-        (
-            "join to first key frame p95, all steps",
-            "join_to_first_frame_ms_p95_all",
-            lambda v: f"{v:.0f} ms",
-        ),
-        ("SFU RSS per participant", "mem_per_participant_bytes", lambda v: f"{v / 1e6:.2f} MB"),
-        ("received kbit/s per stream", "kbps_per_stream", lambda v: f"{v:.0f}"),
-        (
-            "SFU CPU in the kernel (stime share)",
-            "kernel_share_at_max",
-            lambda v: f"{100 * v:.0f} %",
-        ),
-    ]
-    width = 44
-    lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    for label, key, fmt in rows:
-        cells = []
-        for n in names:
-            v = summaries[n].get(key)
-            cells.append("-" if v is None else fmt(v))
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    if direct is not None:
-        lines.append(
-            f"| direct (no SFU) latency median / p95 | "
-            f"{_f(direct.get('latency_ms_median'), 2)} / {_f(direct.get('latency_ms_p95'), 2)} ms"
-            + " |"
-            * len(names)
-        )
-    print()
-    print("\n".join(lines))
-    ratios = []
-    a = summaries.get("arbiter", {})
-    for other in ("janus", "naive"):
-        o = summaries.get(other, {})
-        if a.get("cpu_s_per_stream_s") and o.get("cpu_s_per_stream_s"):
-            r = a["cpu_s_per_stream_s"] / o["cpu_s_per_stream_s"]
-            ratios.append(
-                f"CPU per stream Arbiter/{other}, each at its max held load: {r:.2f}x"
-                + (f" (naive/Arbiter {1 / r:.1f}x)" if other == "naive" else "")
-            )
-        if a.get("marginal_cpu_s_per_stream_s") and o.get("marginal_cpu_s_per_stream_s"):
-            r = a["marginal_cpu_s_per_stream_s"] / o["marginal_cpu_s_per_stream_s"]
-            ratios.append(
-                f"CPU per stream Arbiter/{other}, marginal: {r:.2f}x"
-                + (f" (naive/Arbiter {1 / r:.1f}x)" if other == "naive" else "")
-            )
-        m = (
-            matched_cpu_ratio(results["arbiter"], results[other])
-            if ("arbiter" in results and other in results)
-            else None
-        )
-        if m is not None:
-            ratios.append(
-                f"CPU per stream Arbiter/{other} at matched load (Arbiter {m[1]} streams, "
-                f"{other} {m[2]}): {m[0]:.2f}x"
-                + (f" (naive/Arbiter {1 / m[0]:.1f}x)" if other == "naive" else "")
-            )
-        if a.get("latency_ms_median") is not None and o.get("latency_ms_median") is not None:
-            ratios.append(
-                f"latency median Arbiter/{other}: "
-                f"{a['latency_ms_median'] / o['latency_ms_median']:.2f}x"
-            )
-    print()
-    for r in ratios:
-        print(r)
-    _ = width
-    return lines + [""] + ratios
-
-
 async def main_async(args: argparse.Namespace, children: Children) -> dict[str, Any]:
     plan = make_plan(args.quick, args.publishers)
+    plan.pinned = args.pin
     if args.targets:
         plan.targets = ["direct", *[t for t in args.targets.split(",") if t != "direct"]]
     if args.experiment_marker_bit:
@@ -491,6 +321,7 @@ async def main_async(args: argparse.Namespace, children: Children) -> dict[str, 
     summaries = {n: summarize(r, direct_ms) for n, r in results.items() if n != "direct"}
     lines = print_table(summaries, direct_step, results)
     return {
+        "figures": figures(summaries, results),
         "plan": plan.__dict__,
         "results": results,
         "summary": summaries,
@@ -522,9 +353,18 @@ def main() -> int:
     parser.add_argument(
         "--summarize",
         type=Path,
+        nargs="+",
         default=None,
         metavar="JSON",
-        help="only print the table of an earlier run's JSON",
+        help="only print the table of an earlier run's JSON; with several runs, each target "
+        "figure's median and spread over them",
+    )
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=len(os.sched_getaffinity(0)) >= 2,
+        help=f"SFU under test on CPU {SFU_CPU}, this process (generator, gateway) on CPU "
+        f"{GENERATOR_CPU} (default: on with two or more CPUs)",
     )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
@@ -535,17 +375,26 @@ def main() -> int:
     logging.getLogger("aioice").setLevel(logging.WARNING)
     logging.getLogger("aiortc").setLevel(logging.WARNING)
     if args.summarize is not None:
-        data = json.loads(args.summarize.read_text())
-        results = data["results"]
-        direct_step = (results.get("direct", {}).get("steps") or [{}])[0]
-        summaries = {
-            n: summarize(r, direct_step.get("latency_ms_median"))
-            for n, r in results.items()
-            if n != "direct"
-        }
-        print(f"{data.get('command')}  started {data.get('started')}  load {data['machine']}")
-        print_table(summaries, direct_step, results)
+        runs = []
+        for path in args.summarize:
+            data = json.loads(path.read_text())
+            results = data["results"]
+            direct_step = (results.get("direct", {}).get("steps") or [{}])[0]
+            summaries = {
+                n: summarize(r, direct_step.get("latency_ms_median"))
+                for n, r in results.items()
+                if n != "direct"
+            }
+            print(f"{path.name}: {data.get('command')}  started {data.get('started')}")
+            print(f"  machine {data['machine']}")
+            print_table(summaries, direct_step, results)
+            runs.append(figures(summaries, results))
+            print()
+        if len(runs) > 1:
+            print("\n".join(combine(runs)))
         return 0
+    if args.pin:  # before any thread or child starts: they inherit the generator's core
+        os.sched_setaffinity(0, {GENERATOR_CPU})
     children = Children()
 
     def on_term(signum: int, frame: Any) -> None:

@@ -19,8 +19,15 @@ from typing import Any
 
 import aiohttp
 import aioice.ice
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 
+from .lean_rx import lean_receive
 from .media import (
     BarCodeProbe,
     ClipTrack,
@@ -61,6 +68,11 @@ def _config() -> RTCConfiguration:
     return RTCConfiguration(iceServers=[])
 
 
+def _consumer_config() -> RTCConfiguration:
+    """max-bundle: aiortc's default policy loses the second same-kind section of an offer."""
+    return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
 def publisher_pc(track: ClipTrack) -> RTCPeerConnection:
     pc = RTCPeerConnection(_config())
     transceiver = pc.addTransceiver(track, direction="sendonly")
@@ -76,11 +88,15 @@ def install_counters(
     joined_at: int,
     logs_by_mid: dict[str, PublisherLog | None],
     probe_for: PublisherLog | None = None,
+    only: set[str] | None = None,
 ) -> list[StreamCounter]:
-    """One counter per video receiver of ``pc`` (after setRemoteDescription)."""
+    """One counter per video receiver of ``pc`` (after setRemoteDescription); ``only``:
+    just the receivers of these media sections."""
     counters = []
     for transceiver in pc.getTransceivers():
         if transceiver.kind != "video":
+            continue
+        if only is not None and transceiver.mid not in only:
             continue
         log = logs_by_mid.get(transceiver.mid or "")
         probe = None
@@ -95,6 +111,20 @@ def install_counters(
         counter.install(transceiver.receiver)
         counters.append(counter)
     return counters
+
+
+def mark_connected(pc: RTCPeerConnection, counters: list[StreamCounter]) -> None:
+    """Note on ``counters`` when ``pc`` connects (ICE and DTLS up): first key frames are
+    measured from there."""
+
+    def on_state() -> None:
+        if pc.connectionState == "connected":
+            at = now_ns()
+            for counter in counters:
+                if counter.connected_at is None:
+                    counter.connected_at = at
+
+    pc.on("connectionstatechange", on_state)
 
 
 async def wait_connected(pc: RTCPeerConnection, timeout: float = 15.0) -> None:
@@ -161,11 +191,12 @@ class DirectTarget(Target):
             self.publishers.append(own)
             pub = publisher_pc(own)
             sub = RTCPeerConnection(_config())
+            lean_receive(sub)
             self.pcs += [pub, sub]
             await pub.setLocalDescription(await pub.createOffer())
             await sub.setRemoteDescription(pub.localDescription)
             counters = install_counters(
-                sub, f"direct{n}", joined, {t.mid: own.log for t in sub.getTransceivers()}
+                sub, f"direct{n}", joined, {t.mid or "": own.log for t in sub.getTransceivers()}
             )
             await sub.setLocalDescription(await sub.createAnswer())
             await pub.setRemoteDescription(sub.localDescription)
@@ -271,6 +302,8 @@ class _ArbiterClient:
         self.producer: RTCPeerConnection | None = None
         self.task: asyncio.Task[None] | None = None
         self.joined_at = 0
+        self.connected_at: int | None = None
+        "When its consumer connection connected (DTLS up), perf_counter ns."
         self._producer_answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     async def join(self, http: aiohttp.ClientSession) -> None:
@@ -332,6 +365,8 @@ class _ArbiterClient:
     async def _run(self) -> None:
         from arbiter_protocol import Handshake, SessionDescription, encode_message, parse_message
 
+        consumer: RTCPeerConnection | None = None
+        counted: set[str] = set()
         try:
             async for raw in self.ws:
                 msg = parse_message(raw)
@@ -341,32 +376,55 @@ class _ArbiterClient:
                     if not self._producer_answer.done():
                         self._producer_answer.set_result(msg.sdp.sdp)
                     continue
-                pc = RTCPeerConnection(_config())
-                self.target.pcs.append(pc)
-                await pc.setRemoteDescription(RTCSessionDescription(msg.sdp.sdp, "offer"))
-                log = self.target.logs_by_participant.get(msg.producer_id or "")
-                counters = install_counters(
-                    pc,
-                    f"{self.name}<{msg.producer_id}",
-                    self.joined_at,
-                    {t.mid: log for t in pc.getTransceivers()},
-                )
-                await pc.setLocalDescription(await pc.createAnswer())
-                await self.ws.send(
-                    encode_message(
-                        Handshake(
-                            connection="consumer",
-                            producer_id=msg.producer_id,
-                            sdp=SessionDescription(type="answer", sdp=pc.localDescription.sdp),
-                        )
+                # the one consumer connection, offered again as tracks come and go
+                if consumer is None:
+                    consumer = RTCPeerConnection(_consumer_config())
+                    lean_receive(consumer)
+                    self.target.pcs.append(consumer)
+                    consumer.on(
+                        "connectionstatechange",
+                        lambda pc=consumer: self._consumer_state(pc),
                     )
-                )
+                await consumer.setRemoteDescription(RTCSessionDescription(msg.sdp.sdp, "offer"))
+                owners = {t.mid: t.participant_id for t in msg.tracks or [] if t.mid}
+                logs = {
+                    mid: self.target.logs_by_participant.get(owner or "")
+                    for mid, owner in owners.items()
+                }
+                new = [
+                    t
+                    for t in consumer.getTransceivers()
+                    if t.mid not in counted and t.kind == "video" and t.mid in owners
+                ]
+                counters = []
+                for t in new:  # label "<name><<producer id>/<mid>" (the soak reads it)
+                    counters += install_counters(
+                        consumer,
+                        f"{self.name}<{owners[t.mid or '']}",
+                        self.joined_at,
+                        logs,
+                        only={t.mid or ""},
+                    )
+                    counted.add(t.mid or "")
+                for counter in counters:
+                    counter.connected_at = self.connected_at
+                await consumer.setLocalDescription(await consumer.createAnswer())
+                answer = SessionDescription(type="answer", sdp=consumer.localDescription.sdp)
+                await self.ws.send(encode_message(Handshake(connection="consumer", sdp=answer)))
                 self.counters += counters
                 self.target.counters += counters
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the connection closed at the end of the run
             logger.debug("arbiter client %s: %s", self.name, exc)
+
+    def _consumer_state(self, pc: RTCPeerConnection) -> None:
+        """Note when the consumer's DTLS is up: first key frames are measured from there."""
+        if pc.connectionState == "connected" and self.connected_at is None:
+            self.connected_at = now_ns()
+            for counter in self.counters:
+                if counter.connected_at is None:
+                    counter.connected_at = self.connected_at
 
     async def close(self) -> None:
         if self.task is not None:
@@ -642,9 +700,11 @@ class JanusTarget(Target):
         streams = event["plugindata"]["data"].get("streams", [])
         logs = {str(s.get("mid")): self.feeds.get(int(s.get("feed_id", 0))) for s in streams}
         pc = RTCPeerConnection(_config())
+        lean_receive(pc)
         self.pcs.append(pc)
         await pc.setRemoteDescription(RTCSessionDescription(jsep["sdp"], "offer"))
         counters = install_counters(pc, f"janus-sub{handle}", joined, logs)
+        mark_connected(pc, counters)
         await pc.setLocalDescription(await pc.createAnswer())
         await self._message(
             handle,
@@ -736,6 +796,7 @@ class NaiveTarget(Target):
         joined = now_ns()
         reply = await self._post("/subscribe", {})
         pc = RTCPeerConnection(_config())
+        lean_receive(pc)
         self.pcs.append(pc)
         await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "offer"))
         logs = {mid: self.logs.get(pid) for mid, pid in reply["mids"].items()}
@@ -743,6 +804,7 @@ class NaiveTarget(Target):
         counters = install_counters(
             pc, f"naive-sub{reply['id']}", joined, logs, probe_for=probe_log
         )
+        mark_connected(pc, counters)
         await pc.setLocalDescription(await pc.createAnswer())
         await self._post("/answer", {"id": reply["id"], "sdp": pc.localDescription.sdp})
         self.counters += counters

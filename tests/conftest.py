@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -29,10 +30,10 @@ async def manual_stack(tmp_path: Path) -> AsyncIterator[tuple[LocalStack, Manual
         await stack.stop()
 
 
-@pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[LocalStack]:
-    """A real local stack: gateway, SQLite file, SFU subprocesses."""
-    stack = LocalStack(LocalStackConfig(data_dir=tmp_path, port=0, pool_size=0))
+@contextlib.asynccontextmanager
+async def running_stack(config: LocalStackConfig) -> AsyncIterator[LocalStack]:
+    """Start a local stack; stop it after, SFU processes by PID (nothing may outlive it)."""
+    stack = LocalStack(config)
     await stack.start()
     pids: list[int] = []
     try:
@@ -42,8 +43,15 @@ async def stack(tmp_path: Path) -> AsyncIterator[LocalStack]:
         if launcher is not None and hasattr(launcher, "pids"):
             pids = list(launcher.pids())
         await stack.stop()
-        for pid in pids:  # belt and braces: nothing may outlive the test
+        for pid in pids:  # belt and braces
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[LocalStack]:
+    """A real local stack: gateway, SQLite file, SFU subprocesses."""
+    async with running_stack(LocalStackConfig(data_dir=tmp_path, port=0, pool_size=0)) as s:
+        yield s

@@ -51,6 +51,8 @@ LAMBDA_MODULES = (
     "arbiter_protocol.manifest",
     "arbiter_protocol.messages",
     "arbiter_protocol.moderation",
+    "arbiter_protocol.roles",
+    "arbiter_protocol.sdp",
     "arbiter_protocol.webhooks",
     "arbiter_server",
     "arbiter_server.auth",

@@ -11,6 +11,7 @@ from arbiter_protocol import ErrorCode, ProtocolError, TrackState
 from ..store.base import gcra
 from .consumer import Consumer
 from .producer import Producer
+from .subscriptions import Subscriptions
 
 __all__ = ["Participant", "RateLimiter"]
 
@@ -53,7 +54,7 @@ class RateLimiter:
 
 @dataclass(eq=False)
 class Participant:
-    """One participant: its producer connection and the consumers sent to it."""
+    """One participant: its producer connection and the consumer connection to it."""
 
     id: str
     "Participant id, as stamped by signaling."
@@ -61,14 +62,14 @@ class Participant:
     "Display name."
     producer: Producer | None = None
     "Its producer connection, once it offered one."
-    consumers: dict[str, Consumer] = field(default_factory=dict)
-    "Consumer connections sent to it, by the id of the producer they carry."
+    consumer: Consumer | None = None
+    "The connection carrying other participants' tracks to it."
     track_states: dict[Literal["audio", "video"], TrackState] = field(default_factory=dict)
     "Its latest (stamped) mute state per track kind, repeated to late joiners."
     grants: frozenset[str] | None = None
     "What its join token allows (``publish``, ``subscribe``, ``data``); None: everything."
-    paused: dict[str, dict[str, bool]] = field(default_factory=dict)
-    """What it paused (``subscription`` messages): producer id -> kind -> paused. Kept
+    subscriptions: Subscriptions = field(default_factory=Subscriptions)
+    """What it asked to receive (``subscription`` messages), by publisher and track. Kept
     for consumers made later (a producer that publishes again, a re-offer)."""
     locked: dict[str, str] = field(default_factory=dict)
     """Kinds a moderator holds muted -> who (a moderator's participant id, or ``app``): the

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -12,29 +12,29 @@ from typing import TypeVar
 from aiortc import RTCIceServer, RTCSessionDescription
 
 from arbiter_protocol import (
-    DataMessage,
     Error,
     ErrorCode,
     Handshake,
     Identified,
+    Layers,
     Message,
     ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
-    ProtocolError,
     SessionDescription,
-    Subscription,
+    TrackInfo,
     TrackState,
     encode_message,
-    error_message,
-    parse_message,
 )
 from arbiter_rtc import TaskSet, rtc_configuration
 
 from . import moderation
+from .codecs import codec_key
 from .consumer import Consumer
+from .forwarder import TrackForwarder
 from .participant import Participant, RateLimiter
 from .producer import Producer
+from .relay import DataRelay
 
 __all__ = ["Handler", "Room", "RoomStats", "SendCallback"]
 
@@ -67,13 +67,20 @@ class RoomStats:
     producers: int
     "Producer peer connections."
     consumers: int
-    "Consumer peer connections."
+    "Consumer peer connections (one per subscriber)."
     peer_connections: int
     "All peer connections (producers + consumers)."
     forwarders: int
-    "Producer tracks being forwarded."
+    "Published tracks being forwarded."
     forwarded_tracks: int
-    "Consumer tracks being fed."
+    "Consumer media sections carrying a track."
+
+
+TICK = 0.25
+"Seconds between two rounds of periodic work (layer rates, NACK retries, probing)."
+
+RTCP_EVERY = 4
+"Every connection sends its periodic RTCP once in this many ticks (about once a second)."
 
 
 class Room:
@@ -81,11 +88,12 @@ class Room:
 
     Feed it every signaling message with :meth:`handle` (or give :meth:`handlers` to a
     :class:`~.signaling.SignalingConnection`); it replies through ``send``. It answers
-    producer offers, offers one consumer connection per (subscriber, producer) pair,
-    relays data channel messages (``data``, ``track_state``) between producer data
-    channels, pauses and resumes consumers as their subscribers ask (``subscription``),
-    and closes a participant's
-    connections when it leaves or its producer connection fails.
+    producer offers, keeps one consumer connection per subscriber carrying every other
+    participant's tracks (offering it again as tracks come and go), relays data channel
+    messages (``data``, ``track_state``) between producer data channels, applies what
+    subscribers ask to receive (``subscription``), and closes a participant's connections
+    when it leaves or its producer connection fails. A participant that publishes again
+    keeps its tracks (same track ids): their consumers continue on the new producer.
 
     Messages are handled one at a time, in order; :meth:`close` closes everything.
 
@@ -111,24 +119,23 @@ class Room:
         self._send_callback = send
         self._ice_servers = list(ice_servers)
         self._participants: dict[str, Participant] = {}
+        self._tracks: dict[tuple[str, str], TrackForwarder] = {}
         self._lock = asyncio.Lock()
         self._tasks = TaskSet(f"room[{room_id}]")
+        self._ticker = TaskSet(f"room[{room_id}]:tick")
+        self._ticking = False
         self._closed: asyncio.Future[None] | None = None
-        self._locks = moderation.TrackLocks(room_id, self._participants, self._lock, self._deliver)
         self._handlers: dict[str, Handler] = {
             Identified.action: _typed(Identified, self._on_identified),
             ParticipantJoined.action: _typed(ParticipantJoined, self._on_participant_joined),
             ParticipantLeft.action: _typed(ParticipantLeft, self._on_participant_left),
             Handshake.action: _typed(Handshake, self._on_handshake),
-            TrackState.action: _typed(TrackState, self._locks.on_lock),
         }
-        # What a client may send on its producer data channel.
-        self._channel_handlers: dict[str, Callable[[Participant, Message], None]] = {
-            DataMessage.action: self._relay_data,
-            TrackState.action: self._locks.relay_own_state,
-            Subscription.action: self._set_subscription,
-        }
-        self._channel_actions = frozenset(self._channel_handlers)
+        self._relay = DataRelay(room_id, self._participants)
+        self._locks = moderation.TrackLocks(
+            room_id, self._participants, self._tracks, self._lock, self._relay.deliver
+        )
+        self._handlers[TrackState.action] = _typed(TrackState, self._locks.on_lock)
 
     # -- public API -------------------------------------------------------------------
 
@@ -152,29 +159,37 @@ class Room:
         """The state of one participant, if known."""
         return self._participants.get(participant_id)
 
+    def track(self, participant_id: str, track_id: str) -> TrackForwarder | None:
+        """The forwarder of one published track, if published."""
+        return self._tracks.get((participant_id, track_id))
+
+    def tracks(self, participant_id: str | None = None) -> list[TrackForwarder]:
+        """Published tracks (of one participant, if given)."""
+        return [
+            f
+            for (pid, _), f in self._tracks.items()
+            if participant_id is None or pid == participant_id
+        ]
+
     def stats(self) -> RoomStats:
         """Counts of participants, peer connections and forwarded tracks."""
         producers = [p.producer for p in self._participants.values() if p.producer]
-        consumers = [c for p in self._participants.values() for c in p.consumers.values()]
+        consumers = [p.consumer for p in self._participants.values() if p.consumer]
         return RoomStats(
             participants=len(self._participants),
             producers=len(producers),
             consumers=len(consumers),
             peer_connections=len(producers) + len(consumers),
-            forwarders=sum(len(p.forwarders) for p in producers),
+            forwarders=len(self._tracks),
             forwarded_tracks=sum(len(c.tracks) for c in consumers),
         )
 
     def connection_count(self, participant_id: str) -> int:
-        """Peer connections involving a participant: its producer, consumers to it or of it."""
-        count = 0
-        for participant in self._participants.values():
-            if participant.id == participant_id:
-                count += participant.producer is not None
-                count += len(participant.consumers)
-            else:
-                count += participant_id in participant.consumers
-        return count
+        """Peer connections of a participant: its producer and its consumer."""
+        participant = self._participants.get(participant_id)
+        if participant is None:
+            return 0
+        return (participant.producer is not None) + (participant.consumer is not None)
 
     async def close(self) -> None:
         """Close every peer connection and stop all background work. Idempotent."""
@@ -183,11 +198,12 @@ class Room:
             return
         self._closed = asyncio.get_running_loop().create_future()
         try:
+            await self._ticker.close()
             # Clean-ups in progress (failed connections) finish rather than stop half-way.
             await self._tasks.drain(timeout=5.0)
             async with self._lock:
                 for participant in list(self._participants.values()):
-                    await self._remove(participant)
+                    await self._remove(participant, renegotiate=False)
         finally:
             self._closed.set_result(None)
         logger.info("room %s closed", self.room_id)
@@ -225,29 +241,20 @@ class Room:
                 self._participants[info.id] = self._new_participant(info)
                 logger.info("room %s: %s joined", self.room_id, info.id)
                 return
-            # announced again: the participant reconnected to signaling; offers sent
-            # while it was away were lost, so make them again
-            logger.info(
-                "room %s: %s is back; re-offering unanswered consumers", self.room_id, info.id
-            )
+            # announced again: the participant reconnected to signaling; an offer sent
+            # while it was away was lost, so send it again
+            logger.info("room %s: %s is back; offering again", self.room_id, info.id)
             await self._resync(known)
 
     async def _resync(self, participant: Participant) -> None:
-        """Replace consumers to ``participant`` that never got an answer, offer missing ones."""
-        for other in list(self._participants.values()):
-            if other is participant:
-                continue
-            consumer = participant.consumers.get(other.id)
-            if consumer is not None and consumer.pc.signalingState != "stable":
-                participant.consumers.pop(other.id, None)
-                await consumer.close()
-        await asyncio.gather(
-            *(
-                self._subscribe(participant, other)
-                for other in self._participants.values()
-                if other is not participant
-            )
-        )
+        """Send an unanswered consumer offer again, or make one for what is missing."""
+        consumer = participant.consumer
+        pending = consumer.last_offer() if consumer is not None else None
+        if pending is not None:
+            await self._send_offer(participant, *pending)
+            return
+        self._subscribe_all(participant)
+        await self._offer(participant)
 
     async def _on_participant_left(self, message: ParticipantLeft) -> None:
         async with self._lock:
@@ -256,11 +263,11 @@ class Room:
                 await self._remove(participant)
         logger.info("room %s: %s left (%s)", self.room_id, message.participant_id, message.reason)
 
-    async def _reject(
-        self, participant_id: str, problem: str, code: ErrorCode = ErrorCode.INVALID_MESSAGE
-    ) -> None:
-        """Log a refused handshake and tell its sender why, through signaling."""
+    async def _reject(self, participant_id: str, problem: str, forbidden: bool = False) -> None:
+        """Log a refused handshake and tell its sender why (``forbidden``: its grant does
+        not allow it), through signaling."""
         logger.warning("room %s: %s: %s", self.room_id, participant_id, problem)
+        code = ErrorCode.FORBIDDEN if forbidden else ErrorCode.INVALID_MESSAGE
         await self._send(
             Error(
                 code=code.value,
@@ -292,7 +299,7 @@ class Room:
             if message.sdp.type != "offer":
                 await self._reject(participant.id, "a producer handshake carries an offer")
             else:
-                await self._publish(participant, message.sdp)
+                await self._publish(participant, message.sdp, message.tracks or ())
         if message.candidate is not None:
             producer = participant.producer
             if producer is None:
@@ -304,58 +311,65 @@ class Room:
                 await self._reject(participant.id, f"bad ICE candidate: {exc}")
 
     async def _consumer_handshake(self, participant: Participant, message: Handshake) -> None:
-        producer_id = message.producer_id or ""
-        consumer = participant.consumers.get(producer_id)
+        consumer = participant.consumer
         if consumer is None:
-            await self._reject(participant.id, f"no consumer connection for '{producer_id}'")
+            await self._reject(participant.id, "no consumer connection to answer")
             return
         if message.sdp is not None:
             if message.sdp.type != "answer":
                 await self._reject(participant.id, "a consumer handshake carries an answer")
-            else:
-                try:
-                    await consumer.accept_answer(
-                        RTCSessionDescription(sdp=message.sdp.sdp, type="answer")
-                    )
-                except Exception as exc:
-                    await self._reject(participant.id, f"consumer answer refused: {exc}")
-                    participant.consumers.pop(producer_id, None)
-                    await consumer.close()
-                    return
+                return
+            if consumer.pc.signalingState != "have-local-offer":
+                await self._reject(participant.id, "no consumer offer waits for an answer")
+                return
+            try:
+                await consumer.accept_answer(
+                    RTCSessionDescription(sdp=message.sdp.sdp, type="answer")
+                )
+            except Exception as exc:
+                await self._reject(participant.id, f"consumer answer refused: {exc}")
+                participant.consumer = None
+                await consumer.close()
+                return
+            await self._offer(participant)  # what changed while the offer was out
         if message.candidate is not None:
             try:
                 await consumer.add_candidate(message.candidate)
             except Exception as exc:
                 await self._reject(participant.id, f"bad ICE candidate: {exc}")
 
-    async def _publish(self, participant: Participant, offer: SessionDescription) -> None:
+    async def _publish(
+        self, participant: Participant, offer: SessionDescription, tracks: Sequence[TrackInfo]
+    ) -> None:
         if not participant.may("publish") and _offers_media(offer.sdp):
-            await self._reject(
-                participant.id, "your token does not allow publishing media", ErrorCode.FORBIDDEN
-            )
+            await self._reject(participant.id, "your token does not allow publishing media", True)
             return
-        if participant.producer is not None:
-            logger.info("room %s: %s publishes again", self.room_id, participant.id)
-            await self._unpublish(participant)
+        if not participant.may("screen") and any(t.source.startswith("screen") for t in tracks):
+            await self._reject(participant.id, "your grant does not allow sharing a screen", True)
+            return
+        previous = participant.producer
         producer = Producer(
             participant.id,
             rtc_configuration(self._ice_servers),
-            on_message=self._relay,
-            on_channel_open=self._channel_opened,
+            on_message=self._relay.handle,
+            on_channel_open=self._relay.channel_opened,
             on_failed=self._producer_failed,
         )
-        participant.producer = producer
         try:
-            answer = await producer.accept(RTCSessionDescription(sdp=offer.sdp, type="offer"))
+            answer = await producer.accept(
+                RTCSessionDescription(sdp=offer.sdp, type="offer"), tracks
+            )
         except Exception as exc:
             logger.debug("producer offer of %s refused", participant.id, exc_info=True)
             await self._reject(
                 participant.id, f"producer offer refused: {exc or type(exc).__name__}"
             )
-            participant.producer = None
             await producer.close()
             return
-        moderation.apply_locks(participant)
+        participant.producer = producer
+        if previous is not None:
+            logger.info("room %s: %s publishes again", self.room_id, participant.id)
+            await previous.close()
         await self._send(
             Handshake(
                 connection="producer",
@@ -363,80 +377,175 @@ class Room:
                 sdp=SessionDescription(type="answer", sdp=answer.sdp),
             )
         )
+        published = set()
+        for track in producer.tracks:
+            key = (participant.id, track.info.id)
+            forwarder = self._tracks.get(key)
+            if forwarder is not None and (
+                forwarder.kind != track.info.kind or forwarder.codec_key != codec_key(track.codec)
+            ):
+                self._end_track(forwarder)  # another codec: consumers must negotiate again
+                forwarder = None
+            if forwarder is None:
+                forwarder = TrackForwarder(
+                    participant.id,
+                    track.info.id,
+                    kind=track.info.kind,
+                    source=track.info.source,
+                    codec=track.codec,
+                    on_layers=self._layers_wanted,
+                )
+                self._tracks[key] = forwarder
+            else:
+                forwarder.source = track.info.source
+            producer.bind(track, forwarder.new_layers(track.rids, producer))
+            published.add(key)
+        for key, forwarder in list(self._tracks.items()):
+            if key[0] == participant.id and key not in published:
+                self._end_track(forwarder)
+        self._locks.apply(participant)
+        self._start_ticking()
         logger.info(
             "room %s: %s publishes %s",
             self.room_id,
             participant.id,
-            ", ".join(f.kind for f in producer.forwarders) or "data only",
+            ", ".join(
+                f"{t.info.id} ({t.codec.mimeType}{f' x{len(t.rids)}' if len(t.rids) > 1 else ''})"
+                for t in producer.tracks
+            )
+            or "data only",
         )
-        # Offers are independent (each gathers its own ICE candidates): make them at once.
-        others = [p for p in self._participants.values() if p is not participant]
-        await asyncio.gather(
-            *(self._subscribe(other, participant) for other in others),
-            *(self._subscribe(participant, other) for other in others),
-        )
+        for other in self._participants.values():
+            self._subscribe_all(other)
+        # Offers are independent (each to its own connection): make them at once.
+        await asyncio.gather(*(self._offer(p) for p in list(self._participants.values())))
 
-    async def _subscribe(self, subscriber: Participant, publisher: Participant) -> None:
-        producer = publisher.producer
-        if producer is None or not producer.forwarders or publisher.id in subscriber.consumers:
-            return
+    def _subscribe_all(self, subscriber: Participant) -> None:
+        """Put every other participant's tracks on ``subscriber``'s consumer connection."""
         if not subscriber.may("subscribe"):
             return
-        consumer = Consumer(
-            subscriber.id,
-            publisher.id,
-            rtc_configuration(self._ice_servers),
-            on_failed=self._consumer_failed,
-        )
-        consumer.paused_kinds = dict(subscriber.paused.get(publisher.id, {}))
-        subscriber.consumers[publisher.id] = consumer
+        others = [f for (pid, _), f in self._tracks.items() if pid != subscriber.id]
+        if not others:
+            return
+        consumer = subscriber.consumer
+        if consumer is None:
+            consumer = Consumer(
+                subscriber.id,
+                rtc_configuration(self._ice_servers),
+                on_failed=self._consumer_failed,
+                wishes=subscriber.subscriptions,
+            )
+            subscriber.consumer = consumer
+        for forwarder in others:
+            consumer.add(forwarder)
+
+    async def _offer(self, subscriber: Participant) -> None:
+        """Offer ``subscriber``'s consumer connection again if its tracks changed."""
+        consumer = subscriber.consumer
+        if consumer is None or not consumer.needs_offer:
+            return
         try:
-            offer = await consumer.offer(producer.forwarders)
+            made = await consumer.negotiate()
         except Exception:
             logger.warning(
-                "room %s: cannot offer %s to %s",
-                self.room_id,
-                publisher.id,
-                subscriber.id,
-                exc_info=True,
+                "room %s: cannot offer media to %s", self.room_id, subscriber.id, exc_info=True
             )
-            subscriber.consumers.pop(publisher.id, None)
+            if subscriber.consumer is consumer:
+                subscriber.consumer = None
             await consumer.close()
             return
+        if made is not None:
+            await self._send_offer(subscriber, *made)
+
+    async def _send_offer(
+        self, subscriber: Participant, offer: RTCSessionDescription, tracks: list[TrackInfo]
+    ) -> None:
         await self._send(
             Handshake(
                 connection="consumer",
-                producer_id=publisher.id,
                 participant_id=subscriber.id,
                 sdp=SessionDescription(type="offer", sdp=offer.sdp),
+                tracks=tracks,
             )
         )
 
+    def _end_track(self, forwarder: TrackForwarder) -> None:
+        """A published track is gone: take it off every consumer connection."""
+        self._tracks.pop((forwarder.participant_id, forwarder.track_id), None)
+        for participant in self._participants.values():
+            if participant.consumer is not None:
+                participant.consumer.remove(forwarder)
+        forwarder.close()
+
+    def _layers_wanted(self, forwarder: TrackForwarder, rids: Sequence[str]) -> None:
+        """Tell a simulcast publisher which of its layers anybody receives (it may pause
+        the others)."""
+        logger.debug("room %s: %s needs layers %s", self.room_id, forwarder.label, rids)
+        publisher = self._participants.get(forwarder.participant_id)
+        if publisher is not None and publisher.producer is not None:
+            message = Layers(track_id=forwarder.track_id, active=list(rids))
+            publisher.producer.send(encode_message(message))
+
     async def _unpublish(self, participant: Participant) -> None:
-        """Close a participant's producer and every consumer carrying it."""
+        """Close a participant's producer; its tracks leave every consumer connection."""
         producer = participant.producer
         participant.producer = None
-        for other in self._participants.values():
-            consumer = other.consumers.pop(participant.id, None)
-            if consumer is not None:
-                await consumer.close()
+        for forwarder in self.tracks(participant.id):
+            self._end_track(forwarder)
         if producer is not None:
             await producer.close()
 
-    async def _disconnect(self, participant: Participant) -> None:
+    async def _disconnect(self, participant: Participant, renegotiate: bool = True) -> None:
         """Close all of a participant's connections; it stays in the room."""
         await self._unpublish(participant)
-        consumers = list(participant.consumers.values())
-        participant.consumers.clear()
-        for consumer in consumers:
+        consumer = participant.consumer
+        participant.consumer = None
+        if consumer is not None:
             await consumer.close()
+        if renegotiate:
+            await asyncio.gather(
+                *(self._offer(p) for p in list(self._participants.values()) if p is not participant)
+            )
 
-    async def _remove(self, participant: Participant) -> None:
-        await self._disconnect(participant)
+    async def _remove(self, participant: Participant, renegotiate: bool = True) -> None:
+        await self._disconnect(participant, renegotiate)
         if self._participants.get(participant.id) is participant:
             del self._participants[participant.id]
         for other in self._participants.values():
-            other.paused.pop(participant.id, None)
+            other.subscriptions.forget(participant.id)
+
+    # -- periodic work ----------------------------------------------------------------
+
+    def _start_ticking(self) -> None:
+        if not self._ticking and not self._ticker.closed:
+            self._ticking = True
+            self._ticker.spawn(self._tick_loop(), "tick")
+
+    async def _tick_loop(self) -> None:
+        """Layer rates, NACK retries and layer probing; each connection's RTCP every
+        :data:`RTCP_EVERY` ticks (the connections take turns)."""
+        count = 0
+        while True:
+            await asyncio.sleep(TICK)
+            count += 1
+            self._tick(count, time.monotonic())
+
+    def _tick(self, count: int, now: float) -> None:
+        for forwarder in list(self._tracks.values()):
+            try:
+                forwarder.tick(now)
+            except Exception:
+                logger.exception("room %s: %r tick failed", self.room_id, forwarder)
+        for index, participant in enumerate(list(self._participants.values())):
+            if (index + count) % RTCP_EVERY:
+                continue
+            for connection in (participant.producer, participant.consumer):
+                if connection is None or connection.closed:
+                    continue
+                try:
+                    connection.rtcp_tick(now)
+                except Exception:
+                    logger.exception("room %s: %r RTCP failed", self.room_id, connection)
 
     # -- events from peer connections --------------------------------------------------
 
@@ -461,125 +570,15 @@ class Room:
     def _consumer_failed(self, consumer: Consumer) -> None:
         if self._tasks.closed:
             return
-        self._tasks.spawn(
-            self._drop_consumer(consumer),
-            f"drop-consumer-{consumer.producer_id}-{consumer.subscriber_id}",
-        )
+        self._tasks.spawn(self._drop_consumer(consumer), f"drop-consumer-{consumer.subscriber_id}")
 
     async def _drop_consumer(self, consumer: Consumer) -> None:
         async with self._lock:
             participant = self._participants.get(consumer.subscriber_id)
-            current = participant.consumers.get(consumer.producer_id) if participant else None
-            if participant is not None and current is consumer:
-                logger.warning(
-                    "room %s: consumer %s -> %s failed",
-                    self.room_id,
-                    consumer.producer_id,
-                    consumer.subscriber_id,
-                )
-                del participant.consumers[consumer.producer_id]
+            if participant is not None and participant.consumer is consumer:
+                logger.warning("room %s: consumer to %s failed", self.room_id, participant.id)
+                participant.consumer = None
             await consumer.close()
-
-    def _relay(self, producer: Producer, raw: str | bytes) -> None:
-        """Validate a data channel message and relay it by action (nothing escapes to aiortc)."""
-        sender = self._participants.get(producer.participant_id)
-        if sender is None or sender.producer is not producer:
-            return
-        if not sender.data_limit.allow():
-            if (refusal := sender.data_limit.refusal("data channel messages")) is not None:
-                producer.send(encode_message(error_message(refusal)))
-            return
-        try:
-            message = parse_message(raw, allowed=self._channel_actions)
-        except ProtocolError as exc:
-            logger.info(
-                "room %s: bad data channel message from %s: %s", self.room_id, sender.id, exc
-            )
-            producer.send(encode_message(error_message(exc)))
-            return
-        try:
-            self._channel_handlers[message.action](sender, message)
-        except Exception:
-            logger.exception(
-                "room %s: relaying %s from %s failed", self.room_id, message.action, sender.id
-            )
-
-    def _relay_data(self, sender: Participant, message: Message) -> None:
-        """Stamp ``sender`` on a ``data`` message; relay it once to ``to`` or everyone else."""
-        assert isinstance(message, DataMessage) and sender.producer is not None
-        if not sender.may("data"):
-            refused = ProtocolError(
-                ErrorCode.FORBIDDEN, "your token does not allow sending data", DataMessage.action
-            )
-            sender.producer.send(encode_message(error_message(refused)))
-            return
-        text = encode_message(dataclasses.replace(message, sender=sender.id))
-        if message.to is None:
-            recipients = [pid for pid in self._participants if pid != sender.id]
-        else:
-            recipients = [pid for pid in dict.fromkeys(message.to) if pid != sender.id]
-        unreachable = [pid for pid in recipients if not self._deliver(pid, text)]
-        if unreachable and message.to is not None:
-            error = ProtocolError(
-                ErrorCode.PARTICIPANT_NOT_FOUND,
-                "not delivered to: " + ", ".join(unreachable)[:900],
-                DataMessage.action,
-            )
-            sender.producer.send(encode_message(error_message(error)))
-        elif unreachable:
-            logger.debug(
-                "room %s: data %s from %s not delivered to %s",
-                self.room_id,
-                message.id,
-                sender.id,
-                unreachable,
-            )
-
-    def _set_subscription(self, subscriber: Participant, message: Message) -> None:
-        """Pause or resume the media of ``message.producer_id`` sent to ``subscriber``."""
-        assert isinstance(message, Subscription) and subscriber.producer is not None
-        producer_id = message.producer_id
-        if producer_id == subscriber.id or producer_id not in self._participants:
-            refused = ProtocolError(
-                ErrorCode.PARTICIPANT_NOT_FOUND,
-                f"no other participant '{producer_id}' in the room",
-                Subscription.action,
-            )
-            subscriber.producer.send(encode_message(error_message(refused)))
-            return
-        wanted = {"video": not message.video, "audio": not message.audio}
-        if any(wanted.values()):
-            subscriber.paused[producer_id] = wanted
-        else:
-            subscriber.paused.pop(producer_id, None)
-        consumer = subscriber.consumers.get(producer_id)
-        if consumer is not None:
-            consumer.paused_kinds = dict(wanted)
-            for kind, paused in wanted.items():
-                consumer.set_paused(kind, paused)
-        logger.debug(
-            "room %s: %s receives %s from %s",
-            self.room_id,
-            subscriber.id,
-            ", ".join(k for k, p in wanted.items() if not p) or "nothing",
-            producer_id,
-        )
-
-    def _channel_opened(self, producer: Producer) -> None:
-        """A participant's data channel opened: repeat everyone else's latest track states."""
-        for other in self._participants.values():
-            if other.id == producer.participant_id:
-                continue
-            for state in other.track_states.values():
-                producer.send(encode_message(state))
-
-    def _deliver(self, participant_id: str, text: str) -> bool:
-        recipient = self._participants.get(participant_id)
-        return (
-            recipient is not None
-            and recipient.producer is not None
-            and (recipient.producer.send(text))
-        )
 
     async def _send(self, message: Message) -> None:
         try:

@@ -21,7 +21,7 @@ from aiortc import RTCIceServer
 
 from arbiter_protocol import Identified, Identify, Message, Refresh, Refreshed, Resume
 
-from . import passthrough, textguard
+from . import textguard
 from .room import Room
 from .signaling import SignalingConnection, SignalingError, SignalingRefused
 
@@ -77,7 +77,6 @@ class SfuService:
 
     async def run(self) -> None:
         """Serve until cancelled; raises ``SignalingError`` when signaling is gone for good."""
-        passthrough.install()
         textguard.install()
         if self.config.state_file is None:
             await self._serve()

@@ -12,6 +12,7 @@ from pathlib import Path
 import av
 import pytest
 
+from benchmarks.lean_rx import is_lean
 from benchmarks.media import TRAILER, TRAILER_MAGIC, ClipTrack, encode_clip, read_bar_code
 from benchmarks.procs import Children, cpu_seconds
 from benchmarks.sfu_bench import measure_window
@@ -48,10 +49,12 @@ async def test_direct_stream_is_counted_with_latency_and_no_loss(clip, tmp_path:
                 break
             await asyncio.sleep(0.05)
         m = await measure_window(target, 1.5)
+        lean = is_lean(target.pcs[1])  # the subscriber's connection
     finally:
         await target.stop()
         children.stop_all()
     counter = counters[0]
+    assert lean  # counted on the lean receive path, with the same results
     assert counter.keyframes >= 1 and counter.frames > 20
     assert m["streams"] == 1 and m["loss"] < 0.05
     assert m["latency_ms_median"] is not None and m["latency_ms_median"] < 50

@@ -2,7 +2,7 @@
 
 It serves ``POST /rooms/{room}/join`` and a WebSocket at ``/ws`` that plays both signaling
 and the SFU with real aiortc peer connections: it answers the producer offer, keeps the
-producer's ``arbiter`` data channel, and offers one consumer connection carrying a real
+producer's ``arbiter`` data channel, and offers the consumer connection carrying a real
 video track (and a tone) from a pretend participant ``alice``.
 
 Rooms: ``demo`` works; ``missing`` is 404 ``room_not_found``; ``garbage`` answers 200 with
@@ -41,6 +41,7 @@ from arbiter_protocol import (
     Resume,
     SessionDescription,
     SfuReady,
+    TrackInfo,
     decode_body,
     encode_body,
     encode_message,
@@ -268,34 +269,41 @@ class FakeServer:
             await self.offer_consumer_to(session, ALICE.id)
 
     async def offer_consumer_to(self, session: Session, producer_id: str) -> None:
-        """Offer ``session`` a consumer connection carrying a test pattern and a tone."""
+        """Offer ``session`` a consumer connection carrying ``producer_id``'s test pattern
+        (its ``camera``) and tone (its ``microphone``)."""
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         session.consumers.append(pc)
         video = TestPatternVideoTrack(size=CONSUMER_SIZE, fps=30)
         audio = ToneAudioTrack()
         self._tracks += [video, audio]
-        pc.addTransceiver(video, direction="sendonly")
-        pc.addTransceiver(audio, direction="sendonly")
+        sections = [
+            (pc.addTransceiver(video, direction="sendonly"), "camera", "camera"),
+            (pc.addTransceiver(audio, direction="sendonly"), "microphone", "microphone"),
+        ]
         await pc.setLocalDescription(await pc.createOffer())
+        tracks = [
+            TrackInfo(
+                id=track_id,
+                kind="video" if t.kind == "video" else "audio",
+                source=source,  # type: ignore[arg-type]
+                mid=t.mid,
+                participant_id=producer_id,
+            )
+            for t, track_id, source in sections
+        ]
         candidates = sdp_candidates(pc.localDescription.sdp) if self.trickle else []
         for candidate in candidates:  # before the offer: the client must keep them
-            await session.send(
-                Handshake(connection="consumer", producer_id=producer_id, candidate=candidate)
-            )
+            await session.send(Handshake(connection="consumer", candidate=candidate))
         await session.send(
             Handshake(
                 connection="consumer",
-                producer_id=producer_id,
                 participant_id=session.participant_id,
                 sdp=SessionDescription(type="offer", sdp=pc.localDescription.sdp),
+                tracks=tracks,
             )
         )
         if candidates:
-            await session.send(
-                Handshake(
-                    connection="consumer", producer_id=producer_id, candidate=IceCandidate("")
-                )
-            )
+            await session.send(Handshake(connection="consumer", candidate=IceCandidate("")))
 
 
 def sdp_candidates(sdp: str) -> list[IceCandidate]:

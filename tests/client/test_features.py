@@ -25,7 +25,14 @@ from arbiter_client import (
     TrackSubscribed,
 )
 from arbiter_client import sync as sync_client
-from arbiter_protocol import DataMessage, TrackState, encode_message, parse_message
+from arbiter_protocol import (
+    DataMessage,
+    Handshake,
+    Subscription,
+    TrackState,
+    encode_message,
+    parse_message,
+)
 from arbiter_protocol import ParticipantInfo as Info
 from arbiter_protocol import ParticipantJoined as Joined
 
@@ -133,6 +140,44 @@ async def test_mute_sends_track_state_and_silence(fake: FakeServer, room: Room) 
     assert parse_message(raw) == TrackState(kind="video", muted=False)
 
 
+async def test_producer_offer_names_its_tracks_and_subscriptions_carry_quality(
+    fake: FakeServer, room: Room
+) -> None:
+    session = fake.sessions[0]
+    offer = next(
+        m
+        for m in session.received
+        if isinstance(m, Handshake) and m.connection == "producer" and m.sdp is not None
+    )
+    assert offer.tracks is not None
+    assert [(t.id, t.kind, t.source) for t in offer.tracks] == [
+        ("microphone", "audio", "microphone"),
+        ("camera", "video", "camera"),
+    ]
+    mids = [
+        line[len("a=mid:") :] for line in offer.sdp.sdp.splitlines() if line.startswith("a=mid:")
+    ]
+    assert [t.mid for t in offer.tracks] == mids[:2]  # the audio and video sections
+
+    await room.set_subscription("alice", quality="low")
+    await room.set_subscription("alice", track_id="screen", video=False)
+    got = [parse_message(await asyncio.wait_for(session.channel_messages.get(), WAIT))]
+    got.append(parse_message(await asyncio.wait_for(session.channel_messages.get(), WAIT)))
+    assert got == [
+        Subscription(producer_id="alice", quality="low"),
+        Subscription(producer_id="alice", track_id="screen", video=False),
+    ]
+    with pytest.raises(ValueError, match="quality"):
+        await room.set_subscription("alice", quality="hd")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="track id"):
+        await room.set_subscription("alice", track_id="my camera")
+    # what is sent again to a new SFU after a reconnection: the merged wishes
+    assert sorted(room._c.roster.subscriptions.values(), key=lambda m: m.track_id or "") == [
+        Subscription(producer_id="alice", quality="low"),
+        Subscription(producer_id="alice", track_id="screen", video=False, quality=None),
+    ]
+
+
 async def test_remote_track_state_becomes_track_muted(fake: FakeServer, room: Room) -> None:
     session = fake.sessions[0]
     alice = await alice_tracks(room)
@@ -186,14 +231,14 @@ async def test_stats_cover_every_connection(room: Room) -> None:
     await wait_until(lambda: alice.video is not None and alice.video.frames_received > 10)
     stats = await room.stats()
     names = [c.connection for c in stats.connections]
-    assert names == ["producer", "consumer:alice"]
+    assert names == ["producer", "consumer"]
     producer, consumer = stats.connections
     assert producer.bitrate_out_kbps > 0 and consumer.bitrate_in_kbps > 0
     assert consumer.fps is not None and consumer.fps > 5
     assert producer.fps is not None and producer.fps > 5
     assert consumer.packets_lost >= 0 and consumer.rtt_ms is None
     assert stats.rtt_ms is not None and stats.rtt_ms >= 0  # RTCP or a signaling ping
-    assert stats.get("consumer:alice") is consumer
+    assert stats.get("consumer") is consumer
     assert stats.bitrate_in_kbps >= consumer.bitrate_in_kbps
 
 

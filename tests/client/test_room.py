@@ -226,13 +226,14 @@ async def test_data_messages_follow_the_protocol(fake: FakeServer) -> None:
             await room.send("x" * (64 * 1024 + 1))
 
 
-async def test_participant_left_closes_its_consumer(fake: FakeServer) -> None:
+async def test_participant_left_ends_its_tracks(fake: FakeServer) -> None:
+    """Its tracks end (events first); the one consumer connection stays for the others."""
     async with Room.join(fake.room_url(), publish=None, timeout=WAIT) as room:
         events = room.events()
         kinds: set[str] = set()
         while kinds != {"audio", "video"}:
             kinds.add((await next_event(events, TrackSubscribed)).kind)
-        (sfu_end,) = fake.sessions[0].consumers  # the fake SFU's end of alice's consumer
+        (sfu_end,) = fake.sessions[0].consumers  # the fake SFU's end of the consumer
         await wait_until(lambda: sfu_end.connectionState == "connected")
         await fake.sessions[0].send(Left(participant_id="alice", reason="left"))
         gone: list[Event] = []
@@ -249,9 +250,9 @@ async def test_participant_left_closes_its_consumer(fake: FakeServer) -> None:
         assert isinstance(left, ParticipantLeft)
         assert (left.participant.id, left.reason) == ("alice", "left")
         assert "alice" not in room.participants
-        assert left.participant.video is None
-        assert [c.connection for c in (await room.stats()).connections] == ["producer"]
-        await wait_until(lambda: sfu_end.connectionState == "closed")  # closed on the wire
+        assert left.participant.video is None and not left.participant.tracks
+        assert [c.connection for c in (await room.stats()).connections] == ["producer", "consumer"]
+        assert sfu_end.connectionState == "connected"
 
 
 async def test_every_event_stream_gets_every_event(fake: FakeServer) -> None:

@@ -66,8 +66,10 @@ async def test_three_clients_get_each_others_media_then_a_fourth_joins_and_one_l
             *(p.wait_media({late.participant_id: SIZES[3]}, 10) for p in probes[:3]),
         )
 
-        # 4 participants: 4 producers and 4 x 3 consumers on the SFU
-        await _wait_sfu_state(stack, "trio", participants=4, producers=4, consumers=12)
+        # 4 participants: 4 producers and 4 consumers (each carries 3 x 2 tracks) on the SFU
+        await _wait_sfu_state(
+            stack, "trio", participants=4, producers=4, consumers=4, forwarded_tracks=24
+        )
 
         # a client leaves: the others are told, and the SFU keeps nothing of it
         gone = rooms[1].participant_id
@@ -75,7 +77,9 @@ async def test_three_clients_get_each_others_media_then_a_fourth_joins_and_one_l
         for p in (probes[0], probes[2], probes[3]):
             await p.wait_for(lambda p=p: gone in p.left, 5)
             assert gone not in p.room.participants
-        await _wait_sfu_state(stack, "trio", participants=3, producers=3, consumers=6)
+        await _wait_sfu_state(
+            stack, "trio", participants=3, producers=3, consumers=3, forwarded_tracks=12
+        )
     finally:
         for p in probes:
             await p.close()

@@ -40,11 +40,16 @@ def test_the_manifest_covers_every_action_code_and_body() -> None:
         "removed",
         "lobby",
         "participant_updated",
+        "layers",
     }
     assert len(data["error_codes"]) == 20
     assert data["topics"] == {"CHAT_TOPIC": "chat"}
-    assert {"ParticipantInfo", "SessionDescription", "IceCandidate", "IceServer"} <= set(
-        data["types"]
-    )
+    assert {
+        "ParticipantInfo",
+        "SessionDescription",
+        "IceCandidate",
+        "IceServer",
+        "TrackInfo",
+    } <= set(data["types"])
     assert data["limits"]["MAX_SDP"] == 30 * 1024  # JSON-encoded: one 32 KB frame
     assert data["limits"]["MAX_DEPTH"] == 32 and data["limits"]["MAX_NUMBER_CHARS"] == 32

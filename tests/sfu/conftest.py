@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiortc.codecs
+import aiortc.rtcrtpreceiver
+import aiortc.rtcrtpsender
 import pytest
 
 from arbiter_protocol import (
@@ -18,7 +20,7 @@ from arbiter_protocol import (
     ParticipantJoined,
     ParticipantLeft,
 )
-from arbiter_server.sfu import Room, passthrough
+from arbiter_server.sfu import Room
 
 from .peers import Peer
 
@@ -99,8 +101,8 @@ class CodecCounts:
 
 @pytest.fixture
 def codec_counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[CodecCounts]:
-    """Count every real decoder/encoder aiortc creates in this process."""
-    passthrough.install()
+    """Count every real decoder/encoder aiortc creates in this process (receivers and
+    senders look them up through their modules' globals)."""
     counts = CodecCounts(Counter(), Counter())
     real_decoder, real_encoder = aiortc.codecs.get_decoder, aiortc.codecs.get_encoder
 
@@ -112,6 +114,6 @@ def codec_counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[CodecCounts]:
         counts.encoders[codec.mimeType.lower()] += 1
         return real_encoder(codec)
 
-    monkeypatch.setattr(aiortc.codecs, "get_decoder", get_decoder)
-    monkeypatch.setattr(aiortc.codecs, "get_encoder", get_encoder)
+    monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", get_decoder)
+    monkeypatch.setattr(aiortc.rtcrtpsender, "get_encoder", get_encoder)
     yield counts

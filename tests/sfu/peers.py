@@ -2,9 +2,10 @@
 
 A :class:`Peer` publishes a test-pattern video track (its own size and luma, so received
 frames can be attributed to their producer) and an audio track on a producer connection
-with the ``arbiter`` data channel, and answers the SFU's consumer offers, decoding what it
-receives. It talks to the SFU through ``send``; whatever routes the SFU's messages back
-calls :meth:`Peer.deliver`.
+with the ``arbiter`` data channel, and answers the SFU's offers on its one consumer
+connection, decoding what it receives and attributing each frame to the participant whose
+track the offer said that media section carries. It talks to the SFU through ``send``;
+whatever routes the SFU's messages back calls :meth:`Peer.deliver`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCDataChannel,
     RTCPeerConnection,
@@ -34,6 +36,7 @@ from arbiter_protocol import (
     IceCandidate,
     Message,
     SessionDescription,
+    TrackInfo,
     TrackState,
     encode_message,
     parse_message,
@@ -99,6 +102,8 @@ class Received:
     first_video_at: float | None = None
     video_times: list[float] = field(default_factory=list)
     "When each decoded video frame arrived (loop time)."
+    last_size: tuple[int, int] | None = None
+    "Size of the latest decoded video frame."
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -116,6 +121,7 @@ class Peer:
         video: bool = True,
         trickle: bool = False,
         video_codecs: tuple[str, ...] | None = None,
+        tracks: list[TrackInfo] | None = None,
     ) -> None:
         self.id = participant_id
         self.send = send
@@ -126,12 +132,22 @@ class Peer:
         self.trickle = trickle
         self.video_codecs = video_codecs
         "MIME types the producer offers for video, in order (``None``: aiortc's default)."
+        self.tracks = tracks
+        "What the producer offer says of its tracks (``None``: nothing, the SFU names them)."
         self.producer: RTCPeerConnection | None = None
         self.channel: RTCDataChannel | None = None
         self.channel_open = asyncio.Event()
-        self.consumers: dict[str, RTCPeerConnection] = {}
+        self.consumer: RTCPeerConnection | None = None
+        "The one consumer connection (the SFU offers it again as tracks change)."
+        self.offers: list[Handshake] = []
+        "Consumer offers received, in order."
+        self.mid_owner: dict[str, TrackInfo] = {}
+        "What each consumer media section carries, as the latest offer said."
         self.consumer_connected: dict[str, asyncio.Event] = {}
+        "Per publisher: set once a section carrying its track is negotiated and connected."
         self.consumer_connected_at: dict[str, float] = {}
+        "When that happened (loop time)."
+        self._connected = asyncio.Event()
         self.received: dict[str, Received] = {}
         self.data: list[DataMessage] = []
         self.errors: list[Error] = []
@@ -176,14 +192,14 @@ class Peer:
         channel.on("message", self._on_channel_message)
         offer = await pc.createOffer()
         await pc.setLocalDescription(offer)
-        await self._send_description("producer", None, "offer", pc.localDescription.sdp)
+        await self._send_description("producer", "offer", pc.localDescription.sdp, self.tracks)
 
     async def _send_description(
         self,
         connection: Literal["producer", "consumer"],
-        producer_id: str | None,
         kind: Literal["offer", "answer"],
         sdp: str,
+        tracks: list[TrackInfo] | None = None,
     ) -> None:
         """Send an SDP; with ``trickle``, without candidates, which follow one by one."""
         candidates: list[IceCandidate] = []
@@ -191,15 +207,11 @@ class Peer:
             sdp, candidates = split_candidates(sdp)
         await self.send(
             Handshake(
-                connection=connection,
-                producer_id=producer_id,
-                sdp=SessionDescription(type=kind, sdp=sdp),
+                connection=connection, sdp=SessionDescription(type=kind, sdp=sdp), tracks=tracks
             )
         )
         for candidate in candidates:
-            await self.send(
-                Handshake(connection=connection, producer_id=producer_id, candidate=candidate)
-            )
+            await self.send(Handshake(connection=connection, candidate=candidate))
 
     def send_data(self, raw: str) -> None:
         assert self.channel is not None
@@ -248,40 +260,60 @@ class Peer:
                 RTCSessionDescription(sdp=message.sdp.sdp, type=message.sdp.type)
             )
             return
-        producer_id = message.producer_id
-        assert producer_id is not None and message.sdp.type == "offer"
-        old = self.consumers.pop(producer_id, None)
-        if old is not None:
-            await old.close()
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.consumers[producer_id] = pc
-        connected = self.consumer_connected.setdefault(producer_id, asyncio.Event())
+        assert message.sdp.type == "offer"
+        self.offers.append(message)
         loop = asyncio.get_running_loop()
+        pc = self.consumer
+        if pc is None:
+            # max-bundle: aiortc 1.16's default (balanced) policy leaves the second media
+            # section of a kind offered at once on a transport that BUNDLE then drops
+            pc = self.consumer = RTCPeerConnection(
+                RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+            )
 
-        def on_state() -> None:
-            if pc.connectionState == "connected":
-                self.consumer_connected_at[producer_id] = loop.time()
-                connected.set()
+            def on_state() -> None:
+                if pc.connectionState == "connected" and not self._connected.is_set():
+                    self._connected.set()
+                    for owner in {info.participant_id for info in self.mid_owner.values()}:
+                        if owner is not None:
+                            self._mark_connected(owner, loop.time())
 
-        pc.on("connectionstatechange", on_state)
-        pc.on("track", lambda track: self._spawn(self._read(producer_id, track)))
+            pc.on("connectionstatechange", on_state)
+            pc.on("track", lambda track: self._spawn(self._read(pc, track)))
+        previous = {(t.participant_id, t.id) for t in self.mid_owner.values()}
+        self.mid_owner = {t.mid: t for t in message.tracks or [] if t.mid is not None}
         await pc.setRemoteDescription(RTCSessionDescription(sdp=message.sdp.sdp, type="offer"))
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
-        await self._send_description("consumer", producer_id, "answer", pc.localDescription.sdp)
+        await self._send_description("consumer", "answer", pc.localDescription.sdp)
+        if self._connected.is_set():
+            for info in self.mid_owner.values():
+                if (info.participant_id, info.id) not in previous and info.participant_id:
+                    self._mark_connected(info.participant_id, loop.time())
 
-    async def _read(self, producer_id: str, track: MediaStreamTrack) -> None:
-        got = self.got(producer_id)
+    def _mark_connected(self, participant_id: str, at: float) -> None:
+        event = self.consumer_connected.setdefault(participant_id, asyncio.Event())
+        if not event.is_set():
+            self.consumer_connected_at[participant_id] = at
+            event.set()
+
+    async def _read(self, pc: RTCPeerConnection, track: MediaStreamTrack) -> None:
+        mid = next((t.mid for t in pc.getTransceivers() if t.receiver.track is track), None)
         loop = asyncio.get_running_loop()
         try:
             while True:
                 frame = await track.recv()
+                info = self.mid_owner.get(mid or "")
+                if info is None or info.participant_id is None:
+                    continue  # a section that carries nothing now
+                got = self.got(info.participant_id)
                 if isinstance(frame, VideoFrame):
                     if got.first_video_at is None:
                         got.first_video_at = loop.time()
                     got.video_frames += 1
                     got.video_times.append(loop.time())
                     got.sizes.add((frame.width, frame.height))
+                    got.last_size = (frame.width, frame.height)
                     if len(got.lumas) < 10:
                         luma = frame.to_ndarray(format="yuv420p")[: frame.height]
                         got.lumas.append(float(np.median(luma)))
@@ -329,6 +361,6 @@ class Peer:
             task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks)
-        for pc in [self.producer, *self.consumers.values()]:
+        for pc in [self.producer, self.consumer]:
             if pc is not None:
                 await pc.close()

@@ -1,372 +1,470 @@
-"""Unit tests of the forwarding seam: pass-through codecs, consumer queues."""
+"""The packet path without connections: layers, consumer streams, switching, key frames.
+
+Real RTP bytes go into :class:`Layer.receive`; what each :class:`DownTrack` would send is
+recorded by a stand-in for its connection's SRTP transport, and RTCP to the producer by
+a stand-in upstream. Checks the stream a subscriber sees: one SSRC, continuous sequence
+numbers and timestamps, VP8 picture ids that go on, across layer switches and a producer
+that publishes again; key frame requests coalesced; lost packets replaced.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from fractions import Fraction
+import struct
+import time
+from dataclasses import dataclass, field
 
-import av
-import numpy as np
 import pytest
-from aiortc import RTCRtpSender
-from aiortc.codecs import get_decoder
-from aiortc.codecs.h264 import H264Encoder, h264_depayload
-from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
-from aiortc.jitterbuffer import JitterFrame
-from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
-from av import VideoFrame
 
-from arbiter_server.sfu import forwarder, passthrough
-from arbiter_server.sfu.forwarder import ForwardedTrack
-from arbiter_server.sfu.passthrough import EncodedPacket
+from arbiter_server.sfu.aiortc_hooks import SendParameters
+from arbiter_server.sfu.downtrack import DownTrack
+from arbiter_server.sfu.forwarder import TrackForwarder
+from arbiter_server.sfu.layer import KEYFRAME_INTERVAL, KEYFRAME_SPACING, Layer, Upstream
+from arbiter_server.sfu.rtp import (
+    ABS_SEND_TIME_URI,
+    RTP_HEADER,
+    parse_rtcp,
+    payload_start,
+    vp8_descriptor,
+)
 
 pytestmark = pytest.mark.timeout(10)
 
-VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
-H264 = RTCRtpCodecParameters(
-    mimeType="video/H264",
-    clockRate=90000,
-    payloadType=102,
-    parameters={"packetization-mode": "1", "profile-level-id": "42e01f"},
-)
-OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=96)
+VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)
 
 
-def vp8_frames(count: int, keyframe_at: frozenset[int] = frozenset({0})) -> list[bytes]:
-    """``count`` encoded VP8 frames (depacketized, as the receiver's jitter buffer gives)."""
-    encoder = Vp8Encoder()
-    frames = []
-    for i in range(count):
-        frame = VideoFrame(width=64, height=48, format="yuv420p")
-        for plane in frame.planes:
-            plane.update(bytes([(i * 7) % 256]) * plane.buffer_size)
-        frame.pts, frame.time_base = i * 3000, Fraction(1, 90000)
-        payloads, _ = encoder.encode(frame, force_keyframe=i in keyframe_at)
-        frames.append(b"".join(vp8_depayload(p) for p in payloads))
-    return frames
-
-
-def test_vp8_passthrough_round_trip_decodes() -> None:
-    """Decoder -> packer -> depayload gives back bytes a real VP8 decoder decodes."""
-    frames = vp8_frames(5, keyframe_at=frozenset({0, 3}))
-    decoder = passthrough.PassThroughDecoder(VP8)
-    packer = passthrough.Vp8Packer()
-    real = get_decoder(VP8)
-    keyframes = []
-    for i, data in enumerate(frames):
-        (packet,) = decoder.decode(JitterFrame(data=data, timestamp=i * 3000))
-        assert isinstance(packet, av.Packet)
-        assert packet.pts == i * 3000 and packet.time_base == Fraction(1, 90000)
-        keyframes.append(packet.is_keyframe)
-        payloads, timestamp = packer.pack(packet)
-        assert timestamp == i * 3000
-        rebuilt = b"".join(vp8_depayload(p) for p in payloads)
-        assert rebuilt == data
-        decoded = real.decode(JitterFrame(data=rebuilt, timestamp=timestamp))
-        assert [(f.width, f.height) for f in decoded if isinstance(f, VideoFrame)] == [(64, 48)]
-    assert keyframes == [True, False, False, True, False]
-
-
-def test_opus_packer_and_keyframes() -> None:
-    decoder = passthrough.PassThroughDecoder(OPUS)
-    (packet,) = decoder.decode(JitterFrame(data=b"\x78\x01\x02", timestamp=960))
-    assert packet.is_keyframe
-    assert passthrough.OpusPacker().pack(packet) == ([b"\x78\x01\x02"], 960)
-    assert decoder.decode(JitterFrame(data=b"", timestamp=0)) == []
-
-
-def test_h264_keyframe_detection() -> None:
-    idr = b"\x00\x00\x00\x01\x67\x42" + b"\x00\x00\x00\x01\x68\xce" + b"\x00\x00\x01\x65\x88"
-    non_idr = b"\x00\x00\x00\x01\x41\x9a\x00"
-    assert passthrough.is_keyframe("video/H264", idr)
-    assert not passthrough.is_keyframe("video/H264", non_idr)
-    assert not passthrough.is_keyframe("video/VP8", b"")
-
-
-def test_h264_keyframes_after_aiortc_depayload() -> None:
-    """What the receiver's jitter buffer gives for H.264: the RTP payloads (STAP-A with
-    SPS + PPS, FU-A fragments of a large IDR, single NAL units) depayloaded by aiortc to
-    Annex B with start codes; IDR detected there, and the packer round-trips it."""
-    encoder = H264Encoder()
-    packer = passthrough.H264Packer()
-    real = get_decoder(H264)
-    found = []
-    for i in range(6):
-        # noise: frames too large for one packet, so the IDR also travels as FU-A
-        noise = np.random.default_rng(i).integers(0, 256, (360, 320), dtype=np.uint8)
-        frame = VideoFrame.from_ndarray(noise, format="yuv420p")
-        frame.pts, frame.time_base = i * 3000, Fraction(1, 90000)
-        payloads, _ = encoder.encode(frame, force_keyframe=i in (0, 4))
-        if not payloads:
-            continue
-        nal_types = {p[0] & 0x1F for p in payloads}
-        data = b"".join(h264_depayload(p) for p in payloads)
-        assert data.startswith(b"\x00\x00\x00\x01")
-        keyframe = passthrough.is_keyframe("video/H264", data)
-        found.append((i, keyframe, nal_types))
-        (packet,) = passthrough.PassThroughDecoder(H264).decode(
-            JitterFrame(data=data, timestamp=i * 3000)
-        )
-        rebuilt = b"".join(h264_depayload(p) for p in packer.pack(packet)[0])
-        assert rebuilt == data
-        decoded = real.decode(JitterFrame(data=rebuilt, timestamp=i * 3000))
-        assert all(f.width == 320 for f in decoded if isinstance(f, VideoFrame))
-    keyframes = [i for i, k, _ in found if k]
-    assert keyframes and keyframes[0] == found[0][0] and 4 in keyframes, found
-    assert any(not k for _, k, _ in found), found
-    assert all({24, 28} <= t for _, k, t in found if k), "IDR: SPS+PPS in STAP-A, then FU-A"
-
-
-def test_selectors_only_affect_marked_codecs() -> None:
-    passthrough.install()
-    from aiortc import rtcrtpreceiver, rtcrtpsender
-
-    plain = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
-    marked = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
-    passthrough.mark_codecs([marked])
-    assert passthrough.is_installed()
-    # What the receiver and sender modules now look up (module globals).
-    get_decoder, get_encoder = (
-        vars(rtcrtpreceiver)["get_decoder"],
-        vars(rtcrtpsender)["get_encoder"],
-    )
-    assert isinstance(get_decoder(marked), passthrough.PassThroughDecoder)
-    assert isinstance(get_encoder(marked), passthrough.Vp8Packer)
-    assert not isinstance(get_decoder(plain), passthrough.PassThroughDecoder)
-    assert isinstance(get_encoder(plain), Vp8Encoder)
-
-
-def test_codec_preferences() -> None:
-    audio = forwarder.producer_codec_preferences("audio")
-    video = forwarder.producer_codec_preferences("video")
-    assert [c.mimeType for c in audio] == ["audio/opus"]
-    # VP8 first (preferred), then each H.264 packetization-mode=1 profile aiortc has
-    assert [c.mimeType for c in video] == ["video/VP8", "video/H264", "video/H264", "video/rtx"]
-    assert all(c.parameters["packetization-mode"] == "1" for c in video[1:3])
-    assert [c.mimeType for c in forwarder.consumer_codec_preferences(VP8)] == [
-        "video/VP8",
-        "video/rtx",
-    ]
-    assert [c.mimeType for c in forwarder.consumer_codec_preferences(OPUS)] == ["audio/opus"]
-    h264 = next(c for c in RTCRtpSender.getCapabilities("video").codecs if c.name == "H264")
-    codec = RTCRtpCodecParameters(
-        mimeType=h264.mimeType, clockRate=90000, payloadType=102, parameters=h264.parameters
-    )
-    (pref, _) = forwarder.consumer_codec_preferences(codec)
-    assert pref.parameters == h264.parameters
-
-
-def test_single_codec_keeps_the_first_media_codec_and_its_rtx() -> None:
-    h264 = RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=102)
-    rtx_vp8 = RTCRtpCodecParameters(
-        mimeType="video/rtx", clockRate=90000, payloadType=98, parameters={"apt": 97}
-    )
-    rtx_h264 = RTCRtpCodecParameters(
-        mimeType="video/rtx", clockRate=90000, payloadType=103, parameters={"apt": 102}
-    )
-    assert forwarder.single_codec([VP8, rtx_vp8, h264, rtx_h264]) == [VP8, rtx_vp8]
-    assert forwarder.single_codec([h264, VP8, rtx_vp8, rtx_h264]) == [h264, rtx_h264]
-    assert forwarder.single_codec([OPUS]) == [OPUS]
-    assert forwarder.single_codec([]) == []
-
-
-def test_remote_media_ssrcs() -> None:
-    sdp = (
-        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
-        "m=audio 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"
-        "a=rtpmap:96 opus/48000/2\r\na=ssrc:1111 cname:x\r\n"
-        "m=video 9 UDP/TLS/RTP/SAVPF 97 98\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
-        "a=rtpmap:97 VP8/90000\r\na=rtpmap:98 rtx/90000\r\na=fmtp:98 apt=97\r\n"
-        "a=ssrc-group:FID 3333 2222\r\na=ssrc:2222 cname:x\r\na=ssrc:3333 cname:x\r\n"
-    )
-    assert forwarder.remote_media_ssrcs(sdp) == {"0": 1111, "1": 3333}
-
-
-class FakeSource:
-    """Stands in for a TrackForwarder: records key frame requests."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.requests = 0
-
-    def request_keyframe(self) -> None:
-        self.requests += 1
-
-
-def packet(n: int) -> EncodedPacket:
-    p = av.Packet(bytes([n]))
-    p.pts = n
-    return p
-
-
-async def test_video_track_waits_for_keyframe_and_resyncs_on_overflow() -> None:
-    source = FakeSource("video")
-    track = ForwardedTrack(source, maxsize=3)  # type: ignore[arg-type]
-    track._push(packet(1), False)  # no key frame yet: dropped
-    track._push(packet(2), True)
-    track._push(packet(3), False)
-    assert (await track.recv()).pts == 2
-    assert source.requests == 0  # already had a key frame when the sender started
-    track._push(packet(4), False)
-    track._push(packet(5), False)  # queue: 3, 4, 5 (full)
-    track._push(packet(6), False)  # overflow: drop all, wait for a key frame, ask for one
-    assert source.requests == 1
-    track._push(packet(7), False)
-    track._push(packet(8), True)
-    assert (await track.recv()).pts == 8
-    assert track.dropped == 6
-
-
-async def test_new_video_track_requests_keyframe_when_sender_starts() -> None:
-    source = FakeSource("video")
-    track = ForwardedTrack(source, maxsize=3)  # type: ignore[arg-type]
-    reader = asyncio.create_task(track.recv())
-    await asyncio.sleep(0)
-    assert source.requests == 1
-    track.stop()
-    with pytest.raises(MediaStreamError):
-        await asyncio.wait_for(reader, 1)
-    with pytest.raises(MediaStreamError):
-        await track.recv()
-    track.stop()  # idempotent
-
-
-async def test_audio_track_drops_oldest() -> None:
-    track = ForwardedTrack(FakeSource("audio"), maxsize=2)  # type: ignore[arg-type]
-    for n in range(1, 5):
-        track._push(packet(n), True)
-    assert [(await track.recv()).pts for _ in range(2)] == [3, 4]
-    assert track.dropped == 2
-
-
-async def test_paused_track_drops_everything_and_resumes_at_a_keyframe() -> None:
-    source = FakeSource("video")
-    track = ForwardedTrack(source, maxsize=5)  # type: ignore[arg-type]
-    track._push(packet(1), True)
-    track._push(packet(2), False)
-    track.set_paused(True)  # what was queued goes too
-    track._push(packet(3), True)
-    track._push(packet(4), False)
-    assert track.paused_dropped == 4 and source.requests == 0
-    track.set_paused(False)  # resuming asks for a key frame and waits for one
-    assert source.requests == 1
-    track._push(packet(5), False)
-    track._push(packet(6), True)
-    assert (await track.recv()).pts == 6
-    track.set_paused(False)  # no change: no new request
-    assert source.requests == 1
-
-    audio = ForwardedTrack(FakeSource("audio"), maxsize=5)  # type: ignore[arg-type]
-    audio.set_paused(True)
-    audio._push(packet(1), True)
-    audio.set_paused(False)
-    audio._push(packet(2), True)
-    assert (await audio.recv()).pts == 2 and audio.paused_dropped == 1
-
-
-def test_forwarding_jitter_buffer_hands_over_frames_as_soon_as_they_are_complete() -> None:
-    from aiortc.rtp import RtpPacket
-
-    from arbiter_server.sfu.passthrough import ForwardingJitterBuffer
-
-    def packet(seq: int, ts: int, marker: int, data: bytes) -> RtpPacket:
-        p = RtpPacket(payload_type=96, sequence_number=seq, timestamp=ts, marker=marker)
-        p._data = data  # type: ignore[attr-defined]
-        return p
-
-    video = ForwardingJitterBuffer(capacity=128, is_video=True)
-    assert video.add(packet(100, 3000, 0, b"a"))[1] is None
-    # the marker bit ends the frame: no need to wait for the next frame's first packet
-    frame = video.add(packet(101, 3000, 1, b"b"))[1]
-    assert frame is not None and (frame.data, frame.timestamp) == (b"ab", 3000)
-    # a frame whose first packet is missing waits for it (a NACK may bring it)
-    assert video.add(packet(103, 6000, 1, b"d"))[1] is None
-    frame = video.add(packet(102, 6000, 0, b"c"))[1]
-    assert frame is not None and frame.data == b"cd"
-
-    audio = ForwardingJitterBuffer(capacity=16, is_video=False)
-    for seq, ts in ((7, 960), (8, 1920), (10, 3840)):  # 9 was lost: no waiting for it
-        frame = audio.add(packet(seq, ts, 0, bytes([seq])))[1]
-        assert frame is not None and frame.timestamp == ts and frame.data == bytes([seq])
-
-
-class _StubReceiver:
-    """Just what a TrackForwarder uses of an aiortc receiver; records PLIs."""
+class FakeUpstream(Upstream):
+    """Records the RTCP the SFU would send to the producer."""
 
     def __init__(self) -> None:
-        from aiortc.jitterbuffer import JitterBuffer
-        from aiortc.mediastreams import MediaStreamTrack
+        self.rtcp: list[bytes] = []
+        self.pli_times: list[float] = []
 
-        class _Track(MediaStreamTrack):
-            kind = "video"
+    def send_rtcp(self, packet: bytes) -> None:
+        self.rtcp.append(packet)
+        if parse_rtcp(packet).keyframe_requests:
+            self.pli_times.append(asyncio.get_running_loop().time())
 
-            def __init__(self) -> None:
-                super().__init__()
-                self.queue: asyncio.Queue[EncodedPacket] = asyncio.Queue()
+    @property
+    def rtcp_ssrc(self) -> int:
+        return 4242
 
-            async def recv(self) -> EncodedPacket:  # type: ignore[override]
-                return await self.queue.get()
-
-        self._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=128, is_video=True)
-        self.track = _Track()
-        self.plis: list[float] = []
-
-    async def receive(self, parameters: object) -> None:
-        pass
-
-    def getSynchronizationSources(self) -> list[object]:
-        return []
-
-    async def _send_rtcp_pli(self, ssrc: int) -> None:
-        self.plis.append(asyncio.get_running_loop().time())
+    def nacked(self) -> list[int]:
+        return [seq for p in self.rtcp for _, lost in parse_rtcp(p).nacks for seq in lost]
 
 
-async def test_keyframe_requests_are_coalesced_and_a_later_asker_is_not_left_waiting() -> None:
-    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+@dataclass
+class FakeTransport:
+    """Stands in for a consumer connection's SrtpTransport: keeps what would be sent."""
 
-    from arbiter_server.sfu.forwarder import KEYFRAME_SPACING, TrackForwarder
+    sent: list[bytes] = field(default_factory=list)
 
-    receiver = _StubReceiver()
-    codec = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
-    forwarder = TrackForwarder(receiver, codec, media_ssrc=1234, label="t")  # type: ignore[arg-type]
-    forwarder.start()
+    def send_rtp(self, packet: bytes) -> bool:
+        self.sent.append(packet)
+        return True
 
-    async def keyframe_arrives() -> None:
-        before = forwarder.stats().keyframes
-        key = packet(1)
-        key.is_keyframe = True
-        receiver.track.queue.put_nowait(key)
-        for _ in range(100):
-            if forwarder.stats().keyframes > before:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError("the forwarder did not see the key frame")
+    def send_rtcp(self, packet: bytes) -> bool:
+        return True
 
-    async def plis(count: int, within: float) -> None:
-        for _ in range(int(within / 0.01)):
-            if len(receiver.plis) >= count:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"{len(receiver.plis)} PLIs, expected {count}")
+    def rtp(self) -> list[tuple[int, int, int, int, bytes]]:
+        """``(seq, ts, ssrc, marker, payload)`` of each packet sent (padding-only included)."""
+        out = []
+        for data in self.sent:
+            b0, b1, seq, ts, ssrc = RTP_HEADER.unpack_from(data)
+            offset = payload_start(data)[0]
+            end = len(data) - (data[-1] if b0 & 0x20 else 0)
+            out.append((seq, ts, ssrc, b1 >> 7, data[offset:end]))
+        return out
 
-    try:
-        forwarder.request_keyframe()
-        await plis(1, 0.5)
-        for _ in range(3):  # more askers while the first request is being answered
-            forwarder.request_keyframe()
-        await keyframe_arrives()  # ... are served by its key frame
-        await asyncio.sleep(0.7)  # time for a needless second PLI to go out
-        assert len(receiver.plis) == 1
-        # a consumer that starts after that key frame gets a new one, spaced, not seconds late
-        forwarder.request_keyframe()
-        await plis(2, 1.0)
-        assert receiver.plis[1] - receiver.plis[0] >= KEYFRAME_SPACING
-        # an asker that comes after a key frame answered an earlier, still-waiting request
-        # is not served by that older key frame: its PLI still goes out
-        forwarder.request_keyframe()  # waits: PLI 2 is not answered yet
-        await keyframe_arrives()  # answers PLI 2
-        forwarder.request_keyframe()  # a newcomer that needs a newer key frame
-        await plis(3, 1.0)
-    finally:
-        await forwarder.close()
+
+def vp8_packet(
+    seq: int,
+    ts: int,
+    ssrc: int,
+    *,
+    picture_id: int,
+    tl0: int = 0,
+    start: bool = True,
+    key: bool = False,
+    marker: bool = True,
+    body: bytes = b"frame",
+) -> bytes:
+    """An RTP packet with a VP8 payload: descriptor with 15-bit PictureID and TL0PICIDX."""
+    descriptor = bytes([0x80 | (0x10 if start else 0), 0xC0]) + struct.pack(
+        "!HB", 0x8000 | picture_id, tl0
+    )
+    vp8_header = bytes([0x00 if key else 0x01]) if start else b""
+    header = RTP_HEADER.pack(0x80, (0x80 if marker else 0) | VP8.payloadType, seq, ts, ssrc)
+    return header + descriptor + vp8_header + body
+
+
+def opus_packet(seq: int, ts: int, ssrc: int) -> bytes:
+    return RTP_HEADER.pack(0x80, OPUS.payloadType, seq, ts, ssrc) + b"\xfc\x01\x02"
+
+
+def video_forwarder(rids: list[str | None]) -> tuple[TrackForwarder, list[Layer], FakeUpstream]:
+    forwarder = TrackForwarder("alice", "camera", kind="video", source="camera", codec=VP8)
+    upstream = FakeUpstream()
+    layers = forwarder.new_layers(rids, upstream)
+    for index, layer in enumerate(layers):
+        layer.ssrc = 1000 + index
+    return forwarder, layers, upstream
+
+
+def video_stream(
+    forwarder: TrackForwarder, quality: str = "high"
+) -> tuple[DownTrack, FakeTransport]:
+    downtrack = DownTrack("video", ssrc=777, rtx_ssrc=778)
+    transport = FakeTransport()
+    downtrack.quality = quality  # type: ignore[assignment]
+    downtrack.attach(forwarder)
+    downtrack.activate(
+        SendParameters(
+            mid="0",
+            payload_type=97,
+            clock_rate=90000,
+            mime_type="video/vp8",
+            rtx_payload_type=98,
+            extensions={ABS_SEND_TIME_URI: 3},
+        ),
+        transport,  # type: ignore[arg-type]
+    )
+    return downtrack, transport
+
+
+class Source:
+    """One simulcast layer's packets: its own seq/ts/picture id bases, 30 fps."""
+
+    def __init__(self, layer: Layer, seq: int, ts: int, picture_id: int, tl0: int) -> None:
+        self.layer = layer
+        self.seq, self.ts, self.picture_id, self.tl0 = seq, ts, picture_id, tl0
+
+    def frame(self, *, key: bool = False, packets: int = 2, send: bool = True) -> list[bytes]:
+        """One frame in ``packets`` packets (sent to the layer unless ``send`` is False)."""
+        out = []
+        for i in range(packets):
+            data = vp8_packet(
+                self.seq & 0xFFFF,
+                self.ts & 0xFFFFFFFF,
+                self.layer.ssrc or 0,
+                picture_id=self.picture_id & 0x7FFF,
+                tl0=self.tl0 & 0xFF,
+                start=i == 0,
+                key=key,
+                marker=i == packets - 1,
+            )
+            self.seq += 1
+            out.append(data)
+        self.ts += 3000
+        self.picture_id += 1
+        self.tl0 += 1
+        if send:
+            for data in out:
+                self.layer.receive(data, time.monotonic())
+        return out
+
+
+def assert_continuous(packets: list[tuple[int, int, int, int, bytes]]) -> None:
+    """One SSRC; sequence numbers +1 each (or +2 right after an unfinished frame);
+    timestamps never go back; VP8 picture ids +1 per frame."""
+    assert len({p[2] for p in packets}) == 1
+    last_pid = None
+    for previous, current in zip(packets, packets[1:], strict=False):
+        step = (current[0] - previous[0]) & 0xFFFF
+        assert step in (1, 2), f"sequence jumps by {step}: {previous[:2]} -> {current[:2]}"
+        assert step == 1 or not previous[3], "a skipped number only after an unfinished frame"
+        assert (current[1] - previous[1]) & 0xFFFFFFFF < 0x80000000, "timestamp went back"
+    for seq, _, _, _, payload in packets:
+        _, pid_at, width, _ = vp8_descriptor(payload, 0)
+        assert width == 2
+        pid = ((payload[pid_at] & 0x7F) << 8) | payload[pid_at + 1]
+        if last_pid is not None and payload[0] & 0x10:  # a new frame starts
+            assert pid == (last_pid + 1) & 0x7FFF, f"picture id {last_pid} -> {pid} at {seq}"
+        last_pid = pid
+
+
+async def test_a_stream_starts_at_a_key_frame_and_rewrites_ssrc_seq_ts_pt() -> None:
+    forwarder, (layer,), upstream = video_forwarder([None])
+    downtrack, transport = video_stream(forwarder)
+    # the key frame is asked for (PLI for the layer's SSRC) as soon as the stream starts
+    await asyncio.sleep(0.01)
+    assert [parse_rtcp(p).keyframe_requests for p in upstream.rtcp] == [[1000]]
+    source = Source(layer, seq=100, ts=5000, picture_id=10, tl0=3)
+    source.frame()  # a delta frame: the consumer cannot start with it
+    assert transport.sent == []
+    source.frame(key=True)
+    source.frame()
+    sent = transport.rtp()
+    assert len(sent) == 4
+    assert {ssrc for _, _, ssrc, _, _ in sent} == {777}
+    assert {data[1] & 0x7F for data in transport.sent} == {97}  # the consumer's PT
+    assert_continuous(sent)
+    assert sent[2][1] - sent[0][1] == 3000  # the producer's timestamp steps are kept
+    assert downtrack.stats().switches == 1 and downtrack.first_keyframe_at is not None
+    # abs-send-time stamped with the consumer's extension id, the producer's payload kept
+    data = transport.sent[0]
+    assert data[0] & 0x10 and data[12:14] == b"\xbe\xde" and data[16] >> 4 == 3
+    assert sent[0][4] == vp8_packet(0, 0, 0, picture_id=11, tl0=4, key=True)[12:]
+
+
+async def test_layer_switch_keeps_sequence_timestamp_and_picture_id_continuous() -> None:
+    forwarder, layers, _ = video_forwarder(["q", "h", "f"])
+    downtrack, transport = video_stream(forwarder, quality="low")
+    low = Source(layers[0], seq=30000, ts=1_000_000, picture_id=500, tl0=7)
+    high = Source(layers[2], seq=65530, ts=4_294_960_000, picture_id=32760, tl0=250)
+    assert downtrack.target is layers[0]
+    low.frame(key=True)
+    high.frame(key=True)  # not wanted: not sent
+    for _ in range(3):
+        low.frame()
+        high.frame()
+    downtrack.set_wish(True, "high")
+    assert downtrack.target is layers[2] and downtrack.layer is layers[0]
+    low.frame()
+    high.frame()  # not a key frame: the stream stays on the low layer
+    assert downtrack.layer is layers[0]
+    # an unfinished low frame (its last packet never comes), then the high key frame
+    unfinished = low.frame(packets=2, send=False)
+    layers[0].receive(unfinished[0], time.monotonic())
+    sent_before = len(transport.sent)
+    high.frame(key=True)
+    assert downtrack.layer is layers[2]
+    for _ in range(3):
+        low.frame()  # no longer sent
+        high.frame()
+    sent = transport.rtp()
+    assert_continuous(sent)
+    # the switch skipped one number: the receiver knows the unfinished frame is incomplete
+    assert (sent[sent_before][0] - sent[sent_before - 1][0]) & 0xFFFF == 2
+    assert len(sent) == sent_before + 8  # the high layer's 4 frames, nothing of the low one
+    assert downtrack.stats().switches == 2
+    assert layers[0].sinks == () and layers[2].sinks == (downtrack,)
+
+
+async def test_a_producer_that_publishes_again_continues_the_same_stream() -> None:
+    forwarder, (layer,), _ = video_forwarder([None])
+    downtrack, transport = video_stream(forwarder)
+    first = Source(layer, seq=10, ts=90_000, picture_id=100, tl0=0)
+    first.frame(key=True)
+    first.frame()
+    # the participant publishes again: new SSRC, new bases, a new layer object
+    (new_layer,) = forwarder.new_layers([None], FakeUpstream())
+    new_layer.ssrc = 2000
+    assert layer.closed and downtrack.target is new_layer
+    second = Source(new_layer, seq=50000, ts=7, picture_id=9000, tl0=77)
+    second.frame()  # waits for a key frame
+    await asyncio.sleep(0.05)
+    second.frame(key=True)
+    second.frame()
+    sent = transport.rtp()
+    assert len(sent) == 8
+    assert_continuous(sent)
+    # the timestamp went on by the time that passed (at least 50 ms), not the new base
+    gap = (sent[4][1] - sent[3][1]) & 0xFFFFFFFF
+    assert 0.04 * 90000 < gap < 2 * 90000
+
+
+async def test_audio_switches_at_once_and_keeps_its_numbering() -> None:
+    forwarder = TrackForwarder("alice", "mic", kind="audio", source="microphone", codec=OPUS)
+    upstream = FakeUpstream()
+    (layer,) = forwarder.new_layers([None], upstream)
+    layer.ssrc = 5
+    downtrack = DownTrack("audio", ssrc=55, rtx_ssrc=56)
+    transport = FakeTransport()
+    downtrack.attach(forwarder)
+    downtrack.activate(
+        SendParameters("0", 96, 48000, "audio/opus", None, {}),
+        transport,  # type: ignore[arg-type]
+    )
+    for i in range(3):
+        layer.receive(opus_packet(100 + i, 960 * i, 5), time.monotonic())
+    (layer2,) = forwarder.new_layers([None], upstream)
+    layer2.ssrc = 6
+    for i in range(3):
+        layer2.receive(opus_packet(9 + i, 123456 + 960 * i, 6), time.monotonic())
+    seqs = [p[0] for p in transport.rtp()]
+    assert len(seqs) == 6 and all(
+        (b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False)
+    )
+    assert upstream.pli_times == []  # no key frames for audio
+
+
+async def test_nack_is_answered_from_history_over_rtx_with_the_offsets_of_its_time() -> None:
+    forwarder, layers, _ = video_forwarder(["q", "h"])
+    downtrack, transport = video_stream(forwarder, quality="low")
+    low = Source(layers[0], seq=200, ts=0, picture_id=1, tl0=0)
+    high = Source(layers[1], seq=9000, ts=777, picture_id=4000, tl0=0)
+    low.frame(key=True)
+    low.frame()
+    before_switch = transport.rtp()[1]
+    downtrack.set_wish(True, "high")
+    high.frame(key=True)
+    high.frame()
+    after_switch = transport.rtp()[-1]
+    count = len(transport.sent)
+    downtrack.retransmit([before_switch[0], after_switch[0], (after_switch[0] + 5) & 0xFFFF])
+    resent = transport.sent[count:]
+    assert len(resent) == 2  # the one not sent yet is ignored
+    for data, original in zip(resent, (before_switch, after_switch), strict=True):
+        b0, b1, _, ts, ssrc = RTP_HEADER.unpack_from(data)
+        offset = payload_start(data)[0]
+        assert (ssrc, b1 & 0x7F) == (778, 98)  # RTX stream and payload type
+        assert int.from_bytes(data[offset : offset + 2], "big") == original[0]  # OSN
+        assert ts == original[1] and data[offset + 2 :] == original[4]
+    downtrack.retransmit([after_switch[0]])  # asked again at once: not sent twice
+    assert len(transport.sent) == count + 2
+
+
+async def test_key_frame_requests_are_coalesced_spaced_and_retried() -> None:
+    forwarder, (layer,), upstream = video_forwarder([None])
+    source = Source(layer, seq=1, ts=0, picture_id=0, tl0=0)
+    source.frame()  # the layer is running
+
+    async def plis(count: int) -> None:
+        while len(upstream.pli_times) < count:
+            await asyncio.sleep(0.005)
+
+    layer.request_keyframe()
+    for _ in range(3):  # more askers before the key frame came
+        layer.request_keyframe()
+    await asyncio.wait_for(plis(1), 1)
+    source.frame(key=True)  # answers all of them
+    await asyncio.sleep(KEYFRAME_INTERVAL + 0.1)
+    assert len(upstream.pli_times) == 1  # no needless retry
+    # an asker after that key frame gets a new one
+    layer.request_keyframe()
+    await asyncio.wait_for(plis(2), 1)
+    assert upstream.pli_times[1] - upstream.pli_times[0] >= KEYFRAME_SPACING - 0.01
+    # while unanswered it is asked again, KEYFRAME_INTERVAL later
+    await asyncio.wait_for(plis(3), 2)
+    assert upstream.pli_times[2] - upstream.pli_times[1] >= KEYFRAME_INTERVAL - 0.01
+    # a new asker while one is pending does not make an extra request
+    layer.request_keyframe()
+    source.frame(key=True)
+    await asyncio.sleep(KEYFRAME_INTERVAL + 0.1)
+    assert len(upstream.pli_times) == 3
+    layer.close()
+
+
+async def test_an_asker_after_the_answer_waits_only_the_spacing() -> None:
+    """The key frame that answers a PLI ends that PLI's retry: a consumer asking just
+    after it gets its request KEYFRAME_SPACING after the previous one, not at the retry."""
+    forwarder, (layer,), upstream = video_forwarder([None])
+    source = Source(layer, seq=1, ts=0, picture_id=0, tl0=0)
+    source.frame()
+    layer.request_keyframe()
+    while not upstream.pli_times:
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.05)
+    source.frame(key=True)
+    layer.request_keyframe()  # a new consumer, 50 ms after the previous request
+    while len(upstream.pli_times) < 2:
+        await asyncio.sleep(0.005)
+    gap = upstream.pli_times[1] - upstream.pli_times[0]
+    assert KEYFRAME_SPACING - 0.01 <= gap < KEYFRAME_SPACING + 0.08 < KEYFRAME_INTERVAL
+    layer.close()
+
+
+async def test_a_packet_lost_for_good_is_replaced_and_a_key_frame_asked_for() -> None:
+    """The producer never repairs packet 11: the SFU NACKs it a few times, then gives
+    the consumer a padding packet with its number (so the consumer's receiver does not
+    wait for it) and asks for a key frame, which the consumer's stream goes on with."""
+    forwarder, (layer,), upstream = video_forwarder([None])
+    downtrack, transport = video_stream(forwarder)
+    source = Source(layer, seq=8, ts=0, picture_id=0, tl0=0)
+    source.frame(key=True)  # 8, 9
+    frame = source.frame(send=False)  # 10, 11
+    layer.receive(frame[0], time.monotonic())
+    for _ in range(10):  # 12.. keep coming, 11 never does
+        source.frame()
+        await asyncio.sleep(0.03)
+    assert upstream.nacked().count(11) >= 2
+    assert upstream.pli_times, "no key frame asked for"
+    sent = transport.rtp()
+    out_seqs = [p[0] for p in sent]
+    filler = [p for p in sent if not p[4]]
+    assert len(filler) == 1
+    base = out_seqs[0] - 8
+    assert filler[0][0] == (base + 11) & 0xFFFF
+    # every number 8..31 was sent once: the packets, and the filler in place of 11
+    assert sorted(s & 0xFFFF for s in out_seqs) == sorted((base + s) & 0xFFFF for s in range(8, 32))
+
+
+async def test_paused_stream_is_fed_nothing_and_resumes_at_a_key_frame() -> None:
+    forwarder, (layer,), upstream = video_forwarder([None])
+    downtrack, transport = video_stream(forwarder)
+    source = Source(layer, seq=1, ts=0, picture_id=0, tl0=0)
+    source.frame(key=True)
+    downtrack.set_wish(False, "high")
+    assert layer.sinks == ()  # paused: no per-packet work at all
+    source.frame(key=True)
+    assert len(transport.sent) == 2
+    plis = len(upstream.pli_times)
+    downtrack.set_wish(True, "high")
+    await asyncio.sleep(0.01)
+    assert len(upstream.pli_times) == plis + 1  # resuming asks for a key frame
+    source.frame()  # ... and waits for it
+    assert len(transport.sent) == 2
+    source.frame(key=True)
+    assert len(transport.sent) == 4
+    assert_continuous(transport.rtp())
+
+
+async def test_layers_nobody_receives_are_reported_to_the_publisher() -> None:
+    wanted: list[tuple[str, ...]] = []
+    forwarder = TrackForwarder(
+        "alice",
+        "camera",
+        kind="video",
+        source="camera",
+        codec=VP8,
+        on_layers=lambda f, rids: wanted.append(tuple(rids)),
+    )
+    layers = forwarder.new_layers(["q", "h", "f"], FakeUpstream())
+    low, _ = video_stream(forwarder, quality="low")
+    assert wanted[-1] == ("q",)  # the lowest always runs
+    high, _ = video_stream(forwarder, quality="high")
+    assert wanted[-1] == ("q", "f")
+    high.set_wish(True, "medium")
+    assert layers[2].sinks == () and wanted[-1] == ("q", "h")
+    low.close()
+    high.close()
+    assert wanted[-1] == ("q",)
+    assert forwarder.paused_on_request(layers[2]) and not forwarder.paused_on_request(layers[0])
+
+
+async def test_bandwidth_steps_down_on_remb_or_loss_and_probes_up_after_calm() -> None:
+    from arbiter_server.sfu.bandwidth import MIN_HOLDOFF, LayerControl
+
+    forwarder, layers, _ = video_forwarder(["q", "h", "f"])
+    for layer, rate in zip(layers, (150_000, 500_000, 1_500_000), strict=True):
+        layer.bitrate = rate
+        layer.last_packet_at = time.monotonic()  # the layers are running
+    downtrack, _ = video_stream(forwarder)
+    assert downtrack.target is layers[2]
+    control = LayerControl()
+    now = 1000.0
+    control.on_remb(2_000_000, [downtrack], now)
+    control.on_remb(1_900_000, [downtrack], now)  # a little less: no congestion
+    assert downtrack.target is layers[2]
+    # the estimate drops below what is sent: down to the layer that fits (the middle one)
+    control.on_remb(700_000, [downtrack], now)
+    assert (downtrack.max_layer, downtrack.target) == (1, layers[1])
+    control.tick([downtrack], now + 0.5)  # too early to try again
+    assert downtrack.target is layers[1]
+    # loss reported: one layer further down
+    control.on_loss(64, [downtrack], now + 1)
+    assert downtrack.target is layers[0]
+    # calm for a while: one layer up at a time
+    control.tick([downtrack], now + 1 + MIN_HOLDOFF + 0.1)
+    assert downtrack.target is layers[1]
+    # congestion right after that probe: the next one waits twice as long
+    control.on_loss(64, [downtrack], now + 4)
+    assert downtrack.target is layers[0]
+    control.tick([downtrack], now + 4 + MIN_HOLDOFF + 0.1)
+    assert downtrack.target is layers[0]
+    control.tick([downtrack], now + 4 + 2 * MIN_HOLDOFF + 0.1)
+    assert downtrack.target is layers[1]
+    assert control.congestion_events == 3

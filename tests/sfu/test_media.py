@@ -13,7 +13,8 @@ from aiortc.rtp import RtcpSrPacket
 
 from arbiter_protocol import Handshake, Subscription
 from arbiter_server.sfu.consumer import Consumer
-from arbiter_server.sfu.forwarder import ForwardedTrack, TrackForwarder
+from arbiter_server.sfu.downtrack import DownTrack
+from arbiter_server.sfu.forwarder import TrackForwarder
 
 from .conftest import CodecCounts, Harness
 
@@ -30,20 +31,22 @@ async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
     await asyncio.wait_for(wait(), timeout)
 
 
-def consumer_of(harness: Harness, subscriber: str, producer: str) -> Consumer:
+def consumer_of(harness: Harness, subscriber: str) -> Consumer:
     participant = harness.room.participant(subscriber)
-    assert participant is not None
-    return participant.consumers[producer]
+    assert participant is not None and participant.consumer is not None
+    return participant.consumer
 
 
-def track_of(consumer: Consumer, kind: str) -> ForwardedTrack:
-    return next(t for t in consumer.tracks if t.kind == kind)
+def stream_of(harness: Harness, subscriber: str, producer: str, kind: str) -> DownTrack:
+    """The media section of ``subscriber``'s consumer carrying ``producer``'s ``kind``."""
+    forwarder = forwarder_of(harness, producer, kind)
+    downtrack = consumer_of(harness, subscriber).downtrack(forwarder)
+    assert downtrack is not None
+    return downtrack
 
 
 def forwarder_of(harness: Harness, producer: str, kind: str) -> TrackForwarder:
-    participant = harness.room.participant(producer)
-    assert participant is not None and participant.producer is not None
-    return next(f for f in participant.producer.forwarders if f.kind == kind)
+    return next(f for f in harness.room.tracks(producer) if f.kind == kind)
 
 
 async def test_paused_consumer_gets_no_video_and_resumes_within_a_second(
@@ -56,8 +59,8 @@ async def test_paused_consumer_gets_no_video_and_resumes_within_a_second(
         bob.wait_media("alice", video=5, audio=5), carol.wait_media("alice", video=5, audio=5)
     )
     await asyncio.wait_for(bob.channel_open.wait(), 5)
-    bob_video = track_of(consumer_of(harness, "bob", "alice"), "video")
-    bob_audio = track_of(consumer_of(harness, "bob", "alice"), "audio")
+    bob_video = stream_of(harness, "bob", "alice", "video")
+    bob_audio = stream_of(harness, "bob", "alice", "audio")
     video = forwarder_of(harness, "alice", "video")
 
     # bob pages alice's video out (audio stays)
@@ -73,8 +76,8 @@ async def test_paused_consumer_gets_no_video_and_resumes_within_a_second(
     await carol.wait_until("alice", lambda g: g.video_frames >= target)
     assert got_bob.video_frames == frames_bob, "a paused consumer still got video"
     assert got_bob.audio_frames > audio_bob + 20, "audio should keep flowing"
-    assert bob_video.paused_dropped > 20
-    assert consumer_of(harness, "bob", "alice").connection_state == "connected"
+    assert bob_video.layer is None and bob_video.target is None  # fed nothing at all
+    assert consumer_of(harness, "bob").connection_state == "connected"
 
     # resume: a key frame is asked for, video is back within a second
     loop = asyncio.get_running_loop()
@@ -98,6 +101,30 @@ async def test_paused_consumer_gets_no_video_and_resumes_within_a_second(
     assert {e.ref for e in bob.errors} == {"subscription"}
 
 
+async def test_subscription_by_track_pauses_that_track_only(harness: Harness) -> None:
+    await harness.join("alice", size=(320, 240), luma=40)
+    bob = await harness.join("bob", size=(352, 288), luma=128)
+    await bob.wait_media("alice", video=3, audio=3)
+    await asyncio.wait_for(bob.channel_open.wait(), 5)
+    # alice's offer named no tracks: the SFU calls them after their source
+    assert {(f.track_id, f.source) for f in harness.room.tracks("alice")} == {
+        ("camera", "camera"),
+        ("microphone", "microphone"),
+    }
+    video = stream_of(harness, "bob", "alice", "video")
+    audio = stream_of(harness, "bob", "alice", "audio")
+    bob.send_message(Subscription(producer_id="alice", track_id="camera", video=False))
+    await until(lambda: video.paused)
+    assert not audio.paused
+    # the audio flag of a message about the camera does not touch the microphone
+    bob.send_message(Subscription(producer_id="alice", track_id="camera", audio=False))
+    await until(lambda: not video.paused)
+    assert not audio.paused
+    bob.send_message(Subscription(producer_id="alice", track_id="microphone", audio=False))
+    await until(lambda: audio.paused)
+    assert not video.paused and bob.errors == []
+
+
 async def test_pause_is_kept_for_consumers_made_later(harness: Harness) -> None:
     """A pause outlives the consumer: when alice publishes again, bob's new consumer
     starts paused; resuming then works as usual."""
@@ -106,16 +133,16 @@ async def test_pause_is_kept_for_consumers_made_later(harness: Harness) -> None:
     await bob.wait_media("alice", video=3, audio=3)
     await asyncio.wait_for(bob.channel_open.wait(), 5)
     bob.send_message(Subscription(producer_id="alice", video=False))
-    await until(lambda: track_of(consumer_of(harness, "bob", "alice"), "video").paused)
-    old = consumer_of(harness, "bob", "alice")
+    await until(lambda: stream_of(harness, "bob", "alice", "video").paused)
+    old_producer = harness.room.participant("alice").producer  # type: ignore[union-attr]
 
     old_pc = alice.producer
     assert old_pc is not None
-    await alice.publish()  # a new producer connection: new consumers for it
+    await alice.publish()  # a new producer connection: its tracks continue on bob's sections
     await old_pc.close()
-    await until(lambda: consumer_of(harness, "bob", "alice") is not old)
-    new = consumer_of(harness, "bob", "alice")
-    assert track_of(new, "video").paused and not track_of(new, "audio").paused
+    await until(lambda: harness.room.participant("alice").producer is not old_producer)  # type: ignore[union-attr]
+    assert stream_of(harness, "bob", "alice", "video").paused
+    assert not stream_of(harness, "bob", "alice", "audio").paused
     got = bob.got("alice")
     audio_before = got.audio_frames
     await bob.wait_until("alice", lambda g: g.audio_frames >= audio_before + 10, timeout=10)
@@ -155,7 +182,7 @@ async def test_h264_producer_is_forwarded_without_transcoding(
         if isinstance(m, Handshake) and m.connection == "producer" and m.sdp is not None
     )
     assert sdp_video_codecs(answer) == ["H264", "rtx"]
-    offer = consumer_of(harness, "bob", "alice").pc.localDescription.sdp
+    offer = consumer_of(harness, "bob").pc.localDescription.sdp
     assert sdp_video_codecs(offer) == ["H264", "rtx"]
 
     # a late subscriber needs a fresh IDR (libx264 here makes one every 250 frames)
@@ -198,14 +225,15 @@ async def test_lost_packets_are_retransmitted_and_sender_reports_reach_the_consu
     harness: Harness,
 ) -> None:
     """bob's consumer drops some of alice's video RTP on arrival (after SRTP): his
-    receiver NACKs, the SFU's sender answers from its own packet history over RTX, and
-    every dropped packet arrives. bob's receivers also get the SFU's RTCP sender reports
+    receiver NACKs, the SFU answers from the layer's packet history over RTX, and every
+    dropped packet arrives. bob's receivers also get the SFU's RTCP sender reports
     (remote-outbound-rtp in getStats), the NTP/RTP pairs lip sync is computed from."""
     await harness.join("alice", size=(320, 240), luma=40)
     bob = await harness.join("bob", size=(352, 288), luma=128)
     await bob.wait_media("alice", video=5, audio=5)
 
-    pc = bob.consumers["alice"]
+    pc = bob.consumer
+    assert pc is not None
     transceivers = {t.kind: t for t in pc.getTransceivers()}
     video_rx = transceivers["video"].receiver
     codecs = transceivers["video"]._codecs
@@ -233,25 +261,25 @@ async def test_lost_packets_are_retransmitted_and_sender_reports_reach_the_consu
 
     video_rx._handle_rtp_packet = lossy  # type: ignore[method-assign]
 
-    # the SFU side: its consumer sender retransmits from its history
-    sfu_consumer = consumer_of(harness, "bob", "alice")
-    sfu_video_tx = next(t.sender for t in sfu_consumer.pc.getTransceivers() if t.kind == "video")
+    # the SFU side: bob's video section answers NACKs from the layer's history
+    sfu_video = stream_of(harness, "bob", "alice", "video")
     retransmit_requests: list[int] = []
-    sfu_retransmit = sfu_video_tx._retransmit
+    sfu_retransmit = sfu_video.retransmit
 
-    async def counting(sequence_number: int) -> None:
-        retransmit_requests.append(sequence_number)
-        await sfu_retransmit(sequence_number)
+    def counting(sequence_numbers: list[int]) -> None:
+        retransmit_requests.extend(sequence_numbers)
+        sfu_retransmit(sequence_numbers)
 
-    sfu_video_tx._retransmit = counting  # type: ignore[method-assign]
+    sfu_video.retransmit = counting  # type: ignore[method-assign]
 
     await asyncio.wait_for(all_recovered.wait(), 10)
     assert dropped <= set(retransmit_requests), "every loss was NACKed to the SFU"
+    assert sfu_video.stats().retransmitted >= len(dropped)
     frames = bob.got("alice").video_frames
     await bob.wait_media("alice", video=frames + 10, audio=0)  # and video goes on
 
     # RTCP sender reports from the SFU's senders, for audio and video
-    sfu_tx = {t.kind: t.sender for t in sfu_consumer.pc.getTransceivers()}
+    sfu_tx = {kind: stream_of(harness, "bob", "alice", kind) for kind in ("audio", "video")}
     got_sr = {kind: asyncio.Event() for kind in transceivers}
     for kind, transceiver in transceivers.items():
         receiver = transceiver.receiver
@@ -259,7 +287,7 @@ async def test_lost_packets_are_retransmitted_and_sender_reports_reach_the_consu
 
         async def on_rtcp(packet: Any, handle: Any = handle_rtcp, kind: str = kind) -> None:
             await handle(packet)
-            if isinstance(packet, RtcpSrPacket) and packet.ssrc == sfu_tx[kind]._ssrc:
+            if isinstance(packet, RtcpSrPacket) and packet.ssrc == sfu_tx[kind].ssrc:
                 got_sr[kind].set()
 
         receiver._handle_rtcp_packet = on_rtcp  # type: ignore[method-assign]
@@ -269,7 +297,7 @@ async def test_lost_packets_are_retransmitted_and_sender_reports_reach_the_consu
         remote = [s for s in stats.values() if s.type == "remote-outbound-rtp"]
         assert remote, f"no remote-outbound-rtp for {kind}"
         (report,) = remote
-        assert report.ssrc == sfu_tx[kind]._ssrc
+        assert report.ssrc == sfu_tx[kind].ssrc
         assert 0 < report.packetsSent
         age = datetime.now(UTC) - report.remoteTimestamp
         assert abs(age.total_seconds()) < 3, f"{kind} SR NTP time is {age} old"

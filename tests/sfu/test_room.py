@@ -59,18 +59,17 @@ async def test_three_peers_receive_each_other_without_transcoding(
     )
 
     stats = harness.room.stats()
-    assert (stats.participants, stats.producers, stats.consumers) == (3, 3, 6)
-    assert stats.peer_connections == 9
+    # one producer and one consumer connection per participant
+    assert (stats.participants, stats.producers, stats.consumers) == (3, 3, 3)
+    assert stats.peer_connections == 6
     assert (stats.forwarders, stats.forwarded_tracks) == (6, 12)
-    # Only the clients decode and encode: 3 peers x 2 consumers x (VP8 + Opus) decoders
+    # Only the clients decode and encode: 3 peers x 2 others x (VP8 + Opus) decoders
     # and 3 peers x (VP8 + Opus) encoders. The SFU would add 6 decoders and 12 encoders.
     assert codec_counts.decoders == {"video/vp8": 6, "audio/opus": 6}
     assert codec_counts.encoders == {"video/vp8": 3, "audio/opus": 3}
-    # ...and the SFU really forwarded what its pass-through receivers produced.
+    # ...and the SFU really forwarded the packets it received.
     for pid in peers:
-        participant = harness.room.participant(pid)
-        assert participant is not None and participant.producer is not None
-        for forwarder in participant.producer.forwarders:
+        for forwarder in harness.room.tracks(pid):
             assert forwarder.stats().packets > 0
             assert forwarder.stats().subscribers == 2
 
@@ -83,25 +82,29 @@ async def test_leaving_peer_is_fully_cleaned_up(harness: Harness) -> None:
         assert_media_from(peers["carol"], "alice", 3),
     )
     carol = harness.room.participant("carol")
-    assert carol is not None and carol.producer is not None
-    carol_pcs = [carol.producer.pc, *(c.pc for c in carol.consumers.values())]
-    carol_pcs += [
-        p.consumers["carol"].pc
-        for p in (harness.room.participant("alice"), harness.room.participant("bob"))
-        if p is not None
-    ]
-    carol_tracks = [t for f in carol.producer.forwarders for t in list(f._sinks)]
-    assert len(carol_pcs) == 5 and harness.room.connection_count("carol") == 5
+    assert carol is not None and carol.producer is not None and carol.consumer is not None
+    carol_pcs = [carol.producer.pc, carol.consumer.pc]
+    carol_forwarders = harness.room.tracks("carol")
+    carol_streams = [d for f in carol_forwarders for d in list(f.downtracks)]
+    assert len(carol_streams) == 4 and harness.room.connection_count("carol") == 2
+    others = [harness.room.participant(pid) for pid in ("alice", "bob")]
+    offers = {p.id: p.consumer.offers for p in others if p is not None and p.consumer}
 
     await harness.leave("carol")
 
     assert harness.room.connection_count("carol") == 0
     assert harness.room.participant("carol") is None
     assert all(pc.connectionState == "closed" for pc in carol_pcs)
-    assert carol_tracks and all(t.readyState == "ended" for t in carol_tracks)
+    assert all(f.closed for f in carol_forwarders)
+    assert all(d.forwarder is None for d in carol_streams)  # their sections carry nothing
     stats = harness.room.stats()
     assert (stats.participants, stats.producers, stats.consumers) == (2, 2, 2)
     assert (stats.forwarders, stats.forwarded_tracks) == (4, 4)
+    # alice and bob were offered their connection again without carol's tracks
+    for p in others:
+        assert p is not None and p.consumer is not None
+        assert p.consumer.offers == offers[p.id] + 1
+        assert {f.participant_id for f in p.consumer.tracks} == {"alice", "bob"} - {p.id}
     # The others keep receiving each other.
     before = peers["alice"].got("bob").video_frames
     await peers["alice"].wait_media("bob", video=before + 10, audio=0)
@@ -190,9 +193,8 @@ async def test_track_state_is_relayed_and_repeated_to_late_joiners(harness: Harn
 async def test_late_subscriber_gets_video_within_a_second(harness: Harness) -> None:
     peers = await join_all(harness, ["alice", "bob"])
     await assert_media_from(peers["bob"], "alice", 5)
-    alice = harness.room.participant("alice")
-    assert alice is not None and alice.producer is not None
-    video = next(f for f in alice.producer.forwarders if f.kind == "video")
+    video = harness.room.track("alice", "camera")
+    assert video is not None
     keyframes_before = video.stats().keyframes
 
     # aiortc's VP8 encoder makes a key frame only every 3000 frames: carol can only
@@ -208,14 +210,17 @@ async def test_late_subscriber_gets_video_within_a_second(harness: Harness) -> N
     assert video.stats().keyframe_requests >= 1
     await assert_media_from(carol, "alice", 5)
 
-    # A PLI from a consumer (aiortc calls sender._send_keyframe) reaches alice too.
-    consumer = harness.room.participant("carol")
-    assert consumer is not None
-    sender = next(
-        t.sender for t in consumer.consumers["alice"].pc.getTransceivers() if t.kind == "video"
+    # A PLI from a subscriber's receiver (real RTCP to the SFU) reaches alice too.
+    assert carol.consumer is not None
+    receiver = next(
+        t.receiver
+        for t in carol.consumer.getTransceivers()
+        if t.kind == "video" and carol.mid_owner[t.mid or ""].participant_id == "alice"
     )
+    ssrc = receiver.getSynchronizationSources()[0].source
     requests, keyframes = video.stats().keyframe_requests, video.stats().keyframes
-    sender._send_keyframe()
+    await asyncio.sleep(0.35)  # past the spacing after the previous request
+    await receiver._send_rtcp_pli(ssrc)
     await asyncio.wait_for(_until(lambda: video.stats().keyframes > keyframes), 3)
     assert video.stats().keyframe_requests == requests + 1
 
@@ -226,7 +231,7 @@ async def test_data_only_participant_receives_media_and_data(harness: Harness) -
     await assert_media_from(viewer, "alice", 5)
     stats = harness.room.stats()
     assert (stats.producers, stats.consumers, stats.forwarders) == (2, 1, 2)
-    assert harness.room.connection_count("viewer") == 2  # its producer + alice -> viewer
+    assert harness.room.connection_count("viewer") == 2  # its producer + its consumer
 
     await asyncio.wait_for(viewer.channel_open.wait(), 10)
     viewer.send_message(DataMessage(kind="bytes", data="AAEC", id="b1"))
@@ -261,7 +266,9 @@ async def test_failed_producer_closes_its_connections(harness: Harness) -> None:
     await asyncio.wait_for(_until(lambda: harness.room.connection_count("alice") == 0), 5)
     assert producer.pc.connectionState == "closed"
     stats = harness.room.stats()
-    assert (stats.participants, stats.producers, stats.consumers) == (2, 1, 0)
+    # alice's connections are closed (she stays in the room); bob's carries nothing now
+    assert (stats.participants, stats.producers, stats.consumers) == (2, 1, 1)
+    assert stats.forwarded_tracks == 0
 
 
 def got_id(peer: Peer, message_id: str) -> bool:
@@ -298,8 +305,8 @@ async def test_grants_limit_publishing_subscribing_and_data(harness: Harness) ->
     bob = await harness.join("bob", grants=["publish", "data"], size=size, luma=luma)
     await assert_media_from(peers["alice"], "bob", 3)
     bob_state = harness.room.participant("bob")
-    assert bob_state is not None and bob_state.consumers == {}
-    assert bob.consumers == {}
+    assert bob_state is not None and bob_state.consumer is None
+    assert bob.consumer is None and bob.offers == []
 
 
 async def test_offers_lost_while_a_participant_was_away_are_made_again(harness: Harness) -> None:
@@ -311,31 +318,35 @@ async def test_offers_lost_while_a_participant_was_away_are_made_again(harness: 
     lost = [
         m
         for m in harness.from_sfu
-        if isinstance(m, Handshake) and m.participant_id == "bob" and m.producer_id == "carol"
+        if isinstance(m, Handshake)
+        and m.participant_id == "bob"
+        and m.tracks
+        and any(t.participant_id == "carol" for t in m.tracks)
     ]
     assert lost, "the SFU offered carol's media to bob while he was away"
     harness.peers["bob"] = bob  # bob is back; signaling announces him to the SFU again
     await harness.room.handle(ParticipantJoined(participant=ParticipantInfo(id="bob", name="bob")))
     await assert_media_from(bob, "carol", 3)
-    await assert_media_from(bob, "alice", 3)  # the answered consumer was left alone
-    assert harness.room.stats().consumers == 6
+    await assert_media_from(bob, "alice", 3)  # what he had kept flowing
+    again = [m for m in harness.from_sfu if isinstance(m, Handshake) and m.participant_id == "bob"]
+    assert again[-1].sdp == lost[-1].sdp  # the same offer, sent again
+    assert harness.room.stats().consumers == 3
 
 
 async def test_a_leaving_producer_leaves_no_task_thread_or_connection_behind(
     harness: Harness,
 ) -> None:
+    """Everything the SFU held for a participant goes when it leaves: its connections and
+    their tasks, its forwarders and layers (collected), their key frame timers; the SFU
+    never starts a thread (no decoders). The others' clients keep the (now inactive) media
+    sections that carried its tracks, for reuse: those are theirs, not the SFU's."""
+    import gc
     import threading
+    import weakref
 
     peers = await join_all(harness, ["alice", "bob"])
     await assert_media_from(peers["alice"], "bob", 3)
-    await assert_media_from(peers["bob"], "alice", 3)
-
-    def media_threads() -> int:
-        # the loop's default executor (asyncio_N) keeps idle workers for reuse: not a leak
-        return sum(not t.name.startswith("asyncio_") for t in threading.enumerate())
-
-    base_threads = media_threads()
-    base_tasks = len(asyncio.all_tasks())
+    threads_before = {t.ident for t in threading.enumerate()}
 
     size, luma = LOOKS["carol"]
     carol = await harness.join("carol", size=size, luma=luma)
@@ -343,25 +354,60 @@ async def test_a_leaving_producer_leaves_no_task_thread_or_connection_behind(
         assert_media_from(carol, "alice", 3), assert_media_from(peers["alice"], "carol", 3)
     )
     state = harness.room.participant("carol")
-    assert state is not None and state.producer is not None
-    forwarders = list(state.producer.forwarders)
-    assert media_threads() > base_threads  # carol's receivers run decoder threads
+    assert state is not None and state.producer is not None and state.consumer is not None
+    forwarders = harness.room.tracks("carol")
+    sfu_objects: list[object] = [
+        item
+        for pc in (state.producer.pc, state.consumer.pc)
+        for transceiver in pc.getTransceivers()
+        for item in (
+            pc,
+            transceiver.receiver,
+            transceiver.sender,
+            transceiver.receiver.transport,
+            transceiver.receiver.transport.transport,
+        )
+    ]
+    refs = [weakref.ref(o) for o in (state.producer, state.consumer, *forwarders)]
+    refs += [weakref.ref(layer) for f in forwarders for layer in f.layers]
+    new_threads = [
+        t
+        for t in threading.enumerate()
+        if t.ident not in threads_before and not t.name.startswith("asyncio_")  # executor
+    ]
+    client_threads = {
+        t.ident
+        for p in (carol, *peers.values())
+        for pc in (p.producer, p.consumer)
+        if pc is not None
+        for tr in pc.getTransceivers()
+        if (t := getattr(tr.receiver, "_RTCRtpReceiver__decoder_thread", None)) is not None
+    }
+    sfu_threads = [t.name for t in new_threads if t.ident not in client_threads]
+    assert not sfu_threads, f"the SFU started threads: {sfu_threads}"
+    del state, forwarders
 
     await harness.leave("carol")
 
-    assert all(len(f._tasks) == 0 for f in forwarders)  # the SFU's readers and PLI timers
+    def sfu_tasks() -> list[str]:
+        found = []
+        for task in asyncio.all_tasks():
+            frame = getattr(task.get_coro(), "cr_frame", None)
+            owner = frame.f_locals.get("self") if frame is not None else None
+            if any(owner is o for o in sfu_objects):
+                found.append(str(task.get_coro()))
+        return found
 
-    def settled() -> bool:
-        others = asyncio.all_tasks() - {asyncio.current_task()}  # not the waiting task itself
-        return media_threads() <= base_threads and len(others) <= base_tasks
+    async def settled() -> None:
+        while sfu_tasks():
+            await asyncio.sleep(0.02)
 
     try:
-        await asyncio.wait_for(_until(settled), 10)
+        await asyncio.wait_for(settled(), 10)
     except TimeoutError:
-        names = sorted(t.name for t in threading.enumerate())
-        tasks = sorted(str(t.get_coro()) for t in asyncio.all_tasks())
-        raise AssertionError(
-            f"threads {media_threads()} (was {base_threads}): {names}; "
-            f"tasks {len(tasks)} (was {base_tasks}): {tasks}"
-        ) from None
+        raise AssertionError(f"tasks of carol's SFU connections still run: {sfu_tasks()}") from None
+    sfu_objects.clear()
+    gc.collect()
+    alive = [r() for r in refs if r() is not None]
+    assert not alive, f"still referenced after carol left: {alive}"
     assert harness.room.stats().peer_connections == 4  # 2 producers + 2 consumers

@@ -10,79 +10,24 @@ stand in for real devices. The grid screenshot of the two-browser test is saved 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import av
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from arbiter_client import DataReceived, ParticipantLeft, Room, TrackSubscribed
 from arbiter_client import Event as RoomEvent
-from arbiter_server.local import LocalStack, LocalStackConfig
+from arbiter_server.local import LocalStack
 
-REPO = Path(__file__).resolve().parents[2]
-WEB_DIR = REPO / "apps" / "web-sdk" / "dist-demo"
+from .conftest import REPO
+
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = os.environ.get("ARBITER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
 STEP = 30.0  # seconds for any one step (join, first frame, a message)
 
 T = TypeVar("T")
-
-
-# ---------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-async def web_stack(tmp_path: Path) -> AsyncIterator[LocalStack]:
-    """A real local stack that serves the built demo page at room URLs."""
-    assert (WEB_DIR / "index.html").exists(), (
-        f"{WEB_DIR} is not built: run `npm ci && npm run build` in apps/web-sdk"
-    )
-    stack = LocalStack(LocalStackConfig(data_dir=tmp_path, port=0, pool_size=0, web_dir=WEB_DIR))
-    await stack.start()
-    pids: list[int] = []
-    try:
-        yield stack
-    finally:
-        launcher = stack.launcher
-        if launcher is not None and hasattr(launcher, "pids"):
-            pids = list(launcher.pids())
-        await stack.stop()
-        for pid in pids:  # nothing may outlive the test
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Debian's Chromium with fake media devices; closed after the test."""
-    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}"
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 # ----------------------------------------------------------------------------------- helpers

@@ -1,37 +1,45 @@
 /**
- * The consumer connections: one per remote producer, offered by the SFU and answered
- * here; each one's tracks go on that participant.
+ * The consumer connection: one `RTCPeerConnection` on which the SFU sends every other
+ * participant's tracks. The SFU offers it again whenever tracks come or go; each offer
+ * says which track each media section carries (`tracks`), and a section may go quiet and
+ * later carry another track.
  * @packageDocumentation
  */
 import { ArbiterError } from './errors';
-import { makeMessage, type Handshake, type Message } from './protocol';
+import { makeMessage, type Handshake, type Message, type TrackInfo } from './protocol';
 import { waitForIceGathering } from './rtc';
+import type { LevelSource } from './speaking';
 import type { RoomEnvironment } from './types';
 
-interface Consumer {
-  producerId: string;
-  pc: RTCPeerConnection;
-  queue: Promise<void>;
-  tracks: MediaStreamTrack[];
+/** One media section and the track it carries now. */
+interface Section {
+  mid: string;
+  track: MediaStreamTrack;
+  receiver: RTCRtpReceiver;
+  info: TrackInfo | null;
 }
 
-/** What the consumers tell their room. */
+interface Consumer {
+  pc: RTCPeerConnection;
+  queue: Promise<void>;
+  sections: Map<string, Section>;
+}
+
+/** What the consumer connection tells its room. */
 export interface ConsumerHandlers {
   /** Send a signaling message (the answers). */
   send(message: Message): void;
-  /** A consumer for `producerId` is being made (the participant may be unknown yet). */
-  onConsumer(producerId: string): void;
-  /** A track of `producerId` arrived. */
-  onTrack(producerId: string, track: MediaStreamTrack): void;
-  /** A track of `producerId` ended or its consumer closed. */
-  onTrackEnded(producerId: string, track: MediaStreamTrack): void;
+  /** A section now carries `info`'s track (the participant may be unknown yet). */
+  onTrack(info: TrackInfo, track: MediaStreamTrack): void;
+  /** The section that carried `info`'s track carries it no more (or the connection closed). */
+  onTrackEnded(info: TrackInfo, track: MediaStreamTrack): void;
   /** Answering an offer failed. */
   onError(error: ArbiterError): void;
 }
 
-/** The room's consumer `RTCPeerConnection`s, by the id of the producer each carries. */
+/** The room's consumer `RTCPeerConnection` (at most one). */
 export class Consumers {
-  private readonly consumers = new Map<string, Consumer>();
+  private consumer: Consumer | null = null;
 
   constructor(
     private readonly env: RoomEnvironment,
@@ -39,14 +47,12 @@ export class Consumers {
     private readonly handlers: ConsumerHandlers,
   ) {}
 
-  /** An offer or a candidate from the SFU; handled in order per consumer. */
+  /** An offer or a candidate from the SFU; handled in order. */
   onHandshake(message: Handshake): void {
-    const producerId = message.producer_id;
-    if (!producerId) return;
-    let consumer = this.consumers.get(producerId);
+    let consumer = this.consumer;
     if (!consumer) {
       if (!message.sdp) return; // a candidate for a consumer we never had
-      consumer = this.create(producerId);
+      consumer = this.create();
     }
     const c = consumer;
     c.queue = c.queue
@@ -55,56 +61,79 @@ export class Consumers {
           if (message.sdp.type !== 'offer') return;
           await c.pc.setRemoteDescription({ type: 'offer', sdp: message.sdp.sdp });
           await c.pc.setLocalDescription(await c.pc.createAnswer());
+          // each section's track before the answer goes out: media the SFU sends once it
+          // has the answer must find its owner
+          this.assign(c, message.tracks ?? []);
           await waitForIceGathering(c.pc);
           const answer = c.pc.localDescription;
-          if (!answer || this.consumers.get(producerId) !== c) return;
+          if (!answer || this.consumer !== c) return;
           this.handlers.send(
-            makeMessage('handshake', {
-              connection: 'consumer',
-              producer_id: producerId,
-              sdp: { type: 'answer', sdp: answer.sdp },
-            }),
+            makeMessage('handshake', { connection: 'consumer', sdp: { type: 'answer', sdp: answer.sdp } }),
           );
         } else if (message.candidate) {
           await c.pc.addIceCandidate(message.candidate);
         }
       })
       .catch((exc: unknown) => {
-        console.warn(`arbiter: consumer ${producerId} handshake failed`, exc);
-        this.handlers.onError(new ArbiterError('webrtc_error', `receiving ${producerId} failed: ${String(exc)}`));
+        console.warn('arbiter: consumer handshake failed', exc);
+        this.handlers.onError(new ArbiterError('webrtc_error', `receiving media failed: ${String(exc)}`));
       });
   }
 
-  private create(producerId: string): Consumer {
+  private create(): Consumer {
     const pc = new this.env.RTCPeerConnection(this.config());
-    const consumer: Consumer = { producerId, pc, queue: Promise.resolve(), tracks: [] };
-    this.consumers.set(producerId, consumer);
-    this.handlers.onConsumer(producerId);
-    pc.addEventListener('track', (event: RTCTrackEvent) => {
-      const track = event.track;
-      consumer.tracks.push(track);
-      this.handlers.onTrack(producerId, track);
-      track.addEventListener('ended', () => this.handlers.onTrackEnded(producerId, track));
-    });
+    const consumer: Consumer = { pc, queue: Promise.resolve(), sections: new Map() };
+    this.consumer = consumer;
     return consumer;
   }
 
-  /** `(producer id, connection)` of every consumer, for stats. */
-  connections(): [string, RTCPeerConnection][] {
-    return [...this.consumers.values()].map((c) => [c.producerId, c.pc]);
+  /** Give each media section the track the latest offer says it carries. */
+  private assign(consumer: Consumer, tracks: readonly TrackInfo[]): void {
+    const carried = new Map<string, TrackInfo>();
+    for (const t of tracks) if (t.mid && t.participant_id) carried.set(t.mid, t);
+    for (const transceiver of consumer.pc.getTransceivers()) {
+      const mid = transceiver.mid;
+      const track = transceiver.receiver?.track;
+      if (!mid || !track || consumer.sections.has(mid)) continue;
+      consumer.sections.set(mid, { mid, track, receiver: transceiver.receiver, info: null });
+    }
+    for (const section of consumer.sections.values()) {
+      const info = carried.get(section.mid) ?? null;
+      const old = section.info;
+      if (old && info && old.participant_id === info.participant_id && old.id === info.id) continue;
+      if (old) this.handlers.onTrackEnded(old, section.track);
+      section.info = info;
+      if (info) this.handlers.onTrack(info, section.track);
+    }
   }
 
-  /** Close the consumer of `producerId` (its tracks end first). */
-  close(producerId: string): void {
-    const c = this.consumers.get(producerId);
-    if (!c) return;
-    this.consumers.delete(producerId);
-    for (const track of c.tracks) this.handlers.onTrackEnded(producerId, track);
-    c.pc.close();
+  /** The audio sections with their owner, for the speaking indicator. */
+  audioSources(): LevelSource[] {
+    const sections = this.consumer ? [...this.consumer.sections.values()] : [];
+    return sections
+      .filter((s) => s.info?.participant_id && s.track.kind === 'audio')
+      .map((s) => ({ id: s.info!.participant_id!, pc: s.receiver, type: 'inbound-rtp' as const }));
   }
 
-  /** Close every consumer. */
+  /** A participant left: its sections carry nothing until the SFU reuses them. */
+  forget(participantId: string): void {
+    for (const section of this.consumer?.sections.values() ?? []) {
+      if (section.info?.participant_id === participantId) {
+        this.handlers.onTrackEnded(section.info, section.track);
+        section.info = null;
+      }
+    }
+  }
+
+  /** Close the connection (every track it carried ends first). */
   closeAll(): void {
-    for (const id of [...this.consumers.keys()]) this.close(id);
+    const c = this.consumer;
+    if (!c) return;
+    this.consumer = null;
+    for (const section of c.sections.values()) {
+      if (section.info) this.handlers.onTrackEnded(section.info, section.track);
+      section.info = null;
+    }
+    c.pc.close();
   }
 }

@@ -85,7 +85,8 @@ export async function acquireMedia(
 ): Promise<AcquiredMedia> {
   const out: AcquiredMedia = { audio: null, video: null, problems: [] };
   if (!want.audio && !want.video) return out;
-  const videoConstraints: MediaTrackConstraints = { width: { ideal: 640 }, height: { ideal: 480 } };
+  // 720p where the camera has it: the producer sends it in three simulcast layers
+  const videoConstraints: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 } };
   try {
     const stream = await getUserMedia({
       audio: want.audio,

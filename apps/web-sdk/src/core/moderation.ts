@@ -5,8 +5,33 @@
  * the effect arrives as it does for everyone (`participant_left`, `track_state`, `lobby`).
  * @packageDocumentation
  */
-import { makeMessage, type Grant, type Lobby, type Message, type Removed } from './protocol';
+import { makeMessage, type Grant, type Lobby, type Message, type Removed, type TrackState } from './protocol';
+import type { Roster } from './roster';
 import type { Emit, RemovedInfo, WaitingParticipant } from './types';
+
+/**
+ * A `track_state` from the data channel: another participant's mute state (and who holds
+ * it muted), or a moderator holding this browser's own track (`by`) or letting go (no
+ * `by`): the held track is turned off at once; letting go leaves it off, to turn on.
+ */
+export function applyTrackState(
+  roster: Roster,
+  message: TrackState,
+  localTrack: (kind: 'audio' | 'video') => MediaStreamTrack | null,
+): void {
+  const { sender, kind } = message;
+  const by = message.by ?? null;
+  if (!sender) return;
+  const audio = kind === 'audio';
+  if (sender !== roster.localId) {
+    roster.update(sender, audio ? { audioEnabled: !message.muted, audioLockedBy: by } : { videoEnabled: !message.muted, videoLockedBy: by });
+    return;
+  }
+  const track = localTrack(kind);
+  if (by && track) track.enabled = false;
+  const held = by ? (audio ? { audioEnabled: false } : { videoEnabled: false }) : {};
+  roster.update(sender, { ...(audio ? { audioLockedBy: by } : { videoLockedBy: by }), ...held });
+}
 
 /** The moderation part of a {@link Room}. */
 export class Moderation {

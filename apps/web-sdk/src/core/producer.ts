@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { ArbiterError } from './errors';
-import { encodeMessage, makeMessage, type Handshake, type Message } from './protocol';
+import { encodeMessage, makeMessage, type Handshake, type Message, type TrackInfo } from './protocol';
 import { waitForIceGathering } from './rtc';
 import type { RoomEnvironment } from './types';
 
@@ -21,10 +21,28 @@ export interface ProducerHandlers {
   onFailed(error: ArbiterError): void;
 }
 
+/**
+ * Simulcast layers for a camera, lowest first (the SFU ranks layers in this order): a
+ * quarter, half and full size version when the camera gives at least 960 pixels of width,
+ * a half and full one from 480, none below. Each layer's bitrate is capped.
+ * @public
+ */
+export function simulcastEncodings(track: MediaStreamTrack): RTCRtpEncodingParameters[] | undefined {
+  const width = track.getSettings?.().width ?? 0;
+  const layers: RTCRtpEncodingParameters[] = [];
+  if (width >= 960) layers.push({ rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 });
+  if (width >= 480) layers.push({ rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 });
+  if (layers.length === 0) return undefined;
+  layers.push({ rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 });
+  return layers;
+}
+
 /** This browser's producer `RTCPeerConnection` and its `arbiter` data channel. */
 export class Producer {
   readonly pc: RTCPeerConnection;
   private readonly channel: RTCDataChannel;
+  private readonly audio: RTCRtpTransceiver;
+  private readonly video: RTCRtpTransceiver;
   private readonly audioSender: RTCRtpSender;
   private readonly videoSender: RTCRtpSender;
   private readonly opened: Promise<void>;
@@ -42,8 +60,15 @@ export class Producer {
     this.pc = pc;
     const stream = typeof MediaStream !== 'undefined' ? new MediaStream() : null;
     const streams = stream ? [stream] : [];
-    this.audioSender = pc.addTransceiver(local.audio ?? 'audio', { direction: 'sendonly', streams }).sender;
-    this.videoSender = pc.addTransceiver(local.video ?? 'video', { direction: 'sendonly', streams }).sender;
+    this.audio = pc.addTransceiver(local.audio ?? 'audio', { direction: 'sendonly', streams });
+    const sendEncodings = local.video ? simulcastEncodings(local.video) : undefined;
+    this.video = pc.addTransceiver(local.video ?? 'video', {
+      direction: 'sendonly',
+      streams,
+      ...(sendEncodings ? { sendEncodings } : {}),
+    });
+    this.audioSender = this.audio.sender;
+    this.videoSender = this.video.sender;
     const channel = pc.createDataChannel(DATA_CHANNEL_LABEL);
     this.channel = channel;
     channel.onmessage = (event: MessageEvent) => handlers.onMessage(event.data);
@@ -73,7 +98,12 @@ export class Producer {
     await until(waitForIceGathering(pc));
     const local = pc.localDescription;
     if (!local || this.closed) throw new ArbiterError('connection_lost', 'the room was closed while joining');
-    send(makeMessage('handshake', { connection: 'producer', sdp: { type: 'offer', sdp: local.sdp } }));
+    // the offer names its media sections: the microphone and the camera track
+    const tracks: TrackInfo[] = [
+      { id: 'microphone', kind: 'audio', source: 'microphone', mid: this.audio.mid },
+      { id: 'camera', kind: 'video', source: 'camera', mid: this.video.mid },
+    ];
+    send(makeMessage('handshake', { connection: 'producer', sdp: { type: 'offer', sdp: local.sdp }, tracks }));
     await this.answered;
     await this.opened;
   }
@@ -107,6 +137,27 @@ export class Producer {
   send(message: Message): void {
     if (!this.open) throw new ArbiterError('connection_lost', 'cannot send: the data channel is not open');
     this.channel.send(encodeMessage(message));
+  }
+
+  /**
+   * The SFU says which simulcast layers (rids) of the camera anybody receives: stop
+   * encoding the others (`active: false`), start again those listed.
+   */
+  async setLayers(trackId: string, active: readonly string[]): Promise<void> {
+    if (trackId !== 'camera') return;
+    const sender = this.videoSender;
+    const parameters = sender.getParameters?.();
+    const encodings = parameters?.encodings ?? [];
+    if (!parameters || encodings.length < 2) return;
+    let changed = false;
+    for (const encoding of encodings) {
+      const want = encoding.rid === undefined || active.includes(encoding.rid);
+      if (encoding.active !== want) {
+        encoding.active = want;
+        changed = true;
+      }
+    }
+    if (changed) await sender.setParameters(parameters);
   }
 
   /** Send `track` as the audio or video from now on (no renegotiation). */

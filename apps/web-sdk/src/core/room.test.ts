@@ -40,6 +40,13 @@ describe('Room.connect', () => {
     expect(sent[0]).toEqual({ action: 'identify', token: 'token-1' });
     const offer = sent.find((m) => m.action === 'handshake');
     expect(offer).toMatchObject({ connection: 'producer', sdp: { type: 'offer', sdp: fakeSdp('offer audio,video') } });
+    // the offer names its media sections: the microphone and the camera track
+    expect(offer).toMatchObject({
+      tracks: [
+        { id: 'microphone', kind: 'audio', source: 'microphone', mid: '0' },
+        { id: 'camera', kind: 'video', source: 'camera', mid: '1' },
+      ],
+    });
     const pc = producer();
     expect(pc.config.iceServers).toEqual([{ urls: ['stun:127.0.0.1:3478'] }]);
     expect(pc.transceivers.map((t) => [t.kind, t.direction])).toEqual([
@@ -142,32 +149,88 @@ describe('a connected room', () => {
   });
   afterEach(() => room.disconnect());
 
-  it('answers a consumer offer per producer and puts its tracks on that participant', async () => {
+  it('answers the consumer offers and puts each section\'s track on its participant', async () => {
+    const subscribed = vi.fn();
+    const unsubscribed = vi.fn();
+    room.on('trackSubscribed', subscribed);
+    room.on('trackUnsubscribed', unsubscribed);
     server.socket.deliver({
       action: 'handshake',
       connection: 'consumer',
-      producer_id: 'p_bot',
       participant_id: 'p_local1',
-      sdp: { type: 'offer', sdp: fakeSdp('sfu offer') },
+      sdp: { type: 'offer', sdp: fakeSdp('sfu offer', ['audio', 'video']) },
+      tracks: [
+        { id: 'microphone', kind: 'audio', source: 'microphone', mid: '0', participant_id: 'p_bot' },
+        { id: 'camera', kind: 'video', source: 'camera', mid: '1', participant_id: 'p_bot' },
+      ],
     });
-    await vi.waitFor(() =>
-      expect(server.socket.messages().filter((m) => m.action === 'handshake' && m.connection === 'consumer')).toHaveLength(1),
-    );
-    const answer = server.socket.messages().find((m) => m.action === 'handshake' && m.connection === 'consumer');
-    expect(answer).toMatchObject({ producer_id: 'p_bot', sdp: { type: 'answer', sdp: fakeSdp('answer') } });
+    const answers = () =>
+      server.socket.messages().filter((m) => m.action === 'handshake' && m.connection === 'consumer');
+    await vi.waitFor(() => expect(answers()).toHaveLength(1));
+    expect(answers()[0]).toMatchObject({ sdp: { type: 'answer', sdp: fakeSdp('answer') } });
     const consumer = FakePeerConnection.all[1]!;
-    expect(consumer.remoteDescription).toEqual({ type: 'offer', sdp: fakeSdp('sfu offer') });
+    const bot = room.getParticipant('p_bot')!;
+    expect(bot.videoTrack).toBe(asTrack(consumer.received('1')));
+    expect(bot.audioTrack).toBe(asTrack(consumer.received('0')));
+    expect(bot.tracks.map((t) => [t.id, t.source])).toEqual([
+      ['microphone', 'microphone'],
+      ['camera', 'camera'],
+    ]);
+    expect(subscribed).toHaveBeenCalledTimes(2);
 
-    const video = new FakeTrack('video');
-    const subscribed = vi.fn();
-    room.on('trackSubscribed', subscribed);
-    consumer.emitTrack(video);
-    expect(room.getParticipant('p_bot')!.videoTrack).toBe(asTrack(video));
-    expect(subscribed).toHaveBeenCalledTimes(1);
+    // renegotiated: another participant's screen on a new section, bot's camera gone
+    server.socket.deliver({ action: 'participant_joined', participant: { id: 'p_2', name: 'Bob' } });
+    server.socket.deliver({
+      action: 'handshake',
+      connection: 'consumer',
+      sdp: { type: 'offer', sdp: fakeSdp('sfu offer 2', ['audio', 'video', 'video']) },
+      tracks: [
+        { id: 'microphone', kind: 'audio', source: 'microphone', mid: '0', participant_id: 'p_bot' },
+        { id: 'screen', kind: 'video', source: 'screen', mid: '2', participant_id: 'p_2' },
+      ],
+    });
+    await vi.waitFor(() => expect(answers()).toHaveLength(2));
+    expect(FakePeerConnection.all).toHaveLength(2); // the same connection, offered again
+    expect(room.getParticipant('p_bot')!.videoTrack).toBeNull();
+    expect(unsubscribed).toHaveBeenCalledTimes(1);
+    const bob = room.getParticipant('p_2')!;
+    expect(bob.videoTrack).toBe(asTrack(consumer.received('2'))); // no camera: its first video
+    expect(bob.tracks.map((t) => t.source)).toEqual(['screen']);
 
     server.socket.deliver({ action: 'participant_left', participant_id: 'p_bot', reason: 'left' });
-    expect(consumer.closed).toBe(true);
-    expect(room.participants.map((p) => p.name)).toEqual(['Ada']);
+    expect(consumer.closed).toBe(false); // it still carries bob's screen
+    expect(room.participants.map((p) => p.name)).toEqual(['Ada', 'Bob']);
+    expect(unsubscribed).toHaveBeenCalledTimes(2);
+  });
+
+  it('publishes the camera in three simulcast layers and stops those nobody receives', async () => {
+    const video = producer().transceivers.find((t) => t.kind === 'video')!;
+    expect(video.encodings.map((e) => [e.rid, e.scaleResolutionDownBy])).toEqual([
+      ['q', 4],
+      ['h', 2],
+      ['f', 1],
+    ]);
+    producer().channels[0]!.deliver({ action: 'layers', track_id: 'camera', active: ['q', 'f'] });
+    await vi.waitFor(() => expect(video.sender.setParameters).toHaveBeenCalledTimes(1));
+    expect(video.encodings.map((e) => [e.rid, e.active])).toEqual([
+      ['q', true],
+      ['h', false],
+      ['f', true],
+    ]);
+    producer().channels[0]!.deliver({ action: 'layers', track_id: 'camera', active: ['q', 'h', 'f'] });
+    await vi.waitFor(() => expect(video.encodings.every((e) => e.active)).toBe(true));
+  });
+
+  it('asks for a quality with setSubscription, once per change', () => {
+    const channel = producer().channels[0]!;
+    room.setSubscription('p_bot', { quality: 'low' });
+    room.setSubscription('p_bot', { quality: 'low' });
+    room.setSubscription('p_bot', { quality: 'high', trackId: 'camera' });
+    const sent = channel.sent.map((raw) => parseMessage(raw)).filter((m) => m.action === 'subscription');
+    expect(sent).toEqual([
+      expect.objectContaining({ producer_id: 'p_bot', quality: 'low', track_id: null }),
+      expect.objectContaining({ producer_id: 'p_bot', quality: 'high', track_id: 'camera' }),
+    ]);
   });
 
   it('adds a participant on participant_joined and removes it on participant_left', () => {

@@ -10,8 +10,17 @@ import { Emitter } from './emitter';
 import { ArbiterError } from './errors';
 import { isSpeaking } from './layout';
 import { acquireMedia, mediaProblemError, withoutDevice, type MediaProblem } from './media';
-import { CHAT_TOPIC, makeMessage, parseMessage, ProtocolError, type DataMessage, type Message } from './protocol';
-import { Moderation } from './moderation';
+import {
+  CHAT_TOPIC,
+  encodeMessage,
+  makeMessage,
+  parseMessage,
+  ProtocolError,
+  type DataMessage,
+  type Message,
+  type Quality,
+} from './protocol';
+import { applyTrackState, Moderation } from './moderation';
 import { Producer } from './producer';
 import { Roster } from './roster';
 import { toRtcIceServers } from './rtc';
@@ -87,6 +96,7 @@ export class Room extends Emitter<RoomEvents> {
   private sfuReady: (() => void) | null = null;
   private connectPromise: Promise<void> | null = null;
   private speakingTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly lastSubscription = new Map<string, string>();
   private readonly abort = new AbortController();
   private readonly roster: Roster;
   private readonly session: Session;
@@ -118,11 +128,8 @@ export class Room extends Emitter<RoomEvents> {
     this.moderation = new Moderation((m) => this.session.send(m), (event, ...args) => this.emit(event, ...args));
     this.consumers = new Consumers(this.env, () => ({ iceServers: this.iceServers }), {
       send: (message) => this.session.send(message),
-      onConsumer: (id) => {
-        if (!this.roster.get(id)) this.roster.addRemote({ id, name: id });
-      },
-      onTrack: (id, track) => this.roster.addTrack(id, track),
-      onTrackEnded: (id, track) => this.roster.dropTrack(id, track),
+      onTrack: (info, track) => this.roster.addTrack(info, track),
+      onTrackEnded: (info, track) => this.roster.dropTrack(info, track),
       onError: (error) => this.emit('error', error),
     });
     this.session.route('sfu_ready', () => {
@@ -136,7 +143,7 @@ export class Room extends Emitter<RoomEvents> {
     this.session.route('participant_left', (m) => {
       const gone = this.roster.get(m.participant_id);
       if (m.reason === 'removed' && gone) this.emit('participantRemoved', gone, m.by ?? null);
-      this.consumers.close(m.participant_id);
+      this.consumers.forget(m.participant_id);
       this.roster.removeRemote(m.participant_id, m.reason);
     });
     this.session.route('participant_updated', (m) => {
@@ -254,6 +261,7 @@ export class Room extends Emitter<RoomEvents> {
         isLocal: true,
         audioTrack: media.audio,
         videoTrack: media.video,
+        tracks: [],
         audioEnabled: media.audio !== null,
         videoEnabled: media.video !== null,
         isSpeaking: false,
@@ -340,7 +348,7 @@ export class Room extends Emitter<RoomEvents> {
     if (text === null) return;
     let message: Message;
     try {
-      message = parseMessage(text, ['data', 'track_state', 'error']);
+      message = parseMessage(text, ['data', 'track_state', 'error', 'layers']);
     } catch (exc) {
       console.warn('arbiter: ignoring a bad data channel message', exc);
       return;
@@ -348,19 +356,13 @@ export class Room extends Emitter<RoomEvents> {
     if (message.action === 'error') {
       this.emit('error', new ArbiterError(message.code as ArbiterError['code'], message.message));
     } else if (message.action === 'track_state') {
-      if (message.sender === this.roster.localId && message.sender) {
-        this.onOwnLock(message.kind, message.by ?? null);
-      } else if (message.sender) {
-        const by = message.by ?? null;
-        this.roster.update(
-          message.sender,
-          message.kind === 'audio'
-            ? { audioEnabled: !message.muted, audioLockedBy: by }
-            : { videoEnabled: !message.muted, videoLockedBy: by },
-        );
-      }
+      applyTrackState(this.roster, message, (kind) => (kind === 'audio' ? this.localAudio : this.localVideo));
     } else if (message.action === 'data') {
       this.onData(message);
+    } else if (message.action === 'layers') {
+      this.producer?.setLayers(message.track_id, message.active).catch((exc: unknown) => {
+        console.warn('arbiter: could not change the simulcast layers', exc);
+      });
     }
   }
 
@@ -434,6 +436,34 @@ export class Room extends Emitter<RoomEvents> {
     return message;
   }
 
+  /**
+   * Choose what to receive of a participant (or of one of its tracks, `trackId`): `video`
+   * / `audio` false pause it, `quality` picks the simulcast layer of its video (`low`,
+   * `medium`, `high`). The same request is not sent twice in a row. Throws
+   * {@link ArbiterError} if the data channel is not open.
+   */
+  setSubscription(
+    participantId: string,
+    options: { video?: boolean; audio?: boolean; quality?: Quality | null; trackId?: string | null } = {},
+  ): void {
+    const producer = this.producer;
+    if (!producer || !producer.open) {
+      throw new ArbiterError('connection_lost', 'cannot change a subscription: the data channel is not open');
+    }
+    const message = makeMessage('subscription', {
+      producer_id: participantId,
+      video: options.video ?? true,
+      audio: options.audio ?? true,
+      track_id: options.trackId ?? null,
+      quality: options.quality ?? null,
+    });
+    const key = `${participantId}/${options.trackId ?? ''}`;
+    const text = encodeMessage(message);
+    if (this.lastSubscription.get(key) === text) return;
+    this.lastSubscription.set(key, text);
+    producer.send(message);
+  }
+
   /** Tell the others (through the SFU, which repeats it to late joiners) our mute state. */
   private announceTrackState(kinds: readonly ('audio' | 'video')[] = ['audio', 'video']): void {
     const local = this.localParticipant;
@@ -443,20 +473,6 @@ export class Room extends Emitter<RoomEvents> {
       const muted = kind === 'audio' ? !local.audioEnabled : !local.videoEnabled;
       producer.send(makeMessage('track_state', { kind, muted }));
     }
-  }
-
-  /** A moderator holds this browser's audio or video muted (`by`), or let go (`null`). */
-  private onOwnLock(kind: 'audio' | 'video', by: string | null): void {
-    const local = this.localParticipant;
-    if (!local) return;
-    const track = kind === 'audio' ? this.localAudio : this.localVideo;
-    if (by && track) track.enabled = false;
-    this.roster.update(
-      local.id,
-      kind === 'audio'
-        ? { audioLockedBy: by, ...(by ? { audioEnabled: false } : {}) }
-        : { videoLockedBy: by, ...(by ? { videoEnabled: false } : {}) },
-    );
   }
 
   // ------------------------------------------------------------------------ local media
@@ -520,7 +536,7 @@ export class Room extends Emitter<RoomEvents> {
     if (local && this.producer && local.audioEnabled) {
       sources.push({ id: local.id, pc: this.producer.pc, type: 'media-source' });
     }
-    for (const [id, pc] of this.consumers.connections()) sources.push({ id, pc, type: 'inbound-rtp' });
+    sources.push(...this.consumers.audioSources());
     const levels = await audioLevels(sources);
     if (this.isClosed()) return;
     for (const p of this.roster.participants) {

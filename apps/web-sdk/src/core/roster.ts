@@ -3,8 +3,16 @@
  * new list, and is announced (`participantsChanged`, `participantJoined` ...).
  * @packageDocumentation
  */
-import type { ParticipantInfo } from './protocol';
-import type { Emit, Participant } from './types';
+import type { ParticipantInfo, TrackInfo, TrackSource } from './protocol';
+import type { Emit, Participant, RemoteTrackRef } from './types';
+
+/** The camera and microphone of a remote participant (else its first video/audio track). */
+function mainTracks(tracks: readonly RemoteTrackRef[]): Pick<Participant, 'audioTrack' | 'videoTrack'> {
+  const pick = (kind: 'audio' | 'video', source: TrackSource) =>
+    (tracks.find((t) => t.kind === kind && t.source === source) ?? tracks.find((t) => t.kind === kind))?.track ??
+    null;
+  return { audioTrack: pick('audio', 'microphone'), videoTrack: pick('video', 'camera') };
+}
 
 /** Everyone in the room, the local participant first. */
 export class Roster {
@@ -59,6 +67,7 @@ export class Roster {
       isLocal: false,
       audioTrack: null,
       videoTrack: null,
+      tracks: [],
       audioEnabled: true,
       videoEnabled: true,
       isSpeaking: false,
@@ -77,20 +86,27 @@ export class Roster {
     this.emit('participantLeft', p, reason);
   }
 
-  /** A track of `producerId` arrived: it becomes that participant's audio or video. */
-  addTrack(producerId: string, track: MediaStreamTrack): void {
-    const p = this.update(producerId, track.kind === 'audio' ? { audioTrack: track } : { videoTrack: track });
+  /** A track of `info.participant_id` arrived (its camera/microphone become its video/audio). */
+  addTrack(info: TrackInfo, track: MediaStreamTrack): void {
+    const id = info.participant_id;
+    if (!id) return;
+    if (!this.map.has(id)) this.addRemote({ id, name: id });
+    const old = this.map.get(id);
+    if (!old || old.isLocal) return;
+    const tracks = [...old.tracks.filter((t) => t.id !== info.id), { id: info.id, kind: info.kind, source: info.source, track }];
+    const p = this.update(id, { tracks, ...mainTracks(tracks) });
     if (p) this.emit('trackSubscribed', { participant: p, track });
   }
 
-  /** A track of `producerId` ended: take it off that participant, if it is still on. */
-  dropTrack(producerId: string, track: MediaStreamTrack): void {
-    const p = this.map.get(producerId);
-    if (!p) return;
-    if (p.audioTrack === track || p.videoTrack === track) {
-      const next = this.update(producerId, p.audioTrack === track ? { audioTrack: null } : { videoTrack: null });
-      if (next) this.emit('trackUnsubscribed', { participant: next, track });
-    }
+  /** A track of `info.participant_id` is no longer received: take it off that participant. */
+  dropTrack(info: TrackInfo, track: MediaStreamTrack): void {
+    const id = info.participant_id;
+    const p = id ? this.map.get(id) : undefined;
+    if (!id || !p) return;
+    const tracks = p.tracks.filter((t) => !(t.id === info.id && t.track === track));
+    if (tracks.length === p.tracks.length) return;
+    const next = this.update(id, { tracks, ...mainTracks(tracks) });
+    if (next) this.emit('trackUnsubscribed', { participant: next, track });
   }
 
   private publish(): void {

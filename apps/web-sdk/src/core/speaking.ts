@@ -6,7 +6,8 @@
 /** One connection to read: whose level it gives and which stats type carries it. */
 export interface LevelSource {
   id: string;
-  pc: RTCPeerConnection;
+  /** A connection, or one receiver of it. */
+  pc: { getStats(): Promise<RTCStatsReport> };
   /** `media-source` (what we send) or `inbound-rtp` (what we receive). */
   type: 'media-source' | 'inbound-rtp';
 }

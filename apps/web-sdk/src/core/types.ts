@@ -4,6 +4,7 @@
  */
 import type { ArbiterError } from './errors';
 import type { GetUserMedia, MediaProblem } from './media';
+import type { TrackSource } from './protocol';
 
 /**
  * Where a room is in its life. `waiting`: in the room's lobby until a moderator admits
@@ -48,8 +49,10 @@ export interface Participant {
   isLocal: boolean;
   /** The audio track (local: the microphone; remote: what the SFU forwards). */
   audioTrack: MediaStreamTrack | null;
-  /** The video track (local: the camera; remote: what the SFU forwards). */
+  /** The video track (local: the camera; remote: its camera, else its first video track). */
   videoTrack: MediaStreamTrack | null;
+  /** Every track received from a remote participant (a screen beside the camera ...). */
+  tracks: readonly RemoteTrackRef[];
   /** Microphone on (local), or as the remote participant's last `track_state` said (default true). */
   audioEnabled: boolean;
   /** Camera on (local), or as the remote participant's last `track_state` said (default true). */
@@ -64,6 +67,15 @@ export interface Participant {
   audioLockedBy?: string | null;
   /** Who holds the camera muted; absent: nobody. */
   videoLockedBy?: string | null;
+}
+
+/** A track received from a remote participant, with what its publisher said of it. @public */
+export interface RemoteTrackRef {
+  /** The publisher's id for it (`camera`, `microphone`, `screen` ...). */
+  id: string;
+  kind: 'audio' | 'video';
+  source: TrackSource;
+  track: MediaStreamTrack;
 }
 
 /** One chat message (a `data` message with topic `chat`). @public */

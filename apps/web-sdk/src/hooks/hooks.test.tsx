@@ -8,6 +8,7 @@ import { useChat } from './useChat';
 import { useConnectionState } from './useConnectionState';
 import { useParticipants } from './useParticipants';
 import { tracksOf, useTracks } from './useTracks';
+import { qualityForWidth } from './useTileQuality';
 import { useRoom } from '../context/room-context';
 
 let server: FakeServer;
@@ -51,6 +52,16 @@ describe('useConnectionState and useParticipants', () => {
   });
 });
 
+describe('qualityForWidth', () => {
+  it('asks for the smallest simulcast layer at least as wide as the tile', () => {
+    expect(qualityForWidth(200)).toBe('low');
+    expect(qualityForWidth(320)).toBe('low');
+    expect(qualityForWidth(321)).toBe('medium');
+    expect(qualityForWidth(300, 2)).toBe('medium');
+    expect(qualityForWidth(900)).toBe('high');
+  });
+});
+
 describe('useTracks', () => {
   it('lists published tracks of the wanted kinds with their participant', async () => {
     await act(async () => {
@@ -62,14 +73,13 @@ describe('useTracks', () => {
       server.socket.deliver({
         action: 'handshake',
         connection: 'consumer',
-        producer_id: 'p_bot',
-        sdp: { type: 'offer', sdp: fakeSdp('sfu offer') },
+        sdp: { type: 'offer', sdp: fakeSdp('sfu offer', ['video']) },
+        tracks: [{ id: 'camera', kind: 'video', source: 'camera', mid: '0', participant_id: 'p_bot' }],
       }),
     );
     await act(async () => {
       await new Promise((r) => setTimeout(r, 10));
     });
-    act(() => FakePeerConnection.all[1]!.emitTrack(new FakeTrack('video')));
     expect(result.current.map((t) => [t.participant.name, t.kind])).toEqual([
       ['Ada', 'video'],
       ['bot', 'video'],
@@ -82,8 +92,8 @@ describe('useTracks', () => {
     const base = { isLocal: false, audioEnabled: true, videoEnabled: true, isSpeaking: false };
     const refs = tracksOf(
       [
-        { ...base, id: '1', name: 'x', audioTrack: a, videoTrack: null },
-        { ...base, id: '2', name: 'y', audioTrack: null, videoTrack: v },
+        { ...base, id: '1', name: 'x', audioTrack: a, videoTrack: null, tracks: [] },
+        { ...base, id: '2', name: 'y', audioTrack: null, videoTrack: v, tracks: [] },
       ],
       ['video', 'audio'],
     );

@@ -6,4 +6,5 @@ export { useModeration, type UseModerationResult } from './useModeration';
 export { useLocalParticipant, useParticipants } from './useParticipants';
 export { tracksOf, useTracks, type TrackKind, type TrackReference } from './useTracks';
 export { useTrackToggle, type UseTrackToggleOptions } from './useTrackToggle';
+export { qualityForWidth, useTileQuality } from './useTileQuality';
 export { useEnsureRoom, useMaybeRoom, useRoom } from '../context/room-context';

@@ -8,8 +8,9 @@ import { encodeMessage, messageFromDict, parseMessage, type Message } from '../c
 import type { RoomEnvironment } from '../core/room';
 
 /** A minimal SDP that passes the protocol's SDP check; `tag` goes in the s= line. */
-export function fakeSdp(tag: string): string {
-  return `v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=${tag}\r\nt=0 0\r\n`;
+export function fakeSdp(tag: string, media: readonly ('audio' | 'video')[] = []): string {
+  const sections = media.map((kind, i) => `m=${kind} 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:${i}\r\n`).join('');
+  return `v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=${tag}\r\nt=0 0\r\n${sections}`;
 }
 
 export class FakeTrack {
@@ -21,9 +22,14 @@ export class FakeTrack {
     this.readyState = 'ended';
   });
   private listeners = new Map<string, Set<() => void>>();
+  /** What the camera gives (a 1280x720 camera: simulcast in three layers). */
+  settings: { width?: number; height?: number } = { width: 1280, height: 720 };
   constructor(public kind: 'audio' | 'video') {
     FakeTrack.count += 1;
     this.id = `${kind}-${FakeTrack.count}`;
+  }
+  getSettings(): { width?: number; height?: number } {
+    return this.settings;
   }
   addEventListener(type: string, fn: () => void): void {
     if (!this.listeners.has(type)) this.listeners.set(type, new Set());
@@ -71,7 +77,19 @@ export class FakeDataChannel {
 export class FakePeerConnection {
   static all: FakePeerConnection[] = [];
   config: RTCConfiguration;
-  transceivers: { kind: string; track: FakeTrack | null; direction: string; sender: { replaceTrack: ReturnType<typeof vi.fn> } }[] = [];
+  transceivers: {
+    kind: string;
+    track: FakeTrack | null;
+    direction: string;
+    mid: string | null;
+    encodings: { rid?: string; active?: boolean; scaleResolutionDownBy?: number }[];
+    sender: {
+      replaceTrack: ReturnType<typeof vi.fn>;
+      getParameters: () => { encodings: { rid?: string; active?: boolean }[] };
+      setParameters: ReturnType<typeof vi.fn>;
+    };
+    receiver: { track: FakeTrack; getStats: () => Promise<Map<string, unknown>> };
+  }[] = [];
   channels: FakeDataChannel[] = [];
   localDescription: { type: string; sdp: string } | null = null;
   remoteDescription: { type: string; sdp: string } | null = null;
@@ -85,10 +103,31 @@ export class FakePeerConnection {
     this.config = config;
     FakePeerConnection.all.push(this);
   }
-  addTransceiver(trackOrKind: FakeTrack | string, init: { direction: string }) {
+  addTransceiver(
+    trackOrKind: FakeTrack | string,
+    init: {
+      direction: string;
+      sendEncodings?: { rid?: string; active?: boolean; scaleResolutionDownBy?: number }[];
+    },
+  ) {
     const track = typeof trackOrKind === 'string' ? null : trackOrKind;
     const kind = typeof trackOrKind === 'string' ? trackOrKind : trackOrKind.kind;
-    const t = { kind, track, direction: init.direction, sender: { replaceTrack: vi.fn(async () => undefined) } };
+    const encodings = (init.sendEncodings ?? [{}]).map((e) => ({ active: true, ...e }));
+    const t = {
+      kind,
+      track,
+      direction: init.direction,
+      mid: null as string | null,
+      encodings,
+      sender: {
+        replaceTrack: vi.fn(async () => undefined),
+        getParameters: () => ({ encodings: encodings.map((e) => ({ ...e })) }),
+        setParameters: vi.fn(async (p: { encodings: { rid?: string; active?: boolean }[] }) => {
+          p.encodings.forEach((e, i) => Object.assign(encodings[i]!, e));
+        }),
+      },
+      receiver: { track: new FakeTrack(kind as 'audio' | 'video'), getStats: async () => new Map() },
+    };
     this.transceivers.push(t);
     return t;
   }
@@ -105,9 +144,20 @@ export class FakePeerConnection {
   }
   async setLocalDescription(d: { type: string; sdp: string }) {
     this.localDescription = d;
+    this.transceivers.forEach((t, i) => {
+      t.mid ??= String(i);
+    });
   }
   async setRemoteDescription(d: { type: string; sdp: string }) {
     this.remoteDescription = d;
+    if (d.type === 'offer') {
+      // a recvonly transceiver per media section not seen before, as a browser makes them
+      for (const m of d.sdp.matchAll(/m=(audio|video)[^\r\n]*\r\na=mid:(\S+)/g)) {
+        if (this.transceivers.some((t) => t.mid === m[2])) continue;
+        const t = this.addTransceiver(m[1]!, { direction: 'recvonly' });
+        t.mid = m[2]!;
+      }
+    }
     // the producer's data channel opens once the answer is in
     if (d.type === 'answer') queueMicrotask(() => this.channels.forEach((c) => c.open()));
   }
@@ -126,6 +176,13 @@ export class FakePeerConnection {
   }
   emitTrack(track: FakeTrack) {
     for (const fn of this.listeners.get('track') ?? []) fn({ track });
+  }
+  getTransceivers() {
+    return this.transceivers;
+  }
+  /** The track received on media section ``mid``. */
+  received(mid: string): FakeTrack {
+    return this.transceivers.find((t) => t.mid === mid)!.receiver.track;
   }
   close() {
     this.closed = true;

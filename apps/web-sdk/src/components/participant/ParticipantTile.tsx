@@ -1,5 +1,6 @@
 import * as React from 'react';
 import type { Participant } from '../../core/room';
+import { useTileQuality } from '../../hooks/useTileQuality';
 import { VideoTrack } from './VideoTrack';
 
 /** Props of {@link ParticipantTile}. @public */
@@ -17,7 +18,8 @@ function initials(name: string): string {
 
 /**
  * One participant: video (or initials when the camera is off), name, microphone state and
- * a speaking indicator.
+ * a speaking indicator. A remote participant's tile asks the SFU for the video quality its
+ * size needs ({@link useTileQuality}).
  *
  * @example
  * ```tsx
@@ -30,11 +32,14 @@ export const ParticipantTile = React.forwardRef<HTMLDivElement, ParticipantTileP
   ref,
 ) {
   const p = participant;
+  const inner = React.useRef<HTMLDivElement | null>(null);
+  React.useImperativeHandle(ref, () => inner.current as HTMLDivElement);
+  useTileQuality(p, inner);
   const showVideo = p.videoTrack !== null && p.videoEnabled;
   const label = `${p.name}${p.isLocal ? ' (you)' : ''}`;
   return (
     <div
-      ref={ref}
+      ref={inner}
       role="group"
       aria-label={label}
       className={['arb-tile', p.isSpeaking ? 'arb-tile--speaking' : '', className ?? ''].filter(Boolean).join(' ')}

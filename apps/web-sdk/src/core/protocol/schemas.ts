@@ -12,7 +12,7 @@ import {
   MAX_NAME,
   MAX_REFRESH_TOKEN,
 } from './limits';
-import type { Action, BodyType } from './types';
+import { QUALITIES, TRACK_SOURCES, type Action, type BodyType } from './types';
 
 /** A field's type, as the validator reads it. */
 export type FieldType =
@@ -66,6 +66,17 @@ const PARTICIPANT_INFO: Schema = {
   ],
 };
 const PARTICIPANTS: FieldType = { t: 'list', item: { t: 'object', schema: PARTICIPANT_INFO } };
+
+const TRACK_INFO: Schema = {
+  name: 'TrackInfo',
+  fields: [
+    { name: 'id', type: ID },
+    { name: 'kind', type: { t: 'literal', values: ['audio', 'video'] } },
+    { name: 'source', type: { t: 'literal', values: TRACK_SOURCES }, default: () => 'unknown' },
+    { name: 'mid', type: { t: 'str', maxLen: 32 }, optional: true },
+    { name: 'participant_id', type: ID, optional: true },
+  ],
+};
 
 const SESSION_DESCRIPTION: Schema = {
   name: 'SessionDescription',
@@ -143,23 +154,20 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
   handshake: {
     fields: [
       { name: 'connection', type: { t: 'literal', values: ['producer', 'consumer'] } },
-      { name: 'producer_id', type: ID, optional: true },
       { name: 'participant_id', type: ID, optional: true },
       { name: 'sdp', type: { t: 'object', schema: SESSION_DESCRIPTION }, optional: true },
       { name: 'candidate', type: { t: 'object', schema: ICE_CANDIDATE }, optional: true },
+      {
+        name: 'tracks',
+        type: { t: 'list', item: { t: 'object', schema: TRACK_INFO }, maxItems: 64 },
+        optional: true,
+      },
     ],
     check: (m) => {
       if (m.sdp == null && m.candidate == null) {
         throw new ProtocolError(
           ErrorCode.INVALID_MESSAGE,
           "a handshake needs 'sdp' or 'candidate'",
-          'handshake',
-        );
-      }
-      if (m.connection === 'consumer' && m.producer_id == null) {
-        throw new ProtocolError(
-          ErrorCode.INVALID_MESSAGE,
-          "a consumer handshake needs 'producer_id'",
           'handshake',
         );
       }
@@ -208,6 +216,14 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       { name: 'producer_id', type: ID },
       { name: 'video', type: { t: 'bool' }, default: () => true },
       { name: 'audio', type: { t: 'bool' }, default: () => true },
+      { name: 'track_id', type: ID, optional: true },
+      { name: 'quality', type: { t: 'literal', values: QUALITIES }, optional: true },
+    ],
+  },
+  layers: {
+    fields: [
+      { name: 'track_id', type: ID },
+      { name: 'active', type: { t: 'list', item: STR, maxItems: 8 }, default: () => [] },
     ],
   },
   moderate: {

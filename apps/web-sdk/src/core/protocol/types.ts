@@ -25,6 +25,38 @@ export const ALL_GRANTS: readonly Grant[] = ['publish', 'subscribe', 'data', 'sc
 /** What a plain join of an open room gets. @public */
 export const DEFAULT_GRANTS: readonly Grant[] = ['publish', 'subscribe', 'data', 'screen'];
 
+/** Where a published track comes from. @public */
+export type TrackSource = 'camera' | 'microphone' | 'screen' | 'screen_audio' | 'unknown';
+
+/** Every track source. @public */
+export const TRACK_SOURCES: readonly TrackSource[] = ['camera', 'microphone', 'screen', 'screen_audio', 'unknown'];
+
+/**
+ * A subscriber's wish for one video track: the lowest, middle or highest simulcast layer
+ * (a track published in one layer has only that one).
+ * @public
+ */
+export type Quality = 'low' | 'medium' | 'high';
+
+/** Every quality, lowest first. @public */
+export const QUALITIES: readonly Quality[] = ['low', 'medium', 'high'];
+
+/**
+ * One published media track, as its publisher describes it (producer offer, by `mid`) and
+ * subscribers see it (consumer offer, with the publishing `participant_id`).
+ * @public
+ */
+export interface TrackInfo {
+  /** Track id chosen by its publisher, unique among that participant's tracks. */
+  id: string;
+  kind: 'audio' | 'video';
+  source: TrackSource;
+  /** The SDP media section carrying it in this connection's offer. */
+  mid?: string | null;
+  /** Who publishes it (set by the SFU in consumer offers). */
+  participant_id?: string | null;
+}
+
 /** An SDP offer or answer. @public */
 export interface SessionDescription {
   type: 'offer' | 'answer';
@@ -94,14 +126,20 @@ export interface Identified {
   waiting?: boolean | null;
 }
 
-/** SDP and ICE between a client and its room's SFU, routed by signaling. @public */
+/**
+ * SDP and ICE between a client and its room's SFU, routed by signaling: the client's
+ * `producer` connection (the client offers) or its one `consumer` connection, which
+ * carries every other participant's tracks (the SFU offers, again when tracks change).
+ * @public
+ */
 export interface Handshake {
   action: 'handshake';
   connection: 'producer' | 'consumer';
-  producer_id?: string | null;
   participant_id?: string | null;
   sdp?: SessionDescription | null;
   candidate?: IceCandidate | null;
+  /** With an offer: the tracks it carries, by media section. */
+  tracks?: TrackInfo[] | null;
 }
 
 /** A client leaves the room. @public */
@@ -166,9 +204,11 @@ export interface TrackState {
 }
 
 /**
- * A subscriber pauses (`false`) or resumes (`true`) one producer's video and/or audio
- * (data channel; stream pagination). The consumer connection stays up; on resume the SFU
- * asks the producer for a key frame. Both default to `true`.
+ * What a subscriber receives of one participant, or of one of its tracks (data channel).
+ * Without `track_id`, `video`/`audio` pause (`false`) or resume (`true`) every track of
+ * that kind of `producer_id` (the consumer connection stays up; on resume the SFU asks for
+ * a key frame); with `track_id`, only that track (the flag of its kind counts). `quality`
+ * picks the simulcast layer of video (`null`: unchanged; `high` until asked otherwise).
  * @public
  */
 export interface Subscription {
@@ -176,6 +216,20 @@ export interface Subscription {
   producer_id: string;
   video: boolean;
   audio: boolean;
+  track_id?: string | null;
+  quality?: Quality | null;
+}
+
+/**
+ * The SFU tells a simulcast publisher which layers (rids) of one of its tracks anybody
+ * receives (data channel, SFU to client); the others may stop encoding. The lowest layer
+ * is always listed.
+ * @public
+ */
+export interface Layers {
+  action: 'layers';
+  track_id: string;
+  active: string[];
 }
 
 /**
@@ -234,7 +288,8 @@ export type Message =
   | Moderate
   | Removed
   | Lobby
-  | ParticipantUpdated;
+  | ParticipantUpdated
+  | Layers;
 
 /** Every known action. @public */
 export type Action = Message['action'];
