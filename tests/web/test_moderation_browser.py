@@ -10,7 +10,7 @@ from playwright.async_api import Browser
 from arbiter_client import ParticipantRemoved, Room, TrackMuted, TrackSubscribed
 from arbiter_protocol import mint_grant
 from arbiter_server.local import LocalStack
-from tests.web.test_browser import STEP, Collector, browser, close_pages, web_stack  # noqa: F401
+from tests.web.test_browser import STEP, Collector, close_pages
 
 pytestmark = [pytest.mark.scenarios, pytest.mark.timeout(120)]
 
@@ -18,8 +18,7 @@ MODERATOR = ("publish", "subscribe", "data", "screen", "moderator")
 
 
 async def test_the_page_shows_it_was_held_muted_and_removed(
-    web_stack: LocalStack,  # noqa: F811 - a fixture
-    browser: Browser,  # noqa: F811 - a fixture
+    web_stack: LocalStack, browser: Browser
 ) -> None:
     url = await web_stack.create_room("clinic", private=True)
     host = mint_grant(web_stack.api_key, "clinic", "dr-ada", name="host", grants=MODERATOR)
