@@ -169,11 +169,10 @@ class Room(Callbacks, Moderator):
           then waits (up to **lobby_timeout** seconds, ``None``: for ever, not counted in
           ``timeout``) for a moderator to admit it, or raises :class:`AdmissionDenied`.
 
-        **Raises:** :class:`RoomNotFound`, :class:`Unauthorized` (a private room without a
-        grant, an expired or altered grant, one for another room), :class:`RoomFull`,
-        :class:`JoinTimeout`, :class:`AdmissionDenied`, :class:`ConnectionLost`,
-        :class:`ProtocolMismatch`, :class:`ServerError` (all :class:`ArbiterError`);
-        ``ValueError`` for bad arguments.
+        **Raises:** ``RoomNotFound``, ``Unauthorized`` (a private room without a grant, an
+        expired or altered grant, one for another room), ``RoomFull``, ``JoinTimeout``,
+        ``AdmissionDenied``, ``ConnectionLost``, ``ProtocolMismatch``, ``ServerError``,
+        ``MediaSourceError`` (all :class:`ArbiterError`); ``ValueError`` for bad arguments.
         """
 
         def run() -> Generator[Any, None, Room]:
@@ -544,7 +543,7 @@ class Room(Callbacks, Moderator):
         return RoomStats(connections=tuple(found), rtt_ms=rtt)
 
     def _ipython_display_(self) -> None:
-        """Show the room as a live grid of participant tiles in Jupyter (``arbiter[notebook]``)."""
+        """Show the room as a live grid of participant tiles in Jupyter (``[notebook]`` extra)."""
         from ._notebook import RoomView
 
         RoomView(self).display()

@@ -96,6 +96,7 @@ from .webhooks import (
 )
 
 __version__ = "0.1.0"
+"The version of the ``arbiter-video`` distribution (``pyproject.toml`` reads it from here)."
 
 __all__ = [
     "ACTIONS",

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakePeerConnection, FakeServer, resetFakes } from '../test-utils/fakes';
-import { Room } from './room';
-import type { RemovedInfo, WaitingParticipant } from './types';
+import { FakePeerConnection, FakeServer, resetFakes } from '../test-utils/fakes.js';
+import { Room } from './room.js';
+import type { RemovedInfo, WaitingParticipant } from './types.js';
 
 let server: FakeServer;
 let room: Room;

@@ -5,9 +5,9 @@
  * the effect arrives as it does for everyone (`participant_left`, `track_state`, `lobby`).
  * @packageDocumentation
  */
-import { makeMessage, type Grant, type Lobby, type Message, type Removed, type TrackState } from './protocol';
-import type { Roster } from './roster';
-import type { Emit, RemovedInfo, WaitingParticipant } from './types';
+import { makeMessage, type Grant, type Lobby, type Message, type Removed, type TrackState } from './protocol/index.js';
+import type { Roster } from './roster.js';
+import type { Emit, RemovedInfo, WaitingParticipant } from './types.js';
 
 /**
  * A `track_state` from the data channel: another participant's mute state (and who holds

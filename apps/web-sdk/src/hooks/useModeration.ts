@@ -1,7 +1,7 @@
-import type { RemovedInfo, Room, WaitingParticipant } from '../core/room';
-import { useEnsureRoom } from '../context/room-context';
-import { useConnectionState } from './useConnectionState';
-import { useRoomSnapshot } from './internal/useRoomSnapshot';
+import type { RemovedInfo, Room, WaitingParticipant } from '../core/room.js';
+import { useEnsureRoom } from '../context/room-context.js';
+import { useConnectionState } from './useConnectionState.js';
+import { useRoomSnapshot } from './internal/useRoomSnapshot.js';
 
 /** What {@link useModeration} returns. @public */
 export interface UseModerationResult {

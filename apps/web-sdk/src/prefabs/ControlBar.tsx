@@ -1,9 +1,9 @@
 import * as React from 'react';
-import type { Room } from '../core/room';
-import { DisconnectButton } from '../components/controls/DisconnectButton';
-import { TrackToggle } from '../components/controls/TrackToggle';
-import { useEnsureRoom } from '../context/room-context';
-import { useModeration } from '../hooks/useModeration';
+import type { Room } from '../core/room.js';
+import { DisconnectButton } from '../components/controls/DisconnectButton.js';
+import { TrackToggle } from '../components/controls/TrackToggle.js';
+import { useEnsureRoom } from '../context/room-context.js';
+import { useModeration } from '../hooks/useModeration.js';
 
 /** Props of {@link ControlBar}. @public */
 export interface ControlBarProps extends React.HTMLAttributes<HTMLDivElement> {

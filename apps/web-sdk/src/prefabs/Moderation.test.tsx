@@ -1,8 +1,8 @@
 import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FakePeerConnection, FakeServer, resetFakes } from '../test-utils/fakes';
-import { ArbiterRoom } from './ArbiterRoom';
+import { FakePeerConnection, FakeServer, resetFakes } from '../test-utils/fakes.js';
+import { ArbiterRoom } from './ArbiterRoom.js';
 
 let server: FakeServer;
 beforeEach(() => {

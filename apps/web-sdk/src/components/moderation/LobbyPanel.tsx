@@ -1,6 +1,6 @@
 import * as React from 'react';
-import type { Room } from '../../core/room';
-import { useModeration } from '../../hooks/useModeration';
+import type { Room } from '../../core/room.js';
+import { useModeration } from '../../hooks/useModeration.js';
 
 /** Props of {@link LobbyPanel}. @public */
 export interface LobbyPanelProps extends React.HTMLAttributes<HTMLElement> {

@@ -1,6 +1,6 @@
 import * as React from 'react';
-import type { Participant, Room } from '../../core/room';
-import { useModeration } from '../../hooks/useModeration';
+import type { Participant, Room } from '../../core/room.js';
+import { useModeration } from '../../hooks/useModeration.js';
 
 /** Props of {@link ModeratorControls}. @public */
 export interface ModeratorControlsProps extends React.HTMLAttributes<HTMLDivElement> {
