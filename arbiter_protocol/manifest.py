@@ -15,7 +15,7 @@ import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from . import _codec, _json, http, messages
+from . import _codec, _json, http, messages, timing
 from .errors import ErrorCode
 
 __all__ = ["manifest"]
@@ -53,6 +53,9 @@ def manifest() -> dict[str, Any]:
             "MAX_NUMBER_CHARS": _json.MAX_NUMBER_CHARS,
             "MAX_REFRESH_TOKEN": messages.MAX_REFRESH_TOKEN,
             "MAX_METADATA": messages.MAX_METADATA,
+            "DEFAULT_IDLE_TIMEOUT": timing.DEFAULT_IDLE_TIMEOUT,
+            "KEEPALIVE_MAX_INTERVAL": timing.KEEPALIVE_MAX_INTERVAL,
+            "KEEPALIVE_MIN_ACK_WAIT": timing.KEEPALIVE_MIN_ACK_WAIT,
         },
         "error_codes": {code.name: code.value for code in ErrorCode},
         "topics": {"CHAT_TOPIC": messages.CHAT_TOPIC},

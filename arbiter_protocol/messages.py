@@ -41,6 +41,8 @@ __all__ = [
     "IceServer",
     "Identified",
     "Identify",
+    "Keepalive",
+    "KeepaliveAck",
     "Layers",
     "Leave",
     "MediaKind",
@@ -315,6 +317,9 @@ class Identified(Message):
     """True: the participant waits in the room's lobby (``participants`` is empty, nobody
     was told). A second ``identified`` (``waiting`` false) admits it; ``removed`` with
     reason ``denied`` refuses it."""
+    idle_timeout: int | None = field(default=None, metadata={"min": 1})
+    """Seconds without a message from this connection after which the server closes it
+    (API Gateway: 600); send ``keepalive`` every :func:`~arbiter_protocol.keepalive_interval`."""
 
 
 @dataclass
@@ -348,6 +353,27 @@ class Handshake(Message):
                 "a handshake needs 'sdp' or 'candidate'",
                 self.action,
             )
+
+
+@dataclass
+class Keepalive(Message):
+    """Keeps a quiet signaling connection open; the server answers ``keepalive_ack``.
+
+    API Gateway closes a WebSocket after 10 minutes without a message from its client
+    (WebSocket pings do not count), so every holder of a socket sends one every
+    :func:`~arbiter_protocol.keepalive_interval` seconds. It is answered without touching
+    the server's state (on AWS by a mock integration; locally by the gateway itself) and
+    rate limited there.
+    """
+
+    action: ClassVar[str] = "keepalive"
+
+
+@dataclass
+class KeepaliveAck(Message):
+    """Reply to ``keepalive``: the connection is alive both ways."""
+
+    action: ClassVar[str] = "keepalive_ack"
 
 
 @dataclass
@@ -497,6 +523,8 @@ _MESSAGES: tuple[type[Message], ...] = (
     Refreshed,
     Identified,
     Handshake,
+    Keepalive,
+    KeepaliveAck,
     Leave,
     SfuReady,
     ParticipantJoined,

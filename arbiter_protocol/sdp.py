@@ -1,4 +1,8 @@
-"""What an SDP must look like before a WebRTC stack sees it, and its size on the wire."""
+"""What an SDP must look like before a WebRTC stack sees it, and how big it may be.
+
+A handshake must fit one API Gateway frame (32 KB), so an SDP is bounded by its size as
+JSON text; everything else is a cheap check of its shape (the stacks parse the rest).
+"""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 What both ends of a peer connection need, written once: owned background tasks
 (:class:`TaskSet`), the RTC configuration and trickled ICE candidates (one rule for both
-ends), and the :class:`PeerConnection` base with its failure report and idempotent close.
+ends), the :class:`PeerConnection` base with its failure report and idempotent close,
+and the :class:`SocketKeepalive` of a signaling socket (both hold one).
 It depends on aiortc and :mod:`arbiter_protocol`, never on the client or the server.
 """
 
@@ -16,6 +17,7 @@ from .ice import (
     parse_ice_servers,
     rtc_configuration,
 )
+from .keepalive import SocketKeepalive
 from .tasks import TaskSet
 
 # Set default logging handler to avoid "No handler found" warnings.
@@ -24,6 +26,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __all__ = [
     "IceTransportPolicy",
     "PeerConnection",
+    "SocketKeepalive",
     "TaskSet",
     "candidate_from_message",
     "close_peer_connection",

@@ -53,6 +53,7 @@ LAMBDA_MODULES = (
     "arbiter_protocol.moderation",
     "arbiter_protocol.roles",
     "arbiter_protocol.sdp",
+    "arbiter_protocol.timing",
     "arbiter_protocol.webhooks",
     "arbiter_server",
     "arbiter_server.auth",

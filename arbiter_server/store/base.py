@@ -68,6 +68,9 @@ class RoomRecord:
     "Joining needs a grant minted by the app's backend."
     lobby: bool = False
     "Joiners without a grant (or whose grant says so) wait for a moderator to admit them."
+    sfu_since: float | None = None
+    """When the room's current SFU instance first identified (a resume on a new socket does
+    not change it): participants away since before then missed its ``sfu_ready``."""
 
 
 @dataclass
@@ -94,6 +97,9 @@ class ConnectionRecord:
     "The app's data about the participant."
     locked: str | None = None
     "Kinds a moderator holds muted, comma-separated (``audio``, ``video``)."
+    awaits_sfu: bool = False
+    """A participant told that the room's SFU is not ready (or whose handshake found it
+    gone): it is owed ``sfu_ready`` when the SFU is back."""
 
 
 @dataclass

@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS rooms (
     sfu_started_by TEXT,
     waiting_since REAL,
     private INTEGER NOT NULL DEFAULT 0,
-    lobby INTEGER NOT NULL DEFAULT 0
+    lobby INTEGER NOT NULL DEFAULT 0,
+    sfu_since REAL
 );
 CREATE TABLE IF NOT EXISTS connections (
     connection_id TEXT PRIMARY KEY,
@@ -62,7 +63,8 @@ CREATE TABLE IF NOT EXISTS connections (
     session_ends_at REAL,
     identity TEXT,
     metadata TEXT,
-    locked TEXT
+    locked TEXT,
+    awaits_sfu INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS connections_room ON connections (room_id, role);
 CREATE TABLE IF NOT EXISTS sessions (
@@ -427,6 +429,7 @@ _ADDED_COLUMNS = {
         "waiting_since": "REAL",
         "private": "INTEGER NOT NULL DEFAULT 0",
         "lobby": "INTEGER NOT NULL DEFAULT 0",
+        "sfu_since": "REAL",
     },
     "connections": {
         "session_id": "TEXT",
@@ -434,6 +437,7 @@ _ADDED_COLUMNS = {
         "identity": "TEXT",
         "metadata": "TEXT",
         "locked": "TEXT",
+        "awaits_sfu": "INTEGER NOT NULL DEFAULT 0",
     },
     "sessions": {
         "identity": "TEXT",
@@ -512,4 +516,6 @@ def _room(row: sqlite3.Row) -> RoomRecord:
 
 
 def _conn(row: sqlite3.Row) -> ConnectionRecord:
-    return ConnectionRecord(**_known(row, _CONN_COLUMNS))
+    data = _known(row, _CONN_COLUMNS)
+    data["awaits_sfu"] = bool(data.get("awaits_sfu"))
+    return ConnectionRecord(**data)

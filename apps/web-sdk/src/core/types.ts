@@ -8,8 +8,10 @@ import type { TrackSource } from './protocol/index.js';
 
 /**
  * Where a room is in its life. `waiting`: in the room's lobby until a moderator admits
- * this participant; `removed`: a moderator or the app ended this participant's session
- * (see {@link RemovedInfo}).
+ * this participant; `reconnecting`: joined, and the signaling socket or the media is being
+ * got back (nobody else sees it leave meanwhile); then `connected` again, or `failed` when
+ * that takes longer than the reconnect budget; `removed`: a moderator or the app ended this
+ * participant's session (see {@link RemovedInfo}).
  * @public
  */
 export type ConnectionState =
@@ -17,6 +19,7 @@ export type ConnectionState =
   | 'connecting'
   | 'waiting'
   | 'connected'
+  | 'reconnecting'
   | 'disconnected'
   | 'removed'
   | 'failed';
@@ -149,6 +152,11 @@ export interface RoomOptions {
   timeout?: number;
   /** A join grant minted by the app's backend: needed for a private room. */
   token?: string;
+  /**
+   * Once joined, seconds the room keeps trying to get a dropped signaling socket or lost
+   * media back before it fails. Default 30; 0 fails at once.
+   */
+  reconnectTimeout?: number;
   /** Replace browser APIs (tests). */
   environment?: Partial<RoomEnvironment>;
 }

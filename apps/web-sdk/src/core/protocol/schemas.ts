@@ -149,6 +149,7 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       { name: 'session_expires_at', type: { t: 'int' }, optional: true },
       { name: 'ice_servers', type: ICE_SERVERS, optional: true },
       { name: 'waiting', type: { t: 'bool' }, optional: true },
+      { name: 'idle_timeout', type: { t: 'int', min: 1 }, optional: true },
     ],
   },
   handshake: {
@@ -173,6 +174,8 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       }
     },
   },
+  keepalive: { fields: [] },
+  keepalive_ack: { fields: [] },
   leave: { fields: [] },
   sfu_ready: { fields: [{ name: 'room_id', type: ID }] },
   participant_joined: {

@@ -124,6 +124,8 @@ export interface Identified {
   ice_servers?: IceServer[] | null;
   /** True: this participant waits in the room's lobby; a second `identified` admits it. */
   waiting?: boolean | null;
+  /** Seconds without a message from this connection before the server closes it. */
+  idle_timeout?: number | null;
 }
 
 /**
@@ -140,6 +142,20 @@ export interface Handshake {
   candidate?: IceCandidate | null;
   /** With an offer: the tracks it carries, by media section. */
   tracks?: TrackInfo[] | null;
+}
+
+/**
+ * Keeps a quiet signaling connection open (API Gateway closes one after 10 minutes
+ * without a message from its client); the server answers `keepalive_ack`.
+ * @public
+ */
+export interface Keepalive {
+  action: 'keepalive';
+}
+
+/** Reply to `keepalive`: the connection is alive both ways. @public */
+export interface KeepaliveAck {
+  action: 'keepalive_ack';
 }
 
 /** A client leaves the room. @public */
@@ -277,6 +293,8 @@ export type Message =
   | Refreshed
   | Identified
   | Handshake
+  | Keepalive
+  | KeepaliveAck
   | Leave
   | SfuReady
   | ParticipantJoined
