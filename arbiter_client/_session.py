@@ -189,6 +189,8 @@ class Session:
         if self._identified.done():
             return
         if message.waiting:  # in the lobby: the next ``identified`` admits us
+            if self._signaling is not None:  # the socket must stay open meanwhile
+                self._keep_alive(self._signaling, message.idle_timeout)
             self._on_waiting(message)
             return
         self._on_identified(message)

@@ -86,6 +86,7 @@ def wait(
             refresh_token=credentials.refresh_token if credentials else None,
             refresh_expires_at=credentials.refresh_expires_at if credentials else None,
             session_expires_at=int(session.ends_at) if session.ends_at is not None else None,
+            idle_timeout=services.settings.idle_timeout,
         ),
     )
     if previous is None:

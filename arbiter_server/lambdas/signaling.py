@@ -390,6 +390,11 @@ def _handshake(services: Services, connection_id: str, message: Message) -> None
         if not _send(services, room.sfu_connection_id, message):
             _sfu_away(services, conn, message, "the room's SFU went away")
         return
+    if conn.role != "sfu":
+        # one waiting in the lobby has nothing to negotiate (and must not reach anyone)
+        raise ProtocolError(
+            ErrorCode.FORBIDDEN, "wait until a moderator admits you to the room", "handshake"
+        )
     # from the SFU: address a participant of the same room
     if message.participant_id is None:
         raise ProtocolError(

@@ -7,6 +7,7 @@ Joiners without a grant (and grants that say ``lobby``) wait; the moderator sees
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,46 @@ async def test_the_lobby_admits_and_denies(tmp_path: Path) -> None:
         finally:
             await seen.close()
             await host.leave()
+
+
+IDLE = 2
+"The gateway's idle timeout in the next test (API Gateway's is 600 s)."
+
+
+async def test_a_walk_in_waits_past_the_idle_timeout_and_is_admitted(tmp_path: Path) -> None:
+    async with running_stack(tmp_path, idle_timeout=IDLE) as stack:
+        gateway = stack.gateway
+        assert gateway is not None
+        url = await stack.create_room("late", private=False, lobby=True)
+        host = await Room.join(url, token=grant(stack, "late", "host", grants=MODERATOR))
+        seen = Collector(host)
+        try:
+            walk_in = asyncio.ensure_future(Room.join(url, name="walk-in"))
+            arrived = await seen.wait_for(
+                lambda e: isinstance(e, ParticipantWaiting), "the walk-in in the lobby"
+            )
+            assert isinstance(arrived, ParticipantWaiting)
+            # the lobby's socket is quiet but for keepalive: let 3 idle timeouts go by,
+            # seeing keepalives answered all along (the clients' and the SFU's)
+            loop = asyncio.get_running_loop()
+            quiet_from = loop.time()
+            while loop.time() - quiet_from < 3 * IDLE:
+                count = gateway.stats.keepalives
+                await within(
+                    _until(lambda count=count: gateway.stats.keepalives > count), "a keepalive"
+                )
+            assert gateway.stats.closed.get("idle", 0) == 0, gateway.stats.snapshot()
+            assert list(host.waiting) == [arrived.participant.id] and not walk_in.done()
+            await host.admit(arrived.participant.id)
+            guest = await within(walk_in, "the admitted join")
+            assert guest.participant_id == arrived.participant.id
+            await guest.leave()
+        finally:
+            await seen.close()
+            await host.leave()
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Return once ``condition`` holds (checked every 20 ms; the caller bounds the wait)."""
+    while not condition():
+        await asyncio.sleep(0.02)

@@ -97,6 +97,23 @@ describe('the lobby', () => {
     expect(states).toEqual(['connecting', 'waiting', 'connecting', 'connected']);
   });
 
+  it('keeps its socket alive while it waits, past the idle timeout', async () => {
+    server.lobby = true;
+    server.idleTimeout = 3;
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    room = makeRoom();
+    const connected = room.connect();
+    await vi.waitFor(() => expect(room.connectionState).toBe('waiting'));
+    await vi.advanceTimersByTimeAsync(9000); // three idle timeouts in the lobby
+    const keepalives = server.socket.messages().filter((m) => m.action === 'keepalive');
+    expect(keepalives.length).toBeGreaterThanOrEqual(8); // one a second (a third of 3 s)
+    expect(room.connectionState).toBe('waiting');
+    server.lobby = false;
+    server.socket.deliver({ action: 'identified', room_id: 'r', role: 'participant', sfu_ready: true, participant_id: 'p_local1' });
+    await connected;
+    vi.useRealTimers();
+  });
+
   it('ends as denied when a moderator refuses it', async () => {
     server.lobby = true;
     room = makeRoom();
