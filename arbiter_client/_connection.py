@@ -251,7 +251,8 @@ class RoomConnection:
         self._removed = message
         self.log.warning("%s by %s: %s", message.reason, message.by, message.message or "-")
         if message.reason == "denied":
-            self.fail(AdmissionDenied("a moderator did not admit you", by=message.by))
+            why = f": {message.message}" if message.message else ""
+            self.fail(AdmissionDenied(f"a moderator did not admit you{why}", by=message.by))
         else:
             self.fail(ConnectionLost(message.reason, code=message.reason))
 

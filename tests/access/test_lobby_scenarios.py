@@ -75,6 +75,7 @@ async def test_the_lobby_admits_and_denies(tmp_path: Path) -> None:
             with pytest.raises(AdmissionDenied) as denied:
                 await within(refused, "the denied join")
             assert denied.value.by == host.participant_id
+            assert str(denied.value) == "a moderator did not admit you: not today"
             assert not host.waiting
             await guest.leave()
         finally:

@@ -698,6 +698,17 @@ def test_webhooks_are_queued_per_room_and_delivered_signed(deployed: str) -> Non
     ]
     assert mapping["EventSourceArn"] == attrs["QueueArn"] and mapping["BatchSize"] == 1
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # the handlers' role may put events in the queue and the delivery function take them
+    # out, on this queue only
+    sqs_grants = [
+        s
+        for s in policy(f"{PREFIX}-lambda")["Statement"]
+        if any(a.startswith("sqs:") for a in s["Action"])
+    ]
+    assert [s["Resource"] for s in sqs_grants] == [[attrs["QueueArn"]]]
+    assert {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= set(
+        sqs_grants[0]["Action"]
+    )
     env = {
         **_lambda_env(),
         "AWS_REGION": REGION,

@@ -1,6 +1,6 @@
 """Moderation seen in Chromium (marker ``scenarios``): the web SDK's demo page joins a
-private room with a grant (``?token=``), a Python moderator holds its microphone muted and
-then removes it; the page shows both."""
+private room with a grant (``?token=``); a Python moderator holds another participant's
+microphone muted and removes it, then does the same to the page; the page shows all four."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.scenarios, pytest.mark.timeout(120)]
 MODERATOR = ("publish", "subscribe", "data", "screen", "moderator")
 
 
-async def test_the_page_shows_it_was_held_muted_and_removed(
+async def test_the_page_shows_others_and_itself_held_muted_and_removed(
     web_stack: LocalStack, browser: Browser
 ) -> None:
     url = await web_stack.create_room("clinic", private=True)
@@ -39,6 +39,22 @@ async def test_the_page_shows_it_was_held_muted_and_removed(
             )
             assert isinstance(sub, TrackSubscribed) and sub.participant.identity == "pat-7"
             alice = sub.participant.id
+
+            # another participant held muted, then removed: the page shows both
+            async with Room.join(
+                url, token=mint_grant(web_stack.api_key, "clinic", "bob"), video_size=(160, 120)
+            ) as bob:
+                tile = page.get_by_role("group", name="bob", exact=True)
+                await tile.wait_for(timeout=STEP * 1000)
+                await bot.mute_participant(bob.participant_id, "audio")
+                await tile.get_by_role("img", name="microphone held muted by a moderator").wait_for(
+                    timeout=STEP * 1000
+                )
+                await bot.remove_participant(bob.participant_id)
+                notice = page.get_by_role("status").filter(has_text="bob was removed")
+                await notice.wait_for(timeout=STEP * 1000)
+                assert await notice.inner_text() == "bob was removed by a moderator"
+                await tile.wait_for(state="detached", timeout=STEP * 1000)
 
             await bot.mute_participant(alice, "audio")
             own = page.get_by_role("group", name="alice (you)")

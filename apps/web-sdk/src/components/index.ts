@@ -5,6 +5,7 @@ export { TrackToggle, type TrackToggleProps } from './controls/TrackToggle.js';
 export { GridLayout, type GridLayoutProps } from './layout/GridLayout.js';
 export { LobbyPanel, type LobbyPanelProps } from './moderation/LobbyPanel.js';
 export { ModeratorControls, type ModeratorControlsProps } from './moderation/ModeratorControls.js';
+export { RemovalNotice, type RemovalNoticeProps } from './moderation/RemovalNotice.js';
 export { AudioTrack, type AudioTrackProps } from './participant/AudioTrack.js';
 export { ParticipantTile, type ParticipantTileProps } from './participant/ParticipantTile.js';
 export { RoomAudioRenderer } from './participant/RoomAudioRenderer.js';

@@ -44,7 +44,7 @@ describe('<ArbiterRoom> with roles', () => {
     await waitFor(() => expect(screen.queryByRole('region', { name: 'Lobby' })).toBeNull());
   });
 
-  it('gives others no moderation controls, and shows a participant held muted', async () => {
+  it('gives others no moderation controls, and shows a participant held muted, then removed', async () => {
     render(<ArbiterRoom url={URL} name="Ada" environment={server.environment()} />);
     await whenConnected();
     const bot = screen.getByRole('group', { name: 'bot' });
@@ -60,6 +60,10 @@ describe('<ArbiterRoom> with roles', () => {
       }),
     );
     expect(await within(bot).findByRole('img', { name: 'microphone held muted by a moderator' })).toBeInTheDocument();
+    // then removed: its tile goes, and everyone is told who did it
+    act(() => server.socket.deliver({ action: 'participant_left', participant_id: 'p_bot', reason: 'removed', by: 'p_mod' }));
+    expect(await screen.findByText('bot was removed by a moderator')).toHaveAttribute('role', 'status');
+    expect(screen.queryByRole('group', { name: 'bot' })).toBeNull();
   });
 
   it('says so when this participant is removed, and when it waits in the lobby', async () => {

@@ -4,6 +4,7 @@ import { Chat } from '../components/chat/Chat.js';
 import { GridLayout } from '../components/layout/GridLayout.js';
 import { LobbyPanel } from '../components/moderation/LobbyPanel.js';
 import { ModeratorControls } from '../components/moderation/ModeratorControls.js';
+import { RemovalNotice } from '../components/moderation/RemovalNotice.js';
 import { ParticipantTile } from '../components/participant/ParticipantTile.js';
 import { RoomAudioRenderer } from '../components/participant/RoomAudioRenderer.js';
 import { useConnectionState } from '../hooks/useConnectionState.js';
@@ -22,7 +23,8 @@ export interface VideoConferenceProps extends React.HTMLAttributes<HTMLDivElemen
 
 /**
  * The whole room UI: the participant grid, remote audio, the control bar and the chat;
- * for a moderator, the lobby and each tile's moderation buttons too.
+ * who was removed, for a few seconds; for a moderator, the lobby and each tile's
+ * moderation buttons too.
  * @example
  * ```tsx
  * <ArbiterRoom url={url}><VideoConference chat={false} /></ArbiterRoom>
@@ -45,6 +47,7 @@ export const VideoConference = React.forwardRef<HTMLDivElement, VideoConferenceP
       <div className="arb-conference__main">
         <MediaProblemBanner room={room} />
         <LobbyPanel room={room} />
+        <RemovalNotice room={room} />
         {state === 'connecting' && (
           <p className="arb-status" role="status">
             Joining…
