@@ -74,7 +74,8 @@ async def test_the_page_shows_others_and_itself_held_muted_and_removed(
                 "You were removed from the room. (consultation over)"
             )
             removed = await events.wait_for(
-                lambda e: isinstance(e, ParticipantRemoved), "ParticipantRemoved"
+                lambda e: isinstance(e, ParticipantRemoved) and e.participant.id == alice,
+                "alice's ParticipantRemoved",
             )
             assert isinstance(removed, ParticipantRemoved) and removed.participant.id == alice
         finally:
