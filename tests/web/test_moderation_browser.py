@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser
 
-from arbiter_client import ParticipantRemoved, Room, TrackMuted, TrackSubscribed
+from arbiter_client import ParticipantJoined, ParticipantRemoved, Room, TrackMuted, TrackSubscribed
 from arbiter_protocol import mint_grant
 from arbiter_server.local import LocalStack
-from tests.web.test_browser import STEP, Collector, close_pages
+from tests.web.test_browser import STEP, Collector, assert_video_plays, close_pages
 
 pytestmark = [pytest.mark.scenarios, pytest.mark.timeout(120)]
 
@@ -78,6 +78,44 @@ async def test_the_page_shows_others_and_itself_held_muted_and_removed(
                 "alice's ParticipantRemoved",
             )
             assert isinstance(removed, ParticipantRemoved) and removed.participant.id == alice
+        finally:
+            await events.close()
+            await close_pages(page)
+
+
+async def test_a_viewer_grant_joins_the_page_receiving_only(
+    web_stack: LocalStack, browser: Browser
+) -> None:
+    url = await web_stack.create_room("lecture", private=True)
+    viewer = mint_grant(
+        web_stack.api_key, "lecture", "student-1", name="student", grants=["subscribe"]
+    )
+    lecturer = mint_grant(web_stack.api_key, "lecture", "prof", name="prof")
+    async with Room.join(url, token=lecturer, video_size=(320, 240)) as bot:
+        events = Collector(bot)
+        context = await browser.new_context(viewport={"width": 1280, "height": 720})
+        page = await context.new_page()
+        try:
+            page.on("console", lambda msg: print(f"[viewer console] {msg.type}: {msg.text}"))
+            await page.goto(f"{url}?token={viewer}")
+            await page.locator('.arb-conference[data-state="connected"]').wait_for(
+                timeout=STEP * 1000
+            )
+            # it receives the lecturer's video
+            await assert_video_plays(page, "prof")
+            # and publishes nothing (the SFU would refuse the join): its own tile has no
+            # microphone or camera, and their buttons are disabled
+            own = page.get_by_role("group", name="student (you)")
+            await own.get_by_role("img", name="microphone off").wait_for(timeout=STEP * 1000)
+            await own.get_by_role("img", name="camera off").wait_for(timeout=STEP * 1000)
+            for label in ("Microphone", "Camera"):
+                assert await page.get_by_role("button", name=label, exact=True).is_disabled()
+            joined = await events.wait_for(
+                lambda e: isinstance(e, ParticipantJoined) and e.participant.name == "student",
+                "the viewer joined",
+            )
+            assert isinstance(joined, ParticipantJoined)
+            assert joined.participant.identity == "student-1"
         finally:
             await events.close()
             await close_pages(page)

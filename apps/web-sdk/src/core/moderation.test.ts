@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakePeerConnection, FakeServer, resetFakes } from '../test-utils/fakes.js';
+import { FakePeerConnection, FakeServer, FakeTrack, fakeStream, resetFakes } from '../test-utils/fakes.js';
 import { Room } from './room.js';
 import type { RemovedInfo, WaitingParticipant } from './types.js';
 
@@ -18,6 +18,27 @@ function makeRoom(extra: Partial<ConstructorParameters<typeof Room>[0]> = {}) {
 const channel = () => FakePeerConnection.all[0]!.channels[0]!;
 
 describe('grants and roles', () => {
+  it('joins a viewer grant receiving only: nothing published, the camera let go, unmuting refused', async () => {
+    server.grants = ['subscribe'];
+    const made: FakeTrack[] = [];
+    const getUserMedia = async (c: MediaStreamConstraints) => {
+      const tracks = [c.audio && new FakeTrack('audio'), c.video && new FakeTrack('video')].filter(Boolean) as FakeTrack[];
+      made.push(...tracks);
+      return fakeStream(tracks);
+    };
+    room = new Room({ url: 'http://arbiter.test/rooms/r', token: 'viewer', environment: server.environment(getUserMedia) });
+    await room.connect();
+    expect(room.moderation.canPublish).toBe(false);
+    // a data channel only: no media sections, which the SFU would refuse
+    expect(FakePeerConnection.all[0]!.transceivers).toEqual([]);
+    const offer = server.socket.messages().find((m) => m.action === 'handshake');
+    expect(offer).toMatchObject({ connection: 'producer', tracks: [] });
+    expect(made.map((x) => x.readyState)).toEqual(['ended', 'ended']); // no camera light
+    expect(room.localParticipant).toMatchObject({ audioTrack: null, videoTrack: null, audioEnabled: false });
+    expect(room.mediaProblems).toEqual([]);
+    await expect(room.setCameraEnabled(true)).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
   it('joins with the grant the app minted and knows it moderates', async () => {
     server.grants = ['publish', 'subscribe', 'data', 'screen', 'moderator'];
     room = makeRoom({ token: 'grant-from-the-app' });

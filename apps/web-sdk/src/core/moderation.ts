@@ -33,12 +33,19 @@ export function applyTrackState(
   roster.update(sender, { ...(audio ? { audioLockedBy: by } : { videoLockedBy: by }), ...held });
 }
 
+/** Whether a join response's grants allow publishing media (none given: the defaults do). */
+export function mayPublish(grants: readonly Grant[] | null | undefined): boolean {
+  return grants == null || grants.includes('publish');
+}
+
 /** The moderation part of a {@link Room}. */
 export class Moderation {
   /** Who waits in the lobby (moderators are told). */
   waiting: readonly WaitingParticipant[] = [];
-  /** This participant's grants (from the join response). */
+  /** This participant's grants (from the join response; empty: the default ones). */
   grants: readonly Grant[] = [];
+  /** False for a viewer's grant (no `publish`): the room then receives only. */
+  canPublish = true;
   /** Why this participant's session was ended, once it was. */
   removed: RemovedInfo | null = null;
 

@@ -20,7 +20,7 @@ import {
   type Identified,
   type Quality,
 } from './protocol/index.js';
-import { applyTrackState, Moderation } from './moderation.js';
+import { applyTrackState, mayPublish, Moderation } from './moderation.js';
 import { Producer } from './producer.js';
 import { Roster } from './roster.js';
 import { toRtcIceServers } from './rtc.js';
@@ -137,7 +137,7 @@ export class Room extends Emitter<RoomEvents> {
           new Producer(
             this.env,
             { iceServers: this.iceServers },
-            { audio: this.localAudio, video: this.localVideo },
+            { audio: this.localAudio, video: this.localVideo, media: this.moderation.canPublish },
             { onMessage: (raw) => this.onChannelMessage(raw), onOpen: () => this.announceTrackState(), onFailed },
           ),
         send: (message) => this.session.send(message),
@@ -262,17 +262,19 @@ export class Room extends Emitter<RoomEvents> {
           throw exc;
         },
       );
-      if (this.isClosed()) {
+      const viewer = !mayPublish(join.grants); // a viewer's grant: join receiving only
+      if (this.isClosed() || viewer) {
         media.audio?.stop();
         media.video?.stop();
-        throw this.closedError();
+        if (this.isClosed()) throw this.closedError();
       }
-      this.localAudio = media.audio;
-      this.localVideo = media.video;
-      this.setProblems(media.problems);
-      for (const problem of media.problems) this.emit('error', mediaProblemError(problem));
+      this.localAudio = viewer ? null : media.audio;
+      this.localVideo = viewer ? null : media.video;
+      this.setProblems(viewer ? [] : media.problems);
+      for (const problem of this.problems) this.emit('error', mediaProblemError(problem));
       this.roomIdValue = join.room_id;
       this.moderation.grants = join.grants ?? [];
+      this.moderation.canPublish = !viewer;
       if (join.name) this.name = join.name;
       this.iceServers = toRtcIceServers(join.ice_servers);
       this.roster.localId = join.participant_id;
@@ -280,11 +282,11 @@ export class Room extends Emitter<RoomEvents> {
         id: join.participant_id,
         name: this.name,
         isLocal: true,
-        audioTrack: media.audio,
-        videoTrack: media.video,
+        audioTrack: this.localAudio,
+        videoTrack: this.localVideo,
         tracks: [],
-        audioEnabled: media.audio !== null,
-        videoEnabled: media.video !== null,
+        audioEnabled: this.localAudio !== null,
+        videoEnabled: this.localVideo !== null,
         isSpeaking: false,
       });
       const sfuReady = this.link.waitForSfu();
@@ -510,6 +512,7 @@ export class Room extends Emitter<RoomEvents> {
     if (!local) return false;
     const lockedBy = kind === 'audio' ? local.audioLockedBy : local.videoLockedBy;
     if (enabled && lockedBy) throw new ArbiterError('forbidden', `a moderator holds your ${kind} muted`);
+    if (enabled && !this.moderation.canPublish) throw new ArbiterError('forbidden', 'your grant does not allow publishing');
     let track = kind === 'audio' ? this.localAudio : this.localVideo;
     if (enabled && (!track || track.readyState === 'ended')) {
       const got = await acquireMedia(this.env.getUserMedia, { audio: kind === 'audio', video: kind === 'video' });
