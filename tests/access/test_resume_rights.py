@@ -105,6 +105,7 @@ async def test_a_grant_join_keeps_its_rights_and_no_more_through_refresh_and_res
         viewer, back = await _resume(stack.signaling_url, fresh)
         peers.append(viewer)
         assert (back["action"], back["resumed"]) == ("identified", True)
+        fresh_viewer: str = back["refresh_token"]
         assert back["participant_id"] == view_body["participant_id"]
         # still a viewer: the SFU (which enforces publishing) is told the same grants
         rejoined = await sfu.expect("participant_joined")
@@ -126,6 +127,17 @@ async def test_a_grant_join_keeps_its_rights_and_no_more_through_refresh_and_res
         assert (lock["sender"], lock["by"]) == (
             view_body["participant_id"],
             host_body["participant_id"],
+        )
+        # the lock outlives the viewer's next resume too: the SFU is told it again
+        credential = await _refresh(viewer, fresh_viewer)
+        await viewer.close()
+        back_viewer, again = await _resume(stack.signaling_url, credential)
+        peers.append(back_viewer)
+        assert again["resumed"] is True
+        rejoined = await sfu.expect("participant_joined")
+        assert (rejoined["participant"]["grants"], rejoined["participant"]["locked"]) == (
+            ["subscribe"],
+            ["audio"],
         )
     finally:
         for peer in peers:
