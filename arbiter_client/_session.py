@@ -115,6 +115,7 @@ class Session:
         self._identified: asyncio.Future[Identified] = asyncio.get_running_loop().create_future()
         self._signaling: Signaling | None = None
         self._keepalive: tuple[Signaling, SocketKeepalive, asyncio.Task[None]] | None = None
+        self._fresh: asyncio.Task[None] | None = None
         self._up = asyncio.Event()
         self._closing = False
         self.down = False
@@ -179,7 +180,7 @@ class Session:
         self.participant_id = identified.participant_id or response.participant_id
         self._up.set()
         self._keep_alive(self._signaling, identified.idle_timeout)
-        self._tasks.spawn(self.credential.keep_fresh(self.send), "session-refresh")
+        self._keep_fresh()
         return identified
 
     def _identified_message(self, message: Identified) -> None:
@@ -189,12 +190,20 @@ class Session:
         if self._identified.done():
             return
         if message.waiting:  # in the lobby: the next ``identified`` admits us
-            if self._signaling is not None:  # the socket must stay open meanwhile
+            if self._signaling is not None:  # the socket must stay open meanwhile,
                 self._keep_alive(self._signaling, message.idle_timeout)
+            self._keep_fresh()  # and the credential fresh (a moderator may take long)
             self._on_waiting(message)
             return
         self._on_identified(message)
         set_result(self._identified, message)
+
+    def _keep_fresh(self) -> None:
+        """Renew the refresh credential at its half-life from now on (once a session)."""
+        if self._fresh is None and self.credential is not None:
+            self._fresh = self._tasks.spawn(
+                self.credential.keep_fresh(self.send), "session-refresh"
+            )
 
     def _refreshed(self, message: Refreshed) -> None:
         if self.credential is not None and (ice := self.credential.update(message)):

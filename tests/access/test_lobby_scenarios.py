@@ -7,6 +7,7 @@ Joiners without a grant (and grants that say ``lobby``) wait; the moderator sees
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,7 +89,8 @@ IDLE = 2
 
 
 async def test_a_walk_in_waits_past_the_idle_timeout_and_is_admitted(tmp_path: Path) -> None:
-    async with running_stack(tmp_path, idle_timeout=IDLE) as stack:
+    """Its socket kept alive and its refresh credential renewed (4 s here) while it waits."""
+    async with running_stack(tmp_path, idle_timeout=IDLE, token_ttl=4, refresh_ttl=4) as stack:
         gateway = stack.gateway
         assert gateway is not None
         url = await stack.create_room("late", private=False, lobby=True)
@@ -103,7 +105,7 @@ async def test_a_walk_in_waits_past_the_idle_timeout_and_is_admitted(tmp_path: P
             # the lobby's socket is quiet but for keepalive: let 3 idle timeouts go by,
             # seeing keepalives answered all along (the clients' and the SFU's)
             loop = asyncio.get_running_loop()
-            quiet_from = loop.time()
+            quiet_from, quiet_from_wall = loop.time(), time.time()
             while loop.time() - quiet_from < 3 * IDLE:
                 count = gateway.stats.keepalives
                 await within(
@@ -111,6 +113,11 @@ async def test_a_walk_in_waits_past_the_idle_timeout_and_is_admitted(tmp_path: P
                 )
             assert gateway.stats.closed.get("idle", 0) == 0, gateway.stats.snapshot()
             assert list(host.waiting) == [arrived.participant.id] and not walk_in.done()
+            # its credential (4 s) was renewed meanwhile: it still works past its first life
+            store = stack.store
+            assert store is not None
+            session = store.get_session(arrived.participant.id)
+            assert session is not None and session.refresh_expires_at > quiet_from_wall + 4
             await host.admit(arrived.participant.id)
             guest = await within(walk_in, "the admitted join")
             assert guest.participant_id == arrived.participant.id

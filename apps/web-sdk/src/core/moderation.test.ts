@@ -135,6 +135,28 @@ describe('the lobby', () => {
     vi.useRealTimers();
   });
 
+  it('renews its refresh credential while it waits', async () => {
+    server.lobby = true;
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    const now = Math.floor(Date.now() / 1000);
+    const original = server.fetch.getMockImplementation()!;
+    server.fetch.mockImplementation(async (url: string, init?: RequestInit) => {
+      const body = await (await original(url, init)).json();
+      return new Response(JSON.stringify({ ...body, refresh_expires_at: now + 100 }), { status: 200 });
+    });
+    room = makeRoom();
+    const connected = room.connect();
+    await vi.waitFor(() => expect(room.connectionState).toBe('waiting'));
+    await vi.advanceTimersByTimeAsync(51_000); // half of the credential's life
+    expect(server.socket.messages().filter((m) => m.action === 'refresh')).toEqual([
+      { action: 'refresh', refresh_token: 'p_local1.cmVmcmVzaA' },
+    ]);
+    server.lobby = false;
+    server.socket.deliver({ action: 'identified', room_id: 'r', role: 'participant', sfu_ready: true, participant_id: 'p_local1' });
+    await connected;
+    vi.useRealTimers();
+  });
+
   it('ends as denied when a moderator refuses it', async () => {
     server.lobby = true;
     room = makeRoom();

@@ -166,7 +166,8 @@ export class Session {
    * Open the WebSocket and identify with the join token. Resolves with `identified`
    * (after `onIdentified` ran, before any later message is handled). From then on the
    * socket is kept alive and replaced when it closes, as `handlers` allow. In a lobby,
-   * `handlers.onWaiting` is called first (the socket is kept alive meanwhile) and the
+   * `handlers.onWaiting` is called first (the socket is kept alive and the refresh
+   * credential renewed meanwhile) and the
    * promise waits for the `identified` that admits this participant; messages routed
    * meanwhile (`removed`) are dispatched.
    */
@@ -192,9 +193,11 @@ export class Session {
         if (!message) return;
         if (!identified) {
           if (message.action === 'identified' && message.waiting) {
-            // in the lobby: the next `identified` admits us; the socket must stay open meanwhile
+            // in the lobby: the next `identified` admits us; the socket must stay open and the
+            // credential fresh meanwhile (a moderator may take longer than either lasts)
             if (message.idle_timeout) this.idleTimeout = message.idle_timeout;
             this.keepAlive();
+            this.scheduleRefresh();
             handlers.onWaiting?.(message);
             return;
           }
