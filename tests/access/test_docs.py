@@ -97,8 +97,11 @@ def _stripped(text: str) -> list[str]:
 
 def test_the_guide_shows_lines_of_the_example_backend() -> None:
     example = _stripped((ROOT / "examples" / "app_backend.py").read_text(encoding="utf-8"))
-    shown = to_run("docs/embedding.md", "python")
+    *shown, complete = to_run("docs/embedding.md", "python")
     assert len(shown) == 6
+    # the guide ends with the whole example, exactly
+    source = (ROOT / "examples" / "app_backend.py").read_text(encoding="utf-8")
+    assert complete.text.rstrip("\n") == source.rstrip("\n")
     for block in shown:
         lines = _stripped(block.text)
         starts = [i for i, line in enumerate(example) if line == lines[0]]
