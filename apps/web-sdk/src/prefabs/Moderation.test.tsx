@@ -66,6 +66,30 @@ describe('<ArbiterRoom> with roles', () => {
     expect(screen.queryByRole('group', { name: 'bot' })).toBeNull();
   });
 
+  it('disables the microphone button while a moderator holds it muted', async () => {
+    render(<ArbiterRoom url={URL} name="Ada" environment={server.environment()} />);
+    await whenConnected();
+    const mic = screen.getByRole('button', { name: 'Microphone' });
+    expect(mic).toBeEnabled();
+    const hold = (by: string | null) =>
+      act(() =>
+        FakePeerConnection.all[0]!.channels[0]!.deliver({ action: 'track_state', kind: 'audio', muted: true, sender: 'p_local1', by }),
+      );
+    hold('p_mod');
+    await waitFor(() => expect(mic).toBeDisabled());
+    expect(screen.getByRole('button', { name: 'Camera' })).toBeEnabled();
+    hold(null); // let go: the participant may turn it on again
+    await waitFor(() => expect(mic).toBeEnabled());
+  });
+
+  it('disables both media buttons for a viewer grant', async () => {
+    server.grants = ['subscribe'];
+    render(<ArbiterRoom url={URL} token="viewer" environment={server.environment()} />);
+    await whenConnected();
+    expect(screen.getByRole('button', { name: 'Microphone' })).toBeDisabled();
+    expect(screen.getByRole('button', { name: 'Camera' })).toBeDisabled();
+  });
+
   it('says so when this participant is removed, and when it waits in the lobby', async () => {
     render(<ArbiterRoom url={URL} name="Ada" environment={server.environment()} />);
     await whenConnected();
