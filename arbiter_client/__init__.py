@@ -30,16 +30,21 @@ from ._events import (
     EventType,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantRemoved,
+    ParticipantUpdated,
+    ParticipantWaiting,
     TrackMuted,
     TrackSubscribed,
     TrackUnsubscribed,
 )
 from ._exceptions import (
+    AdmissionDenied,
     ArbiterError,
     ConnectionLost,
     DeviceNotFound,
     JoinTimeout,
     MediaSourceError,
+    MutedByModerator,
     NotPublishing,
     ProtocolMismatch,
     RoomClosed,
@@ -61,7 +66,7 @@ from ._media import (
     color_for_name,
 )
 from ._notebook import RoomView
-from ._participant import LocalParticipant, RemoteParticipant, TrackKind
+from ._participant import LocalParticipant, RemoteParticipant, TrackKind, WaitingParticipant
 from ._player import AudioPlayer
 from ._recorder import Recorder
 from ._room import JoinContext, Publish, Room, RoomState
@@ -72,6 +77,7 @@ from ._track import RemoteTrack
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "AdmissionDenied",
     "ArbiterError",
     "Attachment",
     "AudioPlayer",
@@ -96,10 +102,14 @@ __all__ = [
     "LocalTrack",
     "MediaSource",
     "MediaSourceError",
+    "MutedByModerator",
     "NotPublishing",
     "NumpyVideoTrack",
     "ParticipantJoined",
     "ParticipantLeft",
+    "ParticipantRemoved",
+    "ParticipantUpdated",
+    "ParticipantWaiting",
     "ProtocolMismatch",
     "Publish",
     "Recorder",
@@ -122,6 +132,7 @@ __all__ = [
     "TrackSubscribed",
     "TrackUnsubscribed",
     "Unauthorized",
+    "WaitingParticipant",
     "__version__",
     "color_for_name",
 ]

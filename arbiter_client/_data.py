@@ -53,13 +53,21 @@ def data_message(
 class DataReader:
     """Reads the producer's data channel: ``data`` (and chat), ``track_state``, ``error``.
 
-    Each becomes an event for ``emit``; mute states go to the ``roster``.
+    Each becomes an event for ``emit``; mute states go to the ``roster``, except this
+    client's own (a moderator's lock), which go to ``on_own_state``.
     """
 
-    def __init__(self, emit: Callable[[Event], None], roster: Roster, log: RoomLog) -> None:
+    def __init__(
+        self,
+        emit: Callable[[Event], None],
+        roster: Roster,
+        log: RoomLog,
+        on_own_state: Callable[[TrackState], None] = lambda _: None,
+    ) -> None:
         self._emit = emit
         self._roster = roster
         self._log = log
+        self._on_own_state = on_own_state
 
     def __call__(self, raw: str | bytes) -> None:
         try:
@@ -74,7 +82,10 @@ class DataReader:
             )
             return
         if isinstance(message, TrackState):
-            self._roster.track_state(message)
+            if message.sender is not None and message.sender == self._roster.local_id:
+                self._on_own_state(message)
+            else:
+                self._roster.track_state(message)
             return
         assert isinstance(message, DataMessage)
         data: str | bytes = message.data

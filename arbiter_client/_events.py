@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
 from typing import ClassVar, Literal
 
-from ._participant import RemoteParticipant, TrackKind
+from ._participant import LocalParticipant, RemoteParticipant, TrackKind, WaitingParticipant
 from ._track import RemoteTrack
 
 __all__ = [
@@ -31,6 +31,9 @@ __all__ = [
     "EventType",
     "ParticipantJoined",
     "ParticipantLeft",
+    "ParticipantRemoved",
+    "ParticipantUpdated",
+    "ParticipantWaiting",
     "TrackMuted",
     "TrackSubscribed",
     "TrackUnsubscribed",
@@ -49,6 +52,9 @@ EventType = Literal[
     "track_muted",
     "connection_state_changed",
     "chat_message",
+    "participant_removed",
+    "participant_waiting",
+    "participant_updated",
 ]
 "The name of each event, as used by ``room.on``."
 
@@ -70,7 +76,36 @@ class ParticipantLeft:
     participant: RemoteParticipant
     "Who left."
     reason: str
-    "Why: ``left``, ``disconnected``, ``ice_failed`` ..."
+    "Why: ``left``, ``disconnected``, ``session_expired``, ``removed``, ``room_ended`` ..."
+
+
+@dataclass(frozen=True)
+class ParticipantRemoved:
+    """A moderator (or the app) removed a participant; its ``ParticipantLeft`` follows."""
+
+    type: ClassVar[EventType] = "participant_removed"
+    participant: RemoteParticipant
+    "Who was removed."
+    by: str | None
+    "The moderator's participant id, or ``app`` (the app's backend)."
+
+
+@dataclass(frozen=True)
+class ParticipantWaiting:
+    """Someone entered the room's lobby (moderators only; see ``room.waiting``)."""
+
+    type: ClassVar[EventType] = "participant_waiting"
+    participant: WaitingParticipant
+    "Who waits: ``room.admit(participant.id)`` or ``room.deny(participant.id)``."
+
+
+@dataclass(frozen=True)
+class ParticipantUpdated:
+    """A participant's app data (``metadata``) changed."""
+
+    type: ClassVar[EventType] = "participant_updated"
+    participant: RemoteParticipant
+    "The participant, with its new ``metadata``."
 
 
 @dataclass(frozen=True)
@@ -133,7 +168,12 @@ class Disconnected:
 
     type: ClassVar[EventType] = "disconnected"
     reason: str
-    "``left`` after ``room.leave()``; otherwise why the connection was lost."
+    """``left`` after ``room.leave()``; ``removed``, ``room_ended`` (a moderator or the app
+    did it); ``session_expired``; otherwise why the connection was lost."""
+    by: str | None = None
+    "For ``removed`` and ``room_ended``: the moderator's participant id, or ``app``."
+    message: str | None = None
+    "For ``removed`` and ``room_ended``: the reason the moderator gave, if any."
 
 
 ConnectionState = Literal["connecting", "connected", "reconnecting", "reconnected", "disconnected"]
@@ -142,15 +182,22 @@ ConnectionState = Literal["connecting", "connected", "reconnecting", "reconnecte
 
 @dataclass(frozen=True)
 class TrackMuted:
-    """A participant muted or unmuted its audio or video (from its ``track_state``)."""
+    """A participant muted or unmuted its audio or video, or a moderator holds it muted.
+
+    ``by`` is set while a moderator holds the track muted; a lock lifted comes as
+    ``muted=True`` with ``by=None`` (the participant may unmute again). When this client's
+    own track is locked, ``participant`` is the :class:`LocalParticipant`.
+    """
 
     type: ClassVar[EventType] = "track_muted"
-    participant: RemoteParticipant
+    participant: RemoteParticipant | LocalParticipant
     "Whose track."
     kind: TrackKind
     "``audio`` or ``video``."
     muted: bool
     "The new state: ``True`` when muted."
+    by: str | None = None
+    "Who holds it muted: a moderator's participant id, or ``app``; None: its own choice."
 
 
 @dataclass(frozen=True)
@@ -192,6 +239,9 @@ Event = (
     | TrackMuted
     | ConnectionStateChanged
     | ChatMessage
+    | ParticipantRemoved
+    | ParticipantWaiting
+    | ParticipantUpdated
 )
 "Any room event."
 
@@ -209,6 +259,9 @@ EVENTS: Mapping[str, type[Event]] = MappingProxyType(
             TrackMuted,
             ConnectionStateChanged,
             ChatMessage,
+            ParticipantRemoved,
+            ParticipantWaiting,
+            ParticipantUpdated,
         )
     }
 )

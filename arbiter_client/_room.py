@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterable, Callable, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
 from aiortc import MediaStreamTrack
 
@@ -25,13 +25,14 @@ from arbiter_protocol import (
 )
 from arbiter_rtc import IceTransportPolicy
 
-from . import _events as ev
 from ._attachment import Attachment
+from ._callbacks import Callbacks
 from ._connection import RoomConnection, RoomState
 from ._data import data_message
-from ._events import ConnectionState, EventStream, EventType
-from ._exceptions import ArbiterError, JoinTimeout, NotPublishing, RoomClosed
+from ._events import ConnectionState, EventStream
+from ._exceptions import ArbiterError, JoinTimeout, MutedByModerator, NotPublishing, RoomClosed
 from ._media import MediaSource
+from ._moderator import Moderator
 from ._participant import LocalParticipant, RemoteParticipant, TrackKind
 from ._player import AudioPlayer
 from ._publish import LocalMedia, Publish, make_source
@@ -69,7 +70,7 @@ class JoinContext:
             await self._room.leave()
 
 
-class Room:
+class Room(Callbacks, Moderator):
     """A connection to one Arbiter room. Make one with :meth:`Room.join`.
 
     ```python
@@ -100,6 +101,7 @@ class Room:
         reconnect_timeout: float = 30.0,
         ice_transport_policy: IceTransportPolicy = "all",
         grants: Sequence[Grant] | None = None,
+        token: str | None = None,
     ) -> None:
         """Internal: use :meth:`Room.join`."""
         self._c = RoomConnection(
@@ -110,6 +112,7 @@ class Room:
             reconnect_timeout=reconnect_timeout,
             ice_transport_policy=ice_transport_policy,
             grants=grants,
+            grant=token,
         )
 
     # ------------------------------------------------------------------ joining
@@ -129,6 +132,9 @@ class Room:
         reconnect_timeout: float = 30.0,
         ice_transport_policy: IceTransportPolicy = "all",
         grants: Sequence[Grant] | None = None,
+        token: str | None = None,
+        on_waiting: Callable[[], object] | None = None,
+        lobby_timeout: float | None = 600.0,
     ) -> JoinContext:
         """Join the room at ``url`` (e.g. ``http://127.0.0.1:8080/rooms/demo``).
 
@@ -156,10 +162,17 @@ class Room:
           TURN); ``"all"`` (default) lets ICE pick.
         * **grants** - ask for fewer permissions than all, e.g. ``["subscribe"]`` to join
           as a viewer; the SFU enforces what the token allows.
+        * **token** - a join grant minted by the app's backend (``arbiter_admin``): needed
+          for a private room; it decides the identity, name, grants (``moderator``
+          included) and metadata (``name`` is then ignored).
+        * **on_waiting** - called once if the room puts this client in its lobby; the join
+          then waits (up to **lobby_timeout** seconds, ``None``: for ever, not counted in
+          ``timeout``) for a moderator to admit it, or raises :class:`AdmissionDenied`.
 
-        **Raises:** ``RoomNotFound``, ``Unauthorized``, ``RoomFull``, ``JoinTimeout``,
-        ``ConnectionLost``, ``ProtocolMismatch``, ``ServerError``, ``MediaSourceError`` (all
-        :class:`ArbiterError`); ``ValueError`` for bad arguments.
+        **Raises:** ``RoomNotFound``, ``Unauthorized`` (a private room without a grant, an
+        expired or altered grant, one for another room), ``RoomFull``, ``JoinTimeout``,
+        ``AdmissionDenied``, ``ConnectionLost``, ``ProtocolMismatch``, ``ServerError``,
+        ``MediaSourceError`` (all :class:`ArbiterError`); ``ValueError`` for bad arguments.
         """
 
         def run() -> Generator[Any, None, Room]:
@@ -176,6 +189,9 @@ class Room:
                     reconnect_timeout=reconnect_timeout,
                     ice_transport_policy=ice_transport_policy,
                     grants=grants,
+                    token=token,
+                    on_waiting=on_waiting,
+                    lobby_timeout=lobby_timeout,
                 ).__await__()
             )
 
@@ -196,6 +212,9 @@ class Room:
         reconnect_timeout: float = 30.0,
         ice_transport_policy: IceTransportPolicy = "all",
         grants: Sequence[Grant] | None = None,
+        token: str | None = None,
+        on_waiting: Callable[[], object] | None = None,
+        lobby_timeout: float | None = 600.0,
     ) -> Room:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
@@ -213,14 +232,33 @@ class Room:
             reconnect_timeout=reconnect_timeout,
             ice_transport_policy=ice_transport_policy,
             grants=grants,
+            token=token,
         )
+        loop = asyncio.get_running_loop()
         try:
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(timeout) as deadline:
+
+                    def waiting(now_waiting: bool) -> None:
+                        # time in the lobby is the lobby's, not the join's
+                        if now_waiting:
+                            until = None if lobby_timeout is None else loop.time() + lobby_timeout
+                            deadline.reschedule(until)
+                            if on_waiting is not None:
+                                on_waiting()
+                        else:
+                            deadline.reschedule(loop.time() + timeout)
+
+                    room._c.on_waiting = waiting
                     await room._c.connect()
             except TimeoutError as exc:
                 if isinstance(exc, ArbiterError):
                     raise
+                if room._c.waiting:
+                    raise JoinTimeout(
+                        f"no moderator admitted this client to {room._c.url} "
+                        f"within {lobby_timeout:g} s"
+                    ) from None
                 raise JoinTimeout(
                     f"joining {room._c.url} took longer than {timeout:g} s "
                     f"(waiting for {room._c.progress.step})"
@@ -276,71 +314,6 @@ class Room:
         delivered to the next stream opened. The stream ends after :class:`Disconnected`.
         """
         return self._c.hub.stream(maxsize)
-
-    @overload
-    def on(
-        self,
-        event: Literal["participant_joined"],
-        callback: Callable[[ev.ParticipantJoined], object],
-    ) -> None: ...
-    @overload
-    def on(
-        self, event: Literal["participant_left"], callback: Callable[[ev.ParticipantLeft], object]
-    ) -> None: ...
-    @overload
-    def on(
-        self, event: Literal["track_subscribed"], callback: Callable[[ev.TrackSubscribed], object]
-    ) -> None: ...
-    @overload
-    def on(
-        self,
-        event: Literal["track_unsubscribed"],
-        callback: Callable[[ev.TrackUnsubscribed], object],
-    ) -> None: ...
-    @overload
-    def on(
-        self, event: Literal["data_received"], callback: Callable[[ev.DataReceived], object]
-    ) -> None: ...
-    @overload
-    def on(
-        self, event: Literal["error_received"], callback: Callable[[ev.ErrorReceived], object]
-    ) -> None: ...
-    @overload
-    def on(
-        self, event: Literal["disconnected"], callback: Callable[[ev.Disconnected], object]
-    ) -> None: ...
-    @overload
-    def on(
-        self, event: Literal["track_muted"], callback: Callable[[ev.TrackMuted], object]
-    ) -> None: ...
-    @overload
-    def on(
-        self,
-        event: Literal["connection_state_changed"],
-        callback: Callable[[ev.ConnectionStateChanged], object],
-    ) -> None: ...
-    @overload
-    def on(
-        self, event: Literal["chat_message"], callback: Callable[[ev.ChatMessage], object]
-    ) -> None: ...
-    def on(self, event: EventType, callback: Callable[[Any], object]) -> None:
-        """Call ``callback(event)`` for every event of one type, in registration order.
-
-        Event types and the dataclass each callback gets: ``participant_joined``
-        (:class:`ParticipantJoined`), ``participant_left`` (:class:`ParticipantLeft`),
-        ``track_subscribed`` (:class:`TrackSubscribed`), ``track_unsubscribed``
-        (:class:`TrackUnsubscribed`), ``data_received`` (:class:`DataReceived`),
-        ``error_received`` (:class:`ErrorReceived`), ``disconnected``
-        (:class:`Disconnected`), ``track_muted`` (:class:`TrackMuted`),
-        ``connection_state_changed`` (:class:`ConnectionStateChanged`), ``chat_message``
-        (:class:`ChatMessage`). Callbacks must be plain functions: for async work,
-        start a task from the callback. An exception in a callback is logged and ignored.
-        """
-        self._c.hub.on(event, callback)
-
-    def off(self, event: EventType, callback: Callable[[Any], object]) -> None:
-        """Remove a callback registered with :meth:`on` (a no-op if it is not registered)."""
-        self._c.hub.off(event, callback)
 
     async def send(
         self,
@@ -408,6 +381,11 @@ class Room:
         track = self._c.media.track(kind)
         if track is None:
             raise NotPublishing(f"this room publishes no {kind}")
+        local = self._c.local
+        if enabled and local is not None and kind in local.locked:
+            raise MutedByModerator(
+                f"a moderator ({local.locked[kind]}) holds your {kind} muted", code="forbidden"
+            )
         track.set_muted(not enabled)
         producer = self._c.producer("announce the mute state")
         producer.send(encode_message(TrackState(kind=kind, muted=not enabled)))

@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 from aiortc import MediaStreamTrack
 
-from arbiter_protocol import Subscription, TrackInfo, TrackState
+from arbiter_protocol import ParticipantInfo, Subscription, TrackInfo, TrackState
 from arbiter_rtc import TaskSet
 
 from . import _events as ev
@@ -32,7 +32,7 @@ class Roster:
         self._tasks = tasks
         self._log = log
         self._participants: dict[str, RemoteParticipant] = {}
-        self._early_states: dict[str, dict[TrackKind, bool]] = {}
+        self._early_states: dict[str, dict[TrackKind, TrackState]] = {}
         self.subscriptions: dict[tuple[str, str | None], Subscription] = {}
         """(participant id, track id or ``None``) -> what this client asked for there, with
         the quality in force (kept to tell a new SFU)."""
@@ -48,18 +48,36 @@ class Roster:
         """The participant ``participant_id``, if present."""
         return self._participants.get(participant_id)
 
-    def joined(self, participant_id: str, name: str) -> None:
-        """A participant is present (joined, or known from ``identified``); renames a known one."""
+    def joined(self, participant_id: str, name: str, info: ParticipantInfo | None = None) -> None:
+        """A participant is present (joined, or known from ``identified``); renames a known one.
+
+        ``info`` (from signaling) brings its identity and metadata.
+        """
         if participant_id == self.local_id:
             return
         participant = self._participants.get(participant_id)
         if participant is not None:
             participant._name = name
+            if info is not None:
+                participant._identity, participant._metadata = info.identity, info.metadata
             return
-        participant = RemoteParticipant(participant_id, name)
-        participant._muted.update(self._early_states.pop(participant_id, {}))
+        participant = RemoteParticipant(
+            participant_id,
+            name,
+            identity=info.identity if info is not None else None,
+            metadata=info.metadata if info is not None else None,
+        )
+        for state in self._early_states.pop(participant_id, {}).values():
+            _apply(participant, state)
         self._participants[participant_id] = participant
         self._emit(ev.ParticipantJoined(participant))
+
+    def updated(self, info: ParticipantInfo) -> None:
+        """A participant's app data changed (``participant_updated``)."""
+        participant = self._participants.get(info.id)
+        if participant is not None:
+            participant._metadata = info.metadata
+            self._emit(ev.ParticipantUpdated(participant))
 
     def left(self, participant_id: str, reason: str) -> None:
         """A participant is gone (its tracks are unsubscribed first)."""
@@ -139,9 +157,24 @@ class Roster:
             return
         participant = self._participants.get(message.sender)
         if participant is None:  # the data channel overtook participant_joined
-            self._early_states.setdefault(message.sender, {})[message.kind] = message.muted
+            self._early_states.setdefault(message.sender, {})[message.kind] = message
             return
-        if participant._muted[message.kind] == message.muted:
-            return
-        participant._muted[message.kind] = message.muted
-        self._emit(ev.TrackMuted(participant=participant, kind=message.kind, muted=message.muted))
+        if _apply(participant, message):
+            self._emit(
+                ev.TrackMuted(
+                    participant=participant, kind=message.kind, muted=message.muted, by=message.by
+                )
+            )
+
+
+def _apply(participant: RemoteParticipant, state: TrackState) -> bool:
+    """Take a ``track_state`` (a moderator's lock with ``by``); True if anything changed."""
+    kind = state.kind
+    if participant._muted[kind] == state.muted and participant._locked.get(kind) == state.by:
+        return False
+    participant._muted[kind] = state.muted
+    if state.by is None:
+        participant._locked.pop(kind, None)
+    else:
+        participant._locked[kind] = state.by
+    return True

@@ -17,14 +17,18 @@ from typing import Any, ClassVar, Literal, TypeVar, get_args
 from ._codec import from_dict, to_dict
 from ._json import decode_json
 from .errors import ErrorCode, ProtocolError
+from .roles import ALL_GRANTS, BY_APP, DEFAULT_GRANTS, MAX_METADATA, Grant, MediaKind
 from .sdp import MAX_SDP, check_sdp, sdp_json_size
 
 __all__ = [
     "ACTIONS",
     "ALL_GRANTS",
+    "BY_APP",
     "CHAT_TOPIC",
+    "DEFAULT_GRANTS",
     "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
+    "MAX_METADATA",
     "PROTOCOL_VERSION",
     "QUALITIES",
     "TRACK_SOURCES",
@@ -41,6 +45,7 @@ __all__ = [
     "KeepaliveAck",
     "Layers",
     "Leave",
+    "MediaKind",
     "Message",
     "ParticipantInfo",
     "ParticipantJoined",
@@ -62,6 +67,7 @@ __all__ = [
     "message_from_dict",
     "parse_message",
     "peek_action",
+    "register_messages",
     "sdp_json_size",
 ]
 
@@ -94,11 +100,8 @@ def is_valid_id(value: str) -> bool:
 
 
 _ID = {"max_len": 64, "min_len": 1}
-
-Grant = Literal["publish", "subscribe", "data"]
-"One permission in a join token: send media, receive media, send data messages."
-ALL_GRANTS: tuple[Grant, ...] = ("publish", "subscribe", "data")
-"Every grant; a join token has these unless the joiner asked for fewer."
+ID_FIELD = _ID
+"Field metadata of an id (1-64 bytes), for the other modules of this package."
 
 TrackSource = Literal["camera", "microphone", "screen", "screen_audio", "unknown"]
 "Where a published track comes from."
@@ -149,8 +152,15 @@ class ParticipantInfo:
     "Participant id, unique within the room."
     name: str = field(metadata={"max_len": MAX_NAME})
     "Display name chosen at join."
-    grants: list[Grant] | None = field(default=None, metadata={"max_items": 3})
-    "What the participant may do (``None``: everything); the SFU enforces it."
+    grants: list[Grant] | None = field(default=None, metadata={"max_items": 5})
+    "What the participant may do (``None``: the default grants); the SFU enforces it."
+    identity: str | None = field(default=None, metadata=_ID)
+    "The app's own id for this user, from the grant the app minted (none for a plain join)."
+    metadata: str | None = field(default=None, metadata={"max_len": MAX_METADATA})
+    "The app's data about this participant (from its grant, or set by the server API)."
+    locked: list[MediaKind] | None = field(default=None, metadata={"max_items": 2})
+    """Kinds a moderator muted: the SFU forwards none of them and the participant cannot
+    unmute them until a moderator lifts the lock."""
 
 
 @dataclass
@@ -303,6 +313,10 @@ class Identified(Message):
     "Unix time the session ends (``session_expired``); none for an SFU."
     ice_servers: list[IceServer] | None = field(default=None, metadata={"max_items": 8})
     "STUN/TURN servers with fresh credentials (on resume)."
+    waiting: bool | None = None
+    """True: the participant waits in the room's lobby (``participants`` is empty, nobody
+    was told). A second ``identified`` (``waiting`` false) admits it; ``removed`` with
+    reason ``denied`` refuses it."""
     idle_timeout: int | None = field(default=None, metadata={"min": 1})
     """Seconds without a message from this connection after which the server closes it
     (API Gateway: 600); send ``keepalive`` every :func:`~arbiter_protocol.keepalive_interval`."""
@@ -395,7 +409,9 @@ class ParticipantLeft(Message):
     participant_id: str = field(metadata=_ID)
     "Who left."
     reason: str = field(default="left", metadata={"max_len": 64})
-    "Why: ``left``, ``disconnected``, ``ice_failed`` ..."
+    "Why: ``left``, ``disconnected``, ``session_expired``, ``removed``, ``room_ended`` ..."
+    by: str | None = field(default=None, metadata=_ID)
+    "Who removed it (reason ``removed``): a moderator's participant id, or ``app``."
 
 
 @dataclass
@@ -445,12 +461,15 @@ class TrackState(Message):
     """
 
     action: ClassVar[str] = "track_state"
-    kind: Literal["audio", "video"]
+    kind: MediaKind
     "Which track."
     muted: bool
     "True when the track is muted (no media flows, or only black/silence)."
     sender: str | None = field(default=None, metadata=_ID)
     "The participant whose track it is (stamped by the SFU)."
+    by: str | None = field(default=None, metadata=_ID)
+    """Set while a moderator holds the track muted (a moderator's participant id, or
+    ``app``); none when the state is the participant's own. Only signaling sets it."""
 
 
 @dataclass
@@ -518,7 +537,12 @@ _MESSAGES: tuple[type[Message], ...] = (
 )
 
 ACTIONS: dict[str, type[Message]] = {m.action: m for m in _MESSAGES}
-"Every known action and its message class."
+"Every known action and its message class (:func:`register_messages` adds more)."
+
+
+def register_messages(*classes: type[Message]) -> None:
+    """Add message classes defined in other modules of this package to :data:`ACTIONS`."""
+    ACTIONS.update({cls.action: cls for cls in classes if ACTIONS.get(cls.action, cls) is cls})
 
 
 def parse_message(raw: str | bytes, allowed: frozenset[str] | None = None) -> Message:

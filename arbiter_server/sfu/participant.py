@@ -71,6 +71,9 @@ class Participant:
     subscriptions: Subscriptions = field(default_factory=Subscriptions)
     """What it asked to receive (``subscription`` messages), by publisher and track. Kept
     for consumers made later (a producer that publishes again, a re-offer)."""
+    locked: dict[str, str] = field(default_factory=dict)
+    """Kinds a moderator holds muted -> who (a moderator's participant id, or ``app``): the
+    SFU forwards none of them and refuses the participant's own unmute."""
     data_limit: RateLimiter = field(default_factory=lambda: RateLimiter(200, 10.0))
     "Its data-channel messages (``data``, ``track_state``, ``subscription``), per producer."
 

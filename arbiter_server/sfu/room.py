@@ -23,10 +23,12 @@ from arbiter_protocol import (
     ParticipantLeft,
     SessionDescription,
     TrackInfo,
+    TrackState,
     encode_message,
 )
 from arbiter_rtc import TaskSet, rtc_configuration
 
+from . import moderation
 from .codecs import codec_key
 from .consumer import Consumer
 from .forwarder import TrackForwarder
@@ -130,6 +132,10 @@ class Room:
             Handshake.action: _typed(Handshake, self._on_handshake),
         }
         self._relay = DataRelay(room_id, self._participants)
+        self._locks = moderation.TrackLocks(
+            room_id, self._participants, self._tracks, self._lock, self._relay.deliver
+        )
+        self._handlers[TrackState.action] = _typed(TrackState, self._locks.on_lock)
 
     # -- public API -------------------------------------------------------------------
 
@@ -222,9 +228,10 @@ class Room:
         logger.info("room %s: identified; %d participant(s)", self.room_id, len(present))
 
     def _new_participant(self, info: ParticipantInfo) -> Participant:
-        return Participant(
+        participant = Participant(
             info.id, info.name, grants=_grants(info), data_limit=RateLimiter(*self._data_rate)
         )
+        return moderation.learn_locks(participant, info)
 
     async def _on_participant_joined(self, message: ParticipantJoined) -> None:
         info = message.participant
@@ -256,12 +263,14 @@ class Room:
                 await self._remove(participant)
         logger.info("room %s: %s left (%s)", self.room_id, message.participant_id, message.reason)
 
-    async def _reject(self, participant_id: str, problem: str) -> None:
-        """Log a refused handshake and tell its sender why, through signaling."""
+    async def _reject(self, participant_id: str, problem: str, forbidden: bool = False) -> None:
+        """Log a refused handshake and tell its sender why (``forbidden``: its grant does
+        not allow it), through signaling."""
         logger.warning("room %s: %s: %s", self.room_id, participant_id, problem)
+        code = ErrorCode.FORBIDDEN if forbidden else ErrorCode.INVALID_MESSAGE
         await self._send(
             Error(
-                code=ErrorCode.INVALID_MESSAGE.value,
+                code=code.value,
                 message=problem,
                 ref=Handshake.action,
                 participant_id=participant_id,
@@ -333,7 +342,10 @@ class Room:
         self, participant: Participant, offer: SessionDescription, tracks: Sequence[TrackInfo]
     ) -> None:
         if not participant.may("publish") and _offers_media(offer.sdp):
-            await self._reject(participant.id, "your token does not allow publishing media")
+            await self._reject(participant.id, "your token does not allow publishing media", True)
+            return
+        if not participant.may("screen") and any(t.source.startswith("screen") for t in tracks):
+            await self._reject(participant.id, "your grant does not allow sharing a screen", True)
             return
         previous = participant.producer
         producer = Producer(
@@ -391,6 +403,7 @@ class Room:
         for key, forwarder in list(self._tracks.items()):
             if key[0] == participant.id and key not in published:
                 self._end_track(forwarder)
+        self._locks.apply(participant)
         self._start_ticking()
         logger.info(
             "room %s: %s publishes %s",

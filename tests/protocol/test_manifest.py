@@ -38,6 +38,10 @@ def test_the_manifest_covers_every_action_code_and_body() -> None:
         "data",
         "track_state",
         "subscription",
+        "moderate",
+        "removed",
+        "lobby",
+        "participant_updated",
         "layers",
     }
     assert len(data["error_codes"]) == 20

@@ -154,6 +154,7 @@ class ChatPanel(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lines: list[tuple[str, str]] = []
+        self.notes: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield RichLog(id="chat-log", wrap=True, markup=True)
@@ -166,7 +167,8 @@ class ChatPanel(Vertical):
         self.query_one(RichLog).write(f"[b {colour}]{escape(name)}[/]: {escape(text)}")
 
     def note(self, text: str) -> None:
-        """Show a line about the room (joins, leaves)."""
+        """Show a line about the room (joins, leaves, moderation)."""
+        self.notes.append(text)
         self.query_one(RichLog).write(f"[dim]{escape(text)}[/]")
 
     @on(Input.Submitted, "#chat-input")

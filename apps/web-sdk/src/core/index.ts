@@ -16,6 +16,7 @@ export {
   type MediaProblem,
 } from './media.js';
 export { gridLayout, isSpeaking } from './layout.js';
+export { Moderation } from './moderation.js';
 export {
   CHAT_TOPIC,
   normaliseRoomUrl,
@@ -26,8 +27,10 @@ export {
   type ConnectionState,
   type Participant,
   type ReceivedData,
+  type RemovedInfo,
   type RoomEnvironment,
   type RoomEvents,
   type RoomOptions,
   type TrackEvent,
+  type WaitingParticipant,
 } from './room.js';

@@ -66,8 +66,8 @@ describe('Room.connect', () => {
     room = makeRoom({ video: false });
     await room.connect();
     expect(producer().channels[0]!.messages()).toEqual([
-      { action: 'track_state', kind: 'audio', muted: false, sender: null },
-      { action: 'track_state', kind: 'video', muted: true, sender: null },
+      { action: 'track_state', kind: 'audio', muted: false, sender: null, by: null },
+      { action: 'track_state', kind: 'video', muted: true, sender: null, by: null },
     ]);
   });
 
@@ -276,7 +276,7 @@ describe('a connected room', () => {
     await room.setMicrophoneEnabled(false);
     expect(room.localParticipant!.audioEnabled).toBe(false);
     expect((room.localParticipant!.audioTrack as unknown as FakeTrack).enabled).toBe(false);
-    expect(channel.messages()).toEqual([{ action: 'track_state', kind: 'audio', muted: true, sender: null }]);
+    expect(channel.messages()).toEqual([{ action: 'track_state', kind: 'audio', muted: true, sender: null, by: null }]);
   });
 
   it('leaves: sends leave, closes every connection and stops the devices', async () => {

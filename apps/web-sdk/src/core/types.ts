@@ -7,12 +7,40 @@ import type { GetUserMedia, MediaProblem } from './media.js';
 import type { TrackSource } from './protocol/index.js';
 
 /**
- * Where a room is in its life. `reconnecting`: joined, and the signaling socket or the
- * media is being got back (nobody else sees it leave meanwhile); then `connected` again,
- * or `failed` when that takes longer than the reconnect budget.
+ * Where a room is in its life. `waiting`: in the room's lobby until a moderator admits
+ * this participant; `reconnecting`: joined, and the signaling socket or the media is being
+ * got back (nobody else sees it leave meanwhile); then `connected` again, or `failed` when
+ * that takes longer than the reconnect budget; `removed`: a moderator or the app ended this
+ * participant's session (see {@link RemovedInfo}).
  * @public
  */
-export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'failed';
+export type ConnectionState =
+  | 'idle'
+  | 'connecting'
+  | 'waiting'
+  | 'connected'
+  | 'reconnecting'
+  | 'disconnected'
+  | 'removed'
+  | 'failed';
+
+/** Why this participant's session was ended for it. @public */
+export interface RemovedInfo {
+  /** `removed` by a moderator or the app, the room `room_ended` for all, admission `denied`. */
+  reason: 'removed' | 'room_ended' | 'denied';
+  /** A moderator's participant id, or `app` (the app's backend). */
+  by: string | null;
+  /** The reason the moderator gave. */
+  message: string | null;
+}
+
+/** Someone waiting in the room's lobby, as moderators see them. @public */
+export interface WaitingParticipant {
+  id: string;
+  name: string;
+  identity: string | null;
+  metadata: string | null;
+}
 
 /**
  * A participant as the UI sees it. Snapshots are immutable: a change makes a new object.
@@ -34,6 +62,14 @@ export interface Participant {
   videoEnabled: boolean;
   /** Audio level above the speaking threshold, measured from WebRTC stats. */
   isSpeaking: boolean;
+  /** The app's id for this user (from the grant it joined with). */
+  identity?: string | null;
+  /** The app's data about this participant. */
+  metadata?: string | null;
+  /** Who holds the microphone muted (a moderator's participant id, or `app`); absent: nobody. */
+  audioLockedBy?: string | null;
+  /** Who holds the camera muted; absent: nobody. */
+  videoLockedBy?: string | null;
 }
 
 /** A track received from a remote participant, with what its publisher said of it. @public */
@@ -83,6 +119,12 @@ export interface RoomEvents {
   error: (error: ArbiterError) => void;
   joined: (info: { roomId: string; participantId: string }) => void;
   left: (reason: string) => void;
+  /** A moderator (or the app) removed another participant; `participantLeft` follows. */
+  participantRemoved: (participant: Participant, by: string | null) => void;
+  /** This participant's session was ended for it (state `removed`). */
+  removed: (info: RemovedInfo) => void;
+  /** Who waits in the lobby changed (moderators only). */
+  lobbyChanged: (waiting: readonly WaitingParticipant[]) => void;
 }
 
 /** How the room's parts emit its events (the room's own `emit`). */
@@ -106,8 +148,10 @@ export interface RoomOptions {
   audio?: boolean;
   /** Start with the camera on. Default true. */
   video?: boolean;
-  /** Seconds for the whole join before a `timeout` error. Default 20. */
+  /** Seconds for the whole join before a `timeout` error (time in a lobby excluded). Default 20. */
   timeout?: number;
+  /** A join grant minted by the app's backend: needed for a private room. */
+  token?: string;
   /**
    * Once joined, seconds the room keeps trying to get a dropped signaling socket or lost
    * media back before it fails. Default 30; 0 fails at once.

@@ -2,6 +2,8 @@ import * as React from 'react';
 import type { Room } from '../core/room.js';
 import { DisconnectButton } from '../components/controls/DisconnectButton.js';
 import { TrackToggle } from '../components/controls/TrackToggle.js';
+import { useEnsureRoom } from '../context/room-context.js';
+import { useModeration } from '../hooks/useModeration.js';
 
 /** Props of {@link ControlBar}. @public */
 export interface ControlBarProps extends React.HTMLAttributes<HTMLDivElement> {
@@ -11,7 +13,7 @@ export interface ControlBarProps extends React.HTMLAttributes<HTMLDivElement> {
 }
 
 /**
- * Microphone, camera and leave buttons.
+ * Microphone, camera and leave buttons (and, for a moderator, `End for all`).
  * @example
  * ```tsx
  * <ControlBar />
@@ -22,6 +24,7 @@ export const ControlBar = React.forwardRef<HTMLDivElement, ControlBarProps>(func
   { room, extra, className, ...props },
   ref,
 ) {
+  const { isModerator, endRoom } = useModeration(useEnsureRoom(room));
   return (
     <div
       ref={ref}
@@ -33,6 +36,11 @@ export const ControlBar = React.forwardRef<HTMLDivElement, ControlBarProps>(func
       <TrackToggle kind="audio" room={room} />
       <TrackToggle kind="video" room={room} />
       {extra}
+      {isModerator && (
+        <button type="button" className="arb-button arb-button--leave" onClick={() => endRoom()}>
+          End for all
+        </button>
+      )}
       <DisconnectButton room={room} />
     </div>
   );

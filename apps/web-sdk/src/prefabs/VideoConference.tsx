@@ -2,6 +2,9 @@ import * as React from 'react';
 import type { Participant, Room } from '../core/room.js';
 import { Chat } from '../components/chat/Chat.js';
 import { GridLayout } from '../components/layout/GridLayout.js';
+import { LobbyPanel } from '../components/moderation/LobbyPanel.js';
+import { ModeratorControls } from '../components/moderation/ModeratorControls.js';
+import { RemovalNotice } from '../components/moderation/RemovalNotice.js';
 import { ParticipantTile } from '../components/participant/ParticipantTile.js';
 import { RoomAudioRenderer } from '../components/participant/RoomAudioRenderer.js';
 import { useConnectionState } from '../hooks/useConnectionState.js';
@@ -19,7 +22,9 @@ export interface VideoConferenceProps extends React.HTMLAttributes<HTMLDivElemen
 }
 
 /**
- * The whole room UI: the participant grid, remote audio, the control bar and the chat.
+ * The whole room UI: the participant grid, remote audio, the control bar and the chat;
+ * who was removed, for a few seconds; for a moderator, the lobby and each tile's
+ * moderation buttons too.
  * @example
  * ```tsx
  * <ArbiterRoom url={url}><VideoConference chat={false} /></ArbiterRoom>
@@ -41,6 +46,8 @@ export const VideoConference = React.forwardRef<HTMLDivElement, VideoConferenceP
     >
       <div className="arb-conference__main">
         <MediaProblemBanner room={room} />
+        <LobbyPanel room={room} />
+        <RemovalNotice room={room} />
         {state === 'connecting' && (
           <p className="arb-status" role="status">
             Joining…
@@ -56,7 +63,9 @@ export const VideoConference = React.forwardRef<HTMLDivElement, VideoConferenceP
             renderParticipant ? (
               <React.Fragment key={p.id}>{renderParticipant(p)}</React.Fragment>
             ) : (
-              <ParticipantTile key={p.id} participant={p} />
+              <ParticipantTile key={p.id} participant={p}>
+                <ModeratorControls participant={p} room={room} />
+              </ParticipantTile>
             ),
           )}
         </GridLayout>

@@ -203,6 +203,10 @@ export class FakeServer {
   sfuReady = true;
   /** Answer the producer offer automatically. */
   autoAnswer = true;
+  /** The grants the join response carries (none: the field is left out). */
+  grants: string[] | null = null;
+  /** Put the joiner in the lobby: `identified` says `waiting` (the test admits it). */
+  lobby = false;
   /** The server's idle timeout, told in `identified` (none: the SDK assumes 600 s). */
   idleTimeout: number | null = null;
   /** Answer `keepalive` with `keepalive_ack`. */
@@ -231,6 +235,7 @@ export class FakeServer {
         refresh_token: `p_local${this.counter}.cmVmcmVzaA`,
         refresh_expires_at: 2000003600,
         session_expires_at: 2000043200,
+        ...(this.grants ? { grants: this.grants } : {}),
       }),
       { status: 200 },
     );
@@ -250,7 +255,8 @@ export class FakeServer {
       role: 'participant',
       sfu_ready: this.sfuReady,
       participant_id: `p_local${this.counter}`,
-      participants: this.existing,
+      participants: this.lobby ? [] : this.existing,
+      ...(this.lobby ? { waiting: true, sfu_ready: false } : {}),
       ...(this.idleTimeout ? { idle_timeout: this.idleTimeout } : {}),
       ...extra,
     };
