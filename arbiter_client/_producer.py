@@ -13,7 +13,14 @@ from arbiter_rtc import PeerConnection, TaskSet
 
 from ._exceptions import ConnectionLost
 from ._media import LocalTrack
-from ._progress import Progress, RoomLog, apply_candidate, read_exception, set_result
+from ._progress import (
+    Progress,
+    RoomLog,
+    apply_candidate,
+    fail_future,
+    read_exception,
+    set_result,
+)
 from ._stats import Meter
 
 __all__ = ["CAMERA", "DATA_CHANNEL_LABEL", "MICROPHONE", "Producer"]
@@ -36,8 +43,9 @@ class Producer(PeerConnection):
 
     The client offers (one sendonly transceiver per published track and the ``arbiter``
     data channel), the SFU answers. ``on_message`` gets every data channel message;
-    ``on_failure(reason)`` is called when the connection or the channel goes down, unless
-    the producer was retired or closed first.
+    ``on_failure(reason)`` is called when the connection (or its path) or the channel goes
+    down once connected, unless the producer was retired or closed first; before that,
+    :meth:`negotiate` raises :class:`ConnectionLost` instead.
     """
 
     def __init__(
@@ -54,7 +62,9 @@ class Producer(PeerConnection):
         self._answer: asyncio.Future[SessionDescription] = loop.create_future()
         self._answer.add_done_callback(read_exception)
         self._connected: asyncio.Future[None] = loop.create_future()
+        self._connected.add_done_callback(read_exception)
         self._channel_open: asyncio.Future[None] = loop.create_future()
+        self._channel_open.add_done_callback(read_exception)
         self._pending: list[IceCandidate] = []
         self._buffer_low = asyncio.Event()
         self._on_failure = on_failure
@@ -162,8 +172,15 @@ class Producer(PeerConnection):
         if state == "connected":
             set_result(self._connected, None)
         elif state in ("failed", "closed"):
-            self._on_failure(f"producer connection {state}")
+            reason = "producer path lost" if self.path_lost else f"producer connection {state}"
+            if not self._connected.done():  # still negotiating: negotiate() raises it
+                fail_future(self._connected, ConnectionLost(reason))
+            else:
+                self._on_failure(reason)
 
     def _channel_closed(self) -> None:
         if not self.retired and not self.closed:
-            self._on_failure("data channel closed")
+            if not self._channel_open.done():
+                fail_future(self._channel_open, ConnectionLost("data channel closed"))
+            else:
+                self._on_failure("data channel closed")

@@ -54,6 +54,8 @@ RETRY_MAX = 5.0
 "... up to this many seconds."
 ATTEMPT_TIMEOUT = 10.0
 "Longest one reconnection attempt (WebSocket and resume) may take."
+CLOSE_WAIT = 1.0
+"Longest a leave waits for signaling: sending ``leave``, then the WebSocket's closing handshake."
 
 
 class Session:
@@ -337,7 +339,7 @@ class Session:
         self._closing = True
 
     async def close(self, *, send_leave: bool) -> None:
-        """Say ``leave`` (within 1 s) if asked, and close the WebSocket."""
+        """Say ``leave`` if asked, and close the WebSocket, within :data:`CLOSE_WAIT` s."""
         self._closing = True
         self._up.clear()
         signaling, self._signaling = self._signaling, None
@@ -345,7 +347,7 @@ class Session:
             return
         if send_leave:
             try:
-                await asyncio.wait_for(signaling.send(Leave()), 1.0)
+                await asyncio.wait_for(signaling.send(Leave()), CLOSE_WAIT / 2)
             except (ArbiterError, TimeoutError):
                 pass
         await signaling.close()

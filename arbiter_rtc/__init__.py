@@ -2,13 +2,14 @@
 
 What both ends of a peer connection need, written once: owned background tasks
 (:class:`TaskSet`), the RTC configuration and trickled ICE candidates (one rule for both
-ends), and the :class:`PeerConnection` base with its failure report and idempotent close.
+ends), the :class:`PeerConnection` base with its failure report and idempotent close,
+and the watch on its network path (:class:`PathWatch`).
 It depends on aiortc and :mod:`arbiter_protocol`, never on the client or the server.
 """
 
 import logging
 
-from .connection import PeerConnection, close_peer_connection
+from .connection import CLOSE_TIMEOUT, PeerConnection, close_peer_connection
 from .ice import (
     IceTransportPolicy,
     candidate_from_message,
@@ -16,13 +17,17 @@ from .ice import (
     parse_ice_servers,
     rtc_configuration,
 )
+from .path import PATH_TIMEOUT, PathWatch
 from .tasks import TaskSet
 
 # Set default logging handler to avoid "No handler found" warnings.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "CLOSE_TIMEOUT",
     "IceTransportPolicy",
+    "PATH_TIMEOUT",
+    "PathWatch",
     "PeerConnection",
     "TaskSet",
     "candidate_from_message",

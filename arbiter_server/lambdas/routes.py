@@ -24,6 +24,7 @@ WS_ROUTES: tuple[str, ...] = (
     "handshake",
     "leave",
     "error",
+    "participant_left",
     "$default",
 )
 "Route keys of the WebSocket API; selection expression ``$request.body.action``."

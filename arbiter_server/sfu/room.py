@@ -80,6 +80,10 @@ TICK = 0.25
 RTCP_EVERY = 4
 "Every connection sends its periodic RTCP once in this many ticks (about once a second)."
 
+MEDIA_GRACE = 3.0
+"""Seconds a participant whose producer connection failed has to publish again before the
+SFU tells signaling its media is lost."""
+
 
 class Room:
     """The SFU side of one room.
@@ -90,8 +94,11 @@ class Room:
     participant's tracks (offering it again as tracks come and go), relays data channel
     messages (``data``, ``track_state``) between producer data channels, applies what
     subscribers ask to receive (``subscription``), and closes a participant's connections
-    when it leaves or its producer connection fails. A participant that publishes again
-    keeps its tracks (same track ids): their consumers continue on the new producer.
+    when it leaves. A connection whose path fails is replaced: a consumer by a new one
+    offered at once, a producer by the client's new offer (if none comes within
+    :data:`MEDIA_GRACE`, signaling hears the participant's media is lost). A participant
+    that publishes again keeps its tracks (same track ids): their consumers continue on the
+    new producer.
 
     Messages are handled one at a time, in order; :meth:`close` closes everything.
 
@@ -542,17 +549,35 @@ class Room:
         self._tasks.spawn(self._drop_producer(producer), f"drop-producer-{producer.participant_id}")
 
     async def _drop_producer(self, producer: Producer) -> None:
+        """A producer's path died: close it, keep its tracks for the client's new offer.
+
+        The client replaces its producer (same track ids: subscribers' sections go on with
+        the new one's media). If none comes within :data:`MEDIA_GRACE`, signaling is told
+        the participant's media is lost (``participant_left {reason: "ice_failed"}``)."""
         async with self._lock:
             participant = self._participants.get(producer.participant_id)
             if participant is not None and participant.producer is producer:
                 logger.warning(
-                    "room %s: %s's producer connection failed; closing its connections",
+                    "room %s: %s's producer connection failed; waiting for a new one",
                     self.room_id,
                     participant.id,
                 )
-                await self._disconnect(participant)
-            else:
-                await producer.close()
+                participant.producer = None
+                self._tasks.spawn(
+                    self._await_producer(participant), f"await-producer-{participant.id}"
+                )
+        await producer.close()
+
+    async def _await_producer(self, participant: Participant) -> None:
+        await asyncio.sleep(MEDIA_GRACE)
+        if self._participants.get(participant.id) is participant and participant.producer is None:
+            logger.warning(
+                "room %s: %s has not published again within %g s; reporting its media lost",
+                self.room_id,
+                participant.id,
+                MEDIA_GRACE,
+            )
+            await self._send(ParticipantLeft(participant_id=participant.id, reason="ice_failed"))
 
     def _consumer_failed(self, consumer: Consumer) -> None:
         if self._tasks.closed:
@@ -560,12 +585,22 @@ class Room:
         self._tasks.spawn(self._drop_consumer(consumer), f"drop-consumer-{consumer.subscriber_id}")
 
     async def _drop_consumer(self, consumer: Consumer) -> None:
+        """A consumer's path died: offer the subscriber a new connection with its tracks.
+
+        The new connection's offer has new ICE credentials, which tells the client that it
+        replaces the old one (``docs/signaling.md``)."""
         async with self._lock:
             participant = self._participants.get(consumer.subscriber_id)
             if participant is not None and participant.consumer is consumer:
-                logger.warning("room %s: consumer to %s failed", self.room_id, participant.id)
+                logger.warning(
+                    "room %s: consumer to %s failed; offering a new one",
+                    self.room_id,
+                    participant.id,
+                )
                 participant.consumer = None
-            await consumer.close()
+                self._subscribe_all(participant)
+                await self._offer(participant)
+        await consumer.close()
 
     async def _send(self, message: Message) -> None:
         try:
