@@ -39,6 +39,8 @@ CHECK_TIMEOUT = 1.0
 "Seconds one check may wait for its answer (the request is sent twice, 0.5 s apart)."
 PATH_TIMEOUT = 4.0
 "A path with no successful consent check for this many seconds is reported dead."
+TICK = 0.25
+"Seconds between two looks at the time since the last successful check."
 
 
 def _ice_connections(pc: RTCPeerConnection) -> list[Any]:
@@ -124,16 +126,28 @@ class PathWatch:
 
     async def _run(self, connections: list[Any]) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(CHECK_INTERVAL * (0.8 + 0.4 * random.random()))
-            results = await asyncio.gather(*(_check(c) for c in connections))
-            now = loop.time()
-            if results and all(results):
-                self._last_ok = now
-            elif now - self._last_ok >= PATH_TIMEOUT:
-                logger.info("path silent for %.1f s: reporting it dead", now - self._last_ok)
-                self._on_dead()
-                return
+        checking: asyncio.Task[None] | None = None
+        next_check = loop.time()
+        try:
+            while True:
+                now = loop.time()
+                if now - self._last_ok >= PATH_TIMEOUT:
+                    logger.info("path silent for %.1f s: reporting it dead", now - self._last_ok)
+                    self._on_dead()
+                    return
+                if now >= next_check and (checking is None or checking.done()):
+                    checking = loop.create_task(self._check_all(connections))
+                    next_check = now + CHECK_INTERVAL * (0.8 + 0.4 * random.random())
+                await asyncio.sleep(TICK)
+        finally:
+            if checking is not None:
+                checking.cancel()
+                await asyncio.gather(checking, return_exceptions=True)
+
+    async def _check_all(self, connections: list[Any]) -> None:
+        results = await asyncio.gather(*(_check(c) for c in connections))
+        if results and all(results):
+            self._last_ok = asyncio.get_running_loop().time()
 
 
 async def _check(connection: Any) -> bool:
