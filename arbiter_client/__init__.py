@@ -9,10 +9,12 @@ async with Room.join("http://127.0.0.1:8080/rooms/demo", name="bot") as room:
 ```
 
 ``arbiter_client.sync`` has a blocking facade for plain scripts; in Jupyter a ``room``
-displays as a live view (``pip install 'arbiter[notebook]'``). Guide: ``docs/python-sdk.md``.
+displays as a live view (``pip install 'arbiter-video[notebook]'``). Guide: ``docs/python-sdk.md``.
 """
 
 import logging
+
+from arbiter_protocol import __version__
 
 from ._attachment import Attachment
 from ._events import (
@@ -37,6 +39,7 @@ from ._exceptions import (
     ConnectionLost,
     DeviceNotFound,
     JoinTimeout,
+    MediaSourceError,
     NotPublishing,
     ProtocolMismatch,
     RoomClosed,
@@ -65,8 +68,6 @@ from ._room import JoinContext, Publish, Room, RoomState
 from ._stats import ConnectionStats, RoomStats
 from ._track import RemoteTrack
 
-__version__ = "0.1.0"
-
 # Set default logging handler to avoid "No handler found" warnings.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -94,6 +95,7 @@ __all__ = [
     "LocalParticipant",
     "LocalTrack",
     "MediaSource",
+    "MediaSourceError",
     "NotPublishing",
     "NumpyVideoTrack",
     "ParticipantJoined",

@@ -13,7 +13,8 @@ The tree::
       + RoomClosed          the room was used after it was left or disconnected (a RuntimeError)
       + NotPublishing       muting or replacing a kind of track the room does not publish
                             (a RuntimeError)
-      + DeviceNotFound      a camera or microphone is missing or cannot be opened
+      + MediaSourceError    a file, stream or device to publish cannot be opened
+        + DeviceNotFound    a camera or microphone is missing or cannot be opened
 
 Every exception carries ``code`` (the protocol's :class:`~arbiter_protocol.ErrorCode` value,
 when the server sent one) and ``status_code`` (the HTTP status, when there was one).
@@ -28,6 +29,7 @@ __all__ = [
     "ConnectionLost",
     "DeviceNotFound",
     "JoinTimeout",
+    "MediaSourceError",
     "NotPublishing",
     "ProtocolMismatch",
     "RoomClosed",
@@ -93,7 +95,12 @@ class NotPublishing(ArbiterError, RuntimeError):
     """
 
 
-class DeviceNotFound(ArbiterError):
+class MediaSourceError(ArbiterError):
+    """Raised when a file, stream or device to publish cannot be opened (``publish="file:PATH"``
+    naming a missing or unreadable file, :class:`FileSource`)."""
+
+
+class DeviceNotFound(MediaSourceError):
     """Raised when a camera or microphone does not exist or cannot be opened."""
 
 

@@ -28,7 +28,7 @@ from aiortc import MediaStreamTrack
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
 
-from ._exceptions import DeviceNotFound
+from ._exceptions import DeviceNotFound, MediaSourceError
 
 __all__ = [
     "CameraSource",
@@ -244,6 +244,8 @@ class FileSource(MediaSource):
 
     ``FileSource("talk.mp4")``, ``FileSource("/dev/video0", format="v4l2",
     options={"video_size": "640x480"})``. ``loop=True`` restarts a file at its end.
+
+    **Raises:** :class:`MediaSourceError` when ``path`` cannot be opened as media.
     """
 
     def __init__(
@@ -254,7 +256,10 @@ class FileSource(MediaSource):
         options: dict[str, str] | None = None,
         loop: bool = False,
     ) -> None:
-        self._player = MediaPlayer(path, format=format, options=options or {}, loop=loop)
+        try:
+            self._player = MediaPlayer(path, format=format, options=options or {}, loop=loop)
+        except (av.FFmpegError, OSError) as exc:
+            raise MediaSourceError(f"cannot open {path!r} to publish: {exc}") from exc
 
     @property
     def player(self) -> MediaPlayer:

@@ -1,4 +1,4 @@
-"""Jupyter: a live view of a room (``arbiter[notebook]``, built on ipywidgets).
+"""Jupyter: a live view of a room (``arbiter-video[notebook]``, built on ipywidgets).
 
 In a notebook, a cell that ends with ``room`` shows a grid of tiles, one per remote
 participant (name, mute and speaking state, and the latest picture as JPEG), updated
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RoomView", "jpeg"]
 
-_INSTALL = "the notebook view needs ipywidgets: pip install 'arbiter[notebook]'"
+_INSTALL = "the notebook view needs ipywidgets: pip install 'arbiter-video[notebook]'"
 
 
 def _widgets() -> Any:

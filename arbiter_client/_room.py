@@ -157,9 +157,9 @@ class Room:
         * **grants** - ask for fewer permissions than all, e.g. ``["subscribe"]`` to join
           as a viewer; the SFU enforces what the token allows.
 
-        **Raises:** :class:`RoomNotFound`, :class:`Unauthorized`, :class:`RoomFull`,
-        :class:`JoinTimeout`, :class:`ConnectionLost`, :class:`ProtocolMismatch`,
-        :class:`ServerError` (all :class:`ArbiterError`); ``ValueError`` for bad arguments.
+        **Raises:** ``RoomNotFound``, ``Unauthorized``, ``RoomFull``, ``JoinTimeout``,
+        ``ConnectionLost``, ``ProtocolMismatch``, ``ServerError``, ``MediaSourceError`` (all
+        :class:`ArbiterError`); ``ValueError`` for bad arguments.
         """
 
         def run() -> Generator[Any, None, Room]:
@@ -565,7 +565,7 @@ class Room:
         return RoomStats(connections=tuple(found), rtt_ms=rtt)
 
     def _ipython_display_(self) -> None:
-        """Show the room as a live grid of participant tiles in Jupyter (``arbiter[notebook]``)."""
+        """Show the room as a live grid of participant tiles in Jupyter (``[notebook]`` extra)."""
         from ._notebook import RoomView
 
         RoomView(self).display()

@@ -60,6 +60,7 @@ from .messages import (
 )
 
 __version__ = "0.1.0"
+"The version of the ``arbiter-video`` distribution (``pyproject.toml`` reads it from here)."
 
 __all__ = [
     "ACTIONS",

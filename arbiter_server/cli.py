@@ -1,4 +1,9 @@
-"""``arbiter-server``: run the local stack (``dev``)."""
+"""``arbiter-server``: run the local stack (``dev``) or deploy to AWS (``deploy`` ...).
+
+Each command imports what it needs when it runs, so an install with only the extra a
+command needs runs it: ``arbiter-video[server]`` for ``dev`` (aiohttp),
+``arbiter-video[aws]`` for ``deploy``, ``status`` and ``destroy`` (boto3, rich).
+"""
 
 from __future__ import annotations
 
@@ -10,18 +15,25 @@ import os
 import signal
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import __version__
 from .infra import cli as infra_cli
 from .lambdas.page import find_web_dir
 from .launcher import SubprocessLauncher
-from .local import LocalStack, LocalStackConfig
 from .supervisor import spawn, stop_processes
+
+if TYPE_CHECKING:
+    from .local import LocalStack
 
 __all__ = ["main"]
 
 logger = logging.getLogger("arbiter.cli")
+
+EXTRA_FOR = {"dev": "server", "smoke": "aws", **{command: "aws" for command in infra_cli.COMMANDS}}
+"""The extra (``pip install 'arbiter-video[EXTRA]'``) each command needs (``smoke`` needs
+boto3 only to find a deployment by ``--region``)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +41,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="arbiter-server",
         description="Arbiter: self-hosted video rooms. Run it locally with 'dev'.",
     )
-    parser.add_argument("--version", action="version", version=f"arbiter {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"arbiter-server {version('arbiter-video')}"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     dev = sub.add_parser(
         "dev",
@@ -129,23 +143,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    if args.command == "dev":
-        logging.basicConfig(
-            level=args.log_level.upper(),
-            stream=sys.stderr,
-            format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        )
-        try:
-            return asyncio.run(_dev(args))
-        except OSError as exc:
-            print(f"arbiter-server dev: {exc}", file=sys.stderr)
-            return 1
-    if args.command == "smoke":
-        from . import smoke
+    try:
+        if args.command == "dev":
+            logging.basicConfig(
+                level=args.log_level.upper(),
+                stream=sys.stderr,
+                format="%(asctime)s %(name)s %(levelname)s %(message)s",
+            )
+            try:
+                return asyncio.run(_dev(args))
+            except OSError as exc:
+                print(f"arbiter-server dev: {exc}", file=sys.stderr)
+                return 1
+        if args.command == "smoke":
+            from . import smoke
 
-        return smoke.main(args)
-    if args.command in infra_cli.COMMANDS:
-        return infra_cli.run(args)
+            return smoke.main(args)
+        if args.command in infra_cli.COMMANDS:
+            return infra_cli.run(args)
+    except ModuleNotFoundError as exc:
+        extra = EXTRA_FOR[args.command]
+        print(
+            f"arbiter-server {args.command} needs the '{extra}' extra ({exc.name} is not "
+            f"installed): pip install 'arbiter-video[{extra}]'",
+            file=sys.stderr,
+        )
+        return 1
     parser.error(f"unknown command {args.command}")
     return 2
 
@@ -155,6 +178,8 @@ STOP_TIMEOUT = 4.0
 
 
 async def _dev(args: argparse.Namespace) -> int:
+    from .local import LocalStack, LocalStackConfig
+
     config = LocalStackConfig(
         data_dir=args.data_dir,
         host=args.host,

@@ -7,6 +7,12 @@
   it (an SFU whose signaling just vanished, a client leaving a server that is gone).
   The death signal follows the *thread* that forked the child, so every child is forked by
   one long-lived thread of this module, never by a worker thread that may end earlier.
+  Where util-linux's ``setpriv`` is installed (Debian always has it) the child asks for the
+  signal by running ``setpriv --pdeathsig KILL`` and a ``sh`` check of its parent before
+  the program, so no Python code runs between ``fork`` and ``exec``: Python 3.13 clears
+  the other threads' state in a forked child before a ``preexec_fn`` runs, and the
+  destructors that runs can wait forever on a lock a thread of the parent held (seen with
+  PyAV's codec threads). Without ``setpriv`` it falls back to a ``preexec_fn``.
 * :func:`stop_processes` stops several children at once within one deadline: ``SIGTERM``
   to all, then ``SIGKILL`` to those still running when it passes.
 * :class:`Watchdog` restarts a child whose process exited while nobody asked it to.
@@ -21,6 +27,7 @@ import ctypes
 import ctypes.util
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -87,11 +94,29 @@ def spawn(args: Sequence[str], **popen_kwargs: Any) -> subprocess.Popen[bytes]:
     if "preexec_fn" in popen_kwargs:
         raise ValueError("spawn() sets preexec_fn itself")
     parent = os.getpid()
+    setpriv = shutil.which("setpriv")
+    if setpriv is not None:
+        env = popen_kwargs.get("env")
+        program = shutil.which(args[0], path=(env or os.environ).get("PATH"))
+        if program is None:  # as Popen would say, rather than a shell's exit code 127
+            raise FileNotFoundError(2, "No such file or directory", args[0])
+        command = [setpriv, "--pdeathsig", "KILL", "--", "/bin/sh", "-c", _GUARD, str(parent)]
 
-    def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(list(args), preexec_fn=lambda: _die_with(parent), **popen_kwargs)
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen([*command, program, *args[1:]], **popen_kwargs)
+
+    else:
+
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                list(args), preexec_fn=lambda: _die_with(parent), **popen_kwargs
+            )
 
     return _spawner_thread().submit(start).result()
+
+
+_GUARD = '[ "$PPID" = "$0" ] || kill -KILL $$; exec "$@"'
+"Run by ``sh`` after ``setpriv`` set the death signal: the parent died already, or exec."
 
 
 def stop_processes(procs: Iterable[subprocess.Popen[bytes]], timeout: float = 3.0) -> None:

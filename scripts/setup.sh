@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 mode="${1:-dev}"
 
 want_apt=(coturn)
-[ "$mode" = test ] && want_apt+=(chromium tmux libasound2-data)
+# iproute2: the packaging tests run 'arbiter-server dev' in a network namespace of their own
+[ "$mode" = test ] && want_apt+=(chromium tmux libasound2-data iproute2)
 missing=()
 for pkg in "${want_apt[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -29,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if [ "$mode" = test ]; then
   # The suite runs real coturn, tmux and Chromium: a missing tool fails here, never as a skip.
-  for tool in turnserver tmux chromium; do
+  for tool in turnserver tmux chromium ip unshare nsenter setpriv; do
     command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is missing after setup" >&2; exit 1; }
   done
 fi
@@ -67,6 +68,39 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 if node_ok; then
+  # the library, the demo page (into arbiter_server/web, which the wheel carries), the tarball
   echo "==> building the web SDK (npm ci, npm run build)"
   (cd apps/web-sdk && npm ci --no-audit --no-fund --loglevel=error && npm run -s build)
+fi
+
+# The suite's named subset also runs on Python 3.12 and 3.13 (scripts/test), each in its own
+# venv with the 'test' extra. pyenv's interpreters are found too.
+find_python() {
+  local found
+  for found in "python$1" "$(pyenv root 2>/dev/null)"/versions/"$1".*/bin/"python$1"; do
+    if command -v "$found" >/dev/null 2>&1 && "$found" -c 'pass' >/dev/null 2>&1; then
+      command -v "$found"
+      return 0
+    fi
+  done
+  return 1
+}
+if [ "$mode" = test ]; then
+  for version in 3.12 3.13; do
+    venv=".venv-$version"
+    if [ ! -x "$venv/bin/python" ]; then
+      interpreter="$(find_python "$version")" || {
+        echo "error: the tests need Python $version (e.g. pyenv install $version)" >&2
+        exit 1
+      }
+      echo "==> creating $venv with $interpreter"
+      "$interpreter" -m venv "$venv"
+    fi
+    if [ ! -f "$venv/.arbiter-installed" ] || [ pyproject.toml -nt "$venv/.arbiter-installed" ]; then
+      echo "==> $venv: pip install -e .[test]"
+      "$venv/bin/python" -m pip install -q --upgrade pip
+      ARBITER_SKIP_WEB_BUILD=1 "$venv/bin/python" -m pip install -q -e ".[test]"
+      touch "$venv/.arbiter-installed"
+    fi
+  done
 fi

@@ -31,7 +31,7 @@ from arbiter_protocol import (
 )
 
 from ..lambdas import maintenance, room_api, signaling
-from ..lambdas.routes import match_http_route
+from ..lambdas.routes import cors_headers, match_http_route
 from ..poster import LocalPoster
 from ..store import StoreUnavailable
 from .events import http_event, websocket_event
@@ -113,6 +113,20 @@ class LocalGateway:
 
     # HTTP
     async def _http(self, request: web.Request) -> web.StreamResponse:
+        """Answer as API Gateway with the deployer's CORS configuration does: a preflight
+        gets the CORS headers and no route; every other answer gets the origin header."""
+        origin = request.headers.get("Origin")
+        if (
+            request.method == "OPTIONS"
+            and origin
+            and "Access-Control-Request-Method" in request.headers
+        ):
+            return web.Response(status=204, headers=cors_headers(origin, preflight=True))
+        response = await self._route(request)
+        response.headers.update(cors_headers(origin, preflight=False))
+        return response
+
+    async def _route(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         route, params, known = match_http_route(request.method, path)
         if route is None:

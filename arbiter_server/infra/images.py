@@ -15,13 +15,16 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .. import resources
 from .awsclient import AwsClient
 from .buildcontext import copied_files
 
 __all__ = ["DEPLOY_DIR", "IMAGES", "ImageError", "build_and_push", "image_tag", "image_tags"]
 
-DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
-"The Dockerfiles (``deploy/sfu.Dockerfile``, ``deploy/coturn.Dockerfile``)."
+DEPLOY_DIR = resources.deploy_dir()
+"""The Dockerfiles (``sfu.Dockerfile``, ``coturn.Dockerfile``); their parent is the build
+context: a checkout, or the same layout assembled from the installed wheel
+(:func:`arbiter_server.resources.deploy_dir`)."""
 
 
 class ImageError(RuntimeError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
+from importlib.resources import files
 from pathlib import Path
 
 from arbiter_protocol import ErrorCode
@@ -21,12 +22,10 @@ from ._responses import HttpResponse, error_response
 
 __all__ = ["NOT_BUILT_PAGE", "asset_response", "find_web_dir", "page_response", "wants_page"]
 
-_PACKAGED = Path(__file__).resolve().parent.parent / "web"
-_CHECKOUT = Path(__file__).resolve().parents[2] / "apps" / "web-sdk" / "dist-demo"
-
 NOT_BUILT_PAGE = (
-    "<!doctype html><title>Arbiter</title><p>The web SDK demo page is not built. Run "
-    "<code>npm ci && npm run build</code> in apps/web-sdk.</p>"
+    "<!doctype html><title>Arbiter</title><p>The web SDK demo page is not in this "
+    "installation (arbiter_server/web). From a checkout: <code>npm ci && npm run build</code> "
+    "in apps/web-sdk; a wheel built from the checkout carries it.</p>"
 )
 "What a room URL shows in a browser when there is no built page."
 
@@ -34,11 +33,14 @@ _TEXT = ("text/", "application/javascript", "application/json", "image/svg+xml")
 
 
 def find_web_dir() -> Path | None:
-    """The built demo: ``arbiter_server/web`` (the Lambda zip), else the checkout's build."""
-    for candidate in (_PACKAGED, _CHECKOUT):
-        if (candidate / "index.html").is_file():
-            return candidate
-    return None
+    """The built demo, package data of :mod:`arbiter_server` (``arbiter_server/web``), or None.
+
+    The web SDK's build writes it there (``npm run build`` in ``apps/web-sdk``); the wheel
+    and the Lambda zip carry it; :mod:`importlib.resources` finds it in all three.
+    """
+    web = files("arbiter_server").joinpath("web")
+    # a regular install is a directory on disk; a zipped one has no paths to serve from
+    return web if isinstance(web, Path) and (web / "index.html").is_file() else None
 
 
 def wants_page(headers: dict[str, str] | None) -> bool:

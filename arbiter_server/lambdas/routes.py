@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-__all__ = ["HTTP_ROUTES", "WS_ROUTES", "match_http_route"]
+__all__ = ["HTTP_CORS", "HTTP_ROUTES", "WS_ROUTES", "cors_headers", "match_http_route"]
 
 HTTP_ROUTES: tuple[str, ...] = (
     "GET /health",
@@ -14,6 +15,16 @@ HTTP_ROUTES: tuple[str, ...] = (
     "GET /assets/{file}",
 )
 "Route keys of the HTTP API (API Gateway HTTP API syntax)."
+
+HTTP_CORS: dict[str, Any] = {
+    "AllowOrigins": ["*"],
+    "AllowMethods": ["GET", "POST"],
+    "AllowHeaders": ["content-type", "x-api-key"],
+    "MaxAge": 3600,
+}
+"""CORS of the HTTP API: the deployer sets it as the API's ``CorsConfiguration``, and the
+local gateway answers the same way (:func:`cors_headers`), so a web page on another origin
+(a Vite dev server, the app's own site) can call the Room API in both places."""
 
 WS_ROUTES: tuple[str, ...] = (
     "$connect",
@@ -50,3 +61,20 @@ def match_http_route(method: str, path: str) -> tuple[str | None, dict[str, str]
             if route_method == method.upper():
                 return key, m.groupdict(), True
     return None, {}, known
+
+
+def cors_headers(origin: str | None, preflight: bool) -> dict[str, str]:
+    """The CORS headers API Gateway adds for :data:`HTTP_CORS` (none without an ``Origin``).
+
+    ``preflight``: the request is ``OPTIONS`` with ``Access-Control-Request-Method``, which
+    API Gateway answers itself (before any route) with the methods, headers and max age.
+    """
+    allowed = HTTP_CORS["AllowOrigins"]
+    if not origin or ("*" not in allowed and origin not in allowed):
+        return {}
+    headers = {"access-control-allow-origin": "*" if "*" in allowed else origin}
+    if preflight:
+        headers["access-control-allow-methods"] = ",".join(HTTP_CORS["AllowMethods"])
+        headers["access-control-allow-headers"] = ",".join(HTTP_CORS["AllowHeaders"])
+        headers["access-control-max-age"] = str(HTTP_CORS["MaxAge"])
+    return headers

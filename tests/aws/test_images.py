@@ -80,6 +80,8 @@ def test_the_context_sends_exactly_what_the_images_copy() -> None:
     assert tops == {
         "README.md",
         "pyproject.toml",
+        "setup.py",
+        "LICENSE",
         "deploy",
         "arbiter_protocol",
         "arbiter_server",
@@ -110,7 +112,7 @@ def test_the_sfu_image_copies_every_package_the_sfu_imports() -> None:
 def _context_copy(tmp_path: Path) -> Path:
     context = tmp_path / "ctx"
     context.mkdir()
-    for name in (".dockerignore", "pyproject.toml", "README.md"):
+    for name in (".dockerignore", "pyproject.toml", "setup.py", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, context / name)
     for name in ("arbiter_protocol", "arbiter_rtc", "arbiter_server", "deploy"):
         shutil.copytree(ROOT / name, context / name, ignore=shutil.ignore_patterns("__pycache__"))

@@ -33,7 +33,6 @@ def test_the_commands_left_out_are_few_and_listed() -> None:
     marked = [(_marker(line), line.split()[0]) for line in _commands() if _marker(line)]
     assert marked == [
         ("# prerequisite", "pip"),
-        ("# prerequisite", "(cd"),
         ("# needs Docker", "arbiter-server"),
         ("# real account", "curl"),
         ("# real account", "arbiter-server"),

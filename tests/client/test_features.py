@@ -14,8 +14,10 @@ import pytest
 from aiortc import MediaStreamTrack
 
 from arbiter_client import (
+    ArbiterError,
     ChatMessage,
     DeviceNotFound,
+    MediaSourceError,
     NotPublishing,
     RemoteParticipant,
     RemoteTrack,
@@ -345,3 +347,20 @@ async def test_sync_facade(fake: FakeServer) -> None:
     assert await asyncio.to_thread(script) == ("p1", "ParticipantJoined")
     message = parse_message(await asyncio.wait_for(fake.sessions[0].channel_messages.get(), WAIT))
     assert isinstance(message, DataMessage) and message.data == "from a script"
+
+
+async def test_a_missing_file_to_publish_is_an_arbiter_error(fake: FakeServer) -> None:
+    with pytest.raises(MediaSourceError, match="/no/such/file.mp4") as caught:
+        await Room.join(fake.room_url(), publish="file:/no/such/file.mp4", timeout=WAIT)
+    assert isinstance(caught.value, ArbiterError)
+    assert fake.sessions == []  # failed before contacting the server
+
+
+async def test_a_file_that_is_not_media_is_an_arbiter_error(
+    fake: FakeServer, tmp_path: Path
+) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a video")
+    with pytest.raises(MediaSourceError, match="notes.txt"):
+        await Room.join(fake.room_url(), publish=f"file:{junk}", timeout=WAIT)
+    assert fake.sessions == []

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
-from pathlib import Path
 
 import pytest
 
 from arbiter_client import DataReceived, Room
 from arbiter_server.local import LocalStack
+from tests.snippets import Block, to_run
 
 pytestmark = pytest.mark.timeout(60)
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 
-
-async def test_readme_example(stack: LocalStack) -> None:
-    code = re.search(r"```python\n(.*?)```", README.read_text(), re.S)
-    assert code is not None
+@pytest.mark.parametrize("block", to_run("README.md", "python"), ids=lambda b: b.where)
+async def test_readme_example(stack: LocalStack, block: Block) -> None:
     url = await stack.create_room("demo")
-    script = code.group(1).replace("http://127.0.0.1:8080/rooms/demo", url)
+    script = block.text.replace("http://127.0.0.1:8080/rooms/demo", url)
     assert url in script
     bot = await Room.join(url, name="demo-bot", video_size=(320, 240))
     try:

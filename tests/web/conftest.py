@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
+from arbiter_server.lambdas.page import find_web_dir
 from arbiter_server.local import LocalStack, LocalStackConfig
 from tests.conftest import running_stack
 
 REPO = Path(__file__).resolve().parents[2]
-WEB_DIR = REPO / "apps" / "web-sdk" / "dist-demo"
 CHROMIUM = os.environ.get("ARBITER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -33,10 +33,9 @@ CHROMIUM_ARGS = [
 @pytest.fixture
 async def web_stack(tmp_path: Path) -> AsyncIterator[LocalStack]:
     """A real local stack that serves the built demo page at room URLs."""
-    assert (WEB_DIR / "index.html").exists(), (
-        f"{WEB_DIR} is not built: run `npm ci && npm run build` in apps/web-sdk"
-    )
-    config = LocalStackConfig(data_dir=tmp_path, port=0, pool_size=0, web_dir=WEB_DIR)
+    page = find_web_dir()  # arbiter_server/web, where the web SDK's build writes it
+    assert page is not None, "the demo page is not built: run `npm run build` in apps/web-sdk"
+    config = LocalStackConfig(data_dir=tmp_path, port=0, pool_size=0, web_dir=page)
     async with running_stack(config) as stack:
         yield stack
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
 from arbiter_client import MediaSource
 
@@ -25,6 +26,7 @@ def parser() -> argparse.ArgumentParser:
             "default); without a usable device the app runs silent and says so."
         ),
     )
+    p.add_argument("--version", action="version", version=f"arbiter-tui {version('arbiter-video')}")
     p.add_argument("url", help="the room URL, e.g. http://127.0.0.1:8080/rooms/demo")
     p.add_argument("--name", default="terminal", help="your display name (default: terminal)")
     p.add_argument(

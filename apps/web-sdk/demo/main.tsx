@@ -5,7 +5,8 @@
  */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { ArbiterRoom } from '../src';
+import { ArbiterRoom } from '../src/index.js';
+import '../src/styles.css';
 
 function roomUrlFromLocation(location: Location): string {
   const override = new URLSearchParams(location.search).get('url');

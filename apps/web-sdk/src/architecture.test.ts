@@ -29,8 +29,11 @@ function sources(dir: string): string[] {
 
 function resolveImport(from: string, spec: string, files: Set<string>): string | null {
   if (!spec.startsWith('.')) return null;
-  const base = resolve(dirname(from), spec);
-  for (const candidate of [`${base}.ts`, `${base}.tsx`, join(base, 'index.ts')]) {
+  // relative imports name the emitted file (`./room.js`, `./hooks/index.js`), as Node's ESM
+  // resolution needs in the published declarations
+  if (!spec.endsWith('.js')) throw new Error(`${relative(SRC, from)}: '${spec}' has no .js`);
+  const base = resolve(dirname(from), spec.slice(0, -'.js'.length));
+  for (const candidate of [`${base}.ts`, `${base}.tsx`]) {
     if (files.has(candidate)) return candidate;
   }
   throw new Error(`${relative(SRC, from)}: cannot resolve '${spec}'`);

@@ -3,9 +3,8 @@
  * framework-free core (protocol, Room).
  * @packageDocumentation
  */
-export * from './components';
-export * from './context';
-export * from './hooks';
-export * from './prefabs';
-export * from './core';
-export { arbiterStyles } from './styles';
+export * from './components/index.js';
+export * from './context/index.js';
+export * from './hooks/index.js';
+export * from './prefabs/index.js';
+export * from './core/index.js';

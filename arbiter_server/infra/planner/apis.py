@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...lambdas.routes import HTTP_ROUTES, WS_ROUTES
+from ...lambdas.routes import HTTP_CORS, HTTP_ROUTES, WS_ROUTES
 from ..models import TAG_KEY, APICall, Instruction, Template, Var
 from .context import PlanContext
 from .names import WS_STAGE
@@ -16,18 +16,14 @@ from .names import WS_STAGE
 __all__ = ["plan_api_routes", "plan_apis", "plan_permissions"]
 
 
-_CORS = {
-    "AllowOrigins": ["*"],
-    "AllowMethods": ["GET", "POST"],
-    "AllowHeaders": ["content-type", "x-api-key"],
-    "MaxAge": 3600,
-}
-
-
 def plan_apis(ctx: PlanContext) -> None:
     """The HTTP API (Room API) and the WebSocket API (signaling), one of each."""
     specs: list[tuple[str, str, dict[str, Any]]] = [
-        ("http_api_id", ctx.names.http_api, {"ProtocolType": "HTTP", "CorsConfiguration": _CORS}),
+        (
+            "http_api_id",
+            ctx.names.http_api,
+            {"ProtocolType": "HTTP", "CorsConfiguration": HTTP_CORS},
+        ),
         (
             "ws_api_id",
             ctx.names.ws_api,

@@ -1,1 +1,1 @@
-export { RoomContext, useEnsureRoom, useMaybeRoom, useRoom } from './room-context';
+export { RoomContext, useEnsureRoom, useMaybeRoom, useRoom } from './room-context.js';

@@ -1,5 +1,5 @@
 import * as React from 'react';
-import type { Room } from '../core/room';
+import type { Room } from '../core/room.js';
 
 /**
  * The room of the surrounding `<ArbiterRoom>` (or your own provider).

@@ -5,11 +5,11 @@
  * later carry another track.
  * @packageDocumentation
  */
-import { ArbiterError } from './errors';
-import { makeMessage, type Handshake, type Message, type TrackInfo } from './protocol';
-import { waitForIceGathering } from './rtc';
-import type { LevelSource } from './speaking';
-import type { RoomEnvironment } from './types';
+import { ArbiterError } from './errors.js';
+import { makeMessage, type Handshake, type Message, type TrackInfo } from './protocol/index.js';
+import { waitForIceGathering } from './rtc.js';
+import type { LevelSource } from './speaking.js';
+import type { RoomEnvironment } from './types.js';
 
 /** One media section and the track it carries now. */
 interface Section {

@@ -1,4 +1,4 @@
-import type { ErrorCode } from './protocol';
+import type { ErrorCode } from './protocol/index.js';
 
 /**
  * Codes of errors that happen in the browser rather than on the server.

@@ -2,9 +2,9 @@
  * Framework-free room logic: the protocol mirror, the {@link Room}, media and layout helpers.
  * @packageDocumentation
  */
-export * from './protocol';
-export { ArbiterError, type ClientErrorCode } from './errors';
-export { Emitter } from './emitter';
+export * from './protocol/index.js';
+export { ArbiterError, type ClientErrorCode } from './errors.js';
+export { Emitter } from './emitter.js';
 export {
   acquireMedia,
   describeMediaError,
@@ -14,8 +14,8 @@ export {
   type GetUserMedia,
   type MediaDevice,
   type MediaProblem,
-} from './media';
-export { gridLayout, isSpeaking } from './layout';
+} from './media.js';
+export { gridLayout, isSpeaking } from './layout.js';
 export {
   CHAT_TOPIC,
   normaliseRoomUrl,
@@ -30,4 +30,4 @@ export {
   type RoomEvents,
   type RoomOptions,
   type TrackEvent,
-} from './room';
+} from './room.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gridLayout, isSpeaking } from './layout';
+import { gridLayout, isSpeaking } from './layout.js';
 
 describe('gridLayout', () => {
   it('puts four tiles in a 2x2 grid in a 16:9 box', () => {

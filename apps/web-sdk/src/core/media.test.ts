@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FakeTrack, grantingGetUserMedia, refusingGetUserMedia } from '../test-utils/fakes';
-import { acquireMedia, describeMediaError, withoutDevice } from './media';
+import { FakeTrack, grantingGetUserMedia, refusingGetUserMedia } from '../test-utils/fakes.js';
+import { acquireMedia, describeMediaError, withoutDevice } from './media.js';
 
 describe('acquireMedia', () => {
   it('asks once for both when both are allowed', async () => {

@@ -1,4 +1,4 @@
-import { ArbiterError } from './errors';
+import { ArbiterError } from './errors.js';
 
 /** Which devices a media problem is about. @public */
 export type MediaDevice = 'camera' | 'microphone';

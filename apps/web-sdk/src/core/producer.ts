@@ -3,10 +3,10 @@
  * `arbiter` data channel, offered to the SFU, which answers.
  * @packageDocumentation
  */
-import { ArbiterError } from './errors';
-import { encodeMessage, makeMessage, type Handshake, type Message, type TrackInfo } from './protocol';
-import { waitForIceGathering } from './rtc';
-import type { RoomEnvironment } from './types';
+import { ArbiterError } from './errors.js';
+import { encodeMessage, makeMessage, type Handshake, type Message, type TrackInfo } from './protocol/index.js';
+import { waitForIceGathering } from './rtc.js';
+import type { RoomEnvironment } from './types.js';
 
 /** Label of the data channel on the producer connection (the SFU looks for it). */
 export const DATA_CHANNEL_LABEL = 'arbiter';

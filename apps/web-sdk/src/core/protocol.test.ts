@@ -17,7 +17,7 @@ import {
   protocolManifest,
   ProtocolError,
   type BodyType,
-} from './protocol';
+} from './protocol/index.js';
 
 const EXAMPLES = resolve(__dirname, '../../../../tests/protocol/examples');
 const MANIFEST = resolve(__dirname, '../../../../tests/protocol/manifest.json');

@@ -7,10 +7,10 @@ import {
   fakeSdp,
   refusingGetUserMedia,
   resetFakes,
-} from '../test-utils/fakes';
-import { ArbiterError } from './errors';
-import { parseMessage } from './protocol';
-import { normaliseRoomUrl, Room } from './room';
+} from '../test-utils/fakes.js';
+import { ArbiterError } from './errors.js';
+import { parseMessage } from './protocol/index.js';
+import { normaliseRoomUrl, Room } from './room.js';
 
 let server: FakeServer;
 beforeEach(() => {

@@ -5,11 +5,11 @@
  * receive everyone else, the {@link Roster} keeps the participant snapshots. React hooks
  * subscribe to the room; nothing here imports React. The flow is docs/signaling.md.
  */
-import { Consumers } from './consumers';
-import { Emitter } from './emitter';
-import { ArbiterError } from './errors';
-import { isSpeaking } from './layout';
-import { acquireMedia, mediaProblemError, withoutDevice, type MediaProblem } from './media';
+import { Consumers } from './consumers.js';
+import { Emitter } from './emitter.js';
+import { ArbiterError } from './errors.js';
+import { isSpeaking } from './layout.js';
+import { acquireMedia, mediaProblemError, withoutDevice, type MediaProblem } from './media.js';
 import {
   CHAT_TOPIC,
   encodeMessage,
@@ -19,12 +19,12 @@ import {
   type DataMessage,
   type Message,
   type Quality,
-} from './protocol';
-import { Producer } from './producer';
-import { Roster } from './roster';
-import { toRtcIceServers } from './rtc';
-import { normaliseRoomUrl, Session } from './session';
-import { audioLevels, type LevelSource } from './speaking';
+} from './protocol/index.js';
+import { Producer } from './producer.js';
+import { Roster } from './roster.js';
+import { toRtcIceServers } from './rtc.js';
+import { normaliseRoomUrl, Session } from './session.js';
+import { audioLevels, type LevelSource } from './speaking.js';
 import {
   defaultEnvironment,
   type ChatMessage,
@@ -33,11 +33,11 @@ import {
   type RoomEnvironment,
   type RoomEvents,
   type RoomOptions,
-} from './types';
+} from './types.js';
 
-export { CHAT_TOPIC } from './protocol';
-export { toRtcIceServers, waitForIceGathering } from './rtc';
-export { normaliseRoomUrl } from './session';
+export { CHAT_TOPIC } from './protocol/index.js';
+export { toRtcIceServers, waitForIceGathering } from './rtc.js';
+export { normaliseRoomUrl } from './session.js';
 export type {
   ChatMessage,
   ConnectionState,
@@ -47,7 +47,7 @@ export type {
   RoomEvents,
   RoomOptions,
   TrackEvent,
-} from './types';
+} from './types.js';
 
 const SPEAKING_INTERVAL_MS = 300;
 

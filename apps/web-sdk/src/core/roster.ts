@@ -3,8 +3,8 @@
  * new list, and is announced (`participantsChanged`, `participantJoined` ...).
  * @packageDocumentation
  */
-import type { ParticipantInfo, TrackInfo, TrackSource } from './protocol';
-import type { Emit, Participant, RemoteTrackRef } from './types';
+import type { ParticipantInfo, TrackInfo, TrackSource } from './protocol/index.js';
+import type { Emit, Participant, RemoteTrackRef } from './types.js';
 
 /** The camera and microphone of a remote participant (else its first video/audio track). */
 function mainTracks(tracks: readonly RemoteTrackRef[]): Pick<Participant, 'audioTrack' | 'videoTrack'> {

@@ -2,7 +2,7 @@
  * The RTC helpers every peer connection of the room uses: ICE servers and gathering.
  * @packageDocumentation
  */
-import type { IceServer } from './protocol';
+import type { IceServer } from './protocol/index.js';
 
 const ICE_GATHERING_TIMEOUT_MS = 5000;
 

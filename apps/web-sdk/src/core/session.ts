@@ -3,7 +3,7 @@
  * message by its action to the handler routed for it. Nothing here knows about media.
  * @packageDocumentation
  */
-import { ArbiterError } from './errors';
+import { ArbiterError } from './errors.js';
 import {
   decodeBody,
   encodeMessage,
@@ -14,8 +14,8 @@ import {
   type Identified,
   type JoinResponse,
   type Message,
-} from './protocol';
-import type { RoomEnvironment } from './types';
+} from './protocol/index.js';
+import type { RoomEnvironment } from './types.js';
 
 /** The room URL without a trailing slash, or an error for something that is not one. */
 export function normaliseRoomUrl(url: string): string {

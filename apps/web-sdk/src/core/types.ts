@@ -2,9 +2,9 @@
  * The types of the framework-free room: participants, chat, events, options.
  * @packageDocumentation
  */
-import type { ArbiterError } from './errors';
-import type { GetUserMedia, MediaProblem } from './media';
-import type { TrackSource } from './protocol';
+import type { ArbiterError } from './errors.js';
+import type { GetUserMedia, MediaProblem } from './media.js';
+import type { TrackSource } from './protocol/index.js';
 
 /** Where a room is in its life. @public */
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'failed';

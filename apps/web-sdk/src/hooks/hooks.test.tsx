@@ -1,15 +1,15 @@
 import { act, renderHook } from '@testing-library/react';
 import type { ReactNode } from 'react';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { RoomContext } from '../context/room-context';
-import { Room } from '../core/room';
-import { FakePeerConnection, FakeServer, FakeTrack, fakeSdp, resetFakes } from '../test-utils/fakes';
-import { useChat } from './useChat';
-import { useConnectionState } from './useConnectionState';
-import { useParticipants } from './useParticipants';
-import { tracksOf, useTracks } from './useTracks';
-import { qualityForWidth } from './useTileQuality';
-import { useRoom } from '../context/room-context';
+import { RoomContext } from '../context/room-context.js';
+import { Room } from '../core/room.js';
+import { FakePeerConnection, FakeServer, FakeTrack, fakeSdp, resetFakes } from '../test-utils/fakes.js';
+import { useChat } from './useChat.js';
+import { useConnectionState } from './useConnectionState.js';
+import { useParticipants } from './useParticipants.js';
+import { tracksOf, useTracks } from './useTracks.js';
+import { qualityForWidth } from './useTileQuality.js';
+import { useRoom } from '../context/room-context.js';
 
 let server: FakeServer;
 let room: Room;

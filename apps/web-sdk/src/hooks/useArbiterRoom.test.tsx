@@ -1,9 +1,9 @@
 import { act, render, renderHook, waitFor } from '@testing-library/react';
 import { StrictMode } from 'react';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakeServer, resetFakes } from '../test-utils/fakes';
-import { useArbiterRoom } from './useArbiterRoom';
-import { useConnectionState } from './useConnectionState';
+import { FakeServer, resetFakes } from '../test-utils/fakes.js';
+import { useArbiterRoom } from './useArbiterRoom.js';
+import { useConnectionState } from './useConnectionState.js';
 
 let server: FakeServer;
 beforeEach(() => {

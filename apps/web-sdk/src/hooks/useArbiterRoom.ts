@@ -1,6 +1,6 @@
 import * as React from 'react';
-import type { ArbiterError } from '../core/errors';
-import { Room, type RoomEnvironment } from '../core/room';
+import type { ArbiterError } from '../core/errors.js';
+import { Room, type RoomEnvironment } from '../core/room.js';
 
 /** Options of {@link useArbiterRoom}. @public */
 export interface UseArbiterRoomOptions {

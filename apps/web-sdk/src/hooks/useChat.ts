@@ -1,7 +1,7 @@
 import * as React from 'react';
-import type { ChatMessage, Room } from '../core/room';
-import { useEnsureRoom } from '../context/room-context';
-import { useRoomSnapshot } from './internal/useRoomSnapshot';
+import type { ChatMessage, Room } from '../core/room.js';
+import { useEnsureRoom } from '../context/room-context.js';
+import { useRoomSnapshot } from './internal/useRoomSnapshot.js';
 
 /** What {@link useChat} returns. @public */
 export interface UseChatResult {

@@ -1,6 +1,6 @@
-import type { ConnectionState, Room } from '../core/room';
-import { useEnsureRoom } from '../context/room-context';
-import { useRoomSnapshot } from './internal/useRoomSnapshot';
+import type { ConnectionState, Room } from '../core/room.js';
+import { useEnsureRoom } from '../context/room-context.js';
+import { useRoomSnapshot } from './internal/useRoomSnapshot.js';
 
 /**
  * The room's connection state: `idle`, `connecting`, `connected`, `disconnected`, `failed`.

@@ -1,7 +1,7 @@
-import type { MediaProblem } from '../core/media';
-import type { Room } from '../core/room';
-import { useEnsureRoom } from '../context/room-context';
-import { useRoomSnapshot } from './internal/useRoomSnapshot';
+import type { MediaProblem } from '../core/media.js';
+import type { Room } from '../core/room.js';
+import { useEnsureRoom } from '../context/room-context.js';
+import { useRoomSnapshot } from './internal/useRoomSnapshot.js';
 
 /**
  * Why the camera or microphone is unavailable (permission refused, no device...), each

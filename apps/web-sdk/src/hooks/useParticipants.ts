@@ -1,6 +1,6 @@
-import type { Participant, Room } from '../core/room';
-import { useEnsureRoom } from '../context/room-context';
-import { useRoomSnapshot } from './internal/useRoomSnapshot';
+import type { Participant, Room } from '../core/room.js';
+import { useEnsureRoom } from '../context/room-context.js';
+import { useRoomSnapshot } from './internal/useRoomSnapshot.js';
 
 /**
  * Everyone in the room, the local participant first; re-renders on joins, leaves, track,

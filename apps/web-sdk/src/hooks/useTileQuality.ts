@@ -1,7 +1,7 @@
 import * as React from 'react';
-import type { Participant } from '../core/types';
-import type { Quality } from '../core/protocol';
-import { useMaybeRoom } from '../context/room-context';
+import type { Participant } from '../core/types.js';
+import type { Quality } from '../core/protocol/index.js';
+import { useMaybeRoom } from '../context/room-context.js';
 
 /**
  * The simulcast quality a tile of `width` CSS pixels needs on a screen with

@@ -1,7 +1,7 @@
 import * as React from 'react';
-import type { Room } from '../core/room';
-import { useEnsureRoom } from '../context/room-context';
-import { useLocalParticipant } from './useParticipants';
+import type { Room } from '../core/room.js';
+import { useEnsureRoom } from '../context/room-context.js';
+import { useLocalParticipant } from './useParticipants.js';
 
 /** Options of {@link useTrackToggle}. @public */
 export interface UseTrackToggleOptions {

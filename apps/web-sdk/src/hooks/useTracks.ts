@@ -1,6 +1,6 @@
 import * as React from 'react';
-import type { Participant, Room } from '../core/room';
-import { useParticipants } from './useParticipants';
+import type { Participant, Room } from '../core/room.js';
+import { useParticipants } from './useParticipants.js';
 
 /** Which kind of track. @public */
 export type TrackKind = 'audio' | 'video';

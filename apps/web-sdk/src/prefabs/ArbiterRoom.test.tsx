@@ -2,8 +2,8 @@ import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { StrictMode } from 'react';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakePeerConnection, FakeServer, refusingGetUserMedia, resetFakes } from '../test-utils/fakes';
-import { ArbiterRoom } from './ArbiterRoom';
+import { FakePeerConnection, FakeServer, refusingGetUserMedia, resetFakes } from '../test-utils/fakes.js';
+import { ArbiterRoom } from './ArbiterRoom.js';
 
 let server: FakeServer;
 beforeEach(() => {

@@ -1,12 +1,11 @@
 import * as React from 'react';
-import type { ArbiterError } from '../core/errors';
-import type { Participant, RoomEnvironment } from '../core/room';
-import { RoomContext } from '../context/room-context';
-import { useArbiterRoom } from '../hooks/useArbiterRoom';
-import { useConnectionState } from '../hooks/useConnectionState';
-import { VideoConference } from './VideoConference';
-import { PreJoin } from '../components/PreJoin';
-import { arbiterStyles } from '../styles';
+import type { ArbiterError } from '../core/errors.js';
+import type { Participant, RoomEnvironment } from '../core/room.js';
+import { RoomContext } from '../context/room-context.js';
+import { useArbiterRoom } from '../hooks/useArbiterRoom.js';
+import { useConnectionState } from '../hooks/useConnectionState.js';
+import { VideoConference } from './VideoConference.js';
+import { PreJoin } from '../components/PreJoin.js';
 
 /** Props of {@link ArbiterRoom}. @public */
 export interface ArbiterRoomProps extends Omit<React.HTMLAttributes<HTMLDivElement>, 'onError'> {
@@ -27,8 +26,6 @@ export interface ArbiterRoomProps extends Omit<React.HTMLAttributes<HTMLDivEleme
   renderParticipant?: (participant: Participant) => React.ReactNode;
   /** Your own room UI (hooks work inside); default {@link VideoConference}. */
   children?: React.ReactNode;
-  /** Leave out the built-in stylesheet. */
-  unstyled?: boolean;
   /** Replace browser APIs (tests). */
   environment?: Partial<RoomEnvironment>;
 }
@@ -56,7 +53,6 @@ export const ArbiterRoom = React.forwardRef<HTMLDivElement, ArbiterRoomProps>(fu
     onError,
     renderParticipant,
     children,
-    unstyled,
     environment,
     className,
     ...props
@@ -108,7 +104,6 @@ export const ArbiterRoom = React.forwardRef<HTMLDivElement, ArbiterRoomProps>(fu
   }
   return (
     <div ref={ref} className={['arb-room', className ?? ''].filter(Boolean).join(' ')} {...props}>
-      {!unstyled && <style>{arbiterStyles}</style>}
       {body}
     </div>
   );

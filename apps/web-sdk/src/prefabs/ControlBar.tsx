@@ -1,7 +1,7 @@
 import * as React from 'react';
-import type { Room } from '../core/room';
-import { DisconnectButton } from '../components/controls/DisconnectButton';
-import { TrackToggle } from '../components/controls/TrackToggle';
+import type { Room } from '../core/room.js';
+import { DisconnectButton } from '../components/controls/DisconnectButton.js';
+import { TrackToggle } from '../components/controls/TrackToggle.js';
 
 /** Props of {@link ControlBar}. @public */
 export interface ControlBarProps extends React.HTMLAttributes<HTMLDivElement> {

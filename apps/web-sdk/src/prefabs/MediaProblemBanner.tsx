@@ -1,5 +1,5 @@
-import type { Room } from '../core/room';
-import { useMediaProblems } from '../hooks/useMediaProblems';
+import type { Room } from '../core/room.js';
+import { useMediaProblems } from '../hooks/useMediaProblems.js';
 
 /**
  * Tells the user, as an alert, why the camera or microphone is unavailable.

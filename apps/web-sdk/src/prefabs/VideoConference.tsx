@@ -1,13 +1,13 @@
 import * as React from 'react';
-import type { Participant, Room } from '../core/room';
-import { Chat } from '../components/chat/Chat';
-import { GridLayout } from '../components/layout/GridLayout';
-import { ParticipantTile } from '../components/participant/ParticipantTile';
-import { RoomAudioRenderer } from '../components/participant/RoomAudioRenderer';
-import { useConnectionState } from '../hooks/useConnectionState';
-import { useParticipants } from '../hooks/useParticipants';
-import { ControlBar } from './ControlBar';
-import { MediaProblemBanner } from './MediaProblemBanner';
+import type { Participant, Room } from '../core/room.js';
+import { Chat } from '../components/chat/Chat.js';
+import { GridLayout } from '../components/layout/GridLayout.js';
+import { ParticipantTile } from '../components/participant/ParticipantTile.js';
+import { RoomAudioRenderer } from '../components/participant/RoomAudioRenderer.js';
+import { useConnectionState } from '../hooks/useConnectionState.js';
+import { useParticipants } from '../hooks/useParticipants.js';
+import { ControlBar } from './ControlBar.js';
+import { MediaProblemBanner } from './MediaProblemBanner.js';
 
 /** Props of {@link VideoConference}. @public */
 export interface VideoConferenceProps extends React.HTMLAttributes<HTMLDivElement> {

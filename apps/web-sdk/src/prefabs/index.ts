@@ -1,4 +1,4 @@
-export { ArbiterRoom, type ArbiterRoomProps } from './ArbiterRoom';
-export { ControlBar, type ControlBarProps } from './ControlBar';
-export { MediaProblemBanner } from './MediaProblemBanner';
-export { VideoConference, type VideoConferenceProps } from './VideoConference';
+export { ArbiterRoom, type ArbiterRoomProps } from './ArbiterRoom.js';
+export { ControlBar, type ControlBarProps } from './ControlBar.js';
+export { MediaProblemBanner } from './MediaProblemBanner.js';
+export { VideoConference, type VideoConferenceProps } from './VideoConference.js';

@@ -4,8 +4,8 @@
  * Test-only: excluded from the build.
  */
 import { vi } from 'vitest';
-import { encodeMessage, messageFromDict, parseMessage, type Message } from '../core/protocol';
-import type { RoomEnvironment } from '../core/room';
+import { encodeMessage, messageFromDict, parseMessage, type Message } from '../core/protocol/index.js';
+import type { RoomEnvironment } from '../core/room.js';
 
 /** A minimal SDP that passes the protocol's SDP check; `tag` goes in the s= line. */
 export function fakeSdp(tag: string, media: readonly ('audio' | 'video')[] = []): string {

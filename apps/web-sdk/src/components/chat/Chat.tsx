@@ -1,6 +1,6 @@
 import * as React from 'react';
-import type { Room } from '../../core/room';
-import { useChat } from '../../hooks/useChat';
+import type { Room } from '../../core/room.js';
+import { useChat } from '../../hooks/useChat.js';
 
 /** Props of {@link Chat}. @public */
 export interface ChatProps extends React.HTMLAttributes<HTMLElement> {

@@ -1,7 +1,7 @@
 import * as React from 'react';
-import type { Room } from '../../core/room';
-import { useEnsureRoom } from '../../context/room-context';
-import { useConnectionState } from '../../hooks/useConnectionState';
+import type { Room } from '../../core/room.js';
+import { useEnsureRoom } from '../../context/room-context.js';
+import { useConnectionState } from '../../hooks/useConnectionState.js';
 
 /** Props of {@link DisconnectButton}. @public */
 export interface DisconnectButtonProps extends React.ButtonHTMLAttributes<HTMLButtonElement> {

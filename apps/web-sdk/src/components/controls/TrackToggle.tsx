@@ -1,6 +1,6 @@
 import * as React from 'react';
-import type { Room } from '../../core/room';
-import { useTrackToggle } from '../../hooks/useTrackToggle';
+import type { Room } from '../../core/room.js';
+import { useTrackToggle } from '../../hooks/useTrackToggle.js';
 
 /** Props of {@link TrackToggle}. @public */
 export interface TrackToggleProps extends Omit<React.ButtonHTMLAttributes<HTMLButtonElement>, 'onChange'> {

@@ -1,5 +1,5 @@
 import * as React from 'react';
-import { gridLayout } from '../../core/layout';
+import { gridLayout } from '../../core/layout.js';
 
 /** Props of {@link GridLayout}. @public */
 export interface GridLayoutProps extends React.HTMLAttributes<HTMLDivElement> {

@@ -1,7 +1,7 @@
 import * as React from 'react';
-import type { Participant } from '../../core/room';
-import { useTileQuality } from '../../hooks/useTileQuality';
-import { VideoTrack } from './VideoTrack';
+import type { Participant } from '../../core/room.js';
+import { useTileQuality } from '../../hooks/useTileQuality.js';
+import { VideoTrack } from './VideoTrack.js';
 
 /** Props of {@link ParticipantTile}. @public */
 export interface ParticipantTileProps extends React.HTMLAttributes<HTMLDivElement> {

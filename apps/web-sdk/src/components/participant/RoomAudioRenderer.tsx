@@ -1,6 +1,6 @@
-import type { Room } from '../../core/room';
-import { useParticipants } from '../../hooks/useParticipants';
-import { AudioTrack } from './AudioTrack';
+import type { Room } from '../../core/room.js';
+import { useParticipants } from '../../hooks/useParticipants.js';
+import { AudioTrack } from './AudioTrack.js';
 
 /**
  * Plays every remote participant's audio (hidden `<audio>` elements).

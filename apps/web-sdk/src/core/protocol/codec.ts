@@ -2,9 +2,9 @@
  * Reading and writing JSON by a schema, with Python's rules (Python's `_codec.py`).
  * @packageDocumentation
  */
-import { ErrorCode, ProtocolError } from './errors';
-import { MAX_LIST, MAX_SAFE, MAX_STRING } from './limits';
-import type { FieldType, Schema } from './schemas';
+import { ErrorCode, ProtocolError } from './errors.js';
+import { MAX_LIST, MAX_SAFE, MAX_STRING } from './limits.js';
+import type { FieldType, Schema } from './schemas.js';
 
 
 /** Length in UTF-8 bytes (a lone surrogate counts 3, as Python's `surrogatepass`). @public */

@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-export { ErrorCode, ProtocolError } from './errors';
+export { ErrorCode, ProtocolError } from './errors.js';
 export {
   CHAT_TOPIC,
   checkSdp,
@@ -24,11 +24,11 @@ export {
   MAX_SDP,
   PROTOCOL_VERSION,
   sdpJsonSize,
-} from './limits';
-export { utf8Length } from './codec';
-export { decodeJson } from './json';
-export * from './types';
-export { ACTIONS } from './schemas';
+} from './limits.js';
+export { utf8Length } from './codec.js';
+export { decodeJson } from './json.js';
+export * from './types.js';
+export { ACTIONS } from './schemas.js';
 export {
   bodyToDict,
   decodeBody,
@@ -39,5 +39,5 @@ export {
   messageFromDict,
   messageToDict,
   parseMessage,
-} from './messages';
-export { protocolManifest, type ProtocolManifest } from './manifest';
+} from './messages.js';
+export { protocolManifest, type ProtocolManifest } from './manifest.js';

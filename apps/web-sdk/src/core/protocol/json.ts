@@ -4,9 +4,9 @@
  * number literals.
  * @packageDocumentation
  */
-import { isPlainObject, utf8Length } from './codec';
-import { ErrorCode, ProtocolError } from './errors';
-import { MAX_DEPTH, MAX_NUMBER_CHARS } from './limits';
+import { isPlainObject, utf8Length } from './codec.js';
+import { ErrorCode, ProtocolError } from './errors.js';
+import { MAX_DEPTH, MAX_NUMBER_CHARS } from './limits.js';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;

@@ -2,7 +2,7 @@
  * The protocol's limits, topics, id and SDP rules (Python's `messages.py` constants).
  * @packageDocumentation
  */
-import { ErrorCode, ProtocolError } from './errors';
+import { ErrorCode, ProtocolError } from './errors.js';
 
 /** Version of this protocol; a message with another `v` is refused. @public */
 export const PROTOCOL_VERSION = 1;

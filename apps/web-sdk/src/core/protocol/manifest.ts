@@ -7,7 +7,7 @@
  * longer matches Python).
  * @packageDocumentation
  */
-import { ErrorCode } from './errors';
+import { ErrorCode } from './errors.js';
 import {
   CHAT_TOPIC,
   MAX_BODY_BYTES,
@@ -23,9 +23,9 @@ import {
   MAX_SDP,
   MAX_STRING,
   PROTOCOL_VERSION,
-} from './limits';
-import { BODY_SCHEMAS, MESSAGE_SCHEMAS, type FieldType, type Schema } from './schemas';
-import { ALL_GRANTS } from './types';
+} from './limits.js';
+import { BODY_SCHEMAS, MESSAGE_SCHEMAS, type FieldType, type Schema } from './schemas.js';
+import { ALL_GRANTS } from './types.js';
 
 /** One schema in the manifest. @public */
 export interface SchemaManifest {

@@ -2,12 +2,12 @@
  * Parsing, validating and serialising messages and bodies (Python's `parse_message`, `encode_body` ...).
  * @packageDocumentation
  */
-import { fromDict, isPlainObject, pyLen, pyReprValue, toDict } from './codec';
-import { decodeJson } from './json';
-import { ErrorCode, ProtocolError } from './errors';
-import { MAX_BODY_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './limits';
-import { BODY_SCHEMAS, MESSAGE_SCHEMAS } from './schemas';
-import type { Action, Bodies, BodyType, ErrorMessage, Message, MessageInit } from './types';
+import { fromDict, isPlainObject, pyLen, pyReprValue, toDict } from './codec.js';
+import { decodeJson } from './json.js';
+import { ErrorCode, ProtocolError } from './errors.js';
+import { MAX_BODY_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './limits.js';
+import { BODY_SCHEMAS, MESSAGE_SCHEMAS } from './schemas.js';
+import type { Action, Bodies, BodyType, ErrorMessage, Message, MessageInit } from './types.js';
 
 /**
  * Decode and validate one message (Python's `parse_message`).

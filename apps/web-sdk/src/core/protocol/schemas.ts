@@ -2,7 +2,7 @@
  * The schema of every message and body: what Python derives from its dataclass annotations.
  * @packageDocumentation
  */
-import { ErrorCode, ProtocolError } from './errors';
+import { ErrorCode, ProtocolError } from './errors.js';
 import {
   CANDIDATE_RE,
   checkSdp,
@@ -10,8 +10,8 @@ import {
   MAX_MESSAGE_BYTES,
   MAX_NAME,
   MAX_REFRESH_TOKEN,
-} from './limits';
-import { QUALITIES, TRACK_SOURCES, type Action, type BodyType } from './types';
+} from './limits.js';
+import { QUALITIES, TRACK_SOURCES, type Action, type BodyType } from './types.js';
 
 /** A field's type, as the validator reads it. */
 export type FieldType =

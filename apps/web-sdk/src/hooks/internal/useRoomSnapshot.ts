@@ -1,5 +1,5 @@
 import * as React from 'react';
-import type { Room, RoomEvents } from '../../core/room';
+import type { Room, RoomEvents } from '../../core/room.js';
 
 /**
  * Subscribe to `event` on `room` and return `read(room)`; `read` must return the same
