@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from ..sfu.health import HEARTBEAT_TIMEOUT, heartbeat_age, heartbeat_pid
+from ..heartbeat import HEARTBEAT_TIMEOUT, heartbeat_age, heartbeat_pid
 from ..supervisor import spawn, stop_processes
 from .base import DEFAULT_DATA_RATE, Launcher, LaunchError, sfu_command
 
@@ -23,7 +23,7 @@ class SubprocessLauncher(Launcher):
     """Runs each room's SFU as a child process; handles are process ids.
 
     The SFUs die with this process, however it ends (:func:`~arbiter_server.supervisor.spawn`).
-    An SFU whose heartbeat (its state file, :mod:`~arbiter_server.sfu.health`) is older than
+    An SFU whose heartbeat (its state file, :mod:`~arbiter_server.heartbeat`) is older than
     ``heartbeat_timeout`` seconds is hung (e.g. frozen by SIGSTOP): :meth:`is_alive` says
     it is dead, and :meth:`stop` kills it at once.
     """

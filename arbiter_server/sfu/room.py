@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from aiortc import RTCIceServer, RTCSessionDescription
@@ -33,6 +32,7 @@ from .forwarder import TrackForwarder
 from .participant import Participant, RateLimiter
 from .producer import Producer
 from .relay import DataRelay
+from .stats import RoomStats
 
 __all__ = ["Handler", "Room", "RoomStats", "SendCallback"]
 
@@ -54,24 +54,6 @@ def _typed(cls: type[M], handler: Callable[[M], Awaitable[None]]) -> Handler:
         await handler(message)
 
     return handle
-
-
-@dataclass(frozen=True)
-class RoomStats:
-    """Counts of what the room holds, for logs and tests."""
-
-    participants: int
-    "Participants known to the SFU."
-    producers: int
-    "Producer peer connections."
-    consumers: int
-    "Consumer peer connections (one per subscriber)."
-    peer_connections: int
-    "All peer connections (producers + consumers)."
-    forwarders: int
-    "Published tracks being forwarded."
-    forwarded_tracks: int
-    "Consumer media sections carrying a track."
 
 
 TICK = 0.25
@@ -174,16 +156,7 @@ class Room:
 
     def stats(self) -> RoomStats:
         """Counts of participants, peer connections and forwarded tracks."""
-        producers = [p.producer for p in self._participants.values() if p.producer]
-        consumers = [p.consumer for p in self._participants.values() if p.consumer]
-        return RoomStats(
-            participants=len(self._participants),
-            producers=len(producers),
-            consumers=len(consumers),
-            peer_connections=len(producers) + len(consumers),
-            forwarders=len(self._tracks),
-            forwarded_tracks=sum(len(c.tracks) for c in consumers),
-        )
+        return RoomStats.of(list(self._participants.values()), len(self._tracks))
 
     def connection_count(self, participant_id: str) -> int:
         """Peer connections of a participant: its producer and its consumer."""

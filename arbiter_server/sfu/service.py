@@ -51,7 +51,7 @@ class SfuConfig:
     state_file: Path | None = None
     """Where to keep a JSON snapshot of :meth:`Room.stats`, the process id and its number of
     asyncio tasks (for operators, tests and the soak benchmark); touched every
-    ``state_interval`` as the SFU's heartbeat (:mod:`.health`)."""
+    ``state_interval`` as the SFU's heartbeat (:mod:`arbiter_server.heartbeat`)."""
     state_interval: float = 0.25
     "Seconds between checks for a changed snapshot (and heartbeats)."
     data_rate: tuple[int, float] = (200, 10.0)
@@ -91,7 +91,7 @@ class SfuService:
 
     async def _write_state(self, path: Path) -> None:
         """Keep ``path`` equal to the room's stats, written atomically when they change and
-        touched otherwise: its age is the SFU's heartbeat (:mod:`.health`)."""
+        touched otherwise: its age is the SFU's heartbeat (:mod:`arbiter_server.heartbeat`)."""
         last: dict[str, object] | None = None
         while True:
             snapshot: dict[str, object] = {

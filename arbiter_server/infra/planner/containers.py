@@ -31,7 +31,7 @@ SFU_HEALTH_CHECK: dict[str, Any] = {
         "CMD",
         "python",
         "-m",
-        "arbiter_server.sfu.health",
+        "arbiter_server.heartbeat",
         SFU_STATE_FILE,
         "--max-age",
         "10",
@@ -42,7 +42,7 @@ SFU_HEALTH_CHECK: dict[str, Any] = {
     "startPeriod": 30,
 }
 """The SFU container's health check: its heartbeat at most 10 s old
-(:mod:`arbiter_server.sfu.health`); a frozen SFU turns ``UNHEALTHY`` and maintenance
+(:mod:`arbiter_server.heartbeat`); a frozen SFU turns ``UNHEALTHY`` and maintenance
 replaces it."""
 TURN_HEALTH_CHECK: dict[str, Any] = {
     "command": ["CMD", "/usr/local/bin/arbiter-turn-health"],

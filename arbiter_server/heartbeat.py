@@ -5,7 +5,7 @@ id) written at least every :data:`~arbiter_server.sfu.service.SfuConfig.state_in
 seconds, so the file's age tells whether the process still works: a frozen (SIGSTOP) or
 hung SFU keeps its socket open but stops touching the file. The local launcher reads the
 age (:func:`heartbeat_age`); on AWS the SFU container's health check runs
-``python -m arbiter_server.sfu.health FILE --max-age SECONDS``, which exits 1 when the
+``python -m arbiter_server.heartbeat FILE --max-age SECONDS``, which exits 1 when the
 file is older, and ECS reports the task ``UNHEALTHY``.
 """
 
@@ -42,7 +42,7 @@ def heartbeat_pid(path: Path) -> int | None:
 def main(argv: list[str] | None = None) -> int:
     """Exit 0 if the heartbeat file is fresh, 1 if it is stale or missing."""
     parser = argparse.ArgumentParser(
-        prog="python -m arbiter_server.sfu.health", description="SFU heartbeat check."
+        prog="python -m arbiter_server.heartbeat", description="SFU heartbeat check."
     )
     parser.add_argument("file", type=Path, help="the SFU's state file")
     parser.add_argument("--max-age", type=float, default=10.0, help="seconds (default 10)")
