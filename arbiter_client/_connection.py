@@ -142,11 +142,21 @@ class RoomConnection:
         self.local = LocalParticipant(
             participant_id, self._name, self.media.video, self.media.audio
         )
-        if not self._sfu_ready.done():
-            self.log.debug("waiting for the SFU")
-            self.progress.step = "sfu_ready"
-            await self.progress.until(self._sfu_ready)
-        await self.link.start()
+        while True:
+            if not self._sfu_ready.done():
+                self.log.debug("waiting for the SFU")
+                self.progress.step = "sfu_ready"
+                await self.progress.until(self._sfu_ready)
+            try:
+                await self.link.start()
+                break
+            except ArbiterError as exc:
+                if exc.code != ErrorCode.SFU_UNAVAILABLE.value:
+                    raise
+                # the SFU's socket went away under the offer: the server owes us its
+                # sfu_ready (awaited from the refusal on, see _on_error), then we offer again
+                self.log.debug("the SFU went away while joining; waiting for it")
+                self.link.discard()
         self.state = RoomState.CONNECTED
         self._set_connection_state("connected", None)
         self.log.debug("joined")
@@ -208,11 +218,16 @@ class RoomConnection:
             return
         exc = error_from_code(message.code, message.message)
         joining = self.state is RoomState.JOINING
-        if joining and message.ref in (None, Identify.action, Handshake.action):
+        refused = (
+            message.ref == Handshake.action and message.code == ErrorCode.SFU_UNAVAILABLE.value
+        )
+        if joining and message.ref in (None, Identify.action, Handshake.action) and not refused:
             self.fail(exc)
             return
-        if message.ref == Handshake.action:
-            self.link.refused(message.code, exc)  # a restart's offer that found no SFU
+        if refused:  # an offer that found no SFU: offered again after its sfu_ready
+            if joining and self._sfu_ready.done():  # its sfu_ready may come next
+                self._sfu_ready = asyncio.get_running_loop().create_future()
+            self.link.refused(message.code, exc)
         self.log.warning("server error %s (ref %s): %s", message.code, message.ref, message.message)
         self.hub.emit(ev.ErrorReceived(code=message.code, message=message.message, ref=message.ref))
 
@@ -227,10 +242,13 @@ class RoomConnection:
         self.log.debug(
             "signaling back (resumed=%s, sfu_ready=%s)", identified.resumed, identified.sfu_ready
         )
-        if not identified.sfu_ready:
-            self.link.lost("the room's SFU is not ready")  # its sfu_ready restarts the media
-        elif not identified.resumed:  # the server dropped us meanwhile: set media up again
-            self.link.restart("rejoined as a new session")
+        if not identified.resumed:  # the server dropped us meanwhile: set media up again
+            if identified.sfu_ready:
+                self.link.restart("rejoined as a new session")
+            else:
+                self.link.lost("rejoined while the SFU is away")  # its sfu_ready restarts
+        # resumed while the SFU is not ready: its own socket is away (the media is fine
+        # meanwhile), or a new SFU is starting, whose sfu_ready restarts the media
         self._maybe_reconnected()
 
     def _on_media_failure(self, reason: str) -> None:

@@ -21,6 +21,7 @@ from arbiter_protocol import (
     Refresh,
     Refreshed,
     Resume,
+    refresh_delay,
 )
 
 __all__ = ["RefreshCredential"]
@@ -60,7 +61,7 @@ class RefreshCredential:
 
     def refresh_delay(self) -> float:
         """Seconds until half of the current credential's remaining lifetime is gone."""
-        return max(0.5, (self.refresh_expires_at - self._clock()) / 2)
+        return refresh_delay(self.refresh_expires_at, self._clock())
 
     async def keep_fresh(self, send: Callable[[Message], Awaitable[None]]) -> None:
         """Send ``refresh`` whenever half of the credential's lifetime is gone (forever).

@@ -120,8 +120,9 @@ class MediaLink:
             self.producer.handshake(message, self._tasks)
 
     def refused(self, code: str, exc: ArbiterError) -> None:
-        """The server refused a handshake: a restart's offer that found no SFU fails."""
-        if code == ErrorCode.SFU_UNAVAILABLE.value and self._down and self.producer is not None:
+        """The server refused a handshake: a producer offer still waiting for its answer
+        (joining, restarting or healing) found no SFU, and fails."""
+        if code == ErrorCode.SFU_UNAVAILABLE.value and self.producer is not None:
             self.producer.refuse(exc)
 
     async def remove(self, participant_id: str, reason: str) -> None:
@@ -213,6 +214,11 @@ class MediaLink:
         for task in (self._restart_task, self._heal_task):
             if task is not None:
                 task.cancel()
+        self.discard()
+        self._restart_task = self._tasks.spawn(self._republish(), "media-restart")
+
+    def discard(self) -> None:
+        """Retire every peer connection now (closed in the background), tracks ended."""
         retired: list[PeerConnection] = list(self.consumers.detach())
         self._roster.unsubscribe()  # what the detached connection did not carry
         if self.producer is not None:
@@ -220,7 +226,6 @@ class MediaLink:
             retired.append(self.producer)
         self.producer = None
         self._retire(retired)
-        self._restart_task = self._tasks.spawn(self._republish(), "media-restart")
 
     async def _republish(self) -> None:
         try:

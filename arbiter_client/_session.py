@@ -1,10 +1,12 @@
 """Session: a room's signaling (HTTP join, identify, the read loop and its dispatch table,
-resume on a new WebSocket with backoff, its refresh credential kept fresh)."""
+keepalive on each WebSocket, resume on a new WebSocket with backoff, its refresh credential
+kept fresh)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -20,6 +22,7 @@ from arbiter_protocol import (
     Identify,
     JoinRequest,
     JoinResponse,
+    KeepaliveAck,
     Leave,
     Message,
     ProtocolError,
@@ -28,7 +31,7 @@ from arbiter_protocol import (
     encode_body,
     parse_message,
 )
-from arbiter_rtc import TaskSet
+from arbiter_rtc import SocketKeepalive, TaskSet
 
 from ._credentials import RefreshCredential
 from ._exceptions import (
@@ -56,6 +59,9 @@ ATTEMPT_TIMEOUT = 10.0
 "Longest one reconnection attempt (WebSocket and resume) may take."
 CLOSE_WAIT = 1.0
 "Longest a leave waits for signaling: sending ``leave``, then the WebSocket's closing handshake."
+CLOCK_SLACK = 30.0
+"""Seconds by which this machine's clock may lag the server's: a resume refused this close
+to the session's end is taken for the end (``session_expired``)."""
 
 
 class Session:
@@ -68,7 +74,9 @@ class Session:
     refresh credential) with backoff within ``reconnect_timeout`` seconds, then calls
     ``on_resumed``; otherwise, or when the server refuses, it calls ``on_failed``.
     :meth:`send` waits while a reconnection is under way. Once identified, it ``refresh``es
-    the credential whenever half of its lifetime is gone.
+    the credential whenever half of its lifetime is gone, and each WebSocket sends
+    ``keepalive`` as the server's idle timeout requires; one whose keepalive goes
+    unanswered is taken for dead and replaced the same way.
     """
 
     def __init__(
@@ -104,6 +112,7 @@ class Session:
         self._handlers: dict[str, Callable[[Message], None]] = {}
         self._identified: asyncio.Future[Identified] = asyncio.get_running_loop().create_future()
         self._signaling: Signaling | None = None
+        self._keepalive: tuple[Signaling, SocketKeepalive, asyncio.Task[None]] | None = None
         self._up = asyncio.Event()
         self._closing = False
         self.down = False
@@ -118,6 +127,7 @@ class Session:
         "This client's participant id, once identified."
         self.route(Identified, self._identified_message)
         self.route(Refreshed, self._refreshed)
+        self.route(KeepaliveAck, lambda _: None)  # heard (see _receive); nothing else to do
 
     # ------------------------------------------------------------------ joining
 
@@ -166,6 +176,7 @@ class Session:
         identified = await self._progress.until(self._identified)
         self.participant_id = identified.participant_id or response.participant_id
         self._up.set()
+        self._keep_alive(self._signaling, identified.idle_timeout)
         self._tasks.spawn(self.credential.keep_fresh(self.send), "session-refresh")
         return identified
 
@@ -201,8 +212,12 @@ class Session:
 
     async def _receive(self, signaling: Signaling) -> Message | None:
         """The next valid message (``None`` for a bad one, which is logged and skipped)."""
+        raw = await signaling.receive()
+        watch = self._keepalive
+        if watch is not None and watch[0] is signaling:
+            watch[1].heard()
         try:
-            return parse_message(await signaling.receive())
+            return parse_message(raw)
         except ProtocolError as exc:
             if exc.code is ErrorCode.UNSUPPORTED_VERSION:
                 raise ProtocolMismatch(str(exc), code=exc.code.value) from exc
@@ -244,12 +259,31 @@ class Session:
         signaling = self._signaling
         return await signaling.ping() if signaling is not None else None
 
+    # ------------------------------------------------------------------ keepalive
+
+    def _keep_alive(self, signaling: Signaling, idle_timeout: int | None) -> None:
+        """Send ``keepalive`` on ``signaling`` (the current socket) for as long as it lives."""
+        self._stop_keepalive()
+        keepalive = SocketKeepalive(
+            idle_timeout,
+            signaling.send,
+            lambda reason: self._lost(signaling, ConnectionLost(reason)),
+        )
+        task = self._tasks.spawn(keepalive.run(), "keepalive")
+        self._keepalive = (signaling, keepalive, task)
+
+    def _stop_keepalive(self) -> None:
+        watch, self._keepalive = self._keepalive, None
+        if watch is not None:
+            watch[2].cancel()
+
     # ------------------------------------------------------------------ reconnection
 
     def _lost(self, signaling: Signaling, exc: ArbiterError) -> None:
         """``signaling`` dropped: reconnect if the room may, else fail."""
         if signaling is not self._signaling:
             return  # an old connection, already replaced
+        self._stop_keepalive()
         if self._closing or self._reconnect_timeout <= 0 or not self._may_resume():
             self._on_failed(exc)
             return
@@ -275,6 +309,15 @@ class Session:
                 async with asyncio.timeout(min(remaining, ATTEMPT_TIMEOUT)):
                     signaling, identified = await self._resume_once()
             except ArbiterError as exc:
+                if exc.code == ErrorCode.SESSION_EXPIRED.value or (
+                    _refused(exc) and self._session_over()
+                ):
+                    # the session reached its lifetime while the socket was down (the
+                    # server may have forgotten it already): not a refusal, its end
+                    self._on_failed(
+                        ConnectionLost("session_expired", code=ErrorCode.SESSION_EXPIRED.value)
+                    )
+                    return
                 if _refused(exc):
                     self._on_failed(
                         ConnectionLost(
@@ -290,6 +333,7 @@ class Session:
             else:
                 self._signaling = signaling
                 self._tasks.spawn(self._read_loop(signaling), "signaling")
+                self._keep_alive(signaling, identified.idle_timeout)
                 self.down = False
                 self._up.set()
                 self._on_resumed(identified)
@@ -302,6 +346,11 @@ class Session:
         self._on_failed(
             ConnectionLost(f"could not reconnect within {budget:g} s (last error: {last})")
         )
+
+    def _session_over(self) -> bool:
+        """Whether the session's lifetime is (about) over, by this machine's clock."""
+        credential = self.credential
+        return credential is not None and time.time() + CLOCK_SLACK >= credential.session_expires_at
 
     async def _resume_once(self) -> tuple[Signaling, Identified]:
         """One attempt: a new WebSocket, ``resume`` with the refresh credential."""
@@ -342,6 +391,7 @@ class Session:
         """Say ``leave`` if asked, and close the WebSocket, within :data:`CLOSE_WAIT` s."""
         self._closing = True
         self._up.clear()
+        self._stop_keepalive()
         signaling, self._signaling = self._signaling, None
         if signaling is None:
             return

@@ -34,6 +34,8 @@ from .messages import (
     IceCandidate,
     Identified,
     Identify,
+    Keepalive,
+    KeepaliveAck,
     Layers,
     Leave,
     Message,
@@ -58,6 +60,14 @@ from .messages import (
     parse_message,
     peek_action,
 )
+from .timing import (
+    DEFAULT_IDLE_TIMEOUT,
+    KEEPALIVE_MAX_INTERVAL,
+    KEEPALIVE_MIN_ACK_WAIT,
+    keepalive_ack_wait,
+    keepalive_interval,
+    refresh_delay,
+)
 
 __version__ = "0.1.0"
 "The version of the ``arbiter-video`` distribution (``pyproject.toml`` reads it from here)."
@@ -66,6 +76,9 @@ __all__ = [
     "ACTIONS",
     "ALL_GRANTS",
     "CHAT_TOPIC",
+    "DEFAULT_IDLE_TIMEOUT",
+    "KEEPALIVE_MAX_INTERVAL",
+    "KEEPALIVE_MIN_ACK_WAIT",
     "MAX_BODY_BYTES",
     "MAX_DEPTH",
     "MAX_FRAME_BYTES",
@@ -88,6 +101,8 @@ __all__ = [
     "Identify",
     "JoinRequest",
     "JoinResponse",
+    "Keepalive",
+    "KeepaliveAck",
     "Layers",
     "Leave",
     "Message",
@@ -114,9 +129,12 @@ __all__ = [
     "encode_message",
     "error_message",
     "is_valid_id",
+    "keepalive_ack_wait",
+    "keepalive_interval",
     "manifest",
     "message_from_dict",
     "parse_message",
     "peek_action",
+    "refresh_delay",
     "utf8_length",
 ]

@@ -15,7 +15,7 @@ import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from . import _codec, _json, http, messages
+from . import _codec, _json, http, messages, timing
 from .errors import ErrorCode
 
 __all__ = ["manifest"]
@@ -52,6 +52,9 @@ def manifest() -> dict[str, Any]:
             "MAX_DEPTH": _json.MAX_DEPTH,
             "MAX_NUMBER_CHARS": _json.MAX_NUMBER_CHARS,
             "MAX_REFRESH_TOKEN": messages.MAX_REFRESH_TOKEN,
+            "DEFAULT_IDLE_TIMEOUT": timing.DEFAULT_IDLE_TIMEOUT,
+            "KEEPALIVE_MAX_INTERVAL": timing.KEEPALIVE_MAX_INTERVAL,
+            "KEEPALIVE_MIN_ACK_WAIT": timing.KEEPALIVE_MIN_ACK_WAIT,
         },
         "error_codes": {code.name: code.value for code in ErrorCode},
         "topics": {"CHAT_TOPIC": messages.CHAT_TOPIC},

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal, TypeVar, get_args
 from ._codec import from_dict, to_dict
 from ._json import decode_json
 from .errors import ErrorCode, ProtocolError
+from .sdp import MAX_SDP, check_sdp, sdp_json_size
 
 __all__ = [
     "ACTIONS",
@@ -36,6 +37,8 @@ __all__ = [
     "IceServer",
     "Identified",
     "Identify",
+    "Keepalive",
+    "KeepaliveAck",
     "Layers",
     "Leave",
     "Message",
@@ -74,16 +77,11 @@ MAX_FRAME_BYTES = 32 * 1024
 CHAT_TOPIC = "chat"
 "Topic of chat messages: a text ``data`` message with this topic is a chat message."
 
-MAX_SDP = 30 * 1024
-"""Largest SDP, in bytes of its JSON-encoded text (quotes and escapes included), so that a
-handshake carrying it fits one API Gateway frame (:data:`MAX_FRAME_BYTES`)."""
-
 MAX_CANDIDATE = 1024
 MAX_NAME = 64
 MAX_REFRESH_TOKEN = 256
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_SDP_LINE_RE = re.compile(r"^[a-z]=[\x20-\x7e]*$")
 _CANDIDATE_RE = re.compile(
     r"^(a=)?candidate:[!-~]{1,32} \d{1,3} (udp|tcp|UDP|TCP) \d{1,10} [0-9A-Za-z.:_-]{1,253} "
     r"\d{1,5} typ (host|srflx|prflx|relay)( [\x21-\x7e]+)*$"
@@ -187,42 +185,6 @@ class IceCandidate:
                 "('candidate:<foundation> <component> <transport> <priority> <address> "
                 "<port> typ <type> ...')",
             )
-
-
-def check_sdp(sdp: str) -> None:
-    """Refuse text that is not plausibly SDP before it reaches a WebRTC stack.
-
-    It must start with ``v=0``, every line must be ``<letter>=<printable ASCII>``, it must
-    have an ``o=`` and at most 32 ``m=`` sections, and JSON-encoded it must fit in
-    :data:`MAX_SDP` bytes (so a handshake fits one 32 KB frame). Raises
-    :class:`ProtocolError`.
-    """
-    lines = sdp.replace("\r\n", "\n").rstrip("\n").split("\n")
-    problem = None
-    if (size := sdp_json_size(sdp)) > MAX_SDP:
-        problem = f"is {size} bytes as JSON; the limit is {MAX_SDP} (one 32 KB frame)"
-    elif not lines or lines[0] != "v=0":
-        problem = "must start with 'v=0'"
-    elif not any(line.startswith("o=") for line in lines):
-        problem = "has no 'o=' line"
-    elif sum(line.startswith("m=") for line in lines) > 32:
-        problem = "has more than 32 media sections"
-    else:
-        for number, line in enumerate(lines, 1):
-            if not _SDP_LINE_RE.match(line):
-                problem = f"line {number} is not '<letter>=<printable text>'"
-                break
-    if problem is not None:
-        raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"field 'sdp.sdp' {problem}")
-
-
-def sdp_json_size(sdp: str) -> int:
-    """Bytes of ``sdp`` as a JSON string: quotes, and two bytes per escaped character.
-
-    Exact for text :func:`check_sdp` accepts (printable ASCII and line breaks).
-    """
-    escaped = sdp.count('"') + sdp.count("\\") + sdp.count("\r") + sdp.count("\n")
-    return len(sdp) + escaped + 2
 
 
 @dataclass
@@ -341,6 +303,9 @@ class Identified(Message):
     "Unix time the session ends (``session_expired``); none for an SFU."
     ice_servers: list[IceServer] | None = field(default=None, metadata={"max_items": 8})
     "STUN/TURN servers with fresh credentials (on resume)."
+    idle_timeout: int | None = field(default=None, metadata={"min": 1})
+    """Seconds without a message from this connection after which the server closes it
+    (API Gateway: 600); send ``keepalive`` every :func:`~arbiter_protocol.keepalive_interval`."""
 
 
 @dataclass
@@ -374,6 +339,27 @@ class Handshake(Message):
                 "a handshake needs 'sdp' or 'candidate'",
                 self.action,
             )
+
+
+@dataclass
+class Keepalive(Message):
+    """Keeps a quiet signaling connection open; the server answers ``keepalive_ack``.
+
+    API Gateway closes a WebSocket after 10 minutes without a message from its client
+    (WebSocket pings do not count), so every holder of a socket sends one every
+    :func:`~arbiter_protocol.keepalive_interval` seconds. It is answered without touching
+    the server's state (on AWS by a mock integration; locally by the gateway itself) and
+    rate limited there.
+    """
+
+    action: ClassVar[str] = "keepalive"
+
+
+@dataclass
+class KeepaliveAck(Message):
+    """Reply to ``keepalive``: the connection is alive both ways."""
+
+    action: ClassVar[str] = "keepalive_ack"
 
 
 @dataclass
@@ -518,6 +504,8 @@ _MESSAGES: tuple[type[Message], ...] = (
     Refreshed,
     Identified,
     Handshake,
+    Keepalive,
+    KeepaliveAck,
     Leave,
     SfuReady,
     ParticipantJoined,

@@ -3,7 +3,8 @@
 What both ends of a peer connection need, written once: owned background tasks
 (:class:`TaskSet`), the RTC configuration and trickled ICE candidates (one rule for both
 ends), the :class:`PeerConnection` base with its failure report and idempotent close,
-and the watch on its network path (:class:`PathWatch`).
+the watch on its network path (:class:`PathWatch`), and the :class:`SocketKeepalive` of a
+signaling socket (both hold one).
 It depends on aiortc and :mod:`arbiter_protocol`, never on the client or the server.
 """
 
@@ -17,6 +18,7 @@ from .ice import (
     parse_ice_servers,
     rtc_configuration,
 )
+from .keepalive import SocketKeepalive
 from .path import PATH_TIMEOUT, PathWatch
 from .tasks import TaskSet
 
@@ -29,6 +31,7 @@ __all__ = [
     "PATH_TIMEOUT",
     "PathWatch",
     "PeerConnection",
+    "SocketKeepalive",
     "TaskSet",
     "candidate_from_message",
     "close_peer_connection",

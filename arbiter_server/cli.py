@@ -105,6 +105,28 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long a refresh credential works; clients refresh at half (default 3600)",
     )
+    dev.add_argument(
+        "--idle-timeout",
+        type=_positive,
+        default=600,
+        metavar="SECONDS",
+        help="close a WebSocket after this long without a message from its client, as API "
+        "Gateway does (default 600)",
+    )
+    dev.add_argument(
+        "--max-connection-age",
+        type=_positive,
+        default=7200,
+        metavar="SECONDS",
+        help="close every WebSocket this long after it opened, as API Gateway does "
+        "(default 7200); clients and SFUs resume on a new one",
+    )
+    dev.add_argument(
+        "--debug-stats",
+        action="store_true",
+        help="serve the gateway's WebSocket counters (closes by reason, resumes per "
+        "participant and SFU) as JSON at GET /_dev/gateway",
+    )
     dev.add_argument("--json", action="store_true", help="print the startup facts as one JSON line")
     smoke = sub.add_parser(
         "smoke",
@@ -193,6 +215,9 @@ async def _dev(args: argparse.Namespace) -> int:
         session_lifetime=args.session_lifetime,
         token_ttl=min(args.token_ttl, args.refresh_ttl),
         refresh_ttl=args.refresh_ttl,
+        idle_timeout=args.idle_timeout,
+        max_connection_age=args.max_connection_age,
+        debug_stats=args.debug_stats,
         keep_rooms=(args.room,),
         stop_timeout=2.0,
     )

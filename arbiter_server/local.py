@@ -16,7 +16,7 @@ from typing import Any
 from arbiter_protocol import IceServer
 
 from .datadir import read_or_create_secret
-from .gateway import LocalGateway
+from .gateway import LocalGateway, SocketLimits
 from .lambdas import Services, configure
 from .lambdas.rooms import ensure_sfu, refill_pool
 from .launcher import Launcher, SubprocessLauncher
@@ -66,6 +66,12 @@ class LocalStackConfig:
     "Seconds a join token may wait for its identify (``dev --token-ttl``)."
     refresh_ttl: int = 3600
     "Seconds a refresh credential works (``dev --refresh-ttl``)."
+    idle_timeout: int = 600
+    "Seconds a WebSocket may stay quiet before the gateway closes it (``dev --idle-timeout``)."
+    max_connection_age: int = 7200
+    "Seconds after which the gateway closes every WebSocket (``dev --max-connection-age``)."
+    debug_stats: bool = False
+    "Serve the gateway's socket counters at ``GET /_dev/gateway`` (``dev --debug-stats``)."
     keep_rooms: tuple[str, ...] = ()
     "Rooms recreated after a maintenance pass finds them expired (the demo room)."
     settings: dict[str, Any] = field(default_factory=dict)
@@ -131,6 +137,8 @@ class LocalStack:
             session_lifetime=cfg.session_lifetime,
             token_ttl=cfg.token_ttl,
             refresh_ttl=cfg.refresh_ttl,
+            idle_timeout=cfg.idle_timeout,
+            max_connection_age=cfg.max_connection_age,
             web_dir=cfg.web_dir,
         )
         settings = dataclasses.replace(settings, **cfg.settings)
@@ -183,6 +191,11 @@ class LocalStack:
             sock,
             maintenance_interval=cfg.maintenance_interval,
             after_maintenance=self._keep_rooms,
+            limits=SocketLimits(
+                idle_timeout=settings.idle_timeout,
+                max_connection_age=settings.max_connection_age,
+            ),
+            expose_stats=cfg.debug_stats,
         )
         await self.gateway.start()
         await asyncio.get_running_loop().run_in_executor(None, refill_pool, self.services)

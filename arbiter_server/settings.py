@@ -54,6 +54,11 @@ class Settings:
     "Most rooms with an SFU that requests from one client address may have started."
     max_participants: int = 16
     "Seats per room: participants, away ones and viewers each hold one."
+    idle_timeout: int = 600
+    """Seconds a WebSocket may carry no message from its client before it is closed (API
+    Gateway's 10 minutes; the local gateway enforces it, ``identified`` tells clients)."""
+    max_connection_age: int = 7200
+    "Seconds after which every WebSocket is closed (API Gateway's 2 hours)."
     reconnect_grace: float = 15.0
     "How long a participant whose socket dropped keeps its seat before the room hears it left."
     # rate limits (token buckets: so many per window, in bursts of up to so many)
@@ -79,7 +84,14 @@ class Settings:
     def __post_init__(self) -> None:
         if self.refresh_ttl < self.token_ttl:
             raise ValueError("refresh_ttl must be at least token_ttl")
-        for name in ("rate_limit", "session_rate_limit", "join_rate_limit", "create_rate_limit"):
+        for name in (
+            "rate_limit",
+            "session_rate_limit",
+            "join_rate_limit",
+            "create_rate_limit",
+            "idle_timeout",
+            "max_connection_age",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
 

@@ -2,7 +2,10 @@
 
 It plays API Gateway's part: matches routes, builds API Gateway events, calls the same
 handler functions (in worker threads, as Lambda would run them, one message at a time per
-connection) and delivers replies through :class:`~arbiter_server.poster.LocalPoster`.
+connection) and delivers replies through :class:`~arbiter_server.poster.LocalPoster`. It
+enforces API Gateway's limits on every WebSocket (:mod:`.limits`: idle timeout, connection
+age, frame and message size) and answers ``keepalive`` itself, as the mock integration of
+the deployed API does. :class:`~.stats.GatewayStats` counts what happens to the sockets.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from arbiter_protocol import (
     MAX_MESSAGE_BYTES,
     ErrorBody,
     ErrorCode,
+    Keepalive,
     ProtocolError,
     decode_json,
     encode_body,
@@ -31,10 +35,12 @@ from arbiter_protocol import (
 )
 
 from ..lambdas import maintenance, room_api, signaling
-from ..lambdas.routes import cors_headers, match_http_route
+from ..lambdas.routes import KEEPALIVE_REPLY, cors_headers, match_http_route
 from ..poster import LocalPoster
 from ..store import StoreUnavailable
 from .events import http_event, websocket_event
+from .limits import GOING_AWAY, MESSAGE_TOO_BIG, READ_LIMIT, SocketClock, SocketLimits, oversized
+from .stats import GatewayStats
 
 __all__ = ["LocalGateway"]
 
@@ -53,6 +59,8 @@ class LocalGateway:
         maintenance_interval: float = 5.0,
         workers: int = 8,
         after_maintenance: Callable[[], None] | None = None,
+        limits: SocketLimits | None = None,
+        expose_stats: bool = False,
     ) -> None:
         self.poster = poster
         self.sock = sock
@@ -63,11 +71,19 @@ class LocalGateway:
         self._runner: web.AppRunner | None = None
         self._maintenance_task: asyncio.Task[None] | None = None
         self._sockets: set[web.WebSocketResponse] = set()
+        self.limits = limits or SocketLimits()
+        "API Gateway's limits on each WebSocket."
+        self.expose_stats = expose_stats
+        "Serve :attr:`stats` as JSON at ``GET /_dev/gateway`` (``dev --debug-stats``)."
+        self.stats = GatewayStats()
+        "What happened to the WebSockets so far."
 
     async def start(self) -> None:
         """Start serving."""
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_get("/ws", self._websocket)
+        if self.expose_stats:
+            app.router.add_get("/_dev/gateway", self._stats)
         app.router.add_route("*", "/{tail:.*}", self._http)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
@@ -152,6 +168,9 @@ class LocalGateway:
         )
         return _to_aiohttp(await self._call(room_api.handler, event))
 
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats.snapshot())
+
     # WebSocket
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         connection_id = base64.b64encode(os.urandom(12)).decode().replace("/", "_")
@@ -168,21 +187,54 @@ class LocalGateway:
         )
         if int(connected.get("statusCode", 200)) >= 300:
             return _to_aiohttp(connected)  # refused before the upgrade, as API Gateway does
-        ws = web.WebSocketResponse(max_msg_size=4 * MAX_MESSAGE_BYTES, heartbeat=30.0)
-        self.poster.register(connection_id, ws.send_str, ws.close)
+        # no protocol pings: API Gateway sends none, and they would not count as activity
+        ws = web.WebSocketResponse(max_msg_size=READ_LIMIT)
+        loop = asyncio.get_running_loop()
+        clock = SocketClock(self.limits, loop.time())
+        closing: list[str] = []
+
+        async def send(text: str) -> None:
+            await ws.send_str(text)
+            self.stats.sent(text)
+
+        async def close() -> None:
+            closing.append("server")
+            await ws.close()
+
+        self.poster.register(connection_id, send, close)
+        watch: asyncio.Task[None] | None = None
         try:
             await ws.prepare(request)
             self._sockets.add(ws)
+            self.stats.opened += 1
+            watch = asyncio.create_task(self._watch(ws, clock, closing))
             async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    data = msg.data
-                    route = _select_route(data)
-                    await self._call(
-                        signaling.handler, websocket_event(route, connection_id, domain, body=data)
-                    )
-                elif msg.type == WSMsgType.BINARY:
+                if msg.type == WSMsgType.ERROR:
+                    if getattr(msg.data, "code", None) == MESSAGE_TOO_BIG:
+                        closing.append("too_big")  # over 128 KB: refused unread
+                    break
+                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    continue
+                clock.message(loop.time())
+                if oversized(msg.data):
+                    closing.append("too_big")
+                    await ws.close(code=MESSAGE_TOO_BIG, message=b"Message too big")
+                    break
+                if msg.type == WSMsgType.BINARY:
                     await ws.send_str(encode_message(error_message(_binary_refusal(msg.data))))
+                    continue
+                route = _select_route(msg.data)
+                if route == Keepalive.action:
+                    await self._keepalive(ws, clock, loop.time())
+                    continue
+                await self._call(
+                    signaling.handler,
+                    websocket_event(route, connection_id, domain, body=msg.data),
+                )
         finally:
+            if watch is not None:
+                watch.cancel()
+            self.stats.closed[closing[0] if closing else "client"] += 1
             self.poster.unregister(connection_id)
             self._sockets.discard(ws)
             await self._call(
@@ -190,10 +242,42 @@ class LocalGateway:
             )
         return ws
 
+    async def _watch(
+        self, ws: web.WebSocketResponse, clock: SocketClock, closing: list[str]
+    ) -> None:
+        """Close ``ws`` when it has been idle or open too long (API Gateway's clock)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            at, reason = clock.deadline()
+            if loop.time() >= at:
+                break
+            await asyncio.sleep(at - loop.time())
+        logger.info("closing a WebSocket: %s", "idle" if reason == "idle" else "too old")
+        closing.append(reason)
+        await ws.close(code=GOING_AWAY, message=b"Going away")
+
+    async def _keepalive(self, ws: web.WebSocketResponse, clock: SocketClock, now: float) -> None:
+        """Answer ``keepalive`` without the handlers (no store), within the socket's rate."""
+        if clock.allow_keepalive(now):
+            self.stats.keepalives += 1
+            await ws.send_str(KEEPALIVE_REPLY)
+            return
+        self.stats.keepalives_limited += 1
+        limits = self.limits
+        refusal = ProtocolError(
+            ErrorCode.RATE_LIMITED,
+            f"more than {limits.keepalive_limit} keepalive in {limits.keepalive_window:g} s "
+            "on this connection",
+            Keepalive.action,
+        )
+        await ws.send_str(encode_message(error_message(refusal)))
+
 
 def _select_route(body: str) -> str:
     """API Gateway's ``$request.body.action`` route selection (never raises)."""
     action = peek_action(body)
+    if action == Keepalive.action:
+        return action
     return action if action is not None and action in signaling.CLIENT_ACTIONS else "$default"
 
 

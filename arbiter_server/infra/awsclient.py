@@ -526,6 +526,17 @@ class AwsClient:
         resp = self._read("apigatewayv2", "get_integrations", ("NotFoundException",), ApiId=api_id)
         return list((resp or {}).get("Items", []))
 
+    def integration_responses(self, api_id: str, integration_id: str) -> list[dict[str, Any]]:
+        """Integration responses of one integration (the mock integration's answer)."""
+        resp = self._read(
+            "apigatewayv2",
+            "get_integration_responses",
+            ("NotFoundException",),
+            ApiId=api_id,
+            IntegrationId=integration_id,
+        )
+        return list((resp or {}).get("Items", []))
+
     def routes(self, api_id: str) -> list[dict[str, Any]]:
         """Routes of an API."""
         resp = self._read("apigatewayv2", "get_routes", ("NotFoundException",), ApiId=api_id)

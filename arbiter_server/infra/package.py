@@ -48,6 +48,8 @@ LAMBDA_MODULES = (
     "arbiter_protocol.http",
     "arbiter_protocol.manifest",
     "arbiter_protocol.messages",
+    "arbiter_protocol.sdp",
+    "arbiter_protocol.timing",
     "arbiter_server",
     "arbiter_server.auth",
     "arbiter_server.aws",

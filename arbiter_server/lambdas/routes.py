@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["HTTP_CORS", "HTTP_ROUTES", "WS_ROUTES", "cors_headers", "match_http_route"]
+from arbiter_protocol import KeepaliveAck, encode_message
+
+__all__ = [
+    "HTTP_CORS",
+    "HTTP_ROUTES",
+    "KEEPALIVE_REPLY",
+    "MOCK_WS_ROUTES",
+    "WS_ROUTES",
+    "cors_headers",
+    "match_http_route",
+]
 
 HTTP_ROUTES: tuple[str, ...] = (
     "GET /health",
@@ -39,6 +49,13 @@ WS_ROUTES: tuple[str, ...] = (
     "$default",
 )
 "Route keys of the WebSocket API; selection expression ``$request.body.action``."
+
+MOCK_WS_ROUTES: tuple[str, ...] = ("keepalive",)
+"""Route keys of the WebSocket API answered without a handler (no Lambda, no store): on AWS
+by a mock integration with route throttling, locally by the gateway itself."""
+
+KEEPALIVE_REPLY = encode_message(KeepaliveAck())
+"What ``keepalive`` is answered: the mock integration's response template, the gateway's reply."
 
 _compiled: list[tuple[str, str, re.Pattern[str]]] = []
 for _key in HTTP_ROUTES:

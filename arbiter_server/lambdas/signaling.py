@@ -277,17 +277,22 @@ def _admit_participant(
             refresh_expires_at=credentials.refresh_expires_at if credentials else None,
             session_expires_at=int(session.ends_at) if session.ends_at is not None else None,
             ice_servers=services.ice_servers(pid) if credentials else None,
+            idle_timeout=settings.idle_timeout,
         ),
     )
+    ready = fresh.sfu_state == "ready"
+    owed = resumed and previous is not None and previous.awaits_sfu
     away_since = previous.away_since if resumed and previous and previous.role == "away" else None
-    if (
-        away_since is not None
-        and fresh.sfu_state == "ready"
-        and (fresh.sfu_changed_at or 0.0) >= away_since
-    ):
-        # the room got a new SFU while this participant was away (an SFU or server restart):
-        # the ``sfu_ready`` it missed tells it to set its media up again
+    if ready and (owed or (away_since is not None and (fresh.sfu_since or 0.0) >= away_since)):
+        # the room got a new SFU while this participant was away (an SFU or server restart),
+        # or the one it waited for came back: the ``sfu_ready`` it missed sets its media up
         _send(services, conn.connection_id, SfuReady(room_id=room.room_id))
+    elif not ready and (owed or not resumed):
+        # a newcomer (or one still waiting) hears ``sfu_ready`` when the SFU is back; one
+        # that resumed keeps its media meanwhile (the SFU's socket is only away, or a new
+        # SFU's ``sfu_ready`` will reach everyone)
+        conn.awaits_sfu = True
+        store.put_connection(conn)
 
 
 def _admit_sfu(
@@ -316,14 +321,18 @@ def _admit_sfu(
     if credentials is None:
         credentials = _first_sfu_credential(services, session)
     old_connection = room.sfu_connection_id
+    was_away = room.sfu_state == "starting" and action == "resume"
     conn.role, conn.room_id, conn.session_id = "sfu", room.room_id, session.session_id
     store.put_connection(conn)
+    now = services.clock()
     store.update_room(
         room.room_id,
         expect_sfu_id=session.session_id,
         sfu_state="ready",
         sfu_connection_id=conn.connection_id,
-        sfu_changed_at=services.clock(),
+        sfu_changed_at=now,
+        # a new SFU instance starts here; a resume is the same one on a new socket
+        sfu_since=now if action == "identify" else room.sfu_since,
     )
     if old_connection and old_connection != conn.connection_id:
         # its socket still looked alive: forget it first, so its $disconnect changes nothing
@@ -340,11 +349,24 @@ def _admit_sfu(
             resumed=action == "resume",
             refresh_token=credentials.refresh_token,
             refresh_expires_at=credentials.refresh_expires_at,
+            idle_timeout=services.settings.idle_timeout,
         ),
     )
-    if action == "identify":
-        for other in store.list_connections(room.room_id, "participant"):
+    for other in store.list_connections(room.room_id, "participant"):
+        if action == "identify" or other.awaits_sfu:
+            # a new SFU: everyone publishes to it; the same one back: those who waited
             _send(services, other.connection_id, SfuReady(room_id=room.room_id))
+            if other.awaits_sfu:
+                other.awaits_sfu = False
+                store.put_connection(other)
+        elif was_away:
+            # the SFU's socket was away: what it sent a participant meanwhile (one that
+            # resumed then) and what a participant answered it were lost, so it hears of
+            # each again, as after a participant's resume, and offers again what waits
+            info = ParticipantInfo(
+                id=other.participant_id or "", name=other.name or "", grants=grants_of(other)
+            )
+            _send(services, conn.connection_id, ParticipantJoined(participant=info))
 
 
 def _first_sfu_credential(services: Services, session: SessionRecord) -> Credentials:
@@ -370,14 +392,11 @@ def _handshake(services: Services, connection_id: str, message: Message) -> None
     if conn.role == "participant":
         room = services.store.get_room(room_id)
         if room is None or room.sfu_state != "ready" or not room.sfu_connection_id:
-            raise ProtocolError(
-                ErrorCode.SFU_UNAVAILABLE,
-                "the room's SFU is not connected yet; wait for 'sfu_ready'",
-                "handshake",
-            )
+            _sfu_away(services, conn, message, "the room's SFU is not connected yet")
+            return
         message.participant_id = conn.participant_id
         if not _send(services, room.sfu_connection_id, message):
-            raise ProtocolError(ErrorCode.SFU_UNAVAILABLE, "the room's SFU went away", "handshake")
+            _sfu_away(services, conn, message, "the room's SFU went away")
         return
     # from the SFU: address a participant of the same room
     if message.participant_id is None:
@@ -392,6 +411,25 @@ def _handshake(services: Services, connection_id: str, message: Message) -> None
         ErrorCode.PARTICIPANT_NOT_FOUND,
         f"participant '{message.participant_id}' is not in this room",
         "handshake",
+    )
+
+
+def _sfu_away(services: Services, conn: ConnectionRecord, message: Handshake, why: str) -> None:
+    """A participant's handshake found no SFU (its socket away, or none yet).
+
+    A producer handshake is refused with ``sfu_unavailable`` and its sender is owed
+    ``sfu_ready``: it offers again when the SFU is back. A consumer handshake (an answer)
+    is dropped: the SFU, told of everyone again when its socket is back, sends the offer
+    still waiting for an answer again, and the client answers that.
+    """
+    if message.connection == "consumer":
+        logger.info("consumer handshake of %s dropped: %s", conn.participant_id, why)
+        return
+    if not conn.awaits_sfu:
+        conn.awaits_sfu = True
+        services.store.put_connection(conn)
+    raise ProtocolError(
+        ErrorCode.SFU_UNAVAILABLE, f"{why}; offer again after 'sfu_ready'", "handshake"
     )
 
 

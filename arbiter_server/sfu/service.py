@@ -2,13 +2,17 @@
 
 The launcher hands the SFU a single-use bootstrap code; the first ``identify`` spends it
 and ``identified`` returns a refresh credential. The service renews that credential with
-``refresh`` when half its lifetime is gone, and after a dropped socket it ``resume``s with
-it: the same SFU on a new socket, its room and peer connections untouched.
+``refresh`` when half its lifetime is gone, keeps its socket busy with ``keepalive`` (API
+Gateway closes a quiet one) and takes a socket whose keepalive goes unanswered for dead.
+After a dropped socket (the age limit, a network blip) it ``resume``s with the credential:
+the same SFU on a new socket, its room and peer connections untouched; what the room sent
+meanwhile waits in a bounded outbox and goes out once the new socket is identified.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import json
 import logging
@@ -19,7 +23,17 @@ from pathlib import Path
 
 from aiortc import RTCIceServer
 
-from arbiter_protocol import Identified, Identify, Message, Refresh, Refreshed, Resume
+from arbiter_protocol import (
+    Identified,
+    Identify,
+    KeepaliveAck,
+    Message,
+    Refresh,
+    Refreshed,
+    Resume,
+    refresh_delay,
+)
+from arbiter_rtc import SocketKeepalive
 
 from . import textguard
 from .room import Room
@@ -28,6 +42,9 @@ from .signaling import SignalingConnection, SignalingError, SignalingRefused
 __all__ = ["SfuConfig", "SfuService"]
 
 logger = logging.getLogger(__name__)
+
+OUTBOX_SIZE = 256
+"Messages the room may send while the SFU has no socket; older ones are dropped past it."
 
 
 @dataclass
@@ -75,6 +92,9 @@ class SfuService:
         self._refresh_token: str | None = None
         self._refresh_expires_at = 0.0
         self._refreshed = asyncio.Event()
+        self._idle_timeout: int | None = None
+        self._keepalive: SocketKeepalive | None = None
+        self._outbox: collections.deque[Message] = collections.deque()
 
     async def run(self) -> None:
         """Serve until cancelled; raises ``SignalingError`` when signaling is gone for good."""
@@ -112,21 +132,41 @@ class SfuService:
     async def _serve(self) -> None:
         while True:
             connection = await self._connect()
+            await self._flush(connection)  # what the room sent meanwhile goes first
             self._connection = connection
-            renew = asyncio.create_task(self._renew(connection), name="sfu-refresh")
+            helpers = [
+                asyncio.create_task(self._renew(connection), name="sfu-refresh"),
+                asyncio.create_task(self._keep_alive(connection), name="sfu-keepalive"),
+            ]
             try:
                 await connection.run()
             finally:
-                renew.cancel()
-                await asyncio.gather(renew, return_exceptions=True)
+                for helper in helpers:
+                    helper.cancel()
+                await asyncio.gather(*helpers, return_exceptions=True)
                 self._connection = None
+                self._keepalive = None
                 await connection.close()
             logger.warning("SFU for room %s lost signaling; resuming", self.config.room_id)
+
+    async def _keep_alive(self, connection: SignalingConnection) -> None:
+        """Keep ``connection`` busy; close it when its keepalive goes unanswered."""
+        dead: list[str] = []
+        keepalive = SocketKeepalive(self._idle_timeout, connection.send, dead.append)
+        self._keepalive = keepalive
+        await keepalive.run()
+        if dead:
+            await connection.close()  # run() returns and the service resumes
+
+    def _heard(self) -> None:
+        keepalive = self._keepalive
+        if keepalive is not None:
+            keepalive.heard()
 
     async def _renew(self, connection: SignalingConnection) -> None:
         """Send ``refresh`` whenever half of the refresh credential's lifetime is gone."""
         while self._refresh_token is not None:
-            wait = max(0.5, (self._refresh_expires_at - time.time()) / 2)
+            wait = refresh_delay(self._refresh_expires_at, time.time())
             self._refreshed.clear()
             try:
                 await asyncio.wait_for(self._refreshed.wait(), wait)
@@ -153,7 +193,11 @@ class SfuService:
         config = self.config
         delay = config.retry_delay
         last: SignalingError | None = None
-        handlers = {**self.room.handlers(), Refreshed.action: self._on_refreshed}
+        handlers = {
+            **self.room.handlers(),
+            Refreshed.action: self._on_refreshed,
+            KeepaliveAck.action: self._on_keepalive_ack,
+        }
         for attempt in range(1, config.connect_attempts + 1):
             hello: Identify | Resume = (
                 Resume(refresh_token=self._refresh_token)
@@ -161,7 +205,11 @@ class SfuService:
                 else Identify(token=config.token)
             )
             connection = SignalingConnection(
-                config.signaling_url, hello, handlers, open_timeout=config.open_timeout
+                config.signaling_url,
+                hello,
+                handlers,
+                open_timeout=config.open_timeout,
+                heard=self._heard,
             )
             try:
                 identified = await connection.connect()
@@ -189,7 +237,11 @@ class SfuService:
             f"signaling unreachable after {config.connect_attempts} attempts: {last}"
         )
 
+    async def _on_keepalive_ack(self, message: Message) -> None:
+        """The socket is alive (``heard`` saw it arrive); nothing else to do."""
+
     def _identified(self, identified: Identified) -> None:
+        self._idle_timeout = identified.idle_timeout
         if identified.refresh_token is not None:
             self._keep(identified.refresh_token, identified.refresh_expires_at)
         elif not identified.resumed:
@@ -197,11 +249,30 @@ class SfuService:
             self._refresh_token = None
 
     async def _send(self, message: Message) -> None:
+        """Send on the current socket; without one (resuming), keep it for the next."""
         connection = self._connection
-        if connection is None:
-            logger.warning("not connected to signaling; %s dropped", message.action)
-            return
-        await connection.send(message)
+        if connection is not None:
+            try:
+                await connection.send(message)
+                return
+            except SignalingError as exc:
+                logger.info("signaling send failed (%s); keeping %s", exc, message.action)
+        if len(self._outbox) >= OUTBOX_SIZE:
+            dropped = self._outbox.popleft()
+            logger.warning("signaling outbox full; %s dropped", dropped.action)
+        self._outbox.append(message)
+
+    async def _flush(self, connection: SignalingConnection) -> None:
+        """Send what the room said while there was no socket, in order."""
+        if self._outbox:
+            logger.info("sending %d message(s) kept while resuming", len(self._outbox))
+        while self._outbox:
+            message = self._outbox[0]
+            try:
+                await connection.send(message)
+            except SignalingError:
+                return  # the new socket went too: kept for the next one
+            self._outbox.popleft()
 
     async def close(self) -> None:
         """Close the signaling connection and every peer connection. Idempotent."""

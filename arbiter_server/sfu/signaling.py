@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -57,6 +57,7 @@ class SignalingConnection:
       ``resume`` with the refresh credential (the same SFU on a new socket).
     * **handlers** - action -> coroutine, e.g. :meth:`.Room.handlers`.
     * **open_timeout** - seconds to open the connection and get ``identified``.
+    * **heard** - called for every message that arrives (the socket is alive).
     """
 
     def __init__(
@@ -66,11 +67,13 @@ class SignalingConnection:
         handlers: Mapping[str, Handler],
         *,
         open_timeout: float = 10.0,
+        heard: Callable[[], None] | None = None,
     ) -> None:
         self.url = url
         self._hello = hello
         self._handlers: dict[str, Handler] = {Error.action: self._log_error, **handlers}
         self._open_timeout = open_timeout
+        self._heard = heard
         self._ws: ClientConnection | None = None
 
     @property
@@ -90,6 +93,7 @@ class SignalingConnection:
                 open_timeout=self._open_timeout,
                 max_size=2 * MAX_MESSAGE_BYTES,
                 compression=None,
+                close_timeout=2,  # a half-open socket must not hold up its replacement
             )
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
             raise SignalingError(f"cannot connect to {self.url}: {exc}") from exc
@@ -130,6 +134,8 @@ class SignalingConnection:
             raise SignalingError("not connected to signaling")
         try:
             async for raw in ws:
+                if self._heard is not None:
+                    self._heard()
                 await self._dispatch(raw)
         except ConnectionClosed as exc:
             logger.warning("signaling: connection lost: %s", exc)

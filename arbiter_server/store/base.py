@@ -63,6 +63,9 @@ class RoomRecord:
     "The client address whose request started the current SFU (None: the service itself)."
     waiting_since: float | None = None
     "When an SFU was started for joiners none of whom has identified yet."
+    sfu_since: float | None = None
+    """When the room's current SFU instance first identified (a resume on a new socket does
+    not change it): participants away since before then missed its ``sfu_ready``."""
 
 
 @dataclass
@@ -83,6 +86,9 @@ class ConnectionRecord:
     "The session this connection belongs to (participant id, or SFU id)."
     session_ends_at: float | None = None
     "When that session ends (participants); the connection is then closed."
+    awaits_sfu: bool = False
+    """A participant told that the room's SFU is not ready (or whose handshake found it
+    gone): it is owed ``sfu_ready`` when the SFU is back."""
 
 
 @dataclass

@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS rooms (
     sfu_changed_at REAL,
     empty_since REAL,
     sfu_started_by TEXT,
-    waiting_since REAL
+    waiting_since REAL,
+    sfu_since REAL
 );
 CREATE TABLE IF NOT EXISTS connections (
     connection_id TEXT PRIMARY KEY,
@@ -57,7 +58,8 @@ CREATE TABLE IF NOT EXISTS connections (
     away_since REAL,
     grants TEXT,
     session_id TEXT,
-    session_ends_at REAL
+    session_ends_at REAL,
+    awaits_sfu INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS connections_room ON connections (room_id, role);
 CREATE TABLE IF NOT EXISTS sessions (
@@ -392,8 +394,12 @@ class SQLiteStore(Store):
 
 
 _ADDED_COLUMNS = {
-    "rooms": {"sfu_started_by": "TEXT", "waiting_since": "REAL"},
-    "connections": {"session_id": "TEXT", "session_ends_at": "REAL"},
+    "rooms": {"sfu_started_by": "TEXT", "waiting_since": "REAL", "sfu_since": "REAL"},
+    "connections": {
+        "session_id": "TEXT",
+        "session_ends_at": "REAL",
+        "awaits_sfu": "INTEGER NOT NULL DEFAULT 0",
+    },
 }
 "Columns newer than the first schema: a file written before them gets them added."
 
@@ -464,4 +470,6 @@ def _room(row: sqlite3.Row) -> RoomRecord:
 
 
 def _conn(row: sqlite3.Row) -> ConnectionRecord:
-    return ConnectionRecord(**_known(row, _CONN_COLUMNS))
+    data = _known(row, _CONN_COLUMNS)
+    data["awaits_sfu"] = bool(data.get("awaits_sfu"))
+    return ConnectionRecord(**data)

@@ -35,6 +35,8 @@ class InMemoryAccount:
     security_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     api_list: list[dict[str, Any]] = field(default_factory=list)
     api_integrations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    api_integration_responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    "Integration id -> its integration responses."
     api_routes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     api_stages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     roles: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -84,6 +86,9 @@ class InMemoryAccount:
 
     def integrations(self, api_id: str) -> list[dict[str, Any]]:
         return self.api_integrations.get(api_id, [])
+
+    def integration_responses(self, api_id: str, integration_id: str) -> list[dict[str, Any]]:
+        return self.api_integration_responses.get(integration_id, [])
 
     def routes(self, api_id: str) -> list[dict[str, Any]]:
         return self.api_routes.get(api_id, [])

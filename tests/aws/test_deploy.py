@@ -33,6 +33,7 @@ from arbiter_server.infra.awsclient import AwsClient
 from arbiter_server.infra.deployer import create_deployer
 from arbiter_server.infra.models import TAG_KEY, DeployConfig
 from arbiter_server.infra.package import build_lambda_zip
+from arbiter_server.infra.planner.apis import KEEPALIVE_REPLY, KEEPALIVE_THROTTLE
 from arbiter_server.lambdas import (
     configure,
     get_services,
@@ -41,7 +42,7 @@ from arbiter_server.lambdas import (
     room_api,
     signaling,
 )
-from arbiter_server.lambdas.routes import HTTP_ROUTES, WS_ROUTES
+from arbiter_server.lambdas.routes import HTTP_ROUTES, MOCK_WS_ROUTES, WS_ROUTES
 from arbiter_server.settings import Settings
 from arbiter_server.smoke import resolve_deployment
 from arbiter_server.store.dynamodb import DynamoDBStore
@@ -70,7 +71,8 @@ EXPECTED = {
     "function": [f"{PREFIX}-maintenance", f"{PREFIX}-room-api", f"{PREFIX}-signaling"],
     "api": [f"{PREFIX}-http", f"{PREFIX}-ws"],
     "route": sorted(
-        [f"{PREFIX}-http {r}" for r in HTTP_ROUTES] + [f"{PREFIX}-ws {r}" for r in WS_ROUTES]
+        [f"{PREFIX}-http {r}" for r in HTTP_ROUTES]
+        + [f"{PREFIX}-ws {r}" for r in WS_ROUTES + MOCK_WS_ROUTES]
     ),
     "stage": [f"{PREFIX}-http $default", f"{PREFIX}-ws prod"],
     "rule": [f"{PREFIX}-maintenance"],
@@ -153,7 +155,7 @@ def test_deploy_creates_every_resource_once(workdir: Path, deployed: str) -> Non
     assert duplicates(inv) == {}
     got = {k: v for k, v in inv.items() if k != "integration"}
     assert got == EXPECTED
-    assert len(inv["integration"]) == 2  # one per API
+    assert len(inv["integration"]) == 3  # one per API, and the keepalive mock
     apis = _apis()
     assert f"https://{apis[PREFIX + '-http']['ApiId']}.execute-api" in out
     assert f"arbiter-server smoke --region {REGION} --prefix {PREFIX}" in out
@@ -178,11 +180,15 @@ def test_resources_are_configured(deployed: str) -> None:
     assert ws["Tags"][TAG_KEY] == PREFIX
     assert http["ProtocolType"] == "HTTP"
     for api, fn in ((ws, "signaling"), (http, "room-api")):
-        (integ,) = gw.get_integrations(ApiId=api["ApiId"])["Items"]
-        assert integ["IntegrationType"] == "AWS_PROXY"
+        (integ,) = [
+            i
+            for i in gw.get_integrations(ApiId=api["ApiId"])["Items"]
+            if i["IntegrationType"] == "AWS_PROXY"
+        ]
         assert f"function:{PREFIX}-{fn}" in integ["IntegrationUri"]
         routes = gw.get_routes(ApiId=api["ApiId"])["Items"]
-        assert {r["Target"] for r in routes} == {f"integrations/{integ['IntegrationId']}"}
+        to_lambda = [r for r in routes if r["RouteKey"] not in MOCK_WS_ROUTES]
+        assert {r["Target"] for r in to_lambda} == {f"integrations/{integ['IntegrationId']}"}
         (stage,) = gw.get_stages(ApiId=api["ApiId"])["Items"]
         assert stage["AutoDeploy"] is True
     (integ,) = gw.get_integrations(ApiId=http["ApiId"])["Items"]
@@ -296,6 +302,39 @@ def test_resources_are_configured(deployed: str) -> None:
     assert sids == {"arbiter-ws"}
     (target,) = client("events").list_targets_by_rule(Rule=f"{PREFIX}-maintenance")["Targets"]
     assert target["Arn"].endswith(f"function:{PREFIX}-maintenance")
+
+
+def test_keepalive_is_answered_by_api_gateway_without_a_lambda_or_a_table(
+    workdir: Path, deployed: str
+) -> None:
+    """The keepalive route is two-way and goes to a mock integration (nothing is invoked, no
+    table is touched) whose answer is keepalive_ack; the stage throttles the route."""
+    gw = client("apigatewayv2")
+    ws = _apis()[PREFIX + "-ws"]
+    routes = {r["RouteKey"]: r for r in gw.get_routes(ApiId=ws["ApiId"])["Items"]}
+    route = routes["keepalive"]
+    integration_id = route["Target"].removeprefix("integrations/")
+    mock = gw.get_integration(ApiId=ws["ApiId"], IntegrationId=integration_id)
+    assert mock["IntegrationType"] == "MOCK" and "IntegrationUri" not in mock
+    assert mock["RequestTemplates"] == {"$default": '{"statusCode": 200}'}
+    (answer,) = gw.get_integration_responses(ApiId=ws["ApiId"], IntegrationId=integration_id)[
+        "Items"
+    ]
+    assert answer["ResponseTemplates"] == {"$default": KEEPALIVE_REPLY}
+    assert json.loads(KEEPALIVE_REPLY) == {"action": "keepalive_ack", "v": 1}
+    assert route["RouteResponseSelectionExpression"] == "$default"
+    values = json.loads((workdir / f"{PREFIX}.json").read_text())["values"]
+    response = gw.get_route_response(
+        ApiId=ws["ApiId"],
+        RouteId=route["RouteId"],
+        RouteResponseId=values["ws_keepalive_route_response_id"],
+    )
+    assert response["RouteResponseKey"] == "$default"
+    (stage,) = gw.get_stages(ApiId=ws["ApiId"])["Items"]
+    assert stage["RouteSettings"]["keepalive"] == KEEPALIVE_THROTTLE
+    # every other route goes to the signaling function; keepalive never does
+    signaling = [r for k, r in routes.items() if k != "keepalive"]
+    assert {r["Target"] for r in signaling} != {route["Target"]}
 
 
 def test_second_deploy_changes_nothing(

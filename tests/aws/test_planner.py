@@ -15,7 +15,13 @@ import pytest
 from arbiter_server.infra.models import APICall, Change, DeployConfig, Template, Var, Wait
 from arbiter_server.infra.package import LambdaZip
 from arbiter_server.infra.planner import Names, PlanContext, Planner
-from arbiter_server.infra.planner.apis import plan_api_routes, plan_permissions
+from arbiter_server.infra.planner.apis import (
+    KEEPALIVE_REPLY,
+    KEEPALIVE_THROTTLE,
+    MOCK_REQUEST,
+    plan_api_routes,
+    plan_permissions,
+)
 from arbiter_server.infra.planner.containers import plan_turn_service
 from arbiter_server.infra.planner.data import plan_parameters, plan_table
 from arbiter_server.infra.planner.functions import plan_functions, plan_schedule
@@ -114,7 +120,9 @@ def test_an_empty_account_gets_every_resource_in_dependency_order(lambda_zip: La
         *[("create", "api-route", f"{P}-http {r}") for r in HTTP_ROUTES],
         ("create", "api-stage", f"{P}-http $default"),
         ("create", "api-integration", f"{P}-ws -> {P}-signaling"),
+        ("create", "api-integration", f"{P}-ws -> mock (keepalive_ack)"),
         *[("create", "api-route", f"{P}-ws {r}") for r in WS_ROUTES],
+        ("create", "api-route", f"{P}-ws keepalive"),
         ("create", "api-stage", f"{P}-ws prod"),
         ("create", "events-rule", f"{P}-maintenance"),
     ]
@@ -473,17 +481,37 @@ def test_routes_that_are_not_wanted_go_and_missing_ones_come(lambda_zip: LambdaZ
         for i, key in enumerate(HTTP_ROUTES[1:])
     ]
     http_routes.append({"RouteId": "rx", "RouteKey": "GET /old", "Target": "integrations/i-http"})
+    keepalive = {
+        "RouteId": "wk",
+        "RouteKey": "keepalive",
+        "Target": "integrations/i-mock",
+        "RouteResponseSelectionExpression": "$default",
+    }
+    mock = {"IntegrationId": "i-mock", "IntegrationType": "MOCK"}
     account = InMemoryAccount(
         api_integrations={
             "h1": [{"IntegrationId": "i-http", "IntegrationUri": room_api}],
-            "w1": [{"IntegrationId": "i-ws", "IntegrationUri": ws_uri}],
+            "w1": [
+                {"IntegrationId": "i-ws", "IntegrationUri": ws_uri},
+                {**mock, "RequestTemplates": {"$default": MOCK_REQUEST}},
+            ],
+        },
+        api_integration_responses={
+            "i-mock": [
+                {
+                    "IntegrationResponseId": "ir1",
+                    "IntegrationResponseKey": "$default",
+                    "ResponseTemplates": {"$default": KEEPALIVE_REPLY},
+                }
+            ]
         },
         api_routes={
             "h1": http_routes,
             "w1": [
                 {"RouteId": f"w{i}", "RouteKey": k, "Target": "integrations/i-ws"}
                 for i, k in enumerate(WS_ROUTES)
-            ],
+            ]
+            + [keepalive],
         },
         api_stages={
             "h1": [{"StageName": "$default", "AutoDeploy": True}],
@@ -531,12 +559,89 @@ def test_routes_that_are_not_wanted_go_and_missing_ones_come(lambda_zip: LambdaZ
                 APICall(
                     "apigatewayv2",
                     "update_stage",
-                    {"ApiId": "w1", "StageName": "prod", "AutoDeploy": True},
+                    {
+                        "ApiId": "w1",
+                        "StageName": "prod",
+                        "AutoDeploy": True,
+                        "RouteSettings": {"keepalive": KEEPALIVE_THROTTLE},
+                    },
                 ),
             ),
-            "AutoDeploy",
+            "AutoDeploy, throttling",
         ),
     ]
+
+
+def test_the_keepalive_route_goes_to_a_mock_that_answers_keepalive_ack(
+    lambda_zip: LambdaZip,
+) -> None:
+    """A keepalive route sent to the Lambda goes; a mock answering something else is fixed;
+    the route is made anew, two-way, to the mock (API Gateway answers it: no Lambda)."""
+    signaling = _arn("lambda", f"function:{P}-signaling")
+    ws_uri = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{signaling}/invocations"
+    account = InMemoryAccount(
+        api_integrations={
+            "w1": [
+                {"IntegrationId": "i-ws", "IntegrationUri": ws_uri},
+                {"IntegrationId": "i-mock", "IntegrationType": "MOCK", "RequestTemplates": {}},
+            ]
+        },
+        api_integration_responses={
+            "i-mock": [
+                {
+                    "IntegrationResponseId": "ir1",
+                    "IntegrationResponseKey": "$default",
+                    "ResponseTemplates": {"$default": "{}"},
+                }
+            ]
+        },
+        api_routes={
+            "w1": [
+                {"RouteId": f"w{i}", "RouteKey": k, "Target": "integrations/i-ws"}
+                for i, k in enumerate(WS_ROUTES)
+            ]
+            + [{"RouteId": "wk", "RouteKey": "keepalive", "Target": "integrations/i-ws"}]
+        },
+        api_stages={
+            "w1": [
+                {
+                    "StageName": "prod",
+                    "AutoDeploy": True,
+                    "RouteSettings": {"keepalive": {**KEEPALIVE_THROTTLE, "LoggingLevel": "OFF"}},
+                }
+            ]
+        },
+    )
+    changes, ctx = _run(
+        plan_api_routes,
+        account,
+        lambda_zip,
+        http_api_id="h1",
+        ws_api_id="w1",
+        fn_room_api_arn=_arn("lambda", f"function:{P}-room-api"),
+        fn_signaling_arn=signaling,
+    )
+    ws = [c for c in changes if f"{P}-ws" in c.name]
+    assert [(c.action, c.kind, c.name) for c in ws] == [
+        ("update", "api-integration", f"{P}-ws -> mock"),
+        ("delete", "api-route", f"{P}-ws keepalive"),
+        ("create", "api-route", f"{P}-ws keepalive"),
+    ]
+    update, delete, create = ws
+    calls = [c for c in update.instructions if isinstance(c, APICall)]
+    assert [(c.method, c.params.get("RequestTemplates")) for c in calls] == [
+        ("update_integration", {"$default": MOCK_REQUEST}),
+        ("update_integration_response", None),
+    ]
+    assert calls[1].params["ResponseTemplates"] == {"$default": KEEPALIVE_REPLY}
+    assert json.loads(KEEPALIVE_REPLY) == {"action": "keepalive_ack", "v": 1}
+    (drop,) = delete.instructions
+    assert isinstance(drop, APICall) and drop.params == {"ApiId": "w1", "RouteId": "wk"}
+    route, response = (c for c in create.instructions if isinstance(c, APICall))
+    assert route.params["Target"] == Template("integrations/{ws_mock_integration_id}")
+    assert route.params["RouteResponseSelectionExpression"] == "$default"
+    assert response.method == "create_route_response"
+    assert ctx.values["ws_mock_integration_id"] == "i-mock"
 
 
 def test_a_foreign_schedule_target_is_removed(lambda_zip: LambdaZip) -> None:

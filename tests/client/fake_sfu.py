@@ -93,6 +93,12 @@ class FakeServer:
         or ``hang``."""
         self.resumed: bool | None = None
         "Force ``identified.resumed``; by default true when the participant had a session."
+        self.resume_sfu_ready: bool | None = None
+        """``identified.sfu_ready`` of an accepted resume, with no ``sfu_ready`` after it
+        (``False``: the SFU's own socket is away); by default as ``sfu_ready``."""
+        self.refuse_offers = 0
+        """Answer this many producer offers with ``sfu_unavailable`` (the SFU's socket went
+        away under them), each followed by ``sfu_ready`` (it is back)."""
         self.trickle = False
         "Also send every SDP candidate as a trickled ``handshake`` (consumer: before the offer)."
         self.sessions: list[Session] = []
@@ -195,7 +201,9 @@ class FakeServer:
                 )
                 return
             pid = message.refresh_token.removeprefix("refresh-").split(".")[0]
-            await self._identified(session, pid, f"refresh-{pid}.{len(self.resumes)}")
+            await self._identified(
+                session, pid, f"refresh-{pid}.{len(self.resumes)}", self.resume_sfu_ready
+            )
         elif isinstance(message, Identify):
             session.identify_seen.set()
             if self.hang_identify:
@@ -207,7 +215,15 @@ class FakeServer:
                 return
             await self._identified(session, message.token.removeprefix("token-"), None)
         elif isinstance(message, Handshake) and message.sdp is not None:
-            if message.connection == "producer":
+            if message.connection == "producer" and self.refuse_offers > 0:
+                self.refuse_offers -= 1
+                await session.send(
+                    ErrorMessage(
+                        code="sfu_unavailable", message="the SFU went away", ref="handshake"
+                    )
+                )
+                await session.send(SfuReady(room_id="demo"))
+            elif message.connection == "producer":
                 await self._answer_producer(session, message.sdp)
             else:
                 assert session.consumers, "consumer answer without an offer"
@@ -217,8 +233,10 @@ class FakeServer:
                 )
                 session.consumer_answered.set()
 
-    async def _identified(self, session: Session, pid: str, refresh: str | None) -> None:
-        """Answer an identify or an accepted resume."""
+    async def _identified(
+        self, session: Session, pid: str, refresh: str | None, sfu_ready: bool | None = None
+    ) -> None:
+        """Answer an identify or an accepted resume (``sfu_ready``: see ``resume_sfu_ready``)."""
         session.participant_id = pid
         resumed = any(
             other.participant_id == session.participant_id
@@ -231,7 +249,7 @@ class FakeServer:
             Identified(
                 room_id="demo",
                 role="participant",
-                sfu_ready=self.sfu_ready,
+                sfu_ready=self.sfu_ready if sfu_ready is None else sfu_ready,
                 participants=list(self.present),
                 participant_id=session.participant_id,
                 resumed=resumed,
@@ -239,7 +257,7 @@ class FakeServer:
                 refresh_expires_at=int(time.time()) + 3600 if refresh else None,
             )
         )
-        if not self.sfu_ready:
+        if not self.sfu_ready and sfu_ready is None:
             await session.send(SfuReady(room_id="demo"))
 
     async def _answer_producer(self, session: Session, offer: SessionDescription) -> None:

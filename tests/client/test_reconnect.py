@@ -198,6 +198,48 @@ async def test_fake_sfu_ready_while_connected_restarts_media(fake: FakeServer) -
     assert client_tasks() == []
 
 
+async def test_fake_resumed_while_the_sfu_is_away_keeps_the_media(fake: FakeServer) -> None:
+    """``identified {resumed: true, sfu_ready: false}``: the SFU's own socket is away; the
+    media is kept (no new producer), and the room outlives its reconnect budget."""
+    fake.resume, fake.resume_sfu_ready = "accept", False
+    room = await Room.join(fake.room_url(), timeout=WAIT, reconnect_timeout=1.0)
+    video = (await alice_tracks(room)).video
+    assert video is not None
+    events = room.events()
+    await fake.sessions[0].ws.close()
+    assert await until_state(events, "reconnected") == ["reconnecting", "reconnected"]
+    count = video.frames_received
+    await wait_until(lambda: video.frames_received > count + 30)  # 2 s: twice the budget
+    assert room.state is RoomState.CONNECTED and not video.ended
+    assert room.participants["alice"].video is video
+    offers = [
+        m
+        for s in fake.sessions
+        for m in s.received
+        if isinstance(m, Handshake) and m.connection == "producer"
+    ]
+    assert len(offers) == 1  # no restart
+    await room.leave()
+    assert client_tasks() == []
+
+
+async def test_fake_join_offer_that_found_no_sfu_is_made_again_after_sfu_ready(
+    fake: FakeServer,
+) -> None:
+    fake.refuse_offers = 1
+    room = await Room.join(fake.room_url(), timeout=WAIT)
+    assert room.state is RoomState.CONNECTED
+    offers = [
+        m
+        for m in fake.sessions[0].received
+        if isinstance(m, Handshake) and m.connection == "producer"
+    ]
+    assert len(offers) == 2
+    assert (await alice_tracks(room)).video is not None
+    await room.leave()
+    assert client_tasks() == []
+
+
 def _state_of(event: object) -> str | None:
     return event.state if isinstance(event, ConnectionStateChanged) else None
 

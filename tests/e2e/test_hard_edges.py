@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from arbiter_client import Disconnected, Room
 from arbiter_protocol import ErrorCode
@@ -554,20 +555,21 @@ async def test_limits_count_bytes_and_an_sdp_fits_one_frame(stack: LocalStack) -
         peer = await WsPeer.connect(joined["signaling_url"])
         await peer.send({"action": "identify", "v": 1, "token": joined["token"]})
         await peer.expect("identified")
-        lines = "".join(f"a=x-pad:{i:05d}{'y' * 90}\r\n" for i in range(330))  # 33 KB
+        # an SDP of 31 KB as JSON: the message fits one 32 KB frame, the SDP is too long
+        lines = "".join(f"a=x-pad:{i:05d}{'y' * 90}\r\n" for i in range(290))
         sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" + lines
-        await peer.send(
-            {
-                "action": "handshake",
-                "v": 1,
-                "connection": "producer",
-                "sdp": {"type": "offer", "sdp": sdp},
-            }
-        )
+        offer = {"action": "handshake", "v": 1, "connection": "producer"}
+        await peer.send({**offer, "sdp": {"type": "offer", "sdp": sdp}})
         while (reply := await peer.recv())["action"] != "error":
             pass  # events of the room
         assert reply["code"] == "invalid_message" and "one 32 KB frame" in reply["message"]
-        await peer.close()
+        # 33 KB: the message itself is over one frame, and the gateway closes the socket
+        sdp += "".join(f"a=x-pad:{i:05d}{'y' * 90}\r\n" for i in range(20))
+        await peer.send({**offer, "sdp": {"type": "offer", "sdp": sdp}})
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                await peer.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
 
 
 async def test_a_data_channel_flood_is_rate_limited_at_the_sfu(tmp_path: Path) -> None:

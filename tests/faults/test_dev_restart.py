@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import stat
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,16 +19,6 @@ from tests.faults.dev import Dev, free_port
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
 
 ARGS = ("--no-bot", "--pool-size", "0", "--no-turn", "--room", "talk")
-
-
-@pytest.fixture
-def devs() -> Iterator[list[Dev]]:
-    started: list[Dev] = []
-    try:
-        yield started
-    finally:
-        for dev in started:
-            dev.cleanup()
 
 
 @pytest.fixture

@@ -388,15 +388,34 @@ async def vite_dev() -> AsyncIterator[str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
+        # Vite colours its banner when CI is set; the readiness check below is the port anyway.
+        env={**os.environ, "NO_COLOR": "1"},
     )
-    try:
+    output = bytearray()
+
+    async def drain() -> None:
         assert proc.stdout is not None
+        while chunk := await proc.stdout.read(4096):
+            output.extend(chunk)
+
+    drainer = asyncio.create_task(drain())
+    try:
 
         async def ready() -> None:
-            while b"Local:" not in await proc.stdout.readline():  # type: ignore[union-attr]
-                pass
+            # Ready when the port answers; a server that exits says why at once.
+            while True:
+                if proc.returncode is not None:
+                    said = output.decode(errors="replace")
+                    raise AssertionError(f"npm run dev exited with {proc.returncode}: {said}")
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                except OSError:
+                    await asyncio.sleep(0.2)
+                    continue
+                writer.close()
+                return
 
-        await within(ready(), "the Vite dev server")
+        await within(ready(), "the Vite dev server", timeout=60.0)
         yield f"http://127.0.0.1:{port}"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -405,6 +424,7 @@ async def vite_dev() -> AsyncIterator[str]:
         except TimeoutError:
             os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
+        drainer.cancel()
 
 
 async def test_npm_run_dev_page_joins_a_room_on_dev(

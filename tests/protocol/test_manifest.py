@@ -28,6 +28,8 @@ def test_the_manifest_covers_every_action_code_and_body() -> None:
         "refreshed",
         "identified",
         "handshake",
+        "keepalive",
+        "keepalive_ack",
         "leave",
         "sfu_ready",
         "participant_joined",

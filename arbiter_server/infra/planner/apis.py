@@ -1,6 +1,9 @@
 """Plan steps for API Gateway: the two APIs, their integrations, routes and stages.
 
 Also the functions' resource policies (who may invoke them), which need the APIs' ids.
+The WebSocket API's ``keepalive`` route (``MOCK_WS_ROUTES``) goes to a mock integration
+that answers ``keepalive_ack`` itself: no Lambda, no table, only API Gateway's own route
+throttling; API Gateway counts the message as the connection's activity.
 """
 
 from __future__ import annotations
@@ -8,12 +11,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...lambdas.routes import HTTP_CORS, HTTP_ROUTES, WS_ROUTES
+from ...lambdas.routes import HTTP_CORS, HTTP_ROUTES, KEEPALIVE_REPLY, MOCK_WS_ROUTES, WS_ROUTES
 from ..models import TAG_KEY, APICall, Instruction, Template, Var
 from .context import PlanContext
 from .names import WS_STAGE
 
-__all__ = ["plan_api_routes", "plan_apis", "plan_permissions"]
+__all__ = [
+    "KEEPALIVE_REPLY",
+    "KEEPALIVE_THROTTLE",
+    "MOCK_REQUEST",
+    "plan_api_routes",
+    "plan_apis",
+    "plan_permissions",
+]
+
+MOCK_REQUEST = '{"statusCode": 200}'
+"The mock integration's request template: it answers every request with status 200."
+KEEPALIVE_THROTTLE: dict[str, Any] = {"ThrottlingBurstLimit": 200, "ThrottlingRateLimit": 100.0}
+"""Route throttling of ``keepalive`` (the whole API; each socket sends one a minute at most,
+so 100 a second carries about 6000 sockets)."""
+_MOCK_ID = "ws_mock_integration_id"
 
 
 def plan_apis(ctx: PlanContext) -> None:
@@ -150,6 +167,8 @@ class _Api:
     extra: dict[str, Any]
     route_keys: tuple[str, ...]
     stage: str
+    mock_route_keys: tuple[str, ...] = ()
+    "Routes answered by the API's mock integration (WebSocket: ``keepalive``)."
 
     @property
     def id(self) -> str:
@@ -172,15 +191,20 @@ def _apis(ctx: PlanContext) -> list[_Api]:
             HTTP_ROUTES,
             "$default",
         ),
-        _Api("ws", ctx.names.ws_api, "ws_api_id", lambda_uri, {}, WS_ROUTES, WS_STAGE),
+        _Api(
+            "ws", ctx.names.ws_api, "ws_api_id", lambda_uri, {}, WS_ROUTES, WS_STAGE, MOCK_WS_ROUTES
+        ),
     ]
 
 
 def plan_api_routes(ctx: PlanContext) -> None:
-    """Each API's Lambda integration, exactly its routes, and its AutoDeploy stage."""
+    """Each API's Lambda integration (and the WebSocket API's mock integration), exactly
+    its routes, and its AutoDeploy stage with the mock routes' throttling."""
     for api in _apis(ctx):
         api_id = ctx.values.get(api.id_var)
         _plan_integration(ctx, api, api_id)
+        if api.mock_route_keys:
+            _plan_mock_integration(ctx, api, api_id)
         _plan_routes(ctx, api, api_id)
         _plan_stage(ctx, api, api_id)
 
@@ -213,30 +237,126 @@ def _plan_integration(ctx: PlanContext, api: _Api, api_id: str | None) -> None:
             "AWS_PROXY",
         )
     for dup in integrations:
+        if api.mock_route_keys and dup.get("IntegrationType") == "MOCK":
+            continue  # the mock integration's own step keeps one
         if ours and dup["IntegrationId"] != ours[0]["IntegrationId"]:
-            ctx.change(
-                "delete",
-                "api-integration",
-                f"{api.name} ({dup['IntegrationId']})",
-                [
-                    APICall(
-                        "apigatewayv2",
-                        "delete_integration",
-                        {"ApiId": api_id, "IntegrationId": dup["IntegrationId"]},
-                    )
-                ],
-                "not ours",
+            _delete_integration(ctx, api, api_id, str(dup["IntegrationId"]), "not ours")
+
+
+def _delete_integration(
+    ctx: PlanContext, api: _Api, api_id: str | None, integration_id: str, why: str
+) -> None:
+    ctx.change(
+        "delete",
+        "api-integration",
+        f"{api.name} ({integration_id})",
+        [
+            APICall(
+                "apigatewayv2",
+                "delete_integration",
+                {"ApiId": api_id, "IntegrationId": integration_id},
             )
+        ],
+        why,
+    )
+
+
+def _plan_mock_integration(ctx: PlanContext, api: _Api, api_id: str | None) -> None:
+    """One MOCK integration whose integration response is ``keepalive_ack``."""
+    mocks = [
+        i
+        for i in (ctx.aws.integrations(api_id) if api_id else [])
+        if i.get("IntegrationType") == "MOCK"
+    ]
+    integration: dict[str, Any] = {
+        "IntegrationType": "MOCK",
+        "RequestTemplates": {"$default": MOCK_REQUEST},
+        "TemplateSelectionExpression": "\\$default",
+        "Description": "arbiter keepalive: answered by API Gateway, no Lambda, no table",
+    }
+    response: dict[str, Any] = {
+        "IntegrationResponseKey": "$default",
+        "ResponseTemplates": {"$default": KEEPALIVE_REPLY},
+        "TemplateSelectionExpression": "\\$default",
+    }
+    if not mocks:
+        ctx.change(
+            "create",
+            "api-integration",
+            f"{api.name} -> mock (keepalive_ack)",
+            [
+                APICall(
+                    "apigatewayv2",
+                    "create_integration",
+                    {"ApiId": Var(api.id_var), **integration},
+                    output_var=_MOCK_ID,
+                    output_path="IntegrationId",
+                ),
+                APICall(
+                    "apigatewayv2",
+                    "create_integration_response",
+                    {"ApiId": Var(api.id_var), "IntegrationId": Var(_MOCK_ID), **response},
+                ),
+            ],
+            "MOCK",
+        )
+        return
+    mock_id = str(mocks[0]["IntegrationId"])
+    ctx.values[_MOCK_ID] = mock_id
+    for dup in mocks[1:]:
+        _delete_integration(ctx, api, api_id, str(dup["IntegrationId"]), "duplicate")
+    calls: list[Instruction] = []
+    if mocks[0].get("RequestTemplates") != integration["RequestTemplates"]:
+        calls.append(
+            APICall(
+                "apigatewayv2",
+                "update_integration",
+                {"ApiId": api_id, "IntegrationId": mock_id, **integration},
+            )
+        )
+    assert api_id is not None
+    answers = {
+        str(r.get("IntegrationResponseKey")): r
+        for r in ctx.aws.integration_responses(api_id, mock_id)
+    }
+    have = answers.get("$default")
+    if have is None:
+        calls.append(
+            APICall(
+                "apigatewayv2",
+                "create_integration_response",
+                {"ApiId": api_id, "IntegrationId": mock_id, **response},
+            )
+        )
+    elif have.get("ResponseTemplates") != response["ResponseTemplates"]:
+        calls.append(
+            APICall(
+                "apigatewayv2",
+                "update_integration_response",
+                {
+                    "ApiId": api_id,
+                    "IntegrationId": mock_id,
+                    "IntegrationResponseId": have["IntegrationResponseId"],
+                    **response,
+                },
+            )
+        )
+    if calls:
+        ctx.change("update", "api-integration", f"{api.name} -> mock", calls, "keepalive_ack")
 
 
 def _plan_routes(ctx: PlanContext, api: _Api, api_id: str | None) -> None:
     routes = ctx.aws.routes(api_id) if api_id else []
     seen: set[str] = set()
     target = Template(f"integrations/{{{api.id}}}")
-    want_target = ctx.known(target)
+    mock_target = Template(f"integrations/{{{_MOCK_ID}}}")
+    want = {key: ctx.known(target) for key in api.route_keys}
+    want.update({key: ctx.known(mock_target) for key in api.mock_route_keys})
     for route in routes:
         key = str(route["RouteKey"])
-        ok = key in api.route_keys and key not in seen and route.get("Target") == want_target
+        ok = key in want and key not in seen and route.get("Target") == want[key]
+        if ok and key in api.mock_route_keys:  # two-way: its answer goes back to the socket
+            ok = route.get("RouteResponseSelectionExpression") == "$default"
         if ok:
             seen.add(key)
             continue
@@ -268,10 +388,46 @@ def _plan_routes(ctx: PlanContext, api: _Api, api_id: str | None) -> None:
                 )
             ],
         )
+    for key in api.mock_route_keys:
+        if key in seen:
+            continue
+        route_var = f"{api.kind}_{key}_route_id"
+        ctx.change(
+            "create",
+            "api-route",
+            f"{api.name} {key}",
+            [
+                APICall(
+                    "apigatewayv2",
+                    "create_route",
+                    {
+                        "ApiId": Var(api.id_var),
+                        "RouteKey": key,
+                        "Target": mock_target,
+                        "RouteResponseSelectionExpression": "$default",
+                    },
+                    output_var=route_var,
+                    output_path="RouteId",
+                ),
+                APICall(
+                    "apigatewayv2",
+                    "create_route_response",
+                    {
+                        "ApiId": Var(api.id_var),
+                        "RouteId": Var(route_var),
+                        "RouteResponseKey": "$default",
+                    },
+                    output_var=f"{api.kind}_{key}_route_response_id",
+                    output_path="RouteResponseId",
+                ),
+            ],
+            "mock",
+        )
 
 
 def _plan_stage(ctx: PlanContext, api: _Api, api_id: str | None) -> None:
     stages = [s for s in (ctx.aws.stages(api_id) if api_id else []) if s["StageName"] == api.stage]
+    throttled = {key: dict(KEEPALIVE_THROTTLE) for key in api.mock_route_keys}
     if not stages:
         ctx.change(
             "create",
@@ -289,13 +445,24 @@ def _plan_stage(ctx: PlanContext, api: _Api, api_id: str | None) -> None:
                             "ThrottlingBurstLimit": 500,
                             "ThrottlingRateLimit": 1000,
                         },
+                        **({"RouteSettings": throttled} if throttled else {}),
                         "Tags": dict(ctx.config.tags),
                     },
                 )
             ],
             "AutoDeploy",
         )
-    elif not stages[0].get("AutoDeploy"):
+        return
+    update: dict[str, Any] = {}
+    if not stages[0].get("AutoDeploy"):
+        update["AutoDeploy"] = True
+    settings = stages[0].get("RouteSettings") or {}
+    if any(
+        {k: settings.get(key, {}).get(k) for k in KEEPALIVE_THROTTLE} != KEEPALIVE_THROTTLE
+        for key in throttled
+    ):
+        update["RouteSettings"] = throttled
+    if update:
         ctx.change(
             "update",
             "api-stage",
@@ -304,8 +471,8 @@ def _plan_stage(ctx: PlanContext, api: _Api, api_id: str | None) -> None:
                 APICall(
                     "apigatewayv2",
                     "update_stage",
-                    {"ApiId": api_id, "StageName": api.stage, "AutoDeploy": True},
+                    {"ApiId": api_id, "StageName": api.stage, **update},
                 )
             ],
-            "AutoDeploy",
+            ", ".join("throttling" if k == "RouteSettings" else k for k in update),
         )

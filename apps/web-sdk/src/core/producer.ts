@@ -48,6 +48,7 @@ export class Producer {
   private readonly opened: Promise<void>;
   private readonly answered: Promise<void>;
   private resolveAnswered: (() => void) | null = null;
+  private rejectAnswered: ((error: ArbiterError) => void) | null = null;
   private closed = false;
 
   constructor(
@@ -78,9 +79,11 @@ export class Producer {
         handlers.onOpen();
       };
     });
-    this.answered = new Promise<void>((resolve) => {
+    this.answered = new Promise<void>((resolve, reject) => {
       this.resolveAnswered = resolve;
+      this.rejectAnswered = reject;
     });
+    this.answered.catch(() => undefined); // read by publish(); nobody else waits on it
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'failed') {
         handlers.onFailed(new ArbiterError('webrtc_error', 'the media connection to the server failed'));
@@ -117,6 +120,7 @@ export class Producer {
         () => {
           const answered = this.resolveAnswered;
           this.resolveAnswered = null;
+          this.rejectAnswered = null;
           answered?.();
         },
         (exc: unknown) => this.handlers.onFailed(new ArbiterError('webrtc_error', `bad producer answer: ${String(exc)}`)),
@@ -126,6 +130,19 @@ export class Producer {
         console.warn('arbiter: producer candidate refused', exc),
       );
     }
+  }
+
+  /** The offer will get no answer (e.g. the SFU went away): {@link Producer.publish} rejects. */
+  refuse(error: ArbiterError): void {
+    const refuse = this.rejectAnswered;
+    this.resolveAnswered = null;
+    this.rejectAnswered = null;
+    refuse?.(error);
+  }
+
+  /** Whether the offer still waits for the SFU's answer. */
+  get awaitingAnswer(): boolean {
+    return this.rejectAnswered !== null;
   }
 
   /** Whether the data channel is open. */
@@ -168,7 +185,7 @@ export class Producer {
   /** Close the channel and the connection. */
   close(): void {
     this.closed = true;
-    this.resolveAnswered = null;
+    this.refuse(new ArbiterError('connection_lost', 'the producer connection was closed'));
     this.channel.close();
     this.pc.close();
   }

@@ -14,8 +14,11 @@ import {
   errorMessage,
   makeMessage,
   parseMessage,
+  keepaliveAckWait,
+  keepaliveInterval,
   protocolManifest,
   ProtocolError,
+  refreshDelay,
   type BodyType,
 } from './protocol/index.js';
 
@@ -135,5 +138,24 @@ describe('protocol manifest', () => {
     // Written by `python -m arbiter_protocol`; pytest checks it against Python.
     const python = JSON.parse(readFileSync(MANIFEST, 'utf-8')) as unknown;
     expect(protocolManifest()).toEqual(python);
+  });
+});
+
+describe('timing (the same figures as tests/protocol/test_timing.py)', () => {
+  it.each([
+    [600, 60, 60],
+    [120, 40, 40],
+    [3, 1, 5],
+    [1, 1 / 3, 5],
+    [0, 0.1, 5],
+  ])('keepalive for an idle timeout of %s s: every %s s, answered within %s s', (idle, interval, wait) => {
+    expect(keepaliveInterval(idle)).toBeCloseTo(interval);
+    expect(keepaliveAckWait(idle)).toBeCloseTo(wait);
+  });
+
+  it('refreshes at half of the remaining lifetime, never sooner than half a second', () => {
+    expect(refreshDelay(1100, 1000)).toBe(50);
+    expect(refreshDelay(1000.4, 1000)).toBe(0.5);
+    expect(refreshDelay(900, 1000)).toBe(0.5);
   });
 });

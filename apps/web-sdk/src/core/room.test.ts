@@ -327,10 +327,10 @@ describe('a connected room', () => {
     expect(left).toHaveBeenCalledWith('left');
   });
 
-  it('reports a lost signaling connection as failed', () => {
+  it('reports a lost signaling connection as reconnecting, then resumes', async () => {
     const states: string[] = [];
     room.on('connectionStateChanged', (s) => states.push(s));
-    server.socket.onclose?.();
-    expect(states).toEqual(['failed']);
+    server.socket.drop();
+    await vi.waitFor(() => expect(states).toEqual(['reconnecting', 'connected']));
   });
 });

@@ -9,6 +9,7 @@ import { Consumers } from './consumers.js';
 import { Emitter } from './emitter.js';
 import { ArbiterError } from './errors.js';
 import { isSpeaking } from './layout.js';
+import { MediaLink } from './link.js';
 import { acquireMedia, mediaProblemError, withoutDevice, type MediaProblem } from './media.js';
 import {
   CHAT_TOPIC,
@@ -17,6 +18,7 @@ import {
   parseMessage,
   ProtocolError,
   type DataMessage,
+  type Identified,
   type Message,
   type Quality,
 } from './protocol/index.js';
@@ -79,6 +81,7 @@ export class Room extends Emitter<RoomEvents> {
   private readonly wantAudio: boolean;
   private readonly wantVideo: boolean;
   private readonly timeoutMs: number;
+  private readonly reconnectTimeoutMs: number;
 
   private state: ConnectionState = 'idle';
   private chat: readonly ChatMessage[] = [];
@@ -87,8 +90,6 @@ export class Room extends Emitter<RoomEvents> {
   private iceServers: RTCIceServer[] = [];
   private localAudio: MediaStreamTrack | null = null;
   private localVideo: MediaStreamTrack | null = null;
-  private producer: Producer | null = null;
-  private sfuReady: (() => void) | null = null;
   private connectPromise: Promise<void> | null = null;
   private speakingTimer: ReturnType<typeof setInterval> | null = null;
   private readonly lastSubscription = new Map<string, string>();
@@ -96,6 +97,7 @@ export class Room extends Emitter<RoomEvents> {
   private readonly roster: Roster;
   private readonly session: Session;
   private readonly consumers: Consumers;
+  private readonly link: MediaLink;
   private rejectClosed: (error: ArbiterError) => void = () => undefined;
   /** Rejects when the room is closed (left or failed): every wait while joining races it. */
   private readonly closed: Promise<never>;
@@ -107,23 +109,44 @@ export class Room extends Emitter<RoomEvents> {
     this.wantAudio = options.audio ?? true;
     this.wantVideo = options.video ?? true;
     this.timeoutMs = (options.timeout ?? 20) * 1000;
+    this.reconnectTimeoutMs = (options.reconnectTimeout ?? 30) * 1000;
     this.env = { ...defaultEnvironment(), ...options.environment };
     this.closed = new Promise<never>((_, reject) => {
       this.rejectClosed = reject;
     });
     this.closed.catch(() => undefined);
     this.roster = new Roster((event, ...args) => this.emit(event, ...args));
-    this.session = new Session(this.url, this.name, this.env, this.abort.signal);
+    this.session = new Session(this.url, this.name, this.env, this.abort.signal, this.reconnectTimeoutMs);
     this.consumers = new Consumers(this.env, () => ({ iceServers: this.iceServers }), {
       send: (message) => this.session.send(message),
       onTrack: (info, track) => this.roster.addTrack(info, track),
       onTrackEnded: (info, track) => this.roster.dropTrack(info, track),
       onError: (error) => this.emit('error', error),
     });
+    this.link = new MediaLink(
+      this.consumers,
+      {
+        createProducer: (onFailed) =>
+          new Producer(
+            this.env,
+            { iceServers: this.iceServers },
+            { audio: this.localAudio, video: this.localVideo },
+            { onMessage: (raw) => this.onChannelMessage(raw), onOpen: () => this.announceTrackState(), onFailed },
+          ),
+        send: (message) => this.session.send(message),
+        until: (promise) => this.until(promise),
+        joining: () => this.state === 'connecting',
+        closed: () => this.isClosed(),
+        down: () => this.setState('reconnecting'),
+        settled: () => this.settled(),
+        fail: (error) => this.fail(error),
+      },
+      this.reconnectTimeoutMs,
+    );
     this.session.route('sfu_ready', () => {
-      const ready = this.sfuReady;
-      this.sfuReady = null;
-      ready?.();
+      // joining, or publishing again once the SFU is back; else a new SFU mid-call
+      if (this.link.sfuReady()) return;
+      if (this.state === 'connected' || this.state === 'reconnecting') this.link.restart('the room has a new SFU');
     });
     this.session.route('participant_joined', (m) => {
       if (m.participant.id !== this.roster.localId) this.roster.addRemote(m.participant);
@@ -133,12 +156,15 @@ export class Room extends Emitter<RoomEvents> {
       this.roster.removeRemote(m.participant_id, m.reason);
     });
     this.session.route('handshake', (m) => {
-      if (m.connection === 'producer') this.producer?.onHandshake(m);
+      if (m.connection === 'producer') this.link.producer?.onHandshake(m);
       else if (!this.isClosed()) this.consumers.onHandshake(m);
     });
     this.session.route('error', (m) => {
       console.warn(`arbiter: signaling error ${m.code}: ${m.message}`);
-      this.emit('error', new ArbiterError(m.code as ArbiterError['code'], m.message));
+      const error = new ArbiterError(m.code as ArbiterError['code'], m.message);
+      // an offer that found no SFU: published again after the SFU's sfu_ready
+      if (m.code === 'sfu_unavailable' && m.ref === 'handshake') this.link.refused(error);
+      this.emit('error', error);
     });
   }
 
@@ -246,23 +272,27 @@ export class Room extends Emitter<RoomEvents> {
         videoEnabled: media.video !== null,
         isSpeaking: false,
       });
-      const sfuReady = new Promise<void>((resolve) => {
-        this.sfuReady = resolve;
-      });
+      const sfuReady = this.link.waitForSfu();
       await this.until(
         this.session.open(
           join,
           (identified) => {
             for (const p of identified.participants) if (p.id !== this.roster.localId) this.roster.addRemote(p);
-            if (identified.sfu_ready) this.sfuReady?.();
+            if (identified.sfu_ready) this.link.sfuReady();
           },
-          () => {
-            if (!this.isClosed()) this.fail(new ArbiterError('connection_lost', 'the signaling connection was lost'));
+          {
+            mayResume: () => this.state === 'connected' || this.state === 'reconnecting',
+            onLost: () => this.setState('reconnecting'),
+            onResumed: (identified) => this.resumed(identified),
+            onFailed: (error) => this.fail(error),
+            onIceServers: (servers) => {
+              this.iceServers = toRtcIceServers(servers);
+            },
           },
         ),
       );
       await this.until(sfuReady);
-      await this.until(this.startProducer());
+      await this.until(this.link.publish());
       if (this.isClosed()) throw this.closedError();
       this.setState('connected');
       this.startSpeakingMonitor();
@@ -284,19 +314,33 @@ export class Room extends Emitter<RoomEvents> {
     return new ArbiterError('connection_lost', 'the room was closed while joining');
   }
 
-  private async startProducer(): Promise<void> {
-    const producer = new Producer(
-      this.env,
-      { iceServers: this.iceServers },
-      { audio: this.localAudio, video: this.localVideo },
-      {
-        onMessage: (raw) => this.onChannelMessage(raw),
-        onOpen: () => this.announceTrackState(),
-        onFailed: (error) => this.fail(error),
-      },
+  // --------------------------------------------------------------------- staying joined
+
+  /** Signaling is back on a new socket: catch up on who came and went meanwhile. */
+  private resumed(identified: Identified): void {
+    const present = new Map(
+      identified.participants.filter((p) => p.id !== this.roster.localId).map((p) => [p.id, p]),
     );
-    this.producer = producer;
-    await producer.publish((message) => this.session.send(message), (p) => this.until(p));
+    for (const p of this.roster.participants) {
+      if (!p.isLocal && !present.has(p.id)) {
+        this.consumers.forget(p.id);
+        this.roster.removeRemote(p.id, 'left'); // left while we were away
+      }
+    }
+    for (const info of present.values()) this.roster.addRemote(info);
+    if (!identified.resumed) {
+      // the server had dropped us: set the media up again (once the SFU is there)
+      if (identified.sfu_ready) this.link.restart('rejoined as a new session');
+      else this.link.lost('rejoined while the SFU is away');
+    }
+    // resumed while the SFU is not ready: its own socket is away (our media is fine), or
+    // a new SFU is starting, whose sfu_ready restarts the media
+    this.settled();
+  }
+
+  /** Back to `connected` once both signaling and media are up again. */
+  private settled(): void {
+    if (this.state === 'reconnecting' && !this.link.down && !this.session.isReconnecting) this.setState('connected');
   }
 
   // ------------------------------------------------------------------------------- data
@@ -324,7 +368,7 @@ export class Room extends Emitter<RoomEvents> {
     } else if (message.action === 'data') {
       this.onData(message);
     } else if (message.action === 'layers') {
-      this.producer?.setLayers(message.track_id, message.active).catch((exc: unknown) => {
+      this.link.producer?.setLayers(message.track_id, message.active).catch((exc: unknown) => {
         console.warn('arbiter: could not change the simulcast layers', exc);
       });
     }
@@ -366,7 +410,7 @@ export class Room extends Emitter<RoomEvents> {
    * message breaks the protocol's limits.
    */
   sendData(data: string | Uint8Array, options: { topic?: string; to?: string[] } = {}): string {
-    const producer = this.producer;
+    const producer = this.link.producer;
     if (!producer || !producer.open) {
       throw new ArbiterError('connection_lost', 'cannot send: the data channel is not open');
     }
@@ -410,7 +454,7 @@ export class Room extends Emitter<RoomEvents> {
     participantId: string,
     options: { video?: boolean; audio?: boolean; quality?: Quality | null; trackId?: string | null } = {},
   ): void {
-    const producer = this.producer;
+    const producer = this.link.producer;
     if (!producer || !producer.open) {
       throw new ArbiterError('connection_lost', 'cannot change a subscription: the data channel is not open');
     }
@@ -431,7 +475,7 @@ export class Room extends Emitter<RoomEvents> {
   /** Tell the others (through the SFU, which repeats it to late joiners) our mute state. */
   private announceTrackState(kinds: readonly ('audio' | 'video')[] = ['audio', 'video']): void {
     const local = this.localParticipant;
-    const producer = this.producer;
+    const producer = this.link.producer;
     if (!local || !producer || !producer.open) return;
     for (const kind of kinds) {
       const muted = kind === 'audio' ? !local.audioEnabled : !local.videoEnabled;
@@ -475,7 +519,7 @@ export class Room extends Emitter<RoomEvents> {
       }
       if (kind === 'audio') this.localAudio = track;
       else this.localVideo = track;
-      await this.producer?.replaceTrack(kind, track);
+      await this.link.producer?.replaceTrack(kind, track);
       this.roster.update(local.id, kind === 'audio' ? { audioTrack: track } : { videoTrack: track });
     }
     if (!track) return false;
@@ -495,8 +539,8 @@ export class Room extends Emitter<RoomEvents> {
   private async measureSpeaking(): Promise<void> {
     const sources: LevelSource[] = [];
     const local = this.localParticipant;
-    if (local && this.producer && local.audioEnabled) {
-      sources.push({ id: local.id, pc: this.producer.pc, type: 'media-source' });
+    if (local && this.link.producer && local.audioEnabled) {
+      sources.push({ id: local.id, pc: this.link.producer.pc, type: 'media-source' });
     }
     sources.push(...this.consumers.audioSources());
     const levels = await audioLevels(sources);
@@ -534,13 +578,10 @@ export class Room extends Emitter<RoomEvents> {
     this.abort.abort();
     if (this.speakingTimer) clearInterval(this.speakingTimer);
     this.speakingTimer = null;
-    this.consumers.closeAll();
-    this.producer?.close();
-    this.producer = null;
+    this.link.close();
     this.localAudio?.stop();
     this.localVideo?.stop();
     this.session.close();
-    this.sfuReady = null;
   }
 }
 

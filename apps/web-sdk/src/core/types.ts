@@ -6,8 +6,13 @@ import type { ArbiterError } from './errors.js';
 import type { GetUserMedia, MediaProblem } from './media.js';
 import type { TrackSource } from './protocol/index.js';
 
-/** Where a room is in its life. @public */
-export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'failed';
+/**
+ * Where a room is in its life. `reconnecting`: joined, and the signaling socket or the
+ * media is being got back (nobody else sees it leave meanwhile); then `connected` again,
+ * or `failed` when that takes longer than the reconnect budget.
+ * @public
+ */
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'failed';
 
 /**
  * A participant as the UI sees it. Snapshots are immutable: a change makes a new object.
@@ -103,6 +108,11 @@ export interface RoomOptions {
   video?: boolean;
   /** Seconds for the whole join before a `timeout` error. Default 20. */
   timeout?: number;
+  /**
+   * Once joined, seconds the room keeps trying to get a dropped signaling socket or lost
+   * media back before it fails. Default 30; 0 fails at once.
+   */
+  reconnectTimeout?: number;
   /** Replace browser APIs (tests). */
   environment?: Partial<RoomEnvironment>;
 }

@@ -46,6 +46,11 @@ export const VideoConference = React.forwardRef<HTMLDivElement, VideoConferenceP
             Joining…
           </p>
         )}
+        {state === 'reconnecting' && (
+          <p className="arb-status" role="status">
+            Reconnecting…
+          </p>
+        )}
         <GridLayout count={participants.length} aria-label="Participants">
           {participants.map((p) =>
             renderParticipant ? (

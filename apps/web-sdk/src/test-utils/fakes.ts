@@ -174,6 +174,10 @@ export class FakePeerConnection {
   removeEventListener(type: string, fn: (e: unknown) => void) {
     this.listeners.get(type)?.delete(fn);
   }
+  /** Fire an event with no payload (e.g. `connectionstatechange`). */
+  emit(type: string) {
+    for (const fn of this.listeners.get(type) ?? []) fn({});
+  }
   emitTrack(track: FakeTrack) {
     for (const fn of this.listeners.get('track') ?? []) fn({ track });
   }
@@ -199,7 +203,16 @@ export class FakeServer {
   sfuReady = true;
   /** Answer the producer offer automatically. */
   autoAnswer = true;
+  /** The server's idle timeout, told in `identified` (none: the SDK assumes 600 s). */
+  idleTimeout: number | null = null;
+  /** Answer `keepalive` with `keepalive_ack`. */
+  answerKeepalive = true;
+  /** How `resume` is answered: taken over, a new arrival (dropped meanwhile), or refused. */
+  resume: 'resumed' | 'new' | 'refuse' = 'resumed';
+  /** Refresh credentials received (resume and refresh), in order. */
+  spent: string[] = [];
   private counter = 0;
+  private issued = 0;
 
   fetch = vi.fn(async (url: string, init?: RequestInit) => {
     this.joins.push({ url, body: JSON.parse(String(init?.body ?? '{}')) });
@@ -229,16 +242,49 @@ export class FakeServer {
     return ws;
   }
 
+  /** The `identified` this server answers with (`extra`: a resume's fields). */
+  identified(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      action: 'identified',
+      room_id: 'r',
+      role: 'participant',
+      sfu_ready: this.sfuReady,
+      participant_id: `p_local${this.counter}`,
+      participants: this.existing,
+      ...(this.idleTimeout ? { idle_timeout: this.idleTimeout } : {}),
+      ...extra,
+    };
+  }
+
   onClientMessage(ws: FakeWebSocket, message: Message): void {
+    if (ws.closed) return;
     if (message.action === 'identify') {
+      ws.deliver(this.identified());
+    } else if (message.action === 'resume') {
+      this.spent.push(message.refresh_token);
+      if (this.resume === 'refuse') {
+        ws.deliver({ action: 'error', code: 'unauthorized', message: 'this refresh credential is spent', ref: 'resume' });
+        return;
+      }
+      this.issued += 1;
+      ws.deliver(
+        this.identified({
+          resumed: this.resume === 'resumed',
+          refresh_token: `p_local${this.counter}.next${this.issued}`,
+          refresh_expires_at: 2000003600,
+          session_expires_at: 2000043200,
+        }),
+      );
+    } else if (message.action === 'refresh') {
+      this.spent.push(message.refresh_token);
+      this.issued += 1;
       ws.deliver({
-        action: 'identified',
-        room_id: 'r',
-        role: 'participant',
-        sfu_ready: this.sfuReady,
-        participant_id: `p_local${this.counter}`,
-        participants: this.existing,
+        action: 'refreshed',
+        refresh_token: `p_local${this.counter}.next${this.issued}`,
+        refresh_expires_at: 2000003600,
       });
+    } else if (message.action === 'keepalive') {
+      if (this.answerKeepalive) ws.deliver({ action: 'keepalive_ack' });
     } else if (message.action === 'handshake' && message.connection === 'producer' && message.sdp && this.autoAnswer) {
       ws.deliver({ action: 'handshake', connection: 'producer', sdp: { type: 'answer', sdp: fakeSdp('sfu answer') } });
     }
@@ -293,6 +339,12 @@ export class FakeWebSocket {
   }
   messages(): Message[] {
     return this.sent.map((raw) => parseMessage(raw));
+  }
+  /** The server (or the network) closes this socket. */
+  drop(): void {
+    this.closed = true;
+    this.readyState = 3;
+    this.onclose?.();
   }
 }
 

@@ -14,7 +14,12 @@ export { ErrorCode, ProtocolError } from './errors.js';
 export {
   CHAT_TOPIC,
   checkSdp,
+  DEFAULT_IDLE_TIMEOUT,
   isValidId,
+  KEEPALIVE_MAX_INTERVAL,
+  KEEPALIVE_MIN_ACK_WAIT,
+  keepaliveAckWait,
+  keepaliveInterval,
   MAX_BODY_BYTES,
   MAX_DEPTH,
   MAX_FRAME_BYTES,
@@ -23,6 +28,7 @@ export {
   MAX_NUMBER_CHARS,
   MAX_SDP,
   PROTOCOL_VERSION,
+  refreshDelay,
   sdpJsonSize,
 } from './limits.js';
 export { utf8Length } from './codec.js';

@@ -33,6 +33,42 @@ export const MAX_CANDIDATE = 1024;
 export const MAX_STRING = 64 * 1024;
 /** Most items of a list field without a bound of its own. */
 export const MAX_LIST = 1000;
+/** API Gateway's idle timeout (seconds): assumed when `identified` does not name one. @public */
+export const DEFAULT_IDLE_TIMEOUT = 600;
+/** Longest wait between two keepalives (seconds), however long the idle timeout. @public */
+export const KEEPALIVE_MAX_INTERVAL = 60;
+/** Shortest wait for `keepalive_ack` (seconds) before the socket counts as dead. @public */
+export const KEEPALIVE_MIN_ACK_WAIT = 5;
+
+/**
+ * Seconds between two `keepalive` for a server that closes a connection after
+ * `idleTimeout` seconds without a message from it (Python's `keepalive_interval`): a third
+ * of that, at most {@link KEEPALIVE_MAX_INTERVAL}.
+ * @public
+ */
+export function keepaliveInterval(idleTimeout: number): number {
+  return Math.min(Math.max(idleTimeout, 0.3) / 3, KEEPALIVE_MAX_INTERVAL);
+}
+
+/**
+ * Seconds to wait for `keepalive_ack` (or any message) after a `keepalive` before the
+ * socket is taken for dead (Python's `keepalive_ack_wait`).
+ * @public
+ */
+export function keepaliveAckWait(idleTimeout: number): number {
+  return Math.max(keepaliveInterval(idleTimeout), KEEPALIVE_MIN_ACK_WAIT);
+}
+
+/**
+ * Seconds until a refresh credential expiring at `expiresAt` (Unix seconds) is renewed:
+ * when half of its remaining lifetime is gone, at least half a second (Python's
+ * `refresh_delay`).
+ * @public
+ */
+export function refreshDelay(expiresAt: number, now: number): number {
+  return Math.max(0.5, (expiresAt - now) / 2);
+}
+
 /** Integer fields without bounds stay within +-2^53. */
 export const MAX_SAFE = 2 ** 53;
 

@@ -10,6 +10,9 @@
 import { ErrorCode } from './errors.js';
 import {
   CHAT_TOPIC,
+  DEFAULT_IDLE_TIMEOUT,
+  KEEPALIVE_MAX_INTERVAL,
+  KEEPALIVE_MIN_ACK_WAIT,
   MAX_BODY_BYTES,
   MAX_CANDIDATE,
   MAX_DEPTH,
@@ -98,6 +101,9 @@ export function protocolManifest(): ProtocolManifest {
       MAX_DEPTH,
       MAX_NUMBER_CHARS,
       MAX_REFRESH_TOKEN,
+      DEFAULT_IDLE_TIMEOUT,
+      KEEPALIVE_MAX_INTERVAL,
+      KEEPALIVE_MIN_ACK_WAIT,
     },
     error_codes: { ...ErrorCode },
     topics: { CHAT_TOPIC },

@@ -144,6 +144,7 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       { name: 'refresh_expires_at', type: { t: 'int' }, optional: true },
       { name: 'session_expires_at', type: { t: 'int' }, optional: true },
       { name: 'ice_servers', type: ICE_SERVERS, optional: true },
+      { name: 'idle_timeout', type: { t: 'int', min: 1 }, optional: true },
     ],
   },
   handshake: {
@@ -168,6 +169,8 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       }
     },
   },
+  keepalive: { fields: [] },
+  keepalive_ack: { fields: [] },
   leave: { fields: [] },
   sfu_ready: { fields: [{ name: 'room_id', type: ID }] },
   participant_joined: {

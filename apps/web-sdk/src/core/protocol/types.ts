@@ -113,6 +113,8 @@ export interface Identified {
   refresh_expires_at?: number | null;
   session_expires_at?: number | null;
   ice_servers?: IceServer[] | null;
+  /** Seconds without a message from this connection before the server closes it. */
+  idle_timeout?: number | null;
 }
 
 /**
@@ -129,6 +131,20 @@ export interface Handshake {
   candidate?: IceCandidate | null;
   /** With an offer: the tracks it carries, by media section. */
   tracks?: TrackInfo[] | null;
+}
+
+/**
+ * Keeps a quiet signaling connection open (API Gateway closes one after 10 minutes
+ * without a message from its client); the server answers `keepalive_ack`.
+ * @public
+ */
+export interface Keepalive {
+  action: 'keepalive';
+}
+
+/** Reply to `keepalive`: the connection is alive both ways. @public */
+export interface KeepaliveAck {
+  action: 'keepalive_ack';
 }
 
 /** A client leaves the room. @public */
@@ -225,6 +241,8 @@ export type Message =
   | Refreshed
   | Identified
   | Handshake
+  | Keepalive
+  | KeepaliveAck
   | Leave
   | SfuReady
   | ParticipantJoined
