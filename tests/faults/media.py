@@ -19,7 +19,7 @@ from aiortc import RTCPeerConnection
 from arbiter_client import Room
 from arbiter_rtc.path import _ice_connections
 
-__all__ = ["PairClock", "blackhole"]
+__all__ = ["PairClock", "blackhole", "relayed"]
 
 Pair = tuple[int, str]
 "(index of the receiving room, sender's participant id)"
@@ -130,6 +130,15 @@ def blackhole(pc: RTCPeerConnection) -> int:
             protocol.datagram_received = _drop
             cut += 1
     return cut
+
+
+def relayed(pc: RTCPeerConnection) -> bool:
+    """True if a nominated pair of ``pc`` goes through a TURN relay (at either end)."""
+    return any(
+        "relay" in (pair.local_candidate.type, pair.remote_candidate.type)
+        for connection in _ice_connections(pc)
+        for pair in getattr(connection, "_nominated", {}).values()
+    )
 
 
 def _drop(*args: Any, **kwargs: Any) -> None:

@@ -24,7 +24,7 @@ from arbiter_client import (
 )
 from arbiter_client._events import Event
 from tests.faults.dev import Dev, wait_until
-from tests.faults.media import PairClock, blackhole
+from tests.faults.media import PairClock, blackhole, relayed
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(150)]
 
@@ -103,6 +103,11 @@ async def test_relayed_media_comes_back_within_10_s_when_coturn_is_killed(
     clock = PairClock(rooms)
     try:
         await clock.flowing(20)
+        # a client free to use any path usually gets direct pairs on loopback, but ICE may
+        # nominate a relayed pair first (the issue saw it); such a connection fails too
+        direct = rooms[2]._c.link
+        assert direct.producer is not None and direct.consumers.consumer is not None
+        direct_relayed = relayed(direct.producer.pc) or relayed(direct.consumers.consumer.pc)
         turn = _turn_pid(dev)
         assert turn is not None
         loop = asyncio.get_running_loop()
@@ -112,15 +117,17 @@ async def test_relayed_media_comes_back_within_10_s_when_coturn_is_killed(
         outages = await clock.outages(killed, clock.pairs(), gap=1.0, timeout=40)
         await wait_until(lambda: _turn_pid(dev) not in (None, turn), 10, "coturn restarted")
         back = {clock.name(p): round(end - killed, 2) for p, (_, end) in outages.items()}
-        print(f"\nvideo back after the kill, per pair (s): {back}")
+        print(f"\nvideo back after the kill, per pair (s): {back}; direct relayed {direct_relayed}")
         assert max(back.values()) < BOUND, back
     finally:
         await clock.close()
     for room, events in zip(rooms, seen, strict=True):
         assert not [e for e in events if isinstance(e, ParticipantLeft | Disconnected)]
         states = [e.state for e in events if isinstance(e, ConnectionStateChanged)]
-        if room is rooms[2]:  # its own connections are direct: they never failed
+        if room is rooms[2] and not direct_relayed:  # direct connections never failed
             assert states == ["connected"], states
+        elif room is rooms[2] and states == ["connected"]:
+            pass  # only its consumer was relayed, and the SFU replaced it before it noticed
         else:
             _reconnected(states)
 
