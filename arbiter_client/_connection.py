@@ -308,6 +308,8 @@ class RoomConnection:
                 self.log.warning("stopping %r failed: %r", attachment, exc)
         self.attachments.clear()
         await self.tasks.close()
+        if send_leave:  # the SFU must have our last data before it hears we left
+            await self.link.flush()
         # at once, each bounded in time: a gone gateway, SFU or TURN server delays nothing
         await asyncio.gather(self.session.close(send_leave=send_leave), self.link.close())
         self.media.close()

@@ -291,6 +291,12 @@ class MediaLink:
             )
         return found
 
+    async def flush(self) -> None:
+        """Wait until the SFU has what was sent on the data channel (at most
+        :data:`~._producer.FLUSH_TIMEOUT` s): a leave on signaling must not overtake it."""
+        if self.producer is not None:
+            await self.producer.flush()
+
     async def close(self) -> None:
         """Close every connection, including those being retired."""
         connections: list[PeerConnection] = list(self.consumers.detach())

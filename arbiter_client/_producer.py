@@ -23,7 +23,7 @@ from ._progress import (
 )
 from ._stats import Meter
 
-__all__ = ["CAMERA", "DATA_CHANNEL_LABEL", "MICROPHONE", "Producer"]
+__all__ = ["CAMERA", "DATA_CHANNEL_LABEL", "FLUSH_IDLE", "FLUSH_TIMEOUT", "MICROPHONE", "Producer"]
 
 CAMERA = TrackInfo(id="camera", kind="video", source="camera")
 "How the producer offer names the published video (whatever feeds it)."
@@ -36,6 +36,13 @@ HIGH_WATER = 1024 * 1024
 "Bytes queued on the data channel above which :meth:`Producer.send_paced` waits..."
 LOW_WATER = 256 * 1024
 "... until they are down to this."
+FLUSH_IDLE = 0.5
+"""A leave waits for the SFU to acknowledge what was sent on the data channel while
+acknowledgements come: until none came for this many seconds..."""
+FLUSH_TIMEOUT = 0.8
+"... and at most this long in all."
+FLUSH_STEP = 0.01
+"How often the wait looks again."
 
 
 class Producer(PeerConnection):
@@ -157,6 +164,37 @@ class Producer(PeerConnection):
             finally:
                 waiter.cancel()
         self.channel.send(text)
+
+    def unacknowledged(self) -> int:
+        """How much of what was sent on the data channel the SFU has not acknowledged yet
+        (bytes not yet handed to SCTP, messages queued, chunks queued or in flight): closing
+        now would abort the association and lose it. 0 once the channel is closed."""
+        if not self.channel_open:
+            return 0
+        sctp = self.channel.transport
+        return (
+            self.channel.bufferedAmount
+            + len(getattr(sctp, "_data_channel_queue", ()))
+            + len(getattr(sctp, "_outbound_queue", ()))
+            + len(getattr(sctp, "_sent_queue", ()))
+        )
+
+    async def flush(self, idle: float = FLUSH_IDLE, timeout: float = FLUSH_TIMEOUT) -> None:
+        """Wait until the SFU acknowledged what was sent on the data channel, so that a
+        message sent right before a leave still arrives: while it keeps acknowledging
+        (gives up after ``idle`` s without progress, or ``timeout`` s in all)."""
+        loop = asyncio.get_running_loop()
+        start = last_progress = loop.time()
+        left = self.unacknowledged()
+        while left:
+            now = loop.time()
+            if now - last_progress > idle or now - start > timeout:
+                self._log.info("data channel not flushed (%d unacknowledged)", left)
+                return
+            await asyncio.sleep(FLUSH_STEP)
+            if (still := self.unacknowledged()) < left:
+                last_progress = loop.time()
+            left = still
 
     def retire(self) -> None:
         """Stop reporting, and let go of the published tracks (a new producer sends them)."""
