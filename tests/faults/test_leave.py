@@ -7,8 +7,6 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,30 +18,6 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
 
 BOUND = 2.0
 "Seconds a leave may take."
-
-
-@pytest.fixture
-def dev(tmp_path: Path) -> Iterator[Dev]:
-    (tmp_path / "data").mkdir()
-    process = Dev(tmp_path / "data", "--no-bot", "--pool-size", "0", "--room", "talk")
-    try:
-        yield process
-    finally:
-        for pid in [process.pid, *process.seen] if process.proc is not None else []:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
-        process.cleanup()
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[Room]]:
-    joined: list[Room] = []
-    try:
-        yield joined
-    finally:
-        await asyncio.gather(*(r.leave() for r in joined))
 
 
 def _pid(dev: Dev, what: str) -> int:

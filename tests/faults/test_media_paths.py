@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -30,25 +28,6 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(150)]
 
 BOUND = 10.0
 "Seconds within which every pair's video must be back."
-
-
-@pytest.fixture
-def dev(tmp_path: Path) -> Iterator[Dev]:
-    (tmp_path / "data").mkdir()
-    process = Dev(tmp_path / "data", "--no-bot", "--pool-size", "0", "--room", "talk")
-    try:
-        yield process
-    finally:
-        process.cleanup()
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[Room]]:
-    joined: list[Room] = []
-    try:
-        yield joined
-    finally:
-        await asyncio.gather(*(r.leave() for r in joined))
 
 
 async def _join(rooms: list[Room], url: str, names: list[str], relay: set[str]) -> None:

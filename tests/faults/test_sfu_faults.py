@@ -9,8 +9,6 @@ import asyncio
 import json
 import os
 import signal
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,30 +18,6 @@ from tests.faults.dev import Dev, wait_until
 from tests.faults.media import PairClock
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
-
-
-@pytest.fixture
-def dev(tmp_path: Path) -> Iterator[Dev]:
-    (tmp_path / "data").mkdir()
-    process = Dev(tmp_path / "data", "--no-bot", "--pool-size", "0", "--room", "talk")
-    try:
-        yield process
-    finally:
-        for pid in process.seen:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
-        process.cleanup()
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[Room]]:
-    joined: list[Room] = []
-    try:
-        yield joined
-    finally:
-        await asyncio.gather(*(r.leave() for r in joined))
 
 
 def _state(dev: Dev) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,25 +49,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-@pytest.fixture
-def dev(tmp_path: Path) -> Iterator[Dev]:
-    (tmp_path / "data").mkdir()
-    process = Dev(tmp_path / "data", "--no-bot", "--pool-size", "0", "--room", "talk")
-    try:
-        yield process
-    finally:
-        process.cleanup()
-
-
-@pytest.fixture
-async def rooms() -> AsyncIterator[list[Room]]:
-    joined: list[Room] = []
-    try:
-        yield joined
-    finally:
-        await asyncio.gather(*(r.leave() for r in joined))
 
 
 @pytest.fixture
