@@ -81,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="JSON file (default benchmarks/results/soak_<time>.json; the PNG goes beside it)",
     )
+    parser.add_argument(
+        "--idle-timeout",
+        type=int,
+        default=None,
+        help="passed to 'arbiter-server dev --idle-timeout' (default: dev's, 600 s as API "
+        "Gateway); a short one checks that every client keeps its socket busy",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
@@ -165,6 +172,11 @@ class Soak:
                 "soak-0",
                 "--data-dir",
                 str(self.data_dir),
+                *(
+                    ["--idle-timeout", str(self.args.idle_timeout)]
+                    if self.args.idle_timeout
+                    else []
+                ),
             ],
             stdout=subprocess.PIPE,
             stderr=log,

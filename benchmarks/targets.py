@@ -305,6 +305,8 @@ class _ArbiterClient:
         self.connected_at: int | None = None
         "When its consumer connection connected (DTLS up), perf_counter ns."
         self._producer_answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._keepalive: Any = None
+        self._keepalive_task: asyncio.Task[None] | None = None
 
     async def join(self, http: aiohttp.ClientSession) -> None:
         from websockets.asyncio.client import connect
@@ -319,6 +321,7 @@ class _ArbiterClient:
             encode_message,
             parse_message,
         )
+        from arbiter_rtc.keepalive import SocketKeepalive
 
         self.joined_at = now_ns()
         async with http.post(f"{self.target.room_url}/join", json={"name": self.name}) as resp:
@@ -327,13 +330,19 @@ class _ArbiterClient:
         self.participant_id = info["participant_id"]
         self.ws = await connect(info["signaling_url"], max_size=MAX_MESSAGE_BYTES)
         await self.ws.send(encode_message(Identify(token=info["token"])))
+        idle_timeout: int | None = None
         while True:
             msg = parse_message(await self.ws.recv())
             if isinstance(msg, Identified):
+                idle_timeout = msg.idle_timeout
                 if msg.sfu_ready:
                     break
             elif isinstance(msg, SfuReady):
                 break
+        # A quiet socket is closed after the idle timeout (as API Gateway does): keep it busy
+        # like every real client, or a run longer than 10 minutes loses its participants.
+        self._keepalive = SocketKeepalive(idle_timeout, self._send, self._socket_dead)
+        self._keepalive_task = asyncio.create_task(self._keepalive.run())
         self.task = asyncio.create_task(self._run())
         pc = self.producer = RTCPeerConnection(_config())
         self.target.pcs.append(pc)
@@ -362,6 +371,14 @@ class _ArbiterClient:
         self._SessionDescription = SessionDescription
         self._encode = encode_message
 
+    async def _send(self, message: Any) -> None:
+        from arbiter_protocol import encode_message
+
+        await self.ws.send(encode_message(message))
+
+    def _socket_dead(self, reason: str) -> None:
+        logger.error("arbiter client %s: signaling socket dead: %s", self.name, reason)
+
     async def _run(self) -> None:
         from arbiter_protocol import Handshake, SessionDescription, encode_message, parse_message
 
@@ -370,6 +387,8 @@ class _ArbiterClient:
         try:
             async for raw in self.ws:
                 msg = parse_message(raw)
+                if self._keepalive is not None:
+                    self._keepalive.heard()
                 if not isinstance(msg, Handshake) or msg.sdp is None:
                     continue
                 if msg.connection == "producer":
@@ -427,9 +446,10 @@ class _ArbiterClient:
                     counter.connected_at = self.connected_at
 
     async def close(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
+        for task in (self.task, self._keepalive_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self.ws is not None:
             await self.ws.close()
 
