@@ -323,7 +323,7 @@ class RoomConnection:
         ):
             self.fail(ConnectionLost(reason))
         elif self.state is RoomState.CONNECTED:
-            self.link.lost(reason)  # the SFU may be gone: its successor restarts media
+            self.link.heal(reason)  # a new producer connection (or, if the SFU is gone, a new SFU)
 
     def _maybe_reconnected(self) -> None:
         if self.state is RoomState.CONNECTED and not (self.session.down or self.link.down):
@@ -374,8 +374,10 @@ class RoomConnection:
                 self.log.warning("stopping %r failed: %r", attachment, exc)
         self.attachments.clear()
         await self.tasks.close()
-        await self.session.close(send_leave=send_leave)
-        await self.link.close()
+        if send_leave:  # the SFU must have our last data before it hears we left
+            await self.link.flush()
+        # at once, each bounded in time: a gone gateway, SFU or TURN server delays nothing
+        await asyncio.gather(self.session.close(send_leave=send_leave), self.link.close())
         self.media.close()
         self.roster.unsubscribe()
         self.state = RoomState.CLOSED

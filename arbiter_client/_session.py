@@ -57,6 +57,8 @@ RETRY_MAX = 5.0
 "... up to this many seconds."
 ATTEMPT_TIMEOUT = 10.0
 "Longest one reconnection attempt (WebSocket and resume) may take."
+CLOSE_WAIT = 1.0
+"Longest a leave waits for signaling: sending ``leave``, then the WebSocket's closing handshake."
 CLOCK_SLACK = 30.0
 """Seconds by which this machine's clock may lag the server's: a resume refused this close
 to the session's end is taken for the end (``session_expired``)."""
@@ -404,7 +406,7 @@ class Session:
         self._closing = True
 
     async def close(self, *, send_leave: bool) -> None:
-        """Say ``leave`` (within 1 s) if asked, and close the WebSocket."""
+        """Say ``leave`` if asked, and close the WebSocket, within :data:`CLOSE_WAIT` s."""
         self._closing = True
         self._up.clear()
         self._stop_keepalive()
@@ -413,7 +415,7 @@ class Session:
             return
         if send_leave:
             try:
-                await asyncio.wait_for(signaling.send(Leave()), 1.0)
+                await asyncio.wait_for(signaling.send(Leave()), CLOSE_WAIT / 2)
             except (ArbiterError, TimeoutError):
                 pass
         await signaling.close()

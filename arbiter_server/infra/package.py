@@ -58,6 +58,7 @@ LAMBDA_MODULES = (
     "arbiter_server",
     "arbiter_server.auth",
     "arbiter_server.aws",
+    "arbiter_server.heartbeat",  # the launchers import it; stdlib only
     "arbiter_server.settings",
     "arbiter_server.supervisor",  # turn.py's local coturn imports it; stdlib only
     "arbiter_server.turn",

@@ -60,6 +60,7 @@ WS_ROUTES: tuple[str, ...] = (
     "leave",
     "error",
     "moderate",
+    "participant_left",
     "$default",
 )
 "Route keys of the WebSocket API; selection expression ``$request.body.action``."

@@ -23,6 +23,7 @@ from arbiter_protocol import (
     Identify,
     Message,
     ParticipantJoined,
+    ParticipantLeft,
     ProtocolError,
     Refresh,
     Refreshed,
@@ -53,9 +54,19 @@ Event = dict[str, Any]
 OK: dict[str, Any] = {"statusCode": 200}
 
 CLIENT_ACTIONS = frozenset(
-    {"identify", "resume", "refresh", "handshake", "leave", "error", "moderate"}
+    {
+        "identify",
+        "resume",
+        "refresh",
+        "handshake",
+        "leave",
+        "error",
+        "moderate",
+        "participant_left",
+    }
 )
-"Actions a connection may send; everything else is ``unknown_action`` (``error`` only SFUs)."
+"""Actions a connection may send; everything else is ``unknown_action`` (``error`` and
+``participant_left`` only SFUs)."""
 
 
 def handler(event: Event, context: object) -> dict[str, Any]:
@@ -449,6 +460,31 @@ def _error(services: Services, connection_id: str, message: Message) -> None:
     logger.info("SFU error for %s who has left: %s", message.participant_id, message.message)
 
 
+def _media_lost(services: Services, connection_id: str, message: Message) -> None:
+    """An SFU reports a participant whose media connections died and did not come back.
+
+    Its socket may still look alive (a frozen process keeps its TCP connection), so it is
+    closed: the participant is then ``away`` like any dropped socket, and the room hears it
+    left after the reconnect grace unless it resumes (a live client on a broken network)."""
+    assert isinstance(message, ParticipantLeft)
+    conn = _identified(services, connection_id)
+    if conn.role != "sfu":
+        raise ProtocolError(
+            ErrorCode.FORBIDDEN,
+            "only an SFU reports a participant's media lost",
+            "participant_left",
+        )
+    for target in services.store.list_connections(conn.room_id or "", "participant"):
+        if target.participant_id == message.participant_id:
+            logger.info(
+                "SFU reports %s's media lost (%s): closing its socket",
+                message.participant_id,
+                message.reason,
+            )
+            services.poster.close_connection(target.connection_id)
+            return
+
+
 # ------------------------------------------------------------------ leaving
 
 
@@ -523,4 +559,5 @@ _HANDLERS: dict[str, Callable[[Services, str, Message], None]] = {
     "moderate": lambda services, connection_id, message: moderate(
         services, _identified(services, connection_id), message, _admit_participant
     ),
+    "participant_left": _media_lost,
 }

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from aiortc import RTCIceServer, RTCSessionDescription
@@ -35,6 +34,7 @@ from .forwarder import TrackForwarder
 from .participant import Participant, RateLimiter
 from .producer import Producer
 from .relay import DataRelay
+from .stats import RoomStats
 
 __all__ = ["Handler", "Room", "RoomStats", "SendCallback"]
 
@@ -58,29 +58,15 @@ def _typed(cls: type[M], handler: Callable[[M], Awaitable[None]]) -> Handler:
     return handle
 
 
-@dataclass(frozen=True)
-class RoomStats:
-    """Counts of what the room holds, for logs and tests."""
-
-    participants: int
-    "Participants known to the SFU."
-    producers: int
-    "Producer peer connections."
-    consumers: int
-    "Consumer peer connections (one per subscriber)."
-    peer_connections: int
-    "All peer connections (producers + consumers)."
-    forwarders: int
-    "Published tracks being forwarded."
-    forwarded_tracks: int
-    "Consumer media sections carrying a track."
-
-
 TICK = 0.25
 "Seconds between two rounds of periodic work (layer rates, NACK retries, probing)."
 
 RTCP_EVERY = 4
 "Every connection sends its periodic RTCP once in this many ticks (about once a second)."
+
+MEDIA_GRACE = 3.0
+"""Seconds a participant whose producer connection failed has to publish again before the
+SFU tells signaling its media is lost."""
 
 
 class Room:
@@ -92,8 +78,11 @@ class Room:
     participant's tracks (offering it again as tracks come and go), relays data channel
     messages (``data``, ``track_state``) between producer data channels, applies what
     subscribers ask to receive (``subscription``), and closes a participant's connections
-    when it leaves or its producer connection fails. A participant that publishes again
-    keeps its tracks (same track ids): their consumers continue on the new producer.
+    when it leaves. A connection whose path fails is replaced: a consumer by a new one
+    offered at once, a producer by the client's new offer (if none comes within
+    :data:`MEDIA_GRACE`, signaling hears the participant's media is lost). A participant
+    that publishes again keeps its tracks (same track ids): their consumers continue on the
+    new producer.
 
     Messages are handled one at a time, in order; :meth:`close` closes everything.
 
@@ -173,16 +162,7 @@ class Room:
 
     def stats(self) -> RoomStats:
         """Counts of participants, peer connections and forwarded tracks."""
-        producers = [p.producer for p in self._participants.values() if p.producer]
-        consumers = [p.consumer for p in self._participants.values() if p.consumer]
-        return RoomStats(
-            participants=len(self._participants),
-            producers=len(producers),
-            consumers=len(consumers),
-            peer_connections=len(producers) + len(consumers),
-            forwarders=len(self._tracks),
-            forwarded_tracks=sum(len(c.tracks) for c in consumers),
-        )
+        return RoomStats.of(list(self._participants.values()), len(self._tracks))
 
     def connection_count(self, participant_id: str) -> int:
         """Peer connections of a participant: its producer and its consumer."""
@@ -555,17 +535,35 @@ class Room:
         self._tasks.spawn(self._drop_producer(producer), f"drop-producer-{producer.participant_id}")
 
     async def _drop_producer(self, producer: Producer) -> None:
+        """A producer's path died: close it, keep its tracks for the client's new offer.
+
+        The client replaces its producer (same track ids: subscribers' sections go on with
+        the new one's media). If none comes within :data:`MEDIA_GRACE`, signaling is told
+        the participant's media is lost (``participant_left {reason: "ice_failed"}``)."""
         async with self._lock:
             participant = self._participants.get(producer.participant_id)
             if participant is not None and participant.producer is producer:
                 logger.warning(
-                    "room %s: %s's producer connection failed; closing its connections",
+                    "room %s: %s's producer connection failed; waiting for a new one",
                     self.room_id,
                     participant.id,
                 )
-                await self._disconnect(participant)
-            else:
-                await producer.close()
+                participant.producer = None
+                self._tasks.spawn(
+                    self._await_producer(participant), f"await-producer-{participant.id}"
+                )
+        await producer.close()
+
+    async def _await_producer(self, participant: Participant) -> None:
+        await asyncio.sleep(MEDIA_GRACE)
+        if self._participants.get(participant.id) is participant and participant.producer is None:
+            logger.warning(
+                "room %s: %s has not published again within %g s; reporting its media lost",
+                self.room_id,
+                participant.id,
+                MEDIA_GRACE,
+            )
+            await self._send(ParticipantLeft(participant_id=participant.id, reason="ice_failed"))
 
     def _consumer_failed(self, consumer: Consumer) -> None:
         if self._tasks.closed:
@@ -573,12 +571,22 @@ class Room:
         self._tasks.spawn(self._drop_consumer(consumer), f"drop-consumer-{consumer.subscriber_id}")
 
     async def _drop_consumer(self, consumer: Consumer) -> None:
+        """A consumer's path died: offer the subscriber a new connection with its tracks.
+
+        The new connection's offer has new ICE credentials, which tells the client that it
+        replaces the old one (``docs/signaling.md``)."""
         async with self._lock:
             participant = self._participants.get(consumer.subscriber_id)
             if participant is not None and participant.consumer is consumer:
-                logger.warning("room %s: consumer to %s failed", self.room_id, participant.id)
+                logger.warning(
+                    "room %s: consumer to %s failed; offering a new one",
+                    self.room_id,
+                    participant.id,
+                )
                 participant.consumer = None
-            await consumer.close()
+                self._subscribe_all(participant)
+                await self._offer(participant)
+        await consumer.close()
 
     async def _send(self, message: Message) -> None:
         try:
