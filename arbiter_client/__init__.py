@@ -32,17 +32,21 @@ from ._events import (
     EventType,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantRemoved,
     ParticipantUpdated,
+    ParticipantWaiting,
     TrackMuted,
     TrackSubscribed,
     TrackUnsubscribed,
 )
 from ._exceptions import (
+    AdmissionDenied,
     ArbiterError,
     ConnectionLost,
     DeviceNotFound,
     JoinTimeout,
     MediaSourceError,
+    MutedByModerator,
     NotPublishing,
     ProtocolMismatch,
     RoomClosed,
@@ -65,7 +69,7 @@ from ._media import (
     color_for_name,
 )
 from ._notebook import RoomView
-from ._participant import LocalParticipant, RemoteParticipant, TrackKind
+from ._participant import LocalParticipant, RemoteParticipant, TrackKind, WaitingParticipant
 from ._player import AudioPlayer
 from ._recorder import Recorder
 from ._room import JoinContext, Publish, Room, RoomState
@@ -78,6 +82,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "ActiveSpeakersChanged",
+    "AdmissionDenied",
     "ArbiterError",
     "Attachment",
     "AudioPlayer",
@@ -104,11 +109,14 @@ __all__ = [
     "MediaDevice",
     "MediaSource",
     "MediaSourceError",
+    "MutedByModerator",
     "NotPublishing",
     "NumpyVideoTrack",
     "ParticipantJoined",
     "ParticipantLeft",
+    "ParticipantRemoved",
     "ParticipantUpdated",
+    "ParticipantWaiting",
     "ProtocolMismatch",
     "Publish",
     "Recorder",
@@ -133,6 +141,7 @@ __all__ = [
     "TrackSubscribed",
     "TrackUnsubscribed",
     "Unauthorized",
+    "WaitingParticipant",
     "__version__",
     "color_for_name",
     "list_devices",

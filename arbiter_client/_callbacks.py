@@ -74,6 +74,18 @@ class Callbacks:
     @overload
     def on(
         self,
+        event: Literal["participant_removed"],
+        callback: Callable[[ev.ParticipantRemoved], object],
+    ) -> None: ...
+    @overload
+    def on(
+        self,
+        event: Literal["participant_waiting"],
+        callback: Callable[[ev.ParticipantWaiting], object],
+    ) -> None: ...
+    @overload
+    def on(
+        self,
         event: Literal["participant_updated"],
         callback: Callable[[ev.ParticipantUpdated], object],
     ) -> None: ...
@@ -88,8 +100,9 @@ class Callbacks:
         (:class:`Disconnected`), ``track_muted`` (:class:`TrackMuted`),
         ``connection_state_changed`` (:class:`ConnectionStateChanged`), ``chat_message``
         (:class:`ChatMessage`), ``active_speakers_changed`` (:class:`ActiveSpeakersChanged`),
-        ``participant_updated`` (:class:`ParticipantUpdated`). Callbacks must be plain
-        functions: for async work,
+        ``participant_removed`` (:class:`ParticipantRemoved`), ``participant_waiting``
+        (:class:`ParticipantWaiting`), ``participant_updated`` (:class:`ParticipantUpdated`).
+        Callbacks must be plain functions: for async work,
         start a task from the callback. An exception in a callback is logged and ignored.
         """
         self._c.hub.on(event, callback)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from arbiter_protocol import (
     Error,
@@ -21,20 +21,24 @@ from arbiter_protocol import (
     Handshake,
     Identified,
     Identify,
+    Lobby,
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
+    Removed,
     SfuReady,
+    TrackState,
 )
 from arbiter_rtc import IceTransportPolicy, TaskSet
 
 from . import _events as ev
 from ._attachment import Attachment
 from ._data import DataReader
-from ._events import ConnectionState
-from ._exceptions import ArbiterError, ConnectionLost, RoomClosed, error_from_code
+from ._events import ConnectionState, Event
+from ._exceptions import AdmissionDenied, ArbiterError, ConnectionLost, RoomClosed, error_from_code
 from ._hub import EventHub
 from ._link import MediaLink
+from ._moderation import Moderation
 from ._participant import LocalParticipant
 from ._producer import Producer
 from ._progress import Progress, RoomLog, set_result
@@ -75,6 +79,7 @@ class RoomConnection:
         reconnect_timeout: float,
         ice_transport_policy: IceTransportPolicy,
         grants: Sequence[Grant] | None,
+        grant: str | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self._name = name
@@ -86,17 +91,25 @@ class RoomConnection:
         self._sfu_ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._close_task: asyncio.Task[None] | None = None
         self._close_reason = "left"
+        self._removed: Removed | None = None
+        self.grants: tuple[Grant, ...] = ()
+        "What this participant may do (from the join response)."
+        self.on_waiting: Callable[[bool], None] = lambda waiting: None
+        "Called with True when the server puts this client in the lobby, False when admitted."
+        self.waiting = False
+        "True while this client waits in the room's lobby."
         self.attachments: list[Attachment] = []
         self.log = RoomLog(self._ident)
         self.tasks = TaskSet("arbiter-client")
         self.progress = Progress()
         self.hub = EventHub()
         self.media = media
-        self.roster = Roster(self.hub.emit, self.tasks, self.log)
+        self.roster = Roster(self._emit, self.tasks, self.log)
         self.session = Session(
             self.url,
             name=name,
             grants=grants,
+            grant=grant,
             timeout=timeout,
             reconnect_timeout=reconnect_timeout,
             tasks=self.tasks,
@@ -104,6 +117,7 @@ class RoomConnection:
             log=self.log,
             may_resume=lambda: self.state is RoomState.CONNECTED and self._close_task is None,
             on_identified=self._on_identified,
+            on_waiting=self._on_waiting,
             on_lost=lambda reason: self._set_connection_state("reconnecting", reason),
             on_resumed=self._on_resumed,
             on_failed=self.fail,
@@ -117,27 +131,36 @@ class RoomConnection:
             tasks=self.tasks,
             progress=self.progress,
             log=self.log,
-            on_message=DataReader(self.hub.emit, self.roster, self.log),
+            on_message=DataReader(self._emit, self.roster, self.log, self._on_own_state),
             on_failure=self._on_media_failure,
             active=lambda: self.state is RoomState.CONNECTED,
             report=lambda reason: self._set_connection_state("reconnecting", reason),
             settled=self._maybe_reconnected,
             fail=self.fail,
         )
+        self.moderation = Moderation(self.session.send, self._emit, self.progress)
         self.session.route(SfuReady, lambda _: self._on_sfu_ready())
         self.session.route(Handshake, self.link.handshake)
         self.session.route(
             ParticipantJoined,
             lambda m: self.roster.joined(m.participant.id, m.participant.name, m.participant),
         )
+        self.session.route(ParticipantLeft, self._on_left)
         self.session.route(ParticipantUpdated, lambda m: self.roster.updated(m.participant))
-        self.session.route(ParticipantLeft, lambda m: self._remove(m.participant_id, m.reason))
+        self.session.route(Lobby, self.moderation.lobby)
+        self.session.route(Removed, self._on_removed)
         self.session.route(Error, self._on_error)
+
+    def _emit(self, event: Event) -> None:
+        self.hub.emit(event)
+        self.moderation.changed()
 
     async def connect(self) -> None:
         """Join: the Room API, signaling, then the producer connection."""
         response = await self.session.join()
         self.room_id = response.room_id
+        self.grants = tuple(response.grants or ())
+        self._name = response.name or self._name  # a grant names the participant
         await self.session.open(response)
         participant_id = self.session.participant_id
         assert participant_id is not None
@@ -198,6 +221,9 @@ class RoomConnection:
     def _on_identified(self, message: Identified) -> None:
         own = message.participant_id
         self.roster.local_id = own
+        if self.waiting:
+            self.waiting = False
+            self.on_waiting(False)
         for info in message.participants:
             if info.id != own:
                 self.roster.joined(info.id, info.name, info)
@@ -210,12 +236,49 @@ class RoomConnection:
         elif self.state is RoomState.CONNECTED:
             self.link.restart("the room has a new SFU")
 
+    def _on_waiting(self, message: Identified) -> None:
+        self.log.info("waiting in the lobby of %s for a moderator", message.room_id)
+        self.waiting = True
+        self.on_waiting(True)
+
+    def _on_left(self, message: ParticipantLeft) -> None:
+        participant = self.roster.get(message.participant_id)
+        if message.reason == "removed" and participant is not None:
+            self._emit(ev.ParticipantRemoved(participant=participant, by=message.by))
+        self._remove(message.participant_id, message.reason)
+
+    def _on_removed(self, message: Removed) -> None:
+        """The server ended this client's session (removed, room ended, denied)."""
+        self._removed = message
+        self.log.warning("%s by %s: %s", message.reason, message.by, message.message or "-")
+        if message.reason == "denied":
+            why = f": {message.message}" if message.message else ""
+            self.fail(AdmissionDenied(f"a moderator did not admit you{why}", by=message.by))
+        else:
+            self.fail(ConnectionLost(message.reason, code=message.reason))
+
+    def _on_own_state(self, message: TrackState) -> None:
+        """A moderator locked this client's audio or video (``by``), or lifted the lock."""
+        local, kind = self.local, message.kind
+        if local is None:
+            return
+        if message.by is not None:
+            track = self.media.track(kind)
+            if track is not None:
+                track.set_muted(True)
+            local._locked[kind] = message.by
+        elif local._locked.pop(kind, None) is None:
+            return
+        self._emit(ev.TrackMuted(participant=local, kind=kind, muted=True, by=message.by))
+
     def _remove(self, participant_id: str, reason: str) -> None:
         self.tasks.spawn(
             self.link.remove(participant_id, reason), f"participant-left:{participant_id}"
         )
 
     def _on_error(self, message: Error) -> None:
+        if self.moderation.refused(message):
+            return
         if message.code == ErrorCode.SESSION_EXPIRED.value:
             # the server ends the session (and closes the socket): no retry, no leave
             self.fail(ConnectionLost("session_expired", code=message.code))
@@ -261,7 +324,7 @@ class RoomConnection:
         ):
             self.fail(ConnectionLost(reason))
         elif self.state is RoomState.CONNECTED:
-            self.link.lost(reason)  # the SFU may be gone: its successor restarts media
+            self.link.heal(reason)  # a new producer connection (or, if the SFU is gone, a new SFU)
 
     def _maybe_reconnected(self) -> None:
         if self.state is RoomState.CONNECTED and not (self.session.down or self.link.down):
@@ -312,12 +375,21 @@ class RoomConnection:
                 self.log.warning("stopping %r failed: %r", attachment, exc)
         self.attachments.clear()
         await self.tasks.close()
-        await self.session.close(send_leave=send_leave)
-        await self.link.close()
+        if send_leave:  # the SFU must have our last data before it hears we left
+            await self.link.flush()
+        # at once, each bounded in time: a gone gateway, SFU or TURN server delays nothing
+        await asyncio.gather(self.session.close(send_leave=send_leave), self.link.close())
         self.media.close()
         self.roster.unsubscribe()
         self.state = RoomState.CLOSED
         self._set_connection_state("disconnected", self._close_reason)
-        self.hub.emit(ev.Disconnected(reason=self._close_reason))
+        removed = self._removed
+        self.hub.emit(
+            ev.Disconnected(
+                reason=self._close_reason,
+                by=removed.by if removed else None,
+                message=removed.message if removed else None,
+            )
+        )
         self.hub.end()
         self.log.debug("closed: %s", self._close_reason)

@@ -4,6 +4,11 @@ The SFU offers it, and offers it again whenever tracks come or go; each offer sa
 track each media section carries (``Handshake.tracks``). A section may go quiet (its
 track left) and later carry another track: every section's aiortc track is read for the
 life of the connection and its frames go to whichever :class:`RemoteTrack` it carries.
+
+When the connection's path dies, the SFU offers a new connection (an offer with other ICE
+credentials than the current one's). The tracks it carried are kept meanwhile (no
+``TrackUnsubscribed``) and go on with the new connection's media: same participant, same
+track ids, same :class:`RemoteTrack` objects.
 """
 
 from __future__ import annotations
@@ -70,11 +75,21 @@ class Consumer(PeerConnection):
         return f"consumer({self.pc.connectionState})"
 
 
+def ice_ufrag(sdp: str) -> str | None:
+    """The first ``a=ice-ufrag`` of an SDP (what tells one connection from another)."""
+    for line in sdp.splitlines():
+        if line.startswith("a=ice-ufrag:"):
+            return line[len("a=ice-ufrag:") :].strip()
+    return None
+
+
 class Consumers:
     """The room's consumer connection (at most one), answered here, its tracks on the roster.
 
-    ``send`` carries the answers. A connection that fails while ``active()`` is dropped
-    (its tracks end); the SFU offers a new one when the participant is announced again.
+    ``send`` carries the answers. A connection that fails while ``active()`` is set aside
+    (``on_lost(reason)``; its tracks are kept) until the SFU offers a new one, whose first
+    answer calls ``on_back()``; an offer with new ICE credentials replaces the current
+    connection whatever its state.
     """
 
     def __init__(
@@ -86,8 +101,16 @@ class Consumers:
         log: RoomLog,
         roster: Roster,
         active: Callable[[], bool],
+        on_lost: Callable[[str], None] = lambda reason: None,
+        on_back: Callable[[], None] = lambda: None,
     ) -> None:
         self._configuration = configuration
+        self._on_lost = on_lost
+        self._on_back = on_back
+        self._kept: dict[tuple[str, str], RemoteTrack] = {}
+        self._gone: set[str] = set()  # ICE ufrags of connections set aside
+        self.awaiting = False
+        "True while a failed connection waits for the SFU's new one."
         self._send = send
         self._tasks = tasks
         self._log = log
@@ -120,7 +143,16 @@ class Consumers:
         return consumer
 
     async def _answer(self, offer: SessionDescription, tracks: list[TrackInfo]) -> None:
-        consumer = self.consumer or self._new()
+        if ice_ufrag(offer.sdp) in self._gone:
+            self._log.debug("ignoring an offer for a consumer connection set aside")
+            return
+        consumer = self.consumer
+        if consumer is not None and _replaces(consumer, offer.sdp):
+            self._log.debug("the SFU offers a new consumer connection")
+            self._set_aside(consumer)
+            self._tasks.spawn(self._close(consumer), "consumer-replaced")
+            consumer = None
+        consumer = consumer or self._new()
         async with consumer.lock:
             if consumer.dropped:
                 return
@@ -144,6 +176,10 @@ class Consumers:
                     sdp=SessionDescription(type="answer", sdp=pc.localDescription.sdp),
                 )
             )
+            self._end_kept()
+            if self.awaiting and self.consumer is consumer:
+                self.awaiting = False
+                self._on_back()
 
     def _assign(self, consumer: Consumer, carried: dict[str | None, TrackInfo]) -> None:
         """Give each media section the track the latest offer says it carries."""
@@ -157,8 +193,12 @@ class Consumers:
                 self._roster.end_track(section.track)
                 section.track = None
             section.info = info
-            if info is not None:
-                section.track = self._roster.add_track(info, section.received)
+            if info is not None and info.participant_id is not None:
+                kept = self._kept.pop((info.participant_id, info.id), None)
+                if kept is not None and not kept.ended and kept.kind == section.received.kind:
+                    section.track = kept  # the same track, on the new connection
+                else:
+                    section.track = self._roster.add_track(info, section.received)
 
     async def _pump(self, consumer: Consumer, section: _Section) -> None:
         """Read one section's aiortc track for good and feed whichever track it carries.
@@ -181,6 +221,8 @@ class Consumers:
 
     def forget(self, participant_id: str) -> None:
         """A participant left: its sections carry nothing until the SFU reuses them."""
+        for key in [k for k in self._kept if k[0] == participant_id]:
+            del self._kept[key]  # the roster ends the track itself
         consumer = self.consumer
         for section in consumer.sections.values() if consumer is not None else ():
             if section.info is not None and section.info.participant_id == participant_id:
@@ -188,8 +230,38 @@ class Consumers:
                 section.track = None  # the roster ends the track itself
 
     def _failed(self, consumer: Consumer) -> None:
-        if self._active() and not consumer.dropped:
-            self._tasks.spawn(self.drop(consumer), "consumer-failed")
+        if not self._active() or consumer.dropped or self.consumer is not consumer:
+            return
+        reason = "consumer path lost" if consumer.path_lost else "consumer connection failed"
+        self._log.warning("%s: waiting for the SFU's new consumer connection", reason)
+        self._set_aside(consumer)
+        self.awaiting = True
+        self._on_lost(reason)
+        self._tasks.spawn(self._close(consumer), "consumer-failed")
+
+    def _set_aside(self, consumer: Consumer) -> None:
+        """Take ``consumer`` out, keeping its tracks for the connection that replaces it."""
+        if self.consumer is consumer:
+            self.consumer = None
+        consumer.dropped = True
+        remote = consumer.pc.remoteDescription
+        if remote is not None and (ufrag := ice_ufrag(remote.sdp)) is not None:
+            self._gone.add(ufrag)
+        for section in consumer.sections.values():
+            track, info = section.track, section.info
+            if track is not None and info is not None and info.participant_id is not None:
+                self._kept[(info.participant_id, info.id)] = track
+            section.track = None
+
+    def _end_kept(self) -> None:
+        """Tracks the new connection did not take over have ended."""
+        kept, self._kept = self._kept, {}
+        for track in kept.values():
+            self._roster.end_track(track)
+
+    async def _close(self, consumer: Consumer) -> None:
+        async with consumer.lock:
+            await consumer.close()
 
     async def drop(self, consumer: Consumer) -> None:
         """Close the consumer connection (if it is still ``consumer``); its tracks end."""
@@ -203,6 +275,8 @@ class Consumers:
         """Take the connection out (now, synchronously) for the caller to close; its
         tracks end."""
         consumer, self.consumer = self.consumer, None
+        self.awaiting = False
+        self._end_kept()
         if consumer is None:
             return []
         consumer.dropped = True
@@ -211,3 +285,11 @@ class Consumers:
                 self._roster.end_track(section.track)
                 section.track = None
         return [consumer]
+
+
+def _replaces(consumer: Consumer, offer: str) -> bool:
+    """Whether ``offer`` is for a new connection (other ICE credentials) than ``consumer``."""
+    current = consumer.pc.remoteDescription
+    if current is None:
+        return False
+    return ice_ufrag(offer) != ice_ufrag(current.sdp)

@@ -57,13 +57,21 @@ class DataReader:
     """Reads the producer's data channel: ``data`` (and chat), ``track_state``, ``error``,
     ``active_speakers``.
 
-    Each becomes an event for ``emit``; mute states and speakers go to the ``roster``.
+    Each becomes an event for ``emit``; mute states and speakers go to the ``roster``,
+    except this client's own mute states (a moderator's lock), which go to ``on_own_state``.
     """
 
-    def __init__(self, emit: Callable[[Event], None], roster: Roster, log: RoomLog) -> None:
+    def __init__(
+        self,
+        emit: Callable[[Event], None],
+        roster: Roster,
+        log: RoomLog,
+        on_own_state: Callable[[TrackState], None] = lambda _: None,
+    ) -> None:
         self._emit = emit
         self._roster = roster
         self._log = log
+        self._on_own_state = on_own_state
 
     def __call__(self, raw: str | bytes) -> None:
         try:
@@ -78,7 +86,10 @@ class DataReader:
             )
             return
         if isinstance(message, TrackState):
-            self._roster.track_state(message)
+            if message.sender is not None and message.sender == self._roster.local_id:
+                self._on_own_state(message)
+            else:
+                self._roster.track_state(message)
             return
         if isinstance(message, ActiveSpeakers):
             self._roster.active_speakers(message.speakers)

@@ -17,7 +17,7 @@ from typing import ClassVar, Literal
 
 from arbiter_protocol import TrackSource
 
-from ._participant import LocalParticipant, RemoteParticipant, TrackKind
+from ._participant import LocalParticipant, RemoteParticipant, TrackKind, WaitingParticipant
 from ._track import RemoteTrack
 
 __all__ = [
@@ -34,7 +34,9 @@ __all__ = [
     "EventType",
     "ParticipantJoined",
     "ParticipantLeft",
+    "ParticipantRemoved",
     "ParticipantUpdated",
+    "ParticipantWaiting",
     "TrackMuted",
     "TrackSubscribed",
     "TrackUnsubscribed",
@@ -54,6 +56,8 @@ EventType = Literal[
     "connection_state_changed",
     "chat_message",
     "active_speakers_changed",
+    "participant_removed",
+    "participant_waiting",
     "participant_updated",
 ]
 "The name of each event, as used by ``room.on``."
@@ -76,7 +80,27 @@ class ParticipantLeft:
     participant: RemoteParticipant
     "Who left."
     reason: str
-    "Why: ``left``, ``disconnected``, ``ice_failed`` ..."
+    "Why: ``left``, ``disconnected``, ``session_expired``, ``removed``, ``room_ended`` ..."
+
+
+@dataclass(frozen=True)
+class ParticipantRemoved:
+    """A moderator (or the app) removed a participant; its ``ParticipantLeft`` follows."""
+
+    type: ClassVar[EventType] = "participant_removed"
+    participant: RemoteParticipant
+    "Who was removed."
+    by: str | None
+    "The moderator's participant id, or ``app`` (the app's backend)."
+
+
+@dataclass(frozen=True)
+class ParticipantWaiting:
+    """Someone entered the room's lobby (moderators only; see ``room.waiting``)."""
+
+    type: ClassVar[EventType] = "participant_waiting"
+    participant: WaitingParticipant
+    "Who waits: ``room.admit(participant.id)`` or ``room.deny(participant.id)``."
 
 
 @dataclass(frozen=True)
@@ -141,7 +165,12 @@ class Disconnected:
 
     type: ClassVar[EventType] = "disconnected"
     reason: str
-    "``left`` after ``room.leave()``; otherwise why the connection was lost."
+    """``left`` after ``room.leave()``; ``removed``, ``room_ended`` (a moderator or the app
+    did it); ``session_expired``; otherwise why the connection was lost."""
+    by: str | None = None
+    "For ``removed`` and ``room_ended``: the moderator's participant id, or ``app``."
+    message: str | None = None
+    "For ``removed`` and ``room_ended``: the reason the moderator gave, if any."
 
 
 ConnectionState = Literal["connecting", "connected", "reconnecting", "reconnected", "disconnected"]
@@ -150,10 +179,16 @@ ConnectionState = Literal["connecting", "connected", "reconnecting", "reconnecte
 
 @dataclass(frozen=True)
 class TrackMuted:
-    """A participant muted or unmuted one of its tracks (from its ``track_state``)."""
+    """A participant muted or unmuted one of its tracks (from its ``track_state``), or a
+    moderator holds its audio or video muted.
+
+    ``by`` is set while a moderator holds the track muted; a lock lifted comes as
+    ``muted=True`` with ``by=None`` (the participant may unmute again). When this client's
+    own track is locked, ``participant`` is the :class:`LocalParticipant`.
+    """
 
     type: ClassVar[EventType] = "track_muted"
-    participant: RemoteParticipant
+    participant: RemoteParticipant | LocalParticipant
     "Whose track."
     kind: TrackKind
     "``audio`` or ``video``."
@@ -161,6 +196,8 @@ class TrackMuted:
     "The new state: ``True`` when muted."
     track_id: str = ""
     "Which track: ``microphone``, ``camera``, ``screen`` ..."
+    by: str | None = None
+    "Who holds it muted: a moderator's participant id, or ``app``; None: its own choice."
 
 
 @dataclass(frozen=True)
@@ -174,12 +211,13 @@ class ActiveSpeakersChanged:
 
 @dataclass(frozen=True)
 class ParticipantUpdated:
-    """A participant renamed itself or raised or lowered its hand (``participant_updated``);
-    also sent for this client's own change, once the server has it."""
+    """A participant renamed itself, raised or lowered its hand, or its app data
+    (``metadata``) changed (``participant_updated``); also sent for this client's own
+    change, once the server has it."""
 
     type: ClassVar[EventType] = "participant_updated"
     participant: RemoteParticipant | LocalParticipant
-    "The participant, as it is now (``name``, ``hand_raised``)."
+    "The participant, as it is now (``name``, ``hand_raised``, ``metadata``)."
 
 
 @dataclass(frozen=True)
@@ -222,6 +260,8 @@ Event = (
     | ConnectionStateChanged
     | ChatMessage
     | ActiveSpeakersChanged
+    | ParticipantRemoved
+    | ParticipantWaiting
     | ParticipantUpdated
 )
 "Any room event."
@@ -241,6 +281,8 @@ EVENTS: Mapping[str, type[Event]] = MappingProxyType(
             ConnectionStateChanged,
             ChatMessage,
             ActiveSpeakersChanged,
+            ParticipantRemoved,
+            ParticipantWaiting,
             ParticipantUpdated,
         )
     }

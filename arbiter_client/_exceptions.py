@@ -15,6 +15,8 @@ The tree::
                             (a RuntimeError)
       + MediaSourceError    a file, stream or device to publish cannot be opened
         + DeviceNotFound    a camera or microphone is missing or cannot be opened
+      + AdmissionDenied     a moderator refused to let this client in from the lobby
+      + MutedByModerator    unmuting a track a moderator holds muted (a RuntimeError)
 
 Every exception carries ``code`` (the protocol's :class:`~arbiter_protocol.ErrorCode` value,
 when the server sent one) and ``status_code`` (the HTTP status, when there was one).
@@ -25,11 +27,13 @@ from __future__ import annotations
 from arbiter_protocol import ErrorCode
 
 __all__ = [
+    "AdmissionDenied",
     "ArbiterError",
     "ConnectionLost",
     "DeviceNotFound",
     "JoinTimeout",
     "MediaSourceError",
+    "MutedByModerator",
     "NotPublishing",
     "ProtocolMismatch",
     "RoomClosed",
@@ -102,6 +106,20 @@ class MediaSourceError(ArbiterError):
 
 class DeviceNotFound(MediaSourceError):
     """Raised when a camera or microphone does not exist or cannot be opened."""
+
+
+class AdmissionDenied(ArbiterError):
+    """Raised by ``Room.join`` when a moderator refused to admit this client from the lobby
+    (``by`` says who: a moderator's participant id, or ``app``)."""
+
+    def __init__(self, message: str, *, by: str | None = None) -> None:
+        super().__init__(message, code="denied")
+        self.by = by
+        "Who refused: a moderator's participant id, or ``app``."
+
+
+class MutedByModerator(ArbiterError, RuntimeError):
+    """Raised when unmuting audio or video that a moderator holds muted."""
 
 
 _BY_CODE: dict[str, type[ArbiterError]] = {

@@ -21,7 +21,12 @@ from ._roster import Roster
 from ._session import Session
 from ._stats import ConnectionStats, connection_stats
 
-__all__ = ["MediaLink", "track_state"]
+__all__ = ["HEAL_ATTEMPT", "HEAL_RETRY", "MediaLink", "track_state"]
+
+HEAL_ATTEMPT = 6.0
+"Seconds one attempt at a new producer connection may take (gathering, ICE, DTLS)."
+HEAL_RETRY = 0.5
+"Seconds between two attempts."
 
 
 def track_state(track: LocalTrack) -> TrackState:
@@ -35,11 +40,14 @@ class MediaLink:
     """One producer connection (this client's media and data) and one consumer connection
     (everyone else's tracks), both to the room's current SFU.
 
-    When media is lost (:meth:`lost`: the producer failed, the SFU is not ready) the link
-    waits for a new SFU and fails the room (``fail``) if none comes within the reconnect
-    budget. :meth:`restart` replaces every connection at once, under the same
-    participant and tracks, and tells the new SFU the mute states and pauses it must
-    know. ``report(state, reason)`` and ``settled()`` keep the room's connection state.
+    When the producer's path dies (:meth:`heal`), the link makes a new producer connection
+    to the same SFU (same tracks; retried until it connects); when the consumer's dies,
+    it waits for the SFU's new one (:class:`~._consumers.Consumers`). When the SFU is not
+    ready (:meth:`lost`), it waits for a new SFU. Either way it fails the room (``fail``)
+    if media is not back within the reconnect budget. :meth:`restart` replaces every
+    connection at once (a new SFU), under the same participant and tracks, and tells the
+    new SFU the mute states and pauses it must know. ``report(reason)`` and ``settled()``
+    keep the room's connection state.
     """
 
     def __init__(
@@ -74,6 +82,7 @@ class MediaLink:
         self._settled = settled
         self._fail = fail
         self._restart_task: asyncio.Task[None] | None = None
+        self._heal_task: asyncio.Task[None] | None = None
         self._deadline: asyncio.Task[None] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
         self._renegotiating = asyncio.Lock()
@@ -86,10 +95,16 @@ class MediaLink:
             log=log,
             roster=roster,
             active=active,
+            on_lost=self._consumer_lost,
+            on_back=self._consumer_back,
         )
         "The consumer connection."
-        self.down = False
-        "True while media is lost and a new SFU is awaited."
+        self._down = False
+
+    @property
+    def down(self) -> bool:
+        """True while a connection is being replaced (or a new SFU is awaited)."""
+        return self._down or self.consumers.awaiting
 
     def _configuration(self) -> RTCConfiguration:
         """Always explicit ICE servers: with none, aiortc would add a public STUN server."""
@@ -127,7 +142,7 @@ class MediaLink:
 
     def refused(self, code: str, exc: ArbiterError) -> None:
         """The server refused a handshake: a producer offer still waiting for its answer
-        (joining, or restarting) found no SFU, and fails."""
+        (joining, restarting or healing) found no SFU, and fails."""
         if code == ErrorCode.SFU_UNAVAILABLE.value and self.producer is not None:
             self.producer.refuse(exc)
 
@@ -140,17 +155,73 @@ class MediaLink:
 
     def lost(self, reason: str) -> None:
         """Media is down (e.g. the SFU went away): report it, and wait for a new SFU."""
-        if self.down:
+        if self._down:
             return
         self._log.warning("media down: %s", reason)
-        self.down = True
+        self._down = True
         self._report(reason)
+        self._start_deadline(reason)
+
+    def _start_deadline(self, reason: str) -> None:
         if self._deadline is None or self._deadline.done():
             self._deadline = self._tasks.spawn(self._timeout(reason), "media-deadline")
+
+    def _stop_deadline(self) -> None:
+        if self._deadline is not None and not self.down:
+            self._deadline.cancel()
+            self._deadline = None
 
     async def _timeout(self, reason: str) -> None:
         await asyncio.sleep(self._budget)
         self._fail(ConnectionLost(f"media not restored within {self._budget:g} s ({reason})"))
+
+    def _consumer_lost(self, reason: str) -> None:
+        self._report(reason)
+        self._start_deadline(reason)
+
+    def _consumer_back(self) -> None:
+        self._log.debug("consumer connection replaced")
+        self._stop_deadline()
+        self._settled()
+
+    def heal(self, reason: str) -> None:
+        """The producer's path died: make a new producer connection to the same SFU.
+
+        Same tracks, same participant; the SFU continues the subscribers' sections with
+        it. Retried (:data:`HEAL_RETRY` apart, each attempt bounded by
+        :data:`HEAL_ATTEMPT`) until it connects, the SFU turns out to be gone (then a new
+        SFU's ``sfu_ready`` restarts everything) or the reconnect budget runs out.
+        """
+        if self._down:
+            return  # a restart or a heal is under way
+        self.lost(reason)
+        self._heal_task = self._tasks.spawn(self._heal(), "media-heal")
+
+    async def _heal(self) -> None:
+        while True:
+            if self.producer is not None:
+                self.producer.retire()
+                self._retire([self.producer])
+                self.producer = None
+            try:
+                async with asyncio.timeout(HEAL_ATTEMPT):
+                    await self.start()
+            except TimeoutError:
+                self._log.info("new producer connection not up within %g s", HEAL_ATTEMPT)
+            except ArbiterError as exc:
+                if self._progress.failed:
+                    return
+                if exc.code == ErrorCode.SFU_UNAVAILABLE.value:
+                    self._log.debug("the SFU is gone; waiting for sfu_ready")
+                    return  # the deadline is still running
+                self._log.info("new producer connection failed: %s", exc)
+            else:
+                self._down = False
+                self._stop_deadline()
+                self._log.info("producer connection replaced")
+                self._settled()
+                return
+            await asyncio.sleep(HEAL_RETRY)
 
     def restart(self, reason: str) -> None:
         """Drop every peer connection now and set up a new producer (new SFU or session).
@@ -159,10 +230,11 @@ class MediaLink:
         follow in the same signaling stream already find the old consumers gone.
         """
         self._log.debug("restarting media: %s", reason)
-        self.down = False  # lost() below restarts the deadline
+        self._down = False  # lost() below restarts the deadline
         self.lost(reason)
-        if self._restart_task is not None:
-            self._restart_task.cancel()
+        for task in (self._restart_task, self._heal_task):
+            if task is not None:
+                task.cancel()
         self.discard()
         self._restart_task = self._tasks.spawn(self._republish(), "media-restart")
 
@@ -191,10 +263,8 @@ class MediaLink:
             producer.channel.send(encode_message(track_state(track)))
         for subscription in self._roster.subscriptions.values():  # the new SFU knows none
             producer.channel.send(encode_message(subscription))
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-        self.down = False
+        self._down = False
+        self._stop_deadline()
         self._log.debug("media restarted")
         self._settled()
 
@@ -241,6 +311,12 @@ class MediaLink:
                 )
             )
         return found
+
+    async def flush(self) -> None:
+        """Wait until the SFU has what was sent on the data channel (at most
+        :data:`~._producer.FLUSH_TIMEOUT` s): a leave on signaling must not overtake it."""
+        if self.producer is not None:
+            await self.producer.flush()
 
     async def close(self) -> None:
         """Close every connection, including those being retired."""

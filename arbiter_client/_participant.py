@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
@@ -11,7 +12,7 @@ from ._track import RemoteTrack
 if TYPE_CHECKING:
     from ._media import LocalTrack
 
-__all__ = ["LocalParticipant", "RemoteParticipant", "TrackKind"]
+__all__ = ["LocalParticipant", "RemoteParticipant", "TrackKind", "WaitingParticipant"]
 
 TrackKind = Literal["audio", "video"]
 "The kind of a media track."
@@ -34,14 +35,39 @@ class RemoteParticipant:
     participant last said of itself (:class:`ParticipantUpdated`).
     """
 
-    def __init__(self, participant_id: str, name: str, hand_raised: bool = False) -> None:
+    def __init__(
+        self,
+        participant_id: str,
+        name: str,
+        identity: str | None = None,
+        metadata: str | None = None,
+        hand_raised: bool = False,
+    ) -> None:
         self._id = participant_id
         self._name = name
+        self._identity = identity
+        self._metadata = metadata
         self._hand_raised = hand_raised
         self._speaking = False
         self._tracks: dict[str, RemoteTrack] = {}
         self._muted: dict[str, bool] = {}
         "Mute state by track id (``microphone``, ``camera``, ``screen`` ...)."
+        self._locked: dict[TrackKind, str] = {}
+
+    @property
+    def identity(self) -> str | None:
+        """The app's id for this user (from the grant it joined with; None for a plain join)."""
+        return self._identity
+
+    @property
+    def metadata(self) -> str | None:
+        """The app's data about this participant (its grant's, or set by the server API)."""
+        return self._metadata
+
+    @property
+    def locked(self) -> Mapping[TrackKind, str]:
+        """Kinds a moderator holds muted, and who (a participant id, or ``app``)."""
+        return MappingProxyType(self._locked)
 
     @property
     def id(self) -> str:
@@ -136,6 +162,12 @@ class LocalParticipant:
         self._screen: LocalTrack | None = None
         self._hand_raised = False
         self._speaking = False
+        self._locked: dict[TrackKind, str] = {}
+
+    @property
+    def locked(self) -> Mapping[TrackKind, str]:
+        """Kinds a moderator holds muted, and who: they cannot be unmuted until it lets go."""
+        return MappingProxyType(self._locked)
 
     @property
     def id(self) -> str:
@@ -189,3 +221,17 @@ class LocalParticipant:
 
     def __repr__(self) -> str:
         return f"<LocalParticipant id={self._id!r} name={self._name!r}>"
+
+
+@dataclass(frozen=True)
+class WaitingParticipant:
+    """Someone waiting in the room's lobby, as moderators see them (``room.waiting``)."""
+
+    id: str
+    "Its participant id: ``room.admit(id)`` or ``room.deny(id)``."
+    name: str
+    "The display name."
+    identity: str | None = None
+    "The app's id for the user, if it joined with a grant."
+    metadata: str | None = None
+    "The app's data about it, if any."

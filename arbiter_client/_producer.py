@@ -13,10 +13,17 @@ from arbiter_rtc import PeerConnection, TaskSet
 
 from ._exceptions import ConnectionLost
 from ._media import LocalTrack
-from ._progress import Progress, RoomLog, apply_candidate, read_exception, set_result
+from ._progress import (
+    Progress,
+    RoomLog,
+    apply_candidate,
+    fail_future,
+    read_exception,
+    set_result,
+)
 from ._stats import Meter
 
-__all__ = ["DATA_CHANNEL_LABEL", "NEGOTIATION_TIMEOUT", "Producer"]
+__all__ = ["DATA_CHANNEL_LABEL", "FLUSH_IDLE", "FLUSH_TIMEOUT", "NEGOTIATION_TIMEOUT", "Producer"]
 
 DATA_CHANNEL_LABEL = "arbiter"
 "Label of the data channel on the producer connection (the SFU looks for it)."
@@ -26,6 +33,13 @@ LOW_WATER = 256 * 1024
 "... until they are down to this."
 NEGOTIATION_TIMEOUT = 10.0
 "Seconds a renegotiation (a track added or removed) waits for the SFU's answer."
+FLUSH_IDLE = 0.5
+"""A leave waits for the SFU to acknowledge what was sent on the data channel while
+acknowledgements come: until none came for this many seconds..."""
+FLUSH_TIMEOUT = 0.8
+"... and at most this long in all."
+FLUSH_STEP = 0.01
+"How often the wait looks again."
 
 
 class Producer(PeerConnection):
@@ -35,8 +49,9 @@ class Producer(PeerConnection):
     data channel), the SFU answers. A track added or removed later (a shared screen)
     renegotiates the same connection (:meth:`add`, :meth:`remove`, :meth:`renegotiate`):
     the other tracks flow on untouched. ``on_message`` gets every data channel message;
-    ``on_failure(reason)`` is called when the connection or the channel goes down, unless
-    the producer was retired or closed first.
+    ``on_failure(reason)`` is called when the connection (or its path) or the channel goes
+    down once connected, unless the producer was retired or closed first; before that,
+    :meth:`negotiate` raises :class:`ConnectionLost` instead.
     """
 
     def __init__(
@@ -53,7 +68,9 @@ class Producer(PeerConnection):
         self._answer: asyncio.Future[SessionDescription] = loop.create_future()
         self._answer.add_done_callback(read_exception)
         self._connected: asyncio.Future[None] = loop.create_future()
+        self._connected.add_done_callback(read_exception)
         self._channel_open: asyncio.Future[None] = loop.create_future()
+        self._channel_open.add_done_callback(read_exception)
         self._pending: list[IceCandidate] = []
         self._buffer_low = asyncio.Event()
         self._on_failure = on_failure
@@ -184,6 +201,37 @@ class Producer(PeerConnection):
                 waiter.cancel()
         self.channel.send(text)
 
+    def unacknowledged(self) -> int:
+        """How much of what was sent on the data channel the SFU has not acknowledged yet
+        (bytes not yet handed to SCTP, messages queued, chunks queued or in flight): closing
+        now would abort the association and lose it. 0 once the channel is closed."""
+        if not self.channel_open:
+            return 0
+        sctp = self.channel.transport
+        return (
+            self.channel.bufferedAmount
+            + len(getattr(sctp, "_data_channel_queue", ()))
+            + len(getattr(sctp, "_outbound_queue", ()))
+            + len(getattr(sctp, "_sent_queue", ()))
+        )
+
+    async def flush(self, idle: float = FLUSH_IDLE, timeout: float = FLUSH_TIMEOUT) -> None:
+        """Wait until the SFU acknowledged what was sent on the data channel, so that a
+        message sent right before a leave still arrives: while it keeps acknowledging
+        (gives up after ``idle`` s without progress, or ``timeout`` s in all)."""
+        loop = asyncio.get_running_loop()
+        start = last_progress = loop.time()
+        left = self.unacknowledged()
+        while left:
+            now = loop.time()
+            if now - last_progress > idle or now - start > timeout:
+                self._log.info("data channel not flushed (%d unacknowledged)", left)
+                return
+            await asyncio.sleep(FLUSH_STEP)
+            if (still := self.unacknowledged()) < left:
+                last_progress = loop.time()
+            left = still
+
     def retire(self) -> None:
         """Stop reporting, and let go of the published tracks (a new producer sends them)."""
         self.retired = True
@@ -198,11 +246,18 @@ class Producer(PeerConnection):
         if state == "connected":
             set_result(self._connected, None)
         elif state in ("failed", "closed"):
-            self._on_failure(f"producer connection {state}")
+            reason = "producer path lost" if self.path_lost else f"producer connection {state}"
+            if not self._connected.done():  # still negotiating: negotiate() raises it
+                fail_future(self._connected, ConnectionLost(reason))
+            else:
+                self._on_failure(reason)
 
     def _channel_closed(self) -> None:
         if not self.retired and not self.closed:
-            self._on_failure("data channel closed")
+            if not self._channel_open.done():
+                fail_future(self._channel_open, ConnectionLost("data channel closed"))
+            else:
+                self._on_failure("data channel closed")
 
 
 def _kind(track: LocalTrack) -> Literal["audio", "video"]:

@@ -30,9 +30,10 @@ from ._callbacks import Callbacks
 from ._connection import RoomConnection, RoomState
 from ._data import data_message
 from ._events import ConnectionState, EventStream
-from ._exceptions import ArbiterError, JoinTimeout, NotPublishing, RoomClosed
+from ._exceptions import ArbiterError, JoinTimeout, MutedByModerator, NotPublishing, RoomClosed
 from ._media import MediaSource
 from ._meeting import Meeting
+from ._moderator import Moderator
 from ._participant import LocalParticipant, RemoteParticipant, TrackKind
 from ._player import AudioPlayer
 from ._publish import LocalMedia, Publish, make_source
@@ -70,7 +71,7 @@ class JoinContext:
             await self._room.leave()
 
 
-class Room(Callbacks, Meeting):
+class Room(Callbacks, Meeting, Moderator):
     """A connection to one Arbiter room. Make one with :meth:`Room.join`.
 
     ```python
@@ -101,6 +102,7 @@ class Room(Callbacks, Meeting):
         reconnect_timeout: float = 30.0,
         ice_transport_policy: IceTransportPolicy = "all",
         grants: Sequence[Grant] | None = None,
+        token: str | None = None,
     ) -> None:
         """Internal: use :meth:`Room.join`."""
         self._c = RoomConnection(
@@ -111,6 +113,7 @@ class Room(Callbacks, Meeting):
             reconnect_timeout=reconnect_timeout,
             ice_transport_policy=ice_transport_policy,
             grants=grants,
+            grant=token,
         )
 
     # ------------------------------------------------------------------ joining
@@ -130,6 +133,9 @@ class Room(Callbacks, Meeting):
         reconnect_timeout: float = 30.0,
         ice_transport_policy: IceTransportPolicy = "all",
         grants: Sequence[Grant] | None = None,
+        token: str | None = None,
+        on_waiting: Callable[[], object] | None = None,
+        lobby_timeout: float | None = 600.0,
     ) -> JoinContext:
         """Join the room at ``url`` (e.g. ``http://127.0.0.1:8080/rooms/demo``).
 
@@ -157,10 +163,17 @@ class Room(Callbacks, Meeting):
           TURN); ``"all"`` (default) lets ICE pick.
         * **grants** - ask for fewer permissions than all, e.g. ``["subscribe"]`` to join
           as a viewer; the SFU enforces what the token allows.
+        * **token** - a join grant minted by the app's backend (``arbiter_admin``): needed
+          for a private room; it decides the identity, name, grants (``moderator``
+          included) and metadata (``name`` is then ignored).
+        * **on_waiting** - called once if the room puts this client in its lobby; the join
+          then waits (up to **lobby_timeout** seconds, ``None``: for ever, not counted in
+          ``timeout``) for a moderator to admit it, or raises :class:`AdmissionDenied`.
 
-        **Raises:** ``RoomNotFound``, ``Unauthorized``, ``RoomFull``, ``JoinTimeout``,
-        ``ConnectionLost``, ``ProtocolMismatch``, ``ServerError``, ``MediaSourceError`` (all
-        :class:`ArbiterError`); ``ValueError`` for bad arguments.
+        **Raises:** ``RoomNotFound``, ``Unauthorized`` (a private room without a grant, an
+        expired or altered grant, one for another room), ``RoomFull``, ``JoinTimeout``,
+        ``AdmissionDenied``, ``ConnectionLost``, ``ProtocolMismatch``, ``ServerError``,
+        ``MediaSourceError`` (all :class:`ArbiterError`); ``ValueError`` for bad arguments.
         """
 
         def run() -> Generator[Any, None, Room]:
@@ -177,6 +190,9 @@ class Room(Callbacks, Meeting):
                     reconnect_timeout=reconnect_timeout,
                     ice_transport_policy=ice_transport_policy,
                     grants=grants,
+                    token=token,
+                    on_waiting=on_waiting,
+                    lobby_timeout=lobby_timeout,
                 ).__await__()
             )
 
@@ -197,6 +213,9 @@ class Room(Callbacks, Meeting):
         reconnect_timeout: float = 30.0,
         ice_transport_policy: IceTransportPolicy = "all",
         grants: Sequence[Grant] | None = None,
+        token: str | None = None,
+        on_waiting: Callable[[], object] | None = None,
+        lobby_timeout: float | None = 600.0,
     ) -> Room:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
@@ -214,14 +233,33 @@ class Room(Callbacks, Meeting):
             reconnect_timeout=reconnect_timeout,
             ice_transport_policy=ice_transport_policy,
             grants=grants,
+            token=token,
         )
+        loop = asyncio.get_running_loop()
         try:
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(timeout) as deadline:
+
+                    def waiting(now_waiting: bool) -> None:
+                        # time in the lobby is the lobby's, not the join's
+                        if now_waiting:
+                            until = None if lobby_timeout is None else loop.time() + lobby_timeout
+                            deadline.reschedule(until)
+                            if on_waiting is not None:
+                                on_waiting()
+                        else:
+                            deadline.reschedule(loop.time() + timeout)
+
+                    room._c.on_waiting = waiting
                     await room._c.connect()
             except TimeoutError as exc:
                 if isinstance(exc, ArbiterError):
                     raise
+                if room._c.waiting:
+                    raise JoinTimeout(
+                        f"no moderator admitted this client to {room._c.url} "
+                        f"within {lobby_timeout:g} s"
+                    ) from None
                 raise JoinTimeout(
                     f"joining {room._c.url} took longer than {timeout:g} s "
                     f"(waiting for {room._c.progress.step})"
@@ -344,6 +382,11 @@ class Room(Callbacks, Meeting):
         track = self._c.media.track(kind)
         if track is None:
             raise NotPublishing(f"this room publishes no {kind}")
+        local = self._c.local
+        if enabled and local is not None and kind in local.locked:
+            raise MutedByModerator(
+                f"a moderator ({local.locked[kind]}) holds your {kind} muted", code="forbidden"
+            )
         track.set_muted(not enabled)
         producer = self._c.producer("announce the mute state")
         producer.send(encode_message(TrackState(kind=kind, muted=not enabled)))

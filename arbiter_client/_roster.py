@@ -32,7 +32,7 @@ class Roster:
         self._tasks = tasks
         self._log = log
         self._participants: dict[str, RemoteParticipant] = {}
-        self._early_states: dict[str, dict[str, bool]] = {}
+        self._early_states: dict[str, dict[str, TrackState]] = {}
         self.subscriptions: dict[tuple[str, str | None], Subscription] = {}
         """(participant id, track id or ``None``) -> what this client asked for there, with
         the quality in force (kept to tell a new SFU)."""
@@ -54,7 +54,7 @@ class Roster:
 
     def joined(self, participant_id: str, name: str, info: ParticipantInfo | None = None) -> None:
         """A participant is present (joined, or known from ``identified``); a known one
-        takes what ``info`` says of it now (name, hand)."""
+        takes what ``info`` says of it now (name, hand, identity, metadata)."""
         if participant_id == self.local_id:
             return
         participant = self._participants.get(participant_id)
@@ -65,24 +65,34 @@ class Roster:
                 participant._name = name
             return
         participant = RemoteParticipant(
-            participant_id, name, hand_raised=bool(info is not None and info.hand_raised)
+            participant_id,
+            name,
+            identity=info.identity if info is not None else None,
+            metadata=info.metadata if info is not None else None,
+            hand_raised=bool(info is not None and info.hand_raised),
         )
-        participant._muted.update(self._early_states.pop(participant_id, {}))
+        for state in self._early_states.pop(participant_id, {}).values():
+            _apply(participant, state)
         participant._speaking = participant_id in self.speakers
         self._participants[participant_id] = participant
         self._emit(ev.ParticipantJoined(participant))
 
     def updated(self, info: ParticipantInfo) -> None:
-        """A participant's state changed (``participant_updated``; this client's own too)."""
+        """A participant's state changed (``participant_updated``; this client's own too):
+        its name, its hand, the app's data about it."""
         participant: RemoteParticipant | LocalParticipant | None
         participant = self.local if info.id == self.local_id else self._participants.get(info.id)
         if participant is None:
             return
         hand = bool(info.hand_raised)
-        if (participant._name, participant._hand_raised) == (info.name, hand):
-            return
+        changed = (participant._name, participant._hand_raised) != (info.name, hand)
         participant._name, participant._hand_raised = info.name, hand
-        self._emit(ev.ParticipantUpdated(participant))
+        if isinstance(participant, RemoteParticipant):
+            app = (info.identity, info.metadata)
+            changed = changed or (participant._identity, participant._metadata) != app
+            participant._identity, participant._metadata = app
+        if changed:
+            self._emit(ev.ParticipantUpdated(participant))
 
     def active_speakers(self, speakers: list[str]) -> None:
         """The SFU says who speaks now (``active_speakers``), loudest first."""
@@ -186,13 +196,33 @@ class Roster:
         track_id = message.track_id or ("microphone" if message.kind == "audio" else "camera")
         participant = self._participants.get(message.sender)
         if participant is None:  # the data channel overtook participant_joined
-            self._early_states.setdefault(message.sender, {})[track_id] = message.muted
+            self._early_states.setdefault(message.sender, {})[track_id] = message
             return
-        if participant._muted.get(track_id, False) == message.muted:
-            return
-        participant._muted[track_id] = message.muted
-        self._emit(
-            ev.TrackMuted(
-                participant=participant, kind=message.kind, muted=message.muted, track_id=track_id
+        if _apply(participant, message):
+            self._emit(
+                ev.TrackMuted(
+                    participant=participant,
+                    kind=message.kind,
+                    muted=message.muted,
+                    track_id=track_id,
+                    by=message.by,
+                )
             )
-        )
+
+
+def _apply(participant: RemoteParticipant, state: TrackState) -> bool:
+    """Take a ``track_state`` (per track; a moderator's lock, with ``by``, per kind); True
+    if anything changed."""
+    kind = state.kind
+    track_id = state.track_id or ("microphone" if kind == "audio" else "camera")
+    if (
+        participant._muted.get(track_id, False) == state.muted
+        and participant._locked.get(kind) == state.by
+    ):
+        return False
+    participant._muted[track_id] = state.muted
+    if state.by is None:
+        participant._locked.pop(kind, None)
+    else:
+        participant._locked[kind] = state.by
+    return True

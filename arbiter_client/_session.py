@@ -57,6 +57,8 @@ RETRY_MAX = 5.0
 "... up to this many seconds."
 ATTEMPT_TIMEOUT = 10.0
 "Longest one reconnection attempt (WebSocket and resume) may take."
+CLOSE_WAIT = 1.0
+"Longest a leave waits for signaling: sending ``leave``, then the WebSocket's closing handshake."
 CLOCK_SLACK = 30.0
 """Seconds by which this machine's clock may lag the server's: a resume refused this close
 to the session's end is taken for the end (``session_expired``)."""
@@ -83,6 +85,7 @@ class Session:
         *,
         name: str,
         grants: Sequence[Grant] | None,
+        grant: str | None = None,
         timeout: float,
         reconnect_timeout: float,
         tasks: TaskSet,
@@ -90,6 +93,7 @@ class Session:
         log: RoomLog,
         may_resume: Callable[[], bool],
         on_identified: Callable[[Identified], None],
+        on_waiting: Callable[[Identified], None] = lambda _: None,
         on_lost: Callable[[str], None],
         on_resumed: Callable[[Identified], None],
         on_failed: Callable[[ArbiterError], None],
@@ -97,6 +101,7 @@ class Session:
         self._url = url
         self._name = name
         self._grants = list(grants) if grants is not None else None
+        self._grant = grant
         self._timeout = timeout
         self._reconnect_timeout = reconnect_timeout
         self._tasks = tasks
@@ -104,6 +109,7 @@ class Session:
         self._log = log
         self._may_resume = may_resume
         self._on_identified = on_identified
+        self._on_waiting = on_waiting
         self._on_lost = on_lost
         self._on_resumed = on_resumed
         self._on_failed = on_failed
@@ -111,6 +117,7 @@ class Session:
         self._identified: asyncio.Future[Identified] = asyncio.get_running_loop().create_future()
         self._signaling: Signaling | None = None
         self._keepalive: tuple[Signaling, SocketKeepalive, asyncio.Task[None]] | None = None
+        self._fresh: asyncio.Task[None] | None = None
         self._up = asyncio.Event()
         self._closing = False
         self.down = False
@@ -141,7 +148,7 @@ class Session:
     async def join(self) -> JoinResponse:
         """``POST {url}/join``: a token, a refresh credential, the signaling URL, ICE servers."""
         join_url = f"{self._url}/join"
-        request = JoinRequest(name=self._name, grants=self._grants)
+        request = JoinRequest(name=self._name, grants=self._grants, grant=self._grant)
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as http:
                 reply = await http.post(
@@ -175,7 +182,7 @@ class Session:
         self.participant_id = identified.participant_id or response.participant_id
         self._up.set()
         self._keep_alive(self._signaling, identified.idle_timeout)
-        self._tasks.spawn(self.credential.keep_fresh(self.send), "session-refresh")
+        self._keep_fresh()
         return identified
 
     def _identified_message(self, message: Identified) -> None:
@@ -184,8 +191,21 @@ class Session:
             return
         if self._identified.done():
             return
+        if message.waiting:  # in the lobby: the next ``identified`` admits us
+            if self._signaling is not None:  # the socket must stay open meanwhile,
+                self._keep_alive(self._signaling, message.idle_timeout)
+            self._keep_fresh()  # and the credential fresh (a moderator may take long)
+            self._on_waiting(message)
+            return
         self._on_identified(message)
         set_result(self._identified, message)
+
+    def _keep_fresh(self) -> None:
+        """Renew the refresh credential at its half-life from now on (once a session)."""
+        if self._fresh is None and self.credential is not None:
+            self._fresh = self._tasks.spawn(
+                self.credential.keep_fresh(self.send), "session-refresh"
+            )
 
     def _refreshed(self, message: Refreshed) -> None:
         if self.credential is not None and (ice := self.credential.update(message)):
@@ -386,7 +406,7 @@ class Session:
         self._closing = True
 
     async def close(self, *, send_leave: bool) -> None:
-        """Say ``leave`` (within 1 s) if asked, and close the WebSocket."""
+        """Say ``leave`` if asked, and close the WebSocket, within :data:`CLOSE_WAIT` s."""
         self._closing = True
         self._up.clear()
         self._stop_keepalive()
@@ -395,7 +415,7 @@ class Session:
             return
         if send_leave:
             try:
-                await asyncio.wait_for(signaling.send(Leave()), 1.0)
+                await asyncio.wait_for(signaling.send(Leave()), CLOSE_WAIT / 2)
             except (ArbiterError, TimeoutError):
                 pass
         await signaling.close()

@@ -33,8 +33,12 @@ class JoinRequest:
 
     name: str = field(default="guest", metadata={"max_len": MAX_NAME, "min_len": 1})
     "Display name."
-    grants: list[Grant] | None = field(default=None, metadata={"max_items": 3})
-    "Ask for fewer permissions than all (e.g. only 'subscribe' for a viewer); never more."
+    grants: list[Grant] | None = field(default=None, metadata={"max_items": 5})
+    """Ask for fewer permissions than the default ones (e.g. only 'subscribe' for a viewer);
+    never more. With a ``grant``, fewer than the grant's."""
+    grant: str | None = field(default=None, metadata={"max_len": 4096, "min_len": 1})
+    """A join grant minted by the app's backend (:func:`~arbiter_protocol.mint_grant`):
+    needed for a private room; its identity, name, grants and metadata win over ``name``."""
 
 
 @dataclass
@@ -59,6 +63,10 @@ class JoinResponse:
     "Unix time after which ``refresh_token`` no longer works (refresh before then)."
     session_expires_at: int
     "Unix time the session ends: the participant then gets ``session_expired``."
+    grants: list[Grant] | None = field(default=None, metadata={"max_items": 5})
+    "What this participant may do (from its grant, or the default grants)."
+    name: str | None = field(default=None, metadata={"max_len": MAX_NAME})
+    "The display name everyone sees (a grant's wins over the name asked for)."
 
 
 @dataclass
@@ -67,6 +75,10 @@ class CreateRoomRequest:
 
     room_id: str | None = field(default=None, metadata={"max_len": 64, "min_len": 1})
     "The wanted id, or none for a ready room."
+    private: bool | None = None
+    "Joining needs a grant from the app (default: the deployment's; ``deploy``: private)."
+    lobby: bool | None = None
+    "Joiners wait until a moderator admits them (those without a grant, or told to)."
 
 
 @dataclass
@@ -81,6 +93,12 @@ class RoomInfo:
     "``none``, ``starting``, ``ready`` or ``stopping``."
     url: str | None = None
     "The room URL to join (on create)."
+    private: bool | None = None
+    "Whether joining needs a grant (the server API and ``POST /rooms`` say)."
+    lobby: bool | None = None
+    "Whether joiners wait for admission (the server API and ``POST /rooms`` say)."
+    waiting: list[ParticipantInfo] | None = field(default=None, metadata={"max_items": 64})
+    "Who waits in the lobby (the server API says)."
 
 
 @dataclass

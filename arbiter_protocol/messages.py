@@ -12,21 +12,24 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar, get_args
+from typing import Any, ClassVar, Literal, TypeVar
 
 from ._codec import from_dict, to_dict
 from ._json import decode_json
 from .errors import ErrorCode, ProtocolError
+from .roles import ALL_GRANTS, BY_APP, DEFAULT_GRANTS, MAX_METADATA, Grant, MediaKind
 from .sdp import MAX_SDP, check_sdp, sdp_json_size
 
 __all__ = [
     "ACTIONS",
     "ALL_GRANTS",
+    "BY_APP",
     "CHAT_TOPIC",
+    "DEFAULT_GRANTS",
     "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
+    "MAX_METADATA",
     "PROTOCOL_VERSION",
-    "QUALITIES",
     "TRACK_SOURCES",
     "DataMessage",
     "Error",
@@ -39,19 +42,17 @@ __all__ = [
     "Identify",
     "Keepalive",
     "KeepaliveAck",
-    "Layers",
     "Leave",
+    "MediaKind",
     "Message",
     "ParticipantInfo",
     "ParticipantJoined",
     "ParticipantLeft",
-    "Quality",
     "Refresh",
     "Refreshed",
     "Resume",
     "SessionDescription",
     "SfuReady",
-    "Subscription",
     "TrackInfo",
     "TrackSource",
     "TrackState",
@@ -95,11 +96,8 @@ def is_valid_id(value: str) -> bool:
 
 
 _ID = {"max_len": 64, "min_len": 1}
-
-Grant = Literal["publish", "subscribe", "data"]
-"One permission in a join token: send media, receive media, send data messages."
-ALL_GRANTS: tuple[Grant, ...] = ("publish", "subscribe", "data")
-"Every grant; a join token has these unless the joiner asked for fewer."
+ID_FIELD = _ID
+"Field metadata of an id (1-64 bytes), for the other modules of this package."
 
 TrackSource = Literal["camera", "microphone", "screen", "screen_audio", "unknown"]
 "Where a published track comes from."
@@ -112,11 +110,6 @@ TRACK_SOURCES: tuple[TrackSource, ...] = (
 )
 "Every track source."
 
-Quality = Literal["low", "medium", "high"]
-"""A subscriber's wish for one video track: the lowest, middle or highest simulcast layer
-(a track published in one layer has only that one)."""
-QUALITIES: tuple[Quality, ...] = get_args(Quality)
-"Every quality, lowest first."
 
 M = TypeVar("M", bound="Message")
 
@@ -150,8 +143,15 @@ class ParticipantInfo:
     "Participant id, unique within the room."
     name: str = field(metadata={"max_len": MAX_NAME})
     "Display name chosen at join."
-    grants: list[Grant] | None = field(default=None, metadata={"max_items": 3})
-    "What the participant may do (``None``: everything); the SFU enforces it."
+    grants: list[Grant] | None = field(default=None, metadata={"max_items": 5})
+    "What the participant may do (``None``: the default grants); the SFU enforces it."
+    identity: str | None = field(default=None, metadata=_ID)
+    "The app's own id for this user, from the grant the app minted (none for a plain join)."
+    metadata: str | None = field(default=None, metadata={"max_len": MAX_METADATA})
+    "The app's data about this participant (from its grant, or set by the server API)."
+    locked: list[MediaKind] | None = field(default=None, metadata={"max_items": 2})
+    """Kinds a moderator muted: the SFU forwards none of them and the participant cannot
+    unmute them until a moderator lifts the lock."""
     hand_raised: bool | None = None
     "True while its hand is raised (``update_participant``); absent or false: not raised."
 
@@ -306,6 +306,10 @@ class Identified(Message):
     "Unix time the session ends (``session_expired``); none for an SFU."
     ice_servers: list[IceServer] | None = field(default=None, metadata={"max_items": 8})
     "STUN/TURN servers with fresh credentials (on resume)."
+    waiting: bool | None = None
+    """True: the participant waits in the room's lobby (``participants`` is empty, nobody
+    was told). A second ``identified`` (``waiting`` false) admits it; ``removed`` with
+    reason ``denied`` refuses it."""
     idle_timeout: int | None = field(default=None, metadata={"min": 1})
     """Seconds without a message from this connection after which the server closes it
     (API Gateway: 600); send ``keepalive`` every :func:`~arbiter_protocol.keepalive_interval`."""
@@ -398,7 +402,9 @@ class ParticipantLeft(Message):
     participant_id: str = field(metadata=_ID)
     "Who left."
     reason: str = field(default="left", metadata={"max_len": 64})
-    "Why: ``left``, ``disconnected``, ``ice_failed`` ..."
+    "Why: ``left``, ``disconnected``, ``session_expired``, ``removed``, ``room_ended`` ..."
+    by: str | None = field(default=None, metadata=_ID)
+    "Who removed it (reason ``removed``): a moderator's participant id, or ``app``."
 
 
 @dataclass
@@ -448,7 +454,7 @@ class TrackState(Message):
     """
 
     action: ClassVar[str] = "track_state"
-    kind: Literal["audio", "video"]
+    kind: MediaKind
     "Which track."
     muted: bool
     "True when the track is muted (no media flows, or only black/silence)."
@@ -456,50 +462,9 @@ class TrackState(Message):
     "The participant whose track it is (stamped by the SFU)."
     track_id: str | None = field(default=None, metadata=_ID)
     "The track (``TrackInfo.id``, e.g. ``screen``); absent: its ``microphone`` / ``camera``."
-
-
-@dataclass
-class Subscription(Message):
-    """What a subscriber receives of one participant, or of one of its tracks (data channel).
-
-    For stream pagination and tile sizes: the client sends it on its producer data
-    channel. Without ``track_id`` it applies to every track of ``producer_id``: the SFU
-    stops forwarding the kinds set to ``False`` (the consumer connection stays up) and
-    resumes them when set to ``True`` again, asking for a key frame so video comes back at
-    once. With ``track_id`` it applies to that track only, and only the flag of the
-    track's kind counts. ``quality`` picks the simulcast layer of video (``None``: leave it
-    as it is; ``high`` until asked otherwise); the SFU sends a lower one while the
-    subscriber's bandwidth is short. It applies to tracks published later too.
-    """
-
-    action: ClassVar[str] = "subscription"
-    producer_id: str = field(metadata=_ID)
-    "The participant whose media this is about."
-    video: bool = True
-    "Whether to receive its video."
-    audio: bool = True
-    "Whether to receive its audio."
-    track_id: str | None = field(default=None, metadata=_ID)
-    "One track of that participant (its ``TrackInfo.id``); ``None``: all its tracks."
-    quality: Quality | None = None
-    "``low``, ``medium`` or ``high`` for its video; ``None``: unchanged."
-
-
-@dataclass
-class Layers(Message):
-    """The SFU tells a simulcast publisher which layers of one of its tracks anybody
-    receives (data channel, SFU to client).
-
-    The publisher may stop encoding the layers not listed (the web SDK makes their
-    encodings inactive) and encodes them again when a later message lists them. The
-    lowest layer is always listed: a subscriber falls back to it at once.
-    """
-
-    action: ClassVar[str] = "layers"
-    track_id: str = field(metadata=_ID)
-    "The publisher's track (its ``TrackInfo.id``)."
-    active: list[str] = field(default_factory=list, metadata={"max_items": 8})
-    "The rids (``a=rid``) of the layers to encode, lowest first."
+    by: str | None = field(default=None, metadata=_ID)
+    """Set while a moderator holds the track muted (a moderator's participant id, or
+    ``app``); none when the state is the participant's own. Only signaling sets it."""
 
 
 _MESSAGES: tuple[type[Message], ...] = (
@@ -518,8 +483,6 @@ _MESSAGES: tuple[type[Message], ...] = (
     Error,
     DataMessage,
     TrackState,
-    Subscription,
-    Layers,
 )
 
 ACTIONS: dict[str, type[Message]] = {m.action: m for m in _MESSAGES}

@@ -3,13 +3,14 @@
 What both ends of a peer connection need, written once: owned background tasks
 (:class:`TaskSet`), the RTC configuration and trickled ICE candidates (one rule for both
 ends), the :class:`PeerConnection` base with its failure report and idempotent close,
-and the :class:`SocketKeepalive` of a signaling socket (both hold one).
+the watch on its network path (:class:`PathWatch`), and the :class:`SocketKeepalive` of a
+signaling socket (both hold one).
 It depends on aiortc and :mod:`arbiter_protocol`, never on the client or the server.
 """
 
 import logging
 
-from .connection import PeerConnection, close_peer_connection
+from .connection import CLOSE_TIMEOUT, PeerConnection, close_peer_connection
 from .ice import (
     IceTransportPolicy,
     candidate_from_message,
@@ -18,13 +19,17 @@ from .ice import (
     rtc_configuration,
 )
 from .keepalive import SocketKeepalive
+from .path import PATH_TIMEOUT, PathWatch
 from .tasks import TaskSet
 
 # Set default logging handler to avoid "No handler found" warnings.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "CLOSE_TIMEOUT",
     "IceTransportPolicy",
+    "PATH_TIMEOUT",
+    "PathWatch",
     "PeerConnection",
     "SocketKeepalive",
     "TaskSet",

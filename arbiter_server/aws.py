@@ -4,7 +4,8 @@
 subprocess SFUs; this module wires the same handlers to DynamoDB, the API Gateway
 Management API and ECS, from the environment ``arbiter-server deploy`` sets on every
 function. The deployed functions' handlers are :func:`room_api_handler`,
-:func:`signaling_handler` and :func:`maintenance_handler`: on a cold start the first call
+:func:`signaling_handler`, :func:`maintenance_handler` and
+:func:`webhook_delivery_handler` (SQS): on a cold start the first call
 reads the secrets from SSM, builds the services and installs them with
 :func:`~arbiter_server.lambdas.configure`, then every call goes to the handler of
 :mod:`arbiter_server.lambdas`.
@@ -17,7 +18,9 @@ Environment (all set by the deployer):
 ``ARBITER_TURN_HOST``, ``ARBITER_CLUSTER``, ``ARBITER_SFU_TASK_FAMILY``,
 ``ARBITER_SUBNETS``, ``ARBITER_SFU_SECURITY_GROUPS`` (comma separated),
 ``ARBITER_POOL_SIZE``, ``ARBITER_MAX_ROOMS``, ``ARBITER_MAX_PARTICIPANTS``,
-``ARBITER_OPEN_ROOMS``, ``ARBITER_LOG_LEVEL`` (of the functions and the SFUs they start).
+``ARBITER_OPEN_ROOMS``, ``ARBITER_PRIVATE_ROOMS`` (default ``true``),
+``ARBITER_WEBHOOK_URL`` (optional), ``ARBITER_WEBHOOK_QUEUE_URL`` (the SQS FIFO queue
+events go to), ``ARBITER_LOG_LEVEL`` (of the functions and the SFUs they start).
 
 Lambda's Python runtime leaves the root logger at WARNING, which would drop the
 handlers' INFO lines; the cold start sets it to ``ARBITER_LOG_LEVEL`` (default ``info``).
@@ -32,19 +35,29 @@ from collections.abc import Mapping
 from typing import Any
 
 from .infra.awsclient import AwsClient
-from .lambdas import Services, configure, is_configured, maintenance, room_api, signaling
+from .lambdas import (
+    Services,
+    configure,
+    is_configured,
+    maintenance,
+    room_api,
+    signaling,
+    webhooks,
+)
 from .lambdas.page import find_web_dir
 from .launcher.ecs import EcsLauncher
 from .poster.apigw import ApiGatewayPoster
 from .settings import Settings
 from .store.dynamodb import DynamoDBStore
 from .turn import TURN_PORT, turn_ice_servers
+from .webhooks import SqsWebhooks, WebhookTarget
 
 __all__ = [
     "maintenance_handler",
     "room_api_handler",
     "services_from_environment",
     "signaling_handler",
+    "webhook_delivery_handler",
 ]
 
 
@@ -67,6 +80,11 @@ def services_from_environment(env: Mapping[str, str], aws: AwsClient | None = No
         max_sfus=int(env.get("ARBITER_MAX_ROOMS", "20")),
         open_room_creation=env.get("ARBITER_OPEN_ROOMS", "false") == "true",
         api_key=api_key,
+        private_rooms=env.get("ARBITER_PRIVATE_ROOMS", "true") == "true",
+        webhook_url=env.get("ARBITER_WEBHOOK_URL") or None,
+        # each SQS receive tries twice; the queue hands a refused event again later
+        webhook_attempts=2,
+        webhook_backoff=1.0,
         empty_room_grace=float(env.get("ARBITER_EMPTY_ROOM_GRACE", "60")),
         sfu_start_timeout=float(env.get("ARBITER_SFU_START_TIMEOUT", "180")),
         web_dir=find_web_dir(),
@@ -89,12 +107,18 @@ def services_from_environment(env: Mapping[str, str], aws: AwsClient | None = No
         max_tasks=int(env.get("ARBITER_MAX_ROOMS", "20")),
         log_level=env.get("ARBITER_LOG_LEVEL", "info"),
     )
+    store = DynamoDBStore(aws.client("dynamodb"), env["ARBITER_TABLE"])
+    target = WebhookTarget(store, settings.webhook_url)
     services = Services(
-        store=DynamoDBStore(aws.client("dynamodb"), env["ARBITER_TABLE"]),
+        store=store,
         poster=ApiGatewayPoster(aws.client("apigatewaymanagementapi", endpoint_url=management)),
         launcher=launcher,
         settings=settings,
+        webhook_target=target,
     )
+    queue = env.get("ARBITER_WEBHOOK_QUEUE_URL")
+    if queue:
+        services.webhooks = SqsWebhooks(aws.client("sqs"), queue, target)
     if turn_host:
         services.ice_servers = functools.partial(
             turn_ice_servers,
@@ -131,3 +155,9 @@ def maintenance_handler(event: dict[str, Any], context: object) -> dict[str, Any
     """The maintenance function (EventBridge schedule)."""
     _cold_start()
     return maintenance.handler(event, context)
+
+
+def webhook_delivery_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """The webhook delivery function (SQS FIFO event source, batch item failures)."""
+    _cold_start()
+    return webhooks.handler(event, context)

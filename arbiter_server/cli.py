@@ -19,6 +19,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from arbiter_protocol import mint_grant
+
 from .infra import cli as infra_cli
 from .lambdas.page import find_web_dir
 from .launcher import SubprocessLauncher
@@ -104,6 +106,18 @@ def _parser() -> argparse.ArgumentParser:
         default=3600,
         metavar="SECONDS",
         help="how long a refresh credential works; clients refresh at half (default 3600)",
+    )
+    dev.add_argument(
+        "--private-rooms",
+        action="store_true",
+        help="rooms (the demo room too) need a join grant minted with the API key "
+        "(<data-dir>/api-key); open the printed moderator link to join the demo room",
+    )
+    dev.add_argument(
+        "--webhook-url",
+        default=None,
+        metavar="URL",
+        help="post signed room events to this URL (PUT /v1/webhook changes it)",
     )
     dev.add_argument(
         "--idle-timeout",
@@ -220,6 +234,8 @@ async def _dev(args: argparse.Namespace) -> int:
         debug_stats=args.debug_stats,
         keep_rooms=(args.room,),
         stop_timeout=2.0,
+        private_rooms=args.private_rooms,
+        webhook_url=args.webhook_url,
     )
     stack = LocalStack(config)
     stop = asyncio.Event()
@@ -237,7 +253,7 @@ async def _dev(args: argparse.Namespace) -> int:
         await stack.start()
         url = await stack.create_room(args.room)
         if not args.no_bot:
-            bot = _start_bot(args, url)
+            bot = _start_bot(args, url, stack.api_key)
         _announce(args, stack, url, bot)
         await stop.wait()
         print("\nStopping...", flush=True)
@@ -251,7 +267,7 @@ async def _dev(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_bot(args: argparse.Namespace, url: str) -> subprocess.Popen[bytes]:
+def _start_bot(args: argparse.Namespace, url: str, api_key: str) -> subprocess.Popen[bytes]:
     with open(args.data_dir / "logs" / "demo-bot.log", "ab") as log:
         return spawn(
             [
@@ -267,6 +283,7 @@ def _start_bot(args: argparse.Namespace, url: str) -> subprocess.Popen[bytes]:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            env={**os.environ, "ARBITER_API_KEY": api_key},
         )
 
 
@@ -324,13 +341,22 @@ def _announce(
                     "turn_pid": stack.turn.pid if stack.turn is not None else None,
                     "bot_pid": bot.pid if bot else None,
                     "data_dir": str(args.data_dir),
+                    "api_key_file": str(args.data_dir / "api-key"),
+                    "moderator_url": _moderator_url(stack, args.room, url),
                 }
             ),
             flush=True,
         )
         return
     print(f"Arbiter dev server on {stack.base_url} (data in {args.data_dir})", flush=True)
-    print(f"Room: {url}", flush=True)
+    print(
+        f"Room: {url}" + (" (private: join with a grant)" if args.private_rooms else ""), flush=True
+    )
+    print(f"Moderator link (12 h): {_moderator_url(stack, args.room, url)}", flush=True)
+    print(
+        f"Server API key (x-api-key; signs grants and webhooks): {args.data_dir / 'api-key'}",
+        flush=True,
+    )
     if stack.turn is not None:
         print(f"TURN: {_turn_url(stack)} (coturn pid {stack.turn.pid})", flush=True)
     elif stack.turn_off_reason:
@@ -339,6 +365,19 @@ def _announce(
     for line in _python_example(url).splitlines():
         print(f"  {line}", flush=True)
     print("Open the room URL in a browser for the web demo. Ctrl-C stops everything.", flush=True)
+
+
+def _moderator_url(stack: LocalStack, room_id: str, url: str) -> str:
+    """The demo room's URL with a moderator grant for its page (``?token=``), 12 hours."""
+    grant = mint_grant(
+        stack.api_key,
+        room_id,
+        "host",
+        name="host",
+        grants=["publish", "subscribe", "data", "screen", "moderator"],
+        ttl=12 * 3600,
+    )
+    return f"{url}?token={grant}"
 
 
 def _turn_url(stack: LocalStack) -> str | None:

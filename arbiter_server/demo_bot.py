@@ -1,6 +1,7 @@
 """The demo bot ``arbiter-server dev`` puts in its demo room: a test pattern and a tone.
 
-Run on its own: ``python -m arbiter_server.demo_bot ROOM_URL [--name NAME]``.
+Run on its own: ``python -m arbiter_server.demo_bot ROOM_URL [--name NAME]`` (with
+``ARBITER_API_KEY`` set for a private room).
 """
 
 from __future__ import annotations
@@ -8,9 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 
 from arbiter_client import Disconnected, Room
+from arbiter_protocol import mint_grant
 
 __all__ = ["main", "run"]
 
@@ -35,8 +38,15 @@ async def run(url: str, name: str) -> int:
 
 
 async def _stay(url: str, name: str, stop: asyncio.Event) -> str | None:
-    """Be in the room until ``stop`` (None) or a disconnection (its reason)."""
-    room = await Room.join(url, name=name)
+    """Be in the room until ``stop`` (None) or a disconnection (its reason).
+
+    With ``ARBITER_API_KEY`` in the environment (``dev`` sets it), it joins with a grant
+    minted for it, so it gets into a private demo room too.
+    """
+    key = os.environ.get("ARBITER_API_KEY")
+    room_id = url.rstrip("/").rsplit("/", 1)[-1]
+    token = mint_grant(key, room_id, name, ttl=600) if key else None
+    room = await Room.join(url, name=name, token=token)
     logger.info("demo bot joined %s as %s", url, room.participant_id)
     lost: list[str] = []
     gone = asyncio.Event()

@@ -25,6 +25,7 @@ from .settings import Settings
 from .store import RoomRecord, SQLiteStore
 from .supervisor import Watchdog, stop_processes
 from .turn import TurnServer
+from .webhooks import Delivery, LocalWebhooks, WebhookTarget
 
 __all__ = ["LocalStack", "LocalStackConfig", "public_host_for"]
 
@@ -53,6 +54,12 @@ class LocalStackConfig:
     "Built web SDK demo page served at room URLs."
     open_room_creation: bool = True
     api_key: str | None = None
+    """The deployment's API key (server API, grants, webhook signatures); default: one kept
+    in ``<data_dir>/api-key``, made on the first start."""
+    private_rooms: bool = False
+    "Rooms made without saying (the demo room, pooled ones) need a grant (``dev --private``)."
+    webhook_url: str | None = None
+    "Where events are posted (``dev --webhook-url``; the server API can change it)."
     ice_servers: list[IceServer] = field(default_factory=list)
     turn: bool = False
     "Start coturn and hand out TURN credentials (off if ``turnserver`` is not installed)."
@@ -94,6 +101,9 @@ class LocalStack:
         self.turn: TurnServer | None = None
         self.turn_off_reason: str | None = None
         self.turn_watchdog: Watchdog | None = None
+        self.webhooks: LocalWebhooks | None = None
+        self.api_key = ""
+        "The deployment's API key (known once started)."
         self.port = 0
         self.public_host = public_host_for(config.host, config.public_host)
         "The host in every URL handed out."
@@ -124,6 +134,7 @@ class LocalStack:
         self.port = sock.getsockname()[1]
         # SFUs run on this machine: they reach signaling on the address it listens on
         local_host = "127.0.0.1" if _is_wildcard(cfg.host) else cfg.host
+        self.api_key = cfg.api_key or read_or_create_secret(cfg.data_dir / "api-key")
         settings = Settings(
             public_url=self.base_url,
             signaling_url=self.signaling_url,
@@ -132,7 +143,9 @@ class LocalStack:
             pool_size=cfg.pool_size,
             empty_room_grace=cfg.empty_room_grace,
             open_room_creation=cfg.open_room_creation,
-            api_key=cfg.api_key,
+            api_key=self.api_key,
+            private_rooms=cfg.private_rooms,
+            webhook_url=cfg.webhook_url,
             max_participants=cfg.max_participants,
             session_lifetime=cfg.session_lifetime,
             token_ttl=cfg.token_ttl,
@@ -178,12 +191,26 @@ class LocalStack:
                 data_rate=(settings.data_rate_limit, settings.data_rate_window),
                 stop_timeout=cfg.stop_timeout,
             )
+        target = WebhookTarget(self.store, settings.webhook_url)
+        self.webhooks = LocalWebhooks(
+            target,
+            Delivery(
+                self.api_key,
+                attempts=settings.webhook_attempts,
+                backoff=settings.webhook_backoff,
+                backoff_max=settings.webhook_backoff_max,
+                timeout=settings.webhook_timeout,
+            ),
+        )
+        self.webhooks.start()
         self.services = Services(
             store=self.store,
             poster=poster,
             launcher=self.launcher,
             settings=settings,
             ice_servers=ice_servers,
+            webhooks=self.webhooks,
+            webhook_target=target,
         )
         configure(self.services)
         self.gateway = LocalGateway(
@@ -209,7 +236,12 @@ class LocalStack:
             if services.store.get_room(room_id) is None:
                 now = services.clock()
                 if services.store.create_room(
-                    RoomRecord(room_id=room_id, created_at=now, empty_since=now)
+                    RoomRecord(
+                        room_id=room_id,
+                        created_at=now,
+                        empty_since=now,
+                        private=services.settings.private_rooms,
+                    )
                 ):
                     logger.info("room %s expired and was made again", room_id)
 
@@ -253,13 +285,27 @@ class LocalStack:
         if participants:
             logger.info("%d participants of the previous run may resume", len(participants))
 
-    async def create_room(self, room_id: str) -> str:
-        """Create a room (if missing) and start its SFU; return its URL."""
+    async def create_room(
+        self, room_id: str, *, private: bool | None = None, lobby: bool = False
+    ) -> str:
+        """Create a room (if missing) and start its SFU; return its URL.
+
+        ``private`` defaults to the stack's ``private_rooms``; ``lobby``: joiners without a
+        grant wait for a moderator.
+        """
         services = self._require()
 
         def create() -> None:
             now = services.clock()
-            services.store.create_room(RoomRecord(room_id=room_id, created_at=now, empty_since=now))
+            services.store.create_room(
+                RoomRecord(
+                    room_id=room_id,
+                    created_at=now,
+                    empty_since=now,
+                    private=services.settings.private_rooms if private is None else private,
+                    lobby=lobby,
+                )
+            )
             room = services.store.get_room(room_id)
             assert room is not None
             ensure_sfu(services, room)
@@ -297,11 +343,14 @@ class LocalStack:
         return self.services
 
     async def stop(self) -> None:
-        """Stop every child process (SFUs, coturn), then serving, then the store."""
+        """Stop every child process (SFUs, coturn), then serving, webhooks, then the store."""
         await self.stop_children()
         if self.gateway is not None:
             await self.gateway.stop()
             self.gateway = None
+        if self.webhooks is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.webhooks.stop)
+            self.webhooks = None
         if self.store is not None:
             self.store.close()
             self.store = None

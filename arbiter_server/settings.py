@@ -37,7 +37,21 @@ class Settings:
     open_room_creation: bool = True
     "Anyone may create rooms; when false, ``POST /rooms`` needs ``api_key``."
     api_key: str | None = None
-    "The key for ``x-api-key`` when room creation is closed."
+    """The deployment's API key: ``x-api-key`` of the server API (and of ``POST /rooms``
+    when room creation is closed); it signs join grants and webhook deliveries."""
+    private_rooms: bool = False
+    """Rooms made without saying (pooled ones, ``POST /rooms``, dev's demo room) are
+    private: joining needs a grant from the app (``deploy``: true; ``dev``: false)."""
+    webhook_url: str | None = None
+    "Where events are posted (the server API's ``PUT /v1/webhook`` overrides it)."
+    webhook_attempts: int = 6
+    "Deliveries of one event before it is given up (locally; on AWS per receive)."
+    webhook_backoff: float = 0.5
+    "Seconds before the second delivery of a failed event; doubled after each failure..."
+    webhook_backoff_max: float = 8.0
+    "... up to this many seconds."
+    webhook_timeout: float = 5.0
+    "Seconds one delivery may take."
     pool_size: int = 1
     "Ready rooms (SFU started) kept waiting to be handed out by ``POST /rooms``."
     empty_room_grace: float = 30.0
@@ -76,8 +90,10 @@ class Settings:
     "``POST /rooms/{id}/join`` requests per client address per window."
     create_rate_limit: int = 10
     "``POST /rooms`` requests per client address per window."
+    api_rate_limit: int = 600
+    "Server API (``/v1/...``) requests per client address per window."
     http_rate_window: float = 60.0
-    "Window of ``join_rate_limit`` and ``create_rate_limit``."
+    "Window of ``join_rate_limit``, ``create_rate_limit`` and ``api_rate_limit``."
     data_rate_limit: int = 200
     "Data-channel messages one participant may send the SFU per ``data_rate_window``."
     data_rate_window: float = 10.0
@@ -92,6 +108,7 @@ class Settings:
             "update_rate_limit",
             "join_rate_limit",
             "create_rate_limit",
+            "api_rate_limit",
             "idle_timeout",
             "max_connection_age",
         ):

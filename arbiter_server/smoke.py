@@ -1,7 +1,8 @@
 """``arbiter-server smoke``: prove a deployment (or ``dev``) carries video, step by step.
 
 Against a room API URL (or a room URL) it checks that the API answers, gets a room
-(creating it with the API key when needed), joins two bots, first the relay-only one (so
+(creating it with the API key when needed), joins two bots (with grants minted with the
+API key, when it has one: a deployment's rooms are private), first the relay-only one (so
 a TURN problem shows as the TURN step), and checks that video decodes at the other end
 both ways: from the direct bot through the
 SFU and TURN to the relay-only bot, and back. Each step prints its time and result;
@@ -26,6 +27,7 @@ import av
 import httpx
 
 from arbiter_client import ArbiterError, Room, TrackSubscribed
+from arbiter_protocol import mint_grant
 
 __all__ = ["SmokeResult", "SmokeTest", "StepResult", "resolve_deployment"]
 
@@ -170,9 +172,17 @@ class SmokeTest:
         return f"{self.room_url} (created; open it in a browser to watch)"
 
     async def _join(self, name: str, size: tuple[int, int], policy: Any) -> Room:
+        # with the API key, each bot gets a grant: a deployment's rooms are private
+        match = _ROOM_URL.match(self.room_url)
+        token = (
+            mint_grant(self.api_key, match["room"], name, ttl=600)
+            if self.api_key and match
+            else None
+        )
         room = await Room.join(
             self.room_url,
             name=name,
+            token=token,
             video_size=size,
             audio=False,
             timeout=self.timeout,

@@ -122,13 +122,15 @@ _GUARD = '[ "$PPID" = "$0" ] || kill -KILL $$; exec "$@"'
 def stop_processes(procs: Iterable[subprocess.Popen[bytes]], timeout: float = 3.0) -> None:
     """Stop every process in ``procs`` within ``timeout`` seconds in all (blocking).
 
-    All get ``SIGTERM`` at once; those still running at the deadline get ``SIGKILL``.
-    Processes that already exited are only reaped.
+    All get ``SIGTERM`` at once (and ``SIGCONT``, so that a frozen one acts on it); those
+    still running at the deadline get ``SIGKILL``. Processes that already exited are only
+    reaped.
     """
     running = [p for p in procs if p.poll() is None]
     for proc in running:
         try:
             proc.terminate()
+            proc.send_signal(signal.SIGCONT)
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + timeout

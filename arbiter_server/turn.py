@@ -29,7 +29,14 @@ from arbiter_protocol import IceServer
 from .supervisor import spawn
 from .turn_config import limits_for, render, write_config
 
-__all__ = ["TURN_PORT", "TurnServer", "dev_allowed_peers", "turn_credentials", "turn_ice_servers"]
+__all__ = [
+    "TURN_PORT",
+    "TurnServer",
+    "dev_allowed_peers",
+    "free_turn_port",
+    "turn_credentials",
+    "turn_ice_servers",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -88,11 +95,24 @@ def dev_allowed_peers(host: str) -> list[str]:
     return allowed
 
 
-def _free_udp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-    return port
+def free_turn_port(host: str = "127.0.0.1", attempts: int = 100) -> int:
+    """A port free on ``host`` for both UDP and TCP, as coturn listens on both.
+
+    A port picked for UDP alone may be taken for TCP (any outgoing TCP connection's
+    ephemeral port); coturn then does not exit but retries binding it for ever.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(attempts):
+        with socket.socket(family, socket.SOCK_DGRAM) as udp:
+            udp.bind((host, 0))
+            port: int = udp.getsockname()[1]
+            with socket.socket(family, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    raise OSError(f"no port free for both UDP and TCP on {host}")
 
 
 class TurnServer:
@@ -154,7 +174,7 @@ class TurnServer:
         turn_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         if not self.port:
-            self.port = _free_udp_port(self.host)
+            self.port = free_turn_port(self.host)
         config = turn_dir / "turnserver.conf"
         write_config(config, self.config_text())
         with open(self.log_path, "ab") as log:

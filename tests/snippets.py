@@ -36,6 +36,10 @@ RUNNERS = {
     ("apps/web-sdk/README.md", "sh"): "tests/packaging/test_npm_package.py",
     ("apps/web-sdk/README.md", "tsx"): "tests/packaging/test_npm_package.py",
     ("apps/web-sdk/README.md", "css"): "tests/packaging/test_npm_package.py",
+    ("docs/server-api.md", "json"): "tests/access/test_docs.py",
+    ("docs/server-api.md", "python"): "tests/access/test_docs.py",
+    ("docs/embedding.md", "python"): "tests/access/test_docs.py",  # lines of the example,
+    # which tests/access/test_example_backend.py runs
 }
 "(document, language) -> the test module that runs every such block."
 

@@ -18,6 +18,7 @@ PACKAGES = {
     "arbiter_client": ROOT / "arbiter_client",
     "arbiter_server": ROOT / "arbiter_server",
     "arbiter_tui": ROOT / "apps" / "tui" / "arbiter_tui",
+    "arbiter_admin": ROOT / "arbiter_admin",
 }
 ALLOWED: dict[str, set[str]] = {
     "arbiter_protocol": set(),
@@ -25,6 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "arbiter_client": {"arbiter_protocol", "arbiter_rtc"},
     "arbiter_server": {"arbiter_protocol", "arbiter_rtc"},
     "arbiter_tui": {"arbiter_protocol", "arbiter_client"},
+    "arbiter_admin": {"arbiter_protocol"},
 }
 "Which of our packages each package may import (docs/architecture.md, 'Packages')."
 

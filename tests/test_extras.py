@@ -20,11 +20,21 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-OURS = {"arbiter_protocol", "arbiter_rtc", "arbiter_client", "arbiter_server", "arbiter_tui"}
+OURS = {
+    "arbiter_protocol",
+    "arbiter_rtc",
+    "arbiter_client",
+    "arbiter_server",
+    "arbiter_tui",
+    "arbiter_admin",
+}
 
 # extra -> {command: code that loads what the command loads when it runs}
 SCENARIOS: dict[str | None, dict[str, str]] = {
-    None: {"python sdk": "import arbiter_client, arbiter_client.sync"},
+    None: {
+        "python sdk": "import arbiter_client, arbiter_client.sync",
+        "server sdk": "import arbiter_admin; arbiter_admin.Admin('http://127.0.0.1:1', 'k')",
+    },
     "aws": {
         "arbiter-server --help": "from arbiter_server.cli import main; main(['--help'])",
         "arbiter-server deploy --help": (

@@ -26,6 +26,15 @@ NOT_RUN = {
     ("README.md", "scripts/test"),
     ("README.md", ".venv/bin/pytest -m faults"),
     ("apps/web-sdk/README.md", "npm ci            # from the committed package-lock.json"),
+    (
+        "docs/embedding.md",
+        "arbiter-server dev                      # prints the Room API URL and where the key is",
+    ),
+    ("docs/server-api.md", ".venv/bin/python -m benchmarks.admin_api --repeat 30 --participants 4"),
+    (
+        "docs/python-sdk.md",
+        'await room.mute_participant(pid, "audio")  # held muted: the SFU stops forwarding it',
+    ),
 }
 
 

@@ -27,6 +27,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from .models import DEFAULT_RETRY_FOR, DEFAULT_WAIT
+from .queue_reads import QueueReads
 
 __all__ = ["AwsClient", "AwsError", "NoCredentials", "Progress"]
 
@@ -61,7 +62,7 @@ _PROPAGATION_ERRORS = frozenset(
 )
 
 
-class AwsClient:
+class AwsClient(QueueReads):
     """Typed boto3 access for one region.
 
     ``sleep`` and ``clock`` (monotonic seconds) are injected so retries and waits are

@@ -78,6 +78,19 @@ def add_subcommands(subparsers: Any) -> None:
         help="anyone may create rooms (default: POST /rooms needs the deployment's API key "
         "in the x-api-key header; the key is in SSM at /arbiter/<prefix>/api-key)",
     )
+    deploy.add_argument(
+        "--public-rooms",
+        action="store_true",
+        help="rooms made without saying take plain joins (default: private, joining needs "
+        "a grant minted by the app's backend with the API key)",
+    )
+    deploy.add_argument(
+        "--webhook-url",
+        default=None,
+        metavar="URL",
+        help="post signed room events (room started/ended, participant joined/left, track "
+        "published) to this URL; PUT /v1/webhook changes it later",
+    )
     status = subparsers.add_parser(
         "status",
         help="show the AWS deployment: endpoints, SFU and TURN tasks, health",
@@ -154,6 +167,8 @@ def _config(args: argparse.Namespace) -> Any:
         subnets=tuple(s for s in args.subnets.split(",") if s),
         skip_images=args.skip_images,
         log_level=args.log_level,
+        private_rooms=not args.public_rooms,
+        webhook_url=args.webhook_url,
     )
 
 

@@ -78,6 +78,10 @@ class DeployConfig:
     "Do not build and push the container images."
     log_level: str = "info"
     "Log level of the Lambda functions and the SFU tasks."
+    private_rooms: bool = True
+    "Rooms made without saying need a grant minted by the app (``--public-rooms``: not)."
+    webhook_url: str | None = None
+    "Where room events are posted (``--webhook-url``; the server API can change it)."
 
     def name(self, suffix: str) -> str:
         """``<prefix>-<suffix>``."""

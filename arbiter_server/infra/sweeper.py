@@ -3,7 +3,8 @@
 Resources are found by their names (from the prefix) and must carry the deployment's
 ``arbiter:deployment`` tag where the service supports tags, so ``destroy`` never
 removes something it did not make. The order: schedule, the coturn service scaled to 0
-then deleted, SFU tasks stopped, APIs, functions, listener before target group and load
+then deleted, SFU tasks stopped, APIs, event source mappings, functions, the webhook
+queues, listener before target group and load
 balancer, task definitions and cluster, security groups (retried for up to 20 minutes
 while AWS releases the task and load balancer ENIs), repositories, table, parameters,
 log groups, and inline policies before roles.
@@ -13,7 +14,13 @@ from __future__ import annotations
 
 from .awsclient import AwsClient
 from .models import TAG_KEY, APICall, Change, DeployConfig, Instruction, Plan, Wait
-from .planner.names import LOAD_BALANCER_WAIT, NETWORK_INTERFACES_WAIT, TASKS_STOP_WAIT, Names
+from .planner.names import (
+    FUNCTIONS,
+    LOAD_BALANCER_WAIT,
+    NETWORK_INTERFACES_WAIT,
+    TASKS_STOP_WAIT,
+    Names,
+)
 from .state import DeployState
 
 __all__ = ["Sweeper"]
@@ -127,15 +134,41 @@ class Sweeper:
                         ),
                     )
 
-        # functions (their resource policies go with them)
-        for suffix in ("room-api", "signaling", "maintenance"):
+        # functions (their resource policies go with them; event source mappings first)
+        for suffix in FUNCTIONS:
             name = n.fn(suffix)
             fn = aws.function(name)
             if fn is not None and ours(aws.function_tags(str(fn["FunctionArn"])), name):
+                for mapping in aws.event_source_mappings(name):
+                    delete(
+                        "event-source-mapping",
+                        f"{mapping.get('EventSourceArn')} -> {name}",
+                        APICall(
+                            "lambda",
+                            "delete_event_source_mapping",
+                            {"UUID": mapping["UUID"]},
+                            ignore=("ResourceNotFoundException",),
+                        ),
+                    )
                 delete(
                     "lambda-function",
                     name,
                     APICall("lambda", "delete_function", {"FunctionName": name}),
+                )
+
+        # the webhook queues (the dead-letter queue last)
+        for queue_name in (n.webhook_queue, n.webhook_dlq):
+            queue = aws.queue(queue_name)
+            if queue is not None and ours(aws.queue_tags(str(queue["QueueUrl"])), queue_name):
+                delete(
+                    "sqs-queue",
+                    queue_name,
+                    APICall(
+                        "sqs",
+                        "delete_queue",
+                        {"QueueUrl": queue["QueueUrl"]},
+                        ignore=("AWS.SimpleQueueService.NonExistentQueue",),
+                    ),
                 )
 
         # load balancing: listener, load balancer, then target group

@@ -32,6 +32,7 @@ STATUS_FOR_CODE: dict[ErrorCode, int] = {
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.ROOM_NOT_FOUND: 404,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.PARTICIPANT_NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.ROOM_EXISTS: 409,
     ErrorCode.ROOM_FULL: 409,

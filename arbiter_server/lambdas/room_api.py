@@ -4,43 +4,38 @@ Routes (see :mod:`.routes`): ``GET /health``, ``POST /rooms`` (create a named ro
 hand out a ready room from the pool), ``GET /rooms/{room_id}`` (does it exist, who is in
 it; a browser asking for ``text/html`` gets the room page instead, see :mod:`.page`),
 ``GET /assets/{file}`` (the page's bundle), ``POST /rooms/{room_id}/join`` (token,
-refresh credential, signaling URL, ICE servers, participant id). ``POST /rooms`` and the
-join are throttled per client address.
+refresh credential, signaling URL, ICE servers, participant id; who may join is
+:mod:`.access`). ``POST /rooms`` and the join are throttled per client address. The server
+API's routes (``/v1/...``, :mod:`.server_api`) are dispatched here too.
 """
 
 from __future__ import annotations
 
-import base64
-import hmac
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from arbiter_protocol import (
-    ALL_GRANTS,
     CreateRoomRequest,
     ErrorCode,
     JoinRequest,
     JoinResponse,
     ProtocolError,
-    RoomInfo,
     decode_body,
-    is_valid_id,
 )
 
-from ..store import RoomRecord, StoreUnavailable
-from . import limits
+from ..store import StoreUnavailable
+from . import limits, server_api
+from ._http import Event, address, body, check_api_key, path_id, room_info
 from ._responses import STATUS_FOR_CODE, HttpResponse, error_response, json_response
+from .access import entry_for
 from .page import asset_response, page_response, wants_page
-from .rooms import ensure_sfu, new_id, participants_of, refill_pool
+from .rooms import create_room, ensure_sfu, new_id, participants_of
 from .services import Services, get_services
 from .sessions import start_participant_session
 
 __all__ = ["handler"]
 
 logger = logging.getLogger(__name__)
-
-Event = dict[str, Any]
 
 
 def handler(event: Event, context: object) -> HttpResponse:
@@ -61,44 +56,6 @@ def handler(event: Event, context: object) -> HttpResponse:
         return error_response(500, ErrorCode.INTERNAL_ERROR, "internal error")
 
 
-def _body(event: Event) -> str | None:
-    body = event.get("body")
-    if body is not None and event.get("isBase64Encoded"):
-        try:
-            return base64.b64decode(body).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            raise ProtocolError(ErrorCode.MALFORMED_JSON, "body is not UTF-8 JSON") from None
-    return body if isinstance(body, str) else None
-
-
-def _room_id(event: Event) -> str:
-    room_id = (event.get("pathParameters") or {}).get("room_id", "")
-    if not is_valid_id(room_id):
-        raise ProtocolError(
-            ErrorCode.INVALID_MESSAGE, "room id must be 1-64 characters of A-Z a-z 0-9 _ -"
-        )
-    return str(room_id)
-
-
-def _address(event: Event) -> str:
-    """The client's address as API Gateway saw it (``requestContext.http.sourceIp``)."""
-    http = (event.get("requestContext") or {}).get("http") or {}
-    return str(http.get("sourceIp") or "unknown")
-
-
-def _room_url(services: Services, room_id: str) -> str:
-    return f"{services.settings.public_url.rstrip('/')}/rooms/{room_id}"
-
-
-def _info(services: Services, room: RoomRecord, with_url: bool = False) -> RoomInfo:
-    return RoomInfo(
-        room_id=room.room_id,
-        participants=participants_of(services, room.room_id),
-        sfu_state=room.sfu_state,
-        url=_room_url(services, room.room_id) if with_url else None,
-    )
-
-
 def _health(services: Services, event: Event) -> HttpResponse:
     return {
         "statusCode": 200,
@@ -108,13 +65,13 @@ def _health(services: Services, event: Event) -> HttpResponse:
 
 
 def _get_room(services: Services, event: Event) -> HttpResponse:
-    room_id = _room_id(event)
+    room_id = path_id(event)
     if wants_page(event.get("headers")):
         return page_response(services.settings.web_dir)
     room = services.store.get_room(room_id)
     if room is None:
         raise ProtocolError(ErrorCode.ROOM_NOT_FOUND, f"room '{room_id}' does not exist")
-    return json_response(200, _info(services, room))
+    return json_response(200, room_info(services, room))
 
 
 def _asset(services: Services, event: Event) -> HttpResponse:
@@ -122,73 +79,26 @@ def _asset(services: Services, event: Event) -> HttpResponse:
     return asset_response(services.settings.web_dir, name)
 
 
-def _check_create_allowed(services: Services, event: Event) -> None:
-    settings = services.settings
-    if settings.open_room_creation:
-        return
-    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
-    given = str(headers.get("x-api-key", "")).encode("utf-8", "surrogatepass")
-    if not settings.api_key or not hmac.compare_digest(given, settings.api_key.encode()):
-        raise ProtocolError(
-            ErrorCode.UNAUTHORIZED, "creating rooms needs a valid API key in the x-api-key header"
-        )
-
-
 def _create_room(services: Services, event: Event) -> HttpResponse:
-    address = _address(event)
-    limits.check_address(services, "create", address, services.settings.create_rate_limit)
-    _check_create_allowed(services, event)
-    request = decode_body(CreateRoomRequest, _body(event))
-    store = services.store
-    if request.room_id is not None:
-        if not is_valid_id(request.room_id):
-            raise ProtocolError(
-                ErrorCode.INVALID_MESSAGE, "room_id must be 1-64 characters of A-Z a-z 0-9 _ -"
-            )
-        room = RoomRecord(
-            room_id=request.room_id, created_at=services.clock(), empty_since=services.clock()
-        )
-        if not store.create_room(room):
-            raise ProtocolError(ErrorCode.ROOM_EXISTS, f"room '{request.room_id}' exists already")
-        room = _ensure_sfu_or_forget(services, room, address)
-    else:
-        taken = store.take_pooled_room()
-        if taken is None:
-            room = RoomRecord(
-                room_id=new_id(), created_at=services.clock(), empty_since=services.clock()
-            )
-            store.create_room(room)
-            room = _ensure_sfu_or_forget(services, room, address)
-        else:
-            now = services.clock()
-            store.update_room(taken.room_id, empty_since=now, waiting_since=now)
-            room = taken
-        refill_pool(services)
-    return json_response(201, _info(services, room, with_url=True))
-
-
-def _ensure_sfu_or_forget(services: Services, room: RoomRecord, address: str) -> RoomRecord:
-    """Start a new room's SFU; if the store fails meanwhile, the room is not kept either
-    (the caller gets 503 and may simply try again)."""
-    try:
-        return ensure_sfu(services, room, address)
-    except StoreUnavailable:
-        try:
-            services.store.delete_room(room.room_id)
-        except StoreUnavailable:
-            logger.error("room %s is left without an SFU: the store fails", room.room_id)
-        raise
+    client = address(event)
+    limits.check_address(services, "create", client, services.settings.create_rate_limit)
+    if not services.settings.open_room_creation:
+        check_api_key(services, event, "creating rooms")
+    request = decode_body(CreateRoomRequest, body(event))
+    room = create_room(services, request, client)
+    return json_response(201, room_info(services, room, with_url=True))
 
 
 def _join_room(services: Services, event: Event) -> HttpResponse:
-    room_id = _room_id(event)
-    address = _address(event)
-    limits.check_address(services, "join", address, services.settings.join_rate_limit)
-    request = decode_body(JoinRequest, _body(event))
+    room_id = path_id(event)
+    client = address(event)
+    limits.check_address(services, "join", client, services.settings.join_rate_limit)
+    request = decode_body(JoinRequest, body(event))
     store, settings = services.store, services.settings
     room = store.get_room(room_id)
     if room is None:
         raise ProtocolError(ErrorCode.ROOM_NOT_FOUND, f"room '{room_id}' does not exist")
+    entry = entry_for(services, room, request)
     if room.pooled:
         # someone joined a pooled room by its id: it is no longer free to hand out
         now = services.clock()
@@ -199,12 +109,17 @@ def _join_room(services: Services, event: Event) -> HttpResponse:
             ErrorCode.ROOM_FULL,
             f"room '{room_id}' has all its {settings.max_participants} seats taken",
         )
-    ensure_sfu(services, room, address)
+    ensure_sfu(services, room, client)
     participant_id = new_id("p-")
-    # a joiner may ask for fewer grants, never for more
-    grants = tuple(g for g in ALL_GRANTS if request.grants is None or g in request.grants)
     token, expires, credentials = start_participant_session(
-        services, room_id, participant_id, request.name, grants
+        services,
+        room_id,
+        participant_id,
+        entry.name,
+        entry.grants,
+        identity=entry.identity,
+        metadata=entry.metadata,
+        lobby=entry.lobby,
     )
     return json_response(
         200,
@@ -218,6 +133,8 @@ def _join_room(services: Services, event: Event) -> HttpResponse:
             refresh_token=credentials.refresh_token,
             refresh_expires_at=credentials.refresh_expires_at,
             session_expires_at=credentials.session_expires_at or 0,
+            grants=list(entry.grants),
+            name=entry.name,
         ),
     )
 
@@ -228,4 +145,5 @@ _ROUTES: dict[str, Callable[[Services, Event], HttpResponse]] = {
     "GET /assets/{file}": _asset,
     "POST /rooms": _create_room,
     "POST /rooms/{room_id}/join": _join_room,
+    **server_api.ROUTES,
 }

@@ -5,18 +5,29 @@ from __future__ import annotations
 import logging
 import secrets
 
-from arbiter_protocol import ALL_GRANTS, ErrorCode, Grant, ParticipantInfo, ProtocolError
+from arbiter_protocol import (
+    ALL_GRANTS,
+    CreateRoomRequest,
+    ErrorCode,
+    Grant,
+    MediaKind,
+    ParticipantInfo,
+    ProtocolError,
+    is_valid_id,
+)
 
 from ..launcher import LaunchError
-from ..store import SEAT_ROLES, ConnectionRecord, RoomRecord, SfuClaim
+from ..store import SEAT_ROLES, ConnectionRecord, RoomRecord, SfuClaim, StoreUnavailable
 from .services import Services
 from .sessions import end_session, start_sfu_session
 
 __all__ = [
+    "create_room",
     "ensure_sfu",
     "expire_rooms",
     "grants_of",
     "info_of",
+    "locked_of",
     "new_id",
     "participants_of",
     "refill_pool",
@@ -34,7 +45,7 @@ def new_id(prefix: str = "") -> str:
 
 
 def participants_of(services: Services, room_id: str) -> list[ParticipantInfo]:
-    """Participants currently identified in a room."""
+    """Participants currently identified in a room (not those waiting in its lobby)."""
     return [info_of(c) for c in services.store.list_connections(room_id) if c.role in SEAT_ROLES]
 
 
@@ -44,8 +55,17 @@ def info_of(conn: ConnectionRecord) -> ParticipantInfo:
         id=conn.participant_id or "",
         name=conn.name or "",
         grants=grants_of(conn),
+        identity=conn.identity,
+        metadata=conn.metadata,
+        locked=locked_of(conn.locked) or None,
         hand_raised=conn.hand_raised or None,
     )
+
+
+def locked_of(locked: str | None) -> list[MediaKind]:
+    """The kinds in a comma-separated ``locked`` field, in a fixed order."""
+    kinds = (locked or "").split(",")
+    return [k for k in ("audio", "video") if k in kinds]
 
 
 def grants_of(conn: ConnectionRecord) -> list[Grant] | None:
@@ -136,7 +156,12 @@ def refill_pool(services: Services) -> list[str]:
     pooled = [r for r in services.store.list_rooms() if r.pooled]
     made: list[str] = []
     for _ in range(services.settings.pool_size - len(pooled)):
-        room = RoomRecord(room_id=new_id(), created_at=services.clock(), pooled=True)
+        room = RoomRecord(
+            room_id=new_id(),
+            created_at=services.clock(),
+            pooled=True,
+            private=services.settings.private_rooms,
+        )
         if services.store.create_room(room):
             try:
                 ensure_sfu(services, room)
@@ -223,3 +248,59 @@ def expire_rooms(services: Services) -> list[str]:
             logger.info("room %s expired after %.0f s without anyone", room.room_id, now - since)
             expired.append(room.room_id)
     return expired
+
+
+def create_room(services: Services, request: CreateRoomRequest, client: str | None) -> RoomRecord:
+    """Create the named room (or hand out a pooled one), its SFU started; private as
+    ``request`` says, else as the deployment's ``private_rooms``."""
+    store = services.store
+    private = request.private if request.private is not None else services.settings.private_rooms
+    lobby = bool(request.lobby)
+    if request.room_id is not None:
+        if not is_valid_id(request.room_id):
+            raise ProtocolError(
+                ErrorCode.INVALID_MESSAGE, "room_id must be 1-64 characters of A-Z a-z 0-9 _ -"
+            )
+        room = RoomRecord(
+            room_id=request.room_id,
+            created_at=services.clock(),
+            empty_since=services.clock(),
+            private=private,
+            lobby=lobby,
+        )
+        if not store.create_room(room):
+            raise ProtocolError(ErrorCode.ROOM_EXISTS, f"room '{request.room_id}' exists already")
+        return _ensure_sfu_or_forget(services, room, client)
+    taken = store.take_pooled_room()
+    if taken is None:
+        room = RoomRecord(
+            room_id=new_id(),
+            created_at=services.clock(),
+            empty_since=services.clock(),
+            private=private,
+            lobby=lobby,
+        )
+        store.create_room(room)
+        room = _ensure_sfu_or_forget(services, room, client)
+    else:
+        now = services.clock()
+        store.update_room(
+            taken.room_id, empty_since=now, waiting_since=now, private=private, lobby=lobby
+        )
+        taken.private, taken.lobby = private, lobby
+        room = taken
+    refill_pool(services)
+    return room
+
+
+def _ensure_sfu_or_forget(services: Services, room: RoomRecord, address: str | None) -> RoomRecord:
+    """Start a new room's SFU; if the store fails meanwhile, the room is not kept either
+    (the caller gets 503 and may simply try again)."""
+    try:
+        return ensure_sfu(services, room, address)
+    except StoreUnavailable:
+        try:
+            services.store.delete_room(room.room_id)
+        except StoreUnavailable:
+            logger.error("room %s is left without an SFU: the store fails", room.room_id)
+        raise

@@ -23,6 +23,20 @@ HTTP_ROUTES: tuple[str, ...] = (
     "GET /rooms/{room_id}",
     "POST /rooms/{room_id}/join",
     "GET /assets/{file}",
+    # the server API (lambdas/server_api.py; x-api-key)
+    "POST /v1/grants",
+    "GET /v1/rooms",
+    "POST /v1/rooms",
+    "GET /v1/rooms/{room_id}",
+    "POST /v1/rooms/{room_id}/close",
+    "GET /v1/rooms/{room_id}/participants",
+    "PATCH /v1/rooms/{room_id}/participants/{participant_id}",
+    "POST /v1/rooms/{room_id}/participants/{participant_id}/remove",
+    "POST /v1/rooms/{room_id}/participants/{participant_id}/mute",
+    "POST /v1/rooms/{room_id}/participants/{participant_id}/admit",
+    "POST /v1/rooms/{room_id}/participants/{participant_id}/deny",
+    "GET /v1/webhook",
+    "PUT /v1/webhook",
 )
 "Route keys of the HTTP API (API Gateway HTTP API syntax)."
 
@@ -46,6 +60,8 @@ WS_ROUTES: tuple[str, ...] = (
     "leave",
     "update_participant",
     "error",
+    "moderate",
+    "participant_left",
     "$default",
 )
 "Route keys of the WebSocket API; selection expression ``$request.body.action``."

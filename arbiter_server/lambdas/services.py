@@ -12,6 +12,7 @@ from ..launcher import Launcher
 from ..poster import Poster
 from ..settings import Settings
 from ..store import Store
+from ..webhooks import NullSink, WebhookSink, WebhookTarget
 
 __all__ = ["Services", "configure", "get_services", "is_configured"]
 
@@ -22,7 +23,7 @@ def _no_ice_servers(participant_id: str) -> list[IceServer]:
 
 @dataclass
 class Services:
-    """Everything at the edge of the handlers: store, poster, launcher, settings."""
+    """Everything at the edge of the handlers: store, poster, launcher, settings, webhooks."""
 
     store: Store
     poster: Poster
@@ -31,6 +32,10 @@ class Services:
     ice_servers: Callable[[str], list[IceServer]] = field(default=_no_ice_servers)
     "ICE servers (with fresh TURN credentials) for a participant or SFU id."
     clock: Callable[[], float] = field(default=time.time)
+    webhooks: WebhookSink = field(default_factory=NullSink)
+    "Where events for the app's webhook go (never waits for the app)."
+    webhook_target: WebhookTarget | None = None
+    "The webhook URL, read from the store and the settings (None: webhooks are off)."
 
 
 _services: Services | None = None

@@ -66,8 +66,16 @@ def start_participant_session(
     participant_id: str,
     name: str,
     grants: tuple[str, ...],
+    *,
+    identity: str | None = None,
+    metadata: str | None = None,
+    lobby: bool = False,
 ) -> tuple[str, int, Credentials]:
-    """Create a participant's session: its join token, the token's expiry, credentials."""
+    """Create a participant's session: its join token, the token's expiry, credentials.
+
+    ``identity`` and ``metadata`` come from the app's grant; ``lobby``: it waits for a
+    moderator at identify.
+    """
     settings, now = services.settings, services.clock()
     token_id = new_token_id()
     token, expires = issue_participant_token(
@@ -95,6 +103,9 @@ def start_participant_session(
             ends_at=ends,
             refresh_digest=digest,
             token_id=token_id,
+            identity=identity,
+            metadata=metadata,
+            lobby=lobby,
         )
     )
     if not created:  # a random 72-bit id collided

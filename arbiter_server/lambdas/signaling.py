@@ -38,13 +38,18 @@ from arbiter_protocol import (
 
 from ..auth import new_refresh_credential, split_refresh_credential
 from ..store import SEAT_ROLES, Admission, ConnectionRecord, SessionRecord, StoreUnavailable
-from . import limits
+from . import limits, lobby, notify
 from ._responses import error_response
+from .moderation import moderate
+from .presence import broadcast as _broadcast
+from .presence import disconnected as _disconnected
+from .presence import drop as _drop
+from .presence import send as _send
 from .rooms import info_of, participants_of
 from .services import Services, get_services
 from .sessions import Credentials, admit_token, end_session, rotate_refresh
 
-__all__ = ["CLIENT_ACTIONS", "expire_connections", "handler"]
+__all__ = ["CLIENT_ACTIONS", "admit_participant", "expire_connections", "handler"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +57,20 @@ Event = dict[str, Any]
 OK: dict[str, Any] = {"statusCode": 200}
 
 CLIENT_ACTIONS = frozenset(
-    {"identify", "resume", "refresh", "handshake", "leave", "update_participant", "error"}
+    {
+        "identify",
+        "resume",
+        "refresh",
+        "handshake",
+        "leave",
+        "update_participant",
+        "error",
+        "moderate",
+        "participant_left",
+    }
 )
-"Actions a connection may send; everything else is ``unknown_action`` (``error`` only SFUs)."
+"""Actions a connection may send; everything else is ``unknown_action`` (``error`` and
+``participant_left`` only SFUs)."""
 
 
 def handler(event: Event, context: object) -> dict[str, Any]:
@@ -125,22 +141,6 @@ def _body(event: Event) -> str | bytes:
     return str(body)
 
 
-def _send(services: Services, connection_id: str, message: Message) -> bool:
-    """Post to a connection; a gone connection is cleaned up as a disconnect."""
-    if services.poster.post(connection_id, message):
-        return True
-    logger.info("connection %s is gone", connection_id)
-    _disconnected(services, connection_id)
-    return False
-
-
-def _broadcast(services: Services, room_id: str, message: Message, exclude: str) -> None:
-    """Send to every identified connection of a room (participants and SFU) but one."""
-    for conn in services.store.list_connections(room_id):
-        if conn.connection_id != exclude and conn.role != "away":
-            _send(services, conn.connection_id, message)
-
-
 def _identified(services: Services, connection_id: str) -> ConnectionRecord:
     conn = services.store.get_connection(connection_id)
     if conn is None or conn.role == "pending" or conn.room_id is None:
@@ -168,6 +168,8 @@ def _identify(services: Services, connection_id: str, message: Message) -> None:
     claims, session = admit_token(services, message.token)
     if claims.role == "sfu":
         _admit_sfu(services, conn, session, None)
+    elif session.lobby:
+        lobby.wait(services, conn, session, None)
     else:
         _admit_participant(services, conn, session, None, None)
 
@@ -181,6 +183,9 @@ def _resume(services: Services, connection_id: str, message: Message) -> None:
     session, credentials = rotate_refresh(services, message.refresh_token, "resume")
     if session.role == "sfu":
         _admit_sfu(services, conn, session, credentials)
+        return
+    if session.lobby:
+        lobby.wait(services, conn, session, credentials)
         return
     previous = next(
         (
@@ -236,6 +241,7 @@ def _admit_participant(
     conn.role, conn.room_id = "participant", room.room_id
     conn.participant_id, conn.name, conn.grants = pid, session.name, session.grants
     conn.hand_raised = session.hand_raised
+    conn.identity, conn.metadata, conn.locked = session.identity, session.metadata, session.locked
     conn.session_id, conn.session_ends_at = pid, session.ends_at
     others = [p for p in participants_of(services, room.room_id) if p.id != pid]
     admission = store.admit_participant(
@@ -264,6 +270,7 @@ def _admit_participant(
         # the SFU must know the participant before the participant can send it anything,
         # so the room hears of the newcomer before the newcomer hears ``identified``
         _broadcast(services, room.room_id, ParticipantJoined(participant=info), conn.connection_id)
+        notify.participant_joined(services, room.room_id, info, first=not others)
     fresh = store.get_room(room.room_id) or room
     _send(
         services,
@@ -282,6 +289,8 @@ def _admit_participant(
             idle_timeout=settings.idle_timeout,
         ),
     )
+    if fresh.lobby:
+        lobby.show_to_moderator(services, conn)
     ready = fresh.sfu_state == "ready"
     owed = resumed and previous is not None and previous.awaits_sfu
     away_since = previous.away_since if resumed and previous and previous.role == "away" else None
@@ -397,6 +406,11 @@ def _handshake(services: Services, connection_id: str, message: Message) -> None
         if not _send(services, room.sfu_connection_id, message):
             _sfu_away(services, conn, message, "the room's SFU went away")
         return
+    if conn.role != "sfu":
+        # one waiting in the lobby has nothing to negotiate (and must not reach anyone)
+        raise ProtocolError(
+            ErrorCode.FORBIDDEN, "wait until a moderator admits you to the room", "handshake"
+        )
     # from the SFU: address a participant of the same room
     if message.participant_id is None:
         raise ProtocolError(
@@ -405,6 +419,8 @@ def _handshake(services: Services, connection_id: str, message: Message) -> None
     for target in services.store.list_connections(room_id, "participant"):
         if target.participant_id == message.participant_id:
             _send(services, target.connection_id, message)
+            if message.connection == "producer":
+                notify.track_published(services, room_id, info_of(target), message)
             return
     raise ProtocolError(
         ErrorCode.PARTICIPANT_NOT_FOUND,
@@ -475,6 +491,31 @@ def _update_participant(services: Services, connection_id: str, message: Message
     )
 
 
+def _media_lost(services: Services, connection_id: str, message: Message) -> None:
+    """An SFU reports a participant whose media connections died and did not come back.
+
+    Its socket may still look alive (a frozen process keeps its TCP connection), so it is
+    closed: the participant is then ``away`` like any dropped socket, and the room hears it
+    left after the reconnect grace unless it resumes (a live client on a broken network)."""
+    assert isinstance(message, ParticipantLeft)
+    conn = _identified(services, connection_id)
+    if conn.role != "sfu":
+        raise ProtocolError(
+            ErrorCode.FORBIDDEN,
+            "only an SFU reports a participant's media lost",
+            "participant_left",
+        )
+    for target in services.store.list_connections(conn.room_id or "", "participant"):
+        if target.participant_id == message.participant_id:
+            logger.info(
+                "SFU reports %s's media lost (%s): closing its socket",
+                message.participant_id,
+                message.reason,
+            )
+            services.poster.close_connection(target.connection_id)
+            return
+
+
 # ------------------------------------------------------------------ leaving
 
 
@@ -489,17 +530,6 @@ def _leave(services: Services, connection_id: str, message: Message) -> None:
     services.store.put_connection(
         ConnectionRecord(connection_id=connection_id, connected_at=conn.connected_at)
     )
-
-
-def _disconnected(services: Services, connection_id: str) -> None:
-    """A socket closed without ``leave``: keep a participant ``away`` for the reconnect grace."""
-    conn = services.store.get_connection(connection_id)
-    if conn is not None and conn.role == "participant":
-        conn.role, conn.away_since = "away", services.clock()
-        services.store.put_connection(conn)
-        logger.info("participant %s is away (socket closed)", conn.participant_id)
-        return
-    _drop(services, connection_id, "disconnected")
 
 
 def _session_over(services: Services, conn: ConnectionRecord) -> bool:
@@ -547,30 +577,8 @@ def expire_connections(services: Services) -> tuple[list[str], list[str]]:
     return gone, ended
 
 
-def _drop(services: Services, connection_id: str, reason: str) -> None:
-    """Forget a connection and tell its room."""
-    store = services.store
-    conn = store.delete_connection(connection_id)
-    if conn is None or conn.room_id is None:
-        return
-    if conn.role in SEAT_ROLES and conn.participant_id:
-        left = ParticipantLeft(participant_id=conn.participant_id, reason=reason)
-        for other in store.list_connections(conn.room_id):
-            if other.role != "away":
-                _send(services, other.connection_id, left)
-        if not participants_of(services, conn.room_id):
-            store.update_room(conn.room_id, empty_since=services.clock(), waiting_since=None)
-    elif conn.role == "sfu":
-        room = store.get_room(conn.room_id)
-        if room is not None and room.sfu_connection_id == connection_id:
-            store.update_room(
-                conn.room_id,
-                expect_sfu_id=room.sfu_id,
-                sfu_connection_id=None,
-                sfu_state="starting" if room.sfu_state == "ready" else room.sfu_state,
-                sfu_changed_at=services.clock(),
-            )
-
+admit_participant = _admit_participant
+"""Seat a participant and tell its room (the lobby's ``admit`` of the server API)."""
 
 _HANDLERS: dict[str, Callable[[Services, str, Message], None]] = {
     "identify": _identify,
@@ -580,4 +588,8 @@ _HANDLERS: dict[str, Callable[[Services, str, Message], None]] = {
     "leave": _leave,
     "update_participant": _update_participant,
     "error": _error,
+    "moderate": lambda services, connection_id, message: moderate(
+        services, _identified(services, connection_id), message, _admit_participant
+    ),
+    "participant_left": _media_lost,
 }

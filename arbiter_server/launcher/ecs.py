@@ -121,6 +121,9 @@ class EcsLauncher(Launcher):
         except ClientError as exc:  # unknown is not dead: the next pass asks again
             logger.warning("describing %s failed: %s", handle, exc)
             return True
+        if task is not None and task.get("healthStatus") == "UNHEALTHY":
+            logger.warning("SFU task %s is unhealthy (no heartbeat)", handle)
+            return False
         return task is not None and task.get("lastStatus") not in _GONE_STATES
 
     def task_address(self, handle: str) -> str | None:

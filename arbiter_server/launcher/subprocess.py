@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+from ..heartbeat import HEARTBEAT_TIMEOUT, heartbeat_age, heartbeat_pid
 from ..supervisor import spawn, stop_processes
 from .base import DEFAULT_DATA_RATE, Launcher, LaunchError, sfu_command
 
@@ -22,6 +23,9 @@ class SubprocessLauncher(Launcher):
     """Runs each room's SFU as a child process; handles are process ids.
 
     The SFUs die with this process, however it ends (:func:`~arbiter_server.supervisor.spawn`).
+    An SFU whose heartbeat (its state file, :mod:`~arbiter_server.heartbeat`) is older than
+    ``heartbeat_timeout`` seconds is hung (e.g. frozen by SIGSTOP): :meth:`is_alive` says
+    it is dead, and :meth:`stop` kills it at once.
     """
 
     def __init__(
@@ -32,7 +36,9 @@ class SubprocessLauncher(Launcher):
         log_level: str = "info",
         stop_timeout: float = 5.0,
         data_rate: tuple[int, float] = DEFAULT_DATA_RATE,
+        heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
     ) -> None:
+        self.heartbeat_timeout = heartbeat_timeout
         self.signaling_url = signaling_url
         self.data_rate = data_rate
         self.log_dir = Path(log_dir)
@@ -40,6 +46,7 @@ class SubprocessLauncher(Launcher):
         self.log_level = log_level
         self.stop_timeout = stop_timeout
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._rooms: dict[str, str] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -70,6 +77,7 @@ class SubprocessLauncher(Launcher):
         handle = str(proc.pid)
         with self._lock:
             self._procs[handle] = proc
+            self._rooms[handle] = room_id
             closed = self._closed
         if closed:  # stop_all() ran while this one started
             self.stop(handle)
@@ -82,11 +90,16 @@ class SubprocessLauncher(Launcher):
         return self.log_dir / f"sfu-{room_id}.json"
 
     def stop(self, handle: str) -> None:
+        hung = self.hung(handle)
         with self._lock:
             proc = self._procs.pop(handle, None)
+            self._rooms.pop(handle, None)
         if proc is None:
             return
-        if proc.poll() is None:
+        if proc.poll() is None and hung:
+            proc.kill()  # it would not act on SIGTERM
+            proc.wait()
+        elif proc.poll() is None:
             proc.terminate()
             try:
                 proc.wait(self.stop_timeout)
@@ -98,7 +111,25 @@ class SubprocessLauncher(Launcher):
     def is_alive(self, handle: str) -> bool:
         with self._lock:
             proc = self._procs.get(handle)
-        return proc is not None and proc.poll() is None
+        return proc is not None and proc.poll() is None and not self.hung(handle)
+
+    def hung(self, handle: str) -> bool:
+        """Whether the SFU runs but its heartbeat is older than ``heartbeat_timeout``.
+
+        Until the SFU wrote its own first heartbeat (the file may hold the previous SFU's
+        of the room) it is starting, not hung: ``sfu_start_timeout`` covers that.
+        """
+        with self._lock:
+            proc = self._procs.get(handle)
+            room_id = self._rooms.get(handle)
+        if proc is None or room_id is None or proc.poll() is not None:
+            return False
+        path = self.state_path(room_id)
+        age = heartbeat_age(path)
+        if age is None or age <= self.heartbeat_timeout or heartbeat_pid(path) != proc.pid:
+            return False
+        logger.warning("SFU pid %s: no heartbeat for %.1f s", handle, age)
+        return True
 
     def pids(self) -> list[int]:
         """Process ids of the SFUs still tracked."""

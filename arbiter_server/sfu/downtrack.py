@@ -220,7 +220,13 @@ class DownTrack:
     def select(self) -> None:
         """Pick the layer to send from the wish, the bandwidth and what the producer sends."""
         forwarder = self.forwarder
-        if forwarder is None or forwarder.closed or self.paused or self._transport is None:
+        if (
+            forwarder is None
+            or forwarder.closed
+            or forwarder.muted  # a moderator holds it muted
+            or self.paused
+            or self._transport is None
+        ):
             self._set_target(None)
             return
         layers = forwarder.layers

@@ -44,6 +44,10 @@ class Stream(Sink, Protocol):
         """The track is gone: carry nothing."""
         ...
 
+    def select(self) -> None:
+        """Choose again what to send (the forwarder was muted or unmuted)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ForwarderStats:
@@ -105,6 +109,8 @@ class TrackForwarder:
         self.downtracks: list[Stream] = []
         "Consumer media sections attached to this track."
         self.closed = False
+        self.muted = False
+        "True while a moderator holds this track muted: no consumer gets its packets."
         self.published_at = time.monotonic()
         self._on_layers = on_layers
         self._wanted_rids: tuple[str, ...] | None = None
@@ -162,6 +168,14 @@ class TrackForwarder:
         if rids != self._wanted_rids:
             self._wanted_rids = rids
             self._on_layers(self, rids)
+
+    def set_muted(self, muted: bool) -> None:
+        """Stop (or resume) sending this track to every consumer; video resumes at a key
+        frame, which is asked for."""
+        if muted != self.muted:
+            self.muted = muted
+            for downtrack in list(self.downtracks):
+                downtrack.select()
 
     def paused_on_request(self, layer: Layer) -> bool:
         """True if the publisher was asked to stop sending ``layer`` (nobody needed it)."""

@@ -71,9 +71,18 @@ class Participant:
     subscriptions: Subscriptions = field(default_factory=Subscriptions)
     """What it asked to receive (``subscription`` messages), by publisher and track. Kept
     for consumers made later (a producer that publishes again, a re-offer)."""
+    locked: dict[str, str] = field(default_factory=dict)
+    """Kinds a moderator holds muted -> who (a moderator's participant id, or ``app``): the
+    SFU forwards none of them and refuses the participant's own unmute."""
     data_limit: RateLimiter = field(default_factory=lambda: RateLimiter(200, 10.0))
     "Its data-channel messages (``data``, ``track_state``, ``subscription``), per producer."
 
     def may(self, grant: str) -> bool:
         """Whether the participant's token grants ``grant``."""
         return self.grants is None or grant in self.grants
+
+    def remember(self, state: TrackState) -> None:
+        """Keep ``state`` as its track's latest (a state without ``track_id`` is its
+        ``microphone`` or ``camera``, as the protocol says)."""
+        main = "microphone" if state.kind == "audio" else "camera"
+        self.track_states[state.track_id or main] = state

@@ -24,6 +24,7 @@ from arbiter_protocol import (
     parse_message,
 )
 
+from .moderation import own_state
 from .participant import Participant
 from .producer import Producer
 
@@ -105,11 +106,14 @@ class DataRelay:
             )
 
     def _relay_track_state(self, sender: Participant, message: Message) -> None:
-        """Stamp and remember a ``track_state`` (per track); relay it to everyone else."""
-        assert isinstance(message, TrackState)
-        stamped = dataclasses.replace(message, sender=sender.id)
-        main = "microphone" if stamped.kind == "audio" else "camera"
-        sender.track_states[stamped.track_id or main] = stamped
+        """Stamp and remember a ``track_state`` (per track); relay it to everyone else (an
+        unmute of a track a moderator locked is refused: :func:`.moderation.own_state`)."""
+        assert isinstance(message, TrackState) and sender.producer is not None
+        stamped = own_state(sender, message)
+        if isinstance(stamped, ProtocolError):
+            sender.producer.send(encode_message(error_message(stamped)))
+            return
+        sender.remember(stamped)
         text = encode_message(stamped)
         for pid in self._participants:
             if pid != sender.id:
@@ -153,6 +157,10 @@ class DataRelay:
                 continue
             for state in other.track_states.values():
                 producer.send(encode_message(state))
+
+    def deliver(self, participant_id: str, text: str) -> bool:
+        """Send ``text`` on a participant's data channel; False if it has none open."""
+        return self._deliver(participant_id, text)
 
     def _deliver(self, participant_id: str, text: str) -> bool:
         recipient = self._participants.get(participant_id)

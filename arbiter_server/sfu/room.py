@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 from aiortc import RTCIceServer, RTCSessionDescription
 
 from arbiter_protocol import (
-    ActiveSpeakers,
     Error,
     ErrorCode,
     Handshake,
@@ -24,10 +22,12 @@ from arbiter_protocol import (
     ParticipantUpdated,
     SessionDescription,
     TrackInfo,
+    TrackState,
     encode_message,
 )
 from arbiter_rtc import TaskSet, rtc_configuration
 
+from . import moderation
 from .codecs import codec_key
 from .consumer import Consumer
 from .forwarder import TrackForwarder
@@ -35,7 +35,7 @@ from .participant import Participant, RateLimiter
 from .producer import Producer
 from .relay import DataRelay
 from .report import RoomStats, room_stats
-from .speakers import SpeakerDetector
+from .ticker import RoomTicker
 
 __all__ = ["Handler", "Room", "RoomStats", "SendCallback"]
 
@@ -59,11 +59,9 @@ def _typed(cls: type[M], handler: Callable[[M], Awaitable[None]]) -> Handler:
     return handle
 
 
-TICK = 0.25
-"Seconds between two rounds of periodic work (layer rates, NACK retries, probing)."
-
-RTCP_EVERY = 4
-"Every connection sends its periodic RTCP once in this many ticks (about once a second)."
+MEDIA_GRACE = 3.0
+"""Seconds a participant whose producer connection failed has to publish again before the
+SFU tells signaling its media is lost."""
 
 
 class Room:
@@ -75,8 +73,11 @@ class Room:
     participant's tracks (offering it again as tracks come and go), relays data channel
     messages (``data``, ``track_state``) between producer data channels, applies what
     subscribers ask to receive (``subscription``), and closes a participant's connections
-    when it leaves or its producer connection fails. A participant that publishes again
-    keeps its tracks (same track ids): their consumers continue on the new producer.
+    when it leaves. A connection whose path fails is replaced: a consumer by a new one
+    offered at once, a producer by the client's new offer (if none comes within
+    :data:`MEDIA_GRACE`, signaling hears the participant's media is lost). A participant
+    that publishes again keeps its tracks (same track ids): their consumers continue on the
+    new producer.
 
     Messages are handled one at a time, in order; :meth:`close` closes everything.
 
@@ -105,8 +106,6 @@ class Room:
         self._tracks: dict[tuple[str, str], TrackForwarder] = {}
         self._lock = asyncio.Lock()
         self._tasks = TaskSet(f"room[{room_id}]")
-        self._ticker = TaskSet(f"room[{room_id}]:tick")
-        self._ticking = False
         self._closed: asyncio.Future[None] | None = None
         self._handlers: dict[str, Handler] = {
             Identified.action: _typed(Identified, self._on_identified),
@@ -116,7 +115,11 @@ class Room:
             ParticipantUpdated.action: _typed(ParticipantUpdated, self._on_participant_updated),
         }
         self._relay = DataRelay(room_id, self._participants)
-        self._speakers = SpeakerDetector()
+        self._ticker = RoomTicker(room_id, self._participants, self._tracks, self._relay)
+        self._locks = moderation.TrackLocks(
+            room_id, self._participants, self._tracks, self._lock, self._relay.deliver
+        )
+        self._handlers[TrackState.action] = _typed(TrackState, self._locks.on_lock)
 
     # -- public API -------------------------------------------------------------------
 
@@ -200,9 +203,10 @@ class Room:
         logger.info("room %s: identified; %d participant(s)", self.room_id, len(present))
 
     def _new_participant(self, info: ParticipantInfo) -> Participant:
-        return Participant(
+        participant = Participant(
             info.id, info.name, grants=_grants(info), data_limit=RateLimiter(*self._data_rate)
         )
+        return moderation.learn_locks(participant, info)
 
     async def _on_participant_joined(self, message: ParticipantJoined) -> None:
         info = message.participant
@@ -239,12 +243,14 @@ class Room:
                 await self._remove(participant)
         logger.info("room %s: %s left (%s)", self.room_id, message.participant_id, message.reason)
 
-    async def _reject(self, participant_id: str, problem: str) -> None:
-        """Log a refused handshake and tell its sender why, through signaling."""
+    async def _reject(self, participant_id: str, problem: str, forbidden: bool = False) -> None:
+        """Log a refused handshake and tell its sender why (``forbidden``: its grant does
+        not allow it), through signaling."""
         logger.warning("room %s: %s: %s", self.room_id, participant_id, problem)
+        code = ErrorCode.FORBIDDEN if forbidden else ErrorCode.INVALID_MESSAGE
         await self._send(
             Error(
-                code=ErrorCode.INVALID_MESSAGE.value,
+                code=code.value,
                 message=problem,
                 ref=Handshake.action,
                 participant_id=participant_id,
@@ -316,7 +322,10 @@ class Room:
         self, participant: Participant, offer: SessionDescription, tracks: Sequence[TrackInfo]
     ) -> None:
         if not participant.may("publish") and _offers_media(offer.sdp):
-            await self._reject(participant.id, "your token does not allow publishing media")
+            await self._reject(participant.id, "your token does not allow publishing media", True)
+            return
+        if not participant.may("screen") and any(t.source.startswith("screen") for t in tracks):
+            await self._reject(participant.id, "your grant does not allow sharing a screen", True)
             return
         description = RTCSessionDescription(sdp=offer.sdp, type="offer")
         previous = participant.producer
@@ -395,7 +404,8 @@ class Room:
             if key[0] == participant.id and key not in published:
                 self._end_track(forwarder)
                 participant.track_states.pop(forwarder.track_id, None)
-        self._start_ticking()
+        self._locks.apply(participant)
+        self._ticker.start()
         logger.info(
             "room %s: %s publishes %s",
             self.room_id,
@@ -501,50 +511,12 @@ class Room:
         for other in self._participants.values():
             other.subscriptions.forget(participant.id)
 
-    # -- periodic work ----------------------------------------------------------------
-
-    def _start_ticking(self) -> None:
-        if not self._ticking and not self._ticker.closed:
-            self._ticking = True
-            self._ticker.spawn(self._tick_loop(), "tick")
-
-    async def _tick_loop(self) -> None:
-        """Layer rates, NACK retries and layer probing; each connection's RTCP every
-        :data:`RTCP_EVERY` ticks (the connections take turns)."""
-        count = 0
-        while True:
-            await asyncio.sleep(TICK)
-            count += 1
-            self._tick(count, time.monotonic())
-
-    def _tick(self, count: int, now: float) -> None:
-        for forwarder in list(self._tracks.values()):
-            try:
-                forwarder.tick(now)
-            except Exception:
-                logger.exception("room %s: %r tick failed", self.room_id, forwarder)
-        speakers = self._speakers.tick(self._tracks.values())
-        if speakers is not None:
-            logger.debug("room %s: active speakers %s", self.room_id, speakers)
-            self._relay.broadcast(encode_message(ActiveSpeakers(speakers=speakers)))
-        for index, participant in enumerate(list(self._participants.values())):
-            if (index + count) % RTCP_EVERY:
-                continue
-            for connection in (participant.producer, participant.consumer):
-                if connection is None or connection.closed:
-                    continue
-                try:
-                    connection.rtcp_tick(now)
-                except Exception:
-                    logger.exception("room %s: %r RTCP failed", self.room_id, connection)
-
     # -- events from peer connections --------------------------------------------------
 
     def _channel_opened(self, producer: Producer) -> None:
         """A data channel opened: what its participant must know of the others."""
         self._relay.channel_opened(producer)
-        if self._speakers.speakers:
-            producer.send(encode_message(ActiveSpeakers(speakers=self._speakers.speakers)))
+        self._ticker.channel_opened(producer)
 
     def _producer_failed(self, producer: Producer) -> None:
         if self._tasks.closed:  # the room is closing every connection anyway
@@ -552,17 +524,35 @@ class Room:
         self._tasks.spawn(self._drop_producer(producer), f"drop-producer-{producer.participant_id}")
 
     async def _drop_producer(self, producer: Producer) -> None:
+        """A producer's path died: close it, keep its tracks for the client's new offer.
+
+        The client replaces its producer (same track ids: subscribers' sections go on with
+        the new one's media). If none comes within :data:`MEDIA_GRACE`, signaling is told
+        the participant's media is lost (``participant_left {reason: "ice_failed"}``)."""
         async with self._lock:
             participant = self._participants.get(producer.participant_id)
             if participant is not None and participant.producer is producer:
                 logger.warning(
-                    "room %s: %s's producer connection failed; closing its connections",
+                    "room %s: %s's producer connection failed; waiting for a new one",
                     self.room_id,
                     participant.id,
                 )
-                await self._disconnect(participant)
-            else:
-                await producer.close()
+                participant.producer = None
+                self._tasks.spawn(
+                    self._await_producer(participant), f"await-producer-{participant.id}"
+                )
+        await producer.close()
+
+    async def _await_producer(self, participant: Participant) -> None:
+        await asyncio.sleep(MEDIA_GRACE)
+        if self._participants.get(participant.id) is participant and participant.producer is None:
+            logger.warning(
+                "room %s: %s has not published again within %g s; reporting its media lost",
+                self.room_id,
+                participant.id,
+                MEDIA_GRACE,
+            )
+            await self._send(ParticipantLeft(participant_id=participant.id, reason="ice_failed"))
 
     def _consumer_failed(self, consumer: Consumer) -> None:
         if self._tasks.closed:
@@ -570,12 +560,22 @@ class Room:
         self._tasks.spawn(self._drop_consumer(consumer), f"drop-consumer-{consumer.subscriber_id}")
 
     async def _drop_consumer(self, consumer: Consumer) -> None:
+        """A consumer's path died: offer the subscriber a new connection with its tracks.
+
+        The new connection's offer has new ICE credentials, which tells the client that it
+        replaces the old one (``docs/signaling.md``)."""
         async with self._lock:
             participant = self._participants.get(consumer.subscriber_id)
             if participant is not None and participant.consumer is consumer:
-                logger.warning("room %s: consumer to %s failed", self.room_id, participant.id)
+                logger.warning(
+                    "room %s: consumer to %s failed; offering a new one",
+                    self.room_id,
+                    participant.id,
+                )
                 participant.consumer = None
-            await consumer.close()
+                self._subscribe_all(participant)
+                await self._offer(participant)
+        await consumer.close()
 
     async def _send(self, message: Message) -> None:
         try:

@@ -67,9 +67,10 @@ class SfuConfig:
     "Seconds to open the WebSocket and receive ``identified``."
     state_file: Path | None = None
     """Where to keep a JSON snapshot of :meth:`Room.stats`, the process id and its number of
-    asyncio tasks (for operators, tests and the soak benchmark)."""
+    asyncio tasks (for operators, tests and the soak benchmark); touched every
+    ``state_interval`` as the SFU's heartbeat (:mod:`arbiter_server.heartbeat`)."""
     state_interval: float = 0.25
-    "Seconds between checks for a changed snapshot."
+    "Seconds between checks for a changed snapshot (and heartbeats)."
     data_rate: tuple[int, float] = (200, 10.0)
     "Data-channel messages one participant may send per so many seconds."
 
@@ -109,7 +110,8 @@ class SfuService:
             await asyncio.gather(writer, return_exceptions=True)
 
     async def _write_state(self, path: Path) -> None:
-        """Keep ``path`` equal to the room's stats, written atomically when they change."""
+        """Keep ``path`` equal to the room's stats, written atomically when they change and
+        touched otherwise: its age is the SFU's heartbeat (:mod:`arbiter_server.heartbeat`)."""
         last: dict[str, object] | None = None
         while True:
             snapshot: dict[str, object] = {
@@ -123,6 +125,8 @@ class SfuService:
                 tmp.write_text(json.dumps(snapshot))
                 tmp.replace(path)
                 last = snapshot
+            else:
+                os.utime(path)
             await asyncio.sleep(self.config.state_interval)
 
     async def _serve(self) -> None:

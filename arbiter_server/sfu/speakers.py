@@ -3,7 +3,7 @@
 No audio is decoded. Every audio :class:`~.layer.Layer` notes, per packet, whether the
 RFC 6464 level of its ``ssrc-audio-level`` header extension is voiced (at least
 :data:`~.layer.VOICE_LEVEL`) and the loudest level (a few operations on bytes the layer
-parses anyway). Once a tick (:data:`~.room.TICK`, 0.25 s) the detector takes those
+parses anyway). Once a tick (:data:`~.ticker.TICK`, 0.25 s) the detector takes those
 counters of every published microphone and, per participant, scores the window: the
 loudest level (as an amplitude) times the share of voiced packets, or 0 when fewer than
 :data:`MIN_VOICED` of the packets were voiced (a cough, a click; or no packets: DTX

@@ -33,9 +33,10 @@ __all__ = [
 ]
 
 SfuState = Literal["none", "starting", "ready", "stopping"]
-Role = Literal["pending", "participant", "away", "sfu"]
+Role = Literal["pending", "participant", "away", "sfu", "waiting"]
 """``pending`` until identified; ``away``: a participant whose socket dropped, kept for the
-reconnect grace period."""
+reconnect grace period; ``waiting``: identified, in the room's lobby (no seat, hears
+nothing of the room) until a moderator admits it."""
 
 SEAT_ROLES: tuple[Role, ...] = ("participant", "away")
 "Roles that hold one of the room's seats."
@@ -63,6 +64,10 @@ class RoomRecord:
     "The client address whose request started the current SFU (None: the service itself)."
     waiting_since: float | None = None
     "When an SFU was started for joiners none of whom has identified yet."
+    private: bool = False
+    "Joining needs a grant minted by the app's backend."
+    lobby: bool = False
+    "Joiners without a grant (or whose grant says so) wait for a moderator to admit them."
     sfu_since: float | None = None
     """When the room's current SFU instance first identified (a resume on a new socket does
     not change it): participants away since before then missed its ``sfu_ready``."""
@@ -88,6 +93,12 @@ class ConnectionRecord:
     "When that session ends (participants); the connection is then closed."
     hand_raised: bool = False
     "True while the participant's hand is raised (``update_participant``)."
+    identity: str | None = None
+    "The app's id for the user (from its grant)."
+    metadata: str | None = None
+    "The app's data about the participant."
+    locked: str | None = None
+    "Kinds a moderator holds muted, comma-separated (``audio``, ``video``)."
     awaits_sfu: bool = False
     """A participant told that the room's SFU is not ready (or whose handshake found it
     gone): it is owed ``sfu_ready`` when the SFU is back."""
@@ -115,6 +126,14 @@ class SessionRecord:
     "The ``jti`` of the one unused token that may still ``identify``; None once used."
     hand_raised: bool = False
     "True while the participant's hand is raised (kept across resumes, as ``name``)."
+    identity: str | None = None
+    "The app's id for the user (from its grant)."
+    metadata: str | None = None
+    "The app's data about the participant (its grant's, or set by the server API)."
+    locked: str | None = None
+    "Kinds a moderator holds muted, comma-separated; kept across resumes."
+    lobby: bool = False
+    "It waits in the lobby at identify until a moderator admits it (then false)."
 
 
 class Admission(enum.Enum):
@@ -215,10 +234,12 @@ class Store(abc.ABC):
         room_id: str,
         expect_sfu_state: tuple[SfuState, ...] | None = None,
         expect_sfu_id: str | None = None,
+        expect_occupied: bool = False,
         **changes: object,
     ) -> bool:
         """Apply ``changes`` if the room exists and (when given) its SFU state is one of
-        ``expect_sfu_state`` and its ``sfu_id`` is ``expect_sfu_id``. True if applied."""
+        ``expect_sfu_state`` and its ``sfu_id`` is ``expect_sfu_id`` (and, with
+        ``expect_occupied``, its ``empty_since`` is unset). True if applied."""
 
     @abc.abstractmethod
     def take_pooled_room(self) -> RoomRecord | None:
@@ -312,6 +333,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def expire_room(self, room_id: str, empty_since: float) -> bool:
         """Delete the room if it has no SFU and is still empty since ``empty_since``."""
+
+    # deployment configuration set at run time (the webhook URL)
+    @abc.abstractmethod
+    def get_config(self, key: str) -> str | None:
+        """A configuration value set with :meth:`put_config`, or None."""
+
+    @abc.abstractmethod
+    def put_config(self, key: str, value: str | None) -> None:
+        """Set (or, with None, forget) a configuration value."""
 
     def sweep(self, now: float) -> None:  # noqa: B027 - optional hook
         """Forget expired items and repair derived counts (maintenance calls it)."""

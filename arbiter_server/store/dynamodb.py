@@ -13,6 +13,7 @@ Item layout (partition key ``pk``, sort key ``sk``, both strings):
 ``limit#<key>``     ``limit``       a rate limit's theoretical arrival time ``tat``
 ``sfus``            ``all``         ``n``: rooms whose SFU is not ``none``
 ``sfus``            ``addr#<ip>``   ``n``: such rooms whose SFU that address started
+``config#<key>``    ``config``      ``value``: a setting made at run time (webhook URL)
 ==================  ==============  ====================================================
 
 Room items also carry ``seats``: how many of the room's connections hold a seat
@@ -105,12 +106,15 @@ class DynamoDBStore(CountedItems, SessionItems, Store):
         room_id: str,
         expect_sfu_state: tuple[SfuState, ...] | None = None,
         expect_sfu_id: str | None = None,
+        expect_occupied: bool = False,
         **changes: object,
     ) -> bool:
         check_room_changes(changes)
         if not changes:
             return self.get_room(room_id) is not None
         update = Update(changes)
+        if expect_occupied:
+            update.expect({"empty_since": None})
         if expect_sfu_state is not None:
             update.names["#state"] = "sfu_state"
             marks = []
@@ -263,3 +267,20 @@ class DynamoDBStore(CountedItems, SessionItems, Store):
             params["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         conns.sort(key=lambda c: c.connected_at)
         return conns
+
+    # configuration
+    def get_config(self, key: str) -> str | None:
+        resp = self._db.get_item(
+            TableName=self.table_name, Key=pk_sk(f"config#{key}", "config"), ConsistentRead=True
+        )
+        item = resp.get("Item")
+        return str(item["value"]["S"]) if item and "value" in item else None
+
+    def put_config(self, key: str, value: str | None) -> None:
+        if value is None:
+            self._db.delete_item(TableName=self.table_name, Key=pk_sk(f"config#{key}", "config"))
+            return
+        self._db.put_item(
+            TableName=self.table_name,
+            Item={**pk_sk(f"config#{key}", "config"), "value": {"S": value}},
+        )

@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS rooms (
     empty_since REAL,
     sfu_started_by TEXT,
     waiting_since REAL,
+    private INTEGER NOT NULL DEFAULT 0,
+    lobby INTEGER NOT NULL DEFAULT 0,
     sfu_since REAL
 );
 CREATE TABLE IF NOT EXISTS connections (
@@ -60,6 +62,9 @@ CREATE TABLE IF NOT EXISTS connections (
     session_id TEXT,
     session_ends_at REAL,
     hand_raised INTEGER NOT NULL DEFAULT 0,
+    identity TEXT,
+    metadata TEXT,
+    locked TEXT,
     awaits_sfu INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS connections_room ON connections (room_id, role);
@@ -74,7 +79,15 @@ CREATE TABLE IF NOT EXISTS sessions (
     ends_at REAL,
     refresh_digest TEXT,
     token_id TEXT,
-    hand_raised INTEGER NOT NULL DEFAULT 0
+    hand_raised INTEGER NOT NULL DEFAULT 0,
+    identity TEXT,
+    metadata TEXT,
+    locked TEXT,
+    lobby INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS config (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS limits (
     key TEXT PRIMARY KEY,
@@ -158,11 +171,12 @@ class SQLiteStore(Store):
         room_id: str,
         expect_sfu_state: tuple[SfuState, ...] | None = None,
         expect_sfu_id: str | None = None,
+        expect_occupied: bool = False,
         **changes: object,
     ) -> bool:
         check_room_changes(changes)
         sets = ", ".join(f"{k} = ?" for k in changes)
-        where = "room_id = ?"
+        where = "room_id = ?" + (" AND empty_since IS NULL" if expect_occupied else "")
         args: list[Any] = [*changes.values(), room_id]
         if expect_sfu_state is not None:
             where += f" AND sfu_state IN ({', '.join('?' for _ in expect_sfu_state)})"
@@ -304,6 +318,7 @@ class SQLiteStore(Store):
             return None
         data = _known(row, _SESSION_COLUMNS)
         data["hand_raised"] = bool(data.get("hand_raised"))
+        data["lobby"] = bool(data.get("lobby"))
         return SessionRecord(**data)
 
     def update_session(
@@ -382,6 +397,18 @@ class SQLiteStore(Store):
             )
             return cur.rowcount == 1
 
+    # configuration
+    def get_config(self, key: str) -> str | None:
+        row = self._db().execute("SELECT value FROM config WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def put_config(self, key: str, value: str | None) -> None:
+        with self._tx() as db:
+            if value is None:
+                db.execute("DELETE FROM config WHERE key = ?", (key,))
+            else:
+                db.execute("INSERT OR REPLACE INTO config (key, value) VALUES (?, ?)", (key, value))
+
     def sweep(self, now: float) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM limits WHERE expires_at <= ?", (now,))
@@ -400,14 +427,29 @@ class SQLiteStore(Store):
 
 
 _ADDED_COLUMNS = {
-    "rooms": {"sfu_started_by": "TEXT", "waiting_since": "REAL", "sfu_since": "REAL"},
+    "rooms": {
+        "sfu_started_by": "TEXT",
+        "waiting_since": "REAL",
+        "private": "INTEGER NOT NULL DEFAULT 0",
+        "lobby": "INTEGER NOT NULL DEFAULT 0",
+        "sfu_since": "REAL",
+    },
     "connections": {
         "session_id": "TEXT",
         "session_ends_at": "REAL",
         "hand_raised": "INTEGER NOT NULL DEFAULT 0",
+        "identity": "TEXT",
+        "metadata": "TEXT",
+        "locked": "TEXT",
         "awaits_sfu": "INTEGER NOT NULL DEFAULT 0",
     },
-    "sessions": {"hand_raised": "INTEGER NOT NULL DEFAULT 0"},
+    "sessions": {
+        "hand_raised": "INTEGER NOT NULL DEFAULT 0",
+        "identity": "TEXT",
+        "metadata": "TEXT",
+        "locked": "TEXT",
+        "lobby": "INTEGER NOT NULL DEFAULT 0",
+    },
 }
 "Columns newer than the first schema: a file written before them gets them added."
 
@@ -473,7 +515,8 @@ def _known(row: sqlite3.Row, columns: list[str]) -> dict[str, Any]:
 
 def _room(row: sqlite3.Row) -> RoomRecord:
     data = _known(row, _ROOM_COLUMNS)
-    data["pooled"] = bool(data["pooled"])
+    for flag in ("pooled", "private", "lobby"):
+        data[flag] = bool(data[flag])
     return RoomRecord(**data)
 
 

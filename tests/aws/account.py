@@ -53,6 +53,8 @@ class InMemoryAccount:
     function_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     targets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    mappings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def default_vpc(self) -> str | None:
         return self.vpc
@@ -140,3 +142,9 @@ class InMemoryAccount:
 
     def rule_targets(self, name: str) -> list[dict[str, Any]]:
         return self.targets.get(name, [])
+
+    def queue(self, name: str) -> dict[str, Any] | None:
+        return self.queues.get(name)
+
+    def event_source_mappings(self, function: str) -> list[dict[str, Any]]:
+        return list(self.mappings.get(function, []))

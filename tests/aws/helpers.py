@@ -92,6 +92,13 @@ def inventory(prefix: str) -> dict[str, list[str]]:
         for f in client("lambda").list_functions()["Functions"]
         if f["FunctionName"].startswith(prefix + "-")
     )
+    queues = client("sqs").list_queues(QueueNamePrefix=prefix + "-").get("QueueUrls", [])
+    inv["queue"] = sorted(url.rsplit("/", 1)[-1] for url in queues)
+    inv["event-source-mapping"] = sorted(
+        f"{m['EventSourceArn'].rsplit(':', 1)[-1]} -> {m['FunctionArn'].rsplit(':', 1)[-1]}"
+        for f in inv["function"]
+        for m in client("lambda").list_event_source_mappings(FunctionName=f)["EventSourceMappings"]
+    )
     apis = [
         a for a in client("apigatewayv2").get_apis()["Items"] if a["Name"].startswith(prefix + "-")
     ]

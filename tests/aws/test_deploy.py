@@ -11,6 +11,7 @@ ECS, and ``status`` reports it. Tests of a plan against nothing deployed use pre
 from __future__ import annotations
 
 import contextlib
+import http.server
 import io
 import json
 import logging
@@ -18,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -26,6 +28,7 @@ from typing import Any
 import pytest
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
+from arbiter_protocol import mint_grant, verify_webhook
 from arbiter_server import aws
 from arbiter_server.aws import services_from_environment
 from arbiter_server.cli import main
@@ -55,7 +58,7 @@ FRESH = "t0"
 "A prefix nothing is ever deployed under."
 EXPECTED = {
     "log-group": sorted(
-        [f"/aws/lambda/{PREFIX}-{s}" for s in ("maintenance", "room-api", "signaling")]
+        [f"/aws/lambda/{PREFIX}-{s}" for s in ("maintenance", "room-api", "signaling", "webhooks")]
         + [f"/arbiter/{PREFIX}/sfu", f"/arbiter/{PREFIX}/turn"]
     ),
     "table": [f"{PREFIX}-state"],
@@ -68,7 +71,14 @@ EXPECTED = {
     "cluster": [PREFIX],
     "task-definition": [f"{PREFIX}-sfu:1", f"{PREFIX}-turn:1"],
     "service": [f"{PREFIX}-turn"],
-    "function": [f"{PREFIX}-maintenance", f"{PREFIX}-room-api", f"{PREFIX}-signaling"],
+    "function": [
+        f"{PREFIX}-maintenance",
+        f"{PREFIX}-room-api",
+        f"{PREFIX}-signaling",
+        f"{PREFIX}-webhooks",
+    ],
+    "queue": [f"{PREFIX}-webhooks-dlq.fifo", f"{PREFIX}-webhooks.fifo"],
+    "event-source-mapping": [f"{PREFIX}-webhooks.fifo -> {PREFIX}-webhooks"],
     "api": [f"{PREFIX}-http", f"{PREFIX}-ws"],
     "route": sorted(
         [f"{PREFIX}-http {r}" for r in HTTP_ROUTES]
@@ -437,7 +447,13 @@ def test_deployed_handlers_run_against_dynamodb_management_api_and_ecs(deployed:
         (identified,) = _posted("sfu-conn")
         assert identified["action"] == "identified" and identified["role"] == "sfu"
 
-        joined = _http("POST /rooms/{room_id}/join", {"name": "alice"}, room_id="aws-room")
+        # rooms are private by default on deploy: a plain join is refused, a grant minted
+        # with the API key gets in
+        plain = _http("POST /rooms/{room_id}/join", {"name": "alice"}, room_id="aws-room")
+        assert plain["status"] == 403 and "is private" in plain["error"]["message"]
+        assert created["private"] is True and env["ARBITER_PRIVATE_ROOMS"] == "true"
+        grant = mint_grant(api_key, "aws-room", "alice")
+        joined = _http("POST /rooms/{room_id}/join", {"grant": grant}, room_id="aws-room")
         assert joined["status"] == 200
         assert joined["signaling_url"] == env["ARBITER_SIGNALING_URL"]
         turn = joined["ice_servers"][1]
@@ -574,6 +590,7 @@ def test_the_functions_entry_points_build_their_services_on_a_cold_start(
 _HANDLER_PROBE = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
+from arbiter_protocol import mint_grant, verify_webhook
 from arbiter_server import aws
 print(json.dumps(aws.room_api_handler(json.loads(sys.argv[2]), None)))
 """
@@ -643,3 +660,108 @@ def test_smoke_finds_the_deployments_url_and_api_key(
     assert key == stored["Parameter"]["Value"]
     assert main(["smoke", "--region", REGION, "--prefix", FRESH]) == 1
     assert f"no deployment '{FRESH}' in {REGION}" in capsys.readouterr().out
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver on loopback: answers 500 to the first ``fail`` posts."""
+
+    fail = 0
+    got: list[tuple[int, bytes, str]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        status = 500 if _Hook.fail > 0 else 200
+        _Hook.fail -= 1
+        _Hook.got.append((status, body, self.headers["Arbiter-Signature"]))
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_webhooks_are_queued_per_room_and_delivered_signed(deployed: str) -> None:
+    """The deploy made a FIFO queue (and its dead-letter queue) fed by the handlers and
+    drained by the delivery function; refused events are handed back, in order."""
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{PREFIX}-webhooks.fifo")["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    dlq = sqs.get_queue_url(QueueName=f"{PREFIX}-webhooks-dlq.fifo")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]
+    assert attrs["FifoQueue"] == "true" and attrs["VisibilityTimeout"] == "120"
+    assert json.loads(attrs["RedrivePolicy"]) == {
+        "deadLetterTargetArn": dlq_arn["QueueArn"],
+        "maxReceiveCount": 5,
+    }
+    (mapping,) = client("lambda").list_event_source_mappings(FunctionName=f"{PREFIX}-webhooks")[
+        "EventSourceMappings"
+    ]
+    assert mapping["EventSourceArn"] == attrs["QueueArn"] and mapping["BatchSize"] == 1
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # the handlers' role may put events in the queue and the delivery function take them
+    # out, on this queue only
+    sqs_grants = [
+        s
+        for s in policy(f"{PREFIX}-lambda")["Statement"]
+        if any(a.startswith("sqs:") for a in s["Action"])
+    ]
+    assert [s["Resource"] for s in sqs_grants] == [[attrs["QueueArn"]]]
+    assert {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= set(
+        sqs_grants[0]["Action"]
+    )
+    env = {
+        **_lambda_env(),
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
+    }
+    assert env["ARBITER_WEBHOOK_QUEUE_URL"] == url
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    services = services_from_environment(env, AwsClient(REGION))
+    configure(services)
+    try:
+        key = client("ssm").get_parameter(Name=f"/arbiter/{PREFIX}/api-key", WithDecryption=True)
+        api_key = key["Parameter"]["Value"]
+        hook = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        put = _http("PUT /v1/webhook", {"url": hook}, headers={"x-api-key": api_key})
+        assert put["status"] == 200 and put["url"] == hook
+        created = _http("POST /rooms", {"room_id": "hooked"}, headers={"x-api-key": api_key})
+        assert created["status"] == 201
+        grant = mint_grant(api_key, "hooked", "bea")
+        joined = _http("POST /rooms/{room_id}/join", {"grant": grant}, room_id="hooked")
+        _ws("$connect", "bea-conn")
+        _ws("identify", "bea-conn", {"action": "identify", "v": 1, "token": joined["token"]})
+        _ws("leave", "bea-conn", {"action": "leave", "v": 1})
+        # the handlers queued the room's events in one message group, in order
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["MessageGroupId"]
+        )["Messages"]
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "body": m["Body"],
+                "attributes": {"MessageGroupId": m["Attributes"]["MessageGroupId"]},
+            }
+            for m in messages
+        ]
+        assert {r["attributes"]["MessageGroupId"] for r in records} == {"hooked"}
+        order = [json.loads(r["body"])["event"] for r in records]
+        assert order == ["room_started", "participant_joined", "participant_left", "room_ended"]
+        # the receiver refuses twice: the first event fails (two attempts), and the rest of
+        # its room waits for the queue to hand them again
+        _Hook.fail, _Hook.got = 2, []
+        first = aws.webhook_delivery_handler({"Records": records}, None)
+        assert first == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]}
+        again = aws.webhook_delivery_handler({"Records": records}, None)
+        assert again == {"batchItemFailures": []}
+        taken = [
+            verify_webhook(body, sig, api_key) for status, body, sig in _Hook.got if status == 200
+        ]
+        assert [e.event for e in taken] == order
+        assert taken[1].participant is not None and taken[1].participant.identity == "bea"
+    finally:
+        configure(None)
+        server.shutdown()
+        thread.join(5)

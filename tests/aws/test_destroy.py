@@ -42,6 +42,7 @@ def deployed(workdir: Path, aws_env: str) -> str:
     return out.getvalue()
 
 
+@pytest.mark.scenarios
 def test_destroy_leaves_nothing(
     workdir: Path, deployed: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from arbiter_server.infra.models import APICall, Change, DeployConfig, Template, Var, Wait
 from arbiter_server.infra.package import LambdaZip
-from arbiter_server.infra.planner import Names, PlanContext, Planner
+from arbiter_server.infra.planner import FUNCTIONS, Names, PlanContext, Planner
 from arbiter_server.infra.planner.apis import (
     KEEPALIVE_REPLY,
     KEEPALIVE_THROTTLE,
@@ -85,7 +85,7 @@ def test_an_empty_account_gets_every_resource_in_dependency_order(lambda_zip: La
     plan = Planner(InMemoryAccount()).plan(
         DeployConfig(region=REGION, prefix=P), lambda_zip, {"sfu": "a", "coturn": "b"}
     )
-    fns = [f"{P}-room-api", f"{P}-signaling", f"{P}-maintenance"]
+    fns = [f"{P}-room-api", f"{P}-signaling", f"{P}-maintenance", f"{P}-webhooks"]
     assert [(c.action, c.kind, c.name) for c in plan.changes] == [
         ("create", "ssm-parameter", f"/arbiter/{P}/secret"),
         ("create", "ssm-parameter", f"/arbiter/{P}/turn-secret"),
@@ -94,6 +94,8 @@ def test_an_empty_account_gets_every_resource_in_dependency_order(lambda_zip: La
         ("create", "log-group", f"/arbiter/{P}/sfu"),
         ("create", "log-group", f"/arbiter/{P}/turn"),
         ("create", "dynamodb-table", f"{P}-state"),
+        ("create", "sqs-queue", f"{P}-webhooks-dlq.fifo"),
+        ("create", "sqs-queue", f"{P}-webhooks.fifo"),
         ("create", "ecr-repository", f"{P}/sfu"),
         ("create", "container-image", f"{P}/sfu:a"),
         ("create", "ecr-repository", f"{P}/coturn"),
@@ -113,6 +115,7 @@ def test_an_empty_account_gets_every_resource_in_dependency_order(lambda_zip: La
         ("create", "task-definition", f"{P}-turn"),
         ("create", "ecs-service", f"{P}-turn"),
         *[("create", "lambda-function", f) for f in fns],
+        ("create", "event-source-mapping", f"{P}-webhooks.fifo -> {P}-webhooks"),
         ("create", "lambda-permission", f"{P}-room-api/arbiter-http"),
         ("create", "lambda-permission", f"{P}-signaling/arbiter-ws"),
         ("create", "lambda-permission", f"{P}-maintenance/arbiter-events"),
@@ -370,7 +373,7 @@ def _function(lambda_zip: LambdaZip, ctx: PlanContext, name: str, handler: str) 
         "Role": "role-arn",
         "Handler": handler,
         "Runtime": "python3.11",
-        "Timeout": 60 if name.endswith("maintenance") else 30,
+        "Timeout": FUNCTIONS[name][1],
         "MemorySize": 256,
         "Environment": {"Variables": ctx.known(lambda_environment(ctx))},
     }
@@ -383,6 +386,7 @@ def test_only_the_function_whose_code_changed_is_updated(lambda_zip: LambdaZip) 
         "ws_api_id": "w1",
         "nlb_dns": "nlb.example",
         "sfu_sg": "sg-sfu",
+        "webhook_queue_url": "https://sqs.example/q.fifo",
     }
     account = InMemoryAccount()
     _, ctx = _run(lambda ctx: None, account, lambda_zip, **values)
@@ -390,6 +394,7 @@ def test_only_the_function_whose_code_changed_is_updated(lambda_zip: LambdaZip) 
         ("room-api", "arbiter_server.aws.room_api_handler"),
         ("signaling", "arbiter_server.aws.signaling_handler"),
         ("maintenance", "arbiter_server.aws.maintenance_handler"),
+        ("webhooks", "arbiter_server.aws.webhook_delivery_handler"),
     ):
         account.functions[f"{P}-{suffix}"] = _function(lambda_zip, ctx, suffix, handler)
     account.functions[f"{P}-signaling"]["CodeSha256"] = "b2xk"

@@ -80,6 +80,7 @@ def test_a_redeploy_leaves_live_rooms_alone_and_new_sfus_get_the_new_image(
             ("update", "lambda-function", f"{PREFIX}-room-api"),
             ("update", "lambda-function", f"{PREFIX}-signaling"),
             ("update", "lambda-function", f"{PREFIX}-maintenance"),
+            ("update", "lambda-function", f"{PREFIX}-webhooks"),
             ("update", "task-definition", f"{PREFIX}-sfu"),
         ]
     )

@@ -42,6 +42,7 @@ def test_the_commands_left_out_are_few_and_listed() -> None:
         assert f"| `{marker}` |" in table
 
 
+@pytest.mark.scenarios
 def test_every_other_command_runs_against_moto(tmp_path: Path) -> None:
     script = ["set -eu"]
     for line in _commands():

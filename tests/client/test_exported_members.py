@@ -31,7 +31,7 @@ def test_one_exception_root() -> None:
         if inspect.isclass(getattr(arbiter_client, name))
         and issubclass(getattr(arbiter_client, name), BaseException)
     ]
-    assert len(errors) == 12
+    assert len(errors) == 14
     for error in errors:
         assert issubclass(error, arbiter_client.ArbiterError)
         tree = sys.modules[arbiter_client.ArbiterError.__module__].__doc__ or ""

@@ -18,7 +18,8 @@ import arbiter_client
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "python-sdk.md"
 EXAMPLES = [
-    *sorted((ROOT / "examples").glob("*.py")),
+    # app_backend.py uses the server SDK (arbiter_admin), documented in docs/embedding.md
+    *sorted(p for p in (ROOT / "examples").glob("*.py") if p.name != "app_backend.py"),
     ROOT / "examples" / "notebook.ipynb",
     ROOT / "README.md",
 ]

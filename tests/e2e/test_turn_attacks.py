@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import pytest
 
 from arbiter_client import Room
 from arbiter_server.local import LocalStack, LocalStackConfig
-from arbiter_server.turn import TurnServer, dev_allowed_peers
+from arbiter_server.turn import TurnServer, dev_allowed_peers, free_turn_port
 from arbiter_server.turn_config import DENIED_PEER_RANGES, limits_for
 from tests.e2e.probe import MediaProbe
 from tests.turnprobe import TCP, TurnProbe
@@ -199,12 +200,6 @@ def test_dev_turn_on_all_interfaces_does_not_relay_to_loopback(tmp_path: Path) -
 # ---------------------------------------------------------------------- production
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _stub_bin(tmp_path: Path, external: str | None) -> Path:
     """A ``detect-external-ip`` that prints ``external`` (or fails) and the venv's python3."""
     bin_dir = tmp_path / "bin"
@@ -234,7 +229,7 @@ def _entrypoint_env(tmp_path: Path, bin_dir: Path, port: int) -> dict[str, str]:
 def production_turn(tmp_path: Path) -> Iterator[tuple[int, str, Path]]:
     """coturn started by ``deploy/coturn-entrypoint.sh``: (port, secret, config dir)."""
     assert shutil.which("turnserver"), "coturn (turnserver) must be installed"
-    port = _free_port()
+    port = free_turn_port()
     env = _entrypoint_env(tmp_path, _stub_bin(tmp_path, "203.0.113.7"), port)
     log = open(tmp_path / "turn.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(["sh", str(ENTRYPOINT)], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -253,9 +248,10 @@ def production_turn(tmp_path: Path) -> Iterator[tuple[int, str, Path]]:
 
 def _wait_for_stun(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
     request = b"\x00\x01\x00\x00\x21\x12\xa4\x42" + secrets.token_bytes(12)
+    deadline = time.monotonic() + 30  # the entrypoint renders the config first (Python)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(0.2)
-        for _ in range(50):
+        while time.monotonic() < deadline:
             assert proc.poll() is None, log.read_text(errors="replace")[-2000:]
             s.sendto(request, ("127.0.0.1", port))
             try:
@@ -299,7 +295,7 @@ def test_production_turn_refuses_every_private_range_of_both_families(
 def test_production_entrypoint_refuses_to_start_without_a_public_address(
     tmp_path: Path, external: str | None
 ) -> None:
-    env = _entrypoint_env(tmp_path, _stub_bin(tmp_path, external), _free_port())
+    env = _entrypoint_env(tmp_path, _stub_bin(tmp_path, external), free_turn_port())
     done = subprocess.run(
         ["sh", str(ENTRYPOINT)], env=env, capture_output=True, timeout=20, check=False
     )

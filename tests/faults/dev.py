@@ -111,8 +111,15 @@ class Dev:
         return await asyncio.wait_for(asyncio.to_thread(self.proc.wait), timeout)
 
     def cleanup(self) -> None:
-        """Stop ``dev`` and kill every descendant it left, by PID."""
+        """Stop ``dev`` and kill every descendant it left, by PID (resuming any a test
+        froze with SIGSTOP first, so that they can stop in order)."""
+        for child in self.seen.values():
+            try:
+                child.resume()  # psutil: only the very process seen, never a reused PID
+            except psutil.NoSuchProcess:
+                pass
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
             self.children()
             self.proc.send_signal(signal.SIGINT)
             try:

@@ -20,7 +20,14 @@ from arbiter_server.infra.buildcontext import copied_files
 from tests.packaging.conftest import BUILD_TIMEOUT, wheel_of
 from tests.snippets import ROOT
 
-PACKAGES = ["arbiter_protocol", "arbiter_rtc", "arbiter_client", "arbiter_server", "arbiter_tui"]
+PACKAGES = [
+    "arbiter_protocol",
+    "arbiter_rtc",
+    "arbiter_client",
+    "arbiter_server",
+    "arbiter_tui",
+    "arbiter_admin",
+]
 ARTIFACTS = ROOT / "test-artifacts"
 
 

@@ -38,10 +38,13 @@ def test_the_manifest_covers_every_action_code_and_body() -> None:
         "data",
         "track_state",
         "subscription",
+        "moderate",
+        "removed",
+        "lobby",
+        "participant_updated",
         "layers",
         "active_speakers",
         "update_participant",
-        "participant_updated",
     }
     assert len(data["error_codes"]) == 20
     assert data["topics"] == {"CHAT_TOPIC": "chat"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from arbiter_protocol import DEFAULT_GRANTS
 from arbiter_server.local import LocalStack
 from tests.utils import ManualLauncher, WsPeer
 
@@ -34,7 +35,7 @@ async def test_a_rename_and_a_raised_hand_are_told_to_everyone_and_kept_for_late
         assert update["participant"] == {
             "id": aid,
             "name": "alice",
-            "grants": ["publish", "subscribe", "data"],
+            "grants": list(DEFAULT_GRANTS),
             "hand_raised": True,
         }
     await alice.send({"action": "update_participant", "v": 1, "name": "Alice L."})

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.timeout(30)
 
 SDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 OFFER = {"type": "offer", "sdp": SDP}
-ALL = ["publish", "subscribe", "data"]
+ALL = ["publish", "subscribe", "data", "screen"]
 
 
 async def _room_with_sfu(stack: LocalStack, launcher: ManualLauncher, room_id: str) -> WsPeer:
@@ -452,10 +452,6 @@ async def test_a_viewer_token_carries_fewer_grants_to_the_sfu(
     assert joined["participant"]["grants"] == ["subscribe"]
     alice, _ = await _join(stack, "webinar", "alice")
     assert (await alice.expect("identified"))["participants"][0]["grants"] == ["subscribe"]
-    assert (await sfu.expect("participant_joined"))["participant"]["grants"] == [
-        "publish",
-        "subscribe",
-        "data",
-    ]
+    assert (await sfu.expect("participant_joined"))["participant"]["grants"] == ALL
     for p in (viewer, alice, sfu):
         await p.close()

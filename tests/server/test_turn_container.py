@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ import pytest
 
 from arbiter_server.infra.buildcontext import copy_sources
 from arbiter_server.infra.planner.containers import TURN_HEALTH_CHECK
-from arbiter_server.turn import TurnServer
+from arbiter_server.turn import TurnServer, free_turn_port
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -72,12 +71,6 @@ def test_the_health_check_passes_while_coturn_answers_stun_and_fails_when_it_doe
     assert _health(coturn)[0] == 0
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _entrypoint_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The task definition's environment, with only python3 added to PATH (no
     ``detect-external-ip``: the coturn image's tool does not exist here)."""
@@ -90,7 +83,7 @@ def _entrypoint_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         **os.environ,
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "TURN_SECRET": secrets.token_urlsafe(24),
-        "TURN_PORT": str(_free_udp_port()),
+        "TURN_PORT": str(free_turn_port()),
         "TURN_MIN_PORT": str(base),
         "TURN_MAX_PORT": str(base + 199),
         "TURN_CONFIG_DIR": str(tmp_path / "conf"),
@@ -102,32 +95,42 @@ def test_the_entrypoint_starts_coturn_on_a_given_external_address_and_its_health
     tmp_path: Path,
 ) -> None:
     env = _entrypoint_env(tmp_path, TURN_EXTERNAL_IP="203.0.113.7")
-    health_env = {**env, "TURN_HEALTH_ADDRESS": "127.0.0.1", "TURN_HEALTH_TIMEOUT": "1"}
+    health_env = {**env, "TURN_HEALTH_ADDRESS": "127.0.0.1"}
     log = open(tmp_path / "turn.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         ["sh", str(DEPLOY / "coturn-entrypoint.sh")], env=env, stdout=log, stderr=log
     )
 
-    def health() -> subprocess.CompletedProcess[str]:
+    def health(wait: str = "5") -> subprocess.CompletedProcess[str]:
+        """The health check, waiting up to ``wait`` s for the answer: the default 5 s when
+        it should pass (an answer ends it at once, however slow the machine is), 1 s when
+        it should fail (a stopped coturn never answers)."""
         return subprocess.run(
-            ["sh", str(HEALTH)], env=health_env, capture_output=True, text=True, timeout=20
+            ["sh", str(HEALTH)],
+            env={**health_env, "TURN_HEALTH_TIMEOUT": wait},
+            capture_output=True,
+            text=True,
+            timeout=20,
         )
 
-    try:
-        deadline = time.monotonic() + 20
-        while health().returncode != 0:
+    def healthy(within: float) -> None:
+        deadline = time.monotonic() + within
+        while (check := health()).returncode != 0:
             assert proc.poll() is None, (tmp_path / "turn.log").read_text(errors="replace")
-            assert time.monotonic() < deadline, "coturn never became healthy"
+            assert time.monotonic() < deadline, f"coturn not healthy: {check.stderr}"
+
+    try:
+        healthy(within=30)  # it starts: rendering the config, then coturn binding its port
         # relays are announced on the given public address, mapped from the task's own
         config = (tmp_path / "conf" / "turnserver.conf").read_text()
         assert "external-ip=203.0.113.7/127.0.0.1" in config.splitlines()
         os.kill(proc.pid, signal.SIGSTOP)
         try:
-            stopped = health()
+            stopped = health(wait="1")
         finally:
             os.kill(proc.pid, signal.SIGCONT)
         assert stopped.returncode == 1 and "no STUN answer" in stopped.stderr
-        assert health().returncode == 0
+        assert health().returncode == 0  # answers again once running
     finally:
         proc.terminate()
         try:

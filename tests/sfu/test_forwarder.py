@@ -189,7 +189,9 @@ async def test_a_stream_starts_at_a_key_frame_and_rewrites_ssrc_seq_ts_pt() -> N
     forwarder, (layer,), upstream = video_forwarder([None])
     downtrack, transport = video_stream(forwarder)
     # the key frame is asked for (PLI for the layer's SSRC) as soon as the stream starts
-    await asyncio.sleep(0.01)
+    async with asyncio.timeout(2):
+        while not upstream.rtcp:
+            await asyncio.sleep(0.005)
     assert [parse_rtcp(p).keyframe_requests for p in upstream.rtcp] == [[1000]]
     source = Source(layer, seq=100, ts=5000, picture_id=10, tl0=3)
     source.frame()  # a delta frame: the consumer cannot start with it
@@ -363,7 +365,9 @@ async def test_an_asker_after_the_answer_waits_only_the_spacing() -> None:
     while len(upstream.pli_times) < 2:
         await asyncio.sleep(0.005)
     gap = upstream.pli_times[1] - upstream.pli_times[0]
-    assert KEYFRAME_SPACING - 0.01 <= gap < KEYFRAME_SPACING + 0.08 < KEYFRAME_INTERVAL
+    # the retry would come KEYFRAME_INTERVAL after the previous request: anything before
+    # it is the spacing (a busy machine may run the timer late, so no tighter bound)
+    assert KEYFRAME_SPACING - 0.01 <= gap < KEYFRAME_INTERVAL - 0.01
     layer.close()
 
 
@@ -403,8 +407,10 @@ async def test_paused_stream_is_fed_nothing_and_resumes_at_a_key_frame() -> None
     assert len(transport.sent) == 2
     plis = len(upstream.pli_times)
     downtrack.set_wish(True, "high")
-    await asyncio.sleep(0.01)
-    assert len(upstream.pli_times) == plis + 1  # resuming asks for a key frame
+    async with asyncio.timeout(2):  # resuming asks for a key frame
+        while len(upstream.pli_times) < plis + 1:
+            await asyncio.sleep(0.005)
+    assert len(upstream.pli_times) == plis + 1
     source.frame()  # ... and waits for it
     assert len(transport.sent) == 2
     source.frame(key=True)

@@ -13,8 +13,10 @@ from arbiter_protocol import (
     Handshake,
     ParticipantInfo,
     ParticipantJoined,
+    ParticipantLeft,
     TrackState,
 )
+from arbiter_server.sfu import room as room_module
 
 from .conftest import CodecCounts, Harness
 from .peers import Peer
@@ -255,20 +257,35 @@ async def test_trickled_candidates(harness: Harness) -> None:
         assert (connection, True) in trickled and (connection, False) in trickled
 
 
-async def test_failed_producer_closes_its_connections(harness: Harness) -> None:
+async def test_a_failed_producer_waits_for_a_new_one_then_its_media_is_reported_lost(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(room_module, "MEDIA_GRACE", 0.3)
     peers = await join_all(harness, ["alice", "bob"])
     await assert_media_from(peers["bob"], "alice", 3)
     alice = harness.room.participant("alice")
     assert alice is not None and alice.producer is not None
     producer = alice.producer
-    # What Producer does when the pc's connectionState becomes "failed".
+    carried = harness.room.stats().forwarded_tracks
+    # What PeerConnection does when the pc fails or its path stops answering.
     producer._on_failed(producer)
-    await asyncio.wait_for(_until(lambda: harness.room.connection_count("alice") == 0), 5)
-    assert producer.pc.connectionState == "closed"
+    await asyncio.wait_for(_until(lambda: producer.pc.connectionState == "closed"), 5)
+    assert harness.room.connection_count("alice") == 1
     stats = harness.room.stats()
-    # alice's connections are closed (she stays in the room); bob's carries nothing now
-    assert (stats.participants, stats.producers, stats.consumers) == (2, 1, 1)
-    assert stats.forwarded_tracks == 0
+    # only the failed connection is closed: alice's tracks wait on bob's connection for
+    # her new producer, and her consumer connection stays
+    assert (stats.participants, stats.producers, stats.consumers) == (2, 1, 2)
+    assert stats.forwarded_tracks == carried
+    # no new producer within the grace: signaling hears that her media is lost
+
+    def reported() -> bool:
+        return any(
+            isinstance(m, ParticipantLeft)
+            and (m.participant_id, m.reason) == ("alice", "ice_failed")
+            for m in harness.from_sfu
+        )
+
+    await asyncio.wait_for(_until(reported), 5)
 
 
 def got_id(peer: Peer, message_id: str) -> bool:

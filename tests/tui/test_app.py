@@ -60,6 +60,7 @@ def coloured_cells(app: ArbiterTUI, pid: str) -> int:
     return count
 
 
+@pytest.mark.scenarios
 async def test_tiles_video_levels_chat_mute_and_screenshot(
     stack: LocalStack, bots: list[Room], tmp_path: Path
 ) -> None:

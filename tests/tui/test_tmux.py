@@ -195,9 +195,12 @@ async def test_real_terminal_shows_both_bots_and_their_video(
 
         # q leaves: the app exits, and bot-1 sees it go
         await tmux.send("Escape")
-        # a terminal reads ESC followed at once by "q" as Alt-q: the pause is the keyboard's,
-        # not a wait for the app
-        await asyncio.sleep(0.3)
+        # a terminal reads ESC followed at once by "q" as Alt-q: send "q" once the app has
+        # taken the Escape (the chat line shows it lost the focus), as a person would
+        deadline = time.monotonic() + 10
+        while input_line(await tmux.capture()) != blurred and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert input_line(await tmux.capture()) == blurred, "Escape did not leave the chat line"
         await tmux.send("q")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and len(bot1.participants) > 1:

@@ -49,10 +49,11 @@ def test_frame_to_rows_uses_half_blocks_with_top_and_bottom_colours() -> None:
 def test_rendering_a_frame_is_cheap() -> None:
     rng = np.random.default_rng(1)
     image = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)  # worst case: no runs
-    started = time.perf_counter()
+    # CPU time, not wall time: what rendering costs, however busy the machine is
+    started = time.process_time()
     for _ in range(5):
         frame_to_rows(image, 80, 30)
-    assert (time.perf_counter() - started) / 5 < 0.1
+    assert (time.process_time() - started) / 5 < 0.1
 
 
 def test_grid_columns_fill_the_space() -> None:

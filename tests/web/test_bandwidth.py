@@ -97,6 +97,7 @@ class Watch:
         return max(b - a for a, b in zip(times, times[1:], strict=False))
 
 
+@pytest.mark.scenarios
 @pytest.mark.timeout(240)
 async def test_narrow_link_gets_a_lower_layer_and_the_higher_one_back(
     web_stack: LocalStack, browser: Browser

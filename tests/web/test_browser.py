@@ -171,6 +171,7 @@ async def test_browser_and_bot_see_each_other(web_stack: LocalStack, browser: Br
             await close_pages(page)
 
 
+@pytest.mark.scenarios
 @pytest.mark.timeout(150)
 async def test_two_browsers_and_a_bot_every_tile_plays(
     web_stack: LocalStack, browser: Browser

@@ -24,12 +24,15 @@ from arbiter_client import (
     ChatMessage,
     ConnectionStateChanged,
     DeviceNotFound,
+    Disconnected,
     ErrorReceived,
     Event,
+    LocalParticipant,
     NotPublishing,
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
+    ParticipantWaiting,
     Publish,
     RemoteTrack,
     Room,
@@ -38,7 +41,8 @@ from arbiter_client import (
     TrackSubscribed,
     TrackUnsubscribed,
 )
-from arbiter_protocol import CHAT_TOPIC
+from arbiter_client import ParticipantRemoved as RemovedByModerator
+from arbiter_protocol import BY_APP, CHAT_TOPIC
 
 from .messages import (
     AudioLevel,
@@ -85,6 +89,11 @@ def grid_columns(count: int, width: int, height: int, caption_rows: int = 3) -> 
     return best
 
 
+def _who(by: str | None) -> str:
+    """Who did a moderation, for people: the app's backend, or a moderator."""
+    return "the app" if by == BY_APP else "a moderator"
+
+
 def _device_state(published: bool, muted: bool) -> str:
     return "[red]off[/]" if muted else ("on" if published else "none")
 
@@ -122,8 +131,11 @@ class ArbiterTUI(App[int]):
         join_timeout: float = 20.0,
         video_size: tuple[int, int] = (640, 480),
         audio_out: str | None = "default",
+        token: str | None = None,
     ) -> None:
         super().__init__()
+        self.token = token
+        "A join grant minted by the app's backend (a private room), or None."
         self.audio_out = audio_out
         "ALSA device the room's audio plays on (``None``: not played)."
         self.player: AudioPlayer | None = None
@@ -182,6 +194,10 @@ class ArbiterTUI(App[int]):
                 publish=self.publish,
                 video_size=self.video_size,
                 timeout=self.join_timeout,
+                token=self.token,
+                on_waiting=lambda: self.post_message(
+                    ConnectionChanged("waiting", "in the lobby until a moderator lets you in")
+                ),
             )
         except (ArbiterError, OSError, ValueError) as exc:
             self.post_message(JoinFailed(str(exc) or type(exc).__name__))
@@ -245,10 +261,28 @@ class ArbiterTUI(App[int]):
                         self.post_message(ScreenEnded(p.id))
                 else:
                     self._stop_video(p.id)
+            case TrackMuted(participant=LocalParticipant(), kind=kind, by=by):
+                what = "microphone" if kind == "audio" else "camera"
+                held = f"held muted by {_who(by)}" if by else "yours again to unmute"
+                self.notify(f"your {what} is {held}", severity="warning" if by else "information")
+                if self.room is not None:
+                    self._show_local(self.room)
             case TrackMuted(participant=p, kind=kind, muted=muted, track_id="screen"):
                 self.post_message(MuteChanged(p.id, "screen", muted))
-            case TrackMuted(participant=p, kind=kind, muted=muted):
+            case TrackMuted(participant=p, kind=kind, muted=muted, by=by):
                 self.post_message(MuteChanged(p.id, kind, muted))
+                if by:
+                    what = "microphone" if kind == "audio" else "camera"
+                    self.chat.note(f"{p.name}'s {what} is held muted by {_who(by)}")
+            case RemovedByModerator(participant=p, by=by):
+                self.chat.note(f"{p.name} was removed by {_who(by)}")
+            case ParticipantWaiting(participant=p):
+                self.chat.note(f"{p.name} waits in the lobby")
+            case Disconnected(reason="removed" | "room_ended" as reason, by=by, message=text):
+                what = "You were removed" if reason == "removed" else "The room was ended"
+                self.notify(
+                    f"{what} by {_who(by)}" + (f": {text}" if text else ""), severity="error"
+                )
             case ChatMessage(name=name, text=text):
                 self.post_message(ChatReceived(name, text))
             case ConnectionStateChanged(state=state, reason=reason):
@@ -514,6 +548,10 @@ class ArbiterTUI(App[int]):
         local = room.local_participant
         self.status.mic = _device_state(local.audio is not None, local.audio_muted)
         self.status.cam = _device_state(local.video is not None, local.video_muted)
+        if "audio" in local.locked:
+            self.status.mic = "held by moderator"
+        if "video" in local.locked:
+            self.status.cam = "held by moderator"
 
     async def action_toggle_hand(self) -> None:
         room = self.room

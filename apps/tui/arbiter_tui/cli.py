@@ -30,6 +30,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("url", help="the room URL, e.g. http://127.0.0.1:8080/rooms/demo")
     p.add_argument("--name", default="terminal", help="your display name (default: terminal)")
     p.add_argument(
+        "--token",
+        default=None,
+        metavar="GRANT",
+        help="a join grant minted by the app's backend (needed for a private room; it "
+        "names you, so --name is ignored)",
+    )
+    p.add_argument(
         "--source",
         nargs="+",
         default=["auto"],
@@ -69,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fps=args.fps,
         join_timeout=args.timeout,
         audio_out=None if args.audio_out == "none" else args.audio_out,
+        token=args.token,
     )
     try:
         return app.run() or 0

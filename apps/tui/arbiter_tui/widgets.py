@@ -216,6 +216,7 @@ class ChatPanel(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lines: list[tuple[str, str]] = []
+        self.notes: list[str] = []
         self._log = RichLog(id="chat-log", wrap=True, markup=True)
 
     def compose(self) -> ComposeResult:
@@ -229,7 +230,8 @@ class ChatPanel(Vertical):
         self._log.write(f"[b {colour}]{escape(name)}[/]: {escape(text)}")
 
     def note(self, text: str) -> None:
-        """Show a line about the room (joins, leaves)."""
+        """Show a line about the room (joins, leaves, moderation)."""
+        self.notes.append(text)
         self._log.write(f"[dim]{escape(text)}[/]")
 
     @on(Input.Submitted, "#chat-input")

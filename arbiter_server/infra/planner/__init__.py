@@ -9,6 +9,7 @@ area and run in dependency order (:data:`PLAN_STEPS`):
 - :mod:`.names` - every resource name, from the prefix;
 - :mod:`.network` - account and VPC, security groups, the TURN load balancer;
 - :mod:`.data` - SSM parameters, log groups, the DynamoDB table;
+- :mod:`.queues` - the webhook queues and their event source mapping;
 - :mod:`.iam` - the two roles and their inline policies;
 - :mod:`.apis` - the HTTP and WebSocket APIs, routes, stages, invoke permissions;
 - :mod:`.containers` - ECR, the ECS cluster, task definitions, the coturn service;
@@ -35,6 +36,7 @@ from .network import (
     plan_security_groups,
     plan_target_group,
 )
+from .queues import plan_queues, plan_webhook_source
 
 __all__ = [
     "FUNCTIONS",
@@ -51,6 +53,7 @@ PLAN_STEPS: tuple[Callable[[PlanContext], None], ...] = (
     plan_parameters,
     plan_log_groups,
     plan_table,
+    plan_queues,
     plan_repositories,
     plan_security_groups,
     plan_apis,
@@ -62,6 +65,7 @@ PLAN_STEPS: tuple[Callable[[PlanContext], None], ...] = (
     plan_task_definitions,
     plan_turn_service,
     plan_functions,
+    plan_webhook_source,
     plan_permissions,
     plan_api_routes,
     plan_schedule,

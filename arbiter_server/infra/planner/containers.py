@@ -14,6 +14,8 @@ from .names import LOAD_BALANCER_WAIT, SFU_MEDIA_PORTS, TURN_RELAY_PORTS
 
 __all__ = [
     "TURN_DEPLOYMENT",
+    "SFU_HEALTH_CHECK",
+    "SFU_STATE_FILE",
     "TURN_HEALTH_CHECK",
     "plan_cluster",
     "plan_repositories",
@@ -22,6 +24,26 @@ __all__ = [
 ]
 
 
+SFU_STATE_FILE = "/tmp/arbiter-sfu-state.json"
+"Where the SFU container keeps its state file, whose age is its heartbeat."
+SFU_HEALTH_CHECK: dict[str, Any] = {
+    "command": [
+        "CMD",
+        "python",
+        "-m",
+        "arbiter_server.heartbeat",
+        SFU_STATE_FILE,
+        "--max-age",
+        "10",
+    ],
+    "interval": 10,
+    "timeout": 5,
+    "retries": 2,
+    "startPeriod": 30,
+}
+"""The SFU container's health check: its heartbeat at most 10 s old
+(:mod:`arbiter_server.heartbeat`); a frozen SFU turns ``UNHEALTHY`` and maintenance
+replaces it."""
 TURN_HEALTH_CHECK: dict[str, Any] = {
     "command": ["CMD", "/usr/local/bin/arbiter-turn-health"],
     "interval": 15,
@@ -128,6 +150,7 @@ def _task_definitions(ctx: PlanContext) -> dict[str, dict[str, Any]]:
                     "environment": [
                         {"name": "PYTHONUNBUFFERED", "value": "1"},
                         {"name": "ARBITER_SFU_PORTS", "value": f"{low}-{high}"},
+                        {"name": "ARBITER_SFU_STATE_FILE", "value": SFU_STATE_FILE},
                     ],
                     # the SFU's sockets take ephemeral ports: keep them in the open range
                     "systemControls": [
@@ -135,6 +158,7 @@ def _task_definitions(ctx: PlanContext) -> dict[str, dict[str, Any]]:
                     ],
                     "logConfiguration": logs("sfu"),
                     "stopTimeout": 10,
+                    "healthCheck": SFU_HEALTH_CHECK,
                 }
             ],
             # finds the task's public address (ec2:DescribeNetworkInterfaces)

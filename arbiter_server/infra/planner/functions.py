@@ -34,6 +34,9 @@ def lambda_environment(ctx: PlanContext) -> dict[str, Any]:
         "ARBITER_MAX_ROOMS": str(cfg.max_rooms),
         "ARBITER_MAX_PARTICIPANTS": str(cfg.max_participants),
         "ARBITER_OPEN_ROOMS": "true" if cfg.open_room_creation else "false",
+        "ARBITER_PRIVATE_ROOMS": "true" if cfg.private_rooms else "false",
+        "ARBITER_WEBHOOK_URL": cfg.webhook_url or "",
+        "ARBITER_WEBHOOK_QUEUE_URL": Var("webhook_queue_url"),
         "ARBITER_LOG_LEVEL": cfg.log_level,
     }
 

@@ -105,6 +105,18 @@ def _lambda_policy(ctx: PlanContext) -> dict[str, Any]:
                 ],
             },
             {
+                "Sid": "Webhooks",
+                "Effect": "Allow",
+                "Action": [
+                    "sqs:SendMessage",
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                ],
+                "Resource": [f"arn:{p}:sqs:{r}:{a}:{n.webhook_queue}"],
+            },
+            {
                 "Sid": "DynamoDBTransactions",
                 "Effect": "Allow",
                 "Action": ["dynamodb:ConditionCheckItem"],

@@ -13,6 +13,8 @@ __all__ = [
     "POLICY_NAME",
     "RUNTIME",
     "TURN_RELAY_PORTS",
+    "WEBHOOK_RECEIVES",
+    "WEBHOOK_VISIBILITY",
     "WS_STAGE",
     "Names",
 ]
@@ -37,8 +39,16 @@ FUNCTIONS: dict[str, tuple[str, int]] = {
     "room-api": ("arbiter_server.aws.room_api_handler", 30),
     "signaling": ("arbiter_server.aws.signaling_handler", 30),
     "maintenance": ("arbiter_server.aws.maintenance_handler", 60),
+    "webhooks": ("arbiter_server.aws.webhook_delivery_handler", 20),
 }
 "Lambda functions: suffix -> (handler, timeout seconds)."
+
+WEBHOOK_VISIBILITY = 120
+"""Seconds SQS hides a webhook event handed to the delivery function (6 x its timeout, as
+AWS advises); a refused event comes back after it."""
+
+WEBHOOK_RECEIVES = 5
+"Receives of one webhook event before SQS moves it to the dead-letter queue."
 
 POLICY_NAME = "arbiter"
 RUNTIME = "python3.11"
@@ -152,6 +162,16 @@ class Names:
     def turn_service(self) -> str:
         """ECS service running coturn."""
         return f"{self.prefix}-turn"
+
+    @property
+    def webhook_queue(self) -> str:
+        """SQS FIFO queue of webhook events (one message group per room)."""
+        return f"{self.prefix}-webhooks.fifo"
+
+    @property
+    def webhook_dlq(self) -> str:
+        """Dead-letter queue of webhook events given up."""
+        return f"{self.prefix}-webhooks-dlq.fifo"
 
     @property
     def rule(self) -> str:

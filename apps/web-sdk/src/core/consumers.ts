@@ -22,6 +22,19 @@ interface Consumer {
   pc: RTCPeerConnection;
   queue: Promise<void>;
   sections: Map<string, Section>;
+  /** The ICE username fragment of the SFU's offers (what tells connections apart). */
+  ufrag: string | null;
+}
+
+/** The first `a=ice-ufrag` of an SDP. */
+export function iceUfrag(sdp: string): string | null {
+  const match = /^a=ice-ufrag:(.*)$/m.exec(sdp);
+  return match ? match[1]!.trim() : null;
+}
+
+/** Whether `offer` is for another connection than `consumer` (other ICE credentials). */
+function replaces(consumer: Consumer, offer: string): boolean {
+  return consumer.ufrag !== null && iceUfrag(offer) !== consumer.ufrag;
 }
 
 /** What the consumer connection tells its room. */
@@ -46,9 +59,17 @@ export class Consumers {
     private readonly handlers: ConsumerHandlers,
   ) {}
 
-  /** An offer or a candidate from the SFU; handled in order. */
+  /**
+   * An offer or a candidate from the SFU; handled in order. An offer with other ICE
+   * credentials than the current connection's is for a new connection (the SFU replaces
+   * one whose path died): the old one closes (its tracks end) and a new one answers.
+   */
   onHandshake(message: Handshake): void {
     let consumer = this.consumer;
+    if (consumer && message.sdp?.type === 'offer' && replaces(consumer, message.sdp.sdp)) {
+      this.closeAll();
+      consumer = null;
+    }
     if (!consumer) {
       if (!message.sdp) return; // a candidate for a consumer we never had
       consumer = this.create();
@@ -59,6 +80,7 @@ export class Consumers {
         if (message.sdp) {
           if (message.sdp.type !== 'offer') return;
           await c.pc.setRemoteDescription({ type: 'offer', sdp: message.sdp.sdp });
+          c.ufrag = iceUfrag(message.sdp.sdp);
           await c.pc.setLocalDescription(await c.pc.createAnswer());
           // each section's track before the answer goes out: media the SFU sends once it
           // has the answer must find its owner
@@ -81,7 +103,7 @@ export class Consumers {
 
   private create(): Consumer {
     const pc = new this.env.RTCPeerConnection(this.config());
-    const consumer: Consumer = { pc, queue: Promise.resolve(), sections: new Map() };
+    const consumer: Consumer = { pc, queue: Promise.resolve(), sections: new Map(), ufrag: null };
     this.consumer = consumer;
     return consumer;
   }

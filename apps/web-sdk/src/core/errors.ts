@@ -13,7 +13,8 @@ export type ClientErrorCode =
   | 'device_in_use'
   | 'media_error'
   | 'webrtc_error'
-  | 'bad_url';
+  | 'bad_url'
+  | 'denied';
 
 /**
  * Every error the SDK reports: a server {@link ErrorCode} or a {@link ClientErrorCode},

@@ -18,6 +18,7 @@ export {
 export { gridLayout, tilesPerPage } from './layout.js';
 export { deviceConstraints, listDevices, setAudioOutput, type DeviceKind } from './devices.js';
 export { Wishes, type SubscriptionOptions } from './wishes.js';
+export { Moderation } from './moderation.js';
 export {
   CHAT_TOPIC,
   normaliseRoomUrl,
@@ -29,8 +30,10 @@ export {
   type ConnectionState,
   type Participant,
   type ReceivedData,
+  type RemovedInfo,
   type RoomEnvironment,
   type RoomEvents,
   type RoomOptions,
   type TrackEvent,
+  type WaitingParticipant,
 } from './room.js';

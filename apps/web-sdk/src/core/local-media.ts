@@ -25,6 +25,8 @@ export interface LocalMediaHooks {
   until<T>(promise: Promise<T>): Promise<T>;
   /** True once the room is closed. */
   closed(): boolean;
+  /** False for a viewer's grant (no `publish`). */
+  canPublish(): boolean;
 }
 
 /** Which state {@link LocalMedia.announce} tells. */
@@ -83,11 +85,15 @@ export class LocalMedia {
 
   /**
    * Turn the microphone or camera on or off; turning it on asks for it if there is none
-   * yet (e.g. permission was refused at join). Resolves to the new state.
+   * yet (e.g. permission was refused at join). Resolves to the new state; rejects with
+   * `forbidden` when a moderator holds it muted or the grant does not allow publishing.
    */
   async setEnabled(kind: 'audio' | 'video', enabled: boolean): Promise<boolean> {
     const local = this.local();
     if (!local) return false;
+    const lockedBy = kind === 'audio' ? local.audioLockedBy : local.videoLockedBy;
+    if (enabled && lockedBy) throw new ArbiterError('forbidden', `a moderator holds your ${kind} muted`);
+    if (enabled && !this.hooks.canPublish()) throw new ArbiterError('forbidden', 'your grant does not allow publishing');
     let track = kind === 'audio' ? this.audio : this.video;
     if (enabled && (!track || track.readyState === 'ended')) {
       const got = await acquireMedia(this.hooks.env.getUserMedia, { audio: kind === 'audio', video: kind === 'video' });

@@ -66,6 +66,7 @@ describe('screen share', () => {
       muted: false,
       sender: null,
       track_id: 'screen',
+      by: null,
     });
 
     await room.stopScreenShare();

@@ -2,7 +2,8 @@
  * The producer connection: this browser's microphone and camera (sendonly) and the
  * `arbiter` data channel, offered to the SFU, which answers. A shared screen is a third
  * section added later: the same connection is offered again (renegotiated), and the
- * microphone and camera flow on.
+ * microphone and camera flow on. A viewer's (a grant without `publish`) has the data
+ * channel only: the SFU refuses media sections from it.
  * @packageDocumentation
  */
 import { ArbiterError } from './errors.js';
@@ -43,10 +44,9 @@ export function simulcastEncodings(track: MediaStreamTrack): RTCRtpEncodingParam
 export class Producer {
   readonly pc: RTCPeerConnection;
   private readonly channel: RTCDataChannel;
-  private readonly audio: RTCRtpTransceiver;
-  private readonly video: RTCRtpTransceiver;
-  private readonly audioSender: RTCRtpSender;
-  private readonly videoSender: RTCRtpSender;
+  /** The microphone's and camera's transceivers (none for a viewer). */
+  private readonly audio: RTCRtpTransceiver | null = null;
+  private readonly video: RTCRtpTransceiver | null = null;
   private readonly opened: Promise<void>;
   private answered: Promise<void>;
   private resolveAnswered: (() => void) | null = null;
@@ -59,7 +59,7 @@ export class Producer {
   constructor(
     env: RoomEnvironment,
     config: RTCConfiguration,
-    local: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null },
+    local: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null; media?: boolean },
     private readonly handlers: ProducerHandlers,
   ) {
     const pc = new env.RTCPeerConnection(config);
@@ -67,15 +67,15 @@ export class Producer {
     const stream = typeof MediaStream !== 'undefined' ? new MediaStream() : null;
     const streams = stream ? [stream] : [];
     this.streams = streams;
-    this.audio = pc.addTransceiver(local.audio ?? 'audio', { direction: 'sendonly', streams });
-    const sendEncodings = local.video ? simulcastEncodings(local.video) : undefined;
-    this.video = pc.addTransceiver(local.video ?? 'video', {
-      direction: 'sendonly',
-      streams,
-      ...(sendEncodings ? { sendEncodings } : {}),
-    });
-    this.audioSender = this.audio.sender;
-    this.videoSender = this.video.sender;
+    if (local.media !== false) {
+      this.audio = pc.addTransceiver(local.audio ?? 'audio', { direction: 'sendonly', streams });
+      const sendEncodings = local.video ? simulcastEncodings(local.video) : undefined;
+      this.video = pc.addTransceiver(local.video ?? 'video', {
+        direction: 'sendonly',
+        streams,
+        ...(sendEncodings ? { sendEncodings } : {}),
+      });
+    }
     const channel = pc.createDataChannel(DATA_CHANNEL_LABEL);
     this.channel = channel;
     channel.onmessage = (event: MessageEvent) => handlers.onMessage(event.data);
@@ -112,12 +112,14 @@ export class Producer {
     await this.opened;
   }
 
-  /** What the offer says its media sections carry: the microphone, the camera, the screen. */
+  /**
+   * What the offer says its media sections carry: the microphone, the camera (none for a
+   * viewer), the screen.
+   */
   private tracks(): TrackInfo[] {
-    const tracks: TrackInfo[] = [
-      { id: 'microphone', kind: 'audio', source: 'microphone', mid: this.audio.mid },
-      { id: 'camera', kind: 'video', source: 'camera', mid: this.video.mid },
-    ];
+    const tracks: TrackInfo[] = [];
+    if (this.audio) tracks.push({ id: 'microphone', kind: 'audio', source: 'microphone', mid: this.audio.mid });
+    if (this.video) tracks.push({ id: 'camera', kind: 'video', source: 'camera', mid: this.video.mid });
     if (this.screen) tracks.push({ id: 'screen', kind: 'video', source: 'screen', mid: this.screen.mid });
     return tracks;
   }
@@ -218,10 +220,10 @@ export class Producer {
    */
   async setLayers(trackId: string, active: readonly string[]): Promise<void> {
     if (trackId !== 'camera') return;
-    const sender = this.videoSender;
-    const parameters = sender.getParameters?.();
+    const sender = this.video?.sender;
+    const parameters = sender?.getParameters?.();
     const encodings = parameters?.encodings ?? [];
-    if (!parameters || encodings.length < 2) return;
+    if (!sender || !parameters || encodings.length < 2) return;
     let changed = false;
     for (const encoding of encodings) {
       const want = encoding.rid === undefined || active.includes(encoding.rid);
@@ -233,9 +235,9 @@ export class Producer {
     if (changed) await sender.setParameters(parameters);
   }
 
-  /** Send `track` as the audio or video from now on (no renegotiation). */
-  replaceTrack(kind: 'audio' | 'video', track: MediaStreamTrack): Promise<void> {
-    return (kind === 'audio' ? this.audioSender : this.videoSender).replaceTrack(track);
+  /** Send `track` as the audio or video from now on (no renegotiation; a viewer sends none). */
+  async replaceTrack(kind: 'audio' | 'video', track: MediaStreamTrack): Promise<void> {
+    await (kind === 'audio' ? this.audio : this.video)?.sender.replaceTrack(track);
   }
 
   /** Close the channel and the connection. */

@@ -66,8 +66,8 @@ describe('Room.connect', () => {
     room = makeRoom({ video: false });
     await room.connect();
     expect(producer().channels[0]!.messages()).toEqual([
-      { action: 'track_state', kind: 'audio', muted: false, sender: null, track_id: null },
-      { action: 'track_state', kind: 'video', muted: true, sender: null, track_id: null },
+      { action: 'track_state', kind: 'audio', muted: false, sender: null, track_id: null, by: null },
+      { action: 'track_state', kind: 'video', muted: true, sender: null, track_id: null, by: null },
     ]);
   });
 
@@ -204,6 +204,40 @@ describe('a connected room', () => {
     expect(unsubscribed).toHaveBeenCalledTimes(2);
   });
 
+  it('answers an offer with new ICE credentials on a new consumer connection (the SFU replaced it)', async () => {
+    const unsubscribed = vi.fn();
+    room.on('trackUnsubscribed', unsubscribed);
+    const offer = (ufrag: string) => ({
+      action: 'handshake',
+      connection: 'consumer',
+      sdp: { type: 'offer', sdp: `${fakeSdp('sfu offer', ['audio', 'video'])}a=ice-ufrag:${ufrag}\r\n` },
+      tracks: [
+        { id: 'microphone', kind: 'audio', source: 'microphone', mid: '0', participant_id: 'p_bot' },
+        { id: 'camera', kind: 'video', source: 'camera', mid: '1', participant_id: 'p_bot' },
+      ],
+    });
+    const answers = () =>
+      server.socket.messages().filter((m) => m.action === 'handshake' && m.connection === 'consumer');
+    server.socket.deliver(offer('first'));
+    await vi.waitFor(() => expect(answers()).toHaveLength(1));
+    server.socket.deliver(offer('first')); // a renegotiation: the same connection
+    await vi.waitFor(() => expect(answers()).toHaveLength(2));
+    expect(FakePeerConnection.all).toHaveLength(2);
+    const old = FakePeerConnection.all[1]!;
+
+    server.socket.deliver(offer('second'));
+    await vi.waitFor(() => expect(answers()).toHaveLength(3));
+    expect(FakePeerConnection.all).toHaveLength(3);
+    expect(old.closed).toBe(true);
+    const replacement = FakePeerConnection.all[2]!;
+    expect(replacement.remoteDescription?.sdp).toContain('a=ice-ufrag:second');
+    const bot = room.getParticipant('p_bot')!;
+    // the same participant and track ids, now on the new connection's tracks
+    expect(bot.tracks.map((t) => t.id)).toEqual(['microphone', 'camera']);
+    expect(bot.videoTrack).toBe(asTrack(replacement.received('1')));
+    expect(unsubscribed).toHaveBeenCalledTimes(2);
+  });
+
   it('publishes the camera in three simulcast layers and stops those nobody receives', async () => {
     const video = producer().transceivers.find((t) => t.kind === 'video')!;
     expect(video.encodings.map((e) => [e.rid, e.scaleResolutionDownBy])).toEqual([
@@ -277,7 +311,7 @@ describe('a connected room', () => {
     await room.setMicrophoneEnabled(false);
     expect(room.localParticipant!.audioEnabled).toBe(false);
     expect((room.localParticipant!.audioTrack as unknown as FakeTrack).enabled).toBe(false);
-    expect(channel.messages()).toEqual([{ action: 'track_state', kind: 'audio', muted: true, sender: null, track_id: null }]);
+    expect(channel.messages()).toEqual([{ action: 'track_state', kind: 'audio', muted: true, sender: null, track_id: null, by: null }]);
   });
 
   it('leaves: sends leave, closes every connection and stops the devices', async () => {

@@ -6,6 +6,7 @@
  * subscribe to the room; nothing here imports React. The flow is docs/signaling.md.
  */
 import { Consumers } from './consumers.js';
+import { dataMessage, readChannelMessage, receivedData } from './data.js';
 import { Emitter } from './emitter.js';
 import { ArbiterError } from './errors.js';
 import { MediaLink } from './link.js';
@@ -14,12 +15,10 @@ import { acquireMedia, mediaProblemError, type MediaProblem } from './media.js';
 import {
   CHAT_TOPIC,
   makeMessage,
-  parseMessage,
   ProtocolError,
-  type DataMessage,
   type Identified,
-  type Message,
 } from './protocol/index.js';
+import { applyTrackState, mayPublish, Moderation } from './moderation.js';
 import { Producer } from './producer.js';
 import { Roster } from './roster.js';
 import { toRtcIceServers } from './rtc.js';
@@ -32,6 +31,8 @@ import {
   type ChatMessage,
   type ConnectionState,
   type Participant,
+  type ReceivedData,
+  type RemovedInfo,
   type RoomEnvironment,
   type RoomEvents,
   type RoomOptions,
@@ -46,10 +47,12 @@ export type {
   ConnectionState,
   Participant,
   ReceivedData,
+  RemovedInfo,
   RoomEnvironment,
   RoomEvents,
   RoomOptions,
   TrackEvent,
+  WaitingParticipant,
 } from './types.js';
 
 let idCounter = 0;
@@ -75,7 +78,8 @@ function newId(): string {
  */
 export class Room extends Emitter<RoomEvents> {
   readonly url: string;
-  readonly name: string;
+  /** The display name (the grant's, once joined with a token). */
+  name: string;
   private readonly env: RoomEnvironment;
   private readonly wantAudio: boolean;
   private readonly wantVideo: boolean;
@@ -92,6 +96,8 @@ export class Room extends Emitter<RoomEvents> {
   private readonly roster: Roster;
   private readonly session: Session;
   private readonly consumers: Consumers;
+  /** Roles in the room: `isModerator`, the lobby, why this one was removed, the actions. */
+  readonly moderation: Moderation;
   private readonly link: MediaLink;
   private readonly media: LocalMedia;
   private rejectClosed: (error: ArbiterError) => void = () => undefined;
@@ -112,7 +118,8 @@ export class Room extends Emitter<RoomEvents> {
     });
     this.closed.catch(() => undefined);
     this.roster = new Roster((event, ...args) => this.emit(event, ...args));
-    this.session = new Session(this.url, this.name, this.env, this.abort.signal, this.reconnectTimeoutMs);
+    this.session = new Session(this.url, this.name, this.env, this.abort.signal, this.reconnectTimeoutMs, options.token);
+    this.moderation = new Moderation((m) => this.session.send(m), (event, ...args) => this.emit(event, ...args));
     this.consumers = new Consumers(this.env, () => ({ iceServers: this.iceServers }), {
       send: (message) => this.session.send(message),
       onTrack: (info, track) => this.roster.addTrack(info, track),
@@ -126,7 +133,7 @@ export class Room extends Emitter<RoomEvents> {
           new Producer(
             this.env,
             { iceServers: this.iceServers },
-            { audio: this.media.audio, video: this.media.video },
+            { audio: this.media.audio, video: this.media.video, media: this.moderation.canPublish },
             { onMessage: (raw) => this.onChannelMessage(raw), onOpen: () => this.media.announce(), onFailed },
           ),
         send: (message) => this.session.send(message),
@@ -151,6 +158,7 @@ export class Room extends Emitter<RoomEvents> {
         send: (message) => this.session.send(message),
         until: (promise) => this.until(promise),
         closed: () => this.isClosed(),
+        canPublish: () => this.moderation.canPublish,
       },
       options.devices,
     );
@@ -166,10 +174,14 @@ export class Room extends Emitter<RoomEvents> {
       this.roster.updateInfo(m.participant);
     });
     this.session.route('participant_left', (m) => {
+      const gone = this.roster.get(m.participant_id);
+      if (m.reason === 'removed' && gone) this.emit('participantRemoved', gone, m.by ?? null);
       this.consumers.forget(m.participant_id);
       this.wishes.forget(m.participant_id);
       this.roster.removeRemote(m.participant_id, m.reason);
     });
+    this.session.route('lobby', (m) => this.moderation.onLobby(m));
+    this.session.route('removed', (m) => this.onRemoved(this.moderation.onRemoved(m)));
     this.session.route('handshake', (m) => {
       if (m.connection === 'producer') this.link.producer?.onHandshake(m);
       else if (!this.isClosed()) this.consumers.onHandshake(m);
@@ -248,10 +260,9 @@ export class Room extends Emitter<RoomEvents> {
   private async doConnect(): Promise<void> {
     if (this.state !== 'idle') throw new ArbiterError('connection_lost', 'this room was already used');
     this.setState('connecting');
-    const timer = setTimeout(
-      () => this.fail(new ArbiterError('timeout', `joining took longer than ${this.timeoutMs / 1000} s`)),
-      this.timeoutMs,
-    );
+    const expire = () => this.fail(new ArbiterError('timeout', `joining took longer than ${this.timeoutMs / 1000} s`));
+    let timer = setTimeout(expire, this.timeoutMs);
+    let waited = false;
     try {
       const acquiring = acquireMedia(
         this.env.getUserMedia,
@@ -268,28 +279,32 @@ export class Room extends Emitter<RoomEvents> {
           throw exc;
         },
       );
-      if (this.isClosed()) {
+      const viewer = !mayPublish(join.grants); // a viewer's grant: join receiving only
+      if (this.isClosed() || viewer) {
         media.audio?.stop();
         media.video?.stop();
-        throw this.closedError();
+        if (this.isClosed()) throw this.closedError();
       }
-      this.media.audio = media.audio;
-      this.media.video = media.video;
-      this.media.setProblems(media.problems);
-      for (const problem of media.problems) this.emit('error', mediaProblemError(problem));
+      this.media.audio = viewer ? null : media.audio;
+      this.media.video = viewer ? null : media.video;
+      this.media.setProblems(viewer ? [] : media.problems);
+      for (const problem of this.media.problems) this.emit('error', mediaProblemError(problem));
       this.roomIdValue = join.room_id;
+      this.moderation.grants = join.grants ?? [];
+      this.moderation.canPublish = !viewer;
+      if (join.name) this.name = join.name;
       this.iceServers = toRtcIceServers(join.ice_servers);
       this.roster.localId = join.participant_id;
       this.roster.put({
         id: join.participant_id,
         name: this.name,
         isLocal: true,
-        audioTrack: media.audio,
-        videoTrack: media.video,
+        audioTrack: this.media.audio,
+        videoTrack: this.media.video,
         screenTrack: null,
         tracks: [],
-        audioEnabled: media.audio !== null,
-        videoEnabled: media.video !== null,
+        audioEnabled: this.media.audio !== null,
+        videoEnabled: this.media.video !== null,
         screenEnabled: true,
         isSpeaking: false,
         handRaised: false,
@@ -310,9 +325,19 @@ export class Room extends Emitter<RoomEvents> {
             onIceServers: (servers) => {
               this.iceServers = toRtcIceServers(servers);
             },
+            onWaiting: () => {
+              // in the lobby: no join timeout while a moderator decides
+              clearTimeout(timer);
+              waited = true;
+              this.setState('waiting');
+            },
           },
         ),
       );
+      if (waited) {
+        this.setState('connecting');
+        timer = setTimeout(expire, this.timeoutMs);
+      }
       await this.until(sfuReady);
       await this.until(this.link.publish());
       if (this.isClosed()) throw this.closedError();
@@ -328,7 +353,18 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   private isClosed(): boolean {
-    return this.state === 'disconnected' || this.state === 'failed';
+    return this.state === 'disconnected' || this.state === 'failed' || this.state === 'removed';
+  }
+
+  /** The server ended this participant's session: close everything, show why. */
+  private onRemoved(info: RemovedInfo): void {
+    if (this.isClosed()) return;
+    const denied = info.reason === 'denied';
+    this.rejectClosed(new ArbiterError('denied', denied ? 'a moderator did not admit you' : `you were ${info.reason}`));
+    this.teardown();
+    this.setState('removed');
+    this.emit('removed', info);
+    this.emit('left', info.reason);
   }
 
   private closedError(): ArbiterError {
@@ -367,33 +403,17 @@ export class Room extends Emitter<RoomEvents> {
   // ------------------------------------------------------------------------------- data
 
   private onChannelMessage(raw: unknown): void {
-    const text =
-      typeof raw === 'string' ? raw : raw instanceof ArrayBuffer ? new TextDecoder().decode(raw) : null;
-    if (text === null) return;
-    let message: Message;
-    try {
-      message = parseMessage(text, ['data', 'track_state', 'error', 'layers', 'active_speakers']);
-    } catch (exc) {
-      console.warn('arbiter: ignoring a bad data channel message', exc);
-      return;
-    }
+    const message = readChannelMessage(raw);
+    if (!message) return;
     if (message.action === 'error') {
       this.emit('error', new ArbiterError(message.code as ArbiterError['code'], message.message));
     } else if (message.action === 'track_state') {
-      if (message.sender) {
-        const enabled = !message.muted;
-        const patch =
-          message.track_id === 'screen'
-            ? { screenEnabled: enabled }
-            : message.kind === 'audio'
-              ? { audioEnabled: enabled }
-              : { videoEnabled: enabled };
-        this.roster.update(message.sender, patch);
-      }
+      applyTrackState(this.roster, message, (kind) => (kind === 'audio' ? this.media.audio : this.media.video));
     } else if (message.action === 'active_speakers') {
       this.roster.setSpeakers(message.speakers);
     } else if (message.action === 'data') {
-      this.onData(message);
+      const received = receivedData(message);
+      if (received) this.onData(received);
     } else if (message.action === 'layers') {
       this.link.producer?.setLayers(message.track_id, message.active).catch((exc: unknown) => {
         console.warn('arbiter: could not change the simulcast layers', exc);
@@ -401,28 +421,14 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
-  private onData(message: DataMessage): void {
-    const senderId = message.sender ?? null;
-    let data: string | Uint8Array = message.data;
-    if (message.kind === 'bytes') {
-      try {
-        data = Uint8Array.from(atob(message.data), (ch) => ch.charCodeAt(0));
-      } catch {
-        return;
-      }
-    }
-    if (message.topic === CHAT_TOPIC && typeof data === 'string') {
+  private onData(received: ReceivedData): void {
+    const { senderId, data } = received;
+    if (received.topic === CHAT_TOPIC && typeof data === 'string') {
       const sender = senderId ? this.roster.get(senderId) : undefined;
-      this.addChat({
-        id: message.id,
-        senderId: senderId ?? '',
-        senderName: sender?.name ?? senderId ?? 'unknown',
-        text: data,
-        timestamp: Date.now(),
-        isLocal: false,
-      });
+      const senderName = sender?.name ?? senderId ?? 'unknown';
+      this.addChat({ id: received.id, senderId: senderId ?? '', senderName, text: data, timestamp: Date.now(), isLocal: false });
     }
-    this.emit('data', { senderId, data, topic: message.topic ?? null, id: message.id });
+    this.emit('data', received);
   }
 
   private addChat(message: ChatMessage): void {
@@ -442,15 +448,7 @@ export class Room extends Emitter<RoomEvents> {
       throw new ArbiterError('connection_lost', 'cannot send: the data channel is not open');
     }
     const id = newId();
-    const isText = typeof data === 'string';
-    const message = makeMessage('data', {
-      kind: isText ? 'text' : 'bytes',
-      data: isText ? data : btoa(String.fromCharCode(...data)),
-      id,
-      to: options.to ?? null,
-      topic: options.topic ?? null,
-    });
-    producer.send(message);
+    producer.send(dataMessage(id, data, options));
     return id;
   }
 

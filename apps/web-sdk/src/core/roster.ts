@@ -95,10 +95,15 @@ export class Roster {
     return p;
   }
 
-  /** A participant's name or hand changed (`participant_updated`; the local one too). */
+  /**
+   * A participant's name, hand or app data (`metadata`) changed (`participant_updated`;
+   * the local one too).
+   */
   updateInfo(info: ParticipantInfo): Participant | undefined {
     const old = this.map.get(info.id);
-    const next = this.update(info.id, { name: info.name, handRaised: info.hand_raised === true });
+    const patch: Partial<Participant> = { name: info.name, handRaised: info.hand_raised === true };
+    if ((info.metadata ?? null) !== (old?.metadata ?? null)) patch.metadata = info.metadata ?? null;
+    const next = this.update(info.id, patch);
     if (next && next !== old) this.emit('participantUpdated', next);
     return next;
   }

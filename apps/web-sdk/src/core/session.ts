@@ -71,6 +71,8 @@ export interface SessionHandlers {
   onFailed(error: ArbiterError): void;
   /** Fresh STUN/TURN credentials (from a resume or a refresh) for connections made later. */
   onIceServers(servers: IceServer[]): void;
+  /** The server put this participant in the room's lobby (`identified {waiting: true}`). */
+  onWaiting?(identified: Identified): void;
 }
 
 interface Credential {
@@ -115,6 +117,7 @@ export class Session {
     private readonly env: RoomEnvironment,
     private readonly signal: AbortSignal,
     private readonly reconnectTimeoutMs: number = 30_000,
+    private readonly token?: string,
   ) {
     this.route('refreshed', (m) => this.refreshed(m));
   }
@@ -136,7 +139,7 @@ export class Session {
       response = await this.env.fetch(`${this.url}/join`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify({ name: this.name }),
+        body: JSON.stringify(this.token ? { name: this.name, grant: this.token } : { name: this.name }),
         signal: this.signal,
       });
     } catch (exc) {
@@ -162,7 +165,11 @@ export class Session {
   /**
    * Open the WebSocket and identify with the join token. Resolves with `identified`
    * (after `onIdentified` ran, before any later message is handled). From then on the
-   * socket is kept alive and replaced when it closes, as `handlers` allow.
+   * socket is kept alive and replaced when it closes, as `handlers` allow. In a lobby,
+   * `handlers.onWaiting` is called first (the socket is kept alive and the refresh
+   * credential renewed meanwhile) and the
+   * promise waits for the `identified` that admits this participant; messages routed
+   * meanwhile (`removed`) are dispatched.
    */
   open(join: JoinResponse, onIdentified: (message: Identified) => void, handlers: SessionHandlers): Promise<Identified> {
     this.handlers = handlers;
@@ -185,6 +192,15 @@ export class Session {
         const message = this.receive(ws, event);
         if (!message) return;
         if (!identified) {
+          if (message.action === 'identified' && message.waiting) {
+            // in the lobby: the next `identified` admits us; the socket must stay open and the
+            // credential fresh meanwhile (a moderator may take longer than either lasts)
+            if (message.idle_timeout) this.idleTimeout = message.idle_timeout;
+            this.keepAlive();
+            this.scheduleRefresh();
+            handlers.onWaiting?.(message);
+            return;
+          }
           if (message.action === 'identified') {
             identified = true;
             this.identified(message);

@@ -7,12 +7,40 @@ import type { GetUserMedia, MediaProblem } from './media.js';
 import type { TrackSource } from './protocol/index.js';
 
 /**
- * Where a room is in its life. `reconnecting`: joined, and the signaling socket or the
- * media is being got back (nobody else sees it leave meanwhile); then `connected` again,
- * or `failed` when that takes longer than the reconnect budget.
+ * Where a room is in its life. `waiting`: in the room's lobby until a moderator admits
+ * this participant; `reconnecting`: joined, and the signaling socket or the media is being
+ * got back (nobody else sees it leave meanwhile); then `connected` again, or `failed` when
+ * that takes longer than the reconnect budget; `removed`: a moderator or the app ended this
+ * participant's session (see {@link RemovedInfo}).
  * @public
  */
-export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'failed';
+export type ConnectionState =
+  | 'idle'
+  | 'connecting'
+  | 'waiting'
+  | 'connected'
+  | 'reconnecting'
+  | 'disconnected'
+  | 'removed'
+  | 'failed';
+
+/** Why this participant's session was ended for it. @public */
+export interface RemovedInfo {
+  /** `removed` by a moderator or the app, the room `room_ended` for all, admission `denied`. */
+  reason: 'removed' | 'room_ended' | 'denied';
+  /** A moderator's participant id, or `app` (the app's backend). */
+  by: string | null;
+  /** The reason the moderator gave. */
+  message: string | null;
+}
+
+/** Someone waiting in the room's lobby, as moderators see them. @public */
+export interface WaitingParticipant {
+  id: string;
+  name: string;
+  identity: string | null;
+  metadata: string | null;
+}
 
 /**
  * A participant as the UI sees it. Snapshots are immutable: a change makes a new object.
@@ -40,6 +68,14 @@ export interface Participant {
   isSpeaking: boolean;
   /** The participant has its hand raised (`room.setHandRaised`, seen by everyone). */
   handRaised: boolean;
+  /** The app's id for this user (from the grant it joined with). */
+  identity?: string | null;
+  /** The app's data about this participant. */
+  metadata?: string | null;
+  /** Who holds the microphone muted (a moderator's participant id, or `app`); absent: nobody. */
+  audioLockedBy?: string | null;
+  /** Who holds the camera muted; absent: nobody. */
+  videoLockedBy?: string | null;
 }
 
 /** A track received from a remote participant, with what its publisher said of it. @public */
@@ -88,13 +124,19 @@ export interface RoomEvents {
   mediaProblemsChanged: (problems: readonly MediaProblem[]) => void;
   /** Who speaks now (participant ids, loudest first), when the SFU says it changed. */
   activeSpeakersChanged: (speakers: readonly string[]) => void;
-  /** A participant renamed itself or raised or lowered its hand (the local one too). */
+  /** A participant renamed itself, raised or lowered its hand, or its app data changed (the local one too). */
   participantUpdated: (participant: Participant) => void;
   /** The camera, microphone or speaker in use changed. */
   devicesChanged: (devices: ActiveDevices) => void;
   error: (error: ArbiterError) => void;
   joined: (info: { roomId: string; participantId: string }) => void;
   left: (reason: string) => void;
+  /** A moderator (or the app) removed another participant; `participantLeft` follows. */
+  participantRemoved: (participant: Participant, by: string | null) => void;
+  /** This participant's session was ended for it (state `removed`). */
+  removed: (info: RemovedInfo) => void;
+  /** Who waits in the lobby changed (moderators only). */
+  lobbyChanged: (waiting: readonly WaitingParticipant[]) => void;
 }
 
 /** How the room's parts emit its events (the room's own `emit`). */
@@ -127,10 +169,12 @@ export interface RoomOptions {
   audio?: boolean;
   /** Start with the camera on. Default true. */
   video?: boolean;
-  /** Seconds for the whole join before a `timeout` error. Default 20. */
+  /** Seconds for the whole join before a `timeout` error (time in a lobby excluded). Default 20. */
   timeout?: number;
   /** The camera, microphone and speaker to use from the start (ids from `enumerateDevices`). */
   devices?: ActiveDevices;
+  /** A join grant minted by the app's backend: needed for a private room. */
+  token?: string;
   /**
    * Once joined, seconds the room keeps trying to get a dropped signaling socket or lost
    * media back before it fails. Default 30; 0 fails at once.

@@ -2,6 +2,7 @@ export { useArbiterRoom, type UseArbiterRoomOptions } from './useArbiterRoom.js'
 export { useChat, type UseChatResult } from './useChat.js';
 export { useConnectionState } from './useConnectionState.js';
 export { useMediaProblems } from './useMediaProblems.js';
+export { useModeration, type UseModerationResult } from './useModeration.js';
 export { useLocalParticipant, useParticipants } from './useParticipants.js';
 export { tracksOf, useTracks, type TrackFilter, type TrackKind, type TrackReference } from './useTracks.js';
 export { useActiveSpeakers } from './useActiveSpeakers.js';

@@ -14,6 +14,8 @@ export interface UseArbiterRoomOptions {
   video?: boolean;
   /** False holds off joining (e.g. while a pre-join screen is shown). Default true. */
   connect?: boolean;
+  /** A join grant minted by the app's backend (needed for a private room). */
+  token?: string;
   onJoined?: (info: { roomId: string; participantId: string }) => void;
   onLeft?: (reason: string) => void;
   onError?: (error: ArbiterError) => void;
@@ -36,7 +38,7 @@ export interface UseArbiterRoomOptions {
  * @public
  */
 export function useArbiterRoom(options: UseArbiterRoomOptions): Room | undefined {
-  const { url, name, connect = true } = options;
+  const { url, name, token, connect = true } = options;
   const latest = React.useRef(options);
   latest.current = options;
   const [room, setRoom] = React.useState<Room | undefined>(undefined);
@@ -47,6 +49,7 @@ export function useArbiterRoom(options: UseArbiterRoomOptions): Room | undefined
     const r = new Room({
       url,
       name,
+      token,
       audio: o.audio,
       video: o.video,
       devices: o.devices,
@@ -69,7 +72,7 @@ export function useArbiterRoom(options: UseArbiterRoomOptions): Room | undefined
       for (const off of offs) off();
       setRoom((current) => (current === r ? undefined : current));
     };
-  }, [url, name, connect]);
+  }, [url, name, token, connect]);
 
   return room;
 }

@@ -48,7 +48,8 @@ export function useTrackToggle({ kind, room, onChange }: UseTrackToggleOptions) 
   const buttonProps: React.ButtonHTMLAttributes<HTMLButtonElement> = {
     type: 'button',
     'aria-pressed': enabled,
-    disabled: pending || !local,
+    // nothing to turn on: a viewer's grant, or a track a moderator holds muted
+    disabled: pending || !local || !r.moderation.canPublish || !!(kind === 'audio' ? local.audioLockedBy : local.videoLockedBy),
     onClick: () => void toggle(),
   };
   return { buttonProps, enabled, pending, toggle };

@@ -62,7 +62,7 @@ describe('<ArbiterRoom>', () => {
     expect(mic).toHaveAttribute('aria-pressed', 'false');
     expect(within(tile).getByRole('img', { name: 'microphone off' })).toBeInTheDocument();
     const channel = FakePeerConnection.all[0]!.channels[0]!;
-    expect(channel.messages().at(-1)).toEqual({ action: 'track_state', kind: 'audio', muted: true, sender: null, track_id: null });
+    expect(channel.messages().at(-1)).toEqual({ action: 'track_state', kind: 'audio', muted: true, sender: null, track_id: null, by: null });
   });
 
   it('shows a remote participant as muted after its track_state', async () => {

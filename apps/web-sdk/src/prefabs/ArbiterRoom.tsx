@@ -4,6 +4,7 @@ import type { ActiveDevices, Participant, RoomEnvironment } from '../core/room.j
 import { RoomContext } from '../context/room-context.js';
 import { useArbiterRoom } from '../hooks/useArbiterRoom.js';
 import { useConnectionState } from '../hooks/useConnectionState.js';
+import { useModeration } from '../hooks/useModeration.js';
 import { VideoConference } from './VideoConference.js';
 import { PreJoin } from '../components/PreJoin.js';
 
@@ -11,6 +12,11 @@ import { PreJoin } from '../components/PreJoin.js';
 export interface ArbiterRoomProps extends Omit<React.HTMLAttributes<HTMLDivElement>, 'onError'> {
   /** The room URL, e.g. `http://127.0.0.1:8080/rooms/demo`. The only required prop. */
   url: string;
+  /**
+   * A join grant minted by the app's backend (`arbiter_admin`, `POST /v1/grants`): needed
+   * for a private room; it sets the name, so no pre-join screen asks for one.
+   */
+  token?: string;
   /** Display name. Without it, a pre-join screen asks for one (button `Join`). */
   name?: string;
   /** Show the pre-join screen even with a `name` (it is then the default). */
@@ -38,12 +44,15 @@ export interface ArbiterRoomProps extends Omit<React.HTMLAttributes<HTMLDivEleme
  * @example
  * ```tsx
  * <ArbiterRoom url="http://127.0.0.1:8080/rooms/demo" name="Ada" onLeft={() => navigate('/')} />
+ * // a private room: the grant your backend minted for this user
+ * <ArbiterRoom url={roomUrl} token={grant} />
  * ```
  * @public
  */
 export const ArbiterRoom = React.forwardRef<HTMLDivElement, ArbiterRoomProps>(function ArbiterRoom(
   {
     url,
+    token,
     name,
     preJoin,
     video,
@@ -59,7 +68,7 @@ export const ArbiterRoom = React.forwardRef<HTMLDivElement, ArbiterRoomProps>(fu
   },
   ref,
 ) {
-  const showPreJoin = preJoin ?? name === undefined;
+  const showPreJoin = preJoin ?? (name === undefined && token === undefined);
   const [chosenName, setChosenName] = React.useState<string | null>(showPreJoin ? null : (name ?? 'guest'));
   const [devices, setDevices] = React.useState<ActiveDevices | undefined>(undefined);
   const [error, setError] = React.useState<ArbiterError | null>(null);
@@ -67,6 +76,7 @@ export const ArbiterRoom = React.forwardRef<HTMLDivElement, ArbiterRoomProps>(fu
     url,
     name: chosenName ?? undefined,
     devices,
+    token,
     audio,
     video,
     connect: chosenName !== null,
@@ -130,6 +140,30 @@ function RoomBody({
   children: React.ReactNode;
 }) {
   const state = useConnectionState();
+  const { removed } = useModeration();
+  if (state === 'waiting') {
+    return (
+      <p className="arb-status" role="status">
+        Waiting for a moderator to let you in…
+      </p>
+    );
+  }
+  if (state === 'removed') {
+    const why =
+      removed?.reason === 'denied'
+        ? 'A moderator did not let you in.'
+        : removed?.reason === 'room_ended'
+          ? 'The room was ended for everyone.'
+          : 'You were removed from the room.';
+    return (
+      <div className="arb-ended" data-removed={removed?.reason ?? 'removed'}>
+        <p role="alert">
+          {why}
+          {removed?.message ? ` (${removed.message})` : ''}
+        </p>
+      </div>
+    );
+  }
   if (state === 'disconnected' || state === 'failed') {
     return (
       <div className="arb-ended">

@@ -4,6 +4,8 @@ import { DisconnectButton } from '../components/controls/DisconnectButton.js';
 import { HandRaiseToggle } from '../components/controls/HandRaiseToggle.js';
 import { MediaDeviceSelect } from '../components/controls/MediaDeviceSelect.js';
 import { TrackToggle } from '../components/controls/TrackToggle.js';
+import { useEnsureRoom } from '../context/room-context.js';
+import { useModeration } from '../hooks/useModeration.js';
 
 /** Props of {@link ControlBar}. @public */
 export interface ControlBarProps extends React.HTMLAttributes<HTMLDivElement> {
@@ -13,8 +15,9 @@ export interface ControlBarProps extends React.HTMLAttributes<HTMLDivElement> {
 }
 
 /**
- * Microphone, camera, screen share, raise hand, device settings and leave buttons. The
- * settings panel switches the camera, microphone and speaker mid-call.
+ * Microphone, camera, screen share, raise hand, device settings and leave buttons (and,
+ * for a moderator, `End for all`). The settings panel switches the camera, microphone and
+ * speaker mid-call.
  * @example
  * ```tsx
  * <ControlBar />
@@ -27,6 +30,7 @@ export const ControlBar = React.forwardRef<HTMLDivElement, ControlBarProps>(func
 ) {
   const [settings, setSettings] = React.useState(false);
   const panel = React.useId();
+  const { isModerator, endRoom } = useModeration(useEnsureRoom(room));
   return (
     <div
       ref={ref}
@@ -49,6 +53,11 @@ export const ControlBar = React.forwardRef<HTMLDivElement, ControlBarProps>(func
         Devices
       </button>
       {extra}
+      {isModerator && (
+        <button type="button" className="arb-button arb-button--leave" onClick={() => endRoom()}>
+          End for all
+        </button>
+      )}
       <DisconnectButton room={room} />
       {settings && (
         <div id={panel} className="arb-devices" role="group" aria-label="Devices">

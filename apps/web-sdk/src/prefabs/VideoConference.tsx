@@ -4,6 +4,9 @@ import { Chat } from '../components/chat/Chat.js';
 import { FocusLayout } from '../components/layout/FocusLayout.js';
 import { GridLayout } from '../components/layout/GridLayout.js';
 import { PagedGrid } from '../components/layout/PagedGrid.js';
+import { LobbyPanel } from '../components/moderation/LobbyPanel.js';
+import { ModeratorControls } from '../components/moderation/ModeratorControls.js';
+import { RemovalNotice } from '../components/moderation/RemovalNotice.js';
 import { ParticipantTile } from '../components/participant/ParticipantTile.js';
 import { RoomAudioRenderer } from '../components/participant/RoomAudioRenderer.js';
 import { useConnectionState } from '../hooks/useConnectionState.js';
@@ -26,7 +29,8 @@ export interface VideoConferenceProps extends React.HTMLAttributes<HTMLDivElemen
  * The whole room UI: the participants in pages of what fits ({@link PagedGrid}), or a shared
  * screen large with the cameras beside it ({@link FocusLayout}) while someone presents;
  * your own camera small in a corner; remote audio, the control bar and the chat. Only the
- * video on screen is received.
+ * video on screen is received. Who was removed shows for a few seconds; for a moderator,
+ * the lobby and each tile's moderation buttons too.
  * @example
  * ```tsx
  * <ArbiterRoom url={url}><VideoConference chat={false} /></ArbiterRoom>
@@ -43,13 +47,20 @@ export const VideoConference = React.forwardRef<HTMLDivElement, VideoConferenceP
   const remote = participants.filter((p) => !p.isLocal);
   // a remote presenter first (what the others show), else our own screen
   const presenter = remote.find((p) => p.screenTrack) ?? (local?.screenTrack ? local : undefined);
-  const tile = (p: Participant) =>
-    renderParticipant ? <React.Fragment key={p.id}>{renderParticipant(p)}</React.Fragment> : <ParticipantTile key={p.id} participant={p} />;
+  // each tile carries the moderation buttons (shown to a moderator only)
+  const render =
+    renderParticipant ??
+    ((p: Participant) => (
+      <ParticipantTile participant={p}>
+        <ModeratorControls participant={p} room={room} />
+      </ParticipantTile>
+    ));
+  const tile = (p: Participant) => <React.Fragment key={p.id}>{render(p)}</React.Fragment>;
   let main: React.ReactNode;
   if (presenter) {
-    main = <FocusLayout presenter={presenter} participants={remote} renderParticipant={renderParticipant} />;
+    main = <FocusLayout presenter={presenter} participants={remote} renderParticipant={render} />;
   } else if (remote.length > 0) {
-    main = <PagedGrid participants={remote} minTileWidth={minTileWidth} renderParticipant={renderParticipant} />;
+    main = <PagedGrid participants={remote} minTileWidth={minTileWidth} renderParticipant={render} />;
   } else {
     main = (
       <GridLayout count={local ? 1 : 0} aria-label="Participants">
@@ -67,6 +78,8 @@ export const VideoConference = React.forwardRef<HTMLDivElement, VideoConferenceP
     >
       <div className="arb-conference__main">
         <MediaProblemBanner room={room} />
+        <LobbyPanel room={room} />
+        <RemovalNotice room={room} />
         {state === 'connecting' && (
           <p className="arb-status" role="status">
             Joining…

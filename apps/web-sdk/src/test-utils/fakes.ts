@@ -205,6 +205,10 @@ export class FakeServer {
   autoAnswer = true;
   /** What `getDisplayMedia` gives: a screen track (the user picked a screen). */
   getDisplayMedia = vi.fn(async () => fakeStream([new FakeTrack('video')]));
+  /** The grants the join response carries (none: the field is left out). */
+  grants: string[] | null = null;
+  /** Put the joiner in the lobby: `identified` says `waiting` (the test admits it). */
+  lobby = false;
   /** The server's idle timeout, told in `identified` (none: the SDK assumes 600 s). */
   idleTimeout: number | null = null;
   /** Answer `keepalive` with `keepalive_ack`. */
@@ -233,6 +237,7 @@ export class FakeServer {
         refresh_token: `p_local${this.counter}.cmVmcmVzaA`,
         refresh_expires_at: 2000003600,
         session_expires_at: 2000043200,
+        ...(this.grants ? { grants: this.grants } : {}),
       }),
       { status: 200 },
     );
@@ -252,7 +257,8 @@ export class FakeServer {
       role: 'participant',
       sfu_ready: this.sfuReady,
       participant_id: `p_local${this.counter}`,
-      participants: this.existing,
+      participants: this.lobby ? [] : this.existing,
+      ...(this.lobby ? { waiting: true, sfu_ready: false } : {}),
       ...(this.idleTimeout ? { idle_timeout: this.idleTimeout } : {}),
       ...extra,
     };

@@ -6,6 +6,8 @@ import { VideoTrack } from './VideoTrack.js';
 /** Props of {@link ParticipantTile}. @public */
 export interface ParticipantTileProps extends React.HTMLAttributes<HTMLDivElement> {
   participant: Participant;
+  /** Extra content at the bottom of the tile (e.g. {@link ModeratorControls}). */
+  children?: React.ReactNode;
 }
 
 function initials(name: string): string {
@@ -26,7 +28,7 @@ function initials(name: string): string {
  * @public
  */
 export const ParticipantTile = React.forwardRef<HTMLDivElement, ParticipantTileProps>(function ParticipantTile(
-  { participant, className, ...props },
+  { participant, className, children, ...props },
   ref,
 ) {
   const p = participant;
@@ -47,6 +49,7 @@ export const ParticipantTile = React.forwardRef<HTMLDivElement, ParticipantTileP
       data-speaking={p.isSpeaking ? 'true' : 'false'}
       data-muted={p.audioEnabled ? 'false' : 'true'}
       data-hand-raised={p.handRaised ? 'true' : 'false'}
+      data-held={[p.audioLockedBy ? 'audio' : '', p.videoLockedBy ? 'video' : ''].filter(Boolean).join(' ') || undefined}
       {...props}
     >
       <VideoTrack
@@ -69,17 +72,26 @@ export const ParticipantTile = React.forwardRef<HTMLDivElement, ParticipantTileP
         )}
         <span className="arb-tile__name">{label}</span>
         {!p.audioEnabled && (
-          <span className="arb-tile__muted" role="img" aria-label="microphone off">
+          <span
+            className="arb-tile__muted"
+            role="img"
+            aria-label={p.audioLockedBy ? 'microphone held muted by a moderator' : 'microphone off'}
+          >
             <MicOffIcon />
           </span>
         )}
         {!p.videoEnabled && (
-          <span className="arb-tile__muted" role="img" aria-label="camera off">
+          <span
+            className="arb-tile__muted"
+            role="img"
+            aria-label={p.videoLockedBy ? 'camera held off by a moderator' : 'camera off'}
+          >
             <CameraOffIcon />
           </span>
         )}
         {p.isSpeaking && <span className="arb-visually-hidden">speaking</span>}
       </div>
+      {children}
     </div>
   );
 });

@@ -27,6 +27,9 @@ export const MAX_DEPTH = 32;
 export const MAX_NUMBER_CHARS = 32;
 /** Longest refresh credential, in bytes. */
 export const MAX_REFRESH_TOKEN = 256;
+
+/** Largest participant metadata (the app's data), in UTF-8 bytes. */
+export const MAX_METADATA = 1024;
 /** Longest ICE candidate line. */
 export const MAX_CANDIDATE = 1024;
 /** Longest string field without a bound of its own. */

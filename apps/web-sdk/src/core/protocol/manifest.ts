@@ -19,6 +19,7 @@ import {
   MAX_FRAME_BYTES,
   MAX_LIST,
   MAX_MESSAGE_BYTES,
+  MAX_METADATA,
   MAX_NAME,
   MAX_NUMBER_CHARS,
   MAX_REFRESH_TOKEN,
@@ -28,7 +29,7 @@ import {
   PROTOCOL_VERSION,
 } from './limits.js';
 import { BODY_SCHEMAS, MESSAGE_SCHEMAS, type FieldType, type Schema } from './schemas.js';
-import { ALL_GRANTS } from './types.js';
+import { ALL_GRANTS, DEFAULT_GRANTS } from './types.js';
 
 /** One schema in the manifest. @public */
 export interface SchemaManifest {
@@ -43,6 +44,7 @@ export interface ProtocolManifest {
   error_codes: Record<string, string>;
   topics: Record<string, string>;
   grants: string[];
+  default_grants: string[];
   actions: Record<string, SchemaManifest>;
   bodies: Record<string, SchemaManifest>;
   types: Record<string, SchemaManifest>;
@@ -101,6 +103,7 @@ export function protocolManifest(): ProtocolManifest {
       MAX_DEPTH,
       MAX_NUMBER_CHARS,
       MAX_REFRESH_TOKEN,
+      MAX_METADATA,
       DEFAULT_IDLE_TIMEOUT,
       KEEPALIVE_MAX_INTERVAL,
       KEEPALIVE_MIN_ACK_WAIT,
@@ -108,6 +111,7 @@ export function protocolManifest(): ProtocolManifest {
     error_codes: { ...ErrorCode },
     topics: { CHAT_TOPIC },
     grants: [...ALL_GRANTS],
+    default_grants: [...DEFAULT_GRANTS],
     actions,
     bodies,
     types: Object.fromEntries(Object.entries(nested).sort(([a], [b]) => (a < b ? -1 : 1))),

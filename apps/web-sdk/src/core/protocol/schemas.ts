@@ -9,6 +9,7 @@ import {
   isValidId,
   MAX_CANDIDATE,
   MAX_MESSAGE_BYTES,
+  MAX_METADATA,
   MAX_NAME,
   MAX_REFRESH_TOKEN,
 } from './limits.js';
@@ -49,9 +50,12 @@ const STR: FieldType = { t: 'str' };
 
 const GRANTS: FieldType = {
   t: 'list',
-  item: { t: 'literal', values: ['publish', 'subscribe', 'data'] },
-  maxItems: 3,
+  item: { t: 'literal', values: ['publish', 'subscribe', 'data', 'screen', 'moderator'] },
+  maxItems: 5,
 };
+
+const KIND: FieldType = { t: 'literal', values: ['audio', 'video'] };
+const REASON: FieldType = { t: 'str', maxLen: 256 };
 
 const PARTICIPANT_INFO: Schema = {
   name: 'ParticipantInfo',
@@ -59,9 +63,13 @@ const PARTICIPANT_INFO: Schema = {
     { name: 'id', type: ID },
     { name: 'name', type: { t: 'str', maxLen: MAX_NAME } },
     { name: 'grants', type: GRANTS, optional: true },
+    { name: 'identity', type: ID, optional: true },
+    { name: 'metadata', type: { t: 'str', maxLen: MAX_METADATA }, optional: true },
+    { name: 'locked', type: { t: 'list', item: KIND, maxItems: 2 }, optional: true },
     { name: 'hand_raised', type: { t: 'bool' }, optional: true },
   ],
 };
+const PARTICIPANTS: FieldType = { t: 'list', item: { t: 'object', schema: PARTICIPANT_INFO } };
 
 const TRACK_INFO: Schema = {
   name: 'TrackInfo',
@@ -137,17 +145,14 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       { name: 'room_id', type: ID },
       { name: 'role', type: { t: 'literal', values: ['participant', 'sfu'] } },
       { name: 'sfu_ready', type: { t: 'bool' } },
-      {
-        name: 'participants',
-        type: { t: 'list', item: { t: 'object', schema: PARTICIPANT_INFO } },
-        default: () => [],
-      },
+      { name: 'participants', type: PARTICIPANTS, default: () => [] },
       { name: 'participant_id', type: ID, optional: true },
       { name: 'resumed', type: { t: 'bool' }, default: () => false },
       { name: 'refresh_token', type: REFRESH_TOKEN, optional: true },
       { name: 'refresh_expires_at', type: { t: 'int' }, optional: true },
       { name: 'session_expires_at', type: { t: 'int' }, optional: true },
       { name: 'ice_servers', type: ICE_SERVERS, optional: true },
+      { name: 'waiting', type: { t: 'bool' }, optional: true },
       { name: 'idle_timeout', type: { t: 'int', min: 1 }, optional: true },
     ],
   },
@@ -184,6 +189,7 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
     fields: [
       { name: 'participant_id', type: ID },
       { name: 'reason', type: { t: 'str', maxLen: 64 }, default: () => 'left' },
+      { name: 'by', type: ID, optional: true },
     ],
   },
   error: {
@@ -206,10 +212,11 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
   },
   track_state: {
     fields: [
-      { name: 'kind', type: { t: 'literal', values: ['audio', 'video'] } },
+      { name: 'kind', type: KIND },
       { name: 'muted', type: { t: 'bool' } },
       { name: 'sender', type: ID, optional: true },
       { name: 'track_id', type: ID, optional: true },
+      { name: 'by', type: ID, optional: true },
     ],
   },
   subscription: {
@@ -250,6 +257,31 @@ export const MESSAGE_SCHEMAS: Record<Action, Schema> = {
       }
     },
   },
+  moderate: {
+    fields: [
+      { name: 'op', type: { t: 'literal', values: ['remove', 'mute', 'end_room', 'admit', 'deny'] } },
+      { name: 'participant_id', type: ID, optional: true },
+      { name: 'kind', type: KIND, optional: true },
+      { name: 'muted', type: { t: 'bool' }, default: () => true },
+      { name: 'reason', type: REASON, optional: true },
+    ],
+    check: (m) => {
+      if (m.op !== 'end_room' && m.participant_id == null) {
+        throw new ProtocolError(ErrorCode.INVALID_MESSAGE, `'${String(m.op)}' needs 'participant_id'`, 'moderate');
+      }
+      if (m.op === 'mute' && m.kind == null) {
+        throw new ProtocolError(ErrorCode.INVALID_MESSAGE, "'mute' needs 'kind'", 'moderate');
+      }
+    },
+  },
+  removed: {
+    fields: [
+      { name: 'reason', type: { t: 'literal', values: ['removed', 'room_ended', 'denied'] } },
+      { name: 'by', type: ID, optional: true },
+      { name: 'message', type: REASON, optional: true },
+    ],
+  },
+  lobby: { fields: [{ name: 'waiting', type: { ...PARTICIPANTS, maxItems: 64 }, default: () => [] }] },
   participant_updated: {
     fields: [{ name: 'participant', type: { t: 'object', schema: PARTICIPANT_INFO } }],
   },
@@ -262,6 +294,7 @@ export const BODY_SCHEMAS: Record<BodyType, Schema> = {
     fields: [
       { name: 'name', type: { t: 'str', maxLen: MAX_NAME, minLen: 1 }, default: () => 'guest' },
       { name: 'grants', type: GRANTS, optional: true },
+      { name: 'grant', type: { t: 'str', maxLen: 4096, minLen: 1 }, optional: true },
     ],
   },
   JoinResponse: {
@@ -275,20 +308,26 @@ export const BODY_SCHEMAS: Record<BodyType, Schema> = {
       { name: 'refresh_token', type: STR },
       { name: 'refresh_expires_at', type: { t: 'int' } },
       { name: 'session_expires_at', type: { t: 'int' } },
+      { name: 'grants', type: GRANTS, optional: true },
+      { name: 'name', type: { t: 'str', maxLen: MAX_NAME }, optional: true },
     ],
   },
   CreateRoomRequest: {
-    fields: [{ name: 'room_id', type: { t: 'str', maxLen: 64, minLen: 1 }, optional: true }],
+    fields: [
+      { name: 'room_id', type: { t: 'str', maxLen: 64, minLen: 1 }, optional: true },
+      { name: 'private', type: { t: 'bool' }, optional: true },
+      { name: 'lobby', type: { t: 'bool' }, optional: true },
+    ],
   },
   RoomInfo: {
     fields: [
       { name: 'room_id', type: STR },
-      {
-        name: 'participants',
-        type: { t: 'list', item: { t: 'object', schema: PARTICIPANT_INFO } },
-      },
+      { name: 'participants', type: PARTICIPANTS },
       { name: 'sfu_state', type: STR },
       { name: 'url', type: STR, optional: true },
+      { name: 'private', type: { t: 'bool' }, optional: true },
+      { name: 'lobby', type: { t: 'bool' }, optional: true },
+      { name: 'waiting', type: { ...PARTICIPANTS, maxItems: 64 }, optional: true },
     ],
   },
   ErrorBody: {

@@ -6,17 +6,26 @@
 export interface ParticipantInfo {
   id: string;
   name: string;
-  /** What the participant may do (absent: everything); the SFU enforces it. */
+  /** What the participant may do (absent: the default grants); the SFU enforces it. */
   grants?: Grant[] | null;
+  /** The app's own id for this user, from the grant the app minted. */
+  identity?: string | null;
+  /** The app's data about this participant (at most 1 KB). */
+  metadata?: string | null;
+  /** Kinds a moderator holds muted (the SFU forwards none of them). */
+  locked?: ('audio' | 'video')[] | null;
   /** True while its hand is raised (`update_participant`); absent or false: not raised. */
   hand_raised?: boolean | null;
 }
 
 /** One permission in a join token. @public */
-export type Grant = 'publish' | 'subscribe' | 'data';
+export type Grant = 'publish' | 'subscribe' | 'data' | 'screen' | 'moderator';
 
-/** Every grant. @public */
-export const ALL_GRANTS: readonly Grant[] = ['publish', 'subscribe', 'data'];
+/** Every grant (only a grant minted by the app's backend holds `moderator`). @public */
+export const ALL_GRANTS: readonly Grant[] = ['publish', 'subscribe', 'data', 'screen', 'moderator'];
+
+/** What a plain join of an open room gets. @public */
+export const DEFAULT_GRANTS: readonly Grant[] = ['publish', 'subscribe', 'data', 'screen'];
 
 /** Where a published track comes from. @public */
 export type TrackSource = 'camera' | 'microphone' | 'screen' | 'screen_audio' | 'unknown';
@@ -115,6 +124,8 @@ export interface Identified {
   refresh_expires_at?: number | null;
   session_expires_at?: number | null;
   ice_servers?: IceServer[] | null;
+  /** True: this participant waits in the room's lobby; a second `identified` admits it. */
+  waiting?: boolean | null;
   /** Seconds without a message from this connection before the server closes it. */
   idle_timeout?: number | null;
 }
@@ -171,6 +182,8 @@ export interface ParticipantLeft {
   action: 'participant_left';
   participant_id: string;
   reason: string;
+  /** Who removed it (reason `removed`): a moderator's participant id, or `app`. */
+  by?: string | null;
 }
 
 /** Reply to a message that could not be handled. @public */
@@ -206,6 +219,8 @@ export interface TrackState {
   sender?: string | null;
   /** The track (`TrackInfo.id`, e.g. `screen`); absent: its `microphone` / `camera`. */
   track_id?: string | null;
+  /** Set while a moderator holds the track muted: its participant id, or `app`. */
+  by?: string | null;
 }
 
 /**
@@ -262,7 +277,42 @@ export interface UpdateParticipant {
   hand_raised?: boolean | null;
 }
 
-/** A participant's state changed (name, hand ...): the participant as it is now. @public */
+/**
+ * A moderator acts on the room: remove, hold a track muted (`muted: false` lifts it), end
+ * the room for all, admit or deny someone waiting in the lobby. Signaling refuses anyone
+ * without the `moderator` grant (`forbidden`).
+ * @public
+ */
+export interface Moderate {
+  action: 'moderate';
+  op: 'remove' | 'mute' | 'end_room' | 'admit' | 'deny';
+  participant_id?: string | null;
+  kind?: 'audio' | 'video' | null;
+  muted: boolean;
+  reason?: string | null;
+}
+
+/** This participant's session was ended for it (the socket closes next). @public */
+export interface Removed {
+  action: 'removed';
+  reason: 'removed' | 'room_ended' | 'denied';
+  /** A moderator's participant id, or `app`. */
+  by?: string | null;
+  /** The reason the moderator gave. */
+  message?: string | null;
+}
+
+/** Who waits in the room's lobby now (sent to moderators). @public */
+export interface Lobby {
+  action: 'lobby';
+  waiting: ParticipantInfo[];
+}
+
+/**
+ * A participant's state changed (name, hand, app data, locked kinds): the participant as
+ * it is now.
+ * @public
+ */
 export interface ParticipantUpdated {
   action: 'participant_updated';
   participant: ParticipantInfo;
@@ -289,6 +339,9 @@ export type Message =
   | Layers
   | ActiveSpeakers
   | UpdateParticipant
+  | Moderate
+  | Removed
+  | Lobby
   | ParticipantUpdated;
 
 /** Every known action. @public */
@@ -307,8 +360,10 @@ export interface IceServer {
 /** `POST /rooms/{room_id}/join`. @public */
 export interface JoinRequest {
   name: string;
-  /** Ask for fewer permissions than all (e.g. only `subscribe` for a viewer). */
+  /** Ask for fewer permissions than the default (e.g. only `subscribe` for a viewer). */
   grants?: Grant[] | null;
+  /** A join grant minted by the app's backend (needed for a private room). */
+  grant?: string | null;
 }
 
 /** What a client needs to enter a room. @public */
@@ -325,11 +380,19 @@ export interface JoinResponse {
   refresh_expires_at: number;
   /** When the session ends: the participant then gets `session_expired`. */
   session_expires_at: number;
+  /** What this participant may do. */
+  grants?: Grant[] | null;
+  /** The display name everyone sees (a grant's wins over the name asked for). */
+  name?: string | null;
 }
 
 /** `POST /rooms`. @public */
 export interface CreateRoomRequest {
   room_id?: string | null;
+  /** Joining needs a grant from the app. */
+  private?: boolean | null;
+  /** Joiners without a grant wait for a moderator. */
+  lobby?: boolean | null;
 }
 
 /** `GET /rooms/{room_id}` and the reply to `POST /rooms`. @public */
@@ -338,6 +401,9 @@ export interface RoomInfo {
   participants: ParticipantInfo[];
   sfu_state: string;
   url?: string | null;
+  private?: boolean | null;
+  lobby?: boolean | null;
+  waiting?: ParticipantInfo[] | null;
 }
 
 /** Body of every HTTP error response (inside `{"error": ...}`). @public */
