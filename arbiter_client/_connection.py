@@ -269,7 +269,10 @@ class RoomConnection:
             local._locked[kind] = message.by
         elif local._locked.pop(kind, None) is None:
             return
-        self._emit(ev.TrackMuted(participant=local, kind=kind, muted=True, by=message.by))
+        main = "microphone" if kind == "audio" else "camera"
+        self._emit(
+            ev.TrackMuted(participant=local, kind=kind, muted=True, track_id=main, by=message.by)
+        )
 
     def _remove(self, participant_id: str, reason: str) -> None:
         self.tasks.spawn(
