@@ -19,6 +19,8 @@ export interface UseArbiterRoomOptions {
   onJoined?: (info: { roomId: string; participantId: string }) => void;
   onLeft?: (reason: string) => void;
   onError?: (error: ArbiterError) => void;
+  /** ICE candidates the connections may use (`relay`: through TURN only). Read when joining. Default `all`. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** Replace browser APIs (tests). Read when joining. */
   environment?: Partial<RoomEnvironment>;
 }
@@ -44,7 +46,15 @@ export function useArbiterRoom(options: UseArbiterRoomOptions): Room | undefined
   React.useEffect(() => {
     if (!connect) return undefined;
     const o = latest.current;
-    const r = new Room({ url, name, token, audio: o.audio, video: o.video, environment: o.environment });
+    const r = new Room({
+      url,
+      name,
+      token,
+      audio: o.audio,
+      video: o.video,
+      iceTransportPolicy: o.iceTransportPolicy,
+      environment: o.environment,
+    });
     const offs = [
       r.on('joined', (info) => latest.current.onJoined?.(info)),
       r.on('left', (reason) => latest.current.onLeft?.(reason)),
