@@ -11,7 +11,7 @@
 /** A path that received nothing for this many milliseconds is reported dead (as Python's `PATH_TIMEOUT`). */
 export const PATH_TIMEOUT_MS = 4000;
 /** Milliseconds between two looks at the connection's statistics. */
-export const PATH_CHECK_MS = 1000;
+export const PATH_CHECK_MS = 500;
 
 /**
  * What the connection's ICE candidate pairs received so far: bytes (RTP, RTCP, DTLS,
