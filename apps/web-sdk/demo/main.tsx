@@ -2,7 +2,8 @@
  * The demo page `arbiter-server dev` serves at every room URL (`GET /rooms/<id>` with
  * `Accept: text/html`): the room URL is the page's own URL. `?url=...` overrides it (for
  * `npm run dev`, which serves the page elsewhere); `?token=...` joins with a grant minted
- * by the app's backend (a private room; `arbiter-server dev` prints a moderator link).
+ * by the app's backend (a private room; `arbiter-server dev` prints a moderator link);
+ * `?ice=relay` sends all media through the TURN server (`iceTransportPolicy: 'relay'`).
  */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -16,7 +17,9 @@ function roomUrlFromLocation(location: Location): string {
 }
 
 const url = roomUrlFromLocation(window.location);
-const token = new URLSearchParams(window.location.search).get('token') ?? undefined;
+const params = new URLSearchParams(window.location.search);
+const token = params.get('token') ?? undefined;
+const iceTransportPolicy = params.get('ice') === 'relay' ? 'relay' : undefined;
 const roomId = url.split('/').filter(Boolean).pop() ?? 'room';
 document.title = `${decodeURIComponent(roomId)} · Arbiter`;
 
@@ -25,6 +28,7 @@ createRoot(document.getElementById('root')!).render(
     <ArbiterRoom
       url={url}
       token={token}
+      iceTransportPolicy={iceTransportPolicy}
       onJoined={(info) => console.info('arbiter: joined', info)}
       onLeft={(reason) => console.info('arbiter: left', reason)}
       onError={(error) => console.warn('arbiter:', error.code, error.message)}

@@ -1,8 +1,9 @@
 /**
  * The media link: the room's producer and consumer connections to its SFU, and getting
- * them back when the SFU changes (Python's `MediaLink`). A mid-call `sfu_ready` (a new
- * SFU) replaces every connection under the same participant and local tracks; a failed
- * producer waits for the new SFU instead of leaving; an offer that found no SFU
+ * them back when the SFU changes or a path dies (Python's `MediaLink`). A mid-call
+ * `sfu_ready` (a new SFU) replaces every connection under the same participant and local
+ * tracks; a producer whose path died is replaced by a new one to the same SFU (same
+ * participant and tracks, no leave: {@link MediaLink.heal}); an offer that found no SFU
  * (`sfu_unavailable`) is made again after its `sfu_ready`. Media that is not back within
  * the reconnect budget fails the room.
  * @packageDocumentation
@@ -11,6 +12,13 @@ import type { Consumers } from './consumers.js';
 import { ArbiterError } from './errors.js';
 import type { Message } from './protocol/index.js';
 import type { Producer } from './producer.js';
+
+/** Milliseconds one attempt at a new producer connection may take (gathering, ICE, DTLS), as Python's `HEAL_ATTEMPT`. */
+export const HEAL_ATTEMPT_MS = 6000;
+/** Milliseconds before the second attempt; each further one waits twice as long, up to {@link HEAL_RETRY_MAX_MS}. */
+export const HEAL_RETRY_MS = 500;
+/** The longest wait between two attempts. */
+export const HEAL_RETRY_MAX_MS = 2000;
 
 /** What the link needs from its room. */
 export interface MediaLinkHooks {
@@ -36,7 +44,7 @@ export interface MediaLinkHooks {
 export class MediaLink {
   /** The producer connection (null while being replaced). */
   producer: Producer | null = null;
-  /** True while media is down: a new SFU is awaited, or being published to. */
+  /** True while media is down: a new SFU is awaited, or being published to, or the producer is being replaced. */
   down = false;
   private waiting: (() => void) | null = null;
   /** The SFU's `sfu_ready` owed after a refused offer (it may come before it is awaited). */
@@ -152,10 +160,70 @@ export class MediaLink {
     this.producer = null;
   }
 
-  /** The producer failed: joining, that ends the join; later, a new SFU is awaited. */
+  /** The producer failed: joining, that ends the join; later, it is replaced (no leave). */
   private failed(producer: Producer, error: ArbiterError): void {
     if (this.hooks.joining()) this.hooks.fail(error);
-    else if (producer === this.producer) this.lost(error.message); // no leave
+    else if (producer === this.producer) this.heal(error.message);
+  }
+
+  /**
+   * The producer's path died: make a new producer connection to the same SFU (same
+   * participant and local tracks, no leave, no `sfu_ready`; the SFU continues the
+   * subscribers' media with it). Retried, each attempt bounded by {@link HEAL_ATTEMPT_MS},
+   * until it is answered with its data channel open, the SFU turns out to be gone (then
+   * its `sfu_ready` restarts everything) or the reconnect budget runs out.
+   */
+  heal(reason: string): void {
+    if (this.down || this.hooks.closed()) return; // a restart or a heal is under way
+    console.warn(`arbiter: replacing the producer connection: ${reason}`);
+    this.lost(reason);
+    void this.healing(++this.generation);
+  }
+
+  private async healing(generation: number): Promise<void> {
+    let pause = HEAL_RETRY_MS;
+    const current = (): boolean => generation === this.generation && !this.hooks.closed();
+    while (current()) {
+      this.producer?.close();
+      const producer = this.hooks.createProducer((error) => this.failed(producer, error));
+      this.producer = producer;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new ArbiterError('timeout', `not connected within ${HEAL_ATTEMPT_MS / 1000} s`)),
+          HEAL_ATTEMPT_MS,
+        );
+      });
+      try {
+        await Promise.race([producer.publish((m) => this.hooks.send(m), (p) => this.hooks.until(p)), expired]);
+        if (!current()) return;
+        console.info('arbiter: producer connection replaced');
+        this.down = false;
+        this.clearDeadline();
+        this.hooks.settled();
+        return;
+      } catch (exc) {
+        if (!current()) return;
+        if (exc instanceof ArbiterError && exc.code === 'sfu_unavailable') {
+          // the SFU is gone: its successor's sfu_ready replaces every connection
+          producer.close();
+          if (this.producer === producer) this.producer = null;
+          const back = this.owed ?? this.waitForSfu();
+          this.owed = null;
+          const ready = await this.hooks.until(back).then(
+            () => true,
+            () => false,
+          );
+          if (ready && current()) this.restart('the room has a new SFU');
+          return;
+        }
+        console.warn(`arbiter: a new producer connection failed: ${String(exc)}`);
+      } finally {
+        clearTimeout(timer);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, HEAL_RETRY_MAX_MS);
+    }
   }
 
   private clearDeadline(): void {

@@ -8,6 +8,7 @@
  */
 import { ArbiterError } from './errors.js';
 import { encodeMessage, makeMessage, type Handshake, type Message, type TrackInfo } from './protocol/index.js';
+import { PathWatch } from './path.js';
 import { waitForIceGathering } from './rtc.js';
 import type { RoomEnvironment } from './types.js';
 
@@ -55,6 +56,8 @@ export class Producer {
   private readonly streams: MediaStream[];
   private rejectAnswered: ((error: ArbiterError) => void) | null = null;
   private closed = false;
+  /** Finds the path dead long before the browser says `failed` (see path.ts). */
+  private readonly watch: PathWatch;
 
   constructor(
     env: RoomEnvironment,
@@ -90,8 +93,14 @@ export class Producer {
       this.rejectAnswered = reject;
     });
     this.answered.catch(() => undefined); // read by publish(); nobody else waits on it
+    const watch = new PathWatch(pc, () =>
+      handlers.onFailed(new ArbiterError('webrtc_error', 'the media path to the server died')),
+    );
+    this.watch = watch;
     pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'connected') watch.start();
       if (pc.connectionState === 'failed') {
+        watch.stop();
         handlers.onFailed(new ArbiterError('webrtc_error', 'the media connection to the server failed'));
       }
     });
@@ -243,6 +252,7 @@ export class Producer {
   /** Close the channel and the connection. */
   close(): void {
     this.closed = true;
+    this.watch.stop();
     this.refuse(new ArbiterError('connection_lost', 'the producer connection was closed'));
     this.channel.close();
     this.pc.close();

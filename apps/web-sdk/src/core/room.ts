@@ -120,7 +120,8 @@ export class Room extends Emitter<RoomEvents> {
     this.roster = new Roster((event, ...args) => this.emit(event, ...args));
     this.session = new Session(this.url, this.name, this.env, this.abort.signal, this.reconnectTimeoutMs, options.token);
     this.moderation = new Moderation((m) => this.session.send(m), (event, ...args) => this.emit(event, ...args));
-    this.consumers = new Consumers(this.env, () => ({ iceServers: this.iceServers }), {
+    const policy = options.iceTransportPolicy ?? 'all';
+    this.consumers = new Consumers(this.env, () => ({ iceServers: this.iceServers, iceTransportPolicy: policy }), {
       send: (message) => this.session.send(message),
       onTrack: (info, track) => this.roster.addTrack(info, track),
       onTrackEnded: (info, track) => this.roster.dropTrack(info, track),
@@ -132,7 +133,7 @@ export class Room extends Emitter<RoomEvents> {
         createProducer: (onFailed) =>
           new Producer(
             this.env,
-            { iceServers: this.iceServers },
+            { iceServers: this.iceServers, iceTransportPolicy: policy },
             { audio: this.media.audio, video: this.media.video, media: this.moderation.canPublish },
             { onMessage: (raw) => this.onChannelMessage(raw), onOpen: () => this.media.announce(), onFailed },
           ),

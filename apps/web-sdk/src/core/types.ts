@@ -180,6 +180,12 @@ export interface RoomOptions {
    * media back before it fails. Default 30; 0 fails at once.
    */
   reconnectTimeout?: number;
+  /**
+   * Which ICE candidates the room's peer connections (producer and consumer) may use:
+   * `relay` sends all media through the TURN server (as Python's `ice_transport_policy`).
+   * Default `all`.
+   */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** Replace browser APIs (tests). */
   environment?: Partial<RoomEnvironment>;
 }

@@ -21,6 +21,8 @@ export interface UseArbiterRoomOptions {
   onError?: (error: ArbiterError) => void;
   /** The camera, microphone and speaker to start with (read when joining). */
   devices?: ActiveDevices;
+  /** ICE candidates the connections may use (`relay`: through TURN only). Read when joining. Default `all`. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** Replace browser APIs (tests). Read when joining. */
   environment?: Partial<RoomEnvironment>;
 }
@@ -53,6 +55,7 @@ export function useArbiterRoom(options: UseArbiterRoomOptions): Room | undefined
       audio: o.audio,
       video: o.video,
       devices: o.devices,
+      iceTransportPolicy: o.iceTransportPolicy,
       environment: o.environment,
     });
     const offs = [

@@ -32,6 +32,8 @@ export interface ArbiterRoomProps extends Omit<React.HTMLAttributes<HTMLDivEleme
   renderParticipant?: (participant: Participant) => React.ReactNode;
   /** Your own room UI (hooks work inside); default {@link VideoConference}. */
   children?: React.ReactNode;
+  /** ICE candidates the connections may use (`relay`: through TURN only). Default `all`. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** Replace browser APIs (tests). */
   environment?: Partial<RoomEnvironment>;
 }
@@ -62,6 +64,7 @@ export const ArbiterRoom = React.forwardRef<HTMLDivElement, ArbiterRoomProps>(fu
     onError,
     renderParticipant,
     children,
+    iceTransportPolicy,
     environment,
     className,
     ...props
@@ -80,6 +83,7 @@ export const ArbiterRoom = React.forwardRef<HTMLDivElement, ArbiterRoomProps>(fu
     audio,
     video,
     connect: chosenName !== null,
+    iceTransportPolicy,
     environment,
     onJoined,
     onLeft,
