@@ -161,6 +161,10 @@ class RoomConnection:
         self.room_id = response.room_id
         self.grants = tuple(response.grants or ())
         self._name = response.name or self._name  # a grant names the participant
+        if response.grants is not None and "publish" not in response.grants:
+            if self.media.tracks():
+                self.log.info("joined without the publish grant: receiving only")
+            self.media.withhold()  # the SFU would refuse the media (as the web SDK does)
         await self.session.open(response)
         participant_id = self.session.participant_id
         assert participant_id is not None

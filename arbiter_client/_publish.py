@@ -133,6 +133,19 @@ class LocalMedia:
             if local.source is track:
                 local.replace_source(previous)
 
+    def withhold(self) -> None:
+        """Publish nothing: the participant may not (a grant without ``publish``).
+
+        The camera and microphone tracks are dropped (and a source the room made is
+        closed), so the producer connection carries only the data channel."""
+        for local in (self.video, self.audio):
+            if local is not None:
+                local.close()
+        if self._source is not None and self._owns:
+            self._source.close()
+        self._source = None
+        self.video = self.audio = None
+
     def close(self) -> None:
         """Close the sources the room made, and stop the published tracks."""
         if self._source is not None and self._owns:
