@@ -82,6 +82,7 @@ LAMBDA_MODULES = (
     "arbiter_server.lambdas.presence",
     "arbiter_server.lambdas.room_api",
     "arbiter_server.lambdas.rooms",
+    "arbiter_server.lambdas.routes",
     "arbiter_server.lambdas.server_api",
     "arbiter_server.lambdas.services",
     "arbiter_server.lambdas.sessions",

@@ -12,6 +12,7 @@ __all__ = [
     "HTTP_ROUTES",
     "KEEPALIVE_REPLY",
     "MOCK_WS_ROUTES",
+    "CLIENT_ROUTES",
     "WS_ROUTES",
     "cors_headers",
     "match_http_route",
@@ -50,9 +51,7 @@ HTTP_CORS: dict[str, Any] = {
 local gateway answers the same way (:func:`cors_headers`), so a web page on another origin
 (a Vite dev server, the app's own site) can call the Room API in both places."""
 
-WS_ROUTES: tuple[str, ...] = (
-    "$connect",
-    "$disconnect",
+CLIENT_ROUTES: tuple[str, ...] = (
     "identify",
     "resume",
     "refresh",
@@ -62,8 +61,11 @@ WS_ROUTES: tuple[str, ...] = (
     "error",
     "moderate",
     "participant_left",
-    "$default",
 )
+"""Actions a connection may send, each a route of its own; everything else is
+``unknown_action`` (``error`` and ``participant_left`` only from SFUs)."""
+
+WS_ROUTES: tuple[str, ...] = ("$connect", "$disconnect", *CLIENT_ROUTES, "$default")
 "Route keys of the WebSocket API; selection expression ``$request.body.action``."
 
 MOCK_WS_ROUTES: tuple[str, ...] = ("keepalive",)

@@ -46,6 +46,7 @@ from .presence import disconnected as _disconnected
 from .presence import drop as _drop
 from .presence import send as _send
 from .rooms import info_of, participants_of
+from .routes import CLIENT_ROUTES
 from .services import Services, get_services
 from .sessions import Credentials, admit_token, end_session, rotate_refresh
 
@@ -56,21 +57,8 @@ logger = logging.getLogger(__name__)
 Event = dict[str, Any]
 OK: dict[str, Any] = {"statusCode": 200}
 
-CLIENT_ACTIONS = frozenset(
-    {
-        "identify",
-        "resume",
-        "refresh",
-        "handshake",
-        "leave",
-        "update_participant",
-        "error",
-        "moderate",
-        "participant_left",
-    }
-)
-"""Actions a connection may send; everything else is ``unknown_action`` (``error`` and
-``participant_left`` only SFUs)."""
+CLIENT_ACTIONS = frozenset(CLIENT_ROUTES)
+"Actions a connection may send (:data:`~.routes.CLIENT_ROUTES`); the rest is ``unknown_action``."
 
 
 def handler(event: Event, context: object) -> dict[str, Any]:
