@@ -16,4 +16,4 @@ export { FocusLayout, type FocusLayoutProps } from './layout/FocusLayout.js';
 export { PageControls, type PageControlsProps } from './layout/PageControls.js';
 export { PagedGrid, type PagedGridProps } from './layout/PagedGrid.js';
 export { ScreenTile, type ScreenTileProps } from './participant/ScreenTile.js';
-export { OffPageSpeaker } from './layout/OffPageSpeaker.js';
+export { OffPageSpeaker, useOffPageSpeaker } from './layout/OffPageSpeaker.js';

@@ -5,7 +5,7 @@ import { usePagination } from '../../hooks/usePagination.js';
 import { useVisibleVideo } from '../../hooks/useVisibleVideo.js';
 import { ParticipantTile } from '../participant/ParticipantTile.js';
 import { GridLayout } from './GridLayout.js';
-import { OffPageSpeaker } from './OffPageSpeaker.js';
+import { OffPageSpeaker, useOffPageSpeaker } from './OffPageSpeaker.js';
 import { PageControls } from './PageControls.js';
 import { useBoxSize } from './useBoxSize.js';
 
@@ -47,6 +47,8 @@ export const PagedGrid = React.forwardRef<HTMLDivElement, PagedGridProps>(functi
   const pagination = usePagination(participants.length, pageSize);
   const shown = participants.slice(pagination.start, pagination.end);
   useVisibleVideo(size ? shown : participants);
+  // the speaker of another page gets a cell after the page's tiles (never over one of them)
+  const speaker = useOffPageSpeaker(shown);
   return (
     <div
       ref={inner}
@@ -56,7 +58,7 @@ export const PagedGrid = React.forwardRef<HTMLDivElement, PagedGridProps>(functi
       data-pages={pagination.pages}
       {...props}
     >
-      <GridLayout count={shown.length} aria-label="Participants">
+      <GridLayout count={shown.length + (speaker ? 1 : 0)} aria-label="Participants">
         {shown.map((p) =>
           renderParticipant ? (
             <React.Fragment key={p.id}>{renderParticipant(p)}</React.Fragment>
@@ -64,9 +66,9 @@ export const PagedGrid = React.forwardRef<HTMLDivElement, PagedGridProps>(functi
             <ParticipantTile key={p.id} participant={p} />
           ),
         )}
+        {speaker ? <OffPageSpeaker shown={shown} /> : null}
       </GridLayout>
       <PageControls pagination={pagination} />
-      <OffPageSpeaker shown={shown} />
     </div>
   );
 });
