@@ -103,6 +103,7 @@ async def _run(block: Block, namespace: dict[str, Any]) -> None:
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.scenarios
 async def test_python_sdk_snippets_run(
     stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -96,6 +96,7 @@ async def test_filter_bot_publishes_the_inverted_picture(stack: LocalStack, peer
         await asyncio.gather(bot, return_exceptions=True)
 
 
+@pytest.mark.scenarios
 async def test_recording_bot_records_the_room(
     stack: LocalStack, peer: Room, tmp_path: Path
 ) -> None:
@@ -117,6 +118,7 @@ async def test_recording_bot_records_the_room(
     assert np.sqrt(np.mean(sound[-48_000:] ** 2)) > 0.02  # the peer's tone is in the mix
 
 
+@pytest.mark.scenarios
 async def test_notebook_runs_and_shows_the_room(
     stack: LocalStack, peer: Room, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,7 +14,8 @@ from arbiter_server.local import LocalStack, LocalStackConfig
 from tests.conftest import running_stack
 from tests.e2e.probe import MediaProbe
 
-pytestmark = pytest.mark.timeout(60)
+# a whole session each: run by scripts/test and CI with -m scenarios
+pytestmark = [pytest.mark.timeout(60), pytest.mark.scenarios]
 
 IDLE = 2
 

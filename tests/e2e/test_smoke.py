@@ -18,7 +18,8 @@ from arbiter_server.local import LocalStack, LocalStackConfig
 from arbiter_server.smoke import SmokeTest
 from tests.e2e.devserver import dev_server
 
-pytestmark = pytest.mark.timeout(120)
+# a whole session each: run by scripts/test and CI with -m scenarios
+pytestmark = [pytest.mark.timeout(120), pytest.mark.scenarios]
 
 STEPS = [
     "room API answers",

@@ -54,6 +54,7 @@ def test_the_health_check_is_the_script_the_image_copies() -> None:
     assert os.access(HEALTH, os.X_OK)
 
 
+@pytest.mark.scenarios
 def test_the_health_check_passes_while_coturn_answers_stun_and_fails_when_it_does_not(
     coturn: TurnServer,
 ) -> None:
@@ -91,6 +92,7 @@ def _entrypoint_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.scenarios
 def test_the_entrypoint_starts_coturn_on_a_given_external_address_and_its_health_check_follows(
     tmp_path: Path,
 ) -> None:

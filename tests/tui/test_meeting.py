@@ -24,7 +24,8 @@ from arbiter_server.local import LocalStack
 
 from .test_app import wait_until
 
-pytestmark = pytest.mark.timeout(120)
+# a whole session each: run by scripts/test and CI with -m scenarios
+pytestmark = [pytest.mark.timeout(120), pytest.mark.scenarios]
 
 SLIDE = (200, 40, 40)
 "The shared screen's colour (a red slide)."

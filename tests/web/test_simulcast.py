@@ -114,6 +114,7 @@ async def steady_width(track: RemoteTrack, frames: int = 15) -> int:
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.scenarios
 async def test_browser_simulcast_gives_each_subscriber_its_quality(
     web_stack: LocalStack, browser: Browser
 ) -> None:
