@@ -87,6 +87,14 @@ def _parser() -> argparse.ArgumentParser:
         help="seats per room; the N+1st participant gets room_full (default 16)",
     )
     dev.add_argument(
+        "--max-sfus-per-address",
+        type=_positive,
+        default=5,
+        metavar="N",
+        help="rooms (each one SFU process) one client address may have running; the next "
+        "creation gets 429 rate_limited (default 5)",
+    )
+    dev.add_argument(
         "--session-lifetime",
         type=_positive,
         default=12 * 3600,
@@ -226,6 +234,7 @@ async def _dev(args: argparse.Namespace) -> int:
         web_dir=find_web_dir(),
         turn=not args.no_turn,
         max_participants=args.max_participants,
+        max_sfus_per_address=args.max_sfus_per_address,
         session_lifetime=args.session_lifetime,
         token_ttl=min(args.token_ttl, args.refresh_ttl),
         refresh_ttl=args.refresh_ttl,

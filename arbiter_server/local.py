@@ -67,6 +67,8 @@ class LocalStackConfig:
     "Replaces the subprocess launcher (tests that play the SFU themselves)."
     max_participants: int = 16
     "Seats per room (``dev --max-participants``)."
+    max_sfus_per_address: int = 5
+    "Running SFUs one client address may start (``dev --max-sfus-per-address``)."
     session_lifetime: int = 12 * 3600
     "Seconds a participant's session lasts (``dev --session-lifetime``)."
     token_ttl: int = 600
@@ -147,6 +149,7 @@ class LocalStack:
             private_rooms=cfg.private_rooms,
             webhook_url=cfg.webhook_url,
             max_participants=cfg.max_participants,
+            max_sfus_per_address=cfg.max_sfus_per_address,
             session_lifetime=cfg.session_lifetime,
             token_ttl=cfg.token_ttl,
             refresh_ttl=cfg.refresh_ttl,

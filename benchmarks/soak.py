@@ -172,6 +172,9 @@ class Soak:
                 "soak-0",
                 "--data-dir",
                 str(self.data_dir),
+                # every room is an SFU started from this one address
+                "--max-sfus-per-address",
+                str(max(5, self.args.rooms)),
                 *(
                     ["--idle-timeout", str(self.args.idle_timeout)]
                     if self.args.idle_timeout

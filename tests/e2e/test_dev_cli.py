@@ -64,6 +64,8 @@ async def test_dev_serves_a_demo_room_and_sigint_stops_everything(tmp_path: Path
             "1",
             "--max-participants",
             "2",
+            "--max-sfus-per-address",
+            "1",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -91,8 +93,15 @@ async def test_dev_serves_a_demo_room_and_sigint_stops_everything(tmp_path: Path
                 # --max-participants 2: the bot and the visitor hold both seats
                 async with httpx.AsyncClient() as http:
                     third = await http.post(f"{facts['url']}/join", json={"name": "third"})
-                assert third.status_code == 409, third.text
-                assert third.json()["error"]["code"] == "room_full"
+                    assert third.status_code == 409, third.text
+                    assert third.json()["error"]["code"] == "room_full"
+                    # --max-sfus-per-address 1: a second room from this address is refused
+                    api = facts["url"].rsplit("/rooms/", 1)[0]
+                    first = await http.post(f"{api}/rooms", json={"room_id": "mine"})
+                    assert first.status_code in (200, 201), first.text
+                    second = await http.post(f"{api}/rooms", json={"room_id": "another"})
+                    assert second.status_code == 429, second.text
+                    assert second.json()["error"]["code"] == "rate_limited"
             finally:
                 await probe.close()
         # the secrets dev writes are readable by their owner only
