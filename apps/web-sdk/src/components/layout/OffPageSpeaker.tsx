@@ -28,6 +28,10 @@ export function useOffPageSpeaker(shown: readonly Participant[], room?: Room): P
  */
 export function OffPageSpeaker({ shown, room }: { shown: readonly Participant[]; room?: Room }) {
   const speaker = useOffPageSpeaker(shown, room);
-  if (!speaker) return null;
+  return speaker ? <SpeakerTile speaker={speaker} /> : null;
+}
+
+/** The tile of a speaker from another page (found by {@link useOffPageSpeaker}). */
+export function SpeakerTile({ speaker }: { speaker: Participant }) {
   return <ParticipantTile participant={speaker} className="arb-tile--offpage" aria-label={`${speaker.name}, speaking`} />;
 }

@@ -5,7 +5,7 @@ import { usePagination } from '../../hooks/usePagination.js';
 import { useVisibleVideo } from '../../hooks/useVisibleVideo.js';
 import { ParticipantTile } from '../participant/ParticipantTile.js';
 import { GridLayout } from './GridLayout.js';
-import { OffPageSpeaker, useOffPageSpeaker } from './OffPageSpeaker.js';
+import { SpeakerTile, useOffPageSpeaker } from './OffPageSpeaker.js';
 import { PageControls } from './PageControls.js';
 import { useBoxSize } from './useBoxSize.js';
 
@@ -66,7 +66,7 @@ export const PagedGrid = React.forwardRef<HTMLDivElement, PagedGridProps>(functi
             <ParticipantTile key={p.id} participant={p} />
           ),
         )}
-        {speaker ? <OffPageSpeaker shown={shown} /> : null}
+        {speaker ? <SpeakerTile speaker={speaker} /> : null}
       </GridLayout>
       <PageControls pagination={pagination} />
     </div>
