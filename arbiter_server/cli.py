@@ -95,6 +95,14 @@ def _parser() -> argparse.ArgumentParser:
         "creation gets 429 rate_limited (default 5)",
     )
     dev.add_argument(
+        "--join-rate-limit",
+        type=_positive,
+        default=30,
+        metavar="N",
+        help="POST /rooms/{id}/join requests one client address may make per minute; the "
+        "next gets 429 rate_limited (default 30)",
+    )
+    dev.add_argument(
         "--session-lifetime",
         type=_positive,
         default=12 * 3600,
@@ -235,6 +243,7 @@ async def _dev(args: argparse.Namespace) -> int:
         turn=not args.no_turn,
         max_participants=args.max_participants,
         max_sfus_per_address=args.max_sfus_per_address,
+        join_rate_limit=args.join_rate_limit,
         session_lifetime=args.session_lifetime,
         token_ttl=min(args.token_ttl, args.refresh_ttl),
         refresh_ttl=args.refresh_ttl,

@@ -69,6 +69,8 @@ class LocalStackConfig:
     "Seats per room (``dev --max-participants``)."
     max_sfus_per_address: int = 5
     "Running SFUs one client address may start (``dev --max-sfus-per-address``)."
+    join_rate_limit: int = 30
+    "Joins one client address may ask for per minute (``dev --join-rate-limit``)."
     session_lifetime: int = 12 * 3600
     "Seconds a participant's session lasts (``dev --session-lifetime``)."
     token_ttl: int = 600
@@ -150,6 +152,7 @@ class LocalStack:
             webhook_url=cfg.webhook_url,
             max_participants=cfg.max_participants,
             max_sfus_per_address=cfg.max_sfus_per_address,
+            join_rate_limit=cfg.join_rate_limit,
             session_lifetime=cfg.session_lifetime,
             token_ttl=cfg.token_ttl,
             refresh_ttl=cfg.refresh_ttl,

@@ -175,6 +175,9 @@ class Soak:
                 # every room is an SFU started from this one address
                 "--max-sfus-per-address",
                 str(max(5, self.args.rooms)),
+                # and every bot's join comes from it too (30 a minute by default)
+                "--join-rate-limit",
+                str(max(30, 4 * self.args.rooms * (self.args.participants + 1))),
                 *(
                     ["--idle-timeout", str(self.args.idle_timeout)]
                     if self.args.idle_timeout

@@ -66,6 +66,8 @@ async def test_dev_serves_a_demo_room_and_sigint_stops_everything(tmp_path: Path
             "2",
             "--max-sfus-per-address",
             "1",
+            "--join-rate-limit",
+            "4",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -102,6 +104,13 @@ async def test_dev_serves_a_demo_room_and_sigint_stops_everything(tmp_path: Path
                     second = await http.post(f"{api}/rooms", json={"room_id": "another"})
                     assert second.status_code == 429, second.text
                     assert second.json()["error"]["code"] == "rate_limited"
+                    # --join-rate-limit 4: the visitor's and third's joins (and the bot's)
+                    # came from this address, so one of the next three is refused
+                    codes = [
+                        (await http.post(f"{facts['url']}/join", json={"name": "n"})).status_code
+                        for _ in range(3)
+                    ]
+                    assert 429 in codes, codes
             finally:
                 await probe.close()
         # the secrets dev writes are readable by their owner only
