@@ -5,8 +5,10 @@ sequence numbers and timestamps, VP8 picture ids) whatever feeds it: one layer o
 simulcast track, another layer after a switch, a new producer connection after the
 publisher reconnected, or another track after the media section was reused.
 
-Switching (to another layer, or to a new source) happens at the first packet of a key
-frame of the target layer; until then the current layer keeps flowing. At the switch the
+A new stream starts at once from its layer's latest key frame when that came less than
+:data:`~.layer.CATCH_UP_WINDOW` ago (:meth:`.Layer.catch_up`), and asks for a key frame
+otherwise. Switching (to another layer, or to a new source) happens at the first packet of
+a key frame of the target layer; until then the current layer keeps flowing. At the switch the
 offsets are set so that the next sequence number follows the last one sent (skipping one
 if the last frame was left incomplete, so the receiver knows) and the timestamp advances
 by the time elapsed since the last packet; VP8 PictureID and TL0PICIDX continue from the
@@ -25,7 +27,8 @@ from arbiter_protocol import Quality
 
 from .aiortc_hooks import SendParameters, SrtpTransport
 from .forwarder import TrackForwarder
-from .layer import Layer, Packet
+from .layer import Layer
+from .packet import Packet
 from .rtp import (
     ABS_SEND_TIME_URI,
     AUDIO_LEVEL_URI,
@@ -262,11 +265,25 @@ class DownTrack:
             return
         layer.add_sink(self)
         if layer is not self.layer and self.kind == "video":
-            layer.request_keyframe()
+            if self._started or not self._catch_up(layer):
+                layer.request_keyframe()
+
+    def _catch_up(self, layer: Layer) -> bool:
+        """Start this new stream from ``layer``'s latest key frame if it is recent enough
+        (see :meth:`.Layer.catch_up`); True if it started."""
+        packets = layer.catch_up()
+        if not packets:
+            return False
+        for packet in packets:
+            self.write(packet)
+        if self.layer is not layer:
+            return False
+        logger.debug("%r: started from a key frame %d packets back", self, len(packets))
+        return True
 
     # -- the hot path ---------------------------------------------------------------------
 
-    def write(self, packet: Packet) -> None:
+    def write(self, packet: Packet[Layer]) -> None:
         """Send ``packet`` (of one of the forwarder's layers) if it belongs to this stream."""
         if packet.layer is not self.layer:
             if packet.layer is not self.target or not packet.key:
@@ -300,7 +317,7 @@ class DownTrack:
                 if packet.tl0 >= 0:
                     self._last_tl0 = (packet.tl0 + self._tl0_off) & 0xFF
 
-    def _switch(self, packet: Packet) -> None:
+    def _switch(self, packet: Packet[Layer]) -> None:
         """Start sending ``packet``'s layer, continuing this stream's numbering."""
         if self._started:
             elapsed = max(0.0, packet.arrival - self._last_at)

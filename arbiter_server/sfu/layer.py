@@ -9,6 +9,11 @@ switch to it; each rewrites the header for its own connection and sends it. Key 
 asked for per layer with coalesced PLIs: one request is answered by the next key frame
 that starts after the latest asker, requests are at least :data:`KEYFRAME_SPACING` apart,
 and an unanswered one is sent again after :data:`KEYFRAME_INTERVAL`.
+
+A consumer stream that starts less than :data:`CATCH_UP_WINDOW` after a key frame does
+not wait for (or ask for) another: :meth:`Layer.catch_up` gives it that key frame and the
+frames since, from the history, in one burst; its receiver decodes them at once and plays
+the live frames after them (Chromium shows them on time, ``tests/web/test_catch_up.py``).
 """
 
 from __future__ import annotations
@@ -19,22 +24,22 @@ import time
 from typing import Protocol
 
 from .counters import LayerStats
+from .packet import Packet, caught_up, vp8_ids
 from .rtp import (
     RTP_HEADER,
     ReportBlock,
-    abs_send_time,
     build_nack,
     build_pli,
-    extension_block,
     h264_keyframe,
     one_byte_extension,
     payload_start,
-    vp8_descriptor,
     vp8_keyframe,
 )
 
 __all__ = [
+    "CATCH_UP_WINDOW",
     "KEYFRAME_INTERVAL",
+    "KEYFRAME_RETRY_SOON",
     "KEYFRAME_SPACING",
     "LAYER_TIMEOUT",
     "VOICE_LEVEL",
@@ -66,7 +71,7 @@ class Track(Protocol):
 class Sink(Protocol):
     """What a layer needs of a consumer stream it feeds."""
 
-    def write(self, packet: Packet) -> None:
+    def write(self, packet: Packet[Layer]) -> None:
         """Send ``packet`` if it belongs to the stream."""
         ...
 
@@ -81,6 +86,16 @@ KEYFRAME_INTERVAL = 0.5
 KEYFRAME_SPACING = 0.3
 """Minimum seconds between two key frame requests (PLI) to one layer (libwebrtc ignores a
 request that comes sooner than 300 ms after the one it answered)."""
+
+KEYFRAME_RETRY_SOON = 0.1
+"""Seconds after which a request sent right at :data:`KEYFRAME_SPACING` after an answered
+one is sent again if no key frame came: libwebrtc counts its 300 ms from when the previous
+request arrived, so a few milliseconds of network jitter make it drop this one."""
+
+CATCH_UP_WINDOW = 0.3
+"""Seconds after a key frame during which a new consumer stream starts from it (see the
+module) instead of asking the publisher for another: at most :data:`KEYFRAME_SPACING` of
+frames sent in one burst, and every joiner of a burst served without a new key frame."""
 
 VIDEO_HISTORY = 512
 "Video packets kept per layer for retransmissions (about 2 s at 2 Mbit/s)."
@@ -113,82 +128,6 @@ class Upstream:
     def rtcp_ssrc(self) -> int:
         """The SSRC the SFU uses as sender of its RTCP on this connection."""
         raise NotImplementedError
-
-
-class Packet:
-    """One received RTP packet as the consumers need it (made once, read by each)."""
-
-    __slots__ = (
-        "_payload",
-        "_tails",
-        "arrival",
-        "audio_level",
-        "b0",
-        "b1",
-        "data",
-        "key",
-        "layer",
-        "offset",
-        "picture_id",
-        "seq",
-        "tl0",
-        "ts",
-    )
-
-    def __init__(
-        self,
-        layer: Layer,
-        data: bytes,
-        b0: int,
-        b1: int,
-        seq: int,
-        ts: int,
-        offset: int,
-        arrival: float,
-        key: bool,
-    ) -> None:
-        self.layer = layer
-        self.data = data
-        self.b0 = b0
-        self.b1 = b1
-        self.seq = seq
-        self.ts = ts
-        self.offset = offset
-        self.arrival = arrival
-        self.key = key
-        self.picture_id = -1
-        self.tl0 = -1
-        self.audio_level: bytes | None = None
-        self._payload: bytes | None = None
-        self._tails: dict[int, tuple[int, bytes]] = {}
-
-    @property
-    def payload(self) -> bytes:
-        """The payload (and RTP padding, if any), without the header."""
-        payload = self._payload
-        if payload is None:
-            payload = self._payload = self.data[self.offset :]
-        return payload
-
-    def tail(self, extension_id: int) -> tuple[int, bytes]:
-        """``(first header byte, extension block + payload)`` for consumers whose
-        abs-send-time (video) or audio-level (audio) extension has ``extension_id``
-        (0: none). Built once per packet and id."""
-        cached = self._tails.get(extension_id)
-        if cached is not None:
-            return cached
-        first = 0x80 | (self.b0 & 0x20)
-        ext = b""
-        if extension_id:
-            if self.layer.forwarder.kind == "video":
-                ext = extension_block([(extension_id, abs_send_time(time.time()))])
-            elif self.audio_level is not None:
-                ext = extension_block([(extension_id, self.audio_level)])
-        if ext:
-            first |= 0x10
-        made = (first, ext + self.payload)
-        self._tails[extension_id] = made
-        return made
 
 
 class Layer:
@@ -248,6 +187,8 @@ class Layer:
         # key frames
         self.keyframes = 0
         "Key frames started on this layer."
+        self._key_seq = -1
+        self._key_at = 0.0
         self._last_ts = -1
         self._keyframe_requests = 0
         self._wanted_after = -1
@@ -295,20 +236,16 @@ class Layer:
         if self._vp8:
             key = vp8_keyframe(data, offset)
             try:
-                _, pid_at, width, tl0_at = vp8_descriptor(data, offset)
+                picture_id, tl0 = vp8_ids(data, offset)
             except IndexError:
                 return
-            if width == 2:
-                picture_id = ((data[pid_at] & 0x7F) << 8) | data[pid_at + 1]
-            elif width == 1:
-                picture_id = data[pid_at] & 0x7F
-            if tl0_at:
-                tl0 = data[tl0_at]
         elif self._h264:
             key = h264_keyframe(data, offset) and ts != self._last_ts
         if forwarder.kind == "video":
             if key and not repaired:
                 self.keyframes += 1
+                self._key_seq = seq
+                self._key_at = arrival
                 if not self._answered:  # the answer to the last PLI: no retry for it
                     self._answered = True
                     if self._pli_handle is not None:
@@ -454,6 +391,27 @@ class Layer:
             return None
         return data
 
+    def catch_up(self, window: float = CATCH_UP_WINDOW) -> list[Packet[Layer]] | None:
+        """The packets from the latest key frame to the newest (see the module), if that
+        key frame started less than ``window`` seconds ago and every packet since is in
+        the history; None otherwise (then a new stream asks for a key frame)."""
+        start = self._key_seq
+        if start < 0 or not self._history or self.closed:
+            return None
+        now = time.monotonic()
+        if now - self._key_at >= window:
+            return None
+        count = ((self._max_seq - start) & 0xFFFF) + 1
+        if count > len(self._history):
+            return None
+        datas: list[bytes] = []
+        for i in range(count):
+            data = self.packet((start + i) & 0xFFFF)
+            if data is None:
+                return None  # lost (or not repaired yet): ask for a key frame instead
+            datas.append(data)
+        return caught_up(self, datas, now, vp8=self._vp8)
+
     # -- sinks --------------------------------------------------------------------------
 
     def add_sink(self, sink: Sink) -> None:
@@ -498,13 +456,17 @@ class Layer:
             self._pli_handle = asyncio.get_running_loop().call_later(0.1, self._send_pli)
             return
         loop = asyncio.get_running_loop()
-        self._last_pli = loop.time()
+        now = loop.time()
+        # right at the spacing after an answered request: the publisher may drop it
+        at_limit = self._answered and now - self._last_pli < KEYFRAME_SPACING + 0.05
+        self._last_pli = now
         self._answered = False
         self._keyframe_requests += 1
         logger.debug("%r: PLI", self)
         self.upstream.send_rtcp(build_pli(self.upstream.rtcp_ssrc, ssrc))
         # ask again if no key frame comes in time
-        self._pli_handle = loop.call_later(KEYFRAME_INTERVAL, self._retry_pli)
+        retry = KEYFRAME_RETRY_SOON if at_limit else KEYFRAME_INTERVAL
+        self._pli_handle = loop.call_later(retry, self._retry_pli)
 
     def _retry_pli(self) -> None:
         self._pli_handle = None

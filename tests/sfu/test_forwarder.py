@@ -20,13 +20,21 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from arbiter_server.sfu.aiortc_hooks import SendParameters
 from arbiter_server.sfu.downtrack import DownTrack
 from arbiter_server.sfu.forwarder import TrackForwarder
-from arbiter_server.sfu.layer import KEYFRAME_INTERVAL, KEYFRAME_SPACING, Layer, Upstream
+from arbiter_server.sfu.layer import (
+    CATCH_UP_WINDOW,
+    KEYFRAME_INTERVAL,
+    KEYFRAME_RETRY_SOON,
+    KEYFRAME_SPACING,
+    Layer,
+    Upstream,
+)
 from arbiter_server.sfu.rtp import (
     ABS_SEND_TIME_URI,
     RTP_HEADER,
     parse_rtcp,
     payload_start,
     vp8_descriptor,
+    vp8_keyframe,
 )
 
 pytestmark = pytest.mark.timeout(10)
@@ -211,6 +219,63 @@ async def test_a_stream_starts_at_a_key_frame_and_rewrites_ssrc_seq_ts_pt() -> N
     assert sent[0][4] == vp8_packet(0, 0, 0, picture_id=11, tl0=4, key=True)[12:]
 
 
+async def test_a_stream_starting_soon_after_a_key_frame_catches_up_without_a_pli() -> None:
+    """A consumer that starts within CATCH_UP_WINDOW of a key frame gets that key frame and
+    the frames since at once, numbered like any stream, and no PLI goes to the publisher;
+    a NACK for one of them is answered from the history."""
+    forwarder, (layer,), upstream = video_forwarder([None])
+    first, _ = video_stream(forwarder)
+    source = Source(layer, seq=100, ts=5000, picture_id=10, tl0=3)
+    source.frame(key=True)
+    for _ in range(3):
+        source.frame()
+    await asyncio.sleep(0.05)
+    plis = len(upstream.pli_times)
+    late, transport = video_stream(forwarder)
+    sent = transport.rtp()
+    assert len(sent) == 8  # four frames of two packets, sent as it started
+    assert_continuous(sent)
+    assert vp8_keyframe(transport.sent[0], payload_start(transport.sent[0])[0])
+    stamps = sorted({ts for _, ts, _, _, _ in sent})
+    assert [b - a for a, b in zip(stamps, stamps[1:], strict=False)] == [3000, 3000, 3000]
+    source.frame()  # the live stream goes on
+    live = transport.rtp()[len(sent)]
+    assert live[1] - stamps[-1] == 3000 and (live[0] - sent[-1][0]) & 0xFFFF == 1
+    await asyncio.sleep(0.05)
+    assert len(upstream.pli_times) == plis  # nobody asked the publisher
+    count = len(transport.sent)
+    late.retransmit([sent[0][0]])
+    (resent,) = transport.sent[count:]
+    b0, b1, _, ts, ssrc = RTP_HEADER.unpack_from(resent)
+    offset = payload_start(resent)[0]
+    assert (ssrc, ts) == (778, sent[0][1])  # over RTX, as first sent
+    assert int.from_bytes(resent[offset : offset + 2], "big") == sent[0][0]
+    # past the window a new stream asks for a key frame and waits for it
+    await asyncio.sleep(CATCH_UP_WINDOW)
+    newest, transport = video_stream(forwarder)
+    assert transport.sent == []
+    async with asyncio.timeout(2):
+        while len(upstream.pli_times) == plis:
+            await asyncio.sleep(0.005)
+    layer.close()
+
+
+async def test_a_stream_does_not_catch_up_over_a_lost_packet() -> None:
+    """A hole in the history since the key frame (a packet not repaired yet) would leave
+    the receiver a frame it cannot decode: the new stream asks for a key frame instead."""
+    forwarder, (layer,), upstream = video_forwarder([None])
+    source = Source(layer, seq=100, ts=5000, picture_id=10, tl0=3)
+    source.frame(key=True)
+    source.frame(send=False)  # lost on the way
+    source.frame()
+    _, transport = video_stream(forwarder)
+    assert transport.sent == []
+    async with asyncio.timeout(2):
+        while not upstream.pli_times:
+            await asyncio.sleep(0.005)
+    layer.close()
+
+
 async def test_layer_switch_keeps_sequence_timestamp_and_picture_id_continuous() -> None:
     forwarder, layers, _ = video_forwarder(["q", "h", "f"])
     downtrack, transport = video_stream(forwarder, quality="low")
@@ -368,6 +433,33 @@ async def test_an_asker_after_the_answer_waits_only_the_spacing() -> None:
     # the retry would come KEYFRAME_INTERVAL after the previous request: anything before
     # it is the spacing (a busy machine may run the timer late, so no tighter bound)
     assert KEYFRAME_SPACING - 0.01 <= gap < KEYFRAME_INTERVAL - 0.01
+    layer.close()
+
+
+async def test_a_request_a_browser_may_have_dropped_is_sent_again_soon() -> None:
+    """A PLI sent KEYFRAME_SPACING after an answered one may reach a libwebrtc publisher a
+    little under its 300 ms and be dropped: without a key frame it is sent again after
+    KEYFRAME_RETRY_SOON, not KEYFRAME_INTERVAL; once answered, nobody asks again."""
+    forwarder, (layer,), upstream = video_forwarder([None])
+    source = Source(layer, seq=1, ts=0, picture_id=0, tl0=0)
+    source.frame()
+
+    async def plis(count: int) -> None:
+        while len(upstream.pli_times) < count:
+            await asyncio.sleep(0.005)
+
+    layer.request_keyframe()
+    await asyncio.wait_for(plis(1), 1)
+    source.frame(key=True)
+    layer.request_keyframe()  # a new consumer at once: its PLI waits for the spacing
+    await asyncio.wait_for(plis(2), 1)
+    # the publisher dropped it (no key frame): asked again soon
+    await asyncio.wait_for(plis(3), KEYFRAME_INTERVAL)
+    gap = upstream.pli_times[2] - upstream.pli_times[1]
+    assert KEYFRAME_RETRY_SOON - 0.01 <= gap < KEYFRAME_INTERVAL - 0.1
+    source.frame(key=True)
+    await asyncio.sleep(KEYFRAME_INTERVAL + 0.1)
+    assert len(upstream.pli_times) == 3
     layer.close()
 
 

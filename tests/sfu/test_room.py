@@ -17,6 +17,7 @@ from arbiter_protocol import (
     TrackState,
 )
 from arbiter_server.sfu import room as room_module
+from arbiter_server.sfu.layer import CATCH_UP_WINDOW
 
 from .conftest import CodecCounts, Harness
 from .peers import Peer
@@ -197,6 +198,8 @@ async def test_late_subscriber_gets_video_within_a_second(harness: Harness) -> N
     await assert_media_from(peers["bob"], "alice", 5)
     video = harness.room.track("alice", "camera")
     assert video is not None
+    # past the window in which a new stream starts from the latest key frame
+    await asyncio.sleep(CATCH_UP_WINDOW + 0.1)
     keyframes_before = video.stats().keyframes
 
     # aiortc's VP8 encoder makes a key frame only every 3000 frames: carol can only
