@@ -10,9 +10,7 @@ RTP-level subscriber counter that never depacketizes, reassembles or decodes.
   20-byte trailer appended to the VP8 frame (magic, stream id, sequence, send time); VP8
   decoders ignore trailing bytes after the last partition, and a pass-through SFU
   forwards them untouched, so the subscriber reads the send time from the marker packet.
-  PLI/FIR received by the publisher restart the clip at its key frame, at most once per
-  :data:`MIN_KEYFRAME_INTERVAL` (libwebrtc's own limit); a request that comes sooner is
-  served when that interval has passed, as a browser receiver would keep asking.
+  PLI/FIR received by the publisher restart the clip at its key frame (rate-limited).
 * :class:`StreamCounter` replaces ``RTCRtpReceiver._handle_rtp_packet`` of a subscriber's
   receiver: it counts packets, sequence gaps, frames (marker bit), key frames, bytes and
   one-way latency, at the cost of a few attribute reads per packet.
@@ -201,20 +199,12 @@ class PublisherLog:
         return times[pos - 1] if pos else None
 
 
-MIN_KEYFRAME_INTERVAL = 0.3
-"""Seconds a publisher leaves between two key frames it makes on request: libwebrtc's
-``kMinKeyframeSendIntervalMs`` (300 ms), what a browser publisher does (this was 0.25 s,
-a figure of the benchmark's own, until 2026-11-30)."""
-
-
 class ClipTrack(MediaStreamTrack):
     """Loops a :class:`Clip` as ``av.Packet`` at its frame rate, with a timing trailer."""
 
     kind = "video"
 
-    def __init__(
-        self, clip: Clip, stream_id: int, *, keyframe_interval: float = MIN_KEYFRAME_INTERVAL
-    ) -> None:
+    def __init__(self, clip: Clip, stream_id: int, *, keyframe_interval: float = 0.25) -> None:
         super().__init__()
         self.clip = clip
         self.log = PublisherLog(stream_id)
