@@ -27,6 +27,7 @@ from pathlib import Path
 from arbiter_rtc import parse_ice_servers
 
 from .address import PORTS_ENV, AddressError, announce, check_port_range, find_public_address
+from .heap import HeapKeeper
 from .service import SfuConfig, SfuService
 from .signaling import SignalingError
 
@@ -85,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
 async def serve(config: SfuConfig) -> int:
     """Run an SFU until SIGTERM/SIGINT (returns 0) or signaling is gone (returns 1)."""
     service = SfuService(config)
+    keeper = HeapKeeper(lambda: service.room.stats().peer_connections)
+    keeper_task = asyncio.create_task(keeper.run(), name="sfu-heap")
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     signals = (signal.SIGTERM, signal.SIGINT)
@@ -105,9 +108,9 @@ async def serve(config: SfuConfig) -> int:
         else:
             logger.info("stopping")
     finally:
-        for task in (run_task, stop_task):
+        for task in (run_task, stop_task, keeper_task):
             task.cancel()
-        await asyncio.wait({run_task, stop_task})
+        await asyncio.wait({run_task, stop_task, keeper_task})
         await service.close()
         for sig in signals:
             loop.remove_signal_handler(sig)
