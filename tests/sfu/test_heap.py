@@ -4,6 +4,7 @@ garbage is still collected once connections went away."""
 from __future__ import annotations
 
 import gc
+import time
 import weakref
 from collections.abc import Iterator
 
@@ -45,19 +46,20 @@ def test_frozen_garbage_waits_for_the_cleanup_after_connections_went_away() -> N
 
 
 def test_new_objects_are_frozen_every_few_seconds_and_all_collected_now_and_then() -> None:
-    keeper = HeapKeeper(lambda: 4)
-    keeper.tick(0.0)
+    start = time.monotonic()
+    keeper = HeapKeeper(lambda: 4)  # its clock for the periodic cleanup starts now
+    keeper.tick(start)
     gc.unfreeze()
-    keeper.tick(FREEZE_EVERY / 2)
+    keeper.tick(start + FREEZE_EVERY / 2)
     assert gc.get_freeze_count() == 0  # not yet
-    keeper.tick(FREEZE_EVERY)
+    keeper.tick(start + FREEZE_EVERY)
     assert gc.get_freeze_count() > 0
     node = Node()
     gone = weakref.ref(node)
-    keeper.tick(2 * FREEZE_EVERY)
+    keeper.tick(start + 2 * FREEZE_EVERY)
     del node
     assert keeper.cleanups == 0
-    keeper.tick(keeper._cleaned_at + CLEANUP_EVERY)
+    keeper.tick(start + CLEANUP_EVERY + 1)
     assert gone() is None and keeper.cleanups == 1
 
 
