@@ -144,14 +144,17 @@ def end_room(services: Services, room_id: str, by: str, reason: str | None) -> N
     for conn in store.list_connections(room_id):
         if conn.role in ("participant", "waiting"):
             services.poster.post(conn.connection_id, ended)
-        store.delete_connection(conn.connection_id)
+        # whoever deletes a connection reports it: one that dropped on its own meanwhile
+        # (its socket closed on ``removed``) was reported by presence.drop
+        deleted = store.delete_connection(conn.connection_id) is not None
         if conn.role != "sfu":
             end_session(services, conn.session_id)
         if conn.role in ("participant", "waiting", "sfu"):
             services.poster.close_connection(conn.connection_id)
         if conn.role in SEAT_ROLES:
             had_participants = True
-            notify.participant_left(services, room_id, info_of(conn), "room_ended", last=False)
+            if deleted:
+                notify.participant_left(services, room_id, info_of(conn), "room_ended", last=False)
     store.delete_room(room_id)
     if had_participants:
         notify.room_ended(services, room_id, "closed")
